@@ -1,0 +1,222 @@
+// raftlite — the Raft protocol as a pure, deterministic state machine.
+//
+// Events in, actions out: no sockets, clocks, threads, files or randomness.
+// A driver (raftlite::node with Asio and files, or the simulator with virtual
+// time and disks) feeds events to step() and carries out the returned output
+// in this order:
+//   1. apply the log writes (truncate_from, then append) and save_hard_state;
+//   2. send `messages` (they do not depend on the writes);
+//   3. make the writes durable (one sync for everything in the output), then
+//      send `messages_after_sync` and report the sync with a log_synced event;
+//   4. deliver `committed` entries in order, then report `completions`;
+//   5. reset the election timer / start or stop the heartbeat timer.
+// The algorithm follows Kleppmann's event-driven formulation of Raft
+// (variable names included), with the Raft paper's rules cited where enforced.
+#ifndef RAFTLITE_CORE_HPP
+#define RAFTLITE_CORE_HPP
+
+#include <raftlite/messages.hpp>
+#include <raftlite/raft_log.hpp>
+#include <raftlite/types.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+namespace raftlite {
+
+struct persistent_state;
+
+/// Parameters of the algorithm. Timer durations live in the driver
+/// (node_options / the simulator); the core only counts timer events.
+struct core_config {
+    node_id self = no_node;
+    std::vector<node_id> members;          ///< every voter, self included
+
+    std::size_t max_batch_entries = 512;   ///< entries per log_request
+    std::size_t max_batch_bytes = 1 << 20; ///< payload bytes per log_request (at least one entry is sent)
+    std::size_t max_inflight = 8;          ///< pipelined log_requests per follower
+    std::size_t max_pending = 4096;        ///< this node's broadcasts awaiting an outcome
+    std::size_t max_uncommitted = 65536;   ///< leader refuses new entries beyond this many uncommitted
+    unsigned hold_elections = 3;           ///< election timeouts a broadcast waits for a leader before failing with not_leader
+    unsigned forward_retry_after = 32;     ///< log_requests from the leader before an unanswered forward is sent again
+    bool check_quorum = true;              ///< a leader not heard from a majority for an election timeout steps down
+};
+
+enum class role { follower, candidate, leader };
+const char* role_name(role r) noexcept;
+
+/// The outcome of a broadcast, as the core sees it.
+enum class broadcast_result { committed, not_leader, superseded, busy };
+
+struct completion {
+    std::uint64_t request = 0;
+    broadcast_result result = broadcast_result::committed;
+    index_t index = 0;   ///< the committed entry's index (committed only)
+};
+
+/// What a driver must do after step() (see the file comment for the order).
+struct output {
+    std::optional<hard_state> save_hard_state;
+    std::optional<index_t> truncate_from;      ///< remove log entries with index >= this, before appending
+    std::vector<log_entry> append;
+    std::vector<envelope> messages;
+    std::vector<envelope> messages_after_sync;
+    std::vector<log_entry> committed;          ///< newly committed, in index order (noops included)
+    std::vector<completion> completions;
+    bool reset_election_timer = false;
+    std::optional<bool> heartbeat_timer;       ///< true: start (leader), false: stop
+
+    bool has_writes() const noexcept {
+        return save_hard_state || truncate_from || !append.empty();
+    }
+    bool empty() const noexcept;
+    /// Records a suffix truncation, merging with writes already in this output.
+    void truncate(index_t from);
+    /// Clears everything (so that one output object can be reused).
+    void clear();
+};
+
+// ---- events ----------------------------------------------------------------
+struct election_timeout {};
+struct heartbeat_timeout {};
+struct message_received { envelope env; };
+struct broadcast_request { std::uint64_t request = 0; shared_bytes payload; };
+/// The driver made the log durable up to `last_index`, whose term was `last_term`.
+struct log_synced { index_t last_index = 0; term_t last_term = 0; };
+
+using event = std::variant<election_timeout, heartbeat_timeout, message_received,
+                           broadcast_request, log_synced>;
+
+/// Counters a driver can export.
+struct core_stats {
+    std::uint64_t elections_started = 0;
+    std::uint64_t terms_as_leader = 0;
+    std::uint64_t messages_rejected = 0;   ///< from unknown senders or violating the protocol
+};
+
+class core {
+public:
+    /// A node starting with empty state.
+    explicit core(core_config cfg);
+    /// A node restarting from what its persister loaded.
+    core(core_config cfg, const persistent_state& restored);
+
+    /// Feeds one event; appends the actions to `out` (which may already hold
+    /// actions of earlier events of the same driver turn: group commit).
+    void step(const event& e, output& out);
+    output step(const event& e) { output o; step(e, o); return o; }
+
+    /// The first actions after construction: arms the election timer.
+    output start();
+
+    // ---- observers (for the driver's status and for tests) ----
+    node_id id() const noexcept { return cfg_.self; }
+    term_t current_term() const noexcept { return current_term_; }
+    node_id voted_for() const noexcept { return voted_for_; }
+    enum role role() const noexcept { return current_role_; }
+    node_id leader() const noexcept { return current_leader_; }
+    index_t commit_length() const noexcept { return commit_length_; }
+    index_t durable_length() const noexcept { return durable_length_; }
+    const raft_log& log() const noexcept { return log_; }
+    const core_config& config() const noexcept { return cfg_; }
+    const core_stats& stats() const noexcept { return stats_; }
+    std::size_t pending_broadcasts() const noexcept { return pending_.size(); }
+    /// Kleppmann's ackedLength[f] (leader only; 0 otherwise).
+    index_t acked_length(node_id f) const noexcept;
+    /// Kleppmann's sentLength[f] (leader only; 0 otherwise).
+    index_t sent_length(node_id f) const noexcept;
+    std::size_t quorum() const noexcept { return cfg_.members.size() / 2 + 1; }
+
+private:
+    // replication progress of one follower (leader only)
+    struct progress {
+        index_t sent_length = 0;       ///< next entry to send is sent_length+1
+        index_t acked_length = 0;      ///< known to match the leader's log
+        bool replicating = false;      ///< false: probing (one request at a time)
+        bool probe_outstanding = false;
+        std::deque<index_t> inflight;  ///< end indexes of pipelined batches
+        unsigned heartbeats_without_progress = 0;
+        bool recently_active = false;  ///< heard from since the last quorum check
+    };
+
+    // a broadcast accepted on this node and not yet resolved
+    struct pending {
+        enum class state { held, forwarded, appended } where = state::held;
+        shared_bytes payload;
+        index_t search_from = 0;       ///< commit length when first forwarded
+        index_t index = 0;             ///< appended: entry index
+        term_t term = 0;               ///< appended: entry term
+        unsigned requests_since_forward = 0;
+    };
+
+    // events
+    void on_election_timeout(output& out);
+    void on_heartbeat(output& out);
+    void on_message(const envelope& env, output& out);
+    void on_broadcast(std::uint64_t request, const shared_bytes& payload, output& out);
+    void on_log_synced(const log_synced& s, output& out);
+
+    void on_vote_request(node_id from, const vote_request& m, output& out);
+    void on_vote_response(node_id from, const vote_response& m, output& out);
+    void on_log_request(node_id from, const log_request& m, output& out);
+    void on_log_response(node_id from, const log_response& m, output& out);
+    void on_forward_request(node_id from, const forward_request& m, output& out);
+    void on_forward_response(node_id from, const forward_response& m, output& out);
+
+    // transitions
+    void become_follower(term_t term, output& out);
+    void become_candidate(output& out);
+    void become_leader(output& out);
+    void set_leader(node_id leader, output& out);
+
+    // replication
+    void replicate_log(node_id f, progress& p, bool heartbeat, output& out);
+    log_request make_log_request(index_t prefix_len, bool with_entries) const;
+    bool append_entries(const log_request& m, output& out);
+    void commit_log_entries(output& out);
+    void advance_commit(index_t new_commit, output& out);
+    index_t append_local(entry_kind kind, entry_origin origin, shared_bytes payload, output& out);
+
+    // broadcasts
+    void forward_pending(output& out);
+    void send_forward(std::uint64_t request, pending& p, output& out);
+    void complete(std::uint64_t request, broadcast_result r, index_t index, output& out);
+    void fail_held(broadcast_result r, output& out);
+    std::optional<index_t> find_origin(entry_origin origin, index_t search_from) const;
+
+    void save_hard_state(output& out);
+    void send(node_id to, message m, output& out);
+    void send_after_sync(node_id to, message m, output& out);
+    bool is_member(node_id n) const noexcept;
+    void check_invariants() const;
+
+    core_config cfg_;
+    // Kleppmann's state; the first three are durable (through output::save_hard_state and the log writes)
+    term_t current_term_ = 0;
+    node_id voted_for_ = no_node;
+    raft_log log_;
+    index_t commit_length_ = 0;
+    enum role current_role_ = role::follower;
+    node_id current_leader_ = no_node;
+    std::set<node_id> votes_received_;
+    std::map<node_id, progress> followers_;   ///< sentLength[] and ackedLength[] per follower
+
+    hard_state saved_;                 ///< last hard state handed to the driver
+    index_t durable_length_ = 0;       ///< own log durable up to here (the leader's own ack)
+    unsigned elections_without_leader_ = 0;
+
+    std::map<std::uint64_t, pending> pending_;            ///< this node's broadcasts by request id
+    std::map<index_t, std::uint64_t> pending_by_index_;   ///< appended ones, by entry index
+    core_stats stats_;
+};
+
+} // namespace raftlite
+
+#endif

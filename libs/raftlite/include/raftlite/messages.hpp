@@ -1,0 +1,89 @@
+// raftlite — the protocol messages, after Kleppmann's event-driven Raft.
+//
+// No serialization headers here: the wire codec (codec.hpp) serializes these
+// with Boost.Serialization in one translation unit. The sender of a message is
+// not part of the message: it is the authenticated peer of the connection
+// (envelope::from), so a peer cannot claim to be someone else in a payload.
+#ifndef RAFTLITE_MESSAGES_HPP
+#define RAFTLITE_MESSAGES_HPP
+
+#include <raftlite/types.hpp>
+
+#include <cstdint>
+#include <variant>
+#include <vector>
+
+namespace raftlite {
+
+/// Candidate asks for a vote (Raft §5.2; Kleppmann: VoteRequest(cId, cTerm, cLogLength, cLogTerm)).
+struct vote_request {
+    term_t term = 0;
+    index_t last_log_length = 0;   ///< candidate's last log index
+    term_t last_log_term = 0;      ///< term of that entry (0 when the log is empty)
+};
+
+/// A voter's answer (Kleppmann: VoteResponse(voterId, term, granted)).
+struct vote_response {
+    term_t term = 0;
+    bool granted = false;
+};
+
+/// Leader replicates a bounded batch of entries after a prefix both logs must
+/// share (Raft AppendEntries; Kleppmann: LogRequest). An empty suffix is a heartbeat.
+struct log_request {
+    term_t term = 0;
+    index_t prefix_len = 0;        ///< entries before the suffix (prevLogIndex)
+    term_t prefix_term = 0;        ///< term of entry prefix_len (prevLogTerm)
+    index_t leader_commit = 0;     ///< leader's commit length
+    std::vector<log_entry> suffix; ///< entries prefix_len+1 ... (bounded batch)
+};
+
+/// Follower's answer (Kleppmann: LogResponse(follower, term, ack, success)).
+/// On success `ack` is the length of the log now known to match the leader's.
+/// On failure `ack` is a hint: the length the leader should retry from (the
+/// follower's log length, or the start of its conflicting term), so catch-up
+/// costs one round trip per term, not per entry. `prefix_len` echoes the
+/// request, so the leader can recognise stale answers to pipelined requests.
+struct log_response {
+    term_t term = 0;
+    index_t ack = 0;
+    bool success = false;
+    index_t prefix_len = 0;
+};
+
+/// A broadcast made on a follower, forwarded to the leader.
+/// `search_from` is the sender's commit length when the request was first
+/// forwarded: if the request was already appended (an answer was lost), it is
+/// at a higher index, and the leader looks for it there instead of appending a
+/// second copy.
+struct forward_request {
+    std::uint64_t request = 0;
+    index_t search_from = 0;
+    shared_bytes payload;
+};
+
+/// The leader's answer to a forwarded broadcast.
+struct forward_response {
+    enum class status : std::uint8_t { accepted = 0, not_leader = 1, busy = 2 };
+    std::uint64_t request = 0;
+    status result = status::accepted;
+    term_t term = 0;     ///< term of the appended entry (accepted)
+    index_t index = 0;   ///< index of the appended entry (accepted)
+};
+
+using message = std::variant<vote_request, vote_response, log_request, log_response,
+                             forward_request, forward_response>;
+
+/// A message with its addressing.
+struct envelope {
+    node_id from = no_node;
+    node_id to = no_node;
+    message msg;
+};
+
+/// A short human-readable name for a message kind ("log_request", ...).
+const char* message_name(const message& m) noexcept;
+
+} // namespace raftlite
+
+#endif

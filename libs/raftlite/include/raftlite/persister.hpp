@@ -1,0 +1,58 @@
+// raftlite — the storage interface the node drives.
+#ifndef RAFTLITE_PERSISTER_HPP
+#define RAFTLITE_PERSISTER_HPP
+
+#include <raftlite/types.hpp>
+
+#include <boost/system/error_code.hpp>
+
+#include <vector>
+
+namespace raftlite {
+
+/// Everything a node needs to restart: its hard state and its log.
+/// The log holds entries first_index() .. last_index(); entries before
+/// `log_start` were removed (compacted) and `prefix_term` is the term of the
+/// entry at log_start - 1 (0 when log_start == 1).
+struct persistent_state {
+    hard_state hard;
+    index_t log_start = 1;
+    term_t prefix_term = 0;
+    std::vector<log_entry> entries;   ///< indexes log_start, log_start+1, ...
+
+    index_t last_index() const noexcept { return log_start + entries.size() - 1; }
+};
+
+/// Durable storage for one node. Not thread-safe: one owner drives it.
+///
+/// Writes (save_hard_state, append, truncate_suffix, remove_prefix) may be
+/// buffered; nothing is promised durable until sync() returns success. That
+/// lets many appends share one fsync (group commit). After any error the
+/// persister is "failed": every later write returns an error too, so the node
+/// stops taking writes instead of acknowledging what it could not store.
+class persister {
+public:
+    virtual ~persister() = default;
+
+    /// Reads everything back. Called once, before any write.
+    virtual boost::system::error_code load(persistent_state& out) = 0;
+
+    /// Replaces term and vote (atomically: a crash leaves old or new, never a mix).
+    virtual boost::system::error_code save_hard_state(const hard_state& hs) = 0;
+
+    /// Appends entries; their indexes must continue the log exactly.
+    virtual boost::system::error_code append(const std::vector<log_entry>& entries) = 0;
+
+    /// Removes entries with index >= from (a conflicting suffix).
+    virtual boost::system::error_code truncate_suffix(index_t from) = 0;
+
+    /// Removes entries with index < upto; `prefix_term` is the term of entry upto-1.
+    virtual boost::system::error_code remove_prefix(index_t upto, term_t prefix_term) = 0;
+
+    /// Makes every write so far durable (fsync/fdatasync as needed).
+    virtual boost::system::error_code sync() = 0;
+};
+
+} // namespace raftlite
+
+#endif

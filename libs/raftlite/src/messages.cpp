@@ -1,0 +1,18 @@
+// raftlite — message helpers.
+#include <raftlite/messages.hpp>
+
+namespace raftlite {
+
+const char* message_name(const message& m) noexcept {
+    switch (m.index()) {
+    case 0: return "vote_request";
+    case 1: return "vote_response";
+    case 2: return "log_request";
+    case 3: return "log_response";
+    case 4: return "forward_request";
+    case 5: return "forward_response";
+    }
+    return "unknown";
+}
+
+} // namespace raftlite
