@@ -7,7 +7,10 @@
 //   1. apply the log writes (truncate_from, then append) and save_hard_state;
 //   2. send `messages` (they do not depend on the writes);
 //   3. make the writes durable (one sync for everything in the output), then
-//      send `messages_after_sync` and report the sync with a log_synced event;
+//      send `messages_after_sync` and report the sync with a log_synced event
+//      (naming the last log index and its term at the time of the sync).
+//      `messages_after_sync` may leave only once every write handed to the
+//      driver so far, by this output or an earlier one, is durable;
 //   4. deliver `committed` entries in order, then report `completions`;
 //   5. reset the election timer / start or stop the heartbeat timer.
 // The algorithm follows Kleppmann's event-driven formulation of Raft
@@ -150,6 +153,7 @@ private:
     struct pending {
         enum class state { held, forwarded, appended } where = state::held;
         shared_bytes payload;
+        bool ever_forwarded = false;
         index_t search_from = 0;       ///< commit length when first forwarded
         index_t index = 0;             ///< appended: entry index
         term_t term = 0;               ///< appended: entry term
@@ -186,6 +190,7 @@ private:
 
     // broadcasts
     void forward_pending(output& out);
+    void retry_forwards(output& out);
     void send_forward(std::uint64_t request, pending& p, output& out);
     void complete(std::uint64_t request, broadcast_result r, index_t index, output& out);
     void fail_held(broadcast_result r, output& out);

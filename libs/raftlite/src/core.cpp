@@ -1,0 +1,662 @@
+// raftlite — the Raft protocol as a pure state machine.
+//
+// Structure and names follow Kleppmann's event-driven formulation (the one
+// raft-lite implements); each rule of the Raft paper is cited where it is
+// enforced. Everything here is deterministic: the same events give the same
+// outputs.
+#include <raftlite/core.hpp>
+#include <raftlite/persister.hpp>
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+namespace raftlite {
+
+const char* role_name(role r) noexcept {
+    switch (r) {
+    case role::follower: return "follower";
+    case role::candidate: return "candidate";
+    case role::leader: return "leader";
+    }
+    return "unknown";
+}
+
+// ---- output -----------------------------------------------------------------
+
+bool output::empty() const noexcept {
+    return !has_writes() && messages.empty() && messages_after_sync.empty() &&
+           committed.empty() && completions.empty() && !reset_election_timer &&
+           !heartbeat_timer;
+}
+
+void output::truncate(index_t from) {
+    // Entries appended earlier in this same output are simply withdrawn;
+    // only a truncation reaching below them must be carried out on disk.
+    while (!append.empty() && append.back().index >= from) append.pop_back();
+    if (append.empty())
+        truncate_from = truncate_from ? std::min(*truncate_from, from) : from;
+}
+
+void output::clear() {
+    save_hard_state.reset();
+    truncate_from.reset();
+    append.clear();
+    messages.clear();
+    messages_after_sync.clear();
+    committed.clear();
+    completions.clear();
+    reset_election_timer = false;
+    heartbeat_timer.reset();
+}
+
+// ---- construction -------------------------------------------------------------
+
+namespace {
+
+void validate(const core_config& cfg) {
+    if (cfg.self == no_node) throw std::invalid_argument("raftlite::core: self id must not be 0");
+    std::vector<node_id> m = cfg.members;
+    std::sort(m.begin(), m.end());
+    if (std::adjacent_find(m.begin(), m.end()) != m.end())
+        throw std::invalid_argument("raftlite::core: duplicate member id");
+    if (std::find(m.begin(), m.end(), no_node) != m.end())
+        throw std::invalid_argument("raftlite::core: member id 0 is reserved");
+    if (!std::binary_search(m.begin(), m.end(), cfg.self))
+        throw std::invalid_argument("raftlite::core: self id " + std::to_string(cfg.self) +
+                                    " is not among the members");
+    if (cfg.max_batch_entries == 0 || cfg.max_inflight == 0)
+        throw std::invalid_argument("raftlite::core: batch and inflight limits must be positive");
+}
+
+} // namespace
+
+core::core(core_config cfg) : cfg_(std::move(cfg)) { validate(cfg_); }
+
+core::core(core_config cfg, const persistent_state& restored)
+    : cfg_(std::move(cfg)),
+      current_term_(restored.hard.current_term),
+      voted_for_(restored.hard.voted_for),
+      log_(restored.log_start, restored.prefix_term, restored.entries) {
+    validate(cfg_);
+    saved_ = restored.hard;
+    // What the persister loaded is durable; compacted entries were committed.
+    durable_length_ = log_.length();
+    commit_length_ = log_.start() - 1;
+}
+
+output core::start() {
+    output out;
+    out.reset_election_timer = true;
+    return out;
+}
+
+void core::step(const event& e, output& out) {
+    std::visit(
+        [&](const auto& ev) {
+            using T = std::decay_t<decltype(ev)>;
+            if constexpr (std::is_same_v<T, election_timeout>) on_election_timeout(out);
+            else if constexpr (std::is_same_v<T, heartbeat_timeout>) on_heartbeat(out);
+            else if constexpr (std::is_same_v<T, message_received>) on_message(ev.env, out);
+            else if constexpr (std::is_same_v<T, broadcast_request>) on_broadcast(ev.request, ev.payload, out);
+            else if constexpr (std::is_same_v<T, log_synced>) on_log_synced(ev, out);
+        },
+        e);
+    check_invariants();
+}
+
+index_t core::acked_length(node_id f) const noexcept {
+    if (f == cfg_.self) return current_role_ == role::leader ? durable_length_ : 0;
+    auto it = followers_.find(f);
+    return it == followers_.end() ? 0 : it->second.acked_length;
+}
+
+index_t core::sent_length(node_id f) const noexcept {
+    auto it = followers_.find(f);
+    return it == followers_.end() ? 0 : it->second.sent_length;
+}
+
+// ---- timers -------------------------------------------------------------------
+
+void core::on_election_timeout(output& out) {
+    out.reset_election_timer = true;
+    if (current_role_ == role::leader) {
+        // Check-quorum (Raft thesis §6.2): a leader that has not heard from a
+        // majority for a whole election timeout steps down, so that clients
+        // cut off with it learn quickly that it cannot commit.
+        std::size_t active = 1;
+        for (auto& [id, p] : followers_) {
+            if (p.recently_active) ++active;
+            p.recently_active = false;
+        }
+        if (cfg_.check_quorum && active < quorum()) {
+            current_role_ = role::follower;
+            followers_.clear();
+            out.heartbeat_timer = false;
+            set_leader(no_node, out);
+        }
+        return;
+    }
+    // A broadcast held without a leader fails after a bounded number of
+    // elections: the caller always hears back.
+    bool holding = std::any_of(pending_.begin(), pending_.end(), [](const auto& kv) {
+        return kv.second.where == pending::state::held;
+    });
+    if (holding && ++elections_without_leader_ >= cfg_.hold_elections) {
+        elections_without_leader_ = 0;
+        fail_held(broadcast_result::not_leader, out);
+    }
+    become_candidate(out);
+}
+
+void core::on_heartbeat(output& out) {
+    if (current_role_ != role::leader) return;   // a stale tick after stepping down
+    for (auto& [f, p] : followers_) {
+        // Pipelined requests that brought no progress for two heartbeats were
+        // probably lost: fall back to probing from what is known to match.
+        if (p.replicating && !p.inflight.empty() && ++p.heartbeats_without_progress >= 2) {
+            p.replicating = false;
+            p.inflight.clear();
+            p.sent_length = p.acked_length;
+            p.heartbeats_without_progress = 0;
+        }
+        replicate_log(f, p, true, out);
+    }
+}
+
+// ---- elections (Raft §5.2, §5.4.1) ----------------------------------------------
+
+void core::become_candidate(output& out) {
+    // Kleppmann: currentTerm += 1; currentRole = candidate; votedFor = self;
+    // votesReceived = {self}; send VoteRequest to all nodes.
+    current_term_ += 1;
+    current_role_ = role::candidate;
+    voted_for_ = cfg_.self;
+    votes_received_ = {cfg_.self};
+    ++stats_.elections_started;
+    save_hard_state(out);
+    set_leader(no_node, out);
+    followers_.clear();
+    for (auto& [req, p] : pending_)   // the old leader may never answer: ask the next one
+        if (p.where == pending::state::forwarded) p.where = pending::state::held;
+    out.reset_election_timer = true;
+    const vote_request rq{current_term_, log_.length(), log_.last_term()};
+    // The vote for ourselves must be durable before anyone can act on our
+    // candidacy, or a restart could vote twice in this term.
+    for (node_id n : cfg_.members)
+        if (n != cfg_.self) send_after_sync(n, rq, out);
+    if (votes_received_.size() >= quorum()) become_leader(out);   // a one-node cluster
+}
+
+void core::on_vote_request(node_id from, const vote_request& m, output& out) {
+    if (m.term > current_term_) become_follower(m.term, out);
+    // §5.4.1: grant only to a candidate whose log is at least as up to date.
+    const term_t last_term = log_.last_term();
+    const bool log_ok = m.last_log_term > last_term ||
+                        (m.last_log_term == last_term && m.last_log_length >= log_.length());
+    bool granted = false;
+    // §5.2: at most one vote per term, first come first served.
+    if (m.term == current_term_ && log_ok && (voted_for_ == from || voted_for_ == no_node)) {
+        voted_for_ = from;
+        save_hard_state(out);
+        granted = true;
+        out.reset_election_timer = true;   // raft-lite forgot this: granting a vote defers our own candidacy
+    }
+    send_after_sync(from, vote_response{current_term_, granted}, out);
+}
+
+void core::on_vote_response(node_id from, const vote_response& m, output& out) {
+    if (m.term > current_term_) {
+        become_follower(m.term, out);
+        return;
+    }
+    if (current_role_ == role::candidate && m.term == current_term_ && m.granted) {
+        votes_received_.insert(from);
+        if (votes_received_.size() >= quorum()) become_leader(out);
+    }
+}
+
+void core::become_follower(term_t term, output& out) {
+    if (term > current_term_) {
+        // §5.1: a higher term always wins; a new term has no vote and no known leader.
+        current_term_ = term;
+        voted_for_ = no_node;
+        save_hard_state(out);
+        set_leader(no_node, out);
+        for (auto& [req, p] : pending_)
+            if (p.where == pending::state::forwarded) p.where = pending::state::held;
+    }
+    if (current_role_ == role::leader) out.heartbeat_timer = false;
+    current_role_ = role::follower;
+    followers_.clear();
+}
+
+void core::become_leader(output& out) {
+    current_role_ = role::leader;
+    ++stats_.terms_as_leader;
+    followers_.clear();
+    for (node_id n : cfg_.members) {
+        if (n == cfg_.self) continue;
+        progress p;
+        p.sent_length = log_.length();   // Kleppmann: sentLength[f] = log.length, ackedLength[f] = 0
+        followers_.emplace(n, p);
+    }
+    out.heartbeat_timer = true;
+    out.reset_election_timer = true;     // from now on it paces the check-quorum
+    set_leader(cfg_.self, out);
+    // Raft thesis §6.4: commit an entry of the new term at once, so that
+    // entries of earlier terms commit (Figure 8 forbids counting them).
+    append_local(entry_kind::noop, {}, make_bytes(std::string()), out);
+    // Our own broadcasts waiting for a leader: we are it now.
+    for (auto& [req, p] : pending_) {
+        if (p.where == pending::state::appended) continue;
+        const entry_origin origin{cfg_.self, req};
+        auto found = p.ever_forwarded ? find_origin(origin, p.search_from) : std::nullopt;
+        p.index = found ? *found : append_local(entry_kind::application, origin, p.payload, out);
+        p.term = log_.term_at(p.index);
+        p.where = pending::state::appended;
+        pending_by_index_.emplace(p.index, req);
+    }
+}
+
+void core::set_leader(node_id leader, output& out) {
+    if (leader == current_leader_) return;
+    current_leader_ = leader;
+    if (leader != no_node) {
+        elections_without_leader_ = 0;
+        if (leader != cfg_.self) forward_pending(out);
+    }
+}
+
+// ---- replication (Raft §5.3) ---------------------------------------------------
+
+log_request core::make_log_request(index_t prefix_len, bool with_entries) const {
+    log_request r;
+    r.term = current_term_;
+    r.prefix_len = prefix_len;
+    r.prefix_term = log_.term_at(prefix_len);
+    r.leader_commit = commit_length_;
+    if (with_entries) {
+        // A bounded batch, never the whole unacknowledged suffix (raft-lite's defect 8).
+        std::size_t bytes = 0;
+        for (index_t i = prefix_len + 1; i <= log_.length(); ++i) {
+            const log_entry& e = log_.at(i);
+            if (r.suffix.size() >= cfg_.max_batch_entries) break;
+            if (!r.suffix.empty() && bytes + e.size() > cfg_.max_batch_bytes) break;
+            bytes += e.size();
+            r.suffix.push_back(e);
+        }
+    }
+    return r;
+}
+
+void core::replicate_log(node_id f, progress& p, bool heartbeat, output& out) {
+    if (!p.replicating) {
+        // Probing: one request at a time until the follower's log matches.
+        if (p.probe_outstanding && !heartbeat) return;
+        send(f, make_log_request(p.sent_length, true), out);
+        p.probe_outstanding = true;
+        return;
+    }
+    // Replicating: keep up to max_inflight batches in flight (pipelining).
+    bool sent = false;
+    while (p.inflight.size() < cfg_.max_inflight && p.sent_length < log_.length()) {
+        log_request r = make_log_request(p.sent_length, true);
+        p.sent_length = r.prefix_len + r.suffix.size();
+        p.inflight.push_back(p.sent_length);
+        send(f, std::move(r), out);
+        sent = true;
+    }
+    // A heartbeat names a prefix known to match, so it is accepted whatever
+    // is still in flight, and it carries the commit length.
+    if (heartbeat && !sent) send(f, make_log_request(p.acked_length, false), out);
+}
+
+void core::on_log_request(node_id from, const log_request& m, output& out) {
+    if (m.term > current_term_) become_follower(m.term, out);
+    if (m.term < current_term_) {
+        // §5.1: reject a stale leader; our term in the answer makes it step down.
+        send_after_sync(from, log_response{current_term_, 0, false, m.prefix_len}, out);
+        return;
+    }
+    if (current_role_ == role::leader) {
+        // Two leaders in one term cannot happen between correct nodes (§5.2).
+        ++stats_.messages_rejected;
+        return;
+    }
+    // A candidate learns that another node won this term (§5.2).
+    if (current_role_ == role::candidate) become_follower(m.term, out);
+    set_leader(from, out);
+    out.reset_election_timer = true;
+    retry_forwards(out);
+
+    // Kleppmann's logOk. A prefix inside our committed part always matches the
+    // leader's log (Leader Completeness, §5.4), also where it was compacted.
+    const bool log_ok = log_.length() >= m.prefix_len &&
+                        (m.prefix_len <= commit_length_ || log_.term_at(m.prefix_len) == m.prefix_term);
+    if (!log_ok) {
+        // Conflict hint: retry from our log's end, or from the start of the
+        // conflicting term, so catch-up costs a round trip per term.
+        index_t hint = log_.length() < m.prefix_len ? log_.length()
+                                                     : log_.first_index_of_term_run(m.prefix_len) - 1;
+        hint = std::max(hint, commit_length_);
+        send_after_sync(from, log_response{current_term_, hint, false, m.prefix_len}, out);
+        return;
+    }
+    if (!append_entries(m, out)) {
+        ++stats_.messages_rejected;
+        return;
+    }
+    const index_t match = m.prefix_len + m.suffix.size();
+    // Only entries known to match the leader's may be committed here: entries
+    // beyond `match` could still be a stale suffix of an older term.
+    const index_t new_commit = std::min(m.leader_commit, match);
+    if (new_commit > commit_length_) advance_commit(new_commit, out);
+    // The acknowledgement promises durability: it leaves after the sync (§5.3,
+    // and raft-lite's defect 2).
+    send_after_sync(from, log_response{current_term_, match, true, m.prefix_len}, out);
+}
+
+bool core::append_entries(const log_request& m, output& out) {
+    // Validate before touching anything: indexes contiguous, terms never
+    // decreasing and never above the leader's.
+    term_t prev = m.prefix_term;
+    for (std::size_t k = 0; k < m.suffix.size(); ++k) {
+        const log_entry& e = m.suffix[k];
+        if (e.index != m.prefix_len + 1 + k || e.term < prev || e.term > m.term || !e.payload)
+            return false;
+        prev = e.term;
+    }
+    for (const log_entry& e : m.suffix) {
+        if (e.index <= log_.length()) {
+            if (e.index < log_.start() || log_.term_at(e.index) == e.term) continue;   // already have it
+            // §5.3: a conflicting entry and all that follow it are deleted.
+            // Committed entries never conflict with a legitimate leader.
+            if (e.index <= commit_length_) return false;
+            log_.truncate_suffix(e.index);
+            out.truncate(e.index);
+            durable_length_ = std::min(durable_length_, e.index - 1);
+        }
+        log_.append(e);
+        out.append.push_back(e);
+    }
+    return true;
+}
+
+void core::on_log_response(node_id from, const log_response& m, output& out) {
+    if (m.term > current_term_) {
+        become_follower(m.term, out);
+        return;
+    }
+    if (current_role_ != role::leader || m.term != current_term_) return;   // stale
+    auto it = followers_.find(from);
+    if (it == followers_.end()) return;
+    progress& p = it->second;
+    p.recently_active = true;
+    if (m.success) {
+        if (m.ack > log_.length() || m.ack < m.prefix_len) {   // a lie: nobody acks what was not sent
+            ++stats_.messages_rejected;
+            return;
+        }
+        if (m.ack > p.acked_length) {
+            p.acked_length = m.ack;
+            p.heartbeats_without_progress = 0;
+        }
+        p.sent_length = std::max(p.sent_length, m.ack);
+        while (!p.inflight.empty() && p.inflight.front() <= m.ack) p.inflight.pop_front();
+        if (!p.replicating) {
+            p.replicating = true;
+            p.probe_outstanding = false;
+            p.inflight.clear();
+            p.sent_length = m.ack;
+        }
+        commit_log_entries(out);
+        if (current_role_ == role::leader) replicate_log(from, p, false, out);
+        return;
+    }
+    // Rejected. Answers to requests older than what is known to match, or to
+    // a probe other than the current one, are stale.
+    if (m.prefix_len < p.acked_length) return;
+    if (!p.replicating && m.prefix_len != p.sent_length) return;
+    if (m.prefix_len == 0) {   // the empty prefix always matches: a confused or lying follower
+        ++stats_.messages_rejected;
+        return;
+    }
+    index_t next = std::min(m.ack, m.prefix_len - 1);
+    if (m.prefix_len == p.acked_length) p.acked_length = std::min(p.acked_length, next);   // it lost data
+    next = std::max(next, p.acked_length);
+    p.replicating = false;
+    p.inflight.clear();
+    p.probe_outstanding = false;
+    p.sent_length = next;
+    replicate_log(from, p, false, out);
+}
+
+void core::commit_log_entries(output& out) {
+    // Kleppmann's CommitLogEntries: the longest prefix acknowledged by a quorum.
+    // The leader counts itself only for what is durable on its own disk.
+    std::vector<index_t> acks;
+    acks.reserve(followers_.size() + 1);
+    acks.push_back(durable_length_);
+    for (const auto& [f, p] : followers_) acks.push_back(p.acked_length);
+    std::sort(acks.begin(), acks.end(), std::greater<>());
+    const index_t ready = acks[quorum() - 1];
+    // Figure 8 (§5.4.2): never commit an earlier term's entry by counting replicas.
+    if (ready > commit_length_ && log_.term_at(ready) == current_term_) advance_commit(ready, out);
+}
+
+void core::advance_commit(index_t new_commit, output& out) {
+    for (index_t i = commit_length_ + 1; i <= new_commit; ++i) {
+        const log_entry& e = log_.at(i);
+        out.committed.push_back(e);
+        if (e.origin.node == cfg_.self && pending_.count(e.origin.request))
+            complete(e.origin.request, broadcast_result::committed, i, out);
+    }
+    commit_length_ = new_commit;
+    // Ours were expected at these indexes but someone else's entry committed there.
+    while (!pending_by_index_.empty() && pending_by_index_.begin()->first <= commit_length_)
+        complete(pending_by_index_.begin()->second, broadcast_result::superseded, 0, out);
+}
+
+void core::on_log_synced(const log_synced& s, output& out) {
+    if (s.last_index == 0 || s.last_index > log_.length() || s.last_index < log_.start()) return;
+    // Same index and term means same entry (Log Matching), so a sync report
+    // about entries since replaced is recognised and ignored.
+    if (log_.term_at(s.last_index) != s.last_term) return;
+    if (s.last_index <= durable_length_) return;
+    durable_length_ = s.last_index;
+    if (current_role_ == role::leader) commit_log_entries(out);
+}
+
+// ---- broadcasts --------------------------------------------------------------
+
+index_t core::append_local(entry_kind kind, entry_origin origin, shared_bytes payload, output& out) {
+    log_entry e;
+    e.term = current_term_;
+    e.index = log_.length() + 1;
+    e.kind = kind;
+    e.origin = origin;
+    e.payload = std::move(payload);
+    log_.append(e);
+    out.append.push_back(std::move(e));
+    for (auto& [f, p] : followers_) replicate_log(f, p, false, out);
+    return log_.length();
+}
+
+void core::on_broadcast(std::uint64_t request, const shared_bytes& payload, output& out) {
+    if (request == 0 || pending_.count(request) || !payload)
+        throw std::invalid_argument("raftlite::core: broadcast needs a fresh non-zero request id and a payload");
+    if (pending_.size() >= cfg_.max_pending ||
+        (current_role_ == role::leader && log_.length() - commit_length_ >= cfg_.max_uncommitted)) {
+        out.completions.push_back({request, broadcast_result::busy, 0});
+        return;
+    }
+    pending& p = pending_[request];
+    p.payload = payload;
+    if (current_role_ == role::leader) {
+        p.index = append_local(entry_kind::application, {cfg_.self, request}, payload, out);
+        p.term = current_term_;
+        p.where = pending::state::appended;
+        pending_by_index_.emplace(p.index, request);
+    } else if (current_leader_ != no_node) {
+        send_forward(request, p, out);
+    }
+    // else: held until a leader is known (bounded by max_pending and hold_elections)
+}
+
+void core::send_forward(std::uint64_t request, pending& p, output& out) {
+    if (!p.ever_forwarded) {
+        // Had it been appended already, it would be above what is committed now.
+        p.search_from = commit_length_;
+        p.ever_forwarded = true;
+    }
+    p.where = pending::state::forwarded;
+    p.requests_since_forward = 0;
+    send(current_leader_, forward_request{request, p.search_from, p.payload}, out);
+}
+
+void core::forward_pending(output& out) {
+    for (auto& [req, p] : pending_)
+        if (p.where == pending::state::held) send_forward(req, p, out);
+}
+
+void core::retry_forwards(output& out) {
+    // An unanswered forward was probably lost with a connection: ask again.
+    // The leader recognises a request it already appended (find_origin).
+    for (auto& [req, p] : pending_) {
+        if (p.where == pending::state::forwarded && ++p.requests_since_forward >= cfg_.forward_retry_after)
+            send_forward(req, p, out);
+    }
+}
+
+std::optional<index_t> core::find_origin(entry_origin origin, index_t search_from) const {
+    for (index_t i = std::max(search_from + 1, log_.start()); i <= log_.length(); ++i)
+        if (log_.at(i).origin == origin) return i;
+    return std::nullopt;
+}
+
+void core::on_forward_request(node_id from, const forward_request& m, output& out) {
+    forward_response r;
+    r.request = m.request;
+    if (current_role_ != role::leader) {
+        r.result = forward_response::status::not_leader;
+    } else if (!m.payload || m.request == 0) {
+        ++stats_.messages_rejected;
+        return;
+    } else {
+        const entry_origin origin{from, m.request};
+        auto found = find_origin(origin, m.search_from);
+        if (!found && log_.length() - commit_length_ >= cfg_.max_uncommitted) {
+            r.result = forward_response::status::busy;
+        } else {
+            r.index = found ? *found : append_local(entry_kind::application, origin, m.payload, out);
+            r.term = log_.term_at(r.index);
+            r.result = forward_response::status::accepted;
+        }
+    }
+    send(from, std::move(r), out);
+}
+
+void core::on_forward_response(node_id from, const forward_response& m, output& out) {
+    auto it = pending_.find(m.request);
+    if (it == pending_.end() || it->second.where != pending::state::forwarded) return;
+    pending& p = it->second;
+    switch (m.result) {
+    case forward_response::status::accepted:
+        if (m.index <= commit_length_) {
+            // Committed before the answer arrived, and not ours (ours would
+            // have completed in advance_commit).
+            complete(m.request, broadcast_result::superseded, 0, out);
+            return;
+        }
+        p.where = pending::state::appended;
+        p.index = m.index;
+        p.term = m.term;
+        pending_by_index_.emplace(m.index, m.request);
+        return;
+    case forward_response::status::not_leader:
+        p.where = pending::state::held;
+        if (from == current_leader_) current_leader_ = no_node;   // our belief was stale
+        return;
+    case forward_response::status::busy:
+        complete(m.request, broadcast_result::busy, 0, out);
+        return;
+    }
+    ++stats_.messages_rejected;   // an unknown status value
+}
+
+void core::complete(std::uint64_t request, broadcast_result r, index_t index, output& out) {
+    auto it = pending_.find(request);
+    if (it == pending_.end()) return;
+    if (it->second.where == pending::state::appended) {
+        auto [lo, hi] = pending_by_index_.equal_range(it->second.index);
+        for (auto j = lo; j != hi; ++j) {
+            if (j->second == request) {
+                pending_by_index_.erase(j);
+                break;
+            }
+        }
+    }
+    pending_.erase(it);
+    out.completions.push_back({request, r, index});
+}
+
+void core::fail_held(broadcast_result r, output& out) {
+    std::vector<std::uint64_t> held;
+    for (const auto& [req, p] : pending_)
+        if (p.where == pending::state::held) held.push_back(req);
+    for (auto req : held) complete(req, r, 0, out);
+}
+
+// ---- messages -----------------------------------------------------------------
+
+void core::on_message(const envelope& env, output& out) {
+    if (env.to != cfg_.self || env.from == cfg_.self || !is_member(env.from)) {
+        ++stats_.messages_rejected;
+        return;
+    }
+    std::visit(
+        [&](const auto& m) {
+            using T = std::decay_t<decltype(m)>;
+            if constexpr (std::is_same_v<T, vote_request>) on_vote_request(env.from, m, out);
+            else if constexpr (std::is_same_v<T, vote_response>) on_vote_response(env.from, m, out);
+            else if constexpr (std::is_same_v<T, log_request>) on_log_request(env.from, m, out);
+            else if constexpr (std::is_same_v<T, log_response>) on_log_response(env.from, m, out);
+            else if constexpr (std::is_same_v<T, forward_request>) on_forward_request(env.from, m, out);
+            else if constexpr (std::is_same_v<T, forward_response>) on_forward_response(env.from, m, out);
+        },
+        env.msg);
+}
+
+void core::save_hard_state(output& out) {
+    const hard_state hs{current_term_, voted_for_};
+    if (hs != saved_) {
+        out.save_hard_state = hs;
+        saved_ = hs;
+    }
+}
+
+void core::send(node_id to, message m, output& out) {
+    out.messages.push_back(envelope{cfg_.self, to, std::move(m)});
+}
+
+void core::send_after_sync(node_id to, message m, output& out) {
+    out.messages_after_sync.push_back(envelope{cfg_.self, to, std::move(m)});
+}
+
+bool core::is_member(node_id n) const noexcept {
+    return std::find(cfg_.members.begin(), cfg_.members.end(), n) != cfg_.members.end();
+}
+
+void core::check_invariants() const {
+    // LogCabin-style self checks: cheap, always on. A failure is a bug in
+    // raftlite, never a consequence of bad input (which is rejected above).
+    auto fail = [](const char* what) { throw std::logic_error(std::string("raftlite::core invariant: ") + what); };
+    if (commit_length_ > log_.length()) fail("commit_length <= log.length");
+    if (durable_length_ > log_.length()) fail("durable_length <= log.length");
+    if (current_role_ == role::leader && current_leader_ != cfg_.self) fail("a leader knows it leads");
+    if (current_role_ != role::leader && current_leader_ == cfg_.self) fail("only a leader names itself leader");
+    if (current_role_ == role::candidate && voted_for_ != cfg_.self) fail("a candidate votes for itself");
+}
+
+} // namespace raftlite
