@@ -1,0 +1,106 @@
+// raftlite — the wire codec: frames, the handshake and message encoding.
+//
+// A frame is a fixed 12-byte header followed by a payload:
+//
+//   offset  size  field
+//   0       4     magic "RFTL"
+//   4       2     format version   (big-endian, wire_format_version)
+//   6       2     frame kind       (big-endian, frame_kind)
+//   8       4     payload length   (big-endian, bytes after the header)
+//
+// The payload is a Boost.Serialization binary archive (no archive header) of
+// a handshake or a message. The binary archive stores integers in the host's
+// byte order, so every node of a cluster must share one endianness (the
+// format version would have to change to mix them).
+//
+// Boost.Serialization is included only by codec.cpp: this header stays cheap.
+// Decoding treats its input as hostile: every count and length is checked
+// against the bytes left in the frame and against decode_limits before
+// anything is allocated, and every failure is errc::bad_message, never a
+// crash or an exception.
+#ifndef RAFTLITE_CODEC_HPP
+#define RAFTLITE_CODEC_HPP
+
+#include <raftlite/error.hpp>
+#include <raftlite/messages.hpp>
+#include <raftlite/types.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace raftlite {
+
+/// Version of the frame layout and payload encoding. A frame carrying another
+/// version is rejected (errc::bad_message).
+inline constexpr std::uint16_t wire_format_version = 1;
+
+/// Version of the Raft protocol spoken on a connection, exchanged in the
+/// handshake. Distinct from the wire format: the protocol may change with an
+/// unchanged framing.
+inline constexpr std::uint32_t protocol_version = 1;
+
+inline constexpr char frame_magic[4] = {'R', 'F', 'T', 'L'};
+
+/// Size of the fixed frame header, in bytes.
+inline constexpr std::size_t frame_header_size = 12;
+
+/// Default bound on a whole frame (header + payload).
+inline constexpr std::size_t default_max_frame_bytes = std::size_t(16) << 20;
+
+enum class frame_kind : std::uint16_t { handshake = 1, message = 2 };
+
+struct frame_header {
+    std::uint16_t version = wire_format_version;
+    frame_kind kind = frame_kind::message;
+    std::uint32_t payload_size = 0;   ///< bytes that follow the header
+};
+
+/// Bounds applied while decoding, on top of the frame's own size.
+struct decode_limits {
+    std::size_t max_entries = 65536;                       ///< entries in one log_request
+    std::size_t max_payload_bytes = std::size_t(16) << 20; ///< one entry or forward payload
+    std::size_t max_cluster_id_bytes = 256;                ///< handshake cluster id
+};
+
+/// The first frame on every connection: who is talking, in which cluster.
+struct handshake {
+    std::string cluster_id;
+    node_id sender = no_node;
+    std::uint32_t protocol_version = raftlite::protocol_version;
+    friend bool operator==(const handshake&, const handshake&) = default;
+};
+
+/// Appends one complete frame (header + payload) for `m` to `out`. `out` is
+/// meant to be reused: the archive writes straight into it, nothing else is
+/// allocated per message beyond the buffer's own growth.
+/// Throws std::length_error if the payload exceeds 4 GiB (the header's limit).
+void encode_message(const message& m, std::vector<char>& out);
+
+/// Appends one complete handshake frame to `out`.
+void encode_handshake(const handshake& h, std::vector<char>& out);
+
+/// Reads a frame header from `data` (frame_header_size bytes). Returns
+/// errc::bad_message on a wrong magic, an unknown format version or frame kind,
+/// or a frame (header + payload) larger than `max_frame_bytes`.
+/// If `reason` is not null, it receives a short explanation of a failure.
+boost::system::error_code parse_frame_header(const char* data, frame_header& out,
+                                             std::size_t max_frame_bytes,
+                                             const char** reason = nullptr);
+
+/// Decodes a message payload of `n` bytes (the bytes after a message frame's
+/// header). Returns errc::bad_message on any malformed, truncated, oversized
+/// or trailing input; `out` is then unspecified.
+boost::system::error_code decode_message(const char* payload, std::size_t n, message& out,
+                                         const decode_limits& limits,
+                                         const char** reason = nullptr);
+
+/// Decodes a handshake payload; same rules as decode_message.
+boost::system::error_code decode_handshake(const char* payload, std::size_t n, handshake& out,
+                                           const decode_limits& limits,
+                                           const char** reason = nullptr);
+
+} // namespace raftlite
+
+#endif

@@ -1,0 +1,412 @@
+// raftlite — the wire codec (see codec.hpp for the frame layout).
+//
+// This is the only translation unit that includes Boost.Serialization. The
+// serialize() functions below never use Boost's own std::string / std::vector
+// / bool loaders: those trust the stream (a forged length becomes a huge
+// allocation, a forged bool trips an assert). Counts and lengths are read as
+// plain integers and checked against the bytes left in the frame and the
+// configured decode_limits before anything is allocated.
+#include <raftlite/codec.hpp>
+
+#include <boost/archive/binary_iarchive.hpp>
+#include <boost/archive/binary_oarchive.hpp>
+#include <boost/serialization/level.hpp>
+#include <boost/serialization/tracking.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <streambuf>
+#include <type_traits>
+
+namespace raftlite {
+namespace {
+
+// No archive header (the frame header carries our own version) and no locale
+// facets (binary archives do not need them; imbuing costs time per archive).
+constexpr unsigned archive_flags = boost::archive::no_header | boost::archive::no_codecvt;
+
+/// A decoding failure with a static, human-readable reason for the logs.
+struct wire_error : std::exception {
+    explicit wire_error(const char* why) noexcept : why_(why) {}
+    const char* what() const noexcept override { return why_; }
+    const char* why_;
+};
+
+/// Appends everything written to it to a std::vector<char>: lets the archive
+/// write straight into the caller's reusable frame buffer.
+class vector_sink final : public std::streambuf {
+public:
+    explicit vector_sink(std::vector<char>& out) noexcept : out_(out) {}
+
+protected:
+    int_type overflow(int_type c) override {
+        if (!traits_type::eq_int_type(c, traits_type::eof()))
+            out_.push_back(traits_type::to_char_type(c));
+        return traits_type::not_eof(c);
+    }
+    std::streamsize xsputn(const char* s, std::streamsize n) override {
+        out_.insert(out_.end(), s, s + n);
+        return n;
+    }
+
+private:
+    std::vector<char>& out_;
+};
+
+/// Reads from a fixed memory range; knows how many bytes are left, which is
+/// what every length check compares against.
+class memory_source final : public std::streambuf {
+public:
+    memory_source(const char* data, std::size_t n) noexcept {
+        char* p = const_cast<char*>(data); // the get area is only ever read
+        setg(p, p, p + n);
+    }
+    std::size_t remaining() const noexcept { return static_cast<std::size_t>(egptr() - gptr()); }
+
+protected:
+    std::streamsize showmanyc() override { return static_cast<std::streamsize>(remaining()); }
+    std::streamsize xsgetn(char* s, std::streamsize n) override {
+        const auto k = std::min<std::streamsize>(n, static_cast<std::streamsize>(remaining()));
+        if (k > 0) {
+            std::memcpy(s, gptr(), static_cast<std::size_t>(k));
+            // gbump takes an int; a (misconfigured) frame may exceed 2 GiB.
+            for (auto left = k; left > 0;) {
+                const int step = static_cast<int>(std::min<std::streamsize>(left, 1 << 30));
+                gbump(step);
+                left -= step;
+            }
+        }
+        return k;
+    }
+};
+
+/// What the loaders need besides the archive: limits and the bytes left.
+/// Attached to the archive as a Boost.Serialization helper.
+struct decode_context {
+    const decode_limits* limits = nullptr;
+    const memory_source* source = nullptr;
+};
+char decode_context_key; // address used as the helper's id
+
+template <class Archive>
+const decode_context& context(Archive& ar) {
+    return ar.template get_helper<decode_context>(&decode_context_key);
+}
+
+/// Throws unless `count` items of at least `min_item_bytes` each can still be
+/// in the frame and `count` is within `limit`. Called before allocating.
+template <class Archive>
+void check_count(Archive& ar, std::uint64_t count, std::uint64_t min_item_bytes,
+                 std::uint64_t limit, const char* over_limit) {
+    if (count > limit)
+        throw wire_error(over_limit);
+    const std::uint64_t left = context(ar).source->remaining();
+    if (min_item_bytes != 0 && count > left / min_item_bytes)
+        throw wire_error("length exceeds the bytes left in the frame");
+}
+
+// ---- field helpers: one wire representation per C++ type ------------------
+
+template <class Archive, class Enum>
+void wire_enum(Archive& ar, Enum& e, Enum max_value) {
+    static_assert(sizeof(std::underlying_type_t<Enum>) == 1);
+    std::uint8_t v = static_cast<std::uint8_t>(e);
+    ar & v;
+    if constexpr (Archive::is_loading::value) {
+        if (v > static_cast<std::uint8_t>(max_value))
+            throw wire_error("enumeration value out of range");
+        e = static_cast<Enum>(v);
+    }
+}
+
+template <class Archive>
+void wire_bool(Archive& ar, bool& b) {
+    std::uint8_t v = b ? 1 : 0;
+    ar & v;
+    if constexpr (Archive::is_loading::value) {
+        if (v > 1)
+            throw wire_error("boolean value out of range");
+        b = v == 1;
+    }
+}
+
+template <class Archive>
+void wire_string(Archive& ar, std::string& s, std::size_t limit, const char* over_limit) {
+    std::uint64_t n = s.size();
+    ar & n;
+    if constexpr (Archive::is_loading::value) {
+        check_count(ar, n, 1, limit, over_limit);
+        s.assign(static_cast<std::size_t>(n), '\0');
+        if (n != 0)
+            ar.load_binary(s.data(), static_cast<std::size_t>(n));
+    } else {
+        if (n != 0)
+            ar.save_binary(s.data(), s.size());
+    }
+}
+
+/// A payload: length + bytes. A null payload is sent as empty; decoding always
+/// yields a non-null shared_bytes.
+template <class Archive>
+void wire_bytes(Archive& ar, shared_bytes& p) {
+    if constexpr (Archive::is_loading::value) {
+        std::string s;
+        wire_string(ar, s, context(ar).limits->max_payload_bytes, "payload over max_payload_bytes");
+        p = make_bytes(std::move(s));
+    } else {
+        std::uint64_t n = p ? p->size() : 0;
+        ar & n;
+        if (n != 0)
+            ar.save_binary(p->data(), p->size());
+    }
+}
+
+// Wire size of a log_entry with an empty payload: term, index, kind, origin
+// (node, request), payload length. Bounds how many entries a frame can hold.
+constexpr std::uint64_t min_entry_bytes = 8 + 8 + 1 + 8 + 8 + 8;
+
+} // namespace
+
+// ---- serialize(): one per wire type (found by argument-dependent lookup) ----
+
+template <class Archive>
+void serialize(Archive& ar, log_entry& e, const unsigned int) {
+    ar & e.term & e.index;
+    wire_enum(ar, e.kind, entry_kind::noop);
+    ar & e.origin.node & e.origin.request;
+    wire_bytes(ar, e.payload);
+}
+
+template <class Archive>
+void serialize(Archive& ar, vote_request& m, const unsigned int) {
+    ar & m.term & m.last_log_length & m.last_log_term;
+}
+
+template <class Archive>
+void serialize(Archive& ar, vote_response& m, const unsigned int) {
+    ar & m.term;
+    wire_bool(ar, m.granted);
+}
+
+template <class Archive>
+void serialize(Archive& ar, log_request& m, const unsigned int) {
+    ar & m.term & m.prefix_len & m.prefix_term & m.leader_commit;
+    std::uint64_t n = m.suffix.size();
+    ar & n;
+    if constexpr (Archive::is_loading::value) {
+        check_count(ar, n, min_entry_bytes, context(ar).limits->max_entries,
+                    "log_request has more entries than max_entries");
+        m.suffix.clear();
+        m.suffix.reserve(static_cast<std::size_t>(n));
+        for (std::uint64_t i = 0; i < n; ++i)
+            ar & m.suffix.emplace_back();
+    } else {
+        for (auto& e : m.suffix)
+            ar & e;
+    }
+}
+
+template <class Archive>
+void serialize(Archive& ar, log_response& m, const unsigned int) {
+    ar & m.term & m.ack;
+    wire_bool(ar, m.success);
+    ar & m.prefix_len;
+}
+
+template <class Archive>
+void serialize(Archive& ar, forward_request& m, const unsigned int) {
+    ar & m.request & m.search_from;
+    wire_bytes(ar, m.payload);
+}
+
+template <class Archive>
+void serialize(Archive& ar, forward_response& m, const unsigned int) {
+    ar & m.request;
+    wire_enum(ar, m.result, forward_response::status::busy);
+    ar & m.term & m.index;
+}
+
+template <class Archive>
+void serialize(Archive& ar, handshake& h, const unsigned int) {
+    if constexpr (Archive::is_loading::value)
+        wire_string(ar, h.cluster_id, context(ar).limits->max_cluster_id_bytes,
+                    "cluster id over max_cluster_id_bytes");
+    else
+        wire_string(ar, h.cluster_id, 0, nullptr);
+    ar & h.sender & h.protocol_version;
+}
+
+} // namespace raftlite
+
+// No class information, versions or object tracking on the wire: the frame's
+// format version covers all of it, and nothing is shared by pointer.
+#define RAFTLITE_WIRE_TYPE(T)                                                        \
+    BOOST_CLASS_IMPLEMENTATION(T, boost::serialization::object_serializable)         \
+    BOOST_CLASS_TRACKING(T, boost::serialization::track_never)
+
+RAFTLITE_WIRE_TYPE(raftlite::log_entry)
+RAFTLITE_WIRE_TYPE(raftlite::vote_request)
+RAFTLITE_WIRE_TYPE(raftlite::vote_response)
+RAFTLITE_WIRE_TYPE(raftlite::log_request)
+RAFTLITE_WIRE_TYPE(raftlite::log_response)
+RAFTLITE_WIRE_TYPE(raftlite::forward_request)
+RAFTLITE_WIRE_TYPE(raftlite::forward_response)
+RAFTLITE_WIRE_TYPE(raftlite::handshake)
+
+namespace raftlite {
+namespace {
+
+// message = variant: a one-byte alternative index, then the alternative.
+template <std::size_t I = 0>
+void load_alternative(boost::archive::binary_iarchive& ar, std::size_t index, message& m) {
+    if constexpr (I < std::variant_size_v<message>) {
+        if (index == I)
+            ar & m.emplace<I>();
+        else
+            load_alternative<I + 1>(ar, index, m);
+    }
+}
+
+void save_message(boost::archive::binary_oarchive& ar, const message& m) {
+    std::uint8_t index = static_cast<std::uint8_t>(m.index());
+    ar & index;
+    // The archive's interface takes non-const references; saving does not
+    // modify the object.
+    std::visit([&](const auto& alt) { ar & const_cast<std::decay_t<decltype(alt)>&>(alt); }, m);
+}
+
+void load_message(boost::archive::binary_iarchive& ar, message& m) {
+    std::uint8_t index = 0;
+    ar & index;
+    if (index >= std::variant_size_v<message>)
+        throw wire_error("unknown message type");
+    load_alternative(ar, index, m);
+}
+
+void put_u16(char* p, std::uint16_t v) {
+    p[0] = static_cast<char>(v >> 8);
+    p[1] = static_cast<char>(v);
+}
+void put_u32(char* p, std::uint32_t v) {
+    p[0] = static_cast<char>(v >> 24);
+    p[1] = static_cast<char>(v >> 16);
+    p[2] = static_cast<char>(v >> 8);
+    p[3] = static_cast<char>(v);
+}
+std::uint16_t get_u16(const char* p) {
+    return static_cast<std::uint16_t>((std::uint16_t(static_cast<unsigned char>(p[0])) << 8) |
+                                      std::uint16_t(static_cast<unsigned char>(p[1])));
+}
+std::uint32_t get_u32(const char* p) {
+    return (std::uint32_t(static_cast<unsigned char>(p[0])) << 24) |
+           (std::uint32_t(static_cast<unsigned char>(p[1])) << 16) |
+           (std::uint32_t(static_cast<unsigned char>(p[2])) << 8) |
+           std::uint32_t(static_cast<unsigned char>(p[3]));
+}
+
+/// Appends header + payload written by `write(archive)`; on failure `out` is
+/// left as it was.
+template <class Write>
+void encode_frame(frame_kind kind, std::vector<char>& out, Write&& write) {
+    const std::size_t start = out.size();
+    try {
+        out.resize(start + frame_header_size);
+        {
+            vector_sink sink(out);
+            boost::archive::binary_oarchive ar(sink, archive_flags);
+            write(ar);
+        }
+        const std::size_t payload = out.size() - start - frame_header_size;
+        if (payload > std::numeric_limits<std::uint32_t>::max())
+            throw std::length_error("raftlite: message too large for one frame (over 4 GiB)");
+        char* h = out.data() + start;
+        std::memcpy(h, frame_magic, sizeof frame_magic);
+        put_u16(h + 4, wire_format_version);
+        put_u16(h + 6, static_cast<std::uint16_t>(kind));
+        put_u32(h + 8, static_cast<std::uint32_t>(payload));
+    } catch (...) {
+        out.resize(start);
+        throw;
+    }
+}
+
+/// Runs `read(archive)` over the payload; every failure is bad_message.
+template <class Read>
+boost::system::error_code decode_payload(const char* data, std::size_t n,
+                                         const decode_limits& limits, const char** reason,
+                                         Read&& read) {
+    const char* why = nullptr;
+    try {
+        memory_source source(data, n);
+        boost::archive::binary_iarchive ar(source, archive_flags);
+        auto& ctx = ar.get_helper<decode_context>(&decode_context_key);
+        ctx.limits = &limits;
+        ctx.source = &source;
+        read(ar);
+        if (source.remaining() != 0)
+            throw wire_error("trailing bytes after the message");
+        return {};
+    } catch (const wire_error& e) {
+        why = e.what();
+    } catch (const boost::archive::archive_exception&) {
+        why = "truncated or malformed payload";
+    } catch (const std::bad_alloc&) {
+        why = "out of memory while decoding";
+    } catch (const std::exception&) {
+        why = "malformed payload";
+    }
+    if (reason)
+        *reason = why;
+    return make_error_code(errc::bad_message);
+}
+
+} // namespace
+
+void encode_message(const message& m, std::vector<char>& out) {
+    encode_frame(frame_kind::message, out, [&](auto& ar) { save_message(ar, m); });
+}
+
+void encode_handshake(const handshake& h, std::vector<char>& out) {
+    encode_frame(frame_kind::handshake, out, [&](auto& ar) { ar & const_cast<handshake&>(h); });
+}
+
+boost::system::error_code parse_frame_header(const char* data, frame_header& out,
+                                             std::size_t max_frame_bytes, const char** reason) {
+    const char* why = nullptr;
+    if (std::memcmp(data, frame_magic, sizeof frame_magic) != 0) {
+        why = "bad magic (not a raftlite peer?)";
+    } else if ((out.version = get_u16(data + 4)) != wire_format_version) {
+        why = "unsupported wire format version";
+    } else {
+        const std::uint16_t kind = get_u16(data + 6);
+        if (kind != static_cast<std::uint16_t>(frame_kind::handshake) &&
+            kind != static_cast<std::uint16_t>(frame_kind::message)) {
+            why = "unknown frame kind";
+        } else {
+            out.kind = static_cast<frame_kind>(kind);
+            out.payload_size = get_u32(data + 8);
+            if (max_frame_bytes < frame_header_size ||
+                out.payload_size > max_frame_bytes - frame_header_size)
+                why = "frame larger than max_frame_bytes";
+        }
+    }
+    if (!why)
+        return {};
+    if (reason)
+        *reason = why;
+    return make_error_code(errc::bad_message);
+}
+
+boost::system::error_code decode_message(const char* payload, std::size_t n, message& out,
+                                         const decode_limits& limits, const char** reason) {
+    return decode_payload(payload, n, limits, reason, [&](auto& ar) { load_message(ar, out); });
+}
+
+boost::system::error_code decode_handshake(const char* payload, std::size_t n, handshake& out,
+                                           const decode_limits& limits, const char** reason) {
+    return decode_payload(payload, n, limits, reason, [&](auto& ar) { ar & out; });
+}
+
+} // namespace raftlite

@@ -1,0 +1,401 @@
+// Tests of the wire codec: round trips, and decoding of hostile input.
+#define BOOST_TEST_MODULE codec_tests
+#include <boost/test/unit_test.hpp>
+
+#include <raftlite/codec.hpp>
+
+#include <cstring>
+#include <iostream>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace raftlite;
+
+namespace {
+
+log_entry entry(term_t t, index_t i, std::string payload,
+                entry_kind k = entry_kind::application, entry_origin o = {}) {
+    log_entry e;
+    e.term = t;
+    e.index = i;
+    e.kind = k;
+    e.origin = o;
+    e.payload = make_bytes(std::move(payload));
+    return e;
+}
+
+void check_equal(const log_entry& a, const log_entry& b) {
+    BOOST_TEST(a.term == b.term);
+    BOOST_TEST(a.index == b.index);
+    BOOST_TEST((a.kind == b.kind));
+    BOOST_TEST((a.origin == b.origin));
+    BOOST_REQUIRE(b.payload); // decoding always yields a payload
+    BOOST_TEST(a.data() == b.data());
+}
+
+void check_equal(const message& a, const message& b) {
+    BOOST_REQUIRE_EQUAL(a.index(), b.index());
+    std::visit(
+        [&](const auto& x) {
+            using T = std::decay_t<decltype(x)>;
+            const T& y = std::get<T>(b);
+            if constexpr (std::is_same_v<T, vote_request>) {
+                BOOST_TEST(x.term == y.term);
+                BOOST_TEST(x.last_log_length == y.last_log_length);
+                BOOST_TEST(x.last_log_term == y.last_log_term);
+            } else if constexpr (std::is_same_v<T, vote_response>) {
+                BOOST_TEST(x.term == y.term);
+                BOOST_TEST(x.granted == y.granted);
+            } else if constexpr (std::is_same_v<T, log_request>) {
+                BOOST_TEST(x.term == y.term);
+                BOOST_TEST(x.prefix_len == y.prefix_len);
+                BOOST_TEST(x.prefix_term == y.prefix_term);
+                BOOST_TEST(x.leader_commit == y.leader_commit);
+                BOOST_REQUIRE_EQUAL(x.suffix.size(), y.suffix.size());
+                for (std::size_t i = 0; i < x.suffix.size(); ++i)
+                    check_equal(x.suffix[i], y.suffix[i]);
+            } else if constexpr (std::is_same_v<T, log_response>) {
+                BOOST_TEST(x.term == y.term);
+                BOOST_TEST(x.ack == y.ack);
+                BOOST_TEST(x.success == y.success);
+                BOOST_TEST(x.prefix_len == y.prefix_len);
+            } else if constexpr (std::is_same_v<T, forward_request>) {
+                BOOST_TEST(x.request == y.request);
+                BOOST_TEST(x.search_from == y.search_from);
+                BOOST_REQUIRE(y.payload);
+                BOOST_TEST((x.payload ? *x.payload : std::string()) == *y.payload);
+            } else if constexpr (std::is_same_v<T, forward_response>) {
+                BOOST_TEST(x.request == y.request);
+                BOOST_TEST((x.result == y.result));
+                BOOST_TEST(x.term == y.term);
+                BOOST_TEST(x.index == y.index);
+            }
+        },
+        a);
+}
+
+/// Encodes, parses the header, decodes; checks the frame is self-consistent.
+message round_trip(const message& m, const decode_limits& limits = {}) {
+    std::vector<char> buf;
+    encode_message(m, buf);
+    BOOST_REQUIRE_GE(buf.size(), frame_header_size);
+    frame_header h;
+    BOOST_REQUIRE(!parse_frame_header(buf.data(), h, default_max_frame_bytes));
+    BOOST_TEST((h.kind == frame_kind::message));
+    BOOST_REQUIRE_EQUAL(h.payload_size, buf.size() - frame_header_size);
+    message out;
+    const char* why = nullptr;
+    auto ec = decode_message(buf.data() + frame_header_size, h.payload_size, out, limits, &why);
+    BOOST_REQUIRE_MESSAGE(!ec, (why ? why : "?"));
+    check_equal(m, out);
+    return out;
+}
+
+std::vector<message> sample_messages() {
+    std::vector<message> v;
+    v.push_back(vote_request{7, 42, 6});
+    v.push_back(vote_request{});
+    v.push_back(vote_response{7, true});
+    v.push_back(vote_response{8, false});
+    v.push_back(log_request{3, 10, 2, 9, {}}); // heartbeat: empty suffix
+    log_request lr{5, 0, 0, 0, {}};
+    lr.suffix.push_back(entry(5, 1, "hello", entry_kind::application, {3, 77}));
+    lr.suffix.push_back(entry(5, 2, "", entry_kind::noop));
+    lr.suffix.push_back(entry(5, 3, std::string("\0\1\2\xff", 4)));
+    v.push_back(lr);
+    log_request big{9, 100, 8, 99, {}};
+    for (index_t i = 0; i < 1000; ++i)
+        big.suffix.push_back(entry(9, 101 + i, std::string(i % 17, char('a' + i % 26)),
+                                   entry_kind::application, {i, i * 3}));
+    big.suffix.push_back(entry(9, 1101, std::string(1 << 20, 'z'))); // a large payload
+    v.push_back(big);
+    v.push_back(log_response{4, 12, true, 11});
+    v.push_back(log_response{4, 3, false, 11});
+    v.push_back(forward_request{12, 5, make_bytes("forwarded")});
+    v.push_back(forward_request{13, 0, make_bytes("")});
+    v.push_back(forward_request{14, 0, nullptr}); // null is sent as empty
+    v.push_back(forward_response{12, forward_response::status::accepted, 4, 20});
+    v.push_back(forward_response{13, forward_response::status::not_leader, 0, 0});
+    v.push_back(forward_response{14, forward_response::status::busy, 0, 0});
+    return v;
+}
+
+std::vector<char> encoded(const message& m) {
+    std::vector<char> buf;
+    encode_message(m, buf);
+    return buf;
+}
+
+boost::system::error_code decode_frame(const std::vector<char>& buf, const decode_limits& limits = {}) {
+    message out;
+    return decode_message(buf.data() + frame_header_size, buf.size() - frame_header_size, out, limits);
+}
+
+void put_u64(std::vector<char>& v, std::uint64_t x) {
+    const char* p = reinterpret_cast<const char*>(&x); // the archive's (host) byte order
+    v.insert(v.end(), p, p + sizeof x);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(header_size_is_fixed) {
+    std::vector<char> buf;
+    encode_message(vote_request{1, 2, 3}, buf);
+    BOOST_TEST(std::memcmp(buf.data(), "RFTL", 4) == 0);
+    BOOST_TEST(frame_header_size == 12u);
+    // kind byte 1 + three u64
+    BOOST_TEST(buf.size() == frame_header_size + 1 + 24);
+}
+
+BOOST_AUTO_TEST_CASE(round_trip_every_message_kind) {
+    std::size_t kinds_seen = 0;
+    std::vector<bool> seen(std::variant_size_v<message>);
+    for (const auto& m : sample_messages()) {
+        BOOST_TEST_CONTEXT("message " << message_name(m)) { round_trip(m); }
+        if (!seen[m.index()]) {
+            seen[m.index()] = true;
+            ++kinds_seen;
+        }
+    }
+    BOOST_TEST(kinds_seen == std::variant_size_v<message>);
+}
+
+BOOST_AUTO_TEST_CASE(encode_appends_to_a_reused_buffer) {
+    std::vector<char> buf;
+    const auto msgs = sample_messages();
+    for (const auto& m : msgs)
+        encode_message(m, buf);
+    // Walk the concatenated frames back.
+    std::size_t pos = 0, count = 0;
+    while (pos < buf.size()) {
+        frame_header h;
+        BOOST_REQUIRE(!parse_frame_header(buf.data() + pos, h, default_max_frame_bytes));
+        message out;
+        BOOST_REQUIRE(!decode_message(buf.data() + pos + frame_header_size, h.payload_size, out, {}));
+        check_equal(msgs[count], out);
+        pos += frame_header_size + h.payload_size;
+        ++count;
+    }
+    BOOST_TEST(pos == buf.size());
+    BOOST_TEST(count == msgs.size());
+}
+
+BOOST_AUTO_TEST_CASE(handshake_round_trip) {
+    handshake h{"cluster-α", 3, protocol_version};
+    std::vector<char> buf;
+    encode_handshake(h, buf);
+    frame_header fh;
+    BOOST_REQUIRE(!parse_frame_header(buf.data(), fh, default_max_frame_bytes));
+    BOOST_TEST((fh.kind == frame_kind::handshake));
+    handshake out;
+    BOOST_REQUIRE(!decode_handshake(buf.data() + frame_header_size, fh.payload_size, out, {}));
+    BOOST_TEST((out == h));
+
+    handshake empty{"", 1, 99};
+    buf.clear();
+    encode_handshake(empty, buf);
+    BOOST_REQUIRE(!decode_handshake(buf.data() + frame_header_size, buf.size() - frame_header_size, out, {}));
+    BOOST_TEST((out == empty));
+}
+
+BOOST_AUTO_TEST_CASE(handshake_cluster_id_over_limit) {
+    std::vector<char> buf;
+    encode_handshake(handshake{std::string(300, 'c'), 1, protocol_version}, buf);
+    handshake out;
+    decode_limits limits;
+    limits.max_cluster_id_bytes = 256;
+    const char* why = nullptr;
+    auto ec = decode_handshake(buf.data() + frame_header_size, buf.size() - frame_header_size, out, limits, &why);
+    BOOST_TEST((ec == errc::bad_message));
+    BOOST_TEST(why != nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(bad_magic) {
+    auto buf = encoded(vote_request{1, 2, 3});
+    buf[0] = 'X';
+    frame_header h;
+    const char* why = nullptr;
+    BOOST_TEST((parse_frame_header(buf.data(), h, default_max_frame_bytes, &why) == errc::bad_message));
+    BOOST_TEST(why != nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(bad_version) {
+    auto buf = encoded(vote_request{1, 2, 3});
+    buf[5] = char(wire_format_version + 1);
+    frame_header h;
+    BOOST_TEST((parse_frame_header(buf.data(), h, default_max_frame_bytes) == errc::bad_message));
+}
+
+BOOST_AUTO_TEST_CASE(bad_kind) {
+    auto buf = encoded(vote_request{1, 2, 3});
+    buf[7] = 9;
+    frame_header h;
+    BOOST_TEST((parse_frame_header(buf.data(), h, default_max_frame_bytes) == errc::bad_message));
+}
+
+BOOST_AUTO_TEST_CASE(oversize_length) {
+    auto buf = encoded(vote_request{1, 2, 3});
+    frame_header h;
+    // exactly at the bound is fine, one byte over is not
+    BOOST_TEST(!parse_frame_header(buf.data(), h, buf.size()));
+    BOOST_TEST((parse_frame_header(buf.data(), h, buf.size() - 1) == errc::bad_message));
+    // a length field of 4 GiB - 1
+    buf[8] = buf[9] = buf[10] = buf[11] = char(0xff);
+    BOOST_TEST((parse_frame_header(buf.data(), h, default_max_frame_bytes) == errc::bad_message));
+    // degenerate bound
+    BOOST_TEST((parse_frame_header(buf.data(), h, 3) == errc::bad_message));
+}
+
+BOOST_AUTO_TEST_CASE(truncated_payload_at_every_offset) {
+    for (const auto& m : sample_messages()) {
+        if (std::holds_alternative<log_request>(m) && std::get<log_request>(m).suffix.size() > 100)
+            continue; // the large one is covered by the sampled test below
+        const auto buf = encoded(m);
+        const std::size_t n = buf.size() - frame_header_size;
+        for (std::size_t cut = 0; cut < n; ++cut) {
+            // a private copy of exactly `cut` bytes, so that reading past it is caught by ASan
+            std::vector<char> part(buf.begin() + frame_header_size, buf.begin() + frame_header_size + cut);
+            message out;
+            auto ec = decode_message(part.data(), part.size(), out, {});
+            BOOST_TEST_CONTEXT(message_name(m) << " cut at " << cut) {
+                BOOST_TEST((ec == errc::bad_message));
+            }
+        }
+    }
+    handshake h{"c", 2, protocol_version};
+    std::vector<char> buf;
+    encode_handshake(h, buf);
+    for (std::size_t cut = 0; cut < buf.size() - frame_header_size; ++cut) {
+        std::vector<char> part(buf.begin() + frame_header_size, buf.begin() + frame_header_size + cut);
+        handshake out;
+        BOOST_TEST((decode_handshake(part.data(), part.size(), out, {}) == errc::bad_message));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(truncated_large_frame_sampled) {
+    const auto msgs = sample_messages();
+    const auto buf = encoded(msgs[6]); // the 1001-entry log_request
+    const std::size_t n = buf.size() - frame_header_size;
+    for (std::size_t cut = 0; cut < n; cut += (cut < 4096 ? 1 : 4093)) {
+        message out;
+        BOOST_TEST((decode_message(buf.data() + frame_header_size, cut, out, {}) == errc::bad_message));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(trailing_garbage) {
+    auto buf = encoded(log_response{1, 2, true, 3});
+    buf.push_back('x');
+    BOOST_TEST((decode_frame(buf) == errc::bad_message));
+}
+
+BOOST_AUTO_TEST_CASE(frame_claiming_2_pow_60_entries) {
+    // A log_request header with a suffix count of 2^60 and a few bytes after.
+    std::vector<char> payload;
+    payload.push_back(2); // log_request
+    put_u64(payload, 1);  // term
+    put_u64(payload, 0);  // prefix_len
+    put_u64(payload, 0);  // prefix_term
+    put_u64(payload, 0);  // leader_commit
+    put_u64(payload, std::uint64_t(1) << 60);
+    payload.insert(payload.end(), 64, '\0');
+    message out;
+    const char* why = nullptr;
+    decode_limits unlimited;
+    unlimited.max_entries = std::numeric_limits<std::size_t>::max();
+    BOOST_TEST((decode_message(payload.data(), payload.size(), out, unlimited, &why) == errc::bad_message));
+    BOOST_TEST_MESSAGE("2^60 entries rejected: " << (why ? why : "?"));
+    BOOST_TEST((decode_message(payload.data(), payload.size(), out, {}) == errc::bad_message));
+}
+
+BOOST_AUTO_TEST_CASE(huge_payload_length) {
+    std::vector<char> payload;
+    payload.push_back(4); // forward_request
+    put_u64(payload, 1);
+    put_u64(payload, 0);
+    put_u64(payload, std::uint64_t(1) << 62); // payload length
+    payload.insert(payload.end(), 16, 'p');
+    message out;
+    decode_limits unlimited;
+    unlimited.max_payload_bytes = std::numeric_limits<std::size_t>::max();
+    BOOST_TEST((decode_message(payload.data(), payload.size(), out, unlimited) == errc::bad_message));
+}
+
+BOOST_AUTO_TEST_CASE(limits_are_enforced) {
+    log_request lr{1, 0, 0, 0, {}};
+    for (index_t i = 1; i <= 10; ++i)
+        lr.suffix.push_back(entry(1, i, "0123456789"));
+    const auto buf = encoded(lr);
+    decode_limits l;
+    l.max_entries = 10;
+    BOOST_TEST(!decode_frame(buf, l));
+    l.max_entries = 9;
+    BOOST_TEST((decode_frame(buf, l) == errc::bad_message));
+    l = {};
+    l.max_payload_bytes = 10;
+    BOOST_TEST(!decode_frame(buf, l));
+    l.max_payload_bytes = 9;
+    BOOST_TEST((decode_frame(buf, l) == errc::bad_message));
+}
+
+BOOST_AUTO_TEST_CASE(out_of_range_enums_and_bools) {
+    auto buf = encoded(vote_response{1, true});
+    buf.back() = 2; // granted
+    BOOST_TEST((decode_frame(buf) == errc::bad_message));
+
+    buf = encoded(forward_response{1, forward_response::status::busy, 0, 0});
+    buf[frame_header_size + 1 + 8] = 7; // status
+    BOOST_TEST((decode_frame(buf) == errc::bad_message));
+
+    buf = encoded(vote_request{});
+    buf[frame_header_size] = 6; // message type
+    BOOST_TEST((decode_frame(buf) == errc::bad_message));
+
+    log_request lr{1, 0, 0, 0, {entry(1, 1, "")}};
+    buf = encoded(lr);
+    buf[frame_header_size + 1 + 4 * 8 + 8 + 16] = 2; // entry kind
+    BOOST_TEST((decode_frame(buf) == errc::bad_message));
+}
+
+BOOST_AUTO_TEST_CASE(random_bytes) {
+    const auto seed = std::random_device{}();
+    std::cout << "codec_tests/random_bytes seed " << seed << std::endl;
+    BOOST_TEST_MESSAGE("random_bytes seed " << seed);
+    std::mt19937_64 rng(seed);
+    const auto samples = sample_messages();
+    std::size_t accepted = 0;
+    for (int round = 0; round < 20000; ++round) {
+        std::vector<char> data;
+        if (round % 2 == 0) {
+            // pure noise
+            data.resize(rng() % 200);
+            for (auto& c : data)
+                c = static_cast<char>(rng());
+        } else {
+            // a valid payload with a few bytes flipped: reaches deeper into the decoder
+            const auto& m = samples[rng() % samples.size()];
+            if (std::holds_alternative<log_request>(m) && std::get<log_request>(m).suffix.size() > 100)
+                continue;
+            auto buf = encoded(m);
+            data.assign(buf.begin() + frame_header_size, buf.end());
+            for (int flips = 1 + int(rng() % 4); flips > 0 && !data.empty(); --flips)
+                data[rng() % data.size()] = static_cast<char>(rng());
+        }
+        message out;
+        BOOST_TEST_CONTEXT("seed " << seed << " round " << round) {
+            auto ec = decode_message(data.data(), data.size(), out, {});
+            BOOST_TEST((!ec || ec == errc::bad_message));
+            if (!ec)
+                ++accepted;
+            frame_header h;
+            if (data.size() >= frame_header_size) {
+                ec = parse_frame_header(data.data(), h, default_max_frame_bytes);
+                BOOST_TEST((!ec || ec == errc::bad_message));
+            }
+            handshake hs;
+            ec = decode_handshake(data.data(), data.size(), hs, {});
+            BOOST_TEST((!ec || ec == errc::bad_message));
+        }
+    }
+    BOOST_TEST_MESSAGE("random payloads that happened to decode: " << accepted);
+}
