@@ -1,0 +1,96 @@
+// raftlite — the byte layout of file_persister's files (docs/storage-format.md).
+//
+// Kept apart from file_persister so that tests and tools can build or inspect
+// files byte by byte. All integers are little-endian on disk, whatever the host.
+#ifndef RAFTLITE_DETAIL_STORAGE_FORMAT_HPP
+#define RAFTLITE_DETAIL_STORAGE_FORMAT_HPP
+
+#include <raftlite/types.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace raftlite::detail {
+
+/// Bumped on any incompatible change; readers refuse versions they do not know.
+inline constexpr std::uint32_t storage_format_version = 1;
+
+// ---- little-endian helpers ---------------------------------------------------
+inline void put_u32(unsigned char* p, std::uint32_t v) noexcept {
+    for (int i = 0; i < 4; ++i) p[i] = static_cast<unsigned char>(v >> (8 * i));
+}
+inline void put_u64(unsigned char* p, std::uint64_t v) noexcept {
+    for (int i = 0; i < 8; ++i) p[i] = static_cast<unsigned char>(v >> (8 * i));
+}
+inline std::uint32_t get_u32(const unsigned char* p) noexcept {
+    std::uint32_t v = 0;
+    for (int i = 3; i >= 0; --i) v = (v << 8) | p[i];
+    return v;
+}
+inline std::uint64_t get_u64(const unsigned char* p) noexcept {
+    std::uint64_t v = 0;
+    for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+    return v;
+}
+
+// ---- small state files (hard_state, log_meta) -------------------------------
+// 40 bytes: magic[8] version:u32 zero:u32 a:u64 b:u64 zero:u32 crc32c(bytes 0..35):u32
+inline constexpr std::size_t small_file_size = 40;
+inline constexpr std::string_view hard_state_magic = "RLHARDST";
+inline constexpr std::string_view log_meta_magic = "RLLOGMET";
+inline constexpr const char* hard_state_file = "hard_state";
+inline constexpr const char* log_meta_file = "log_meta";
+inline constexpr const char* lock_file = "LOCK";
+
+std::string encode_small_file(std::string_view magic, std::uint64_t a, std::uint64_t b);
+/// Decodes a small file; on failure returns false and says why in `why`.
+bool decode_small_file(std::string_view bytes, std::string_view magic,
+                       std::uint64_t& a, std::uint64_t& b, std::string& why);
+
+// ---- segment files -------------------------------------------------------------
+// Header, 32 bytes: magic[8] version:u32 zero:u32 first_index:u64 zero:u32 crc32c(bytes 0..27):u32
+inline constexpr std::size_t segment_header_size = 32;
+inline constexpr std::string_view segment_magic = "RLLOGSEG";
+
+void encode_segment_header(unsigned char* out, index_t first_index) noexcept;
+/// Checks a segment header; on failure returns false and says why.
+bool decode_segment_header(const unsigned char* in, index_t& first_index, std::string& why);
+
+/// "log-00000000000000000042.seg": 20 digits so that names sort like indexes.
+std::string segment_file_name(index_t first_index);
+/// The first index a segment file name encodes, or nothing for other names.
+std::optional<index_t> parse_segment_file_name(std::string_view name) noexcept;
+
+// ---- records ---------------------------------------------------------------------
+// Header, 48 bytes, then the payload:
+//   0 payload_size:u32   4 kind:u8   5 zero[3]   8 term:u64   16 index:u64
+//  24 origin.node:u64   32 origin.request:u64   40 payload_crc:u32 (crc32c of the payload)
+//  44 header_crc:u32 (crc32c of bytes 0..43)
+// The header has its own checksum so that a damaged length is never trusted:
+// without it, a flipped length bit in the middle of the log could make a
+// record look like a torn tail and silently cut valid records after it.
+inline constexpr std::size_t record_header_size = 48;
+
+struct record_header {
+    std::uint32_t payload_size = 0;
+    entry_kind kind = entry_kind::application;
+    term_t term = 0;
+    index_t index = 0;
+    entry_origin origin;
+    std::uint32_t payload_crc = 0;
+};
+
+/// Encodes `h` (computing the header checksum) into out[0..48).
+void encode_record_header(unsigned char* out, const record_header& h) noexcept;
+
+enum class header_check { ok, bad_checksum, bad_field };
+/// Decodes a record header; bad_field means the checksum matched but a field
+/// holds a value this version does not know (`why` names it).
+header_check decode_record_header(const unsigned char* in, record_header& h, std::string& why);
+
+} // namespace raftlite::detail
+
+#endif

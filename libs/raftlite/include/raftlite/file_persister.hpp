@@ -1,0 +1,75 @@
+// raftlite — durable storage in a data directory (the real node's persister).
+//
+// Files (docs/storage-format.md has the byte layout and the recovery rules):
+//   LOCK                    flock()ed while a file_persister has the directory
+//   hard_state              term and vote; replaced atomically (temp, fsync, rename, fsync dir)
+//   log_meta                log start and prefix term after compaction; replaced atomically
+//   log-<first index>.seg   append-only segments of checksummed log records
+//
+// Error reporting: every operation returns a boost::system::error_code;
+// last_error_message() then says in words what went wrong (file, offset,
+// cause). Nothing throws except std::bad_alloc.
+#ifndef RAFTLITE_FILE_PERSISTER_HPP
+#define RAFTLITE_FILE_PERSISTER_HPP
+
+#include <raftlite/persister.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace raftlite {
+
+struct file_persister_options {
+    /// A segment is closed and a new one started once appending the next
+    /// record would make it larger than this (a segment always takes at
+    /// least one record, however large).
+    std::uint64_t segment_size = 64ull << 20;
+    /// Largest entry payload accepted by append() and believed by load();
+    /// a larger length read from disk is corruption, never an allocation.
+    std::uint32_t max_payload = 64u << 20;
+    /// Receives recovery warnings (a torn tail cut off, leftovers removed).
+    /// Empty: they go to Boost.Log, channel "disk", severity warning.
+    std::function<void(const std::string&)> on_warning;
+};
+
+class file_persister final : public persister {
+public:
+    /// Does no I/O: the directory is created, locked and read by load().
+    explicit file_persister(std::string directory, file_persister_options options = {});
+    ~file_persister() override;   ///< closes the files and releases the lock (no sync)
+
+    file_persister(const file_persister&) = delete;
+    file_persister& operator=(const file_persister&) = delete;
+
+    /// Creates the directory if needed, locks it (errc::already_locked when
+    /// another process or another file_persister holds it), reads the hard
+    /// state and the log and cuts off a torn tail in the last segment.
+    /// Damage anywhere else is errc::corrupt_data and leaves the files
+    /// untouched. Must succeed before any write is accepted.
+    boost::system::error_code load(persistent_state& out) override;
+
+    boost::system::error_code save_hard_state(const hard_state& hs) override;
+    boost::system::error_code append(const std::vector<log_entry>& entries) override;
+    boost::system::error_code truncate_suffix(index_t from) override;
+    boost::system::error_code remove_prefix(index_t upto, term_t prefix_term) override;
+    boost::system::error_code sync() override;
+
+    /// What the last failing call went wrong on, in words (empty if none failed).
+    const std::string& last_error_message() const noexcept;
+    /// True after a write or sync failed: every later write fails with errc::storage_failed.
+    bool failed() const noexcept;
+    const std::string& directory() const noexcept;
+
+    /// Last index held (log_start - 1 when the log is empty); for tools and tests.
+    index_t last_index() const noexcept;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+} // namespace raftlite
+
+#endif
