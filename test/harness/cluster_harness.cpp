@@ -1,0 +1,353 @@
+// raftlite tests — the in-memory cluster harness (see cluster_harness.hpp).
+#include "cluster_harness.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+namespace raftlite::test {
+
+namespace {
+
+[[noreturn]] void harness_error(const std::string& what) {
+    throw std::logic_error("cluster_harness: " + what);
+}
+
+// Carries out the log writes of one output on a disk image (step 1 of core.hpp).
+void apply_writes(persistent_state& disk, const output& out) {
+    if (out.truncate_from) {
+        const index_t from = *out.truncate_from;
+        if (from < disk.log_start) harness_error("truncate below the log start");
+        auto& v = disk.entries;
+        const std::size_t keep = static_cast<std::size_t>(from - disk.log_start);
+        if (keep < v.size()) v.erase(v.begin() + static_cast<std::ptrdiff_t>(keep), v.end());
+    }
+    for (const log_entry& e : out.append) {
+        if (e.index != disk.last_index() + 1)
+            harness_error("append of index " + std::to_string(e.index) + " after " +
+                          std::to_string(disk.last_index()) + " (writes not contiguous)");
+        disk.entries.push_back(e);
+    }
+    if (out.save_hard_state) disk.hard = *out.save_hard_state;
+}
+
+} // namespace
+
+// ---- construction -------------------------------------------------------------
+
+cluster_harness::cluster_harness(std::size_t n, core_config tmpl) {
+    for (node_id id = 1; id <= n; ++id) tmpl.members.push_back(id);
+    for (node_id id = 1; id <= n; ++id) add_node(id, tmpl, nullptr);
+    for (auto& [id, s] : nodes_) {
+        output o = s.c->start();
+        process(s, o);
+    }
+}
+
+cluster_harness::cluster_harness(std::map<node_id, persistent_state> restored, core_config tmpl) {
+    tmpl.members.clear();
+    for (const auto& [id, ps] : restored) tmpl.members.push_back(id);
+    for (const auto& [id, ps] : restored) add_node(id, tmpl, &ps);
+    for (auto& [id, s] : nodes_) {
+        output o = s.c->start();
+        process(s, o);
+    }
+}
+
+void cluster_harness::add_node(node_id id, const core_config& tmpl, const persistent_state* restored) {
+    sim_node& s = nodes_[id];
+    s.id = id;
+    s.cfg = tmpl;
+    s.cfg.self = id;
+    if (restored) {
+        s.disk.written = *restored;
+        s.disk.durable = *restored;
+        s.c = std::make_unique<raftlite::core>(s.cfg, *restored);
+    } else {
+        s.c = std::make_unique<raftlite::core>(s.cfg);
+    }
+}
+
+std::vector<node_id> cluster_harness::ids() const {
+    std::vector<node_id> r;
+    for (const auto& [id, s] : nodes_) r.push_back(id);
+    return r;
+}
+
+sim_node& cluster_harness::state(node_id n) {
+    auto it = nodes_.find(n);
+    if (it == nodes_.end()) harness_error("no node " + std::to_string(n));
+    return it->second;
+}
+
+const sim_node& cluster_harness::state(node_id n) const {
+    auto it = nodes_.find(n);
+    if (it == nodes_.end()) harness_error("no node " + std::to_string(n));
+    return it->second;
+}
+
+raftlite::core& cluster_harness::node(node_id n) {
+    sim_node& s = state(n);
+    if (!s.up) harness_error("node " + std::to_string(n) + " is down");
+    return *s.c;
+}
+
+// ---- the driver -----------------------------------------------------------------
+
+void cluster_harness::feed(node_id n, const event& e) {
+    sim_node& s = state(n);
+    if (!s.up) return;   // a crashed node takes no events
+    output out;
+    s.c->step(e, out);
+    process(s, out);
+}
+
+void cluster_harness::process(sim_node& s, output& out) {
+    // 1. log writes and hard state (not yet durable)
+    if (out.has_writes()) {
+        apply_writes(s.disk.written, out);
+        s.disk.dirty = true;
+    }
+    // 2. messages that do not depend on the writes
+    for (const envelope& e : out.messages) put_on_network(e);
+    // 3. messages that promise durability wait for a sync covering every write so far
+    for (const envelope& e : out.messages_after_sync) s.held_after_sync.push_back(e);
+    const bool needs_sync = s.auto_sync && (s.disk.dirty || !s.held_after_sync.empty());
+    bool report_sync = false;
+    index_t synced_index = 0;
+    term_t synced_term = 0;
+    if (needs_sync) {
+        report_sync = s.disk.dirty;
+        do_sync(s);
+        synced_index = s.disk.durable.last_index();
+        synced_term = synced_index >= s.disk.durable.log_start && !s.disk.durable.entries.empty()
+                          ? s.disk.durable.entries.back().term
+                          : s.disk.durable.prefix_term;
+    }
+    // 4. delivery, in order, then completions
+    for (const log_entry& e : out.committed) s.committed.push_back(e);
+    for (const completion& c : out.completions) s.completions.push_back(c);
+    // 5. timers
+    if (out.reset_election_timer) ++s.election_timer_resets;
+    if (out.heartbeat_timer) s.heartbeat_running = *out.heartbeat_timer;
+    // The sync is reported as a new event, after this output is carried out.
+    if (report_sync && synced_index > 0) feed(s.id, log_synced{synced_index, synced_term});
+}
+
+void cluster_harness::do_sync(sim_node& s) {
+    s.disk.durable = s.disk.written;
+    s.disk.dirty = false;
+    ++s.disk.syncs;
+    std::vector<envelope> held;
+    held.swap(s.held_after_sync);
+    for (const envelope& e : held) put_on_network(e);
+}
+
+void cluster_harness::sync(node_id n) {
+    sim_node& s = state(n);
+    if (!s.up) return;
+    const bool report = s.disk.dirty;
+    do_sync(s);
+    const index_t last = s.disk.durable.last_index();
+    if (report && last > 0 && !s.disk.durable.entries.empty())
+        feed(n, log_synced{last, s.disk.durable.entries.back().term});
+}
+
+void cluster_harness::set_auto_sync(node_id n, bool on) {
+    state(n).auto_sync = on;
+    if (on) sync(n);
+}
+
+void cluster_harness::put_on_network(const envelope& e) {
+    sent_.push_back(e);
+    net_.push_back(e);
+}
+
+void cluster_harness::deliver(const envelope& e) {
+    auto it = nodes_.find(e.to);
+    if (it == nodes_.end() || !it->second.up || !link_up(e.from, e.to)) {
+        ++dropped_;
+        return;
+    }
+    delivered_.push_back(e);
+    feed(e.to, message_received{e});
+}
+
+bool cluster_harness::deliver_one() {
+    if (net_.empty()) return false;
+    envelope e = std::move(net_.front());
+    net_.pop_front();
+    deliver(e);
+    return true;
+}
+
+bool cluster_harness::deliver_first(const envelope_pred& pred) {
+    auto it = std::find_if(net_.begin(), net_.end(), pred);
+    if (it == net_.end()) return false;
+    envelope e = std::move(*it);
+    net_.erase(it);
+    deliver(e);
+    return true;
+}
+
+std::size_t cluster_harness::deliver_all(std::size_t limit) {
+    std::size_t n = 0;
+    while (!net_.empty()) {
+        if (n++ >= limit) harness_error("network not quiet after " + std::to_string(limit) + " messages");
+        deliver_one();
+    }
+    return n;
+}
+
+std::size_t cluster_harness::drop_if(const envelope_pred& pred) {
+    const std::size_t before = net_.size();
+    net_.erase(std::remove_if(net_.begin(), net_.end(), pred), net_.end());
+    dropped_ += before - net_.size();
+    return before - net_.size();
+}
+
+// ---- links ----------------------------------------------------------------------
+
+void cluster_harness::cut(node_id a, node_id b) {
+    cut_.insert({a, b});
+    cut_.insert({b, a});
+}
+
+void cluster_harness::isolate(node_id n) {
+    for (const auto& [id, s] : nodes_)
+        if (id != n) cut(n, id);
+}
+
+void cluster_harness::partition(const std::vector<std::vector<node_id>>& groups) {
+    for (std::size_t g = 0; g < groups.size(); ++g)
+        for (std::size_t h = g + 1; h < groups.size(); ++h)
+            for (node_id a : groups[g])
+                for (node_id b : groups[h]) cut(a, b);
+}
+
+void cluster_harness::heal() { cut_.clear(); }
+
+bool cluster_harness::link_up(node_id from, node_id to) const {
+    return cut_.count({from, to}) == 0;
+}
+
+// ---- timers and broadcasts ------------------------------------------------------
+
+void cluster_harness::election_timeout(node_id n) { feed(n, raftlite::election_timeout{}); }
+
+void cluster_harness::heartbeat(node_id n) { feed(n, heartbeat_timeout{}); }
+
+void cluster_harness::heartbeat_all() {
+    for (auto& [id, s] : nodes_)
+        if (s.up && s.heartbeat_running) feed(id, heartbeat_timeout{});
+}
+
+std::uint64_t cluster_harness::broadcast(node_id n, std::string payload) {
+    sim_node& s = state(n);
+    const std::uint64_t req = s.next_request++;
+    feed(n, broadcast_request{req, make_bytes(std::move(payload))});
+    return req;
+}
+
+// ---- crashes --------------------------------------------------------------------
+
+void cluster_harness::crash(node_id n) {
+    sim_node& s = state(n);
+    s.up = false;
+    s.c.reset();
+    s.disk.written = s.disk.durable;   // unsynced writes are lost
+    s.disk.dirty = false;
+    s.held_after_sync.clear();
+    s.heartbeat_running = false;
+}
+
+void cluster_harness::restart(node_id n) {
+    sim_node& s = state(n);
+    if (s.up) crash(n);
+    s.up = true;
+    ++s.restarts;
+    s.committed.clear();   // the application's state is rebuilt from deliveries
+    s.c = std::make_unique<raftlite::core>(s.cfg, s.disk.durable);
+    output o = s.c->start();
+    process(s, o);
+}
+
+// ---- helpers --------------------------------------------------------------------
+
+node_id cluster_harness::leader() const {
+    node_id best = no_node;
+    term_t best_term = 0;
+    for (const auto& [id, s] : nodes_) {
+        if (!s.up || s.c->role() != role::leader) continue;
+        if (best == no_node || s.c->current_term() > best_term) {
+            best = id;
+            best_term = s.c->current_term();
+        }
+    }
+    return best;
+}
+
+std::vector<std::string> cluster_harness::delivered(node_id n) const {
+    std::vector<std::string> r;
+    for (const log_entry& e : state(n).committed)
+        if (e.kind == entry_kind::application) r.emplace_back(e.data());
+    return r;
+}
+
+std::vector<term_t> cluster_harness::log_terms(node_id n) const {
+    const sim_node& s = state(n);
+    std::vector<term_t> r;
+    if (!s.up) return r;
+    const raft_log& l = s.c->log();
+    for (index_t i = l.start(); i <= l.length(); ++i) r.push_back(l.term_at(i));
+    return r;
+}
+
+void cluster_harness::settle(int rounds) {
+    for (int i = 0; i < rounds; ++i) {
+        heartbeat_all();
+        deliver_all();
+    }
+}
+
+node_id cluster_harness::elect(node_id n) {
+    election_timeout(n);
+    deliver_all();
+    settle();
+    return leader();
+}
+
+// ---- builders -------------------------------------------------------------------
+
+core_config make_config(node_id self, std::size_t n, core_config tmpl) {
+    tmpl.self = self;
+    tmpl.members.clear();
+    for (node_id id = 1; id <= n; ++id) tmpl.members.push_back(id);
+    return tmpl;
+}
+
+log_entry make_entry(term_t term, index_t index, std::string payload, entry_kind kind,
+                     entry_origin origin) {
+    log_entry e;
+    e.term = term;
+    e.index = index;
+    e.kind = kind;
+    e.origin = origin;
+    if (payload.empty() && kind == entry_kind::application)
+        payload = "e" + std::to_string(index) + "t" + std::to_string(term);
+    e.payload = make_bytes(std::move(payload));
+    return e;
+}
+
+persistent_state make_state(term_t current_term, node_id voted_for, const std::vector<term_t>& terms) {
+    persistent_state ps;
+    ps.hard = hard_state{current_term, voted_for};
+    for (std::size_t i = 0; i < terms.size(); ++i) ps.entries.push_back(make_entry(terms[i], i + 1));
+    return ps;
+}
+
+event recv(node_id from, node_id to, message m) {
+    return message_received{envelope{from, to, std::move(m)}};
+}
+
+} // namespace raftlite::test

@@ -1,0 +1,182 @@
+// raftlite tests — several cores wired by in-memory queues under manual time.
+//
+// The harness is a driver for raftlite::core exactly as core.hpp describes:
+// for every output it (1) applies the log writes and the hard state to the
+// node's in-memory "disk", (2) puts `messages` on the network at once,
+// (3) makes the writes durable (at once with auto-sync, or when the test calls
+// sync()), then releases `messages_after_sync` and reports a log_synced event,
+// (4) records `committed` entries and `completions`, (5) records the timers.
+//
+// Nothing runs by itself: no real time, no threads. A test fires election and
+// heartbeat timeouts explicitly and delivers messages one by one or until the
+// network is quiet. Links can be cut (isolate, partition) and healed; a node
+// can crash (losing unsynced writes) and restart from its durable state.
+// Everything is deterministic: the network is one FIFO queue.
+#ifndef RAFTLITE_TEST_CLUSTER_HARNESS_HPP
+#define RAFTLITE_TEST_CLUSTER_HARNESS_HPP
+
+#include <raftlite/core.hpp>
+#include <raftlite/persister.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace raftlite::test {
+
+/// One node's in-memory disk: what was written, and what is durable.
+struct sim_disk {
+    persistent_state written;   ///< every write handed to the driver
+    persistent_state durable;   ///< what survives a crash (written, as of the last sync)
+    bool dirty = false;         ///< writes since the last sync
+    std::size_t syncs = 0;
+};
+
+/// The driver-side state of one node.
+struct sim_node {
+    node_id id = no_node;
+    core_config cfg;
+    std::unique_ptr<raftlite::core> c;
+    bool up = true;
+    bool auto_sync = true;
+    sim_disk disk;
+    std::vector<envelope> held_after_sync;   ///< waiting for the next sync
+    std::vector<log_entry> committed;        ///< delivered since the last (re)start, in order
+    std::vector<completion> completions;     ///< every completion reported, in order
+    std::size_t election_timer_resets = 0;
+    bool heartbeat_running = false;
+    std::uint64_t next_request = 1;          ///< request ids stay unique across restarts
+    std::size_t restarts = 0;
+};
+
+using envelope_pred = std::function<bool(const envelope&)>;
+
+class cluster_harness {
+public:
+    /// `n` empty nodes with ids 1..n; `tmpl` supplies every parameter but self and members.
+    explicit cluster_harness(std::size_t n, core_config tmpl = {});
+    /// Nodes restarting from the given durable states (ids are the keys).
+    explicit cluster_harness(std::map<node_id, persistent_state> restored, core_config tmpl = {});
+
+    cluster_harness(const cluster_harness&) = delete;
+    cluster_harness& operator=(const cluster_harness&) = delete;
+
+    std::vector<node_id> ids() const;
+    raftlite::core& node(node_id n);
+    sim_node& state(node_id n);
+    const sim_node& state(node_id n) const;
+
+    // ---- events --------------------------------------------------------------
+    /// Feeds one event to node n and carries out the output (as a driver does).
+    void feed(node_id n, const event& e);
+    void election_timeout(node_id n);
+    void heartbeat(node_id n);
+    /// One heartbeat on every up node whose heartbeat timer runs.
+    void heartbeat_all();
+    /// Starts a broadcast on node n; returns its request id.
+    std::uint64_t broadcast(node_id n, std::string payload);
+
+    // ---- network -------------------------------------------------------------
+    const std::deque<envelope>& queue() const { return net_; }
+    std::size_t in_flight() const { return net_.size(); }
+    /// Delivers the oldest message (dropped if its link is cut or its target down).
+    bool deliver_one();
+    /// Delivers the oldest message matching `pred` (others keep their order).
+    bool deliver_first(const envelope_pred& pred);
+    /// Delivers until the network is empty; returns the number of messages taken.
+    std::size_t deliver_all(std::size_t limit = 1000000);
+    /// Removes matching messages from the network; returns how many.
+    std::size_t drop_if(const envelope_pred& pred);
+    void drop_all() { dropped_ += net_.size(); net_.clear(); }
+
+    void cut(node_id a, node_id b);          ///< both directions
+    void isolate(node_id n);
+    void partition(const std::vector<std::vector<node_id>>& groups);
+    void heal();
+    bool link_up(node_id from, node_id to) const;
+
+    /// Every envelope put on the network, in order (after-sync ones when released).
+    const std::vector<envelope>& sent() const { return sent_; }
+    /// Every envelope handed to its target, in order.
+    const std::vector<envelope>& delivered_messages() const { return delivered_; }
+    std::size_t dropped() const { return dropped_; }
+
+    // ---- disks ---------------------------------------------------------------
+    void set_auto_sync(node_id n, bool on);
+    /// Makes node n's writes durable, releases its held messages, reports log_synced.
+    void sync(node_id n);
+
+    // ---- crashes -------------------------------------------------------------
+    /// The node stops; unsynced writes and held messages are lost.
+    void crash(node_id n);
+    /// Rebuilds the core from the durable state (core(cfg, persistent_state)).
+    void restart(node_id n);
+
+    // ---- helpers -------------------------------------------------------------
+    /// The up node in role leader with the highest term, or no_node.
+    node_id leader() const;
+    /// Application payloads node n delivered since its last (re)start.
+    std::vector<std::string> delivered(node_id n) const;
+    /// Terms of node n's in-memory log, index 1 first (no compaction in tests).
+    std::vector<term_t> log_terms(node_id n) const;
+    /// heartbeat_all + deliver_all, `rounds` times.
+    void settle(int rounds = 3);
+    /// Election timeout on n, then deliver and settle; returns leader().
+    node_id elect(node_id n);
+
+private:
+    void add_node(node_id id, const core_config& tmpl, const persistent_state* restored);
+    void process(sim_node& s, output& out);
+    void do_sync(sim_node& s);
+    void deliver(const envelope& e);
+    void put_on_network(const envelope& e);
+
+    std::map<node_id, sim_node> nodes_;
+    std::deque<envelope> net_;
+    std::set<std::pair<node_id, node_id>> cut_;
+    std::vector<envelope> sent_;
+    std::vector<envelope> delivered_;
+    std::size_t dropped_ = 0;
+};
+
+// ---- small builders shared by the unit tests ----------------------------------
+
+/// A config for node `self` in a cluster of ids 1..n, other parameters from `tmpl`.
+core_config make_config(node_id self, std::size_t n, core_config tmpl = {});
+/// An entry with the given term and index (payload "e<index>t<term>" unless given).
+log_entry make_entry(term_t term, index_t index, std::string payload = {},
+                     entry_kind kind = entry_kind::application, entry_origin origin = {});
+/// A durable state whose log has one entry per term in `terms` (index 1 first).
+persistent_state make_state(term_t current_term, node_id voted_for, const std::vector<term_t>& terms);
+/// A received message addressed from -> to.
+event recv(node_id from, node_id to, message m);
+
+/// Messages of type T in `v` with their targets, in order.
+template <class T>
+std::vector<std::pair<node_id, T>> of_type(const std::vector<envelope>& v) {
+    std::vector<std::pair<node_id, T>> r;
+    for (const envelope& e : v)
+        if (const T* m = std::get_if<T>(&e.msg)) r.emplace_back(e.to, *m);
+    return r;
+}
+
+/// Messages of type T from `from` to `to` in `v`, in order.
+template <class T>
+std::vector<T> between(const std::vector<envelope>& v, node_id from, node_id to) {
+    std::vector<T> r;
+    for (const envelope& e : v)
+        if (e.from == from && e.to == to)
+            if (const T* m = std::get_if<T>(&e.msg)) r.push_back(*m);
+    return r;
+}
+
+} // namespace raftlite::test
+
+#endif
