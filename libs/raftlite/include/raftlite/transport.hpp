@@ -1,0 +1,121 @@
+// raftlite — the peer-to-peer transport: TCP connections carrying framed
+// messages (codec.hpp) between the members of one cluster.
+//
+// Every node keeps one outbound connection per peer (a peer_link) and accepts
+// one inbound connection from each peer: messages travel on the sender's
+// outbound connection only, so a connection is one-way after its handshake.
+// The first frame on every connection is a handshake naming the cluster, the
+// sender and the protocol version; the receiver attributes every message of
+// that connection to the handshake's sender (envelope::from) and never to
+// anything a payload says.
+//
+// Failure containment: a bad handshake, a frame over max_frame_bytes or a
+// frame that fails to decode closes that one connection, with a logged
+// reason. Outbound connections are re-established with capped exponential
+// backoff; messages for a disconnected peer wait in a bounded per-peer queue.
+// Raft tolerates lost messages, so when the queue is full the OLDEST queued
+// message is dropped (and counted): newer messages carry newer terms and
+// commit indexes and are worth more than stale ones.
+//
+// No Asio headers here (the implementation is behind a pointer); the
+// io_context is only forward-declared.
+#ifndef RAFTLITE_TRANSPORT_HPP
+#define RAFTLITE_TRANSPORT_HPP
+
+#include <raftlite/messages.hpp>
+#include <raftlite/transport_options.hpp>
+#include <raftlite/types.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+namespace boost::asio { class io_context; }
+
+namespace raftlite {
+
+namespace detail { class transport_state; }
+
+/// Counters since construction (a consistent-enough snapshot: each counter is
+/// read atomically, not all of them at one instant).
+struct transport_stats {
+    // outbound
+    std::uint64_t messages_sent = 0;          ///< message frames written to a socket
+    std::uint64_t bytes_sent = 0;             ///< bytes of those frames
+    std::uint64_t dropped_queue_full = 0;     ///< oldest queued messages dropped to make room
+    std::uint64_t dropped_too_large = 0;      ///< encoded message over max_frame_bytes or max_queue_bytes
+    std::uint64_t dropped_unknown_peer = 0;   ///< sent to an id not in peers (or to self)
+    std::uint64_t dropped_stopped = 0;        ///< sent after stop(), or still queued at stop()
+    std::uint64_t connects = 0;               ///< outbound connections established (handshake written)
+    std::uint64_t connect_failures = 0;       ///< failed connection attempts and lost connections
+    // inbound
+    std::uint64_t messages_received = 0;      ///< messages handed to on_message
+    std::uint64_t inbound_accepted = 0;       ///< connections accepted
+    std::uint64_t inbound_rejected = 0;       ///< refused: max_inbound_connections reached
+    std::uint64_t handshakes_rejected = 0;    ///< wrong cluster / sender / version, malformed, timed out
+    std::uint64_t bad_frames = 0;             ///< oversized or undecodable frames (connection closed)
+};
+
+class transport {
+public:
+    /// Called with every message received, on the transport's internal strand
+    /// (never concurrently with itself). `from` is the authenticated sender of
+    /// the connection, `to` is this node.
+    using message_handler = std::function<void(envelope)>;
+
+    /// Nothing happens on the network until start(). `ioc` must outlive this
+    /// object; it may be run by any number of threads.
+    transport(boost::asio::io_context& ioc, transport_options options, message_handler on_message);
+
+    /// Stops (see stop()). Safe whether or not the io_context is running or
+    /// has been stopped: handlers still queued in it keep what they need alive
+    /// and never call on_message.
+    ~transport();
+
+    transport(const transport&) = delete;
+    transport& operator=(const transport&) = delete;
+
+    /// Binds and listens on options.listen (synchronously: listen_port() is
+    /// valid on return) and starts connecting to every peer.
+    /// Throws boost::system::system_error if the address cannot be bound.
+    /// Calling it twice, or after stop(), does nothing.
+    void start();
+
+    /// Queues `env.msg` for peer `env.to` (env.from is ignored: the receiver
+    /// learns the sender from the handshake). Never blocks on the network: the
+    /// message is encoded on the calling thread and put in the peer's bounded
+    /// queue. Thread-safe; may be called before start() (the message waits for
+    /// the connection). Messages to one peer are sent in the order of send().
+    void send(envelope env);
+
+    /// Closes the listener and every connection and cancels timers. After
+    /// stop() returns the listen port is released and on_message is not
+    /// called again (an invocation already running on another thread may
+    /// finish). Thread-safe and idempotent; may be called from on_message.
+    void stop();
+
+    /// Changes where peer `id` is reached, from its next connection attempt on
+    /// (the current connection, if any, is closed so that the change takes
+    /// effect). Ignored for ids not in options.peers. Thread-safe.
+    /// Useful when peers listen on ephemeral ports (tests) or move.
+    void set_peer_address(node_id id, endpoint_address address);
+
+    /// The port actually bound (differs from options.listen.port when that is
+    /// 0); 0 before start().
+    std::uint16_t listen_port() const noexcept;
+
+    transport_stats stats() const noexcept;
+
+    /// Messages waiting in the queue for `peer` (not yet handed to the socket).
+    std::size_t queued_messages(node_id peer) const;
+
+    const transport_options& options() const noexcept;
+
+private:
+    std::shared_ptr<detail::transport_state> state_;
+};
+
+} // namespace raftlite
+
+#endif

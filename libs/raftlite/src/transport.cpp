@@ -1,0 +1,191 @@
+// raftlite — the transport: wiring of listener, sessions and peer links.
+#include <raftlite/transport.hpp>
+
+#include "detail/inbound_session.hpp"
+#include "detail/listener.hpp"
+#include "detail/peer_link.hpp"
+#include "detail/transport_state.hpp"
+
+#include <raftlite/codec.hpp>
+
+#include <boost/asio/post.hpp>
+
+#include <exception>
+#include <utility>
+#include <vector>
+
+namespace raftlite {
+namespace detail {
+
+transport_stats atomic_stats::snapshot() const noexcept {
+    transport_stats s;
+    auto get = [](const std::atomic<std::uint64_t>& c) { return c.load(std::memory_order_relaxed); };
+    s.messages_sent = get(messages_sent);
+    s.bytes_sent = get(bytes_sent);
+    s.dropped_queue_full = get(dropped_queue_full);
+    s.dropped_too_large = get(dropped_too_large);
+    s.dropped_unknown_peer = get(dropped_unknown_peer);
+    s.dropped_stopped = get(dropped_stopped);
+    s.connects = get(connects);
+    s.connect_failures = get(connect_failures);
+    s.messages_received = get(messages_received);
+    s.inbound_accepted = get(inbound_accepted);
+    s.inbound_rejected = get(inbound_rejected);
+    s.handshakes_rejected = get(handshakes_rejected);
+    s.bad_frames = get(bad_frames);
+    return s;
+}
+
+transport_state::transport_state(boost::asio::io_context& ctx, transport_options options,
+                                 transport::message_handler handler)
+    : ioc(ctx), strand(boost::asio::make_strand(ctx)), opts(std::move(options)),
+      on_message(std::move(handler)) {
+    for (const auto& [id, address] : opts.peers) {
+        if (id == opts.self || id == no_node)
+            continue; // self's own entry is listed in shared configs; it is not a peer
+        links.emplace(id, std::make_shared<peer_link>(*this, id, address));
+    }
+}
+
+transport_state::~transport_state() = default;
+
+void transport_state::start() {
+    std::lock_guard lock(mu);
+    if (started_ || stopped.load())
+        return;
+    auto l = std::make_shared<listener>(*this);
+    l->open(); // throws: nothing has started yet
+    started_ = true;
+    listener_ = std::move(l);
+    bound_port.store(listener_->port());
+    listener_->start();
+    for (auto& [id, link] : links)
+        link->start();
+    RAFTLITE_NET_LOG(*this, info) << "listening on " << opts.listen.host << ":" << listener_->port()
+                                  << ", " << links.size() << " peer(s), cluster '" << opts.cluster_id << "'";
+}
+
+void transport_state::stop() {
+    std::lock_guard lock(mu);
+    if (stopped.exchange(true))
+        return;
+    if (listener_) {
+        listener_->close();
+        listener_.reset();
+    }
+    // close() removes the session from sessions_: iterate over a copy.
+    auto sessions = sessions_;
+    for (auto& [raw, weak] : sessions)
+        if (auto s = weak.lock())
+            s->close_quietly();
+    sessions_.clear();
+    by_peer_.clear();
+    for (auto& [id, link] : links)
+        link->close();
+    if (started_)
+        RAFTLITE_NET_LOG(*this, info) << "transport stopped";
+}
+
+void transport_state::send(envelope env) {
+    if (stopped.load(std::memory_order_relaxed)) {
+        atomic_stats::add(stats.dropped_stopped);
+        return;
+    }
+    auto it = links.find(env.to);
+    if (it == links.end()) {
+        atomic_stats::add(stats.dropped_unknown_peer);
+        return;
+    }
+    std::vector<char> frame;
+    try {
+        encode_message(env.msg, frame);
+    } catch (const std::exception& e) {
+        atomic_stats::add(stats.dropped_too_large);
+        RAFTLITE_NET_LOG(*this, error) << "to n" << env.to << ": cannot encode " << message_name(env.msg)
+                                       << ": " << e.what();
+        return;
+    }
+    if (frame.size() > opts.max_frame_bytes) {
+        // The peer would close the connection on it, losing everything queued
+        // behind it too. The core bounds its batches, so this is a misconfiguration.
+        atomic_stats::add(stats.dropped_too_large);
+        RAFTLITE_NET_LOG(*this, error) << "to n" << env.to << ": " << message_name(env.msg) << " of "
+                                       << frame.size() << " bytes exceeds max_frame_bytes ("
+                                       << opts.max_frame_bytes << "); dropped";
+        return;
+    }
+    it->second->enqueue(std::move(frame));
+}
+
+void transport_state::set_peer_address(node_id id, endpoint_address address) {
+    auto it = links.find(id);
+    if (it == links.end())
+        return;
+    std::lock_guard lock(mu);
+    if (stopped.load())
+        return;
+    it->second->set_address(std::move(address));
+}
+
+void transport_state::add_session(const std::shared_ptr<inbound_session>& s) {
+    sessions_.emplace(s.get(), s);
+}
+
+void transport_state::remove_session(inbound_session* s) {
+    sessions_.erase(s);
+    std::erase_if(by_peer_, [s](const auto& kv) {
+        auto p = kv.second.lock();
+        return !p || p.get() == s;
+    });
+}
+
+void transport_state::session_authenticated(node_id peer, const std::shared_ptr<inbound_session>& s) {
+    if (auto it = by_peer_.find(peer); it != by_peer_.end()) {
+        auto old = it->second.lock();
+        if (old && old != s)
+            old->close("replaced by a newer connection from the same peer"); // erases the entry
+    }
+    by_peer_[peer] = s;
+}
+
+void transport_state::deliver(envelope env) {
+    if (stopped.load())
+        return;
+    atomic_stats::add(stats.messages_received);
+    if (on_message)
+        on_message(std::move(env));
+}
+
+} // namespace detail
+
+transport::transport(boost::asio::io_context& ioc, transport_options options, message_handler on_message)
+    : state_(std::make_shared<detail::transport_state>(ioc, std::move(options), std::move(on_message))) {}
+
+transport::~transport() {
+    // Handlers still queued in the io_context hold the state; closing here
+    // makes them complete (or be destroyed) without touching the application.
+    state_->stop();
+}
+
+void transport::start() { state_->start(); }
+
+void transport::send(envelope env) { state_->send(std::move(env)); }
+
+void transport::stop() { state_->stop(); }
+
+void transport::set_peer_address(node_id id, endpoint_address address) {
+    state_->set_peer_address(id, std::move(address));
+}
+
+std::uint16_t transport::listen_port() const noexcept { return state_->bound_port.load(); }
+
+transport_stats transport::stats() const noexcept { return state_->stats.snapshot(); }
+
+std::size_t transport::queued_messages(node_id peer) const {
+    auto it = state_->links.find(peer);
+    return it == state_->links.end() ? 0 : it->second->queued();
+}
+
+const transport_options& transport::options() const noexcept { return state_->opts; }
+
+} // namespace raftlite
