@@ -12,9 +12,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/log/core.hpp>
-#include <boost/log/expressions.hpp>
-#include <boost/log/trivial.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -32,15 +29,6 @@ using asio::ip::tcp;
 namespace {
 
 const char* const cluster = "test-cluster";
-
-struct quiet_logs {
-    quiet_logs() {
-        // The transport logs every refused connection at warning: keep those
-        // (they document what the tests provoke), drop the info chatter.
-        boost::log::core::get()->set_filter(boost::log::trivial::severity >= boost::log::trivial::warning);
-    }
-};
-BOOST_TEST_GLOBAL_FIXTURE(quiet_logs);
 
 struct net_fixture {
     asio::io_context ioc;

@@ -48,11 +48,12 @@ void inbound_session::close(const char* reason) {
     if (closed_)
         return;
     if (reason) {
-        if (peer_ != no_node)
+        if (peer_ != no_node) {
             RAFTLITE_NET_LOG(state_, warning) << "closing connection from n" << peer_ << " (" << remote_
                                               << "): " << reason;
-        else
+        } else {
             RAFTLITE_NET_LOG(state_, warning) << "closing connection from " << remote_ << ": " << reason;
+        }
     }
     close_quietly();
 }
@@ -96,7 +97,7 @@ void inbound_session::on_read_header(const boost::system::error_code& ec, std::s
             atomic_stats::add(state_.stats.handshakes_rejected);
         std::ostringstream os;
         os << "bad frame header: " << why;
-        if (frame_.payload_size > 0 && why && std::string_view(why).find("larger") != std::string_view::npos)
+        if (frame_header_size + std::uint64_t(frame_.payload_size) > limit)
             os << " (" << frame_header_size + std::uint64_t(frame_.payload_size) << " > " << limit << " bytes)";
         close(os.str().c_str());
         return;

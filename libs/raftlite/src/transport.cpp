@@ -82,8 +82,9 @@ void transport_state::stop() {
     by_peer_.clear();
     for (auto& [id, link] : links)
         link->close();
-    if (started_)
+    if (started_) {
         RAFTLITE_NET_LOG(*this, info) << "transport stopped";
+    }
 }
 
 void transport_state::send(envelope env) {

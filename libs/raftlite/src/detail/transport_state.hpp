@@ -22,9 +22,10 @@
 
 #include <raftlite/transport.hpp>
 
+#include <raftlite/log.hpp>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/log/trivial.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -32,10 +33,14 @@
 #include <memory>
 #include <mutex>
 
-// One line per event, tagged with the channel and this node's id.
-// (Plain Boost.Log trivial logger for now; the logging module adds channels.)
-#define RAFTLITE_NET_LOG(state, sev) \
-    BOOST_LOG_TRIVIAL(sev) << "[net] [n" << (state).opts.self << "] "
+// One record per event on the "net" channel, tagged with this transport's
+// node id (several nodes may share a process and a thread: tests, tools).
+// Use as a statement: RAFTLITE_NET_LOG(state, warning) << ...;
+#define RAFTLITE_NET_LOG(state, sev)                                                  \
+    if (::raftlite::log_node_scope raftlite_net_log_scope_{(state).opts.self}; false) \
+        ;                                                                             \
+    else                                                                              \
+        RAFTLITE_LOG_NET(sev)
 
 namespace raftlite::detail {
 
