@@ -1,0 +1,565 @@
+// raftlite kv — the HTTP/1.1 front end (see http_server.hpp for the routes).
+//
+// Beast's callback style: a listener accepts, each connection is a session on
+// its own strand that reads a request (do_read/on_read), hands a command to
+// submit, and writes the response when the completion is posted back. Every
+// handler holds the session with shared_from_this, so a session lives exactly
+// as long as work for it is pending.
+#include "http_server.hpp"
+
+#include <raftlite/config.hpp>
+#include <raftlite/error.hpp>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace raftlite::kv {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+namespace {
+
+// Something stop() can close: the listener or a session.
+class closable {
+public:
+    virtual ~closable() = default;
+    virtual void close() = 0;
+};
+
+} // namespace
+
+struct http_server::state {
+    http_server_options options;
+    submit_fn submit;
+    status_fn status;
+    std::atomic<std::size_t> active{0};
+    std::atomic<bool> stopped{false};
+
+    std::mutex mutex;   // guards the two members below
+    std::vector<std::weak_ptr<closable>> sessions;
+    std::shared_ptr<closable> listener;
+
+    void add_session(const std::shared_ptr<closable>& s) {
+        std::lock_guard lock(mutex);
+        std::erase_if(sessions, [](auto& w) { return w.expired(); });
+        sessions.push_back(s);
+    }
+};
+
+namespace {
+
+using request = http::request<http::string_body>;
+using response = http::response<http::string_body>;
+
+// Error responses that end the connection are followed by a drain of at most
+// this long (bounded further by idle_timeout).
+constexpr std::chrono::milliseconds max_linger{2000};
+
+std::string json_text(const boost::json::value& v) {
+    return boost::json::serialize(v);
+}
+
+std::string error_body(std::string_view token, std::string_view message) {
+    boost::json::object o;
+    o["error"] = token;
+    o["message"] = message;
+    return json_text(o);
+}
+
+std::optional<std::string> percent_decode(std::string_view in) {
+    auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9')
+            return c - '0';
+        if (c >= 'a' && c <= 'f')
+            return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+            return c - 'A' + 10;
+        return -1;
+    };
+    std::string out;
+    out.reserve(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        if (in[i] != '%') {
+            out.push_back(in[i]);
+            continue;
+        }
+        if (i + 2 >= in.size())
+            return std::nullopt;
+        int hi = hex(in[i + 1]), lo = hex(in[i + 2]);
+        if (hi < 0 || lo < 0)
+            return std::nullopt;
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+    }
+    return out;
+}
+
+// The CAS body: {"expected": "old" | null, "value": "new"}, nothing else.
+// Returns an error text, or empty on success.
+std::string parse_cas_body(const std::string& body, kv_command& cmd) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(body, ec);
+    if (ec)
+        return "body is not valid JSON: " + ec.message();
+    auto* o = v.if_object();
+    if (!o)
+        return "body must be a JSON object {\"expected\": ..., \"value\": ...}";
+    for (auto& kv : *o)
+        if (kv.key() != "expected" && kv.key() != "value")
+            return "unknown field '" + std::string(kv.key()) +
+                   "'; expected only \"expected\" and \"value\"";
+    auto* value = o->if_contains("value");
+    if (!value || !value->is_string())
+        return "\"value\" is required and must be a string";
+    auto* expected = o->if_contains("expected");
+    if (!expected || !(expected->is_string() || expected->is_null()))
+        return "\"expected\" is required: a string, or null when the key must be absent";
+    cmd.value = std::string(value->get_string());
+    if (expected->is_string())
+        cmd.expected = std::string(expected->get_string());
+    return {};
+}
+
+class session : public closable, public std::enable_shared_from_this<session> {
+public:
+    // `counted`: the connection counts against max_connections (false for the
+    // connections that are only told 503).
+    session(tcp::socket&& socket, std::shared_ptr<http_server::state> st, bool counted)
+        : stream_(std::move(socket)), st_(std::move(st)), counted_(counted) {
+        if (counted_)
+            ++st_->active;
+    }
+
+    ~session() override {
+        if (counted_)
+            --st_->active;
+    }
+
+    void run() {
+        net::dispatch(stream_.get_executor(),
+                      beast::bind_front_handler(&session::do_read, shared_from_this()));
+    }
+
+    // Answers 503 without reading a request (too many connections).
+    void reject() {
+        net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+            self->send_error(http::status::service_unavailable, "too_many_connections",
+                             "the server has too many open connections; retry later", true);
+        });
+    }
+
+    void close() override {
+        net::post(stream_.get_executor(), [self = shared_from_this()] { self->close_now(); });
+    }
+
+private:
+    void do_read() {
+        if (st_->stopped)
+            return close_now();
+        parser_.emplace();
+        parser_->body_limit(st_->options.body_limit);
+        parser_->header_limit(static_cast<std::uint32_t>(
+            std::min<std::size_t>(st_->options.header_limit, std::numeric_limits<std::uint32_t>::max())));
+        // The whole request must arrive before the deadline: a client that
+        // trickles bytes (slow loris) cannot hold the connection longer.
+        stream_.expires_after(st_->options.idle_timeout);
+        http::async_read(stream_, buffer_, *parser_,
+                         beast::bind_front_handler(&session::on_read, shared_from_this()));
+    }
+
+    void on_read(beast::error_code ec, std::size_t) {
+        if (ec == http::error::body_limit)
+            return send_error(http::status::payload_too_large, "payload_too_large",
+                              "request body exceeds " + std::to_string(st_->options.body_limit) +
+                                  " bytes",
+                              true);
+        if (ec == http::error::header_limit)
+            return send_error(http::status::request_header_fields_too_large,
+                              "header_too_large",
+                              "request header exceeds " +
+                                  std::to_string(st_->options.header_limit) + " bytes",
+                              true);
+        if (ec == http::error::end_of_stream || ec == http::error::partial_message)
+            return close_now();
+        if (ec && ec.category() == http::make_error_code(http::error::bad_target).category())
+            return send_error(http::status::bad_request, "bad_request",
+                              "malformed HTTP request: " + ec.message(), true);
+        if (ec)
+            return close_now();   // timeout, reset, stop(): nobody to answer
+        handle(parser_->release());
+    }
+
+    void handle(request req) {
+        keep_alive_ = req.keep_alive();
+        version_ = req.version();
+        target_ = std::string(req.target());
+
+        std::string_view target = req.target();
+        auto qpos = target.find('?');
+        auto path = target.substr(0, qpos);
+        auto query = qpos == std::string_view::npos ? std::string_view() : target.substr(qpos + 1);
+
+        if (path == "/status") {
+            if (req.method() != http::verb::get)
+                return method_not_allowed("GET");
+            std::string body;
+            try {
+                body = st_->status ? st_->status() : "{}";
+            } catch (const std::exception& e) {
+                return send_error(http::status::internal_server_error, "internal",
+                                  std::string("status failed: ") + e.what(), false);
+            }
+            return send(make(http::status::ok, std::move(body), "application/json"), false);
+        }
+
+        constexpr std::string_view prefix = "/kv/";
+        if (path.substr(0, prefix.size()) != prefix)
+            return send_error(http::status::not_found, "no_such_route",
+                              "no such path; expected /kv/<key> or /status", false);
+
+        kv_command cmd;
+        auto key = percent_decode(path.substr(prefix.size()));
+        if (!key)
+            return send_error(http::status::bad_request, "bad_key",
+                              "malformed percent-encoding in the key", false);
+        cmd.key = std::move(*key);
+
+        if (auto id = req.find("X-Request-Id"); id != req.end()) {
+            auto text = id->value();
+            auto [p, err] = std::from_chars(text.data(), text.data() + text.size(), cmd.request_id);
+            if (err != std::errc() || p != text.data() + text.size())
+                return send_error(http::status::bad_request, "bad_request_id",
+                                  "X-Request-Id must be a decimal 64-bit unsigned integer", false);
+        }
+
+        switch (req.method()) {
+        case http::verb::get:
+            cmd.op = kv_op::get;
+            break;
+        case http::verb::put:
+            cmd.op = kv_op::put;
+            cmd.value = std::move(req.body());
+            break;
+        case http::verb::delete_:
+            cmd.op = kv_op::del;
+            break;
+        case http::verb::post: {
+            if (query != "cas")
+                return send_error(http::status::bad_request, "bad_request",
+                                  "POST /kv/<key> needs the query '?cas'", false);
+            cmd.op = kv_op::cas;
+            if (auto why = parse_cas_body(req.body(), cmd); !why.empty())
+                return send_error(http::status::bad_request, "bad_body", why, false);
+            break;
+        }
+        default:
+            return method_not_allowed("GET, PUT, DELETE, POST");
+        }
+        if (cmd.op != kv_op::cas && !query.empty())
+            return send_error(http::status::bad_request, "bad_request",
+                              "unexpected query '" + std::string(query) + "'", false);
+        if (auto why = validate(cmd); !why.empty())
+            return send_error(http::status::bad_request, "bad_command", why, false);
+        submit(std::move(cmd));
+    }
+
+    void submit(kv_command cmd) {
+        auto self = shared_from_this();
+        auto done = std::make_shared<std::atomic<bool>>(false);
+        auto op = cmd.op;
+        auto complete = [self, done, op](http_result r) {
+            if (done->exchange(true))
+                return;   // exactly once: later calls are ignored
+            net::post(self->stream_.get_executor(), [self, op, r = std::move(r)] {
+                self->on_result(op, r);
+            });
+        };
+        try {
+            st_->submit(std::move(cmd), std::move(complete));
+        } catch (const std::exception& e) {
+            if (!done->exchange(true))
+                send_error(http::status::internal_server_error, "internal",
+                           std::string("submit failed: ") + e.what(), true);
+        }
+    }
+
+    void on_result(kv_op op, const http_result& r) {
+        if (st_->stopped)
+            return close_now();
+        if (r.error) {
+            if (r.error == raftlite::errc::not_leader) {
+                boost::json::object o;
+                o["error"] = "not_leader";
+                o["message"] = r.leader.empty() ? "no leader is known; retry later"
+                                                : "this node is not the leader; retry there";
+                if (r.leader.empty()) {
+                    o["leader"] = nullptr;
+                    return send(make(http::status::service_unavailable, json_text(o),
+                                     "application/json"),
+                                false);
+                }
+                o["leader"] = r.leader;
+                auto res = make(http::status::temporary_redirect, json_text(o), "application/json");
+                res.set(http::field::location, "http://" + r.leader + target_);
+                return send(std::move(res), false);
+            }
+            if (r.error == raftlite::errc::busy) {
+                auto res = make(http::status::too_many_requests,
+                                error_body("busy", r.error.message()), "application/json");
+                res.set(http::field::retry_after, "1");
+                return send(std::move(res), false);
+            }
+            if (r.error == raftlite::errc::timed_out)
+                return send_error(http::status::gateway_timeout, "timed_out", r.error.message(),
+                                  false);
+            return send_error(http::status::service_unavailable, "unavailable",
+                              r.error.message(), false);
+        }
+
+        switch (r.result.status) {
+        case kv_status::ok:
+            if (op == kv_op::get)
+                return send(make(http::status::ok, r.result.value.value_or(""),
+                                 "application/octet-stream"),
+                            false);
+            return send(make(http::status::ok, R"({"result":"ok"})", "application/json"), false);
+        case kv_status::not_found:
+            return send_error(http::status::not_found, "not_found", "no such key", false);
+        case kv_status::cas_failed: {
+            boost::json::object o;
+            o["error"] = "cas_failed";
+            o["message"] = "the key does not hold the expected value";
+            if (r.result.value)
+                o["current"] = *r.result.value;
+            else
+                o["current"] = nullptr;
+            return send(make(http::status::conflict, json_text(o), "application/json"), false);
+        }
+        case kv_status::bad_command:
+            return send_error(http::status::bad_request, "bad_command", r.result.error, false);
+        }
+        send_error(http::status::internal_server_error, "internal", "unknown result", false);
+    }
+
+    response make(http::status s, std::string body, const char* content_type) const {
+        response res{s, version_ ? version_ : 11u};
+        res.set(http::field::server, "raftlite-kv");
+        res.set(http::field::content_type, content_type);
+        res.body() = std::move(body);
+        return res;
+    }
+
+    void method_not_allowed(const char* allow) {
+        auto res = make(http::status::method_not_allowed,
+                        error_body("method_not_allowed", std::string("allowed: ") + allow),
+                        "application/json");
+        res.set(http::field::allow, allow);
+        send(std::move(res), false);
+    }
+
+    void send_error(http::status s, std::string_view token, std::string_view message,
+                    bool close_after) {
+        send(make(s, error_body(token, message), "application/json"), close_after);
+    }
+
+    void send(response res, bool close_after) {
+        res_ = std::move(res);
+        res_.keep_alive(keep_alive_ && !close_after && !st_->stopped);
+        res_.prepare_payload();
+        stream_.expires_after(st_->options.idle_timeout);
+        http::async_write(stream_, res_,
+                          beast::bind_front_handler(&session::on_write, shared_from_this()));
+    }
+
+    void on_write(beast::error_code ec, std::size_t) {
+        if (ec)
+            return close_now();
+        if (!res_.keep_alive())
+            return linger();
+        do_read();
+    }
+
+    // Half-closes, then reads and discards until the client closes or a short
+    // deadline passes. Closing with unread bytes in the socket would send a
+    // reset, and the client could lose the response we just wrote (e.g. the
+    // 413 for a body it is still sending).
+    void linger() {
+        beast::error_code ec;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+        if (ec)
+            return close_now();
+        stream_.expires_after(std::min(max_linger, st_->options.idle_timeout));
+        drain();
+    }
+
+    void drain() {
+        stream_.async_read_some(net::buffer(scratch_), [self = shared_from_this()](
+                                                           beast::error_code ec, std::size_t) {
+            if (ec)
+                return self->close_now();
+            self->drain();
+        });
+    }
+
+    void close_now() {
+        beast::error_code ec;
+        stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+        stream_.close();
+    }
+
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+    response res_;
+    std::shared_ptr<http_server::state> st_;
+    bool counted_;
+    bool keep_alive_ = false;
+    unsigned version_ = 11;
+    std::string target_;
+    char scratch_[4096];
+};
+
+class listener : public closable, public std::enable_shared_from_this<listener> {
+public:
+    listener(net::io_context& ioc, const tcp::endpoint& ep, std::shared_ptr<http_server::state> st)
+        : ioc_(ioc), acceptor_(net::make_strand(ioc)), retry_(acceptor_.get_executor()),
+          st_(std::move(st)) {
+        acceptor_.open(ep.protocol());
+        acceptor_.set_option(net::socket_base::reuse_address(true));
+        acceptor_.bind(ep);
+        acceptor_.listen(net::socket_base::max_listen_connections);
+    }
+
+    std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+    void run() {
+        net::dispatch(acceptor_.get_executor(),
+                      beast::bind_front_handler(&listener::do_accept, shared_from_this()));
+    }
+
+    void close() override {
+        net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+            beast::error_code ec;
+            self->acceptor_.close(ec);
+            self->retry_.cancel();
+        });
+    }
+
+private:
+    void do_accept() {
+        acceptor_.async_accept(net::make_strand(ioc_),
+                               beast::bind_front_handler(&listener::on_accept, shared_from_this()));
+    }
+
+    void on_accept(beast::error_code ec, tcp::socket socket) {
+        if (ec == net::error::operation_aborted || !acceptor_.is_open() || st_->stopped)
+            return;
+        if (ec) {
+            // Typically out of file descriptors: accepting again at once would
+            // spin, so pause briefly and keep serving the open connections.
+            retry_.expires_after(std::chrono::milliseconds(100));
+            retry_.async_wait([self = shared_from_this()](beast::error_code e) {
+                if (!e)
+                    self->do_accept();
+            });
+            return;
+        }
+        if (st_->active.load() >= st_->options.max_connections) {
+            std::make_shared<session>(std::move(socket), st_, false)->reject();
+        } else {
+            auto s = std::make_shared<session>(std::move(socket), st_, true);
+            st_->add_session(s);
+            s->run();
+        }
+        do_accept();
+    }
+
+    net::io_context& ioc_;
+    tcp::acceptor acceptor_;
+    net::steady_timer retry_;
+    std::shared_ptr<http_server::state> st_;
+};
+
+} // namespace
+
+http_server_options make_http_server_options(const raftlite::kv_settings& s) {
+    http_server_options o;
+    o.address = s.listen.host;
+    o.port = s.listen.port;
+    o.body_limit = s.body_limit_bytes;
+    o.header_limit = s.header_limit_bytes;
+    o.idle_timeout = s.idle_timeout;
+    o.max_connections = s.max_connections;
+    return o;
+}
+
+http_server::http_server(net::io_context& ioc, http_server_options options, submit_fn submit,
+                         status_fn status)
+    : ioc_(ioc), state_(std::make_shared<state>()) {
+    state_->options = std::move(options);
+    state_->submit = std::move(submit);
+    state_->status = std::move(status);
+}
+
+http_server::~http_server() {
+    stop();
+}
+
+void http_server::start() {
+    tcp::resolver resolver(ioc_);
+    auto results = resolver.resolve(state_->options.address, std::to_string(state_->options.port),
+                                    tcp::resolver::passive);
+    auto l = std::make_shared<listener>(ioc_, results.begin()->endpoint(), state_);
+    port_ = l->port();
+    {
+        std::lock_guard lock(state_->mutex);
+        state_->listener = l;
+    }
+    l->run();
+}
+
+std::uint16_t http_server::port() const noexcept {
+    return port_;
+}
+
+void http_server::stop() {
+    if (state_->stopped.exchange(true))
+        return;
+    std::vector<std::shared_ptr<closable>> all;
+    {
+        std::lock_guard lock(state_->mutex);
+        for (auto& w : state_->sessions)
+            if (auto s = w.lock())
+                all.push_back(std::move(s));
+        state_->sessions.clear();
+        if (state_->listener)
+            all.push_back(std::move(state_->listener));
+    }
+    for (auto& c : all)
+        c->close();
+}
+
+std::size_t http_server::connections() const noexcept {
+    return state_->active.load();
+}
+
+} // namespace raftlite::kv

@@ -1,0 +1,123 @@
+// raftlite kv — the HTTP/1.1 front end (Boost.Beast), independent of Raft.
+//
+// The server turns requests into kv_commands and hands them to a `submit`
+// callback; whoever wires the node (broadcast, wait for commit, apply) calls
+// the completion with the outcome, from any thread, exactly once.
+//
+// Routes (keys are percent-decoded from the path; 1..max_key_bytes bytes):
+//   GET    /kv/<key>        200 body = the value (application/octet-stream)
+//                           404 {"error":"not_found"}
+//   PUT    /kv/<key>        body = the value; 200 {"result":"ok"}
+//   DELETE /kv/<key>        200 {"result":"ok"}; 404 {"error":"not_found"}
+//   POST   /kv/<key>?cas    body = JSON {"expected": "old" | null, "value": "new"}
+//                           (null: the key must be absent). 200 {"result":"ok"};
+//                           409 {"error":"cas_failed","current":"..." | null}.
+//                           JSON strings carry UTF-8 only: binary values need PUT/GET.
+//   GET    /status          200 the status callback's JSON
+// A request may carry "X-Request-Id: <decimal u64>"; it becomes
+// kv_command::request_id (0 when absent).
+//
+// Errors have a JSON body {"error": "<token>", "message": "<text>"} and, for
+// not_leader, "leader": "host:port" | null:
+//   submit not_leader, leader known   307, Location: http://<leader><same target>
+//   submit not_leader, no leader      503
+//   submit busy                       429 (Retry-After: 1)
+//   submit timed_out                  504
+//   submit any other error            503
+//   bad request / bad key / bad JSON  400     unknown path 404     wrong method 405
+//   body over the limit               413     headers over the limit 431
+//   too many connections              503 {"error":"too_many_connections"}, then close
+// A connection that sends nothing, or sends its request too slowly (slow
+// loris), is closed when idle_timeout expires: the whole request must arrive
+// within it. Error responses that end the connection drain what the client is
+// still sending before closing, so the client reads the response instead of a
+// connection reset.
+#ifndef RAFTLITE_KV_HTTP_SERVER_HPP
+#define RAFTLITE_KV_HTTP_SERVER_HPP
+
+#include "kv_store.hpp"
+
+#include <boost/system/error_code.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace raftlite {
+struct kv_settings;
+}
+
+namespace raftlite::kv {
+
+/// What the node reports back for a submitted command.
+struct http_result {
+    /// Empty: the command was applied and `result` is its result. Otherwise a
+    /// raftlite::errc (not_leader, busy, timed_out, stopped, ...) or any
+    /// other error; `result` is then ignored.
+    boost::system::error_code error;
+    kv_result result;
+    /// not_leader: the leader's HTTP address "host:port", empty when unknown.
+    std::string leader;
+};
+
+/// Called once per command with the completion to call exactly once (later
+/// calls are ignored). It may be called from any thread, or from inside submit.
+using submit_fn =
+    std::function<void(kv_command cmd, std::function<void(http_result)> complete)>;
+/// Returns the JSON text served at GET /status (called on a server thread).
+using status_fn = std::function<std::string()>;
+
+struct http_server_options {
+    std::string address = "127.0.0.1";       ///< address to listen on
+    std::uint16_t port = 0;                  ///< 0: any free port (see http_server::port())
+    std::size_t body_limit = 1u << 20;       ///< larger bodies get 413
+    std::size_t header_limit = 8u << 10;     ///< larger header blocks get 431
+    std::chrono::milliseconds idle_timeout{30000};
+    std::size_t max_connections = 256;       ///< further connections get 503
+};
+
+/// The [kv] section of a peer's config as server options.
+http_server_options make_http_server_options(const raftlite::kv_settings& s);
+
+class http_server {
+public:
+    /// The server runs its work on `ioc` (run by one or more threads).
+    http_server(boost::asio::io_context& ioc, http_server_options options, submit_fn submit,
+                status_fn status);
+    /// Stops (see stop()).
+    ~http_server();
+    http_server(const http_server&) = delete;
+    http_server& operator=(const http_server&) = delete;
+
+    /// Binds and starts accepting. Throws boost::system::system_error (e.g.
+    /// address in use).
+    void start();
+
+    /// The port listened on (after start(); useful with port 0).
+    std::uint16_t port() const noexcept;
+
+    /// Stops accepting and closes every connection. Completions arriving
+    /// later are dropped. Safe to call more than once, from any thread.
+    void stop();
+
+    /// Connections open now (those counted against max_connections).
+    std::size_t connections() const noexcept;
+
+    struct state;
+
+private:
+    boost::asio::io_context& ioc_;
+    std::shared_ptr<state> state_;
+    std::uint16_t port_ = 0;
+};
+
+} // namespace raftlite::kv
+
+#endif

@@ -1,0 +1,182 @@
+// raftlite kv — command encoding (see kv_command.hpp for the format).
+#include "kv_command.hpp"
+
+namespace raftlite::kv {
+namespace {
+
+constexpr std::uint8_t format_version = 1;
+constexpr std::uint8_t flag_has_expected = 1;
+
+void put_u32(std::string& out, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i)
+        out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+void put_u64(std::string& out, std::uint64_t v) {
+    for (int i = 0; i < 8; ++i)
+        out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+void put_bytes(std::string& out, const std::string& s) {
+    put_u32(out, static_cast<std::uint32_t>(s.size()));
+    out += s;
+}
+
+// Reads fields off the front of the input; every read is bounds-checked.
+class cursor {
+public:
+    explicit cursor(std::string_view in) : in_(in) {}
+
+    std::uint8_t u8(const char* field) {
+        need(1, field);
+        auto v = static_cast<std::uint8_t>(in_[pos_]);
+        pos_ += 1;
+        return v;
+    }
+
+    std::uint64_t u64(const char* field) {
+        need(8, field);
+        std::uint64_t v = 0;
+        for (int i = 0; i < 8; ++i)
+            v |= std::uint64_t(static_cast<std::uint8_t>(in_[pos_ + i])) << (8 * i);
+        pos_ += 8;
+        return v;
+    }
+
+    std::uint32_t u32(const char* field) {
+        need(4, field);
+        std::uint32_t v = 0;
+        for (int i = 0; i < 4; ++i)
+            v |= std::uint32_t(static_cast<std::uint8_t>(in_[pos_ + i])) << (8 * i);
+        pos_ += 4;
+        return v;
+    }
+
+    // A length-prefixed string, its length checked against `max` before
+    // anything is allocated (a forged length must not cost memory).
+    std::string bytes(const char* field, std::size_t max) {
+        auto n = u32(field);
+        if (n > max)
+            throw bad_command(std::string(field) + " length " + std::to_string(n) +
+                              " exceeds the limit of " + std::to_string(max) + " bytes");
+        need(n, field);
+        std::string s(in_.substr(pos_, n));
+        pos_ += n;
+        return s;
+    }
+
+    void finish() const {
+        if (pos_ != in_.size())
+            throw bad_command(std::to_string(in_.size() - pos_) +
+                              " unexpected bytes after the command");
+    }
+
+private:
+    void need(std::size_t n, const char* field) const {
+        if (in_.size() - pos_ < n)
+            throw bad_command(std::string("truncated command: ") + field + " needs " +
+                              std::to_string(n) + " bytes, " + std::to_string(in_.size() - pos_) +
+                              " left");
+    }
+
+    std::string_view in_;
+    std::size_t pos_ = 0;
+};
+
+} // namespace
+
+const char* op_name(kv_op op) noexcept {
+    switch (op) {
+    case kv_op::put: return "put";
+    case kv_op::get: return "get";
+    case kv_op::del: return "delete";
+    case kv_op::cas: return "cas";
+    }
+    return "unknown";
+}
+
+std::string validate(const kv_command& c) {
+    if (c.key.empty())
+        return "empty key";
+    if (c.key.size() > max_key_bytes)
+        return "key of " + std::to_string(c.key.size()) + " bytes exceeds the limit of " +
+               std::to_string(max_key_bytes);
+    switch (c.op) {
+    case kv_op::put:
+    case kv_op::cas:
+        if (c.value.size() > max_value_bytes)
+            return "value of " + std::to_string(c.value.size()) + " bytes exceeds the limit of " +
+                   std::to_string(max_value_bytes);
+        if (c.op == kv_op::put && c.expected)
+            return "put takes no expected value";
+        if (c.expected && c.expected->size() > max_value_bytes)
+            return "expected value of " + std::to_string(c.expected->size()) +
+                   " bytes exceeds the limit of " + std::to_string(max_value_bytes);
+        return {};
+    case kv_op::get:
+    case kv_op::del:
+        if (!c.value.empty() || c.expected)
+            return std::string(op_name(c.op)) + " takes no value and no expected value";
+        return {};
+    }
+    return "unknown op " + std::to_string(static_cast<unsigned>(c.op));
+}
+
+std::string encode(const kv_command& c) {
+    if (auto why = validate(c); !why.empty())
+        throw bad_command("cannot encode " + std::string(op_name(c.op)) + ": " + why);
+    std::string out;
+    out.reserve(3 + 8 + 12 + c.key.size() + c.value.size() +
+                (c.expected ? c.expected->size() : 0));
+    out.push_back(static_cast<char>(format_version));
+    out.push_back(static_cast<char>(c.op));
+    out.push_back(static_cast<char>(c.expected ? flag_has_expected : 0));
+    put_u64(out, c.request_id);
+    put_bytes(out, c.key);
+    put_bytes(out, c.value);
+    if (c.expected)
+        put_bytes(out, *c.expected);
+    return out;
+}
+
+kv_command decode(std::string_view bytes) {
+    cursor in(bytes);
+    auto version = in.u8("version");
+    if (version != format_version)
+        throw bad_command("unsupported command format version " + std::to_string(version) +
+                          " (expected " + std::to_string(format_version) + ")");
+    auto op = in.u8("op");
+    if (op > static_cast<std::uint8_t>(kv_op::cas))
+        throw bad_command("unknown op " + std::to_string(op));
+    auto flags = in.u8("flags");
+    if (flags & ~flag_has_expected)
+        throw bad_command("unknown flag bits " + std::to_string(flags));
+
+    kv_command c;
+    c.op = static_cast<kv_op>(op);
+    if ((flags & flag_has_expected) && c.op != kv_op::cas)
+        throw bad_command(std::string(op_name(c.op)) + " cannot carry an expected value");
+    c.request_id = in.u64("request id");
+    c.key = in.bytes("key", max_key_bytes);
+    if (c.key.empty())
+        throw bad_command("empty key");
+    c.value = in.bytes("value", max_value_bytes);
+    if (!c.value.empty() && (c.op == kv_op::get || c.op == kv_op::del))
+        throw bad_command(std::string(op_name(c.op)) + " cannot carry a value");
+    if (flags & flag_has_expected)
+        c.expected = in.bytes("expected value", max_value_bytes);
+    in.finish();
+    return c;
+}
+
+std::optional<kv_command> try_decode(std::string_view bytes, std::string& error) {
+    try {
+        error.clear();
+        return decode(bytes);
+    } catch (const bad_command& e) {
+        error = e.what();
+        return std::nullopt;
+    }
+}
+
+} // namespace raftlite::kv

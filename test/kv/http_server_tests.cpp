@@ -1,0 +1,418 @@
+// Tests of the kv HTTP front end against a fake submit, with a Beast client
+// on 127.0.0.1. No sleeps and no timing assertions: every wait is for a
+// response, an end of stream, or a promise the fake submit fulfils.
+#include <boost/test/unit_test.hpp>
+
+#include "http_server.hpp"
+
+#include <raftlite/config.hpp>
+#include <raftlite/error.hpp>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+
+#include <future>
+#include <mutex>
+#include <thread>
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using namespace raftlite::kv;
+
+namespace {
+
+using response = http::response<http::string_body>;
+
+// A server on an ephemeral port, run by one background thread, whose submit
+// applies commands to a kv_store, except for a few keys that simulate the
+// node's errors.
+struct server_fixture {
+    net::io_context ioc;
+    net::executor_work_guard<net::io_context::executor_type> work{ioc.get_executor()};
+    kv_store store;   // touched only by the server thread
+    std::mutex mutex;
+    std::vector<kv_command> submitted;
+    std::promise<std::function<void(http_result)>> deferred;   // for key "later"
+    std::unique_ptr<http_server> server;
+    std::thread thread;
+
+    explicit server_fixture(http_server_options o = options()) {
+        server = std::make_unique<http_server>(
+            ioc, o,
+            [this](kv_command c, std::function<void(http_result)> done) { submit(c, done); },
+            [] { return std::string(R"({"role":"leader","term":3})"); });
+        server->start();
+        thread = std::thread([this] { ioc.run(); });
+    }
+
+    ~server_fixture() {
+        server->stop();
+        work.reset();
+        ioc.stop();
+        thread.join();
+    }
+
+    static http_server_options options() {
+        http_server_options o;
+        o.port = 0;
+        o.body_limit = 1024;
+        o.header_limit = 1024;
+        o.idle_timeout = std::chrono::seconds(30);
+        o.max_connections = 16;
+        return o;
+    }
+
+    void submit(const kv_command& c, const std::function<void(http_result)>& done) {
+        {
+            std::lock_guard lock(mutex);
+            submitted.push_back(c);
+        }
+        http_result r;
+        if (c.key == "redirect")
+            r.error = raftlite::errc::not_leader, r.leader = "127.0.0.1:8102";
+        else if (c.key == "no-leader")
+            r.error = raftlite::errc::not_leader;
+        else if (c.key == "busy")
+            r.error = raftlite::errc::busy;
+        else if (c.key == "slow")
+            r.error = raftlite::errc::timed_out;
+        else if (c.key == "stopped")
+            r.error = raftlite::errc::stopped;
+        else if (c.key == "throw")
+            throw std::runtime_error("wiring broke");
+        else if (c.key == "later")
+            return deferred.set_value(done);   // completed by the test thread
+        else
+            r.result = store.apply(c);
+        done(r);
+        done(r);   // a second call must be ignored
+    }
+
+    std::uint16_t port() const { return server->port(); }
+};
+
+struct client {
+    net::io_context ioc;
+    beast::tcp_stream stream{ioc};
+    beast::flat_buffer buffer;
+
+    explicit client(std::uint16_t port) {
+        stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    }
+
+    response request(http::verb method, std::string target, std::string body = {},
+                     std::vector<std::pair<std::string, std::string>> headers = {}) {
+        http::request<http::string_body> req{method, target, 11};
+        req.set(http::field::host, "127.0.0.1");
+        for (auto& [k, v] : headers)
+            req.set(k, v);
+        req.body() = std::move(body);
+        req.prepare_payload();
+        http::write(stream, req);
+        return read();
+    }
+
+    response read() {
+        response res;
+        http::read(stream, buffer, res);
+        return res;
+    }
+
+    // True when the server closed the connection (end of stream or reset).
+    bool closed_by_server() {
+        char c;
+        beast::error_code ec;
+        stream.socket().read_some(net::buffer(&c, 1), ec);
+        return ec == net::error::eof || ec == net::error::connection_reset;
+    }
+};
+
+response one_request(std::uint16_t port, http::verb method, std::string target,
+                     std::string body = {}) {
+    client c(port);
+    return c.request(method, std::move(target), std::move(body));
+}
+
+boost::json::object json_of(const response& r) {
+    BOOST_TEST(r[http::field::content_type] == "application/json");
+    return boost::json::parse(r.body()).as_object();
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(http_front_end)
+
+BOOST_FIXTURE_TEST_CASE(put_get_delete, server_fixture, *boost::unit_test::timeout(60)) {
+    client c(port());
+    auto r = c.request(http::verb::put, "/kv/greeting", "hello");
+    BOOST_TEST(r.result_int() == 200);
+    BOOST_TEST(json_of(r).at("result").as_string() == "ok");
+
+    r = c.request(http::verb::get, "/kv/greeting");
+    BOOST_TEST(r.result_int() == 200);
+    BOOST_TEST(r.body() == "hello");
+    BOOST_TEST(r[http::field::content_type] == "application/octet-stream");
+
+    r = c.request(http::verb::delete_, "/kv/greeting");
+    BOOST_TEST(r.result_int() == 200);
+
+    r = c.request(http::verb::get, "/kv/greeting");
+    BOOST_TEST(r.result_int() == 404);
+    BOOST_TEST(json_of(r).at("error").as_string() == "not_found");
+
+    r = c.request(http::verb::delete_, "/kv/greeting");
+    BOOST_TEST(r.result_int() == 404);
+    // all on one keep-alive connection
+    BOOST_TEST(r.keep_alive());
+}
+
+BOOST_FIXTURE_TEST_CASE(commands_reach_submit, server_fixture, *boost::unit_test::timeout(60)) {
+    client c(port());
+    BOOST_TEST(c.request(http::verb::put, "/kv/a%2Fb%20c", std::string("\0v", 2),
+                         {{"X-Request-Id", "12345"}})
+                   .result_int() == 200);
+    auto r = c.request(http::verb::get, "/kv/a%2fb%20c");
+    BOOST_TEST(r.body() == std::string("\0v", 2));
+    std::lock_guard lock(mutex);
+    BOOST_REQUIRE_EQUAL(submitted.size(), 2u);
+    BOOST_TEST(submitted[0].key == "a/b c");
+    BOOST_TEST((submitted[0].op == kv_op::put));
+    BOOST_TEST(submitted[0].request_id == 12345u);
+    BOOST_TEST((submitted[1].op == kv_op::get));
+    BOOST_TEST(submitted[1].request_id == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(compare_and_swap, server_fixture, *boost::unit_test::timeout(60)) {
+    client c(port());
+    auto r = c.request(http::verb::post, "/kv/lock?cas", R"({"expected":null,"value":"me"})");
+    BOOST_TEST(r.result_int() == 200);
+
+    r = c.request(http::verb::post, "/kv/lock?cas", R"({"expected":null,"value":"you"})");
+    BOOST_TEST(r.result_int() == 409);
+    auto j = json_of(r);
+    BOOST_TEST(j.at("error").as_string() == "cas_failed");
+    BOOST_TEST(j.at("current").as_string() == "me");
+
+    r = c.request(http::verb::post, "/kv/lock?cas", R"({"expected":"me","value":"you"})");
+    BOOST_TEST(r.result_int() == 200);
+    BOOST_TEST(c.request(http::verb::get, "/kv/lock").body() == "you");
+
+    r = c.request(http::verb::post, "/kv/absent?cas", R"({"expected":"x","value":"y"})");
+    BOOST_TEST(r.result_int() == 409);
+    BOOST_TEST(json_of(r).at("current").is_null());
+}
+
+BOOST_FIXTURE_TEST_CASE(bad_cas_bodies, server_fixture, *boost::unit_test::timeout(60)) {
+    client c(port());
+    for (std::string body : {"not json", "[1,2]", R"({"value":"v"})", R"({"expected":null})",
+                             R"({"expected":1,"value":"v"})", R"({"expected":null,"value":2})",
+                             R"({"expected":null,"value":"v","ttl":3})"}) {
+        auto r = c.request(http::verb::post, "/kv/k?cas", body);
+        BOOST_TEST(r.result_int() == 400, "body " << body);
+        BOOST_TEST(json_of(r).at("error").as_string() == "bad_body");
+    }
+    auto r = c.request(http::verb::post, "/kv/k", R"({"expected":null,"value":"v"})");
+    BOOST_TEST(r.result_int() == 400);
+    std::lock_guard lock(mutex);
+    BOOST_TEST(submitted.empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(status, server_fixture, *boost::unit_test::timeout(60)) {
+    auto r = one_request(port(), http::verb::get, "/status");
+    BOOST_TEST(r.result_int() == 200);
+    auto j = json_of(r);
+    BOOST_TEST(j.at("role").as_string() == "leader");
+    BOOST_TEST(j.at("term").as_int64() == 3);
+
+    r = one_request(port(), http::verb::post, "/status");
+    BOOST_TEST(r.result_int() == 405);
+    BOOST_TEST(r[http::field::allow] == "GET");
+}
+
+BOOST_FIXTURE_TEST_CASE(bad_requests, server_fixture, *boost::unit_test::timeout(60)) {
+    client c(port());
+    auto r = c.request(http::verb::get, "/nothing/here");
+    BOOST_TEST(r.result_int() == 404);
+    BOOST_TEST(json_of(r).at("error").as_string() == "no_such_route");
+
+    r = c.request(http::verb::patch, "/kv/k");
+    BOOST_TEST(r.result_int() == 405);
+    BOOST_TEST(r[http::field::allow] == "GET, PUT, DELETE, POST");
+
+    r = c.request(http::verb::get, "/kv/");
+    BOOST_TEST(r.result_int() == 400);
+    BOOST_TEST(json_of(r).at("message").as_string() == "empty key");
+
+    r = c.request(http::verb::get, "/kv/bad%zz");
+    BOOST_TEST(r.result_int() == 400);
+    BOOST_TEST(json_of(r).at("error").as_string() == "bad_key");
+
+    r = c.request(http::verb::get, "/kv/bad%2");
+    BOOST_TEST(r.result_int() == 400);
+
+    r = c.request(http::verb::get, "/kv/k?cas");
+    BOOST_TEST(r.result_int() == 400);
+
+    r = c.request(http::verb::get, "/kv/k", {}, {{"X-Request-Id", "12x"}});
+    BOOST_TEST(r.result_int() == 400);
+    BOOST_TEST(json_of(r).at("error").as_string() == "bad_request_id");
+
+    r = c.request(http::verb::get, "/kv/" + std::string(max_key_bytes + 1, 'k'));
+    BOOST_TEST((r.result_int() == 400 || r.result_int() == 431));
+
+    std::lock_guard lock(mutex);
+    BOOST_TEST(submitted.empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(submit_errors, server_fixture, *boost::unit_test::timeout(60)) {
+    client c(port());
+    auto r = c.request(http::verb::put, "/kv/redirect?x", "v");
+    // a query on PUT is refused before submit; now the real one
+    BOOST_TEST(r.result_int() == 400);
+
+    r = c.request(http::verb::put, "/kv/redirect", "v");
+    BOOST_TEST(r.result_int() == 307);
+    BOOST_TEST(r[http::field::location] == "http://127.0.0.1:8102/kv/redirect");
+    auto j = json_of(r);
+    BOOST_TEST(j.at("error").as_string() == "not_leader");
+    BOOST_TEST(j.at("leader").as_string() == "127.0.0.1:8102");
+
+    r = c.request(http::verb::get, "/kv/no-leader");
+    BOOST_TEST(r.result_int() == 503);
+    j = json_of(r);
+    BOOST_TEST(j.at("error").as_string() == "not_leader");
+    BOOST_TEST(j.at("leader").is_null());
+
+    r = c.request(http::verb::get, "/kv/busy");
+    BOOST_TEST(r.result_int() == 429);
+    BOOST_TEST(r[http::field::retry_after] == "1");
+    BOOST_TEST(json_of(r).at("error").as_string() == "busy");
+
+    r = c.request(http::verb::get, "/kv/slow");
+    BOOST_TEST(r.result_int() == 504);
+    BOOST_TEST(json_of(r).at("error").as_string() == "timed_out");
+
+    r = c.request(http::verb::get, "/kv/stopped");
+    BOOST_TEST(r.result_int() == 503);
+    BOOST_TEST(json_of(r).at("error").as_string() == "unavailable");
+
+    // the connection survived every error response
+    BOOST_TEST(c.request(http::verb::put, "/kv/fine", "v").result_int() == 200);
+
+    // a submit that throws gets 500 and the connection is closed
+    r = c.request(http::verb::get, "/kv/throw");
+    BOOST_TEST(r.result_int() == 500);
+    BOOST_TEST(!r.keep_alive());
+}
+
+BOOST_FIXTURE_TEST_CASE(completion_from_another_thread, server_fixture,
+                        *boost::unit_test::timeout(60)) {
+    auto done = deferred.get_future();
+    auto answer = std::async(std::launch::async, [p = port()] {
+        return one_request(p, http::verb::get, "/kv/later");
+    });
+    auto complete = done.get();   // submit was called and handed us its completion
+    http_result r;
+    r.result.value = "from the test thread";
+    complete(r);
+    auto res = answer.get();
+    BOOST_TEST(res.result_int() == 200);
+    BOOST_TEST(res.body() == "from the test thread");
+}
+
+BOOST_FIXTURE_TEST_CASE(body_too_large, server_fixture, *boost::unit_test::timeout(60)) {
+    client c(port());
+    auto r = c.request(http::verb::put, "/kv/big", std::string(64 * 1024, 'x'));
+    BOOST_TEST(r.result_int() == 413);
+    BOOST_TEST(json_of(r).at("error").as_string() == "payload_too_large");
+    BOOST_TEST(!r.keep_alive());
+    BOOST_TEST(c.closed_by_server());
+
+    // exactly at the limit is fine
+    BOOST_TEST(one_request(port(), http::verb::put, "/kv/big", std::string(1024, 'x')).result_int() ==
+               200);
+    std::lock_guard lock(mutex);
+    BOOST_TEST(submitted.size() == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(header_too_large, server_fixture, *boost::unit_test::timeout(60)) {
+    client c(port());
+    auto r = c.request(http::verb::get, "/kv/k", {}, {{"X-Padding", std::string(4096, 'p')}});
+    BOOST_TEST(r.result_int() == 431);
+    BOOST_TEST(json_of(r).at("error").as_string() == "header_too_large");
+    BOOST_TEST(c.closed_by_server());
+}
+
+BOOST_FIXTURE_TEST_CASE(malformed_request, server_fixture, *boost::unit_test::timeout(60)) {
+    client c(port());
+    net::write(c.stream.socket(), net::buffer(std::string("NOT HTTP AT ALL\r\n\r\n")));
+    auto r = c.read();
+    BOOST_TEST(r.result_int() == 400);
+    BOOST_TEST(c.closed_by_server());
+}
+
+BOOST_AUTO_TEST_CASE(too_many_connections, *boost::unit_test::timeout(60)) {
+    auto o = server_fixture::options();
+    o.max_connections = 1;
+    server_fixture f(o);
+    client first(f.port());
+    // A full round trip proves the server counts the first connection.
+    BOOST_TEST(first.request(http::verb::put, "/kv/a", "1").result_int() == 200);
+    BOOST_TEST(f.server->connections() == 1u);
+
+    client second(f.port());
+    auto r = second.read();   // answered without sending anything
+    BOOST_TEST(r.result_int() == 503);
+    auto j = boost::json::parse(r.body()).as_object();
+    BOOST_TEST(j.at("error").as_string() == "too_many_connections");
+    BOOST_TEST(second.closed_by_server());
+
+    // the first connection is unaffected
+    BOOST_TEST(first.request(http::verb::get, "/kv/a").body() == "1");
+}
+
+BOOST_AUTO_TEST_CASE(slow_loris_is_disconnected, *boost::unit_test::timeout(60)) {
+    auto o = server_fixture::options();
+    o.idle_timeout = std::chrono::milliseconds(200);
+    server_fixture f(o);
+    client c(f.port());
+    // Half a request, then nothing: the server must hang up on its own.
+    net::write(c.stream.socket(), net::buffer(std::string("GET /kv/a HTTP/1.1\r\nHost: x\r\n")));
+    BOOST_TEST(c.closed_by_server());
+    std::lock_guard lock(f.mutex);
+    BOOST_TEST(f.submitted.empty());
+}
+
+BOOST_AUTO_TEST_CASE(stop_closes_connections, *boost::unit_test::timeout(60)) {
+    server_fixture f;
+    client c(f.port());
+    BOOST_TEST(c.request(http::verb::put, "/kv/a", "1").result_int() == 200);
+    f.server->stop();
+    BOOST_TEST(c.closed_by_server());
+}
+
+BOOST_AUTO_TEST_CASE(options_from_config) {
+    raftlite::kv_settings s;
+    s.listen = {"0.0.0.0", 8101};
+    s.body_limit_bytes = 10;
+    s.header_limit_bytes = 20;
+    s.idle_timeout = std::chrono::milliseconds(30);
+    s.max_connections = 40;
+    auto o = make_http_server_options(s);
+    BOOST_TEST(o.address == "0.0.0.0");
+    BOOST_TEST(o.port == 8101);
+    BOOST_TEST(o.body_limit == 10u);
+    BOOST_TEST(o.header_limit == 20u);
+    BOOST_TEST(o.idle_timeout.count() == 30);
+    BOOST_TEST(o.max_connections == 40u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
