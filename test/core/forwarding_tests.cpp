@@ -1,0 +1,329 @@
+// Broadcasts made on a follower: forwarded to the leader, held while no
+// leader is known, bounded, retried, deduplicated, and always answered
+// (raft-lite's defect 5: forwarded broadcasts were lost silently).
+#include "core_test_util.hpp"
+
+using namespace raftlite;
+using namespace raftlite::test;
+
+namespace {
+
+bool is_forward_request(const envelope& e) { return std::holds_alternative<forward_request>(e.msg); }
+bool is_forward_response(const envelope& e) { return std::holds_alternative<forward_response>(e.msg); }
+
+std::size_t count_payload(const raft_log& l, const std::string& p) {
+    std::size_t n = 0;
+    for (index_t i = l.start(); i <= l.length(); ++i)
+        if (l.at(i).data() == p) ++n;
+    return n;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(forwarding)
+
+BOOST_AUTO_TEST_CASE(broadcast_on_a_follower_is_forwarded_and_completes_on_commit) {
+    core c(make_config(2, 3));
+    follow(c, 1, 1);
+    output o = c.step(broadcast_request{4, make_bytes("x")});
+    BOOST_TEST(o.messages_after_sync.empty());
+    BOOST_TEST(!o.has_writes());
+    auto fw = of_type<forward_request>(o.messages);
+    BOOST_REQUIRE_EQUAL(fw.size(), 1u);
+    BOOST_TEST(fw[0].first == 1u);
+    BOOST_TEST(fw[0].second.request == 4u);
+    BOOST_TEST(fw[0].second.search_from == 0u);
+    BOOST_TEST(*fw[0].second.payload == "x");
+    BOOST_TEST(c.pending_broadcasts() == 1u);
+
+    o = c.step(recv(1, 2, forward_response{4, forward_response::status::accepted, 1, 2}));
+    BOOST_TEST(o.completions.empty());
+    // Replicated, but not committed yet: no completion.
+    const std::vector<log_entry> suffix{make_entry(1, 1, "", entry_kind::noop),
+                                        make_entry(1, 2, "x", entry_kind::application, {2, 4})};
+    o = c.step(recv(1, 2, log_request{1, 0, 0, 1, suffix}));
+    BOOST_TEST(o.completions.empty());
+    o = c.step(recv(1, 2, log_request{1, 2, 1, 2, {}}));
+    BOOST_REQUIRE_EQUAL(o.committed.size(), 1u);
+    BOOST_REQUIRE_EQUAL(o.completions.size(), 1u);
+    BOOST_TEST(o.completions[0].request == 4u);
+    BOOST_TEST(o.completions[0].result == broadcast_result::committed);
+    BOOST_TEST(o.completions[0].index == 2u);
+    BOOST_TEST(c.pending_broadcasts() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(forwarded_broadcast_commits_everywhere_through_the_cluster) {
+    cluster_harness h(3);
+    BOOST_REQUIRE_EQUAL(h.elect(1), 1u);
+    const auto req = h.broadcast(2, "x");
+    h.deliver_all();
+    h.settle();
+    for (node_id n : h.ids()) BOOST_TEST(h.delivered(n) == (std::vector<std::string>{"x"}), boost::test_tools::per_element());
+    const auto& done = h.state(2).completions;
+    BOOST_REQUIRE_EQUAL(done.size(), 1u);
+    BOOST_TEST(done[0].request == req);
+    BOOST_TEST(done[0].result == broadcast_result::committed);
+    BOOST_TEST(done[0].index == 2u);
+    BOOST_TEST(h.state(2).committed.at(1).data() == "x");
+    BOOST_TEST(h.state(2).committed.at(1).index == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(without_a_leader_a_broadcast_is_held_then_forwarded) {
+    core c(make_config(2, 3));
+    output o = c.step(broadcast_request{1, make_bytes("x")});
+    BOOST_TEST(o.empty());
+    BOOST_TEST(c.pending_broadcasts() == 1u);
+    o = c.step(recv(3, 2, log_request{1, 0, 0, 0, {}}));
+    auto fw = of_type<forward_request>(o.messages);
+    BOOST_REQUIRE_EQUAL(fw.size(), 1u);
+    BOOST_TEST(fw[0].first == 3u);
+    BOOST_TEST(fw[0].second.request == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(held_broadcast_fails_not_leader_after_hold_elections_timeouts) {
+    core_config tmpl;
+    tmpl.hold_elections = 3;
+    core c(make_config(2, 3, tmpl));
+    c.step(broadcast_request{1, make_bytes("x")});
+    output o = c.step(election_timeout{});
+    BOOST_TEST(o.completions.empty());
+    o = c.step(election_timeout{});
+    BOOST_TEST(o.completions.empty());
+    o = c.step(election_timeout{});
+    BOOST_REQUIRE_EQUAL(o.completions.size(), 1u);
+    BOOST_TEST(o.completions[0].request == 1u);
+    BOOST_TEST(o.completions[0].result == broadcast_result::not_leader);
+    BOOST_TEST(c.pending_broadcasts() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_leader_appearing_resets_the_hold_count) {
+    core_config tmpl;
+    tmpl.hold_elections = 2;
+    core c(make_config(2, 3, tmpl));
+    c.step(broadcast_request{1, make_bytes("x")});
+    c.step(election_timeout{});                       // 1 of 2
+    c.step(recv(3, 2, log_request{1, 0, 0, 0, {}}));  // a leader: forwarded
+    c.step(recv(1, 2, vote_request{5, 0, 0}));         // a new term: held again
+    output o = c.step(election_timeout{});
+    BOOST_TEST(o.completions.empty());                // the count restarted
+    o = c.step(election_timeout{});
+    BOOST_REQUIRE_EQUAL(o.completions.size(), 1u);
+    BOOST_TEST(o.completions[0].result == broadcast_result::not_leader);
+}
+
+BOOST_AUTO_TEST_CASE(max_pending_exceeded_is_busy) {
+    core_config tmpl;
+    tmpl.max_pending = 2;
+    core c(make_config(2, 3, tmpl));
+    BOOST_TEST(c.step(broadcast_request{1, make_bytes("a")}).completions.empty());
+    BOOST_TEST(c.step(broadcast_request{2, make_bytes("b")}).completions.empty());
+    output o = c.step(broadcast_request{3, make_bytes("c")});
+    BOOST_REQUIRE_EQUAL(o.completions.size(), 1u);
+    BOOST_TEST(o.completions[0].request == 3u);
+    BOOST_TEST(o.completions[0].result == broadcast_result::busy);
+    BOOST_TEST(c.pending_broadcasts() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(leader_over_max_uncommitted_is_busy_locally_and_for_forwards) {
+    core_config tmpl;
+    tmpl.max_uncommitted = 2;
+    core c(make_config(1, 3, tmpl));
+    establish_leader(c);
+    BOOST_TEST(c.step(broadcast_request{1, make_bytes("a")}).completions.empty());
+    BOOST_TEST(c.step(broadcast_request{2, make_bytes("b")}).completions.empty());
+    output o = c.step(broadcast_request{3, make_bytes("c")});
+    BOOST_REQUIRE_EQUAL(o.completions.size(), 1u);
+    BOOST_TEST(o.completions[0].result == broadcast_result::busy);
+    BOOST_TEST(o.append.empty());
+    o = c.step(recv(2, 1, forward_request{9, 1, make_bytes("d")}));
+    auto r = of_type<forward_response>(o.messages);
+    BOOST_REQUIRE_EQUAL(r.size(), 1u);
+    BOOST_TEST((r[0].second.result == forward_response::status::busy));
+    BOOST_TEST(o.append.empty());
+}
+
+BOOST_AUTO_TEST_CASE(busy_answer_from_the_leader_completes_busy) {
+    core c(make_config(2, 3));
+    follow(c, 1, 1);
+    c.step(broadcast_request{4, make_bytes("x")});
+    output o = c.step(recv(1, 2, forward_response{4, forward_response::status::busy, 0, 0}));
+    BOOST_REQUIRE_EQUAL(o.completions.size(), 1u);
+    BOOST_TEST(o.completions[0].result == broadcast_result::busy);
+}
+
+BOOST_AUTO_TEST_CASE(not_leader_answer_holds_the_broadcast_for_the_next_leader) {
+    core c(make_config(2, 3));
+    follow(c, 1, 1);
+    c.step(broadcast_request{4, make_bytes("x")});
+    output o = c.step(recv(1, 2, forward_response{4, forward_response::status::not_leader, 0, 0}));
+    BOOST_TEST(o.completions.empty());
+    BOOST_TEST(c.leader() == no_node);   // its belief was stale
+    o = c.step(recv(3, 2, log_request{2, 0, 0, 0, {}}));
+    auto fw = of_type<forward_request>(o.messages);
+    BOOST_REQUIRE_EQUAL(fw.size(), 1u);
+    BOOST_TEST(fw[0].first == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(non_leader_answers_forward_with_not_leader) {
+    core c(make_config(3, 3));
+    follow(c, 1, 1);
+    output o = c.step(recv(2, 3, forward_request{5, 0, make_bytes("x")}));
+    auto r = of_type<forward_response>(o.messages);
+    BOOST_REQUIRE_EQUAL(r.size(), 1u);
+    BOOST_TEST(r[0].first == 2u);
+    BOOST_TEST(r[0].second.request == 5u);
+    BOOST_TEST((r[0].second.result == forward_response::status::not_leader));
+    BOOST_TEST(o.append.empty());
+}
+
+BOOST_AUTO_TEST_CASE(unanswered_forward_is_retried_after_forward_retry_after_log_requests) {
+    core_config tmpl;
+    tmpl.forward_retry_after = 3;
+    core c(make_config(2, 3, tmpl));
+    follow(c, 1, 1);
+    output o = c.step(broadcast_request{4, make_bytes("x")});   // lost
+    BOOST_REQUIRE_EQUAL(of_type<forward_request>(o.messages).size(), 1u);
+    for (int i = 1; i <= 2; ++i) {
+        o = c.step(recv(1, 2, log_request{1, 0, 0, 0, {}}));
+        BOOST_TEST(of_type<forward_request>(o.messages).empty());
+    }
+    o = c.step(recv(1, 2, log_request{1, 0, 0, 0, {}}));
+    auto fw = of_type<forward_request>(o.messages);
+    BOOST_REQUIRE_EQUAL(fw.size(), 1u);
+    BOOST_TEST(fw[0].first == 1u);
+    BOOST_TEST(fw[0].second.request == 4u);
+    BOOST_TEST(fw[0].second.search_from == 0u);   // unchanged: where to look for the first copy
+}
+
+BOOST_AUTO_TEST_CASE(leader_does_not_append_a_retried_forward_twice) {
+    core c(make_config(1, 3));
+    establish_leader(c);
+    output o = c.step(recv(2, 1, forward_request{7, 1, make_bytes("x")}));
+    BOOST_REQUIRE_EQUAL(o.append.size(), 1u);
+    BOOST_TEST(o.append[0].origin.node == 2u);
+    BOOST_TEST(o.append[0].origin.request == 7u);
+    auto r = of_type<forward_response>(o.messages);
+    BOOST_REQUIRE_EQUAL(r.size(), 1u);
+    BOOST_TEST((r[0].second.result == forward_response::status::accepted));
+    BOOST_TEST(r[0].second.index == 2u);
+    BOOST_TEST(r[0].second.term == 1u);
+    c.step(broadcast_request{1, make_bytes("y")});   // something after it
+    o = c.step(recv(2, 1, forward_request{7, 1, make_bytes("x")}));
+    BOOST_TEST(o.append.empty());
+    r = of_type<forward_response>(o.messages);
+    BOOST_REQUIRE_EQUAL(r.size(), 1u);
+    BOOST_TEST((r[0].second.result == forward_response::status::accepted));
+    BOOST_TEST(r[0].second.index == 2u);
+    BOOST_TEST(count_payload(c.log(), "x") == 1u);
+    // The same request id from another node is another request.
+    o = c.step(recv(3, 1, forward_request{7, 1, make_bytes("z")}));
+    BOOST_TEST(o.append.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(lost_forward_answer_then_retry_commits_exactly_once) {
+    core_config tmpl;
+    tmpl.forward_retry_after = 2;
+    cluster_harness h(3, tmpl);
+    BOOST_REQUIRE_EQUAL(h.elect(1), 1u);
+    h.isolate(3);
+    h.set_auto_sync(2, false);   // 2's acks wait: nothing commits yet
+    const auto req = h.broadcast(2, "x");
+    BOOST_REQUIRE(h.deliver_first(is_forward_request));
+    BOOST_REQUIRE_EQUAL(h.drop_if(is_forward_response), 1u);   // the answer is lost
+    for (int i = 0; i < 4; ++i) {
+        h.heartbeat(1);
+        h.deliver_all();
+    }
+    std::size_t forwards = 0;
+    for (const auto& e : h.sent())
+        if (e.from == 2 && is_forward_request(e)) ++forwards;
+    BOOST_TEST(forwards >= 2u);   // retried
+    BOOST_TEST(count_payload(h.node(1).log(), "x") == 1u);
+    h.heal();
+    h.set_auto_sync(2, true);
+    h.settle();
+    for (node_id n : h.ids()) BOOST_TEST(h.delivered(n) == (std::vector<std::string>{"x"}), boost::test_tools::per_element());
+    const auto& done = h.state(2).completions;
+    BOOST_REQUIRE_EQUAL(done.size(), 1u);
+    BOOST_TEST(done[0].request == req);
+    BOOST_TEST(done[0].result == broadcast_result::committed);
+}
+
+BOOST_AUTO_TEST_CASE(forwarded_entry_overwritten_by_another_leader_completes_superseded) {
+    cluster_harness h(3);
+    BOOST_REQUIRE_EQUAL(h.elect(1), 1u);
+    h.cut(1, 3);
+    const auto req = h.broadcast(2, "x");
+    // The leader appends x and answers; its log_requests carrying x are lost.
+    BOOST_REQUIRE(h.deliver_first(is_forward_request));
+    BOOST_REQUIRE(h.deliver_first(is_forward_response));
+    h.drop_if([](const envelope& e) { return std::holds_alternative<log_request>(e.msg); });
+    BOOST_REQUIRE_EQUAL(h.node(1).log().length(), 2u);
+    BOOST_REQUIRE_EQUAL(h.node(2).log().length(), 1u);
+    BOOST_TEST(h.state(2).completions.empty());
+    // Node 3 becomes leader of term 2 with 2's vote; its noop takes index 2.
+    h.isolate(1);
+    BOOST_REQUIRE_EQUAL(h.elect(3), 3u);
+    const auto& done = h.state(2).completions;
+    BOOST_REQUIRE_EQUAL(done.size(), 1u);
+    BOOST_TEST(done[0].request == req);
+    BOOST_TEST(done[0].result == broadcast_result::superseded);
+    // The old leader rejoins: x is gone everywhere.
+    h.heal();
+    h.settle();
+    for (node_id n : h.ids()) BOOST_TEST(count_payload(h.node(n).log(), "x") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(leaders_own_broadcast_overwritten_completes_superseded) {
+    cluster_harness h(3);
+    BOOST_REQUIRE_EQUAL(h.elect(1), 1u);
+    h.isolate(1);
+    const auto req = h.broadcast(1, "lost");
+    h.settle();
+    BOOST_REQUIRE_EQUAL(h.elect(2), 2u);
+    h.broadcast(2, "kept");
+    h.settle();
+    h.heal();
+    h.settle();
+    BOOST_TEST(h.leader() == 2u);
+    const auto& done = h.state(1).completions;
+    BOOST_REQUIRE_EQUAL(done.size(), 1u);
+    BOOST_TEST(done[0].request == req);
+    BOOST_TEST(done[0].result == broadcast_result::superseded);
+    BOOST_TEST(h.delivered(1) == (std::vector<std::string>{"kept"}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(accepted_answer_for_an_index_already_committed_by_another_is_superseded) {
+    core c(make_config(2, 3));
+    follow(c, 1, 1);
+    c.step(broadcast_request{4, make_bytes("x")});
+    // Index 1 commits with someone else's entry before the answer arrives.
+    c.step(recv(1, 2, log_request{1, 0, 0, 1, {make_entry(1, 1, "other")}}));
+    BOOST_REQUIRE_EQUAL(c.commit_length(), 1u);
+    output o = c.step(recv(1, 2, forward_response{4, forward_response::status::accepted, 1, 1}));
+    BOOST_REQUIRE_EQUAL(o.completions.size(), 1u);
+    BOOST_TEST(o.completions[0].result == broadcast_result::superseded);
+}
+
+BOOST_AUTO_TEST_CASE(held_broadcast_is_appended_when_this_node_becomes_leader) {
+    core c(make_config(1, 3));
+    c.step(broadcast_request{3, make_bytes("mine")});
+    output o = win_election(c, {2});
+    BOOST_REQUIRE_EQUAL(o.append.size(), 2u);
+    BOOST_TEST(o.append[0].kind == entry_kind::noop);
+    BOOST_TEST(o.append[1].data() == "mine");
+    BOOST_TEST(o.append[1].origin.node == 1u);
+    BOOST_TEST(o.append[1].origin.request == 3u);
+    synced(c);
+    o = c.step(recv(2, 1, log_response{1, 1, true, 0}));   // the probe carried the noop only
+    BOOST_TEST(o.completions.empty());
+    auto rq = between<log_request>(o.messages, 1, 2);
+    BOOST_REQUIRE_EQUAL(rq.size(), 1u);
+    BOOST_TEST(indexes_of(rq[0].suffix) == (std::vector<index_t>{2}), boost::test_tools::per_element());
+    o = c.step(recv(2, 1, log_response{1, 2, true, 1}));
+    BOOST_REQUIRE_EQUAL(o.completions.size(), 1u);
+    BOOST_TEST(o.completions[0].result == broadcast_result::committed);
+    BOOST_TEST(o.completions[0].index == 2u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
