@@ -1,0 +1,125 @@
+// raftlite — a Raft peer on an Asio io_context: the core driven by timers,
+// the network and the application, with a persister underneath.
+#ifndef RAFTLITE_NODE_HPP
+#define RAFTLITE_NODE_HPP
+
+#include <raftlite/core.hpp>
+#include <raftlite/error.hpp>
+#include <raftlite/transport_options.hpp>
+#include <raftlite/types.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace boost::asio { class io_context; }
+
+namespace raftlite {
+
+class persister;
+struct raft_config;
+
+/// How a node runs. Defaults suit a LAN or loopback cluster: the heartbeat
+/// (50 ms) is well below the minimum election timeout (300 ms), so a healthy
+/// leader is never suspected; timeouts are drawn uniformly from
+/// [election_timeout_min, election_timeout_max) so that one node usually
+/// times out first (Raft §5.2).
+struct node_options {
+    core_config core;                                       ///< self, members, batching and queue limits
+    transport_options transport;                            ///< listen address, peers, frame and queue limits
+    std::chrono::milliseconds election_timeout_min{300};
+    std::chrono::milliseconds election_timeout_max{600};
+    std::chrono::milliseconds heartbeat_interval{50};
+    std::chrono::milliseconds broadcast_timeout{10000};     ///< a broadcast without outcome by then completes with errc::timed_out
+    index_t applied_index = 0;                              ///< entries up to here were applied before a restart: not delivered again
+    std::uint64_t seed = 0;                                 ///< election-timer randomness; 0: from std::random_device
+};
+
+/// The node options a peer's config file describes (see config.hpp).
+node_options make_node_options(const raft_config& cfg);
+
+/// A snapshot of a node's state, for monitoring.
+struct node_status {
+    node_id id = no_node;
+    term_t term = 0;
+    enum role role = role::follower;
+    node_id leader = no_node;
+    index_t commit_index = 0;
+    index_t last_log_index = 0;
+    index_t applied_index = 0;
+    std::map<node_id, index_t> match_index;   ///< leader only: per follower
+    bool running = false;
+    bool storage_failed = false;
+};
+
+/// One Raft peer. All of its work runs on one strand of the io_context the
+/// caller gives; the application may call async_broadcast, status and stop
+/// from any thread.
+class node {
+public:
+    /// Called on the node's strand for each committed application entry, in
+    /// index order, exactly once per index per run of the process.
+    using delivery_handler = std::function<void(index_t index, const shared_bytes& payload)>;
+    using broadcast_signature = void(boost::system::error_code, index_t);
+
+    node(boost::asio::io_context& ioc, node_options options, std::unique_ptr<persister> storage);
+    ~node();
+    node(const node&) = delete;
+    node& operator=(const node&) = delete;
+
+    /// Set before start().
+    void on_deliver(delivery_handler handler);
+
+    /// Loads the persisted state, starts listening, connecting and the timers.
+    /// Fails (and does nothing) when the storage cannot be loaded or the
+    /// listen address cannot be bound.
+    boost::system::error_code start();
+
+    /// Broadcasts `payload` through the log, from any peer. Completes with
+    /// (error_code{}, index) once the entry is committed, or with an error:
+    /// errc::not_leader, superseded, busy, timed_out, stopped, storage_failed.
+    /// Works with any completion token: a callback, boost::asio::use_future,
+    /// boost::asio::use_awaitable, ...
+    template <class CompletionToken>
+    auto async_broadcast(shared_bytes payload, CompletionToken&& token) {
+        return boost::asio::async_initiate<CompletionToken, broadcast_signature>(
+            [this](auto handler, shared_bytes p) {
+                do_broadcast(std::move(p),
+                             boost::asio::any_completion_handler<broadcast_signature>(std::move(handler)));
+            },
+            token, std::move(payload));
+    }
+    template <class CompletionToken>
+    auto async_broadcast(std::string payload, CompletionToken&& token) {
+        return async_broadcast(make_bytes(std::move(payload)), std::forward<CompletionToken>(token));
+    }
+
+    /// Thread-safe.
+    node_status status() const;
+
+    /// The port the node listens on (useful with port 0).
+    std::uint16_t listen_port() const;
+
+    /// Clean shutdown: timers cancelled, connections closed, storage synced,
+    /// pending broadcasts completed with errc::stopped. Callable from any
+    /// thread, also from a delivery or completion handler.
+    void stop();
+
+private:
+    void do_broadcast(shared_bytes payload,
+                      boost::asio::any_completion_handler<broadcast_signature> handler);
+
+    struct impl;
+    std::shared_ptr<impl> impl_;
+};
+
+} // namespace raftlite
+
+#endif

@@ -1,0 +1,42 @@
+// raftlite — what the peer-to-peer transport needs to know. Kept apart from
+// transport.hpp (which the node includes only in its .cpp) so that node.hpp
+// and config code can fill these in without pulling in the transport.
+#ifndef RAFTLITE_TRANSPORT_OPTIONS_HPP
+#define RAFTLITE_TRANSPORT_OPTIONS_HPP
+
+#include <raftlite/codec.hpp>   // decode_limits (light: no serialization headers)
+#include <raftlite/types.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace raftlite {
+
+/// A host and port, as written in config files ("127.0.0.1:7101").
+struct endpoint_address {
+    std::string host;
+    std::uint16_t port = 0;
+    friend bool operator==(const endpoint_address&, const endpoint_address&) = default;
+};
+
+struct transport_options {
+    std::string cluster_id;                          ///< connections naming another cluster are refused
+    node_id self = no_node;
+    endpoint_address listen;                         ///< port 0: an ephemeral port (see transport::listen_port)
+    std::map<node_id, endpoint_address> peers;       ///< every member; self's entry is ignored
+    std::size_t max_frame_bytes = 16 << 20;          ///< larger frames close the connection
+    decode_limits limits;
+    std::size_t max_queue_bytes = 64 << 20;          ///< per peer: queued, unsent frames
+    std::size_t max_queue_messages = 65536;          ///< per peer
+    std::size_t max_inbound_connections = 64;
+    std::chrono::milliseconds reconnect_min{50};     ///< backoff after a failed connect, doubling...
+    std::chrono::milliseconds reconnect_max{2000};   ///< ... up to this
+    std::chrono::milliseconds handshake_timeout{5000};
+};
+
+} // namespace raftlite
+
+#endif

@@ -1,0 +1,61 @@
+// A cluster of raftlite::node objects in one process: real TCP on 127.0.0.1,
+// file persisters in a fresh temporary directory, one io_context thread.
+#ifndef RAFTLITE_TEST_LOCAL_CLUSTER_HPP
+#define RAFTLITE_TEST_LOCAL_CLUSTER_HPP
+
+#include <raftlite/node.hpp>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace raftlite::testing {
+
+/// A free TCP port on 127.0.0.1 (bound once and released).
+std::uint16_t free_port();
+
+class local_cluster {
+public:
+    using deliveries = std::vector<std::pair<index_t, std::string>>;
+
+    explicit local_cluster(std::size_t nodes);
+    ~local_cluster();
+
+    void start(node_id id);     ///< (re)creates node `id` from its data directory
+    void stop(node_id id);      ///< stops and destroys node `id`
+    void start_all();
+    void stop_all();
+    node& at(node_id id) { return *nodes_.at(id); }
+
+    /// Waits (up to a generous deadline) until every running node other than
+    /// `excluded` agrees on one leader; returns it, or no_node.
+    node_id wait_for_leader(node_id excluded = no_node);
+    /// Waits until node `id` delivered at least `count` entries since it started.
+    bool wait_delivered(node_id id, std::size_t count);
+    bool wait_until(const std::function<bool()>& condition);
+    deliveries delivered(node_id id);
+
+private:
+    std::filesystem::path dir_;
+    std::vector<std::uint16_t> ports_;
+    boost::asio::io_context ioc_;
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+    std::thread thread_;
+    std::map<node_id, std::unique_ptr<node>> nodes_;
+    std::mutex mutex_;
+    std::map<node_id, deliveries> delivered_;
+};
+
+} // namespace raftlite::testing
+
+#endif

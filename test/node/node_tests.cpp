@@ -1,0 +1,157 @@
+// The networked node: real sockets on 127.0.0.1, file persisters in a temp
+// directory, one io_context thread. Waits are on conditions with generous
+// deadlines; nothing asserts on timing.
+#define BOOST_TEST_MODULE node_tests
+#include <boost/test/unit_test.hpp>
+
+#include "local_cluster.hpp"
+
+#include <raftlite/error.hpp>
+
+#include <boost/asio/use_future.hpp>
+
+using namespace raftlite;
+using namespace raftlite::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+index_t broadcast_ok(node& n, const std::string& payload) {
+    auto f = n.async_broadcast(payload, boost::asio::use_future);
+    BOOST_REQUIRE(f.wait_for(30s) == std::future_status::ready);
+    return f.get();   // throws system_error on failure
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(single_node_cluster_elects_itself_and_commits) {
+    local_cluster c(1);
+    c.start_all();
+    BOOST_REQUIRE(c.wait_for_leader());
+    const index_t i = broadcast_ok(c.at(1), "hello");
+    BOOST_TEST(i >= 1u);
+    BOOST_REQUIRE(c.wait_delivered(1, 1));
+    BOOST_TEST(c.delivered(1).front().second == "hello");
+}
+
+BOOST_AUTO_TEST_CASE(broadcasts_from_every_peer_are_delivered_in_the_same_order) {
+    local_cluster c(3);
+    c.start_all();
+    BOOST_REQUIRE(c.wait_for_leader());
+    std::vector<std::future<index_t>> futures;
+    for (int round = 0; round < 10; ++round)
+        for (node_id id = 1; id <= 3; ++id)
+            futures.push_back(c.at(id).async_broadcast("r" + std::to_string(round) + "-n" + std::to_string(id),
+                                                       boost::asio::use_future));
+    std::set<index_t> indexes;
+    for (auto& f : futures) {
+        BOOST_REQUIRE(f.wait_for(30s) == std::future_status::ready);
+        indexes.insert(f.get());
+    }
+    BOOST_TEST(indexes.size() == 30u);   // every broadcast has its own index
+    for (node_id id = 1; id <= 3; ++id) BOOST_REQUIRE(c.wait_delivered(id, 30));
+    BOOST_TEST(c.delivered(1) == c.delivered(2));
+    BOOST_TEST(c.delivered(1) == c.delivered(3));
+}
+
+BOOST_AUTO_TEST_CASE(a_follower_broadcast_completes_with_its_index) {
+    local_cluster c(3);
+    c.start_all();
+    const node_id leader = c.wait_for_leader();
+    BOOST_REQUIRE(leader != no_node);
+    const node_id follower = leader == 1 ? 2 : 1;
+    const index_t i = broadcast_ok(c.at(follower), "from a follower");
+    BOOST_REQUIRE(c.wait_delivered(follower, 1));
+    bool found = false;
+    for (auto& [idx, payload] : c.delivered(follower))
+        if (idx == i) found = payload == "from a follower";
+    BOOST_TEST(found);
+}
+
+BOOST_AUTO_TEST_CASE(a_new_leader_takes_over_and_nothing_committed_is_lost) {
+    local_cluster c(3);
+    c.start_all();
+    const node_id old_leader = c.wait_for_leader();
+    BOOST_REQUIRE(old_leader != no_node);
+    for (int k = 0; k < 5; ++k) broadcast_ok(c.at(old_leader), "before-" + std::to_string(k));
+    c.stop(old_leader);
+    const node_id new_leader = c.wait_for_leader(old_leader);
+    BOOST_REQUIRE(new_leader != no_node);
+    BOOST_TEST(new_leader != old_leader);
+    for (int k = 0; k < 5; ++k) broadcast_ok(c.at(new_leader), "after-" + std::to_string(k));
+    const node_id other = 6 - old_leader - new_leader;
+    BOOST_REQUIRE(c.wait_delivered(other, 10));
+    BOOST_REQUIRE(c.wait_delivered(new_leader, 10));
+    BOOST_TEST(c.delivered(other) == c.delivered(new_leader));
+    // the old leader comes back from its disk and catches up
+    c.start(old_leader);
+    BOOST_REQUIRE(c.wait_delivered(old_leader, 10));
+    BOOST_TEST(c.delivered(old_leader) == c.delivered(new_leader));
+}
+
+BOOST_AUTO_TEST_CASE(a_whole_cluster_restarts_from_disk) {
+    local_cluster c(3);
+    c.start_all();
+    const node_id leader = c.wait_for_leader();
+    BOOST_REQUIRE(leader != no_node);
+    for (int k = 0; k < 7; ++k) broadcast_ok(c.at(leader), "durable-" + std::to_string(k));
+    for (node_id id = 1; id <= 3; ++id) BOOST_REQUIRE(c.wait_delivered(id, 7));
+    const auto before = c.delivered(1);
+    c.stop_all();
+    c.start_all();   // delivery restarts from the first entry
+    BOOST_REQUIRE(c.wait_for_leader());
+    for (node_id id = 1; id <= 3; ++id) {
+        BOOST_REQUIRE(c.wait_delivered(id, 7));
+        auto after = c.delivered(id);
+        after.resize(7);
+        BOOST_TEST(after == before);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(stop_completes_pending_broadcasts_with_stopped) {
+    local_cluster c(3);
+    c.start(1);   // alone: no quorum, nothing can commit
+    auto f = c.at(1).async_broadcast(std::string("never"), boost::asio::use_future);
+    c.stop(1);
+    BOOST_REQUIRE(f.wait_for(30s) == std::future_status::ready);
+    try {
+        f.get();
+        BOOST_FAIL("a broadcast without quorum completed successfully");
+    } catch (const boost::system::system_error& e) {
+        BOOST_TEST((e.code() == errc::stopped || e.code() == errc::not_leader));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_callback_token_is_called_once_with_the_index) {
+    local_cluster c(1);
+    c.start_all();
+    BOOST_REQUIRE(c.wait_for_leader());
+    std::promise<std::pair<boost::system::error_code, index_t>> p;
+    c.at(1).async_broadcast(std::string("cb"), [&](boost::system::error_code ec, index_t i) {
+        p.set_value({ec, i});
+    });
+    auto f = p.get_future();
+    BOOST_REQUIRE(f.wait_for(30s) == std::future_status::ready);
+    auto [ec, i] = f.get();
+    BOOST_TEST(!ec);
+    BOOST_TEST(i >= 1u);
+}
+
+BOOST_AUTO_TEST_CASE(status_reports_role_term_and_match_indexes) {
+    local_cluster c(3);
+    c.start_all();
+    const node_id leader = c.wait_for_leader();
+    BOOST_REQUIRE(leader != no_node);
+    const index_t i = broadcast_ok(c.at(leader), "x");
+    BOOST_REQUIRE(c.wait_until([&] {
+        auto s = c.at(leader).status();
+        return s.match_index.size() == 2 && s.match_index.begin()->second >= i &&
+               s.match_index.rbegin()->second >= i;
+    }));
+    auto s = c.at(leader).status();
+    BOOST_TEST((s.role == role::leader));
+    BOOST_TEST(s.leader == leader);
+    BOOST_TEST(s.term >= 1u);
+    BOOST_TEST(s.commit_index >= i);
+    BOOST_TEST(s.running);
+}
