@@ -182,6 +182,31 @@ private:
         // The whole request must arrive before the deadline: a client that
         // trickles bytes (slow loris) cannot hold the connection longer.
         stream_.expires_after(st_->options.idle_timeout);
+        http::async_read_header(stream_, buffer_, *parser_,
+                                beast::bind_front_handler(&session::on_header, shared_from_this()));
+    }
+
+    // The header alone already tells a declared body is too large (413
+    // before the body is sent). A client that asked "Expect: 100-continue"
+    // (curl does for bodies over 1 KiB) waits for our 100 before sending the
+    // body; without it each such request would stall for the client's wait.
+    void on_header(beast::error_code ec, std::size_t n) {
+        if (ec)
+            return on_read(ec, n);
+        auto& req = parser_->get();
+        if (!parser_->is_done() && beast::iequals(req[http::field::expect], "100-continue")) {
+            continue_ = http::response<http::empty_body>{http::status::continue_, req.version()};
+            return http::async_write(stream_, continue_,
+                                     [self = shared_from_this()](beast::error_code e, std::size_t) {
+                                         if (e)
+                                             return self->close_now();
+                                         self->read_body();
+                                     });
+        }
+        read_body();
+    }
+
+    void read_body() {
         http::async_read(stream_, buffer_, *parser_,
                          beast::bind_front_handler(&session::on_read, shared_from_this()));
     }
@@ -430,6 +455,7 @@ private:
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     response res_;
+    http::response<http::empty_body> continue_;
     std::shared_ptr<http_server::state> st_;
     bool counted_;
     bool keep_alive_ = false;

@@ -240,6 +240,22 @@ BOOST_AUTO_TEST_CASE(missing_file) {
                           });
 }
 
+BOOST_AUTO_TEST_CASE(directory_instead_of_file) {
+    temp_dir dir;
+    BOOST_CHECK_EXCEPTION(raftlite::load_config(dir.path), config_error,
+                          [&](const config_error& e) {
+                              std::string m = e.what();
+                              return m.find(dir.path.string()) == 0 &&
+                                     m.find("is a directory; expected a config file") !=
+                                         std::string::npos;
+                          });
+}
+
+BOOST_AUTO_TEST_CASE(kv_listen_collides_with_node_listen) {
+    expect_error(good + "[kv]\nlisten = 127.0.0.1:7102\n",
+                 {"bad.ini:16:", "[kv] listen: 127.0.0.1:7102 is also [node] listen"});
+}
+
 BOOST_AUTO_TEST_CASE(non_throwing_overload) {
     temp_dir dir;
     auto path = dir.path / "bad.ini";

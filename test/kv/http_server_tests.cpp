@@ -343,6 +343,38 @@ BOOST_FIXTURE_TEST_CASE(body_too_large, server_fixture, *boost::unit_test::timeo
     BOOST_TEST(submitted.size() == 1u);
 }
 
+BOOST_FIXTURE_TEST_CASE(declared_body_too_large_refused_before_it_is_sent, server_fixture,
+                        *boost::unit_test::timeout(60)) {
+    client c(port());
+    http::request<http::string_body> req{http::verb::put, "/kv/big", 11};
+    req.set(http::field::host, "127.0.0.1");
+    req.body() = std::string(64 * 1024, 'x');
+    req.prepare_payload();
+    http::request_serializer<http::string_body> sr{req};
+    http::write_header(c.stream, sr);   // the header only: Content-Length says it all
+    auto r = c.read();
+    BOOST_TEST(r.result_int() == 413);
+    BOOST_TEST(c.closed_by_server());
+}
+
+BOOST_FIXTURE_TEST_CASE(expect_100_continue, server_fixture, *boost::unit_test::timeout(60)) {
+    client c(port());
+    http::request<http::string_body> req{http::verb::put, "/kv/k", 11};
+    req.set(http::field::host, "127.0.0.1");
+    req.set(http::field::expect, "100-continue");
+    req.body() = std::string(900, 'x');
+    req.prepare_payload();
+    http::request_serializer<http::string_body> sr{req};
+    http::write_header(c.stream, sr);
+    http::response<http::empty_body> cont;
+    http::read(c.stream, c.buffer, cont);   // the server asks for the body ...
+    BOOST_TEST(cont.result_int() == 100);
+    http::write(c.stream, sr);              // ... and gets it
+    auto r = c.read();
+    BOOST_TEST(r.result_int() == 200);
+    BOOST_TEST(c.request(http::verb::get, "/kv/k").body() == std::string(900, 'x'));
+}
+
 BOOST_FIXTURE_TEST_CASE(header_too_large, server_fixture, *boost::unit_test::timeout(60)) {
     client c(port());
     auto r = c.request(http::verb::get, "/kv/k", {}, {{"X-Padding", std::string(4096, 'p')}});

@@ -443,6 +443,10 @@ private:
         k.header_limit_bytes = size("kv", "header_limit_bytes", k.header_limit_bytes);
         k.idle_timeout = millis("kv", "idle_timeout_ms", k.idle_timeout);
         k.max_connections = size("kv", "max_connections", k.max_connections);
+        if (k.listen == c.listen)
+            fail_at(line_of("kv", "listen"), "[kv] listen: " + k.listen.to_string() +
+                                                 " is also [node] listen; expected a separate "
+                                                 "address for HTTP clients");
         c.kv = k;
     }
 
@@ -510,6 +514,9 @@ raft_config parse_config(std::string_view text, const std::filesystem::path& pat
 }
 
 raft_config load_config(const std::filesystem::path& path) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+        throw config_error(path.string() + ": is a directory; expected a config file");
     std::ifstream in(path, std::ios::binary);
     if (!in)
         throw config_error(path.string() + ": cannot open the config file for reading");
