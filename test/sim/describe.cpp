@@ -1,0 +1,35 @@
+// raftlite simulator — message descriptions (snprintf: no allocation per traced event).
+#include "describe.hpp"
+
+#include <cstdio>
+
+namespace raftlite::sim {
+
+void describe(const message& msg, char* buf, std::size_t size) {
+    using ull = unsigned long long;
+    std::visit(
+        [&](const auto& m) {
+            using T = std::decay_t<decltype(m)>;
+            if constexpr (std::is_same_v<T, vote_request>)
+                std::snprintf(buf, size, "vote_request{t%llu last %llu/t%llu}", ull(m.term),
+                              ull(m.last_log_length), ull(m.last_log_term));
+            else if constexpr (std::is_same_v<T, vote_response>)
+                std::snprintf(buf, size, "vote_response{t%llu %s}", ull(m.term), m.granted ? "granted" : "refused");
+            else if constexpr (std::is_same_v<T, log_request>)
+                std::snprintf(buf, size, "log_request{t%llu prefix %llu/t%llu commit %llu +%llu%s}", ull(m.term),
+                              ull(m.prefix_len), ull(m.prefix_term), ull(m.leader_commit),
+                              ull(m.suffix.size()),
+                              m.suffix.empty() ? "" : (m.suffix.back().term == m.term ? "" : " old"));
+            else if constexpr (std::is_same_v<T, log_response>)
+                std::snprintf(buf, size, "log_response{t%llu %s ack %llu prefix %llu}", ull(m.term),
+                              m.success ? "ok" : "fail", ull(m.ack), ull(m.prefix_len));
+            else if constexpr (std::is_same_v<T, forward_request>)
+                std::snprintf(buf, size, "forward_request{req %llu from %llu}", ull(m.request), ull(m.search_from));
+            else if constexpr (std::is_same_v<T, forward_response>)
+                std::snprintf(buf, size, "forward_response{req %llu status %d t%llu at %llu}", ull(m.request),
+                              int(m.result), ull(m.term), ull(m.index));
+        },
+        msg);
+}
+
+} // namespace raftlite::sim

@@ -1,0 +1,260 @@
+// raftlite simulator — depth-bounded exhaustive search with state dedup.
+#include "explorer.hpp"
+
+#include "describe.hpp"
+#include "invariants.hpp"
+#include "node_host.hpp"
+
+#include <algorithm>
+#include <sstream>
+#include <unordered_map>
+
+namespace raftlite::sim {
+
+namespace {
+
+struct hasher {
+    std::uint64_t h = 0x9e3779b97f4a7c15ull;
+    void add(std::uint64_t v) {
+        h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+        h *= 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+};
+
+std::uint64_t message_hash(const envelope& env) {
+    hasher x;
+    x.add(env.from);
+    x.add(env.to);
+    x.add(env.msg.index());
+    std::visit(
+        [&](const auto& m) {
+            using T = std::decay_t<decltype(m)>;
+            if constexpr (std::is_same_v<T, vote_request>) { x.add(m.term); x.add(m.last_log_length); x.add(m.last_log_term); }
+            else if constexpr (std::is_same_v<T, vote_response>) { x.add(m.term); x.add(m.granted); }
+            else if constexpr (std::is_same_v<T, log_request>) {
+                x.add(m.term); x.add(m.prefix_len); x.add(m.prefix_term); x.add(m.leader_commit);
+                for (const log_entry& e : m.suffix) { x.add(e.term); x.add(e.origin.node); x.add(e.origin.request); }
+            }
+            else if constexpr (std::is_same_v<T, log_response>) { x.add(m.term); x.add(m.ack); x.add(m.success); x.add(m.prefix_len); }
+            else if constexpr (std::is_same_v<T, forward_request>) { x.add(m.request); x.add(m.search_from); }
+            else if constexpr (std::is_same_v<T, forward_response>) { x.add(m.request); x.add(int(m.result)); x.add(m.term); x.add(m.index); }
+        },
+        env.msg);
+    return x.h;
+}
+
+struct xstate {
+    std::vector<node_host> hosts;
+    std::vector<envelope> net;            // in flight, unordered
+    std::vector<bool> election_armed;
+    invariants inv{3};
+    std::size_t crashes = 0, drops = 0, dups = 0, broadcasts = 0, timeouts = 0, heartbeats = 0;
+    std::uint64_t next_request = 1;
+
+    std::uint64_t hash() const {
+        hasher x;
+        for (std::size_t i = 0; i < hosts.size(); ++i) {
+            const node_host& h = hosts[i];
+            x.add(h.up());
+            const persistent_state& d = h.disk().durable();
+            x.add(d.hard.current_term); x.add(d.hard.voted_for); x.add(d.last_index());
+            x.add(h.disk().pending());
+            if (!h.up()) continue;
+            const raftlite::core& c = h.core();
+            x.add(c.current_term()); x.add(c.voted_for()); x.add(static_cast<int>(c.role())); x.add(c.leader());
+            x.add(c.commit_length()); x.add(c.durable_length()); x.add(c.pending_broadcasts());
+            x.add(h.syncs_pending()); x.add(h.heartbeat_active()); x.add(election_armed[i]);
+            for (index_t k = 1; k <= c.log().length(); ++k) {
+                x.add(c.log().at(k).term);
+                x.add(c.log().at(k).origin.request);
+            }
+            for (node_id f = 1; f <= hosts.size(); ++f) { x.add(c.acked_length(f)); x.add(c.sent_length(f)); }
+        }
+        std::vector<std::uint64_t> ms;
+        for (const envelope& e : net) ms.push_back(message_hash(e));
+        std::sort(ms.begin(), ms.end());   // the network is a multiset
+        for (auto m : ms) x.add(m);
+        x.add(crashes); x.add(drops); x.add(dups); x.add(broadcasts); x.add(timeouts); x.add(heartbeats);
+        return x.h;
+    }
+};
+
+class explorer {
+public:
+    explicit explorer(const explore_config& cfg) : cfg_(cfg) { visited_.reserve(1 << 20); }
+
+    explore_result run() {
+        xstate s;
+        std::vector<node_id> members{1, 2, 3};
+        for (node_id i = 1; i <= 3; ++i) {
+            core_config c = cfg_.core;
+            c.self = i;
+            c.members = members;
+            s.hosts.emplace_back(c);
+        }
+        s.election_armed.assign(3, false);
+        try {
+            for (std::size_t i = 0; i < 3; ++i) boot(s, i);
+            dfs(s, 0);
+        } catch (const violation& v) {
+            res_.ok = false;
+            res_.invariant = v.invariant;
+            res_.detail = v.what();
+        } catch (const budget&) {
+            res_.budget_exhausted = true;
+        } catch (const std::exception& e) {
+            res_.ok = false;
+            res_.invariant = "exception";
+            res_.detail = e.what();
+        }
+        if (!res_.ok) {
+            std::ostringstream p;
+            for (std::size_t k = 0; k < path_.size(); ++k) p << "  " << k + 1 << ". " << path_[k] << "\n";
+            res_.path = p.str();
+        }
+        res_.distinct_states = visited_.size();
+        return res_;
+    }
+
+private:
+    struct budget {};
+
+    void carry_out(xstate& s, std::size_t i, host_effects& fx) {
+        node_host& h = s.hosts[i];
+        for (envelope& env : fx.sent) {
+            s.inv.on_send(h, env);
+            s.net.push_back(std::move(env));
+        }
+        if (fx.reset_election_timer) s.election_armed[i] = true;
+        s.inv.after_turn(s.hosts, h, fx);
+    }
+    void boot(xstate& s, std::size_t i) {
+        host_effects fx;
+        s.hosts[i].boot(fx);
+        s.inv.on_boot(s.hosts[i]);
+        carry_out(s, i, fx);
+    }
+    void turn(xstate& s, std::size_t i, const event& e) {
+        host_effects fx;
+        s.hosts[i].step(e, fx);
+        carry_out(s, i, fx);
+    }
+
+    // Visits `s` (already checked) at `depth`, then every successor.
+    void dfs(const xstate& s, std::size_t depth) {
+        const std::uint64_t h = s.hash();
+        auto [it, fresh] = visited_.try_emplace(h, depth);
+        if (!fresh) {
+            if (it->second <= depth) return;
+            it->second = depth;   // reached sooner: its subtree goes deeper now
+        } else {
+            bool leader = false, commit = false;
+            for (const node_host& n : s.hosts) {
+                if (!n.up()) continue;
+                leader |= n.core().role() == role::leader;
+                commit |= n.core().commit_length() > 0;
+            }
+            res_.states_with_leader += leader;
+            res_.states_with_commit += commit;
+            if (visited_.size() > cfg_.max_states) throw budget{};
+        }
+        res_.max_depth = std::max(res_.max_depth, depth);
+        if (depth >= cfg_.depth) return;
+
+        auto go = [&](std::string label, auto&& action) {
+            xstate t = s;
+            path_.push_back(std::move(label));
+            ++res_.transitions;
+            action(t);
+            dfs(t, depth + 1);
+            path_.pop_back();
+        };
+        char buf[160];
+        // messages: deliver, duplicate (deliver, keep a copy), drop
+        for (std::size_t k = 0; k < s.net.size(); ++k) {
+            // identical messages in flight are interchangeable
+            bool seen = false;
+            for (std::size_t j = 0; j < k && !seen; ++j) seen = message_hash(s.net[j]) == message_hash(s.net[k]);
+            if (seen) continue;
+            const envelope& env = s.net[k];
+            describe(env.msg, buf, sizeof buf);
+            const std::string what = "n" + std::to_string(env.from) + " -> n" + std::to_string(env.to) + " " + buf;
+            const std::size_t to = env.to - 1;
+            go("deliver " + what, [&](xstate& t) {
+                envelope e = std::move(t.net[k]);
+                t.net.erase(t.net.begin() + static_cast<std::ptrdiff_t>(k));
+                if (t.hosts[to].up()) turn(t, to, message_received{std::move(e)});
+            });
+            if (s.dups < cfg_.max_duplicates && s.hosts[to].up()) {
+                go("duplicate " + what, [&](xstate& t) {
+                    ++t.dups;
+                    turn(t, to, message_received{t.net[k]});
+                });
+            }
+            if (s.drops < cfg_.max_drops) {
+                go("drop " + what, [&](xstate& t) {
+                    ++t.drops;
+                    t.net.erase(t.net.begin() + static_cast<std::ptrdiff_t>(k));
+                });
+            }
+        }
+        for (std::size_t i = 0; i < s.hosts.size(); ++i) {
+            const std::string n = "n" + std::to_string(i + 1);
+            if (!s.hosts[i].up()) {
+                go("restart " + n, [&](xstate& t) { boot(t, i); });
+                continue;
+            }
+            if (s.hosts[i].syncs_pending() > 0)
+                go("sync " + n, [&](xstate& t) {
+                    host_effects fx;
+                    t.hosts[i].complete_sync(fx);
+                    carry_out(t, i, fx);
+                });
+            if (s.election_armed[i] && s.timeouts < cfg_.max_timeouts)
+                go("election timeout " + n, [&](xstate& t) {
+                    ++t.timeouts;
+                    t.election_armed[i] = false;
+                    turn(t, i, election_timeout{});
+                });
+            if (s.hosts[i].heartbeat_active() && s.heartbeats < cfg_.max_heartbeats)
+                go("heartbeat " + n, [&](xstate& t) {
+                    ++t.heartbeats;
+                    turn(t, i, heartbeat_timeout{});
+                });
+            if (s.broadcasts < cfg_.broadcasts)
+                go("broadcast at " + n, [&](xstate& t) {
+                    ++t.broadcasts;
+                    const std::uint64_t r = t.next_request++;
+                    turn(t, i, broadcast_request{r, make_bytes("p k " + std::to_string(r))});
+                });
+            if (s.crashes < cfg_.max_crashes) {
+                go("crash " + n + " losing unsynced writes", [&](xstate& t) {
+                    ++t.crashes;
+                    t.hosts[i].crash(0);
+                    t.election_armed[i] = false;
+                });
+                if (s.hosts[i].disk().pending() > 0)
+                    go("crash " + n + " keeping unsynced writes", [&](xstate& t) {
+                        ++t.crashes;
+                        t.hosts[i].crash(t.hosts[i].disk().pending());
+                        t.election_armed[i] = false;
+                    });
+            }
+        }
+    }
+
+    explore_config cfg_;
+    explore_result res_;
+    std::unordered_map<std::uint64_t, std::uint8_t> visited_;   // state hash -> smallest depth seen
+    std::vector<std::string> path_;
+};
+
+} // namespace
+
+explore_result explore(const explore_config& cfg) {
+    explorer x(cfg);
+    return x.run();
+}
+
+} // namespace raftlite::sim

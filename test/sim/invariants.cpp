@@ -1,0 +1,185 @@
+// raftlite simulator — safety checks (see the header for the list).
+#include "invariants.hpp"
+
+#include <sstream>
+
+namespace raftlite::sim {
+
+namespace {
+std::string str(auto&&... parts) {
+    std::ostringstream s;
+    (s << ... << parts);
+    return s.str();
+}
+} // namespace
+
+invariants::invariants(std::size_t nodes) : max_term_sent_(nodes, 0), delivered_(nodes, 0) {}
+
+invariants::entry_sig invariants::sig_of(const log_entry& e) {
+    return {e.term, e.kind, e.origin, std::string(e.data())};
+}
+
+void invariants::on_boot(const node_host& h) {
+    const raftlite::core& c = h.core();
+    const hard_state& d = h.disk().durable().hard;
+    if (c.current_term() != d.current_term || c.voted_for() != d.voted_for)
+        throw violation("persistence", str("node ", h.id(), " restarted in term ", c.current_term(),
+                                           " vote ", c.voted_for(), " but its disk holds term ",
+                                           d.current_term, " vote ", d.voted_for));
+    if (c.current_term() < max_term_sent_[h.id() - 1])
+        throw violation("persistence", str("node ", h.id(), " restarted in term ", c.current_term(),
+                                           " after it had sent messages of term ",
+                                           max_term_sent_[h.id() - 1]));
+    delivered_[h.id() - 1] = 0;
+}
+
+void invariants::on_send(const node_host& h, const envelope& env) {
+    const persistent_state& d = h.disk().durable();
+    const node_id self = h.id();
+    term_t term = 0;
+    std::visit(
+        [&](const auto& m) {
+            using T = std::decay_t<decltype(m)>;
+            if constexpr (std::is_same_v<T, vote_request>) {
+                term = m.term;
+                if (d.hard.current_term == m.term && d.hard.voted_for != self)
+                    throw violation("durability", str("node ", self, " asks for votes in term ", m.term,
+                                                      " before its own vote is durable"));
+            } else if constexpr (std::is_same_v<T, vote_response>) {
+                term = m.term;
+                if (m.granted) {
+                    if (d.hard.current_term == m.term && d.hard.voted_for != env.to)
+                        throw violation("durability", str("node ", self, " grants its term ", m.term,
+                                                          " vote to ", env.to, " before the vote is durable"));
+                    auto [it, fresh] = votes_.emplace(std::pair(m.term, self), env.to);
+                    if (!fresh && it->second != env.to)
+                        throw violation("election safety", str("node ", self, " voted twice in term ", m.term,
+                                                               ": for ", it->second, " and for ", env.to));
+                }
+            } else if constexpr (std::is_same_v<T, log_request>) {
+                term = m.term;
+            } else if constexpr (std::is_same_v<T, log_response>) {
+                term = m.term;
+                if (m.success && d.last_index() < m.ack)
+                    throw violation("durability", str("node ", self, " acknowledges ", m.ack,
+                                                      " entries in term ", m.term, " but only ",
+                                                      d.last_index(), " are durable"));
+            }
+        },
+        env.msg);
+    if (term == 0) return;
+    if (d.hard.current_term < term)
+        throw violation("durability", str("node ", self, " sends a ", message_name(env.msg), " of term ",
+                                          term, " while its durable term is ", d.hard.current_term));
+    term_t& mx = max_term_sent_[self - 1];
+    if (term > mx) mx = term;
+}
+
+void invariants::leader_completeness(const node_host& h, index_t from) const {
+    const raftlite::core& c = h.core();
+    for (index_t i = from; i <= committed_.size(); ++i) {
+        if (!c.log().holds(i) || c.log().term_at(i) != committed_[i - 1].term)
+            throw violation("leader completeness",
+                            str("node ", h.id(), " leads term ", c.current_term(), " without committed entry ",
+                                i, " (term ", committed_[i - 1].term, "); its log has ", c.log().length(),
+                                " entries", c.log().holds(i) ? str(", term ", c.log().term_at(i), " there") : ""));
+    }
+}
+
+void invariants::after_turn(const std::vector<node_host>& hosts, const node_host& h, const host_effects& fx) {
+    if (!h.up()) return;
+    const raftlite::core& c = h.core();
+    const node_id n = h.id();
+
+    // persistence: never below what is durable or what was ever said
+    const hard_state& d = h.disk().durable().hard;
+    if (c.current_term() < d.current_term)
+        throw violation("persistence", str("node ", n, " is in term ", c.current_term(), " below its durable term ",
+                                           d.current_term));
+    if (c.current_term() == d.current_term && d.voted_for != no_node && c.voted_for() != d.voted_for)
+        throw violation("persistence", str("node ", n, " changed its term ", d.current_term, " vote from ",
+                                           d.voted_for, " to ", c.voted_for()));
+    if (c.current_term() < max_term_sent_[n - 1])
+        throw violation("persistence", str("node ", n, " is in term ", c.current_term(), " after sending term ",
+                                           max_term_sent_[n - 1]));
+    // the driver wrote what the core asked for
+    const persistent_state& w = h.disk().written_state();
+    if (w.hard != hard_state{c.current_term(), c.voted_for()} || w.last_index() != c.log().length())
+        throw violation("driver", str("node ", n, " disk and core disagree"));
+
+    // log matching, on every entry appended
+    for (const log_entry& e : fx.appended) {
+        if (!c.log().holds(e.index) || c.log().term_at(e.index) != e.term) continue;   // replaced in the same turn
+        const term_t prev = c.log().term_at(e.index - 1);
+        auto [it, fresh] = appended_.emplace(std::pair(e.index, e.term), std::pair(sig_of(e), prev));
+        if (!fresh && (!(it->second.first == sig_of(e)) || it->second.second != prev))
+            throw violation("log matching", str("node ", n, " holds a different entry ", e.index, " of term ",
+                                                e.term, " than another node (or a different predecessor term ",
+                                                prev, " vs ", it->second.second, ")"));
+    }
+
+    // delivery and state machine safety
+    const index_t first_new = committed_.size() + 1;
+    for (const log_entry& e : fx.delivered) {
+        index_t& k = delivered_[n - 1];
+        if (e.index != k + 1)
+            throw violation("delivery", str("node ", n, " delivered entry ", e.index, " after ", k));
+        k = e.index;
+        if (e.index > c.commit_length() || !c.log().holds(e.index) || c.log().term_at(e.index) != e.term)
+            throw violation("delivery", str("node ", n, " delivered entry ", e.index,
+                                            " that is not committed in its own log"));
+        if (e.index <= committed_.size()) {
+            if (!(committed_[e.index - 1] == sig_of(e)))
+                throw violation("state machine safety",
+                                str("node ", n, " delivered entry ", e.index, " of term ", e.term,
+                                    " but another node delivered one of term ", committed_[e.index - 1].term,
+                                    " there"));
+        } else {
+            committed_.push_back(sig_of(e));
+        }
+    }
+    // newly known committed entries must be in every leader of a later term
+    if (committed_.size() >= first_new) {
+        for (const node_host& o : hosts) {
+            if (o.up() && o.core().role() == role::leader && o.core().current_term() > c.current_term())
+                leader_completeness(o, first_new);
+        }
+    }
+
+    // election safety; a new leader holds everything committed
+    if (c.role() == role::leader) {
+        auto [it, fresh] = leaders_.emplace(c.current_term(), n);
+        if (!fresh && it->second != n)
+            throw violation("election safety", str("nodes ", it->second, " and ", n, " both lead term ",
+                                                   c.current_term()));
+        if (fresh) leader_completeness(h, 1);
+    }
+
+    // acknowledged broadcasts are what was committed at their index
+    for (const completion& cp : fx.completions) {
+        if (cp.result != broadcast_result::committed) continue;
+        const entry_origin origin{n, cp.request};
+        if (cp.index == 0 || cp.index > committed_.size() || committed_[cp.index - 1].origin != origin)
+            throw violation("acknowledged", str("node ", n, " completed request ", cp.request,
+                                                " as committed at ", cp.index, " but that entry is not its own"));
+        acked_.emplace_back(origin, cp.index);
+    }
+}
+
+void invariants::check_converged(const std::vector<node_host>& hosts) const {
+    for (const node_host& h : hosts) {
+        if (!h.up()) continue;
+        const raftlite::core& c = h.core();
+        for (const auto& [origin, index] : acked_) {
+            if (index > c.commit_length())
+                throw violation("acknowledged", str("node ", h.id(), " has committed only ", c.commit_length(),
+                                                    " entries after healing; acknowledged entry ", index,
+                                                    " is missing"));
+        }
+        if (h.machine().applied() != c.commit_length())
+            throw violation("delivery", str("node ", h.id(), " delivered ", h.machine().applied(), " of ",
+                                            c.commit_length(), " committed entries"));
+    }
+}
+
+} // namespace raftlite::sim

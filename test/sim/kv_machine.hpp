@@ -1,0 +1,54 @@
+// raftlite simulator — the replicated key-value map the workload drives.
+//
+// Commands travel as broadcast payloads ("p key value", "g key",
+// "c key expected value", "d key") and are applied on delivery, in log order.
+// The result of every applied entry is kept by index, so that a client whose
+// broadcast committed at index i reads its result from the node that applied it.
+#ifndef RAFTLITE_SIM_KV_MACHINE_HPP
+#define RAFTLITE_SIM_KV_MACHINE_HPP
+
+#include "linearizability.hpp"
+
+#include <raftlite/types.hpp>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace raftlite::sim {
+
+struct kv_command {
+    kv_kind kind = kv_kind::get;
+    std::string key;
+    std::int64_t value = kv_absent;
+    std::int64_t expected = kv_absent;
+};
+
+std::string encode(const kv_command& c);
+std::optional<kv_command> decode(std::string_view payload);
+
+struct kv_result {
+    std::int64_t observed = kv_absent;   ///< get: the value read
+    bool succeeded = false;              ///< cas: whether it swapped
+};
+
+class kv_machine {
+public:
+    /// Applies one delivered entry (noops and undecodable payloads apply as nothing).
+    void apply(const log_entry& e);
+    /// The result of the entry at `index` (1-based); requires applied() >= index.
+    const kv_result& result(index_t index) const { return results_.at(index - 1); }
+    index_t applied() const noexcept { return results_.size(); }
+    /// A crash loses the in-memory map; the core delivers the log again from index 1.
+    void reset() { data_.clear(); results_.clear(); }
+
+private:
+    std::map<std::string, std::int64_t> data_;
+    std::vector<kv_result> results_;
+};
+
+} // namespace raftlite::sim
+
+#endif

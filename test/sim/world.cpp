@@ -1,0 +1,596 @@
+// raftlite simulator — the world: event queue, drivers, faults, clients, checks.
+#include "world.hpp"
+
+#include "describe.hpp"
+#include "invariants.hpp"
+#include "linearizability.hpp"
+#include "network.hpp"
+#include "node_host.hpp"
+#include "prng.hpp"
+#include "trace.hpp"
+
+#include <algorithm>
+#include <map>
+#include <queue>
+#include <sstream>
+#include <variant>
+
+namespace raftlite::sim {
+
+fault_kinds fault_kinds::parse(const std::string& s) {
+    if (s == "all") return all();
+    if (s == "none") return none();
+    fault_kinds f = none();
+    std::istringstream in(s);
+    std::string w;
+    while (std::getline(in, w, ',')) {
+        if (w == "crash") f.crash = true;
+        else if (w == "partition") f.partition = true;
+        else if (w == "loss") f.loss = true;
+        else if (w == "duplicate" || w == "dup") f.duplicate = true;
+        else throw std::invalid_argument("unknown fault kind '" + w + "' (crash, partition, loss, duplicate, all, none)");
+    }
+    return f;
+}
+
+std::string fault_kinds::to_string() const {
+    if (crash && partition && loss && duplicate) return "all";
+    std::string s;
+    if (crash) s += "crash,";
+    if (partition) s += "partition,";
+    if (loss) s += "loss,";
+    if (duplicate) s += "duplicate,";
+    if (s.empty()) return "none";
+    s.pop_back();
+    return s;
+}
+
+run_stats& run_stats::operator+=(const run_stats& o) {
+    steps += o.steps; virtual_ms += o.virtual_ms; crashes += o.crashes; partitions += o.partitions;
+    elections += o.elections; messages += o.messages; ops += o.ops; ops_determinate += o.ops_determinate;
+    committed += o.committed; lost_writes += o.lost_writes;
+    heal_to_commit_ms = std::max(heal_to_commit_ms, o.heal_to_commit_ms);
+    return *this;
+}
+
+namespace {
+
+// ---- scheduled events ---------------------------------------------------------
+struct ev_deliver { envelope env; };
+struct ev_election { std::size_t node; std::uint64_t gen; };
+struct ev_heartbeat { std::size_t node; std::uint64_t gen; };
+struct ev_sync { std::size_t node; unsigned incarnation; };
+struct ev_client { std::size_t client; };
+struct ev_client_timeout { std::size_t client; std::uint64_t serial; };
+struct ev_fault {};
+struct ev_heal_network { std::uint64_t serial; };
+struct ev_restart { std::size_t node; };
+using sched_payload = std::variant<ev_deliver, ev_election, ev_heartbeat, ev_sync, ev_client,
+                                   ev_client_timeout, ev_fault, ev_heal_network, ev_restart>;
+
+struct scheduled {
+    std::uint64_t time;
+    std::uint64_t seq;   // ties broken by scheduling order: deterministic
+    sched_payload what;
+    bool operator>(const scheduled& o) const { return time != o.time ? time > o.time : seq > o.seq; }
+};
+
+struct client_state {
+    bool busy = false;
+    std::size_t op = 0;           // handle in the history
+    std::size_t node = 0;         // host index
+    std::uint64_t request = 0;
+    std::uint64_t serial = 0;     // distinguishes this operation's timeout from older ones
+};
+
+class world {
+public:
+    explicit world(const world_config& cfg)
+        : cfg_(cfg), rng_(cfg.seed), net_(cfg.nodes), inv_(cfg.nodes),
+          trace_(cfg.trace_keep, cfg.trace_all), clients_(cfg.clients) {
+        net_.min_latency = cfg.min_latency;
+        net_.max_latency = cfg.max_latency;
+        std::vector<node_id> members;
+        for (std::size_t i = 1; i <= cfg.nodes; ++i) members.push_back(i);
+        for (std::size_t i = 1; i <= cfg.nodes; ++i) {
+            core_config c = cfg.core;
+            c.self = i;
+            c.members = members;
+            hosts_.emplace_back(c);
+        }
+        election_gen_.assign(cfg.nodes, 0);
+        heartbeat_gen_.assign(cfg.nodes, 0);
+        sync_free_at_.assign(cfg.nodes, 0);
+        restart_pending_.assign(cfg.nodes, false);
+        base_loss_ = cfg.faults.loss ? 0.01 : 0;
+        base_dup_ = cfg.faults.duplicate ? 0.01 : 0;
+        net_.loss = base_loss_;
+        net_.duplicate = base_dup_;
+    }
+
+    run_result run();
+
+private:
+    void schedule(std::uint64_t at, sched_payload p) { queue_.push({at, seq_++, std::move(p)}); }
+    void dispatch(const sched_payload& p);
+    void boot(std::size_t i);
+    void crash(std::size_t i);
+    void turn(std::size_t i, const event& e);
+    void sync(std::size_t i);
+    void carry_out(std::size_t i, host_effects& fx);
+    void arm_election(std::size_t i);
+    void client_issue(std::size_t c);
+    void client_done(std::size_t c);
+    void on_completion(std::size_t i, const completion& cp);
+    void fault();
+    void heal();
+    std::size_t leader_index() const;   // a host that believes it leads, or npos
+    bool converged(index_t upto) const;
+    void check_history();
+
+    world_config cfg_;
+    prng rng_;
+    network net_;
+    invariants inv_;
+    trace trace_;
+    std::vector<node_host> hosts_;
+    std::vector<client_state> clients_;
+    std::priority_queue<scheduled, std::vector<scheduled>, std::greater<>> queue_;
+    std::uint64_t seq_ = 0;
+    std::uint64_t now_ = 0;
+    std::vector<std::uint64_t> election_gen_, heartbeat_gen_, sync_free_at_;
+    std::vector<bool> restart_pending_;
+    std::uint64_t net_serial_ = 0;
+    double base_loss_ = 0, base_dup_ = 0;
+    bool faulting_ = true;
+    bool clients_active_ = true;
+    std::uint64_t next_request_ = 1;   // globally unique: a restarted node must never reuse one
+    std::int64_t next_value_ = 0;
+    std::map<std::pair<std::size_t, std::uint64_t>, std::size_t> by_request_;   // (host, request) -> client
+    kv_history history_;
+    run_stats stats_;
+    // the liveness probe
+    std::uint64_t probe_request_ = 0;
+    std::size_t probe_node_ = 0;
+    index_t probe_index_ = 0;
+    std::uint64_t probe_sent_ = 0;
+};
+
+void world::boot(std::size_t i) {
+    restart_pending_[i] = false;
+    host_effects fx;
+    hosts_[i].boot(fx);
+    inv_.on_boot(hosts_[i]);
+    trace_.line(now_, "n%zu boots (incarnation %u, term %llu, log %llu)", i + 1, hosts_[i].incarnation(),
+                static_cast<unsigned long long>(hosts_[i].core().current_term()),
+                static_cast<unsigned long long>(hosts_[i].core().log().length()));
+    carry_out(i, fx);
+}
+
+void world::crash(std::size_t i) {
+    const std::size_t before = hosts_[i].disk().pending();
+    stats_.lost_writes += hosts_[i].crash(rng_);
+    ++stats_.crashes;
+    trace_.line(now_, "n%zu CRASHES (%zu unsynced disk writes pending)", i + 1, before);
+    // timers and syncs die with the process: their generations move on
+    ++election_gen_[i];
+    ++heartbeat_gen_[i];
+    for (std::size_t c = 0; c < clients_.size(); ++c) {
+        if (clients_[c].busy && clients_[c].node == i) client_done(c);   // outcome unknown
+    }
+}
+
+void world::arm_election(std::size_t i) {
+    const std::uint64_t t = cfg_.election_timeout;
+    schedule(now_ + rng_.uniform(t, 2 * t - 1), ev_election{i, ++election_gen_[i]});
+}
+
+void world::turn(std::size_t i, const event& e) {
+    host_effects fx;
+    hosts_[i].step(e, fx);
+    carry_out(i, fx);
+}
+
+void world::sync(std::size_t i) {
+    host_effects fx;
+    hosts_[i].complete_sync(fx);
+    carry_out(i, fx);
+}
+
+void world::carry_out(std::size_t i, host_effects& fx) {
+    node_host& h = hosts_[i];
+    for (envelope& env : fx.sent) {
+        inv_.on_send(h, env);
+        ++stats_.messages;
+        char buf[160];
+        describe(env.msg, buf, sizeof buf);
+        const auto copies = net_.route(env.from, env.to, rng_);
+        trace_.line(now_, "n%llu -> n%llu %s%s", static_cast<unsigned long long>(env.from),
+                    static_cast<unsigned long long>(env.to), buf,
+                    copies.empty() ? " LOST" : copies.size() > 1 ? " DUP" : "");
+        for (std::size_t k = 0; k < copies.size(); ++k) {
+            if (k + 1 < copies.size()) schedule(now_ + copies[k], ev_deliver{env});
+            else schedule(now_ + copies[k], ev_deliver{std::move(env)});
+        }
+    }
+    for (std::size_t k = 0; k < fx.syncs_queued; ++k) {
+        // syncs of one node complete in order
+        const std::uint64_t at = std::max(now_ + rng_.uniform(0, cfg_.max_sync), sync_free_at_[i]);
+        sync_free_at_[i] = at;
+        schedule(at, ev_sync{i, h.incarnation()});
+    }
+    if (fx.reset_election_timer) arm_election(i);
+    if (fx.heartbeat_timer) {
+        ++heartbeat_gen_[i];
+        if (*fx.heartbeat_timer) schedule(now_ + cfg_.heartbeat, ev_heartbeat{i, heartbeat_gen_[i]});
+    }
+    inv_.after_turn(hosts_, h, fx);
+    if (!fx.delivered.empty())
+        trace_.line(now_, "n%zu delivers %llu..%llu (term %llu, commit %llu)", i + 1,
+                    static_cast<unsigned long long>(fx.delivered.front().index),
+                    static_cast<unsigned long long>(fx.delivered.back().index),
+                    static_cast<unsigned long long>(h.core().current_term()),
+                    static_cast<unsigned long long>(h.core().commit_length()));
+    for (const completion& cp : fx.completions) on_completion(i, cp);
+}
+
+void world::on_completion(std::size_t i, const completion& cp) {
+    static const char* names[] = {"committed", "not_leader", "superseded", "busy"};
+    trace_.line(now_, "n%zu completes request %llu: %s at %llu", i + 1, static_cast<unsigned long long>(cp.request),
+                names[static_cast<int>(cp.result)], static_cast<unsigned long long>(cp.index));
+    if (cp.request == probe_request_ && i == probe_node_) {
+        if (cp.result == broadcast_result::committed) probe_index_ = cp.index;
+        else probe_request_ = 0;   // resubmitted by the liveness loop
+        return;
+    }
+    auto it = by_request_.find({i, cp.request});
+    if (it == by_request_.end()) return;   // a client that already gave up
+    const std::size_t c = it->second;
+    client_state& cl = clients_[c];
+    if (cp.result == broadcast_result::committed && hosts_[i].machine().applied() >= cp.index) {
+        // The result is what this node's state machine computed at that index.
+        const kv_result& r = hosts_[i].machine().result(cp.index);
+        const kv_op& op = history_.ops()[cl.op];
+        switch (op.kind) {
+        case kv_kind::put: history_.complete_put(cl.op, now_); break;
+        case kv_kind::del: history_.complete_del(cl.op, now_); break;
+        case kv_kind::get: history_.complete_get(cl.op, now_, r.observed); break;
+        case kv_kind::cas: history_.complete_cas(cl.op, now_, r.succeeded); break;
+        }
+        ++stats_.ops_determinate;
+    }
+    // Anything else (not_leader, superseded, busy) stays indeterminate: the
+    // entry may still be in some log and commit later.
+    client_done(c);
+}
+
+void world::client_done(std::size_t c) {
+    client_state& cl = clients_[c];
+    by_request_.erase({cl.node, cl.request});
+    cl.busy = false;
+    ++cl.serial;
+    if (clients_active_) schedule(now_ + rng_.uniform(0, 30), ev_client{c});
+}
+
+void world::client_issue(std::size_t c) {
+    client_state& cl = clients_[c];
+    if (cl.busy || !clients_active_) return;
+    const std::size_t i = rng_.uniform(0, hosts_.size() - 1);
+    if (!hosts_[i].up()) {   // connection refused: nothing was invoked; try again soon
+        schedule(now_ + rng_.uniform(1, 30), ev_client{c});
+        return;
+    }
+    kv_command cmd;
+    cmd.key = "k" + std::to_string(rng_.uniform(0, cfg_.keys - 1));
+    const std::uint64_t r = rng_.uniform(0, 99);
+    if (r < 35) { cmd.kind = kv_kind::put; cmd.value = next_value_++; }
+    else if (r < 70) cmd.kind = kv_kind::get;
+    else if (r < 95) {
+        cmd.kind = kv_kind::cas;
+        cmd.value = next_value_++;
+        // compare against a recent value, so that some succeed
+        cmd.expected = next_value_ < 4 ? kv_absent : next_value_ - 1 - static_cast<std::int64_t>(rng_.uniform(1, 3));
+    } else cmd.kind = kv_kind::del;
+    kv_op op;
+    op.kind = cmd.kind;
+    op.key = cmd.key;
+    op.value = cmd.value;
+    op.expected = cmd.expected;
+    op.invoke = now_;
+    op.client = c;
+    cl.busy = true;
+    cl.op = history_.invoke(op);
+    cl.node = i;
+    cl.request = next_request_++;
+    by_request_[{i, cl.request}] = c;
+    ++stats_.ops;
+    const std::string payload = encode(cmd);
+    trace_.line(now_, "client %zu -> n%zu request %llu: %s", c, i + 1, static_cast<unsigned long long>(cl.request),
+                payload.c_str());
+    schedule(now_ + cfg_.client_timeout, ev_client_timeout{c, cl.serial});
+    turn(i, broadcast_request{cl.request, make_bytes(payload)});
+}
+
+std::size_t world::leader_index() const {
+    std::size_t best = hosts_.size();
+    for (std::size_t i = 0; i < hosts_.size(); ++i) {
+        if (hosts_[i].up() && hosts_[i].core().role() == role::leader &&
+            (best == hosts_.size() || hosts_[i].core().current_term() > hosts_[best].core().current_term()))
+            best = i;
+    }
+    return best;
+}
+
+void world::fault() {
+    const std::size_t n = hosts_.size();
+    std::vector<int> kinds;
+    if (cfg_.faults.crash) kinds.push_back(0);
+    if (cfg_.faults.partition) kinds.push_back(1);
+    if (cfg_.faults.loss || cfg_.faults.duplicate) kinds.push_back(2);
+    if (kinds.empty()) return;
+    schedule(now_ + rng_.uniform(50, 400), ev_fault{});
+    const std::size_t leader = leader_index();
+    switch (rng_.pick(kinds)) {
+    case 0: {   // crash the leader or anyone; restart a while later
+        std::size_t down = 0;
+        for (auto& h : hosts_) down += !h.up();
+        if (down > n / 2) return;   // keep a majority up most of the time, or nothing happens
+        std::size_t v = (leader < n && rng_.chance(0.5)) ? leader : rng_.uniform(0, n - 1);
+        if (!hosts_[v].up()) return;
+        crash(v);
+        restart_pending_[v] = true;
+        schedule(now_ + rng_.uniform(0, 800), ev_restart{v});
+        return;
+    }
+    case 1: {   // a partition of some shape, healed later
+        net_.heal();
+        std::vector<bool> group(n, false);
+        const char* shape = "";
+        switch (rng_.uniform(0, 4)) {
+        case 0:   // random halves
+            shape = "random halves";
+            for (std::size_t k = 0; k < n; ++k) group[k] = rng_.chance(0.5);
+            net_.split(group);
+            break;
+        case 1:   // one node alone
+            shape = "one node isolated";
+            group[rng_.uniform(0, n - 1)] = true;
+            net_.split(group);
+            break;
+        case 2:   // the leader alone
+            shape = "leader isolated";
+            group[leader < n ? leader : rng_.uniform(0, n - 1)] = true;
+            net_.split(group);
+            break;
+        case 3: {   // asymmetric: some directed links lose everything
+            shape = "one-way loss";
+            const std::size_t links = rng_.uniform(1, n);
+            for (std::size_t k = 0; k < links; ++k) {
+                const node_id a = rng_.uniform(1, n), b = rng_.uniform(1, n);
+                if (a != b) net_.block(a, b);
+            }
+            break;
+        }
+        default: {   // bridge: two sides that only one node connects
+            shape = "bridge";
+            const std::size_t bridge = rng_.uniform(0, n - 1);
+            for (std::size_t k = 0; k < n; ++k) group[k] = rng_.chance(0.5);
+            for (node_id a = 1; a <= n; ++a)
+                for (node_id b = 1; b <= n; ++b)
+                    if (a - 1 != bridge && b - 1 != bridge && group[a - 1] != group[b - 1]) net_.block(a, b);
+            break;
+        }
+        }
+        ++stats_.partitions;
+        trace_.line(now_, "PARTITION (%s): %s", shape, net_.describe().c_str());
+        schedule(now_ + rng_.uniform(100, 1500), ev_heal_network{++net_serial_});
+        return;
+    }
+    default: {   // a bad patch of network: heavy loss and duplication for a while
+        net_.loss = cfg_.faults.loss ? static_cast<double>(rng_.uniform(0, 30)) / 100 : 0;
+        net_.duplicate = cfg_.faults.duplicate ? static_cast<double>(rng_.uniform(0, 20)) / 100 : 0;
+        trace_.line(now_, "NETWORK loss %.2f duplicate %.2f", net_.loss, net_.duplicate);
+        schedule(now_ + rng_.uniform(100, 1500), ev_heal_network{++net_serial_});
+        return;
+    }
+    }
+}
+
+void world::dispatch(const sched_payload& p) {
+    std::visit(
+        [&](const auto& e) {
+            using T = std::decay_t<decltype(e)>;
+            if constexpr (std::is_same_v<T, ev_deliver>) {
+                const std::size_t i = e.env.to - 1;
+                char buf[160];
+                describe(e.env.msg, buf, sizeof buf);
+                const bool drop = !hosts_[i].up() || net_.blocked(e.env.from, e.env.to);
+                trace_.line(now_, "n%llu <- n%llu %s%s", static_cast<unsigned long long>(e.env.to),
+                            static_cast<unsigned long long>(e.env.from), buf, drop ? " (dropped)" : "");
+                if (!drop) turn(i, message_received{e.env});
+            } else if constexpr (std::is_same_v<T, ev_election>) {
+                if (!hosts_[e.node].up() || e.gen != election_gen_[e.node]) return;
+                trace_.line(now_, "n%zu election timeout (term %llu, %s)", e.node + 1,
+                            static_cast<unsigned long long>(hosts_[e.node].core().current_term()),
+                            role_name(hosts_[e.node].core().role()));
+                turn(e.node, election_timeout{});
+            } else if constexpr (std::is_same_v<T, ev_heartbeat>) {
+                if (!hosts_[e.node].up() || e.gen != heartbeat_gen_[e.node]) return;
+                schedule(now_ + cfg_.heartbeat, ev_heartbeat{e.node, e.gen});   // periodic until stopped
+                turn(e.node, heartbeat_timeout{});
+            } else if constexpr (std::is_same_v<T, ev_sync>) {
+                if (!hosts_[e.node].up() || hosts_[e.node].incarnation() != e.incarnation ||
+                    hosts_[e.node].syncs_pending() == 0)
+                    return;
+                trace_.line(now_, "n%zu sync", e.node + 1);
+                sync(e.node);
+            } else if constexpr (std::is_same_v<T, ev_client>) {
+                client_issue(e.client);
+            } else if constexpr (std::is_same_v<T, ev_client_timeout>) {
+                client_state& cl = clients_[e.client];
+                if (cl.busy && cl.serial == e.serial) {
+                    trace_.line(now_, "client %zu gives up on request %llu", e.client,
+                                static_cast<unsigned long long>(cl.request));
+                    client_done(e.client);
+                }
+            } else if constexpr (std::is_same_v<T, ev_fault>) {
+                if (faulting_) fault();
+            } else if constexpr (std::is_same_v<T, ev_heal_network>) {
+                if (e.serial != net_serial_ || !faulting_) return;
+                net_.heal();
+                net_.loss = base_loss_;
+                net_.duplicate = base_dup_;
+                trace_.line(now_, "network heals");
+            } else if constexpr (std::is_same_v<T, ev_restart>) {
+                if (!hosts_[e.node].up() && restart_pending_[e.node]) boot(e.node);
+            }
+        },
+        p);
+}
+
+void world::heal() {
+    faulting_ = false;
+    net_.heal();
+    net_.loss = 0;
+    net_.duplicate = 0;
+    trace_.line(now_, "HEAL: all faults end");
+    for (std::size_t i = 0; i < hosts_.size(); ++i)
+        if (!hosts_[i].up()) boot(i);
+}
+
+bool world::converged(index_t upto) const {
+    for (const node_host& h : hosts_)
+        if (!h.up() || h.core().commit_length() < upto || h.machine().applied() < upto) return false;
+    return true;
+}
+
+void world::check_history() {
+    const lin_result r = check_linearizable(history_.ops());
+    if (r.verdict != lin_verdict::linearizable)
+        throw violation("linearizability", std::string(lin_verdict_name(r.verdict)) + "\n" + r.explanation);
+}
+
+run_result world::run() {
+    run_result res;
+    res.seed = cfg_.seed;
+    try {
+        trace_.line(0, "seed %llu, %zu nodes, faults %s", static_cast<unsigned long long>(cfg_.seed),
+                    hosts_.size(), cfg_.faults.to_string().c_str());
+        for (std::size_t i = 0; i < hosts_.size(); ++i) boot(i);
+        for (std::size_t c = 0; c < clients_.size(); ++c) schedule(rng_.uniform(0, 50), ev_client{c});
+        schedule(rng_.uniform(100, 400), ev_fault{});
+
+        auto step_once = [&] {
+            scheduled s = queue_.top();
+            queue_.pop();
+            now_ = s.time;
+            ++stats_.steps;
+            dispatch(s.what);
+        };
+        // Phase 1: faults.
+        while (stats_.steps < cfg_.steps && !queue_.empty()) step_once();
+
+        // Phase 2: heal, then liveness: a broadcast commits everywhere within the bound.
+        clients_active_ = false;
+        heal();
+        const std::uint64_t healed = now_;
+        const std::uint64_t deadline = healed + cfg_.liveness_bound();
+        while (probe_index_ == 0 || !converged(probe_index_)) {
+            if (probe_request_ != 0 && probe_index_ == 0 && now_ >= probe_sent_ + cfg_.client_timeout) {
+                // Like any client, the probe gives up on a silent node and tries another.
+                trace_.line(now_, "probe gives up on request %llu", static_cast<unsigned long long>(probe_request_));
+                probe_request_ = 0;
+            }
+            if (probe_request_ == 0) {
+                probe_sent_ = now_;
+                probe_node_ = rng_.uniform(0, hosts_.size() - 1);
+                probe_request_ = next_request_++;
+                trace_.line(now_, "probe -> n%zu request %llu", probe_node_ + 1,
+                            static_cast<unsigned long long>(probe_request_));
+                turn(probe_node_, broadcast_request{probe_request_, make_bytes("p probe 0")});
+                continue;
+            }
+            if (queue_.empty() || queue_.top().time > deadline) {
+                const std::size_t l = leader_index();
+                std::ostringstream d;
+                d << "no broadcast committed on every node within " << cfg_.liveness_bound()
+                  << " ms of healing (20 election timeouts); leader: "
+                  << (l < hosts_.size() ? "n" + std::to_string(l + 1) : std::string("none")) << "; commit/term/pending:";
+                for (auto& h : hosts_)
+                    d << " " << h.core().commit_length() << "/t" << h.core().current_term() << "/"
+                      << h.core().pending_broadcasts();
+                throw violation("liveness", d.str());
+            }
+            step_once();
+        }
+        stats_.heal_to_commit_ms = now_ - healed;
+        // Let the clients' outstanding operations finish or time out.
+        while (!queue_.empty() && std::any_of(clients_.begin(), clients_.end(), [](auto& c) { return c.busy; }))
+            step_once();
+        // Every node learns everything committed (the last commits travel with heartbeats).
+        index_t target = 0;
+        for (const node_host& h : hosts_) target = std::max(target, h.core().commit_length());
+        const std::uint64_t settle = now_ + cfg_.liveness_bound();
+        while (!converged(target)) {
+            if (queue_.empty() || queue_.top().time > settle)
+                throw violation("liveness", "nodes did not all learn commit length " + std::to_string(target) +
+                                                " within " + std::to_string(cfg_.liveness_bound()) + " ms");
+            step_once();
+        }
+        inv_.check_converged(hosts_);
+        // Every broadcast a node accepted gets an outcome (raft-lite lost them
+        // silently): once healed and idle, no core may still hold one.
+        const std::uint64_t outcomes = now_ + cfg_.liveness_bound();
+        auto pending = [&] {
+            std::string s;
+            for (const node_host& h : hosts_)
+                if (h.core().pending_broadcasts() > 0)
+                    s += " n" + std::to_string(h.id()) + ": " + std::to_string(h.core().pending_broadcasts());
+            return s;
+        };
+        while (cfg_.check_outcomes && !pending().empty()) {
+            if (queue_.empty() || queue_.top().time > outcomes)
+                throw violation("broadcast outcome", "healed cluster, commit length " + std::to_string(target) +
+                                                         " everywhere, yet broadcasts still without an outcome " +
+                                                         std::to_string(cfg_.liveness_bound()) + " ms later:" +
+                                                         pending());
+            step_once();
+        }
+        check_history();
+    } catch (const violation& v) {
+        res.ok = false;
+        res.invariant = v.invariant;
+        res.detail = v.what();
+    } catch (const std::exception& e) {
+        // e.g. the core's own invariant checks, or a disk contract breach
+        res.ok = false;
+        res.invariant = "exception";
+        res.detail = e.what();
+    }
+    stats_.virtual_ms = now_;
+    stats_.elections = inv_.leaders_elected();
+    stats_.committed = inv_.committed_length();
+    res.stats = stats_;
+    res.digest = trace_.digest();
+    if (!res.ok) res.trace = trace_.last();
+    return res;
+}
+
+} // namespace
+
+run_result run_world(const world_config& cfg) {
+    world w(cfg);
+    return w.run();
+}
+
+std::string describe_failure(const world_config& cfg, const run_result& r) {
+    std::ostringstream s;
+    s << "FAILED seed " << r.seed << " (" << cfg.nodes << " nodes, " << cfg.steps << " steps, faults "
+      << cfg.faults.to_string() << "): " << r.invariant << "\n  " << r.detail << "\n"
+      << "last events:\n" << r.trace
+      << "replay: sim --seed " << r.seed << " --nodes " << cfg.nodes << " --steps " << cfg.steps
+      << " --faults " << cfg.faults.to_string() << " --trace\n";
+    return s.str();
+}
+
+} // namespace raftlite::sim
