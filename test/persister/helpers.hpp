@@ -17,15 +17,28 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 namespace persister_test {
 
 using namespace raftlite;
 
-/// A fresh directory under /tmp, removed with everything in it at the end.
+/// Where test directories go: $PERSISTER_TEST_DIR if set, else /dev/shm
+/// (tmpfs: fsync is free, so the suite's time does not depend on the disk;
+/// a SIGKILL leaves tmpfs and a disk file system in the same state, since
+/// both keep what was written to the page cache), else the temp directory.
+inline std::filesystem::path test_base_dir() {
+    if (const char* d = std::getenv("PERSISTER_TEST_DIR")) return d;
+    std::error_code ec;
+    if (std::filesystem::is_directory("/dev/shm", ec) && ::access("/dev/shm", W_OK) == 0) return "/dev/shm";
+    return std::filesystem::temp_directory_path();
+}
+
+/// A fresh directory, removed with everything in it at the end.
 class temp_dir {
 public:
     temp_dir() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "raftlite-persist-XXXXXX").string();
+        std::string tmpl = (test_base_dir() / "raftlite-persist-XXXXXX").string();
         if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
         path_ = tmpl;
     }

@@ -303,6 +303,7 @@ struct file_persister::impl {
             if (!is_last) return corrupt(off, what + " (not in the last segment)");
             r.torn = true;
             r.torn_why = what;
+            r.valid_end = off;   // everything before this record is kept
             return {};
         };
         while (off < size) {
@@ -362,6 +363,13 @@ struct file_persister::impl {
             seg_fd.reset();
         }
         data_dirty = false;
+        // A segment starting at the log start makes every older one (kept
+        // until now because it held the start, then truncated) pure history.
+        if (first <= log_start) {
+            for (index_t old : segments)
+                if (auto ec = unlink_segment(old)) return ec;
+            segments.clear();
+        }
         const std::string name = fmt::segment_file_name(first);
         unique_fd fd(open_at(dir_fd.get(), name, O_RDWR | O_CREAT | O_EXCL));
         if (!fd) return fail(os_error(errno), "cannot create segment " + path(name));
@@ -536,7 +544,7 @@ struct file_persister::impl {
         for (index_t first : leftovers) {
             const std::string name = fmt::segment_file_name(first);
             warn("removing " + path(name) + ": it holds only entries before the log start " +
-                 std::to_string(start) + " (an interrupted compaction)");
+                 std::to_string(start) + " (left by an interrupted remove_prefix)");
             if (::unlinkat(dir_fd.get(), name.c_str(), 0) != 0 && errno != ENOENT)
                 return refuse(os_error(errno), "cannot remove " + path(name));
             dir_changed = true;
