@@ -50,6 +50,12 @@ struct core_config {
     unsigned hold_elections = 3;           ///< election timeouts a broadcast waits for a leader before failing with not_leader
     unsigned forward_retry_after = 32;     ///< log_requests from the leader before an unanswered forward is sent again
     bool check_quorum = true;              ///< a leader not heard from a majority for an election timeout steps down
+#ifdef RAFTLITE_TESTING_FAULTS
+    /// Test builds only (test/sim/faults): deliberately broken rules, to prove
+    /// that the simulator's checks catch them. Never defined in the library.
+    enum class testing_fault { none, commit_earlier_term_by_count, double_vote, ack_before_sync };
+    testing_fault fault = testing_fault::none;
+#endif
 };
 
 enum class role { follower, candidate, leader };
