@@ -5,6 +5,7 @@
 #include <boost/asio/read.hpp>
 
 #include <algorithm>
+#include <cstring>
 #include <sstream>
 
 namespace raftlite::detail {
@@ -20,8 +21,10 @@ std::size_t handshake_frame_limit(const transport_options& o) {
     return std::min(o.max_frame_bytes, frame_header_size + 64 + o.limits.max_cluster_id_bytes);
 }
 
-// A body buffer that grew for one large frame is not kept for small ones.
-constexpr std::size_t keep_body_capacity = std::size_t(1) << 20;
+// Read buffer: the usual size, and the size beyond which a buffer that grew
+// for one large frame is given back.
+constexpr std::size_t read_chunk = std::size_t(64) << 10;
+constexpr std::size_t keep_capacity = std::size_t(1) << 20;
 
 } // namespace
 
@@ -69,29 +72,129 @@ void inbound_session::close_quietly() {
     state_.remove_session(this);
 }
 
-void inbound_session::do_read_header() {
-    asio::async_read(socket_, asio::buffer(header_),
-                     [self = shared_from_this(), keep = state_.shared_from_this()](
-                         const boost::system::error_code& ec, std::size_t n) { self->on_read_header(ec, n); });
+void inbound_session::process() {
+    for (;;) {
+        envelope env;
+        {
+            std::lock_guard lock(state_.mu);
+            if (closed_ || state_.stopped.load())
+                return;
+            if (!have_header_) {
+                if (buffered() < frame_header_size) {
+                    do_read_header();
+                    return;
+                }
+                if (!check_header())
+                    return;
+                begin_ += frame_header_size;
+                have_header_ = true;
+            }
+            if (buffered() < frame_.payload_size) {
+                do_read_body();
+                return;
+            }
+            const char* body = buf_.get() + begin_;
+            const std::size_t n = frame_.payload_size;
+            begin_ += n;
+            have_header_ = false;
+            if (peer_ == no_node) {
+                if (!accept_handshake(body, n))
+                    return;
+                continue;
+            }
+            const char* why = nullptr;
+            if (decode_message(body, n, env.msg, state_.opts.limits, &why)) {
+                atomic_stats::add(state_.stats.bad_frames);
+                close((std::string("undecodable message: ") + (why ? why : "?")).c_str());
+                return;
+            }
+            env.from = peer_;
+            env.to = state_.opts.self;
+        }
+        // The application runs without `mu`: it may call send() or even stop().
+        state_.deliver(std::move(env));
+    }
 }
 
-void inbound_session::on_read_header(const boost::system::error_code& ec, std::size_t) {
-    std::lock_guard lock(state_.mu);
-    if (closed_ || state_.stopped.load())
-        return;
-    if (ec) {
-        if (ec == asio::error::eof || ec == asio::error::connection_reset) {
-            RAFTLITE_NET_LOG(state_, debug) << "connection from " << remote_ << " closed by the peer";
-            close(nullptr);
-        } else {
-            close(("read failed: " + ec.message()).c_str());
-        }
-        return;
+template <class Handler>
+void inbound_session::read_at_least(std::size_t need, Handler&& handler) {
+    // Room for the whole frame and some read-ahead; a buffer that grew for one
+    // large frame is not kept for small ones.
+    const std::size_t want = std::max(read_chunk, need);
+    const std::size_t unread = buffered();
+    if (capacity_ < want || (capacity_ > keep_capacity && want < capacity_)) {
+        auto bigger = std::make_unique_for_overwrite<char[]>(want);
+        if (unread != 0)
+            std::memcpy(bigger.get(), buf_.get() + begin_, unread);
+        buf_ = std::move(bigger);
+        capacity_ = want;
+    } else if (begin_ != 0) {
+        if (unread != 0)
+            std::memmove(buf_.get(), buf_.get() + begin_, unread);
     }
+    begin_ = 0;
+    end_ = unread;
+    asio::async_read(socket_, asio::buffer(buf_.get() + end_, capacity_ - end_),
+                     asio::transfer_at_least(need - unread), std::forward<Handler>(handler));
+}
+
+void inbound_session::do_read_header() {
+    read_at_least(frame_header_size,
+                  [self = shared_from_this(), keep = state_.shared_from_this()](
+                      const boost::system::error_code& ec, std::size_t n) { self->on_read_header(ec, n); });
+}
+
+void inbound_session::on_read_header(const boost::system::error_code& ec, std::size_t n) {
+    {
+        std::lock_guard lock(state_.mu);
+        if (closed_ || state_.stopped.load())
+            return;
+        if (ec) {
+            on_read_error(ec);
+            return;
+        }
+        end_ += n;
+    }
+    process();
+}
+
+void inbound_session::do_read_body() {
+    read_at_least(frame_.payload_size,
+                  [self = shared_from_this(), keep = state_.shared_from_this()](
+                      const boost::system::error_code& ec, std::size_t n) { self->on_read_body(ec, n); });
+}
+
+void inbound_session::on_read_body(const boost::system::error_code& ec, std::size_t n) {
+    {
+        std::lock_guard lock(state_.mu);
+        if (closed_ || state_.stopped.load())
+            return;
+        if (ec) {
+            on_read_error(ec);
+            return;
+        }
+        end_ += n;
+    }
+    process();
+}
+
+void inbound_session::on_read_error(const boost::system::error_code& ec) {
+    const bool between_frames = !have_header_ && buffered() == 0;
+    if (between_frames && (ec == asio::error::eof || ec == asio::error::connection_reset)) {
+        RAFTLITE_NET_LOG(state_, debug) << "connection from " << remote_ << " closed by the peer";
+        close(nullptr);
+    } else if (ec == asio::error::eof) {
+        close("connection closed in the middle of a frame");
+    } else {
+        close(("read failed: " + ec.message()).c_str());
+    }
+}
+
+bool inbound_session::check_header() {
     const bool authenticated = peer_ != no_node;
     const std::size_t limit = authenticated ? state_.opts.max_frame_bytes : handshake_frame_limit(state_.opts);
     const char* why = nullptr;
-    if (parse_frame_header(header_.data(), frame_, limit, &why)) {
+    if (parse_frame_header(buf_.get() + begin_, frame_, limit, &why)) {
         atomic_stats::add(state_.stats.bad_frames);
         if (!authenticated)
             atomic_stats::add(state_.stats.handshakes_rejected);
@@ -100,69 +203,25 @@ void inbound_session::on_read_header(const boost::system::error_code& ec, std::s
         if (frame_header_size + std::uint64_t(frame_.payload_size) > limit)
             os << " (" << frame_header_size + std::uint64_t(frame_.payload_size) << " > " << limit << " bytes)";
         close(os.str().c_str());
-        return;
+        return false;
     }
     if (authenticated && frame_.kind != frame_kind::message) {
         atomic_stats::add(state_.stats.bad_frames);
         close("unexpected handshake frame after the handshake");
-        return;
+        return false;
     }
     if (!authenticated && frame_.kind != frame_kind::handshake) {
         atomic_stats::add(state_.stats.handshakes_rejected);
         close("first frame is not a handshake");
-        return;
+        return false;
     }
-    do_read_body();
+    return true;
 }
 
-void inbound_session::do_read_body() {
-    if (body_.capacity() > keep_body_capacity && frame_.payload_size <= keep_body_capacity) {
-        body_.clear();
-        body_.shrink_to_fit();
-    }
-    body_.resize(frame_.payload_size);
-    asio::async_read(socket_, asio::buffer(body_),
-                     [self = shared_from_this(), keep = state_.shared_from_this()](
-                         const boost::system::error_code& ec, std::size_t n) { self->on_read_body(ec, n); });
-}
-
-void inbound_session::on_read_body(const boost::system::error_code& ec, std::size_t) {
-    envelope env;
-    {
-        std::lock_guard lock(state_.mu);
-        if (closed_ || state_.stopped.load())
-            return;
-        if (ec) {
-            close(ec == asio::error::eof ? "connection closed in the middle of a frame"
-                                         : ("read failed: " + ec.message()).c_str());
-            return;
-        }
-        if (peer_ == no_node) {
-            if (accept_handshake())
-                do_read_header();
-            return;
-        }
-        const char* why = nullptr;
-        if (decode_message(body_.data(), body_.size(), env.msg, state_.opts.limits, &why)) {
-            atomic_stats::add(state_.stats.bad_frames);
-            close((std::string("undecodable message: ") + (why ? why : "?")).c_str());
-            return;
-        }
-        env.from = peer_;
-        env.to = state_.opts.self;
-    }
-    // The application runs without `mu`: it may call send() or even stop().
-    state_.deliver(std::move(env));
-    std::lock_guard lock(state_.mu);
-    if (closed_ || state_.stopped.load())
-        return;
-    do_read_header();
-}
-
-bool inbound_session::accept_handshake() {
+bool inbound_session::accept_handshake(const char* data, std::size_t n) {
     handshake h;
     const char* why = nullptr;
-    if (decode_handshake(body_.data(), body_.size(), h, state_.opts.limits, &why)) {
+    if (decode_handshake(data, n, h, state_.opts.limits, &why)) {
         reject(std::string("malformed handshake: ") + (why ? why : "?"));
         return false;
     }

@@ -1,5 +1,11 @@
 // raftlite — private: one accepted connection. Reads frames; the first must be
 // a valid handshake, which fixes the sender of every later message.
+//
+// Reads are buffered: each read takes whatever the socket has (up to the
+// buffer's free space, at least what the current frame still needs), and
+// every complete frame in the buffer is handled before the next read. A
+// stream of small messages then costs one system call per buffer, not two
+// per message.
 #ifndef RAFTLITE_SRC_DETAIL_INBOUND_SESSION_HPP
 #define RAFTLITE_SRC_DETAIL_INBOUND_SESSION_HPP
 
@@ -10,10 +16,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include <array>
 #include <memory>
 #include <string>
-#include <vector>
 
 namespace raftlite::detail {
 
@@ -31,23 +35,39 @@ public:
     node_id peer() const noexcept { return peer_; }
 
 private:
-    void do_read_header();
+    /// Handles every complete frame in the buffer, then starts the read for
+    /// the rest of the next one. Call without `mu` (it delivers messages).
+    void process();
+    void do_read_header();   // needs `mu`
     void on_read_header(const boost::system::error_code& ec, std::size_t n);
-    void do_read_body();
+    void do_read_body();     // needs `mu`
     void on_read_body(const boost::system::error_code& ec, std::size_t n);
+    /// Reads until at least `need` unread bytes are buffered. Needs `mu`.
+    template <class Handler>
+    void read_at_least(std::size_t need, Handler&& handler);
+    /// Validates the frame header at the read position; closes the connection
+    /// and returns false on a bad one. Needs `mu`.
+    bool check_header();
+    void on_read_error(const boost::system::error_code& ec);
     void on_handshake_timeout(const boost::system::error_code& ec);
-    /// Validates the handshake in body_; closes the connection and returns
+    /// Validates a handshake payload; closes the connection and returns
     /// false when it is refused. Needs `mu`.
-    bool accept_handshake();
+    bool accept_handshake(const char* data, std::size_t n);
     void reject(const std::string& why);
+
+    std::size_t buffered() const noexcept { return end_ - begin_; }
 
     transport_state& state_;
     boost::asio::ip::tcp::socket socket_;
     boost::asio::steady_timer handshake_timer_;
     std::string remote_;                       ///< "address:port", for the logs
-    std::array<char, frame_header_size> header_{};
+    // read buffer: unread bytes are [begin_, end_) of buf_[0, capacity_)
+    std::unique_ptr<char[]> buf_;
+    std::size_t capacity_ = 0;
+    std::size_t begin_ = 0;
+    std::size_t end_ = 0;
+    bool have_header_ = false;                 ///< frame_ holds the current frame's header
     frame_header frame_;
-    std::vector<char> body_;                   ///< reused between frames
     node_id peer_ = no_node;                   ///< set by the handshake
     bool closed_ = false;
 };
