@@ -1,0 +1,195 @@
+// raftlite-kv — a replicated key-value store peer: one process per peer.
+//
+//   raftlite-kv --config conf/local/n1.ini
+//
+// Every request, reads included, goes through the Raft log: the peer that
+// receives it broadcasts the encoded command (forwarded to the leader when
+// this peer follows), and answers once the command is committed and applied
+// here, in log order. So any peer answers, and a read never returns stale data.
+// At start the state is rebuilt by replaying the log.
+#include "http_server.hpp"
+#include "kv_command.hpp"
+#include "kv_store.hpp"
+
+#include <raftlite/config.hpp>
+#include <raftlite/error.hpp>
+#include <raftlite/file_persister.hpp>
+#include <raftlite/log.hpp>
+#include <raftlite/node.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json.hpp>
+#include <boost/program_options.hpp>
+
+#include <iostream>
+#include <random>
+#include <unordered_map>
+
+namespace po = boost::program_options;
+namespace json = boost::json;
+
+namespace {
+
+using namespace raftlite;
+
+/// Joins the HTTP front end to the node: a command waits, keyed by its
+/// request id, until its committed entry is applied here.
+class kv_peer {
+public:
+    kv_peer(boost::asio::io_context& ioc, const raft_config& cfg)
+        : cfg_(cfg),
+          node_(ioc, make_node_options(cfg), std::make_unique<file_persister>(cfg.data_dir.string())),
+          server_(ioc, kv::make_http_server_options(*cfg.kv),
+                  [this](kv::kv_command c, std::function<void(kv::http_result)> done) {
+                      submit(std::move(c), std::move(done));
+                  },
+                  [this] { return status_json(); }),
+          next_request_(std::random_device{}() | (std::uint64_t(std::random_device{}()) << 32)) {
+        node_.on_deliver([this](index_t index, const shared_bytes& payload) { apply(index, payload); });
+    }
+
+    boost::system::error_code start() {
+        if (auto ec = node_.start()) return ec;
+        server_.start();
+        RAFTLITE_LOG_APP(info) << "serving clients on " << cfg_.kv->listen.to_string();
+        return {};
+    }
+
+    void stop() {
+        server_.stop();
+        node_.stop();
+    }
+
+private:
+    void submit(kv::kv_command c, std::function<void(kv::http_result)> done) {
+        if (c.request_id == 0) c.request_id = ++next_request_;
+        const std::uint64_t id = c.request_id;
+        std::string bytes;
+        try {
+            bytes = kv::encode(c);
+        } catch (const kv::bad_command& e) {
+            done({make_error_code(errc::bad_message), {}, {}});
+            return;
+        }
+        waiting_[id] = std::move(done);
+        node_.async_broadcast(std::move(bytes), [this, id](boost::system::error_code ec, index_t) {
+            // On success the entry was applied before this runs (delivery
+            // precedes completion) and apply() answered already.
+            if (!ec) return;
+            auto it = waiting_.find(id);
+            if (it == waiting_.end()) return;
+            auto done = std::move(it->second);
+            waiting_.erase(it);
+            done({ec, {}, {}});
+        });
+    }
+
+    void apply(index_t index, const shared_bytes& payload) {
+        std::string error;
+        auto cmd = kv::try_decode(*payload, error);
+        if (!cmd) {
+            // Every peer sees the same bytes and reaches the same verdict.
+            RAFTLITE_LOG_APP(warning) << "entry " << index << " is not a kv command: " << error;
+            return;
+        }
+        kv::kv_result r = store_.apply(*cmd);
+        auto it = waiting_.find(cmd->request_id);
+        if (it == waiting_.end()) return;
+        auto done = std::move(it->second);
+        waiting_.erase(it);
+        done({{}, std::move(r), {}});
+    }
+
+    std::string status_json() {
+        const node_status s = node_.status();
+        json::object o;
+        o["id"] = s.id;
+        o["term"] = s.term;
+        o["role"] = role_name(s.role);
+        o["leader"] = s.leader;
+        o["commit_index"] = s.commit_index;
+        o["last_log_index"] = s.last_log_index;
+        o["applied_index"] = s.applied_index;
+        json::object match;
+        for (const auto& [id, m] : s.match_index) match[std::to_string(id)] = m;
+        o["match_index"] = std::move(match);
+        o["keys"] = store_.size();
+        char digest[17];
+        std::snprintf(digest, sizeof digest, "%016llx", static_cast<unsigned long long>(store_.digest()));
+        o["digest"] = digest;
+        o["running"] = s.running;
+        o["storage_failed"] = s.storage_failed;
+        return json::serialize(o);
+    }
+
+    raft_config cfg_;
+    node node_;
+    kv::http_server server_;
+    kv::kv_store store_;
+    std::unordered_map<std::uint64_t, std::function<void(kv::http_result)>> waiting_;
+    std::uint64_t next_request_;
+};
+
+} // namespace
+
+int main(int argc, char** argv) {
+    std::string config_path;
+    po::options_description desc("raftlite-kv options");
+    desc.add_options()("help,h", "this help")("config", po::value(&config_path)->required(),
+                                               "peer config file (e.g. conf/local/n1.ini)");
+    po::variables_map vm;
+    try {
+        po::store(po::parse_command_line(argc, argv, desc), vm);
+        if (vm.count("help")) {
+            std::cout << desc << "\n";
+            return 0;
+        }
+        po::notify(vm);
+    } catch (const std::exception& e) {
+        std::cerr << "raftlite-kv: " << e.what() << "\n" << desc << "\n";
+        return 2;
+    }
+    raft_config cfg;
+    try {
+        cfg = load_config(config_path);
+        if (!cfg.kv) throw config_error(config_path + ": missing section [kv] (listen = host:port for clients)");
+    } catch (const config_error& e) {
+        std::cerr << "raftlite-kv: " << e.what() << "\n";
+        return 2;
+    }
+    try {
+        init_logging(cfg.log);
+    } catch (const std::exception& e) {
+        std::cerr << "raftlite-kv: " << e.what() << "\n";
+        return 2;
+    }
+
+    // One thread: the node's strand, the HTTP sessions and the state machine
+    // share it, so the store needs no lock.
+    boost::asio::io_context ioc(1);
+    kv_peer peer(ioc, cfg);
+    try {
+        if (auto ec = peer.start()) {
+            std::cerr << "raftlite-kv: cannot start node " << cfg.self << ": " << ec.message() << "\n";
+            return 1;
+        }
+    } catch (const std::exception& e) {
+        std::cerr << "raftlite-kv: cannot start node " << cfg.self << ": " << e.what() << "\n";
+        return 1;
+    }
+    boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    boost::asio::steady_timer last_resort(ioc);
+    signals.async_wait([&](boost::system::error_code ec, int) {
+        if (ec) return;
+        RAFTLITE_LOG_APP(info) << "signal received: stopping";
+        peer.stop();   // run() returns once the node and the server have wound down
+        last_resort.expires_after(std::chrono::seconds(5));
+        last_resort.async_wait([&](boost::system::error_code e) {
+            if (!e) ioc.stop();
+        });
+    });
+    ioc.run();
+    return 0;
+}

@@ -1,0 +1,278 @@
+// kvctl — a small client for a raftlite-kv cluster.
+//
+//   kvctl --cluster conf/local put k v
+//   kvctl --cluster conf/local get k
+//   kvctl --cluster conf/local delete k
+//   kvctl --cluster conf/local cas k old new      (old "" with --absent: create if absent)
+//   kvctl --cluster conf/local status
+//
+// The cluster is the directory of the peers' config files: kvctl reads each
+// file's [node] id and [kv] listen address. Any peer serves any request
+// (reads and writes go through the log), so kvctl asks one, follows a
+// redirect to the leader if it gets one, and moves on to the next peer when
+// one is down, has no leader yet or times out, until --timeout.
+#include <raftlite/config.hpp>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <boost/program_options.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace po = boost::program_options;
+namespace http = boost::beast::http;
+namespace json = boost::json;
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct peer {
+    raftlite::node_id id = 0;
+    std::string host;
+    std::string port;
+};
+
+struct response {
+    unsigned status = 0;
+    std::string body;
+    std::string location;
+};
+
+std::map<raftlite::node_id, peer> read_cluster(const std::filesystem::path& dir) {
+    std::map<raftlite::node_id, peer> peers;
+    if (!std::filesystem::is_directory(dir)) throw std::runtime_error(dir.string() + ": not a directory");
+    for (const auto& f : std::filesystem::directory_iterator(dir)) {
+        if (f.path().extension() != ".ini") continue;
+        raftlite::raft_config cfg = raftlite::load_config(f.path());
+        if (!cfg.kv) continue;
+        peers[cfg.self] = {cfg.self, cfg.kv->listen.host, std::to_string(cfg.kv->listen.port)};
+    }
+    if (peers.empty()) throw std::runtime_error(dir.string() + ": no peer config with a [kv] section");
+    return peers;
+}
+
+std::string percent_encode(const std::string& s) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : s) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out += static_cast<char>(c);
+        else {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out;
+}
+
+std::optional<response> request(const std::string& host, const std::string& port, http::verb verb,
+                                 const std::string& target, const std::string& body,
+                                 std::chrono::milliseconds timeout) {
+    try {
+        asio::io_context ioc;
+        boost::beast::tcp_stream stream(ioc);
+        asio::ip::tcp::resolver resolver(ioc);
+        stream.expires_after(timeout);
+        stream.connect(resolver.resolve(host, port));
+        http::request<http::string_body> req{verb, target, 11};
+        req.set(http::field::host, host);
+        req.set(http::field::user_agent, "kvctl");
+        if (!body.empty() || verb == http::verb::put || verb == http::verb::post) {
+            req.body() = body;
+            req.prepare_payload();
+        }
+        stream.expires_after(timeout);
+        http::write(stream, req);
+        boost::beast::flat_buffer buf;
+        http::response<http::string_body> res;
+        stream.expires_after(timeout);
+        http::read(stream, buf, res);
+        response r;
+        r.status = res.result_int();
+        r.body = res.body();
+        if (auto it = res.find(http::field::location); it != res.end()) r.location = std::string(it->value());
+        boost::system::error_code ec;
+        stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+        return r;
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
+// Follows "http://host:port/target" redirects once.
+bool split_location(const std::string& loc, std::string& host, std::string& port, std::string& target) {
+    const std::string prefix = "http://";
+    if (loc.rfind(prefix, 0) != 0) return false;
+    auto rest = loc.substr(prefix.size());
+    auto slash = rest.find('/');
+    auto hostport = rest.substr(0, slash);
+    target = slash == std::string::npos ? "/" : rest.substr(slash);
+    auto colon = hostport.rfind(':');
+    if (colon == std::string::npos) return false;
+    host = hostport.substr(0, colon);
+    port = hostport.substr(colon + 1);
+    return true;
+}
+
+/// Sends one request to the cluster, retrying on other peers until a
+/// definitive answer (2xx, 4xx) or the deadline.
+std::optional<response> call(const std::map<raftlite::node_id, peer>& peers, std::optional<raftlite::node_id> only,
+                             http::verb verb, const std::string& target, const std::string& body,
+                             std::chrono::milliseconds timeout, bool verbose) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::vector<peer> order;
+    for (const auto& [id, p] : peers)
+        if (!only || *only == id) order.push_back(p);
+    if (order.empty()) return std::nullopt;
+    std::size_t next = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+        const peer& p = order[next++ % order.size()];
+        auto r = request(p.host, p.port, verb, target, body, 5s);
+        if (r && r->status == 307 && !r->location.empty()) {
+            std::string h, po, t;
+            if (split_location(r->location, h, po, t)) r = request(h, po, verb, t, body, 5s);
+        }
+        if (r && r->status < 500) return r;
+        if (verbose)
+            std::cerr << "kvctl: n" << p.id << ": " << (r ? std::to_string(r->status) + " " + r->body : "unreachable")
+                      << "; retrying\n";
+        std::this_thread::sleep_for(100ms);   // back off before asking again
+    }
+    return std::nullopt;
+}
+
+int print_status(const std::map<raftlite::node_id, peer>& peers, std::optional<raftlite::node_id> only) {
+    int reachable = 0;
+    for (const auto& [id, p] : peers) {
+        if (only && *only != id) continue;
+        auto r = request(p.host, p.port, http::verb::get, "/status", "", 2s);
+        if (!r || r->status != 200) {
+            std::cout << "n" << id << " unreachable\n";
+            continue;
+        }
+        ++reachable;
+        try {
+            auto v = json::parse(r->body).as_object();
+            std::cout << "n" << id << " role=" << json::value_to<std::string>(v.at("role"))
+                      << " term=" << v.at("term").to_number<std::uint64_t>()
+                      << " leader=" << v.at("leader").to_number<std::uint64_t>()
+                      << " commit=" << v.at("commit_index").to_number<std::uint64_t>()
+                      << " applied=" << v.at("applied_index").to_number<std::uint64_t>()
+                      << " keys=" << v.at("keys").to_number<std::uint64_t>()
+                      << " digest=" << json::value_to<std::string>(v.at("digest")) << "\n";
+        } catch (const std::exception& e) {
+            std::cout << "n" << id << " bad status: " << e.what() << "\n";
+        }
+    }
+    return reachable > 0 ? 0 : 1;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    std::string cluster = "conf/local";
+    int timeout_ms = 15000;
+    raftlite::node_id node = 0;
+    bool absent = false, verbose = false;
+    std::vector<std::string> args;
+    po::options_description desc("kvctl [options] put K V | get K | delete K | cas K OLD NEW | status");
+    desc.add_options()("help,h", "this help")
+        ("cluster", po::value(&cluster)->default_value(cluster), "directory of the peers' config files")
+        ("node", po::value(&node), "ask only this peer (by id)")
+        ("timeout", po::value(&timeout_ms)->default_value(timeout_ms), "give up after this many ms")
+        ("absent", po::bool_switch(&absent), "cas: the key must be absent (OLD is ignored)")
+        ("verbose,v", po::bool_switch(&verbose), "say what is retried")
+        ("args", po::value(&args), "command and arguments");
+    po::positional_options_description pos;
+    pos.add("args", -1);
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(argc, argv).options(desc).positional(pos).run(), vm);
+        po::notify(vm);
+    } catch (const std::exception& e) {
+        std::cerr << "kvctl: " << e.what() << "\n" << desc;
+        return 2;
+    }
+    if (vm.count("help") || args.empty()) {
+        std::cout << desc;
+        return args.empty() && !vm.count("help") ? 2 : 0;
+    }
+    std::map<raftlite::node_id, peer> peers;
+    try {
+        peers = read_cluster(cluster);
+    } catch (const std::exception& e) {
+        std::cerr << "kvctl: " << e.what() << "\n";
+        return 2;
+    }
+    std::optional<raftlite::node_id> only;
+    if (node) {
+        if (!peers.count(node)) {
+            std::cerr << "kvctl: no peer " << node << " in " << cluster << "\n";
+            return 2;
+        }
+        only = node;
+    }
+    const auto timeout = std::chrono::milliseconds(timeout_ms);
+    const std::string& cmd = args[0];
+    auto need = [&](std::size_t n) {
+        if (args.size() != n + 1) {
+            std::cerr << "kvctl: " << cmd << " takes " << n << " argument(s)\n";
+            std::exit(2);
+        }
+    };
+    std::optional<response> r;
+    if (cmd == "status") {
+        need(0);
+        return print_status(peers, only);
+    } else if (cmd == "put") {
+        need(2);
+        r = call(peers, only, http::verb::put, "/kv/" + percent_encode(args[1]), args[2], timeout, verbose);
+    } else if (cmd == "get") {
+        need(1);
+        r = call(peers, only, http::verb::get, "/kv/" + percent_encode(args[1]), "", timeout, verbose);
+    } else if (cmd == "delete") {
+        need(1);
+        r = call(peers, only, http::verb::delete_, "/kv/" + percent_encode(args[1]), "", timeout, verbose);
+    } else if (cmd == "cas") {
+        need(3);
+        json::object body;
+        body["expected"] = absent ? json::value(nullptr) : json::value(args[2]);
+        body["value"] = args[3];
+        r = call(peers, only, http::verb::post, "/kv/" + percent_encode(args[1]) + "?cas", json::serialize(body),
+                 timeout, verbose);
+    } else {
+        std::cerr << "kvctl: unknown command '" << cmd << "'\n" << desc;
+        return 2;
+    }
+    if (!r) {
+        std::cerr << "kvctl: no answer from the cluster within " << timeout_ms << " ms\n";
+        return 1;
+    }
+    if (r->status == 200) {
+        std::cout << (cmd == "get" ? r->body : std::string("OK")) << "\n";
+        return 0;
+    }
+    if (r->status == 404) {
+        std::cout << "(not found)\n";
+        return 3;
+    }
+    if (r->status == 409) {
+        std::cout << "cas failed: " << r->body << "\n";
+        return 4;
+    }
+    std::cerr << "kvctl: " << r->status << " " << r->body << "\n";
+    return 1;
+}
