@@ -190,6 +190,18 @@ bool cluster_harness::deliver_first(const envelope_pred& pred) {
     return true;
 }
 
+bool cluster_harness::deliver_at(std::size_t i) {
+    if (i >= net_.size()) return false;
+    envelope e = std::move(net_[i]);
+    net_.erase(net_.begin() + static_cast<std::ptrdiff_t>(i));
+    deliver(e);
+    return true;
+}
+
+void cluster_harness::duplicate_at(std::size_t i) {
+    if (i < net_.size()) net_.push_back(net_[i]);
+}
+
 std::size_t cluster_harness::deliver_all(std::size_t limit) {
     std::size_t n = 0;
     while (!net_.empty()) {

@@ -90,6 +90,10 @@ public:
     bool deliver_one();
     /// Delivers the oldest message matching `pred` (others keep their order).
     bool deliver_first(const envelope_pred& pred);
+    /// Delivers the message at position i of the queue (reordering); false if none.
+    bool deliver_at(std::size_t i);
+    /// Puts a copy of the message at position i at the end of the queue (duplication).
+    void duplicate_at(std::size_t i);
     /// Delivers until the network is empty; returns the number of messages taken.
     std::size_t deliver_all(std::size_t limit = 1000000);
     /// Removes matching messages from the network; returns how many.
