@@ -52,7 +52,7 @@ struct xstate {
     std::size_t crashes = 0, drops = 0, dups = 0, broadcasts = 0, timeouts = 0, heartbeats = 0;
     std::uint64_t next_request = 1;
 
-    std::uint64_t hash() const {
+    std::uint64_t hash(std::vector<std::uint64_t> ms) const {   // ms: message hashes of net
         hasher x;
         for (std::size_t i = 0; i < hosts.size(); ++i) {
             const node_host& h = hosts[i];
@@ -71,13 +71,17 @@ struct xstate {
             }
             for (node_id f = 1; f <= hosts.size(); ++f) { x.add(c.acked_length(f)); x.add(c.sent_length(f)); }
         }
-        std::vector<std::uint64_t> ms;
-        for (const envelope& e : net) ms.push_back(message_hash(e));
         std::sort(ms.begin(), ms.end());   // the network is a multiset
         for (auto m : ms) x.add(m);
         x.add(crashes); x.add(drops); x.add(dups); x.add(broadcasts); x.add(timeouts); x.add(heartbeats);
         return x.h;
     }
+};
+
+struct step_label {
+    const char* what;
+    const envelope* env;   // into the parent state's network
+    std::size_t node;
 };
 
 class explorer {
@@ -107,11 +111,6 @@ public:
             res_.ok = false;
             res_.invariant = "exception";
             res_.detail = e.what();
-        }
-        if (!res_.ok) {
-            std::ostringstream p;
-            for (std::size_t k = 0; k < path_.size(); ++k) p << "  " << k + 1 << ". " << path_[k] << "\n";
-            res_.path = p.str();
         }
         res_.distinct_states = visited_.size();
         return res_;
@@ -143,7 +142,10 @@ private:
 
     // Visits `s` (already checked) at `depth`, then every successor.
     void dfs(const xstate& s, std::size_t depth) {
-        const std::uint64_t h = s.hash();
+        std::vector<std::uint64_t> mh;
+        mh.reserve(s.net.size());
+        for (const envelope& e : s.net) mh.push_back(message_hash(e));
+        const std::uint64_t h = s.hash(mh);
         auto [it, fresh] = visited_.try_emplace(h, depth);
         if (!fresh) {
             if (it->second <= depth) return;
@@ -162,80 +164,83 @@ private:
         res_.max_depth = std::max(res_.max_depth, depth);
         if (depth >= cfg_.depth) return;
 
-        auto go = [&](std::string label, auto&& action) {
+        // Labels are made only for the path of a violation, while every
+        // frame of the path is still alive (they point into parents' states).
+        auto go = [&](step_label label, auto&& action) {
             xstate t = s;
-            path_.push_back(std::move(label));
+            path_.push_back(label);
             ++res_.transitions;
-            action(t);
-            dfs(t, depth + 1);
+            try {
+                action(t);
+                dfs(t, depth + 1);
+            } catch (const violation&) {
+                if (res_.path.empty()) res_.path = describe_path();
+                throw;
+            }
             path_.pop_back();
         };
-        char buf[160];
         // messages: deliver, duplicate (deliver, keep a copy), drop
         for (std::size_t k = 0; k < s.net.size(); ++k) {
             // identical messages in flight are interchangeable
             bool seen = false;
-            for (std::size_t j = 0; j < k && !seen; ++j) seen = message_hash(s.net[j]) == message_hash(s.net[k]);
+            for (std::size_t j = 0; j < k && !seen; ++j) seen = mh[j] == mh[k];
             if (seen) continue;
             const envelope& env = s.net[k];
-            describe(env.msg, buf, sizeof buf);
-            const std::string what = "n" + std::to_string(env.from) + " -> n" + std::to_string(env.to) + " " + buf;
             const std::size_t to = env.to - 1;
-            go("deliver " + what, [&](xstate& t) {
+            go({"deliver", &env, 0}, [&](xstate& t) {
                 envelope e = std::move(t.net[k]);
                 t.net.erase(t.net.begin() + static_cast<std::ptrdiff_t>(k));
                 if (t.hosts[to].up()) turn(t, to, message_received{std::move(e)});
             });
             if (s.dups < cfg_.max_duplicates && s.hosts[to].up()) {
-                go("duplicate " + what, [&](xstate& t) {
+                go({"duplicate", &env, 0}, [&](xstate& t) {
                     ++t.dups;
                     turn(t, to, message_received{t.net[k]});
                 });
             }
-            if (s.drops < cfg_.max_drops) {
-                go("drop " + what, [&](xstate& t) {
+            if (s.drops < cfg_.max_drops && s.hosts[to].up()) {   // to a down node, deliver drops it already
+                go({"drop", &env, 0}, [&](xstate& t) {
                     ++t.drops;
                     t.net.erase(t.net.begin() + static_cast<std::ptrdiff_t>(k));
                 });
             }
         }
         for (std::size_t i = 0; i < s.hosts.size(); ++i) {
-            const std::string n = "n" + std::to_string(i + 1);
             if (!s.hosts[i].up()) {
-                go("restart " + n, [&](xstate& t) { boot(t, i); });
+                go({"restart", nullptr, i + 1}, [&](xstate& t) { boot(t, i); });
                 continue;
             }
             if (s.hosts[i].syncs_pending() > 0)
-                go("sync " + n, [&](xstate& t) {
+                go({"sync", nullptr, i + 1}, [&](xstate& t) {
                     host_effects fx;
                     t.hosts[i].complete_sync(fx);
                     carry_out(t, i, fx);
                 });
             if (s.election_armed[i] && s.timeouts < cfg_.max_timeouts)
-                go("election timeout " + n, [&](xstate& t) {
+                go({"election timeout at", nullptr, i + 1}, [&](xstate& t) {
                     ++t.timeouts;
                     t.election_armed[i] = false;
                     turn(t, i, election_timeout{});
                 });
             if (s.hosts[i].heartbeat_active() && s.heartbeats < cfg_.max_heartbeats)
-                go("heartbeat " + n, [&](xstate& t) {
+                go({"heartbeat at", nullptr, i + 1}, [&](xstate& t) {
                     ++t.heartbeats;
                     turn(t, i, heartbeat_timeout{});
                 });
             if (s.broadcasts < cfg_.broadcasts)
-                go("broadcast at " + n, [&](xstate& t) {
+                go({"broadcast at", nullptr, i + 1}, [&](xstate& t) {
                     ++t.broadcasts;
                     const std::uint64_t r = t.next_request++;
                     turn(t, i, broadcast_request{r, make_bytes("p k " + std::to_string(r))});
                 });
             if (s.crashes < cfg_.max_crashes) {
-                go("crash " + n + " losing unsynced writes", [&](xstate& t) {
+                go({"crash, losing unsynced writes:", nullptr, i + 1}, [&](xstate& t) {
                     ++t.crashes;
                     t.hosts[i].crash(0);
                     t.election_armed[i] = false;
                 });
                 if (s.hosts[i].disk().pending() > 0)
-                    go("crash " + n + " keeping unsynced writes", [&](xstate& t) {
+                    go({"crash, keeping unsynced writes:", nullptr, i + 1}, [&](xstate& t) {
                         ++t.crashes;
                         t.hosts[i].crash(t.hosts[i].disk().pending());
                         t.election_armed[i] = false;
@@ -244,10 +249,26 @@ private:
         }
     }
 
+    std::string describe_path() const {
+        std::ostringstream p;
+        char buf[160];
+        for (std::size_t k = 0; k < path_.size(); ++k) {
+            p << "  " << k + 1 << ". " << path_[k].what;
+            if (path_[k].env) {
+                describe(path_[k].env->msg, buf, sizeof buf);
+                p << " n" << path_[k].env->from << " -> n" << path_[k].env->to << " " << buf;
+            } else {
+                p << " n" << path_[k].node;
+            }
+            p << "\n";
+        }
+        return p.str();
+    }
+
     explore_config cfg_;
     explore_result res_;
     std::unordered_map<std::uint64_t, std::uint8_t> visited_;   // state hash -> smallest depth seen
-    std::vector<std::string> path_;
+    std::vector<step_label> path_;
 };
 
 } // namespace

@@ -16,7 +16,7 @@ std::string str(auto&&... parts) {
 invariants::invariants(std::size_t nodes) : max_term_sent_(nodes, 0), delivered_(nodes, 0) {}
 
 invariants::entry_sig invariants::sig_of(const log_entry& e) {
-    return {e.term, e.kind, e.origin, std::string(e.data())};
+    return {e.term, e.kind, e.origin, e.payload};
 }
 
 void invariants::on_boot(const node_host& h) {

@@ -56,8 +56,11 @@ private:
         term_t term = 0;
         entry_kind kind = entry_kind::application;
         entry_origin origin;
-        std::string data;
-        bool operator==(const entry_sig&) const = default;
+        shared_bytes data;   // shared with the log: copying a signature copies no bytes
+        bool operator==(const entry_sig& o) const {
+            return term == o.term && kind == o.kind && origin == o.origin &&
+                   (data == o.data || (data && o.data && *data == *o.data));
+        }
     };
     static entry_sig sig_of(const log_entry& e);
     void leader_completeness(const node_host& h, index_t from) const;

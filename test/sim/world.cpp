@@ -538,6 +538,7 @@ run_result world::run() {
             step_once();
         }
         inv_.check_converged(hosts_);
+        check_history();
         // Every broadcast a node accepted gets an outcome (raft-lite lost them
         // silently): once healed and idle, no core may still hold one.
         const std::uint64_t outcomes = now_ + cfg_.liveness_bound();
@@ -556,7 +557,6 @@ run_result world::run() {
                                                          pending());
             step_once();
         }
-        check_history();
     } catch (const violation& v) {
         res.ok = false;
         res.invariant = v.invariant;

@@ -1,0 +1,24 @@
+// A short exhaustive exploration: 3 nodes, a broadcast, a crash, a lost and a
+// duplicated message, every interleaving to depth 8, no violation.
+#include "explorer.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+using namespace raftlite::sim;
+
+BOOST_AUTO_TEST_CASE(exploration_to_depth_8) {
+    explore_config c;
+    c.depth = 8;
+    c.broadcasts = 1;
+    c.max_crashes = 1;
+    c.max_drops = 1;
+    c.max_duplicates = 1;
+    const explore_result r = explore(c);
+    BOOST_TEST(r.ok, r.invariant << ": " << r.detail << "\n" << r.path);
+    BOOST_TEST(!r.budget_exhausted);
+    BOOST_TEST(r.max_depth == 8u);
+    BOOST_TEST(r.distinct_states > 50000u);
+    BOOST_TEST(r.states_with_leader > 0u);
+    BOOST_TEST_MESSAGE("exploration: " << r.transitions << " transitions, " << r.distinct_states
+                                       << " distinct states, depth " << r.max_depth);
+}
