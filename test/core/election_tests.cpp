@@ -423,3 +423,16 @@ BOOST_AUTO_TEST_CASE(leader_with_one_active_follower_of_two_stays) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(check_quorum_single)
+
+BOOST_AUTO_TEST_CASE(single_node_leader_never_steps_down_for_check_quorum) {
+    core c(make_config(1, 1));
+    c.step(election_timeout{});
+    BOOST_REQUIRE(c.role() == role::leader);
+    for (int i = 0; i < 3; ++i) c.step(election_timeout{});
+    BOOST_TEST(c.role() == role::leader);
+    BOOST_TEST(c.current_term() == 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
