@@ -96,6 +96,8 @@ public:
     void duplicate_at(std::size_t i);
     /// Delivers until the network is empty; returns the number of messages taken.
     std::size_t deliver_all(std::size_t limit = 1000000);
+    /// Runs until no message is in flight (timers fire only when the test says so).
+    std::size_t run_until_quiet() { return deliver_all(); }
     /// Removes matching messages from the network; returns how many.
     std::size_t drop_if(const envelope_pred& pred);
     void drop_all() { dropped_ += net_.size(); net_.clear(); }
