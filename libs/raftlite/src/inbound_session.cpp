@@ -41,6 +41,7 @@ inbound_session::inbound_session(transport_state& state, asio::ip::tcp::socket s
 }
 
 void inbound_session::start() {
+    tune_peer_socket(socket_);
     handshake_timer_.expires_after(state_.opts.handshake_timeout);
     handshake_timer_.async_wait([self = shared_from_this(), keep = state_.shared_from_this()](
                                     const boost::system::error_code& ec) { self->on_handshake_timeout(ec); });

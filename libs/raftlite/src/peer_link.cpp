@@ -114,8 +114,7 @@ void peer_link::on_connect(std::uint64_t gen, const boost::system::error_code& e
         fail("cannot connect", ec);
         return;
     }
-    boost::system::error_code ignored;
-    socket_.set_option(tcp::no_delay(true), ignored); // Raft messages are latency-bound
+    tune_peer_socket(socket_);
     asio::async_write(socket_, asio::buffer(handshake_frame_),
                       [self = shared_from_this(), keep = state_.shared_from_this(),
                        gen](const boost::system::error_code& e, std::size_t) { self->on_handshake_written(gen, e); });

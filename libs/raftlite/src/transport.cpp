@@ -10,12 +10,33 @@
 
 #include <boost/asio/post.hpp>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <exception>
 #include <utility>
 #include <vector>
 
 namespace raftlite {
 namespace detail {
+
+void tune_peer_socket(boost::asio::ip::tcp::socket& s) {
+    namespace asio = boost::asio;
+    boost::system::error_code ignored; // all best effort: the connection works without them
+    s.set_option(asio::ip::tcp::no_delay(true), ignored);
+    s.set_option(asio::socket_base::keep_alive(true), ignored);
+#if defined(TCP_KEEPIDLE) && defined(TCP_KEEPINTVL) && defined(TCP_KEEPCNT)
+    // An idle connection to a dead peer is noticed after about 10 + 3 * 5 s.
+    s.set_option(asio::detail::socket_option::integer<IPPROTO_TCP, TCP_KEEPIDLE>(10), ignored);
+    s.set_option(asio::detail::socket_option::integer<IPPROTO_TCP, TCP_KEEPINTVL>(5), ignored);
+    s.set_option(asio::detail::socket_option::integer<IPPROTO_TCP, TCP_KEEPCNT>(3), ignored);
+#endif
+#if defined(TCP_USER_TIMEOUT)
+    // Data unacknowledged for 30 s fails the connection (and its pending
+    // write), instead of a write to a vanished peer never completing.
+    s.set_option(asio::detail::socket_option::integer<IPPROTO_TCP, TCP_USER_TIMEOUT>(30000), ignored);
+#endif
+}
 
 transport_stats atomic_stats::snapshot() const noexcept {
     transport_stats s;

@@ -25,6 +25,7 @@
 #include <raftlite/log.hpp>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
 
 #include <atomic>
@@ -49,6 +50,12 @@ class inbound_session;
 class peer_link;
 
 using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
+
+/// Socket options for every peer connection: no Nagle delay, and dead peers
+/// detected by the kernel (keepalive probes on idle connections, a bound on
+/// unacknowledged data) so that a peer that vanished without closing its
+/// connection does not hold an inbound slot or a stalled outbound link forever.
+void tune_peer_socket(boost::asio::ip::tcp::socket& s);
 
 /// transport_stats, as atomics.
 struct atomic_stats {
