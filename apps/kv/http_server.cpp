@@ -9,6 +9,7 @@
 
 #include <raftlite/config.hpp>
 #include <raftlite/error.hpp>
+#include <raftlite/log.hpp>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
@@ -228,6 +229,9 @@ private:
         if (ec && ec.category() == http::make_error_code(http::error::bad_target).category())
             return send_error(http::status::bad_request, "bad_request",
                               "malformed HTTP request: " + ec.message(), true);
+        if (ec == beast::error::timeout)
+            RAFTLITE_LOG_APP(debug) << "http: closing a connection idle or slow for "
+                                    << st_->options.idle_timeout.count() << " ms";
         if (ec)
             return close_now();   // timeout, reset, stop(): nobody to answer
         handle(parser_->release());
@@ -321,6 +325,7 @@ private:
         try {
             st_->submit(std::move(cmd), std::move(complete));
         } catch (const std::exception& e) {
+            RAFTLITE_LOG_APP(error) << "http: submit threw: " << e.what();
             if (!done->exchange(true))
                 send_error(http::status::internal_server_error, "internal",
                            std::string("submit failed: ") + e.what(), true);
@@ -500,6 +505,7 @@ private:
         if (ec == net::error::operation_aborted || !acceptor_.is_open() || st_->stopped)
             return;
         if (ec) {
+            RAFTLITE_LOG_APP(error) << "http: accept failed: " << ec.message();
             // Typically out of file descriptors: accepting again at once would
             // spin, so pause briefly and keep serving the open connections.
             retry_.expires_after(std::chrono::milliseconds(100));
@@ -510,6 +516,8 @@ private:
             return;
         }
         if (st_->active.load() >= st_->options.max_connections) {
+            RAFTLITE_LOG_APP(warning) << "http: " << st_->options.max_connections
+                                      << " connections open; refusing one more with 503";
             std::make_shared<session>(std::move(socket), st_, false)->reject();
         } else {
             auto s = std::make_shared<session>(std::move(socket), st_, true);
