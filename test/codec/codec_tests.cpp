@@ -4,6 +4,7 @@
 
 #include <raftlite/codec.hpp>
 
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <random>
@@ -358,8 +359,11 @@ BOOST_AUTO_TEST_CASE(out_of_range_enums_and_bools) {
 }
 
 BOOST_AUTO_TEST_CASE(random_bytes) {
-    const auto seed = std::random_device{}();
-    std::cout << "codec_tests/random_bytes seed " << seed << std::endl;
+    // RAFTLITE_TEST_SEED=<n> replays a run.
+    const char* fixed = std::getenv("RAFTLITE_TEST_SEED");
+    const std::uint64_t seed = fixed ? std::strtoull(fixed, nullptr, 10) : std::random_device{}();
+    std::cout << "codec_tests/random_bytes seed " << seed << " (replay with RAFTLITE_TEST_SEED=" << seed << ")"
+              << std::endl;
     BOOST_TEST_MESSAGE("random_bytes seed " << seed);
     std::mt19937_64 rng(seed);
     const auto samples = sample_messages();

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <random>
@@ -273,6 +274,21 @@ BOOST_AUTO_TEST_CASE(oversized_frame_closes_only_that_connection) {
     BOOST_TEST(f.t2->stats().connects >= 2u);
 }
 
+BOOST_FIXTURE_TEST_CASE(strangers_cannot_announce_large_frames, pair_fixture) {
+    // Before its handshake a connection may only send a handshake-sized
+    // frame, whatever max_frame_bytes allows later (here the default 16 MiB):
+    // unauthenticated connections cannot make the node allocate much.
+    raw_client c(ioc, t1->listen_port());
+    auto h = handshake_bytes(cluster, 2);
+    h[8] = 0;
+    h[9] = 0x10; // payload length 1 MiB
+    h[10] = h[11] = 0;
+    h.resize(frame_header_size);
+    c.write(h);
+    BOOST_REQUIRE(c.wait_closed(*this));
+    BOOST_TEST(t1->stats().handshakes_rejected == 1u);
+}
+
 BOOST_FIXTURE_TEST_CASE(messages_over_max_frame_bytes_are_not_sent, pair_fixture) {
     auto o = make_options(1, {{2, {"127.0.0.1", t2->listen_port()}}});
     o.max_frame_bytes = 1024;
@@ -284,8 +300,11 @@ BOOST_FIXTURE_TEST_CASE(messages_over_max_frame_bytes_are_not_sent, pair_fixture
 }
 
 BOOST_FIXTURE_TEST_CASE(garbage_bytes, pair_fixture) {
-    const auto seed = std::random_device{}();
-    std::cout << "transport_tests/garbage_bytes seed " << seed << std::endl;
+    // RAFTLITE_TEST_SEED=<n> replays a run.
+    const char* fixed = std::getenv("RAFTLITE_TEST_SEED");
+    const auto seed = fixed ? static_cast<std::uint32_t>(std::strtoul(fixed, nullptr, 10)) : std::random_device{}();
+    std::cout << "transport_tests/garbage_bytes seed " << seed << " (replay with RAFTLITE_TEST_SEED=" << seed << ")"
+              << std::endl;
     std::mt19937 rng(seed);
     auto garbage = [&](std::size_t n) {
         std::vector<char> v(n);
