@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <thread>
 #include <vector>
@@ -561,6 +562,60 @@ BOOST_AUTO_TEST_CASE(stop_from_another_thread_while_running) {
         runner2.join();
         // At most one delivery could have been in progress at stop().
         BOOST_TEST(got.load() <= after_stop + 1);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(concurrent_senders_keep_per_thread_order) {
+    // send() from several threads while two threads run the io_context: all
+    // messages arrive, each thread's in its own order.
+    asio::io_context ioc;
+    constexpr int threads = 4;
+    constexpr int per_thread = 3000;
+    std::mutex mu;
+    std::vector<std::vector<index_t>> seen(threads);
+    std::size_t total = 0;
+    transport t1(ioc, make_options(1, {{2, {"127.0.0.1", 1}}}), [&](envelope e) {
+        const auto& r = std::get<vote_request>(e.msg);
+        std::lock_guard lock(mu);
+        seen.at(r.term).push_back(r.last_log_length);
+        ++total;
+    });
+    t1.start();
+    transport t2(ioc, make_options(2, {{1, {"127.0.0.1", t1.listen_port()}}}), [](envelope) {});
+    t2.start();
+    auto guard = asio::make_work_guard(ioc);
+    std::thread runner1([&] { ioc.run(); });
+    std::thread runner2([&] { ioc.run(); });
+    std::vector<std::thread> senders;
+    for (int k = 0; k < threads; ++k)
+        senders.emplace_back([&, k] {
+            for (int i = 0; i < per_thread; ++i)
+                t2.send({2, 1, vote_request{term_t(k), index_t(i), 0}});
+        });
+    for (auto& s : senders)
+        s.join();
+    const auto end = std::chrono::steady_clock::now() + 60s;
+    for (;;) {
+        {
+            std::lock_guard lock(mu);
+            if (total == std::size_t(threads * per_thread))
+                break;
+        }
+        if (std::chrono::steady_clock::now() >= end)
+            break;
+        std::this_thread::yield();
+    }
+    t1.stop();
+    t2.stop();
+    guard.reset();
+    runner1.join();
+    runner2.join();
+    BOOST_TEST(t2.stats().dropped_queue_full == 0u);
+    BOOST_REQUIRE(total == std::size_t(threads * per_thread));
+    for (int k = 0; k < threads; ++k) {
+        BOOST_REQUIRE_EQUAL(seen[k].size(), std::size_t(per_thread));
+        for (int i = 0; i < per_thread; ++i)
+            BOOST_REQUIRE_EQUAL(seen[k][i], index_t(i));
     }
 }
 

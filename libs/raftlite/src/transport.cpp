@@ -20,6 +20,25 @@
 namespace raftlite {
 namespace detail {
 
+namespace {
+
+// Roughly the encoded size of `m`, so that a frame carrying megabytes of
+// payload is allocated once instead of grown (and copied) step by step.
+std::size_t estimated_frame_size(const message& m) {
+    constexpr std::size_t fixed = frame_header_size + 64;
+    if (const auto* r = std::get_if<log_request>(&m)) {
+        std::size_t n = fixed;
+        for (const auto& e : r->suffix)
+            n += e.size() + 48;
+        return n;
+    }
+    if (const auto* f = std::get_if<forward_request>(&m))
+        return fixed + (f->payload ? f->payload->size() : 0);
+    return fixed;
+}
+
+} // namespace
+
 void tune_peer_socket(boost::asio::ip::tcp::socket& s) {
     namespace asio = boost::asio;
     boost::system::error_code ignored; // all best effort: the connection works without them
@@ -120,6 +139,7 @@ void transport_state::send(envelope env) {
     }
     std::vector<char> frame;
     try {
+        frame.reserve(estimated_frame_size(env.msg));
         encode_message(env.msg, frame);
     } catch (const std::exception& e) {
         atomic_stats::add(stats.dropped_too_large);
