@@ -51,6 +51,8 @@ void peer_link::close() {
 }
 
 void peer_link::set_address(endpoint_address address) {
+    if (address == address_)
+        return; // keep a working connection
     address_ = std::move(address);
     if (!state_.stopped.load() && (connected_ || gen_ != 0)) {
         // Started: reconnect now, to the new address, without waiting for a backoff.

@@ -95,9 +95,10 @@ public:
     /// finish). Thread-safe and idempotent; may be called from on_message.
     void stop();
 
-    /// Changes where peer `id` is reached, from its next connection attempt on
-    /// (the current connection, if any, is closed so that the change takes
-    /// effect). Ignored for ids not in options.peers. Thread-safe.
+    /// Changes where peer `id` is reached: a different address closes the
+    /// current connection (if any) and connects to the new one at once; the
+    /// same address changes nothing. Ignored for ids not in options.peers and
+    /// after stop(). Thread-safe.
     /// Useful when peers listen on ephemeral ports (tests) or move.
     void set_peer_address(node_id id, endpoint_address address);
 
