@@ -316,3 +316,44 @@ BOOST_AUTO_TEST_CASE(backup_conflicting_suffixes_converge_quickly) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(cluster_costs)
+
+BOOST_AUTO_TEST_CASE(ten_agreements_cost_about_four_messages_each) {
+    cluster_harness h(3);
+    BOOST_REQUIRE_EQUAL(h.elect(1), 1u);
+    const std::size_t mark = h.sent().size();
+    for (int i = 0; i < 10; ++i) {
+        h.broadcast(1, "v" + std::to_string(i));
+        h.run_until_quiet();
+    }
+    h.settle(1);   // followers learn the last commit
+    for (node_id n : h.ids()) BOOST_TEST(h.delivered(n).size() == 10u);
+    BOOST_TEST(sent_since(h, mark) <= 44u);   // 10 x (2 requests + 2 acks) + one heartbeat round
+}
+
+BOOST_AUTO_TEST_CASE(an_idle_heartbeat_round_costs_two_messages_per_follower) {
+    cluster_harness h(5);
+    BOOST_REQUIRE_EQUAL(h.elect(1), 1u);
+    const std::size_t mark = h.sent().size();
+    h.settle(1);
+    BOOST_TEST(sent_since(h, mark) == 8u);
+}
+
+BOOST_AUTO_TEST_CASE(large_proposals_cross_the_wire_about_once_per_peer) {
+    // raft-lite resent the whole unacknowledged suffix with every request.
+    cluster_harness h(3);
+    BOOST_REQUIRE_EQUAL(h.elect(1), 1u);
+    const std::size_t mark = h.sent().size();
+    for (int i = 0; i < 10; ++i) h.broadcast(1, std::string(5000, static_cast<char>('a' + i)));
+    h.run_until_quiet();
+    h.settle(1);
+    std::size_t bytes = 0;
+    for (std::size_t i = mark; i < h.sent().size(); ++i)
+        if (const auto* r = std::get_if<log_request>(&h.sent()[i].msg))
+            for (const auto& e : r->suffix) bytes += e.size();
+    BOOST_TEST(bytes == 10u * 5000u * 2u);
+    for (node_id n : h.ids()) BOOST_TEST(h.delivered(n).size() == 10u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
