@@ -2,6 +2,8 @@
 // elections, re-elections, rejoin, quorum loss, concurrent proposals, restarts.
 #include "core_test_util.hpp"
 
+#include <algorithm>
+#include <random>
 #include <set>
 
 using namespace raftlite;
@@ -354,6 +356,73 @@ BOOST_AUTO_TEST_CASE(large_proposals_cross_the_wire_about_once_per_peer) {
             for (const auto& e : r->suffix) bytes += e.size();
     BOOST_TEST(bytes == 10u * 5000u * 2u);
     for (node_id n : h.ids()) BOOST_TEST(h.delivered(n).size() == 10u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(cluster_many_elections)
+
+BOOST_AUTO_TEST_CASE(seven_nodes_repeatedly_cut_off_three_the_rest_elect_one_leader) {
+    const std::uint64_t seed = 7007;
+    BOOST_TEST_MESSAGE("many elections: seed " << seed);
+    std::mt19937_64 rng(seed);
+    cluster_harness h(7);
+    BOOST_REQUIRE_EQUAL(h.elect(1), 1u);
+    std::map<term_t, node_id> leader_of_term;
+    for (int round = 0; round < 20; ++round) {
+        BOOST_TEST_CONTEXT("seed " << seed << ", round " << round) {
+            std::vector<node_id> ids = h.ids();
+            std::shuffle(ids.begin(), ids.end(), rng);
+            const std::vector<node_id> cut(ids.begin(), ids.begin() + 3);
+            const std::vector<node_id> rest(ids.begin() + 3, ids.end());
+            h.heal();
+            h.partition({cut, rest});
+            // Cut-off nodes may try too; they never win.
+            for (node_id n : cut) h.election_timeout(n);
+            // Terms spread within the connected side (a node cut off in an
+            // earlier round may bring a higher term and depose the leader).
+            h.settle(1);
+            // The four connected nodes are exactly a majority: every one must vote,
+            // so the candidate is (one of) the most up to date among them (§5.4.1);
+            // ties broken at random.
+            std::vector<node_id> best;
+            for (node_id n : rest) {
+                const auto key = [&](node_id m) {
+                    return std::make_pair(h.node(m).log().last_term(), h.node(m).log().length());
+                };
+                if (best.empty() || key(n) > key(best[0])) best = {n};
+                else if (key(n) == key(best[0])) best.push_back(n);
+            }
+            const node_id candidate = best[rng() % best.size()];
+            for (int i = 0; i < 4 && h.node(candidate).role() != role::leader; ++i) {
+                h.election_timeout(candidate);
+                h.run_until_quiet();
+            }
+            h.settle();
+            // Among the connected majority: exactly one leader, known to all of it.
+            std::size_t leaders = 0;
+            for (node_id n : rest)
+                if (h.node(n).role() == role::leader) ++leaders;
+            BOOST_TEST(leaders == 1u);
+            BOOST_TEST(h.node(candidate).role() == role::leader);
+            for (node_id n : rest) BOOST_TEST(h.node(n).leader() == candidate);
+            for (node_id n : cut)
+                if (h.node(n).role() == role::leader)
+                    BOOST_TEST(h.node(n).current_term() < h.node(candidate).current_term());
+            for (node_id n : h.ids()) {
+                if (h.node(n).role() != role::leader) continue;
+                auto [it, fresh] = leader_of_term.emplace(h.node(n).current_term(), n);
+                BOOST_TEST((fresh || it->second == n));
+            }
+            h.broadcast(rest[0], "r" + std::to_string(round));
+            h.settle();
+        }
+    }
+    h.heal();
+    h.settle(4);
+    std::vector<std::string> expected;
+    for (int round = 0; round < 20; ++round) expected.push_back("r" + std::to_string(round));
+    for (node_id n : h.ids()) BOOST_TEST(h.delivered(n) == expected, boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
