@@ -269,7 +269,7 @@ void world::client_done(std::size_t c) {
     by_request_.erase({cl.node, cl.request});
     cl.busy = false;
     ++cl.serial;
-    if (clients_active_) schedule(now_ + rng_.uniform(0, 30), ev_client{c});
+    if (clients_active_) schedule(now_ + rng_.uniform(0, cfg_.client_think), ev_client{c});
 }
 
 void world::client_issue(std::size_t c) {
@@ -328,7 +328,7 @@ void world::fault() {
     if (cfg_.faults.partition) kinds.push_back(1);
     if (cfg_.faults.loss || cfg_.faults.duplicate) kinds.push_back(2);
     if (kinds.empty()) return;
-    schedule(now_ + rng_.uniform(50, 400), ev_fault{});
+    schedule(now_ + rng_.uniform(cfg_.fault_min_gap, cfg_.fault_max_gap), ev_fault{});
     const std::size_t leader = leader_index();
     switch (rng_.pick(kinds)) {
     case 0: {   // crash the leader or anyone; restart a while later

@@ -43,6 +43,9 @@ struct world_config {
     std::uint64_t max_latency = 15;
     std::uint64_t max_sync = 3;             ///< a sync takes 0..max_sync ticks
     std::uint64_t client_timeout = 1500;    ///< a client gives up (outcome unknown) after this
+    std::uint64_t client_think = 30;        ///< a client waits 0..client_think ticks between operations
+    std::uint64_t fault_min_gap = 50;       ///< faults strike every fault_min_gap..fault_max_gap ticks
+    std::uint64_t fault_max_gap = 400;
     core_config core;                       ///< template for every node (self/members are set per node)
     bool check_outcomes = true;             ///< healed and idle, every accepted broadcast has an outcome
     std::size_t trace_keep = 60;            ///< lines of trace kept for a failure report

@@ -203,7 +203,8 @@ void core::on_vote_request(node_id from, const vote_request& m, output& out) {
                         (m.last_log_term == last_term && m.last_log_length >= log_.length());
     bool granted = false;
     // §5.2: at most one vote per term, first come first served.
-    if (m.term == current_term_ && log_ok && (voted_for_ == from || voted_for_ == no_node || RAFTLITE_FAULT(double_vote))) {
+    if (m.term == current_term_ && log_ok && (voted_for_ == from || voted_for_ == no_node ||
+                                             (RAFTLITE_FAULT(double_vote) && current_role_ == role::follower))) {
         voted_for_ = from;
         save_hard_state(out);
         granted = true;
@@ -253,7 +254,8 @@ void core::become_leader(output& out) {
     set_leader(cfg_.self, out);
     // Raft thesis §6.4: commit an entry of the new term at once, so that
     // entries of earlier terms commit (Figure 8 forbids counting them).
-    append_local(entry_kind::noop, {}, make_bytes(std::string()), out);
+    // (The Figure 8 fault also skips it: the noop hides the unsafe counting.)
+    if (!RAFTLITE_FAULT(commit_earlier_term_by_count)) append_local(entry_kind::noop, {}, make_bytes(std::string()), out);
     // Our own broadcasts waiting for a leader: we are it now.
     for (auto& [req, p] : pending_) {
         if (p.where == pending::state::appended) continue;
