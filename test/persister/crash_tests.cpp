@@ -124,7 +124,8 @@ BOOST_AUTO_TEST_CASE(sigkill_during_appends_loses_nothing_durable) {
     // (terms[i - 1] for index i), and the log start.
     std::vector<term_t> terms;
     index_t log_start = 1;
-    std::size_t torn_cuts = 0, total_reports = 0, truncating_rounds = 0;
+    term_t prev_hard_term = 0;
+    std::size_t torn_cuts = 0, torn_segments = 0, leftovers = 0, total_reports = 0, truncating_rounds = 0;
 
     for (int round = 0; round < rounds; ++round) {
         BOOST_TEST_CONTEXT("crash seed " << seed << " round " << round) {
@@ -198,8 +199,19 @@ BOOST_AUTO_TEST_CASE(sigkill_during_appends_loses_nothing_durable) {
                 const auto ec = p.load(st);
                 BOOST_TEST_REQUIRE(!ec, "load after kill: " << p.last_error_message());
             }
-            torn_cuts += co.warnings->size();
+            for (const auto& w : *co.warnings) {
+                if (w.find("torn tail") != std::string::npos) ++torn_cuts;
+                else if (w.find("torn segment") != std::string::npos) ++torn_segments;
+                else ++leftovers;
+            }
             const index_t new_last = st.last_index();
+
+            // The hard state is the old one or this round's, and this round's
+            // once the child reported the sync that followed saving it.
+            BOOST_TEST_REQUIRE((st.hard.current_term == term || st.hard.current_term == prev_hard_term),
+                               "term " << st.hard.current_term);
+            if (truncated) BOOST_TEST_REQUIRE(st.hard.current_term == term);
+            if (st.hard.current_term) BOOST_TEST_REQUIRE(st.hard.voted_for == 1u);
 
             // The log start only moves forward, and only to a value the child asked for.
             BOOST_TEST_REQUIRE(st.log_start >= log_start);
@@ -246,11 +258,13 @@ BOOST_AUTO_TEST_CASE(sigkill_during_appends_loses_nothing_durable) {
             // `term`) and compacted away before the kill.
             for (index_t i = std::max(truncate_from, index_t(1)); i < st.log_start; ++i) terms[i - 1] = term;
             log_start = st.log_start;
+            prev_hard_term = st.hard.current_term;
         }
     }
     BOOST_TEST_MESSAGE("crash test: " << rounds << " rounds, " << total_reports << " durable reports, "
-                                      << truncating_rounds << " truncating rounds, " << torn_cuts
-                                      << " recovery warnings, final log " << log_start << ".." << terms.size());
+                                      << truncating_rounds << " truncating rounds; recovery cut " << torn_cuts
+                                      << " torn tails, removed " << torn_segments << " torn new segments and "
+                                      << leftovers << " compacted leftovers; final log " << log_start << ".." << terms.size());
     BOOST_TEST(total_reports > 1000u);
 }
 

@@ -179,6 +179,25 @@ BOOST_AUTO_TEST_CASE(empty_and_large_payloads) {
     BOOST_TEST(st.entries[2].data() == v[2].data());
 }
 
+BOOST_AUTO_TEST_CASE(records_larger_than_a_segment_get_a_segment_each) {
+    temp_dir tmp;
+    std::vector<log_entry> v;
+    for (index_t i = 1; i <= 5; ++i) {
+        log_entry e = make_entry(i, 1);
+        e.payload = make_bytes(std::string(1000 + i, static_cast<char>('a' + i)));
+        v.push_back(e);
+    }
+    {
+        persistent_state st;
+        auto p = open_loaded(tmp.path(), st, counting_options().make(256));
+        BOOST_TEST(!p->append({v[0]}));
+        BOOST_TEST(!p->append({v[1], v[2], v[3], v[4]}));
+        BOOST_TEST(!p->sync());
+    }
+    BOOST_TEST(segment_files(tmp.path()).size() == 5u);
+    BOOST_TEST(log_diff(reload(tmp.path(), counting_options().make(256)).entries, v) == "");
+}
+
 BOOST_AUTO_TEST_CASE(segments_roll_over_and_are_named_by_first_index) {
     temp_dir tmp;
     std::vector<log_entry> all;
