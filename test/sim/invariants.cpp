@@ -6,6 +6,8 @@
 namespace raftlite::sim {
 
 namespace {
+const char* const names[] = {"committed", "not_leader", "superseded", "busy"};   // broadcast_result
+
 std::string str(auto&&... parts) {
     std::ostringstream s;
     (s << ... << parts);
@@ -136,6 +138,12 @@ void invariants::after_turn(const std::vector<node_host>& hosts, const node_host
                                     " there"));
         } else {
             committed_.push_back(sig_of(e));
+            auto f = failed_.find({e.origin.node, e.origin.request});
+            if (check_false_failures && e.origin.node != no_node && f != failed_.end()) {
+                throw violation("failure is final", str("request ", e.origin.request, " of node ", e.origin.node,
+                                                        " completed ", names[f->second],
+                                                        " but commits at index ", e.index));
+            }
         }
     }
     // newly known committed entries must be in every leader of a later term
@@ -157,7 +165,16 @@ void invariants::after_turn(const std::vector<node_host>& hosts, const node_host
 
     // acknowledged broadcasts are what was committed at their index
     for (const completion& cp : fx.completions) {
-        if (cp.result != broadcast_result::committed) continue;
+        if (cp.result != broadcast_result::committed) {
+            // committed already? then this failure was false
+            for (index_t i = 1; check_false_failures && i <= committed_.size(); ++i)
+                if (committed_[i - 1].origin == entry_origin{n, cp.request})
+                    throw violation("failure is final",
+                                    str("request ", cp.request, " of node ", n, " completed as failed (",
+                                        names[static_cast<int>(cp.result)], ") but committed at index ", i));
+            failed_.emplace(std::pair(n, cp.request), static_cast<int>(cp.result));
+            continue;
+        }
         const entry_origin origin{n, cp.request};
         if (cp.index == 0 || cp.index > committed_.size() || committed_[cp.index - 1].origin != origin)
             throw violation("acknowledged", str("node ", n, " completed request ", cp.request,

@@ -9,6 +9,8 @@
 //   state machine safety no two nodes deliver different entries at one index
 //   delivery             gap-free and in order on every node, only committed entries
 //   acknowledged         a broadcast completed `committed` is the entry at its index
+//   failure is final     a broadcast completed not_leader, superseded or busy never
+//                        commits afterwards (optional: see check_false_failures)
 //   durability           a vote, a candidacy, an acknowledgement or any term a node
 //                        speaks is on its disk (synced) when the message leaves
 //   persistence          term and vote never go back, across restarts included
@@ -72,6 +74,9 @@ private:
     std::vector<term_t> max_term_sent_;                     ///< by id - 1
     std::vector<index_t> delivered_;                        ///< by id - 1, since the last boot
     std::vector<std::pair<entry_origin, index_t>> acked_;
+    std::map<std::pair<node_id, std::uint64_t>, int> failed_;   ///< (node, request) -> broadcast_result
+public:
+    bool check_false_failures = true;
 };
 
 } // namespace raftlite::sim

@@ -102,6 +102,7 @@ public:
         heartbeat_gen_.assign(cfg.nodes, 0);
         sync_free_at_.assign(cfg.nodes, 0);
         restart_pending_.assign(cfg.nodes, false);
+        inv_.check_false_failures = cfg.check_false_failures;
         base_loss_ = cfg.faults.loss ? 0.01 : 0;
         base_dup_ = cfg.faults.duplicate ? 0.01 : 0;
         net_.loss = base_loss_;
@@ -589,7 +590,8 @@ std::string describe_failure(const world_config& cfg, const run_result& r) {
       << cfg.faults.to_string() << "): " << r.invariant << "\n  " << r.detail << "\n"
       << "last events:\n" << r.trace
       << "replay: sim --seed " << r.seed << " --nodes " << cfg.nodes << " --steps " << cfg.steps
-      << " --faults " << cfg.faults.to_string() << " --trace\n";
+      << " --faults " << cfg.faults.to_string() << (cfg.check_outcomes ? "" : " --skip outcomes")
+      << (cfg.check_false_failures ? "" : " --skip failures") << " --trace\n";
     return s.str();
 }
 

@@ -48,6 +48,7 @@ struct world_config {
     std::uint64_t fault_max_gap = 400;
     core_config core;                       ///< template for every node (self/members are set per node)
     bool check_outcomes = true;             ///< healed and idle, every accepted broadcast has an outcome
+    bool check_false_failures = true;       ///< a broadcast that failed never commits later
     std::size_t trace_keep = 60;            ///< lines of trace kept for a failure report
     std::ostream* trace_all = nullptr;      ///< stream every trace line here
 

@@ -11,6 +11,9 @@ using namespace raftlite::sim;
 
 namespace {
 
+// The sweeps leave out the checks of two known core defects (each has its
+// own test below, expected to fail until the core is fixed), so that every
+// other property is checked through whole runs.
 world_config config(std::uint64_t seed, std::size_t nodes, std::uint64_t steps,
                     fault_kinds faults = fault_kinds::all()) {
     world_config c;
@@ -18,19 +21,36 @@ world_config config(std::uint64_t seed, std::size_t nodes, std::uint64_t steps,
     c.nodes = nodes;
     c.steps = steps;
     c.faults = faults;
+    c.check_outcomes = false;
+    c.check_false_failures = false;
     return c;
 }
 
-// Runs one seed; a violation fails the test with the full report. The one
-// known core defect (see broadcast_outcome_after_heal) is reported, not failed.
-void expect_ok(const world_config& c, run_stats& total, std::vector<std::uint64_t>& known_bug) {
+// Runs one seed; a violation fails the test with the full report.
+void expect_ok(const world_config& c, run_stats& total) {
     const run_result r = run_world(c);
     total += r.stats;
-    if (!r.ok && r.invariant == "broadcast outcome") {
-        known_bug.push_back(c.seed);
-        return;
-    }
     BOOST_TEST(r.ok, describe_failure(c, r));
+}
+
+// Seeds among first..last that fail with `invariant`; other failures fail the test.
+std::string seeds_failing(const std::string& invariant, std::uint64_t first, std::uint64_t last,
+                          std::size_t nodes, bool outcomes, bool failures) {
+    std::string seeds;
+    for (std::uint64_t seed = first; seed <= last; ++seed) {
+        world_config c = config(seed, nodes, 10000);
+        c.check_outcomes = outcomes;
+        c.check_false_failures = failures;
+        const run_result r = run_world(c);
+        if (r.ok) continue;
+        if (r.invariant == invariant) {
+            seeds += " " + std::to_string(seed);
+            BOOST_TEST_MESSAGE(describe_failure(c, r));
+        } else {
+            BOOST_TEST(r.ok, describe_failure(c, r));
+        }
+    }
+    return seeds;
 }
 
 } // namespace
@@ -70,11 +90,10 @@ BOOST_AUTO_TEST_CASE(no_faults_elects_and_commits) {
 
 BOOST_AUTO_TEST_CASE(each_fault_kind_alone) {
     run_stats total;
-    std::vector<std::uint64_t> known;
     for (const char* kind : {"crash", "partition", "loss", "duplicate"}) {
         for (std::uint64_t seed = 1; seed <= 10; ++seed) {
             BOOST_TEST_CONTEXT("faults " << kind << " seed " << seed) {
-                expect_ok(config(seed, seed % 2 ? 3 : 5, 5000, fault_kinds::parse(kind)), total, known);
+                expect_ok(config(seed, seed % 2 ? 3 : 5, 5000, fault_kinds::parse(kind)), total);
             }
         }
     }
@@ -83,38 +102,43 @@ BOOST_AUTO_TEST_CASE(each_fault_kind_alone) {
 
 BOOST_AUTO_TEST_CASE(three_hundred_seeds_all_faults) {
     run_stats total;
-    std::vector<std::uint64_t> known;
     for (std::uint64_t seed = 1; seed <= 300; ++seed) {
         const std::size_t nodes = seed % 2 ? 3 : 5;
         BOOST_TEST_CONTEXT("seed " << seed << ", " << nodes << " nodes") {
-            expect_ok(config(seed, nodes, 8000), total, known);
+            expect_ok(config(seed, nodes, 8000), total);
         }
     }
-    std::ostringstream k;
-    for (auto s : known) k << " " << s;
     BOOST_TEST_MESSAGE("300 seeds (1..300, odd: 3 nodes, even: 5 nodes, all faults): "
                        << total.steps << " steps, " << total.crashes << " crashes, " << total.partitions
                        << " partitions, " << total.elections << " elections, " << total.ops
-                       << " operations checked for linearizability; broadcast-outcome defect in seeds:" << k.str());
+                       << " operations checked for linearizability");
     BOOST_TEST(total.crashes > 1000u);
     BOOST_TEST(total.partitions > 1000u);
     BOOST_TEST(total.ops > 10000u);
 }
 
-// A core defect the simulator found: a broadcast appended by a node while it
-// led, whose entry a later leader then overwrote, waits for the commit length
-// to reach its index before it is completed `superseded`. In a healed, idle
-// cluster that never happens: the caller never hears back (raft-lite's
-// defect 5 in another guise). Seeds 37, 41 and 145 show it. Expected to fail
-// until the core resolves such broadcasts (e.g. complete `superseded` every
-// pending entry of an earlier term than a newly committed entry: it can
-// never commit any more).
-BOOST_AUTO_TEST_CASE(broadcast_outcome_after_heal, *boost::unit_test::expected_failures(3)) {
-    for (std::uint64_t seed : {37u, 41u, 145u}) {
-        const world_config c = config(seed, 3, 10000);
-        const run_result r = run_world(c);
-        BOOST_TEST(r.ok, describe_failure(c, r));
-    }
+// Core defect 1, found by the simulator: a broadcast appended by a node
+// while it led, whose entry a later leader then overwrote, waits for the
+// commit length to reach its index before it is completed `superseded`. In a
+// healed, idle cluster that never happens: the caller never hears back
+// (raft-lite's defect 5 in another guise). 3 nodes, seeds 37, 41 and 145 of
+// 1..150 show it. Expected to fail until the core resolves such broadcasts,
+// e.g. by completing `superseded` every pending entry of an earlier term than
+// a newly committed entry (it can never commit any more).
+BOOST_AUTO_TEST_CASE(broadcast_outcome_after_heal, *boost::unit_test::expected_failures(1)) {
+    const std::string seeds = seeds_failing("broadcast outcome", 1, 150, 3, true, false);
+    BOOST_TEST(seeds.empty(), "healed cluster, broadcasts without an outcome in seeds:" << seeds);
+}
+
+// Core defect 2 (also documented in core_tests): a follower forwards a
+// broadcast, the leader appends it and the answer is lost; the follower, cut
+// off, moves the request back to `held` on its election timeout and after
+// hold_elections timeouts completes it `not_leader`, while the entry commits.
+// A caller told "not_leader" retries, and the operation takes effect twice.
+// 3 nodes, e.g. seed 3 (request 242 of node 1, committed at index 229).
+BOOST_AUTO_TEST_CASE(failure_is_final, *boost::unit_test::expected_failures(1)) {
+    const std::string seeds = seeds_failing("failure is final", 1, 20, 3, false, true);
+    BOOST_TEST(seeds.empty(), "broadcasts completed as failed that committed, in seeds:" << seeds);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
