@@ -197,10 +197,7 @@ BOOST_AUTO_TEST_SUITE(invalid_input_check_quorum)
 
 // A rejected message must not count as "heard from" for check-quorum: here
 // follower 2 only sends acks beyond the log (rejected) and 3 is silent.
-// Disabled: core::on_log_response sets progress::recently_active before it
-// validates the response (see the report); enable once fixed.
-BOOST_AUTO_TEST_CASE(rejected_log_response_does_not_keep_a_leader_alive,
-                     *boost::unit_test::disabled()) {
+BOOST_AUTO_TEST_CASE(rejected_log_response_does_not_keep_a_leader_alive) {
     core c(make_config(1, 3));
     establish_leader(c);
     c.step(election_timeout{});   // clears "recently active"

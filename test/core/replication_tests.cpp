@@ -364,11 +364,7 @@ BOOST_AUTO_TEST_SUITE(replication_reordering)
 // A is accepted (ack 2). The leader sees A's success first, then B's stale
 // rejection. The follower's durable ack of 2 stands: the leader's
 // ackedLength (matchIndex) must not go back to 1.
-// Disabled: core::on_log_response lowers acked_length to 1 when a rejection's
-// prefix_len equals acked_length ("it lost data"), which a reordered stale
-// rejection also satisfies (see report; costs a re-send, not safety).
-BOOST_AUTO_TEST_CASE(stale_rejection_after_success_keeps_acked_length,
-                     *boost::unit_test::disabled()) {
+BOOST_AUTO_TEST_CASE(stale_rejection_after_success_keeps_acked_length) {
     core_config tmpl;
     tmpl.max_batch_entries = 1;
     core c(make_config(1, 3, tmpl));

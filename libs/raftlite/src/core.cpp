@@ -147,7 +147,7 @@ void core::on_election_timeout(output& out) {
     // A broadcast held without a leader fails after a bounded number of
     // elections: the caller always hears back.
     bool holding = std::any_of(pending_.begin(), pending_.end(), [](const auto& kv) {
-        return kv.second.where == pending::state::held;
+        return kv.second.where == pending::state::held && !kv.second.ever_forwarded;
     });
     if (holding && ++elections_without_leader_ >= cfg_.hold_elections) {
         elections_without_leader_ = 0;
@@ -402,12 +402,12 @@ void core::on_log_response(node_id from, const log_response& m, output& out) {
     auto it = followers_.find(from);
     if (it == followers_.end()) return;
     progress& p = it->second;
-    p.recently_active = true;
     if (m.success) {
         if (m.ack > log_.length() || m.ack < m.prefix_len) {   // a lie: nobody acks what was not sent
             ++stats_.messages_rejected;
             return;
         }
+        p.recently_active = true;
         if (m.ack > p.acked_length) {
             p.acked_length = m.ack;
             p.heartbeats_without_progress = 0;
@@ -424,17 +424,19 @@ void core::on_log_response(node_id from, const log_response& m, output& out) {
         if (current_role_ == role::leader) replicate_log(from, p, false, out);
         return;
     }
-    // Rejected. Answers to requests older than what is known to match, or to
-    // a probe other than the current one, are stale.
-    if (m.prefix_len < p.acked_length) return;
-    if (!p.replicating && m.prefix_len != p.sent_length) return;
-    if (m.prefix_len == 0) {   // the empty prefix always matches: a confused or lying follower
+    // Rejected. The empty prefix always matches: a follower rejecting it is
+    // confused or lying.
+    if (m.prefix_len == 0) {
         ++stats_.messages_rejected;
         return;
     }
-    index_t next = std::min(m.ack, m.prefix_len - 1);
-    if (m.prefix_len == p.acked_length) p.acked_length = std::min(p.acked_length, next);   // it lost data
-    next = std::max(next, p.acked_length);
+    p.recently_active = true;
+    // A prefix the follower already acknowledged matches (its acknowledgement
+    // was durable), so such a rejection answers an older request that arrived
+    // late; so does one to a probe other than the current one.
+    if (m.prefix_len <= p.acked_length) return;
+    if (!p.replicating && m.prefix_len != p.sent_length) return;
+    const index_t next = std::max(std::min(m.ack, m.prefix_len - 1), p.acked_length);
     p.replicating = false;
     p.inflight.clear();
     p.probe_outstanding = false;
@@ -522,6 +524,8 @@ void core::send_forward(std::uint64_t request, pending& p, output& out) {
         p.ever_forwarded = true;
     }
     p.where = pending::state::forwarded;
+    p.forwarded_to = current_leader_;
+    p.forwarded_term = current_term_;
     p.requests_since_forward = 0;
     send(current_leader_, forward_request{request, p.search_from, p.payload}, out);
 }
@@ -572,6 +576,10 @@ void core::on_forward_response(node_id from, const forward_response& m, output& 
     auto it = pending_.find(m.request);
     if (it == pending_.end() || it->second.where != pending::state::forwarded) return;
     pending& p = it->second;
+    // Only the answer of the node we last asked, in this term, counts: a late
+    // answer from a deposed leader describes an entry a newer leader may
+    // already have replaced, while our request now waits on another copy.
+    if (from != p.forwarded_to || p.forwarded_term != current_term_) return;
     switch (m.result) {
     case forward_response::status::accepted:
         if (m.index <= commit_length_) {
@@ -613,9 +621,12 @@ void core::complete(std::uint64_t request, broadcast_result r, index_t index, ou
 }
 
 void core::fail_held(broadcast_result r, output& out) {
+    // Only requests no leader ever saw: one that was forwarded may sit in some
+    // log and still commit, so it waits for its outcome (or for the driver's
+    // deadline, which reports "unknown", not "failed").
     std::vector<std::uint64_t> held;
     for (const auto& [req, p] : pending_)
-        if (p.where == pending::state::held) held.push_back(req);
+        if (p.where == pending::state::held && !p.ever_forwarded) held.push_back(req);
     for (auto req : held) complete(req, r, 0, out);
 }
 

@@ -47,7 +47,7 @@ struct core_config {
     std::size_t max_inflight = 8;          ///< pipelined log_requests per follower
     std::size_t max_pending = 4096;        ///< this node's broadcasts awaiting an outcome
     std::size_t max_uncommitted = 65536;   ///< leader refuses new entries beyond this many uncommitted
-    unsigned hold_elections = 3;           ///< election timeouts a broadcast waits for a leader before failing with not_leader
+    unsigned hold_elections = 3;           ///< election timeouts a broadcast no leader has seen waits for one before failing with not_leader
     unsigned forward_retry_after = 32;     ///< log_requests from the leader before an unanswered forward is sent again
     bool check_quorum = true;              ///< a leader not heard from a majority for an election timeout steps down
 #ifdef RAFTLITE_TESTING_FAULTS
@@ -164,6 +164,8 @@ private:
         index_t index = 0;             ///< appended: entry index
         term_t term = 0;               ///< appended: entry term
         unsigned requests_since_forward = 0;
+        node_id forwarded_to = no_node;  ///< forwarded: the leader asked
+        term_t forwarded_term = 0;       ///< forwarded: in which term
     };
 
     // events
