@@ -1,0 +1,230 @@
+#include "kv_process_cluster.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <csignal>
+#include <fcntl.h>
+#include <fstream>
+#include <random>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace raftlite::testing {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::uint16_t free_port() {
+    asio::io_context ioc;
+    asio::ip::tcp::acceptor a(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+    return a.local_endpoint().port();
+}
+
+// Polls a condition until it holds or a generous deadline passes.
+template <class F>
+bool eventually(F&& condition, std::chrono::seconds limit = 60s) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (condition()) return true;
+        std::this_thread::sleep_for(50ms);
+    }
+    return condition();
+}
+
+} // namespace
+
+std::filesystem::path staged_program(const std::string& name) {
+    const auto self = std::filesystem::read_symlink("/proc/self/exe");
+    return self.parent_path().parent_path() / "bin" / name;
+}
+
+std::optional<http_reply> http_call(std::uint16_t port, const std::string& method, const std::string& target,
+                                    const std::string& body, std::chrono::milliseconds timeout) {
+    try {
+        asio::io_context ioc;
+        boost::beast::tcp_stream stream(ioc);
+        stream.expires_after(timeout);
+        stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+        http::request<http::string_body> req{http::string_to_verb(method), target, 11};
+        req.set(http::field::host, "127.0.0.1");
+        if (!body.empty() || method == "PUT" || method == "POST") {
+            req.body() = body;
+            req.prepare_payload();
+        }
+        http::write(stream, req);
+        boost::beast::flat_buffer buf;
+        http::response<http::string_body> res;
+        http::read(stream, buf, res);
+        return http_reply{res.result_int(), res.body()};
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
+run_result run_program(const std::filesystem::path& program, const std::vector<std::string>& args) {
+    int out[2];
+    if (::pipe(out) != 0) throw std::runtime_error("pipe");
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        ::dup2(out[1], 1);
+        ::dup2(out[1], 2);
+        ::close(out[0]);
+        ::close(out[1]);
+        std::vector<char*> argv{const_cast<char*>(program.c_str())};
+        for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        ::execv(program.c_str(), argv.data());
+        std::_Exit(127);
+    }
+    ::close(out[1]);
+    run_result r;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(out[0], buf, sizeof buf)) > 0) r.output.append(buf, static_cast<std::size_t>(n));
+    ::close(out[0]);
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return r;
+}
+
+kv_process_cluster::kv_process_cluster(std::size_t peers)
+    : dir_(std::filesystem::temp_directory_path() / ("raftlite-kv-test-" + std::to_string(std::random_device{}()))) {
+    std::filesystem::create_directories(dir_);
+    for (std::size_t i = 0; i < peers; ++i) {
+        peer_ports_.push_back(free_port());
+        kv_ports_.push_back(free_port());
+    }
+    for (std::size_t i = 1; i <= peers; ++i) {
+        std::ofstream f(config(i));
+        f << "[cluster]\nid = process-test\n[node]\nid = " << i << "\nlisten = 127.0.0.1:" << peer_ports_[i - 1]
+          << "\ndata_dir = n" << i << "\n[peers]\n";
+        for (std::size_t j = 1; j <= peers; ++j) f << j << " = 127.0.0.1:" << peer_ports_[j - 1] << "\n";
+        f << "[raft]\nelection_timeout_min_ms = 200\nelection_timeout_max_ms = 400\nheartbeat_ms = 40\n"
+          << "[log]\nlevel = info\nfile = n" << i << ".log\n[kv]\nlisten = 127.0.0.1:" << kv_ports_[i - 1] << "\n";
+    }
+}
+
+kv_process_cluster::~kv_process_cluster() {
+    for (auto& [id, pid] : pids_) {
+        ::kill(pid, SIGKILL);
+        int st;
+        ::waitpid(pid, &st, 0);
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+}
+
+std::filesystem::path kv_process_cluster::config(node_id id) const {
+    return dir_ / ("n" + std::to_string(id) + ".ini");
+}
+
+void kv_process_cluster::start(node_id id) {
+    BOOST_REQUIRE(!pids_.count(id));
+    const auto program = staged_program("raftlite-kv");
+    const auto cfg = config(id);
+    pid_t pid = ::fork();
+    BOOST_REQUIRE(pid >= 0);
+    if (pid == 0) {
+        int devnull = ::open("/dev/null", O_RDWR);
+        ::dup2(devnull, 0);
+        ::dup2(devnull, 1);
+        ::execl(program.c_str(), program.c_str(), "--config", cfg.c_str(), nullptr);
+        std::_Exit(127);
+    }
+    pids_[id] = pid;
+    paused_[id] = false;
+}
+
+void kv_process_cluster::kill(node_id id) {
+    auto it = pids_.find(id);
+    if (it == pids_.end()) return;
+    ::kill(it->second, SIGKILL);
+    int st;
+    ::waitpid(it->second, &st, 0);
+    pids_.erase(it);
+    paused_.erase(id);
+}
+
+void kv_process_cluster::pause(node_id id) {
+    ::kill(pids_.at(id), SIGSTOP);
+    paused_[id] = true;
+}
+
+void kv_process_cluster::resume(node_id id) {
+    ::kill(pids_.at(id), SIGCONT);
+    paused_[id] = false;
+}
+
+bool kv_process_cluster::running(node_id id) const { return pids_.count(id) > 0; }
+
+std::optional<peer_status> kv_process_cluster::status(node_id id) const {
+    auto r = http_call(kv_port(id), "GET", "/status", {}, 2s);
+    if (!r || r->status != 200) return std::nullopt;
+    try {
+        auto o = boost::json::parse(r->body).as_object();
+        peer_status s;
+        s.role = boost::json::value_to<std::string>(o.at("role"));
+        s.term = o.at("term").to_number<term_t>();
+        s.leader = o.at("leader").to_number<node_id>();
+        s.applied = o.at("applied_index").to_number<index_t>();
+        s.digest = boost::json::value_to<std::string>(o.at("digest"));
+        return s;
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
+std::optional<node_id> kv_process_cluster::wait_for_leader() {
+    std::optional<node_id> leader;
+    eventually([&] {
+        leader.reset();
+        for (auto& [id, pid] : pids_) {
+            if (paused_[id]) continue;
+            auto s = status(id);
+            if (!s || s->leader == 0 || (leader && *leader != s->leader)) return false;
+            leader = s->leader;
+        }
+        return leader && pids_.count(*leader) && !paused_[*leader] && status(*leader)->role == "leader";
+    });
+    return leader;
+}
+
+bool kv_process_cluster::wait_converged() {
+    return eventually([&] {
+        std::optional<peer_status> first;
+        for (auto& [id, pid] : pids_) {
+            auto s = status(id);
+            if (!s) return false;
+            if (first && (s->applied != first->applied || s->digest != first->digest)) return false;
+            if (!first) first = s;
+        }
+        return true;
+    });
+}
+
+bool kv_process_cluster::put(const std::string& key, const std::string& value, std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    std::size_t next = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+        const node_id id = next++ % size() + 1;
+        if (!running(id) || paused_[id]) continue;
+        auto r = http_call(kv_port(id), "PUT", "/kv/" + key, value, 3s);
+        if (r && r->status == 200) return true;
+        std::this_thread::sleep_for(20ms);   // back off before the next peer
+    }
+    return false;
+}
+
+} // namespace raftlite::testing

@@ -1,0 +1,84 @@
+// A raftlite-kv cluster of real processes for tests: configs generated in a
+// temporary directory with free ports, peers started, killed (SIGKILL),
+// paused (SIGSTOP/SIGCONT) and restarted, and a small HTTP client.
+#ifndef RAFTLITE_TEST_KV_PROCESS_CLUSTER_HPP
+#define RAFTLITE_TEST_KV_PROCESS_CLUSTER_HPP
+
+#include <raftlite/types.hpp>
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace raftlite::testing {
+
+/// The directory of the staged programs (stage/bin), found from this test
+/// program's own location (stage/test).
+std::filesystem::path staged_program(const std::string& name);
+
+struct http_reply {
+    unsigned status = 0;
+    std::string body;
+};
+
+/// One HTTP request; nullopt when the peer cannot be reached or times out.
+std::optional<http_reply> http_call(std::uint16_t port, const std::string& method, const std::string& target,
+                                    const std::string& body = {},
+                                    std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+struct peer_status {
+    std::string role;
+    term_t term = 0;
+    node_id leader = 0;
+    index_t applied = 0;
+    std::string digest;
+};
+
+/// Runs a program with arguments; returns its exit status and what it wrote
+/// to stdout and stderr.
+struct run_result {
+    int status = -1;
+    std::string output;
+};
+run_result run_program(const std::filesystem::path& program, const std::vector<std::string>& args);
+
+class kv_process_cluster {
+public:
+    explicit kv_process_cluster(std::size_t peers);
+    ~kv_process_cluster();   ///< kills every process it started, removes its directory
+
+    void start(node_id id);
+    void kill(node_id id);        ///< SIGKILL, and reaps it
+    void pause(node_id id);       ///< SIGSTOP
+    void resume(node_id id);      ///< SIGCONT
+    bool running(node_id id) const;
+    std::size_t size() const { return kv_ports_.size(); }
+
+    std::uint16_t kv_port(node_id id) const { return kv_ports_.at(id - 1); }
+    std::filesystem::path config(node_id id) const;
+    std::optional<peer_status> status(node_id id) const;
+
+    /// The leader that every running, unpaused peer agrees on (waits for it).
+    std::optional<node_id> wait_for_leader();
+    /// Waits until every running peer applied the same index with the same digest.
+    bool wait_converged();
+
+    /// put through any peer, retrying on other peers until `deadline`.
+    /// True only when a peer answered 200: the write is acknowledged.
+    bool put(const std::string& key, const std::string& value, std::chrono::milliseconds deadline);
+
+private:
+    std::filesystem::path dir_;
+    std::vector<std::uint16_t> peer_ports_, kv_ports_;
+    std::map<node_id, pid_t> pids_;
+    std::map<node_id, bool> paused_;
+};
+
+} // namespace raftlite::testing
+
+#endif

@@ -1,0 +1,118 @@
+// raftlite-kv as real processes: SIGKILL, restart, SIGSTOP/SIGCONT while a
+// client writes; afterwards every peer holds the same state and every
+// acknowledged write. Also: bad config files stop the program with status 2.
+#define BOOST_TEST_MODULE process_tests
+#include <boost/test/unit_test.hpp>
+
+#include "kv_process_cluster.hpp"
+
+#include <fstream>
+#include <random>
+
+using namespace raftlite;
+using namespace raftlite::testing;
+using namespace std::chrono_literals;
+
+BOOST_AUTO_TEST_CASE(acknowledged_writes_survive_kills_restarts_and_pauses) {
+    const unsigned seed = std::random_device{}();
+    BOOST_TEST_MESSAGE("seed " << seed);
+    std::mt19937 rng(seed);
+    kv_process_cluster c(3);
+    for (node_id id = 1; id <= 3; ++id) c.start(id);
+    BOOST_REQUIRE(c.wait_for_leader());
+
+    std::map<std::string, std::string> acked;
+    int op = 0;
+    auto write_some = [&](int n) {
+        for (int k = 0; k < n; ++k, ++op) {
+            const std::string key = "k" + std::to_string(op), value = "v" + std::to_string(op) + "-" + std::to_string(seed);
+            if (c.put(key, value, 20s)) acked[key] = value;
+        }
+    };
+    write_some(20);
+    // 1. SIGKILL the leader, write, restart it
+    auto leader = c.wait_for_leader();
+    BOOST_REQUIRE(leader);
+    BOOST_TEST_MESSAGE("killing leader n" << *leader << " after " << acked.size() << " acked writes");
+    c.kill(*leader);
+    write_some(20);
+    c.start(*leader);
+    write_some(10);
+    // 2. SIGKILL a random follower and the leader in turn
+    leader = c.wait_for_leader();
+    BOOST_REQUIRE(leader);
+    node_id follower = *leader % 3 + 1;
+    if (rng() % 2) follower = follower % 3 + 1;
+    if (follower == *leader) follower = follower % 3 + 1;
+    BOOST_TEST_MESSAGE("killing follower n" << follower);
+    c.kill(follower);
+    write_some(20);
+    c.start(follower);
+    // 3. SIGSTOP the leader while writing, then SIGCONT: it must step down or catch up
+    leader = c.wait_for_leader();
+    BOOST_REQUIRE(leader);
+    BOOST_TEST_MESSAGE("pausing leader n" << *leader);
+    c.pause(*leader);
+    write_some(20);
+    c.resume(*leader);
+    write_some(10);
+
+    BOOST_REQUIRE(c.wait_for_leader());
+    BOOST_REQUIRE(c.wait_converged());
+    BOOST_TEST(acked.size() >= 50u);   // most writes find a leader within their 20 s
+    std::optional<std::string> digest;
+    for (node_id id = 1; id <= 3; ++id) {
+        auto s = c.status(id);
+        BOOST_REQUIRE(s);
+        if (digest) BOOST_TEST(s->digest == *digest);
+        digest = s->digest;
+        // every acknowledged write is there, read through this peer (and the log)
+        for (const auto& [key, value] : acked) {
+            auto r = http_call(c.kv_port(id), "GET", "/kv/" + key, {}, 20s);
+            BOOST_REQUIRE(r);
+            BOOST_TEST(r->status == 200u);
+            BOOST_TEST(r->body == value, "n" << id << " " << key);
+        }
+    }
+}
+
+namespace {
+
+run_result run_kv_with(const std::string& text) {
+    const auto dir = std::filesystem::temp_directory_path() / ("raftlite-badconf-" + std::to_string(std::random_device{}()));
+    std::filesystem::create_directories(dir);
+    const auto file = dir / "bad.ini";
+    std::ofstream(file) << text;
+    auto r = run_program(staged_program("raftlite-kv"), {"--config", file.string()});
+    std::filesystem::remove_all(dir);
+    return r;
+}
+
+const std::string good_head = "[cluster]\nid = t\n[node]\nid = 1\nlisten = 127.0.0.1:7901\ndata_dir = d\n";
+const std::string good_peers = "[peers]\n1 = 127.0.0.1:7901\n2 = 127.0.0.1:7902\n";
+const std::string good_kv = "[kv]\nlisten = 127.0.0.1:8901\n";
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(bad_configs_exit_with_status_2_and_say_why) {
+    struct bad_case {
+        std::string text, expect;
+    };
+    const std::vector<bad_case> cases = {
+        {good_head + good_peers + good_kv + "[raft]\nbogus = 1\n", "bogus"},
+        {"[cluster]\nid = t\n[node]\nlisten = 127.0.0.1:7901\ndata_dir = d\n" + good_peers + good_kv, "id"},
+        {good_head + "[peers]\n1 = 127.0.0.1:7901\n1 = 127.0.0.1:7902\n" + good_kv, "1"},
+        {good_head + "[peers]\n2 = 127.0.0.1:7902\n3 = 127.0.0.1:7903\n" + good_kv, "1"},
+        {good_head + "[peers]\n1 = 127.0.0.1:7901\n2 = nowhere\n" + good_kv, "nowhere"},
+        {good_head + good_peers, "[kv]"},
+    };
+    for (const auto& c : cases) {
+        auto r = run_kv_with(c.text);
+        BOOST_TEST(r.status == 2, "output: " << r.output);
+        BOOST_TEST(r.output.find("bad.ini") != std::string::npos, "output: " << r.output);
+        BOOST_TEST(r.output.find(c.expect) != std::string::npos, "output: " << r.output);
+    }
+    auto r = run_program(staged_program("raftlite-kv"), {"--config", "/nonexistent/n1.ini"});
+    BOOST_TEST(r.status == 2);
+    BOOST_TEST(r.output.find("/nonexistent/n1.ini") != std::string::npos, "output: " << r.output);
+}
