@@ -154,6 +154,29 @@ BOOST_AUTO_TEST_CASE(append_round_trip_in_one_segment) {
     BOOST_TEST(segment_files(tmp.path()).size() == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(one_append_call_with_thousands_of_entries) {
+    // More iovecs than one pwritev takes (IOV_MAX), across segment boundaries.
+    temp_dir tmp;
+    const auto v = make_entries(1, 5000, 3);
+    {
+        persistent_state st;
+        auto p = open_loaded(tmp.path(), st, counting_options().make(100000));
+        BOOST_TEST(!p->append(v));
+        BOOST_TEST(!p->sync());
+    }
+    BOOST_TEST(segment_files(tmp.path()).size() > 2u);
+    BOOST_TEST(log_diff(reload(tmp.path(), counting_options().make(100000)).entries, v) == "");
+}
+
+BOOST_AUTO_TEST_CASE(data_directory_that_is_a_file_is_an_error) {
+    temp_dir tmp;
+    write_file(tmp / "plain", "not a directory");
+    file_persister p(tmp / "plain");
+    persistent_state st;
+    BOOST_TEST(p.load(st));
+    BOOST_TEST(p.last_error_message().find(tmp / "plain") != std::string::npos, p.last_error_message());
+}
+
 BOOST_AUTO_TEST_CASE(empty_and_large_payloads) {
     temp_dir tmp;
     std::vector<log_entry> v;
