@@ -27,7 +27,8 @@ namespace {
     std::cerr << "sim: " << why << "\n"
               << "usage: sim [--seed S | --seeds A..B | --minutes M] [--nodes 3|5] [--steps K]\n"
               << "           [--faults all|none|crash,partition,loss,duplicate] [--trace] [--skip outcomes,failures]\n"
-              << "       sim --explore [--depth D] [--crashes K] [--broadcasts B] [--drops L] [--budget STATES]\n";
+              << "       sim --explore [--depth D] [--crashes K] [--broadcasts B] [--drops L] [--duplicates U]\n"
+              << "                     [--timeouts E] [--heartbeats H] [--budget STATES]\n";
     std::exit(2);
 }
 
@@ -47,7 +48,8 @@ int explore_main(const explore_config& ec) {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::cout << "explore: 3 nodes, " << ec.broadcasts << " broadcasts, up to " << ec.max_crashes
               << " crash(es), up to " << ec.max_drops << " drop(s) and " << ec.max_duplicates
-              << " duplicate(s), depth limit " << ec.depth << "\n"
+              << " duplicate(s), up to " << ec.max_timeouts << " election timeouts and " << ec.max_heartbeats
+              << " heartbeats, depth limit " << ec.depth << "\n"
               << "  transitions explored " << r.transitions << ", distinct states " << r.distinct_states
               << ", max depth reached " << r.max_depth << (r.budget_exhausted ? " (state budget exhausted)" : "")
               << ", " << secs << " s\n"
@@ -108,6 +110,8 @@ int main(int argc, char** argv) {
         else if (a == "--drops") ec.max_drops = number(value());
         else if (a == "--duplicates") ec.max_duplicates = number(value());
         else if (a == "--budget") ec.max_states = number(value());
+        else if (a == "--timeouts") ec.max_timeouts = number(value());
+        else if (a == "--heartbeats") ec.max_heartbeats = number(value());
         else if (a == "--help" || a == "-h") usage("help");
         else usage("unknown option " + a);
     }

@@ -20,13 +20,13 @@ namespace raftlite::sim {
 
 struct explore_config {
     std::size_t depth = 12;
-    std::size_t broadcasts = 2;       ///< client broadcasts issued along a path, at most
+    std::size_t broadcasts = 1;       ///< client broadcasts issued along a path, at most
     std::size_t max_crashes = 1;
-    std::size_t max_drops = 2;        ///< messages lost along a path
+    std::size_t max_drops = 1;        ///< messages lost along a path
     std::size_t max_duplicates = 1;
     std::size_t max_timeouts = 3;     ///< election timeouts along a path
     std::size_t max_heartbeats = 2;
-    std::uint64_t max_states = 3'000'000;   ///< distinct states before giving up (memory bound)
+    std::uint64_t max_states = 40'000'000;   ///< distinct states before giving up (memory bound)
     core_config core;                 ///< template (self/members set per node)
 };
 

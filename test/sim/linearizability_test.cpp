@@ -127,7 +127,8 @@ std::vector<kv_op> random_history(std::uint64_t seed, std::size_t n, std::size_t
         const std::size_t c = rng() % clients;
         kv_op op;
         op.client = c;
-        op.key = "k" + std::to_string(rng() % keys);
+        op.key = "k";
+        op.key += std::to_string(rng() % keys);   // (not "k" + ...: GCC 12 -Wrestrict false positive)
         op.invoke = client_free[c] + rng() % 5;
         const std::uint64_t len = 1 + rng() % 40;
         op.complete = op.invoke + len;

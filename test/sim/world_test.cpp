@@ -44,7 +44,8 @@ std::string seeds_failing(const std::string& invariant, std::uint64_t first, std
         const run_result r = run_world(c);
         if (r.ok) continue;
         if (r.invariant == invariant) {
-            seeds += " " + std::to_string(seed);
+            seeds += ' ';
+            seeds += std::to_string(seed);
             BOOST_TEST_MESSAGE(describe_failure(c, r));
         } else {
             BOOST_TEST(r.ok, describe_failure(c, r));
