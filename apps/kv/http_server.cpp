@@ -6,6 +6,7 @@
 // handler holds the session with shared_from_this, so a session lives exactly
 // as long as work for it is pending.
 #include "http_server.hpp"
+#include "http_routes.hpp"
 
 #include <raftlite/config.hpp>
 #include <raftlite/error.hpp>
@@ -23,11 +24,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <limits>
 #include <mutex>
 #include <optional>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 namespace raftlite::kv {
@@ -84,60 +85,6 @@ std::string error_body(std::string_view token, std::string_view message) {
     o["error"] = token;
     o["message"] = message;
     return json_text(o);
-}
-
-std::optional<std::string> percent_decode(std::string_view in) {
-    auto hex = [](char c) -> int {
-        if (c >= '0' && c <= '9')
-            return c - '0';
-        if (c >= 'a' && c <= 'f')
-            return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-            return c - 'A' + 10;
-        return -1;
-    };
-    std::string out;
-    out.reserve(in.size());
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        if (in[i] != '%') {
-            out.push_back(in[i]);
-            continue;
-        }
-        if (i + 2 >= in.size())
-            return std::nullopt;
-        int hi = hex(in[i + 1]), lo = hex(in[i + 2]);
-        if (hi < 0 || lo < 0)
-            return std::nullopt;
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-    }
-    return out;
-}
-
-// The CAS body: {"expected": "old" | null, "value": "new"}, nothing else.
-// Returns an error text, or empty on success.
-std::string parse_cas_body(const std::string& body, kv_command& cmd) {
-    boost::system::error_code ec;
-    auto v = boost::json::parse(body, ec);
-    if (ec)
-        return "body is not valid JSON: " + ec.message();
-    auto* o = v.if_object();
-    if (!o)
-        return "body must be a JSON object {\"expected\": ..., \"value\": ...}";
-    for (auto& kv : *o)
-        if (kv.key() != "expected" && kv.key() != "value")
-            return "unknown field '" + std::string(kv.key()) +
-                   "'; expected only \"expected\" and \"value\"";
-    auto* value = o->if_contains("value");
-    if (!value || !value->is_string())
-        return "\"value\" is required and must be a string";
-    auto* expected = o->if_contains("expected");
-    if (!expected || !(expected->is_string() || expected->is_null()))
-        return "\"expected\" is required: a string, or null when the key must be absent";
-    cmd.value = std::string(value->get_string());
-    if (expected->is_string())
-        cmd.expected = std::string(expected->get_string());
-    return {};
 }
 
 class session : public closable, public std::enable_shared_from_this<session> {
@@ -242,14 +189,13 @@ private:
         version_ = req.version();
         target_ = std::string(req.target());
 
-        std::string_view target = req.target();
-        auto qpos = target.find('?');
-        auto path = target.substr(0, qpos);
-        auto query = qpos == std::string_view::npos ? std::string_view() : target.substr(qpos + 1);
-
-        if (path == "/status") {
-            if (req.method() != http::verb::get)
-                return method_not_allowed("GET");
+        auto r = route_request(req);
+        if (auto* e = std::get_if<route_error>(&r)) {
+            if (e->status == http::status::method_not_allowed)
+                return method_not_allowed(e->allow.c_str());
+            return send_error(e->status, e->token, e->message, false);
+        }
+        if (std::holds_alternative<status_route>(r)) {
             std::string body;
             try {
                 body = st_->status ? st_->status() : "{}";
@@ -259,56 +205,7 @@ private:
             }
             return send(make(http::status::ok, std::move(body), "application/json"), false);
         }
-
-        constexpr std::string_view prefix = "/kv/";
-        if (path.substr(0, prefix.size()) != prefix)
-            return send_error(http::status::not_found, "no_such_route",
-                              "no such path; expected /kv/<key> or /status", false);
-
-        kv_command cmd;
-        auto key = percent_decode(path.substr(prefix.size()));
-        if (!key)
-            return send_error(http::status::bad_request, "bad_key",
-                              "malformed percent-encoding in the key", false);
-        cmd.key = std::move(*key);
-
-        if (auto id = req.find("X-Request-Id"); id != req.end()) {
-            auto text = id->value();
-            auto [p, err] = std::from_chars(text.data(), text.data() + text.size(), cmd.request_id);
-            if (err != std::errc() || p != text.data() + text.size())
-                return send_error(http::status::bad_request, "bad_request_id",
-                                  "X-Request-Id must be a decimal 64-bit unsigned integer", false);
-        }
-
-        switch (req.method()) {
-        case http::verb::get:
-            cmd.op = kv_op::get;
-            break;
-        case http::verb::put:
-            cmd.op = kv_op::put;
-            cmd.value = std::move(req.body());
-            break;
-        case http::verb::delete_:
-            cmd.op = kv_op::del;
-            break;
-        case http::verb::post: {
-            if (query != "cas")
-                return send_error(http::status::bad_request, "bad_request",
-                                  "POST /kv/<key> needs the query '?cas'", false);
-            cmd.op = kv_op::cas;
-            if (auto why = parse_cas_body(req.body(), cmd); !why.empty())
-                return send_error(http::status::bad_request, "bad_body", why, false);
-            break;
-        }
-        default:
-            return method_not_allowed("GET, PUT, DELETE, POST");
-        }
-        if (cmd.op != kv_op::cas && !query.empty())
-            return send_error(http::status::bad_request, "bad_request",
-                              "unexpected query '" + std::string(query) + "'", false);
-        if (auto why = validate(cmd); !why.empty())
-            return send_error(http::status::bad_request, "bad_command", why, false);
-        submit(std::move(cmd));
+        submit(std::get<kv_command>(std::move(r)));
     }
 
     void submit(kv_command cmd) {

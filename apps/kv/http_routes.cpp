@@ -1,0 +1,141 @@
+// raftlite kv — mapping an HTTP request to a command (see http_routes.hpp).
+#include "http_routes.hpp"
+
+#include <boost/beast/http/verb.hpp>
+#include <boost/json.hpp>
+
+#include <charconv>
+#include <utility>
+
+namespace raftlite::kv {
+
+namespace http = boost::beast::http;
+
+namespace {
+
+route_error error(http::status s, std::string token, std::string message) {
+    return route_error{s, std::move(token), std::move(message), {}};
+}
+
+route_error method_not_allowed(const char* allow) {
+    return route_error{http::status::method_not_allowed, "method_not_allowed",
+                       std::string("allowed: ") + allow, allow};
+}
+
+} // namespace
+
+std::optional<std::string> percent_decode(std::string_view in) {
+    auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9')
+            return c - '0';
+        if (c >= 'a' && c <= 'f')
+            return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+            return c - 'A' + 10;
+        return -1;
+    };
+    std::string out;
+    out.reserve(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        if (in[i] != '%') {
+            out.push_back(in[i]);
+            continue;
+        }
+        if (i + 2 >= in.size())
+            return std::nullopt;
+        int hi = hex(in[i + 1]), lo = hex(in[i + 2]);
+        if (hi < 0 || lo < 0)
+            return std::nullopt;
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+    }
+    return out;
+}
+
+std::string parse_cas_body(const std::string& body, kv_command& cmd) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(body, ec);
+    if (ec)
+        return "body is not valid JSON: " + ec.message();
+    auto* o = v.if_object();
+    if (!o)
+        return "body must be a JSON object {\"expected\": ..., \"value\": ...}";
+    for (auto& kv : *o)
+        if (kv.key() != "expected" && kv.key() != "value")
+            return "unknown field '" + std::string(kv.key()) +
+                   "'; expected only \"expected\" and \"value\"";
+    auto* value = o->if_contains("value");
+    if (!value || !value->is_string())
+        return "\"value\" is required and must be a string";
+    auto* expected = o->if_contains("expected");
+    if (!expected || !(expected->is_string() || expected->is_null()))
+        return "\"expected\" is required: a string, or null when the key must be absent";
+    cmd.value = std::string(value->get_string());
+    if (expected->is_string())
+        cmd.expected = std::string(expected->get_string());
+    return {};
+}
+
+route route_request(http_request& req) {
+    std::string_view target = req.target();
+    auto qpos = target.find('?');
+    auto path = target.substr(0, qpos);
+    auto query = qpos == std::string_view::npos ? std::string_view() : target.substr(qpos + 1);
+
+    if (path == "/status") {
+        if (req.method() != http::verb::get)
+            return method_not_allowed("GET");
+        return status_route{};
+    }
+
+    constexpr std::string_view prefix = "/kv/";
+    if (path.substr(0, prefix.size()) != prefix)
+        return error(http::status::not_found, "no_such_route",
+                     "no such path; expected /kv/<key> or /status");
+
+    kv_command cmd;
+    auto key = percent_decode(path.substr(prefix.size()));
+    if (!key)
+        return error(http::status::bad_request, "bad_key", "malformed percent-encoding in the key");
+    cmd.key = std::move(*key);
+
+    if (auto id = req.find("X-Request-Id"); id != req.end()) {
+        auto text = id->value();
+        auto [p, err] = std::from_chars(text.data(), text.data() + text.size(), cmd.request_id);
+        if (err != std::errc() || p != text.data() + text.size())
+            return error(http::status::bad_request, "bad_request_id",
+                         "X-Request-Id must be a decimal 64-bit unsigned integer");
+    }
+
+    switch (req.method()) {
+    case http::verb::get:
+        cmd.op = kv_op::get;
+        break;
+    case http::verb::put:
+        cmd.op = kv_op::put;
+        cmd.value = std::move(req.body());
+        break;
+    case http::verb::delete_:
+        cmd.op = kv_op::del;
+        break;
+    case http::verb::post: {
+        if (query != "cas")
+            return error(http::status::bad_request, "bad_request",
+                         "POST /kv/<key> needs the query '?cas'");
+        cmd.op = kv_op::cas;
+        if (auto why = parse_cas_body(req.body(), cmd); !why.empty())
+            return error(http::status::bad_request, "bad_body", std::move(why));
+        break;
+    }
+    default:
+        return method_not_allowed("GET, PUT, DELETE, POST");
+    }
+    if (cmd.op != kv_op::cas && !query.empty())
+        return error(http::status::bad_request, "bad_request",
+                     "unexpected query '" + std::string(query) + "'");
+    if (auto why = validate(cmd); !why.empty())
+        return error(http::status::bad_request, "bad_command", std::move(why));
+    return cmd;
+}
+
+} // namespace raftlite::kv

@@ -1,0 +1,56 @@
+// raftlite kv — mapping an HTTP request to what it asks for, without I/O.
+//
+// http_server.cpp reads a request from a socket and calls route_request(); the
+// result is either a kv_command to submit, a request for the status page, or
+// an error to answer with. Keeping the mapping free of sockets, strands and
+// callbacks lets it be tested and fuzzed directly (test/fuzz/fuzz_http.cpp).
+// The routes and error tokens are documented in http_server.hpp.
+#ifndef RAFTLITE_KV_HTTP_ROUTES_HPP
+#define RAFTLITE_KV_HTTP_ROUTES_HPP
+
+#include "kv_command.hpp"
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace raftlite::kv {
+
+using http_request = boost::beast::http::request<boost::beast::http::string_body>;
+
+/// GET /status: the server answers with its status callback's JSON.
+struct status_route {};
+
+/// A request that is answered with an error and submits nothing. The body is
+/// {"error": token, "message": message}; 405 responses carry `allow` in an
+/// Allow header.
+struct route_error {
+    boost::beast::http::status status = boost::beast::http::status::bad_request;
+    std::string token;
+    std::string message;
+    std::string allow;   ///< 405 only: the methods the path takes
+};
+
+using route = std::variant<kv_command, status_route, route_error>;
+
+/// Maps a complete request to a route. A returned kv_command has passed
+/// validate(). May move the request's body out (PUT), so `req` is not to be
+/// used for its body afterwards. Never throws on any input except
+/// std::bad_alloc.
+route route_request(http_request& req);
+
+/// Decodes %XX escapes; nullopt when an escape is malformed or truncated.
+std::optional<std::string> percent_decode(std::string_view in);
+
+/// Parses the CAS body {"expected": "old" | null, "value": "new"} (nothing
+/// else) into `cmd`. Returns why it is wrong, or an empty string on success.
+std::string parse_cas_body(const std::string& body, kv_command& cmd);
+
+} // namespace raftlite::kv
+
+#endif
