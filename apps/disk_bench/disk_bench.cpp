@@ -127,47 +127,57 @@ struct bench_log {
     void sync() { check(p->sync(), "sync"); }
 };
 
-// Raw "write 256 B + fdatasync" rate of a plain file in the same directory.
-double raw_fdatasync_rate(const std::string& dir, double seconds) {
-    const std::string path = dir + "/raw-fdatasync.dat";
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) die("cannot create " + path + ": " + std::strerror(errno));
-    char buf[entry_bytes];
-    std::memset(buf, 'r', sizeof buf);
-    std::uint64_t n = 0;
-    const auto t0 = clock_type::now();
-    double elapsed = 0;
-    do {
-        if (::write(fd, buf, sizeof buf) != static_cast<ssize_t>(sizeof buf)) die("write failed");
-        if (::fdatasync(fd) != 0) die(std::string("fdatasync: ") + std::strerror(errno));
-        ++n;
-    } while ((elapsed = seconds_since(t0)) < seconds);
-    ::close(fd);
-    ::unlink(path.c_str());
-    return static_cast<double>(n) / elapsed;
-}
+// Operations done and seconds spent, summed over slices.
+struct tally {
+    std::uint64_t ops = 0;
+    double seconds = 0;
+    double rate() const { return seconds > 0 ? static_cast<double>(ops) / seconds : 0; }
+};
 
-// Entries per second, appending `batch` single-entry appends and then one
-// sync (batch 0: never sync inside the timed loop).
-double append_rate(const std::string& dir, const raftlite::shared_bytes& payload, std::size_t batch,
-                   double seconds) {
-    bench_log log(dir);
-    std::uint64_t n = 0;
+// The reference: "write 256 B + fdatasync" on a plain file in the same directory.
+struct raw_file {
+    std::string path;
+    int fd = -1;
+    explicit raw_file(const std::string& dir) : path(dir + "/raw-fdatasync.dat") {
+        fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) die("cannot create " + path + ": " + std::strerror(errno));
+    }
+    ~raw_file() {
+        ::close(fd);
+        ::unlink(path.c_str());
+    }
+    void run(double seconds, tally& t) {
+        char buf[entry_bytes];
+        std::memset(buf, 'r', sizeof buf);
+        const auto t0 = clock_type::now();
+        double elapsed = 0;
+        do {
+            if (::write(fd, buf, sizeof buf) != static_cast<ssize_t>(sizeof buf)) die("write failed");
+            if (::fdatasync(fd) != 0) die(std::string("fdatasync: ") + std::strerror(errno));
+            ++t.ops;
+        } while ((elapsed = seconds_since(t0)) < seconds);
+        t.seconds += elapsed;
+    }
+};
+
+// Appends `batch` single-entry appends and then one sync, repeatedly, for
+// `seconds` (batch 0: no sync inside the timed loop); counts entries.
+void append_run(bench_log& log, const raftlite::shared_bytes& payload, std::size_t batch, double seconds,
+                tally& t) {
     const auto t0 = clock_type::now();
     double elapsed = 0;
     do {
         const std::size_t k = batch ? batch : 256;
         for (std::size_t i = 0; i < k; ++i) log.append(entries(log.next, 1, payload));
         if (batch) log.sync();
-        n += k;
+        t.ops += k;
     } while ((elapsed = seconds_since(t0)) < seconds);
-    const double rate = static_cast<double>(n) / elapsed;
-    log.sync();
-    return rate;
+    t.seconds += elapsed;
 }
 
-// Median cost in microseconds of one single-entry append (no sync), over 20
-// windows of 1000 appends, once the log holds `size` entries.
+// Median cost in microseconds of one single-entry append (no sync), over 41
+// windows of 1000 appends, once the log holds `size` entries. The median
+// keeps other processes' bursts on a shared machine out of the figure.
 double append_cost_at(bench_log& log, index_t size, const raftlite::shared_bytes& payload) {
     while (log.next <= size) {
         const std::size_t n = static_cast<std::size_t>(std::min<index_t>(4096, size - log.next + 1));
@@ -175,7 +185,7 @@ double append_cost_at(bench_log& log, index_t size, const raftlite::shared_bytes
     }
     log.sync();   // start the window with no dirty backlog of our own
     std::vector<double> windows;
-    for (int w = 0; w < 20; ++w) {
+    for (int w = 0; w < 41; ++w) {
         auto batch = entries(log.next, 1000, payload);
         std::vector<raftlite::log_entry> one(1);
         const auto t0 = clock_type::now();
@@ -186,7 +196,7 @@ double append_cost_at(bench_log& log, index_t size, const raftlite::shared_bytes
         windows.push_back(seconds_since(t0) * 1e6 / 1000);
     }
     std::sort(windows.begin(), windows.end());
-    return (windows[9] + windows[10]) / 2;
+    return windows[windows.size() / 2];
 }
 
 } // namespace
@@ -210,14 +220,28 @@ int main(int argc, char** argv) {
         }
     };
 
-    progress("raw fdatasync");
-    const double fdatasync_per_s = raw_fdatasync_rate(dir, o.seconds);
-    progress("sync per entry");
-    const double sync_per_entry = append_rate(dir + "/per-entry", payload, 1, o.seconds);
-    progress("sync per batch of 64");
-    const double sync_per_batch64 = append_rate(dir + "/batch64", payload, 64, o.seconds);
+    // The syncing phases take turns in short slices, so that a burst of
+    // other I/O on a shared disk hits all of them alike rather than one.
+    progress("raw fdatasync, sync per entry, sync per batch of 64 (interleaved)");
+    tally raw, per_entry, batch64, none;
+    {
+        raw_file rawf(dir);
+        bench_log log1(dir + "/per-entry"), log64(dir + "/batch64");
+        const int slices = 4;
+        for (int i = 0; i < slices; ++i) {
+            rawf.run(o.seconds / slices, raw);
+            append_run(log1, payload, 1, o.seconds / slices, per_entry);
+            append_run(log64, payload, 64, o.seconds / slices, batch64);
+        }
+    }
     progress("no sync");
-    const double nosync = append_rate(dir + "/nosync", payload, 0, o.seconds);
+    {
+        bench_log log(dir + "/nosync");
+        append_run(log, payload, 0, o.seconds, none);
+        log.sync();
+    }
+    const double fdatasync_per_s = raw.rate(), sync_per_entry = per_entry.rate(),
+                 sync_per_batch64 = batch64.rate(), nosync = none.rate();
     std::filesystem::remove_all(dir + "/per-entry");
     std::filesystem::remove_all(dir + "/batch64");
     std::filesystem::remove_all(dir + "/nosync");
