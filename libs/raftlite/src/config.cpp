@@ -15,6 +15,7 @@
 #include <cctype>
 #include <charconv>
 #include <fstream>
+#include <initializer_list>
 #include <limits>
 #include <ostream>
 #include <set>
@@ -69,10 +70,12 @@ const std::vector<section_spec>& sections() {
         {"transport", false,
          {{"max_frame_bytes", false}, {"peer_queue_bytes", false},
           {"max_inbound_connections", false}}},
+        {"tls", false, {{"enabled", true}, {"ca", false}, {"cert", false}, {"key", false}}},
         {"log", false, {{"level", false}, {"file", false}}},
         {"kv", false,
          {{"listen", true}, {"body_limit_bytes", false}, {"header_limit_bytes", false},
-          {"idle_timeout_ms", false}, {"max_connections", false}}},
+          {"idle_timeout_ms", false}, {"max_connections", false}, {"tls_cert", false},
+          {"tls_key", false}, {"client_ca", false}}},
     };
     return s;
 }
@@ -114,6 +117,7 @@ public:
         read_peers(c);
         read_raft(c);
         read_transport(c);
+        read_tls(c);
         read_log(c);
         read_kv(c);
         return c;
@@ -419,6 +423,46 @@ private:
         }
     }
 
+    // A path to a file that must exist now: TLS files are read when the node
+    // starts, and a typo should stop it here with the line, not later.
+    std::filesystem::path existing_file(const std::string& section, const std::string& key,
+                                        const std::string& what) const {
+        auto v = value(section, key).value_or("");
+        if (v.empty())
+            bad_value(section, key, what + " (relative paths start at the config file's directory)", v);
+        auto p = resolve(v);
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(p, ec))
+            fail_at(line_of(section, key), "[" + section + "] " + key + ": " + p.string() +
+                                               (std::filesystem::exists(p, ec) ? " is not a regular file"
+                                                                               : " does not exist") +
+                                               "; expected " + what +
+                                               (section == "tls" ? " (conf/tls/make-certs.sh makes test ones)" : ""));
+        return p;
+    }
+
+    void require_keys(const std::string& section, std::initializer_list<const char*> keys,
+                      const std::string& because) const {
+        for (const char* k : keys)
+            if (!value(section, k))
+                fail_at(section_line(section), "[" + section + "] missing key '" + k + "' (" + because + ")");
+    }
+
+    void read_tls(raft_config& c) const {
+        if (!has_section("tls"))
+            return;
+        auto on = value("tls", "enabled").value_or("");
+        if (on != "true" && on != "false")
+            bad_value("tls", "enabled", "true or false", on);
+        c.tls.enabled = on == "true";
+        if (!c.tls.enabled)
+            return; // the other keys may stay, unchecked, for switching back on
+        require_keys("tls", {"ca", "cert", "key"}, "required with enabled = true");
+        c.tls.ca = existing_file("tls", "ca", "a PEM file with the cluster's CA certificate");
+        c.tls.cert = existing_file("tls", "cert", "a PEM file with this node's certificate");
+        c.tls.key = existing_file("tls", "key", "a PEM file with this node's private key");
+    }
+
     void read_log(raft_config& c) const {
         c.log.node = c.self;
         if (auto level = value("log", "level")) {
@@ -443,6 +487,17 @@ private:
         k.header_limit_bytes = size("kv", "header_limit_bytes", k.header_limit_bytes);
         k.idle_timeout = millis("kv", "idle_timeout_ms", k.idle_timeout);
         k.max_connections = size("kv", "max_connections", k.max_connections);
+        if (value("kv", "tls_cert") || value("kv", "tls_key")) {
+            require_keys("kv", {"tls_cert", "tls_key"}, "HTTPS needs both tls_cert and tls_key");
+            k.tls_cert = existing_file("kv", "tls_cert", "a PEM file with the HTTPS server certificate");
+            k.tls_key = existing_file("kv", "tls_key", "a PEM file with its private key");
+        }
+        if (value("kv", "client_ca")) {
+            if (!k.tls())
+                fail_at(line_of("kv", "client_ca"),
+                        "[kv] client_ca: client certificates need HTTPS; expected tls_cert and tls_key too");
+            k.client_ca = existing_file("kv", "client_ca", "a PEM file with the CA of client certificates");
+        }
         if (k.listen == c.listen)
             fail_at(line_of("kv", "listen"), "[kv] listen: " + k.listen.to_string() +
                                                  " is also [node] listen; expected a separate "

@@ -29,9 +29,9 @@ constexpr std::size_t keep_capacity = std::size_t(1) << 20;
 } // namespace
 
 inbound_session::inbound_session(transport_state& state, asio::ip::tcp::socket socket)
-    : state_(state), socket_(std::move(socket)), handshake_timer_(state.strand) {
+    : state_(state), stream_(std::move(socket), state.tls.get()), handshake_timer_(state.strand) {
     boost::system::error_code ec;
-    const auto ep = socket_.remote_endpoint(ec);
+    const auto ep = stream_.socket().remote_endpoint(ec);
     std::ostringstream os;
     if (ec)
         os << "(unknown peer)";
@@ -41,10 +41,31 @@ inbound_session::inbound_session(transport_state& state, asio::ip::tcp::socket s
 }
 
 void inbound_session::start() {
-    tune_peer_socket(socket_);
+    tune_peer_socket(stream_.socket());
     handshake_timer_.expires_after(state_.opts.handshake_timeout);
     handshake_timer_.async_wait([self = shared_from_this(), keep = state_.shared_from_this()](
                                     const boost::system::error_code& ec) { self->on_handshake_timeout(ec); });
+    if (stream_.is_tls()) {
+        stream_.async_handshake(peer_stream::handshake_type::server,
+                                [self = shared_from_this(), keep = state_.shared_from_this()](
+                                    const boost::system::error_code& ec) { self->on_tls_handshake(ec); });
+        return;
+    }
+    do_read_header();
+}
+
+void inbound_session::on_tls_handshake(const boost::system::error_code& ec) {
+    std::lock_guard lock(state_.mu);
+    if (closed_ || state_.stopped.load())
+        return;
+    if (ec) {
+        // An untrusted or missing client certificate, an old protocol
+        // version, or not TLS at all (a plaintext peer, a port scanner).
+        atomic_stats::add(state_.stats.tls_handshakes_failed);
+        atomic_stats::add(state_.stats.handshakes_rejected);
+        close(("TLS handshake failed: " + describe_tls_failure(stream_, ec)).c_str());
+        return;
+    }
     do_read_header();
 }
 
@@ -66,9 +87,7 @@ void inbound_session::close_quietly() {
     if (closed_)
         return;
     closed_ = true;
-    boost::system::error_code ignored;
-    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
+    stream_.close();
     handshake_timer_.cancel();
     state_.remove_session(this);
 }
@@ -135,7 +154,7 @@ void inbound_session::read_at_least(std::size_t need, Handler&& handler) {
     }
     begin_ = 0;
     end_ = unread;
-    asio::async_read(socket_, asio::buffer(buf_.get() + end_, capacity_ - end_),
+    asio::async_read(stream_, asio::buffer(buf_.get() + end_, capacity_ - end_),
                      asio::transfer_at_least(need - unread), std::forward<Handler>(handler));
 }
 
@@ -181,10 +200,13 @@ void inbound_session::on_read_body(const boost::system::error_code& ec, std::siz
 
 void inbound_session::on_read_error(const boost::system::error_code& ec) {
     const bool between_frames = !have_header_ && buffered() == 0;
-    if (between_frames && (ec == asio::error::eof || ec == asio::error::connection_reset)) {
+    // Peers close without a TLS close_notify (see peer_stream::close), which
+    // TLS reports as stream_truncated: for us that is an ordinary close.
+    const bool closed = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+    if (between_frames && (closed || ec == asio::error::connection_reset)) {
         RAFTLITE_NET_LOG(state_, debug) << "connection from " << remote_ << " closed by the peer";
         close(nullptr);
-    } else if (ec == asio::error::eof) {
+    } else if (closed) {
         close("connection closed in the middle of a frame");
     } else {
         close(("read failed: " + ec.message()).c_str());
@@ -237,6 +259,11 @@ bool inbound_session::accept_handshake(const char* data, std::size_t n) {
         os << "sender claims to be this node (n" << h.sender << ")";
     else if (!state_.links.contains(h.sender))
         os << "unknown node id n" << h.sender << " (not a configured peer)";
+    else if (std::string names; stream_.is_tls() && !peer_certificate_names(stream_, h.sender, names))
+        // The CA vouches for the certificate, the certificate for the id:
+        // one node's key must not let it speak for another.
+        os << "claims to be n" << h.sender << " but its certificate names " << names << " (expected "
+           << tls_node_name(h.sender) << ")";
     if (!os.str().empty()) {
         reject(os.str());
         return false;

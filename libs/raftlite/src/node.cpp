@@ -334,8 +334,8 @@ boost::system::error_code node::start() {
     try {
         d.net->start();
     } catch (const boost::system::system_error& e) {
-        RAFTLITE_LOG_NET(error) << "cannot listen on " << d.opts.transport.listen.host << ":"
-                                << d.opts.transport.listen.port << ": " << e.code().message();
+        // what() names the address that cannot be bound or the TLS file that cannot be used.
+        RAFTLITE_LOG_NET(error) << e.what();
         d.running = false;
         d.net.reset();
         d.raft.reset();

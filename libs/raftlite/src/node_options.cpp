@@ -27,6 +27,10 @@ node_options make_node_options(const raft_config& cfg) {
     o.transport.max_frame_bytes = cfg.transport.max_frame_bytes;
     o.transport.max_queue_bytes = cfg.transport.peer_queue_bytes;
     o.transport.max_inbound_connections = cfg.transport.max_inbound_connections;
+    o.transport.tls.enabled = cfg.tls.enabled;
+    o.transport.tls.ca_file = cfg.tls.ca.string();
+    o.transport.tls.cert_file = cfg.tls.cert.string();
+    o.transport.tls.key_file = cfg.tls.key.string();
     return o;
 }
 

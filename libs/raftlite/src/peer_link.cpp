@@ -34,7 +34,7 @@ constexpr std::size_t max_batch_bytes = std::size_t(4) << 20;
 
 peer_link::peer_link(transport_state& state, node_id peer, endpoint_address address)
     : state_(state), peer_(peer), address_(std::move(address)), resolver_(state.strand),
-      socket_(state.strand), connect_timer_(state.strand), backoff_timer_(state.strand),
+      connect_timer_(state.strand), backoff_timer_(state.strand),
       backoff_(std::max(state.opts.reconnect_min, std::chrono::milliseconds(1))) {
     encode_handshake(handshake{state.opts.cluster_id, state.opts.self, protocol_version}, handshake_frame_);
 }
@@ -74,6 +74,7 @@ std::size_t peer_link::queued() const {
 void peer_link::do_resolve() {
     ++gen_;
     const auto gen = gen_;
+    stream_ = std::make_shared<peer_stream>(state_.strand, state_.tls.get());
     connect_timer_.expires_after(state_.opts.handshake_timeout);
     connect_timer_.async_wait([self = shared_from_this(), keep = state_.shared_from_this(),
                                gen](const boost::system::error_code& ec) { self->on_connect_timeout(gen, ec); });
@@ -82,9 +83,9 @@ void peer_link::do_resolve() {
     const auto addr = asio::ip::make_address(address_.host, ec);
     if (!ec) {
         // A literal address (the usual case): no resolver thread needed.
-        socket_.async_connect(tcp::endpoint(addr, address_.port),
-                              [self = shared_from_this(), keep = state_.shared_from_this(),
-                               gen](const boost::system::error_code& e) { self->on_connect(gen, e); });
+        stream_->socket().async_connect(tcp::endpoint(addr, address_.port),
+                                        [self = shared_from_this(), keep = state_.shared_from_this(), conn = stream_,
+                                         gen](const boost::system::error_code& e) { self->on_connect(gen, e); });
         return;
     }
     resolver_.async_resolve(address_.host, std::to_string(address_.port),
@@ -103,8 +104,8 @@ void peer_link::on_resolve(std::uint64_t gen, const boost::system::error_code& e
         fail("cannot resolve the address", ec);
         return;
     }
-    asio::async_connect(socket_, results,
-                        [self = shared_from_this(), keep = state_.shared_from_this(),
+    asio::async_connect(stream_->socket(), results,
+                        [self = shared_from_this(), keep = state_.shared_from_this(), conn = stream_,
                          gen](const boost::system::error_code& e, const tcp::endpoint&) { self->on_connect(gen, e); });
 }
 
@@ -116,10 +117,38 @@ void peer_link::on_connect(std::uint64_t gen, const boost::system::error_code& e
         fail("cannot connect", ec);
         return;
     }
-    tune_peer_socket(socket_);
-    asio::async_write(socket_, asio::buffer(handshake_frame_),
-                      [self = shared_from_this(), keep = state_.shared_from_this(),
-                       gen](const boost::system::error_code& e, std::size_t) { self->on_handshake_written(gen, e); });
+    tune_peer_socket(stream_->socket());
+    if (stream_->is_tls()) {
+        stream_->async_handshake(peer_stream::handshake_type::client,
+                                 [self = shared_from_this(), keep = state_.shared_from_this(), conn = stream_,
+                                  gen](const boost::system::error_code& e) { self->on_tls_handshake(gen, e); });
+        return;
+    }
+    send_handshake();
+}
+
+void peer_link::on_tls_handshake(std::uint64_t gen, const boost::system::error_code& ec) {
+    std::lock_guard lock(state_.mu);
+    if (state_.stopped.load() || gen != gen_)
+        return;
+    if (ec) {
+        fail(("TLS handshake failed: " + describe_tls_failure(*stream_, ec)).c_str(), ec);
+        return;
+    }
+    // The CA vouches for the certificate; that it is the peer we meant to
+    // reach (and not another member answering at this address) is ours to check.
+    if (std::string names; !peer_certificate_names(*stream_, peer_, names)) {
+        const std::string what = "the server's certificate names " + names + ", not " + tls_node_name(peer_);
+        fail(what.c_str(), asio::error::access_denied);
+        return;
+    }
+    send_handshake();
+}
+
+void peer_link::send_handshake() {
+    asio::async_write(*stream_, asio::buffer(handshake_frame_),
+                      [self = shared_from_this(), keep = state_.shared_from_this(), conn = stream_,
+                       gen = gen_](const boost::system::error_code& e, std::size_t) { self->on_handshake_written(gen, e); });
 }
 
 void peer_link::on_connect_timeout(std::uint64_t gen, const boost::system::error_code& ec) {
@@ -228,12 +257,23 @@ void peer_link::do_write() {
             return;
     }
     std::vector<asio::const_buffer> buffers;
-    buffers.reserve(writing_.size());
-    for (const auto& f : writing_)
-        buffers.emplace_back(asio::buffer(f));
+    if (stream_->is_tls()) {
+        // TLS encrypts one buffer per write_some: a gather write of many
+        // small frames would become one record and one system call each.
+        coalesced_.clear();
+        for (const auto& f : writing_)
+            coalesced_.insert(coalesced_.end(), f.begin(), f.end());
+        buffers.emplace_back(asio::buffer(coalesced_));
+        if (coalesced_.capacity() > max_batch_bytes * 2)
+            coalesced_.shrink_to_fit(); // after one huge frame; the next batch reallocates
+    } else {
+        buffers.reserve(writing_.size());
+        for (const auto& f : writing_)
+            buffers.emplace_back(asio::buffer(f));
+    }
     write_in_flight_ = true;
-    asio::async_write(socket_, buffers,
-                      [self = shared_from_this(), keep = state_.shared_from_this(),
+    asio::async_write(*stream_, buffers,
+                      [self = shared_from_this(), keep = state_.shared_from_this(), conn = stream_,
                        gen = gen_](const boost::system::error_code& ec, std::size_t n) { self->on_write(gen, ec, n); });
 }
 
@@ -260,8 +300,8 @@ void peer_link::on_write(std::uint64_t gen, const boost::system::error_code& ec,
 // notices at once when it closes the connection (for instance because it
 // refused our handshake) instead of at the next write.
 void peer_link::do_watch() {
-    socket_.async_read_some(asio::buffer(&watch_byte_, 1),
-                            [self = shared_from_this(), keep = state_.shared_from_this(),
+    stream_->async_read_some(asio::buffer(&watch_byte_, 1),
+                            [self = shared_from_this(), keep = state_.shared_from_this(), conn = stream_,
                              gen = gen_](const boost::system::error_code& ec, std::size_t) { self->on_watch(gen, ec); });
 }
 
@@ -271,7 +311,7 @@ void peer_link::on_watch(std::uint64_t gen, const boost::system::error_code& ec)
         return;
     if (!ec)
         fail("peer sent unexpected data", asio::error::invalid_argument);
-    else if (ec == asio::error::eof)
+    else if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)
         fail("connection closed by the peer", ec);
     else
         fail("connection lost", ec);
@@ -281,8 +321,10 @@ void peer_link::on_watch(std::uint64_t gen, const boost::system::error_code& ec)
 
 void peer_link::reset_connection() {
     ++gen_; // completions of the old socket are stale from now on
-    boost::system::error_code ignored;
-    socket_.close(ignored);
+    if (stream_) {
+        stream_->close();   // its pending operations still hold it until they complete
+        stream_.reset();
+    }
     resolver_.cancel();
     connect_timer_.cancel();
     connected_ = false;

@@ -4,6 +4,7 @@
 #include "detail/inbound_session.hpp"
 #include "detail/listener.hpp"
 #include "detail/peer_link.hpp"
+#include "detail/peer_stream.hpp"
 #include "detail/transport_state.hpp"
 
 #include <raftlite/codec.hpp>
@@ -73,6 +74,7 @@ transport_stats atomic_stats::snapshot() const noexcept {
     s.inbound_rejected = get(inbound_rejected);
     s.handshakes_rejected = get(handshakes_rejected);
     s.bad_frames = get(bad_frames);
+    s.tls_handshakes_failed = get(tls_handshakes_failed);
     return s;
 }
 
@@ -93,6 +95,8 @@ void transport_state::start() {
     std::lock_guard lock(mu);
     if (started_ || stopped.load())
         return;
+    if (opts.tls.enabled && !tls)
+        tls = make_tls_context(opts.tls); // throws: nothing has started yet
     auto l = std::make_shared<listener>(*this);
     l->open(); // throws: nothing has started yet
     started_ = true;
@@ -102,7 +106,8 @@ void transport_state::start() {
     for (auto& [id, link] : links)
         link->start();
     RAFTLITE_NET_LOG(*this, info) << "listening on " << opts.listen.host << ":" << listener_->port()
-                                  << ", " << links.size() << " peer(s), cluster '" << opts.cluster_id << "'";
+                                  << ", " << links.size() << " peer(s), cluster '" << opts.cluster_id << "'"
+                                  << (tls ? ", TLS as " + tls_node_name(opts.self) : std::string(", plain TCP"));
 }
 
 void transport_state::stop() {

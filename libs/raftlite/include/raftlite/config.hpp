@@ -8,13 +8,16 @@
 //   [raft]    election_timeout_min_ms, election_timeout_max_ms, heartbeat_ms,
 //             max_batch_entries, max_batch_bytes, max_inflight, max_pending   (all optional)
 //   [transport] max_frame_bytes, peer_queue_bytes, max_inbound_connections (all optional)
+//   [tls]     enabled, ca, cert, key        (optional section; with enabled = true
+//             ca, cert and key are required and must be readable files)
 //   [log]     level, file                                                     (all optional)
 //   [kv]      listen, body_limit_bytes, header_limit_bytes, idle_timeout_ms,
-//             max_connections                            (optional section; listen required in it)
+//             max_connections, tls_cert, tls_key, client_ca
+//                                                        (optional section; listen required in it)
 // Comments are whole lines starting with ';' or '#'. Unknown sections or keys,
 // duplicates, missing keys and bad values are errors (config_error) whose
 // message names the file, the line (or the missing key) and what is expected.
-// A relative data_dir or log file is resolved against the directory holding
+// A relative data_dir, log file or certificate path is resolved against the directory holding
 // the config file, so a config works from any working directory.
 #ifndef RAFTLITE_CONFIG_HPP
 #define RAFTLITE_CONFIG_HPP
@@ -80,6 +83,15 @@ struct transport_settings {
     std::size_t max_inbound_connections = 64;   ///< accepted connections beyond this are closed
 };
 
+/// [tls]: mutually authenticated TLS between peers (transport_options::tls).
+/// Paths are absolute after loading.
+struct tls_settings {
+    bool enabled = false;
+    std::filesystem::path ca;     ///< the cluster CA certificate(s), PEM
+    std::filesystem::path cert;   ///< this node's certificate, naming node-<id> (tls_node_name)
+    std::filesystem::path key;    ///< its private key, PEM, unencrypted
+};
+
 /// [kv]: the key-value app's HTTP front end (only the kv app reads it).
 struct kv_settings {
     host_port listen;                                  ///< required when [kv] is present
@@ -87,6 +99,11 @@ struct kv_settings {
     std::size_t header_limit_bytes = 8u << 10;         ///< larger request headers get 431
     std::chrono::milliseconds idle_timeout{30000};     ///< a connection idle or slow this long is closed
     std::size_t max_connections = 256;                 ///< connections beyond this get 503
+    /// HTTPS for clients when tls_cert is set (tls_key then required); absolute paths.
+    std::filesystem::path tls_cert;                    ///< the server's certificate (chain), PEM
+    std::filesystem::path tls_key;                     ///< its private key, PEM
+    std::filesystem::path client_ca;                   ///< set: clients must present a certificate this CA signed
+    bool tls() const { return !tls_cert.empty(); }
 };
 
 /// One peer's whole configuration.
@@ -98,6 +115,7 @@ struct raft_config {
     std::map<node_id, host_port> peers;       ///< [peers], self included
     raft_settings raft;
     transport_settings transport;
+    tls_settings tls;                         ///< [tls]; disabled when the section is absent
     log_settings log;                         ///< log.node == self
     std::optional<kv_settings> kv;            ///< present when the file has a [kv] section
     std::filesystem::path source;             ///< the file this was read from

@@ -17,6 +17,16 @@
 // message is dropped (and counted): newer messages carry newer terms and
 // commit indexes and are worth more than stale ones.
 //
+// TLS (options.tls.enabled): every connection, inbound and outbound, is TLS
+// 1.2 or later with certificates verified in both directions against the
+// cluster CA. The server side (inbound) checks, once the raftlite handshake
+// is read, that the client's certificate names the node id the handshake
+// claims (tls_node_name: DNS subjectAltName "node-<id>"); the client side
+// (outbound) checks that the server's certificate names the peer it meant to
+// reach. A certificate from another CA, a certificate naming another node,
+// or plaintext sent to a TLS port closes the connection with a logged reason
+// (handshakes_rejected). With TLS off nothing of it is on the data path.
+//
 // No Asio headers here (the implementation is behind a pointer); the
 // io_context is only forward-declared.
 #ifndef RAFTLITE_TRANSPORT_HPP
@@ -53,7 +63,8 @@ struct transport_stats {
     std::uint64_t messages_received = 0;      ///< messages handed to on_message
     std::uint64_t inbound_accepted = 0;       ///< connections accepted
     std::uint64_t inbound_rejected = 0;       ///< refused: max_inbound_connections reached
-    std::uint64_t handshakes_rejected = 0;    ///< wrong cluster / sender / version, malformed, timed out
+    std::uint64_t handshakes_rejected = 0;    ///< wrong cluster / sender / version, malformed, timed out, TLS refused
+    std::uint64_t tls_handshakes_failed = 0;  ///< inbound TLS handshakes that failed (untrusted or no certificate, plaintext); also in handshakes_rejected
     std::uint64_t bad_frames = 0;             ///< oversized or undecodable frames (connection closed)
 };
 
@@ -76,9 +87,11 @@ public:
     transport(const transport&) = delete;
     transport& operator=(const transport&) = delete;
 
-    /// Binds and listens on options.listen (synchronously: listen_port() is
-    /// valid on return) and starts connecting to every peer.
-    /// Throws boost::system::system_error if the address cannot be bound.
+    /// Loads the TLS files (when options.tls.enabled), binds and listens on
+    /// options.listen (synchronously: listen_port() is valid on return) and
+    /// starts connecting to every peer.
+    /// Throws boost::system::system_error if the address cannot be bound or a
+    /// TLS file cannot be used (what() names the file).
     /// Calling it twice, or after stop(), does nothing.
     void start();
 

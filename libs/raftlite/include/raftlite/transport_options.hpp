@@ -22,6 +22,20 @@ struct endpoint_address {
     friend bool operator==(const endpoint_address&, const endpoint_address&) = default;
 };
 
+/// Mutually authenticated TLS on every peer connection (see transport.hpp).
+/// Files are PEM. Node n is named by its certificate's DNS subjectAltName
+/// "node-<n>" (see tls_node_name); a certificate without DNS names may carry
+/// it as its subject CN instead. Wildcards never match.
+struct tls_options {
+    bool enabled = false;       ///< off: plain TCP, as before
+    std::string ca_file;        ///< the cluster CA: peers must present a certificate it signed
+    std::string cert_file;      ///< this node's certificate (chain), naming node-<self>
+    std::string key_file;       ///< its private key (unencrypted)
+};
+
+/// The name a certificate must carry to speak for node `id`: "node-<id>".
+inline std::string tls_node_name(node_id id) { return "node-" + std::to_string(id); }
+
 struct transport_options {
     std::string cluster_id;                          ///< connections naming another cluster are refused
     node_id self = no_node;
@@ -34,7 +48,8 @@ struct transport_options {
     std::size_t max_inbound_connections = 64;
     std::chrono::milliseconds reconnect_min{50};     ///< backoff after a failed connect, doubling...
     std::chrono::milliseconds reconnect_max{2000};   ///< ... up to this
-    std::chrono::milliseconds handshake_timeout{5000};
+    std::chrono::milliseconds handshake_timeout{5000}; ///< bounds connect + TLS + raftlite handshakes
+    tls_options tls;
 };
 
 } // namespace raftlite

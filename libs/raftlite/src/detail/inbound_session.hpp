@@ -6,9 +6,15 @@
 // every complete frame in the buffer is handled before the next read. A
 // stream of small messages then costs one system call per buffer, not two
 // per message.
+//
+// With TLS the session first completes the TLS handshake (the client's
+// certificate verified against the cluster CA), then reads the raftlite
+// handshake as usual and also requires the certificate to name the node the
+// handshake claims. handshake_timeout bounds both handshakes together.
 #ifndef RAFTLITE_SRC_DETAIL_INBOUND_SESSION_HPP
 #define RAFTLITE_SRC_DETAIL_INBOUND_SESSION_HPP
 
+#include "peer_stream.hpp"
 #include "transport_state.hpp"
 
 #include <raftlite/codec.hpp>
@@ -25,7 +31,8 @@ class inbound_session : public std::enable_shared_from_this<inbound_session> {
 public:
     inbound_session(transport_state& state, boost::asio::ip::tcp::socket socket);
 
-    /// Arms the handshake timer and reads the first frame header. Needs `mu`.
+    /// Arms the handshake timer, then starts the TLS handshake or reads the
+    /// first frame header. Needs `mu`.
     void start();
     /// Closes the connection, logging `reason` (if not null) at `warning`.
     /// Idempotent. Needs `mu`.
@@ -50,6 +57,7 @@ private:
     bool check_header();
     void on_read_error(const boost::system::error_code& ec);
     void on_handshake_timeout(const boost::system::error_code& ec);
+    void on_tls_handshake(const boost::system::error_code& ec);
     /// Validates a handshake payload; closes the connection and returns
     /// false when it is refused. Needs `mu`.
     bool accept_handshake(const char* data, std::size_t n);
@@ -58,7 +66,7 @@ private:
     std::size_t buffered() const noexcept { return end_ - begin_; }
 
     transport_state& state_;
-    boost::asio::ip::tcp::socket socket_;
+    peer_stream stream_;
     boost::asio::steady_timer handshake_timer_;
     std::string remote_;                       ///< "address:port", for the logs
     // read buffer: unread bytes are [begin_, end_) of buf_[0, capacity_)

@@ -1,9 +1,15 @@
 // raftlite — private: the outbound connection to one peer. Connects, sends the
 // handshake, then drains a bounded queue of encoded frames with gather
 // writes; reconnects with capped exponential backoff.
+//
+// Each connection attempt gets a fresh peer_stream (plain or TLS), held by
+// the handlers of its operations: completions of an old connection can never
+// touch the next one. With TLS, the server's certificate must name the peer
+// this link is for before the raftlite handshake is sent.
 #ifndef RAFTLITE_SRC_DETAIL_PEER_LINK_HPP
 #define RAFTLITE_SRC_DETAIL_PEER_LINK_HPP
 
+#include "peer_stream.hpp"
 #include "transport_state.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -44,6 +50,8 @@ private:
                     const boost::asio::ip::tcp::resolver::results_type& results);
     void on_connect(std::uint64_t gen, const boost::system::error_code& ec);
     void on_connect_timeout(std::uint64_t gen, const boost::system::error_code& ec);
+    void on_tls_handshake(std::uint64_t gen, const boost::system::error_code& ec);
+    void send_handshake();  // needs `mu`
     void on_handshake_written(std::uint64_t gen, const boost::system::error_code& ec);
     void do_write();        // needs `mu`
     void on_write_posted();
@@ -64,7 +72,7 @@ private:
 
     // strand + `mu`
     boost::asio::ip::tcp::resolver resolver_;
-    boost::asio::ip::tcp::socket socket_;
+    std::shared_ptr<peer_stream> stream_;      ///< the current attempt's; null between attempts
     boost::asio::steady_timer connect_timer_;  ///< bounds connect + handshake
     boost::asio::steady_timer backoff_timer_;
     std::uint64_t gen_ = 0;                    ///< connection attempt; stale completions are ignored
@@ -74,6 +82,7 @@ private:
     clock::time_point connected_at_{};
     std::vector<char> handshake_frame_;
     std::vector<std::vector<char>> writing_;   ///< the batch being written
+    std::vector<char> coalesced_;              ///< TLS: the batch in one buffer (one record per 16 KiB, not per frame)
     bool write_in_flight_ = false;
     char watch_byte_ = 0;
 

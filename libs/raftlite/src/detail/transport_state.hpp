@@ -34,6 +34,8 @@
 #include <memory>
 #include <mutex>
 
+namespace boost::asio::ssl { class context; }
+
 // One record per event on the "net" channel, tagged with this transport's
 // node id (several nodes may share a process and a thread: tests, tools).
 // Use as a statement: RAFTLITE_NET_LOG(state, warning) << ...;
@@ -72,6 +74,7 @@ struct atomic_stats {
     std::atomic<std::uint64_t> inbound_rejected{0};
     std::atomic<std::uint64_t> handshakes_rejected{0};
     std::atomic<std::uint64_t> bad_frames{0};
+    std::atomic<std::uint64_t> tls_handshakes_failed{0};
 
     static void add(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
         c.fetch_add(n, std::memory_order_relaxed);
@@ -111,6 +114,9 @@ public:
     /// Written under `mu`; read without it as a hint (e.g. by send()).
     std::atomic<bool> stopped{false};
     std::atomic<std::uint16_t> bound_port{0};
+    /// The TLS context when opts.tls.enabled, loaded by start() before
+    /// anything connects; null otherwise. Read-only once set.
+    std::unique_ptr<boost::asio::ssl::context> tls;
     atomic_stats stats;
 
     /// One per peer, created in the constructor and never changed afterwards,
