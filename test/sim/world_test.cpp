@@ -118,6 +118,19 @@ BOOST_AUTO_TEST_CASE(three_hundred_seeds_all_faults) {
     BOOST_TEST(total.ops > 10000u);
 }
 
+BOOST_AUTO_TEST_CASE(slow_disks) {
+    // Syncs of up to 40 ms: many more crashes fall between a write and its
+    // sync, and lose it.
+    run_stats total;
+    for (std::uint64_t seed = 1001; seed <= 1050; ++seed) {
+        world_config c = config(seed, seed % 2 ? 3 : 5, 6000);
+        c.max_sync = 40;
+        BOOST_TEST_CONTEXT("slow disks, seed " << seed) { expect_ok(c, total); }
+    }
+    BOOST_TEST_MESSAGE("slow disks: " << total.crashes << " crashes lost " << total.lost_writes << " unsynced writes");
+    BOOST_TEST(total.lost_writes > 100u);
+}
+
 // Core defect 1, found by the simulator: a broadcast appended by a node
 // while it led, whose entry a later leader then overwrote, waits for the
 // commit length to reach its index before it is completed `superseded`. In a
