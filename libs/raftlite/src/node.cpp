@@ -13,12 +13,15 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/system/system_error.hpp>
 
 #include <atomic>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <random>
+#include <thread>
 #include <unordered_map>
 
 namespace raftlite {
@@ -26,6 +29,17 @@ namespace raftlite {
 namespace asio = boost::asio;
 using clock_type = std::chrono::steady_clock;
 using handler_type = asio::any_completion_handler<node::broadcast_signature>;
+
+/// Writes for the disk thread, with the messages that wait for them.
+struct disk_batch {
+    std::optional<index_t> truncate_from;
+    std::vector<log_entry> append;
+    std::optional<hard_state> hard;
+    std::vector<envelope> after_sync;
+    index_t last_index = 0;      // the log's last entry when the batch was made
+    term_t last_term = 0;
+    bool has_writes() const { return truncate_from || !append.empty() || hard; }
+};
 
 struct node::impl : std::enable_shared_from_this<impl> {
     impl(asio::io_context& ioc, node_options o, std::unique_ptr<persister> p)
@@ -56,6 +70,11 @@ struct node::impl : std::enable_shared_from_this<impl> {
     delivery_handler deliver;
     index_t applied;
     std::vector<event> inbox;                // events waiting for the next drain (group commit)
+    asio::thread_pool disk_pool{1};          // the persister's own thread
+    std::mutex disk_mutex;                   // guards the three below
+    std::deque<disk_batch> disk_queue;
+    bool disk_busy = false;
+    bool disk_failed = false;
     bool drain_scheduled = false;
     output out;
     std::uint64_t next_request = 1;
@@ -98,46 +117,106 @@ struct node::impl : std::enable_shared_from_this<impl> {
         carry_out();
     }
 
+    // Carries out `out`. Writes and the messages that wait for them go to the
+    // disk thread; everything else happens now, so the leader's replication
+    // to followers runs while its own write is in flight (Raft thesis §10.2.1).
     void carry_out() {
-        while (running) {
-            const bool wrote = out.has_writes();
-            if (wrote && !write(out)) return;
-            for (envelope& m : out.messages) net->send(std::move(m));
-            bool synced = false;
-            if (wrote || !out.messages_after_sync.empty()) {
-                // Nothing that promises durability leaves before this returns.
-                if (auto ec = storage->sync()) {
-                    storage_failure(ec, "sync");
-                    return;
-                }
-                synced = wrote;
-                for (envelope& m : out.messages_after_sync) net->send(std::move(m));
-            }
-            deliver_committed(out.committed);
-            complete_all(out.completions);
-            apply_timers(out);
-            out.clear();
-            if (!synced) break;
-            raft->step(log_synced{raft->log().length(), raft->log().last_term()}, out);
+        if (!running) return;
+        for (envelope& m : out.messages) net->send(std::move(m));
+        if (out.has_writes() || !out.messages_after_sync.empty()) {
+            disk_batch b;
+            b.truncate_from = out.truncate_from;
+            b.append = std::move(out.append);
+            b.hard = out.save_hard_state;
+            b.after_sync = std::move(out.messages_after_sync);
+            b.last_index = raft->log().length();
+            b.last_term = raft->log().last_term();
+            submit_to_disk(std::move(b));
         }
+        deliver_committed(out.committed);
+        complete_all(out.completions);
+        apply_timers(out);
+        out.clear();
         publish_status();
     }
 
-    bool write(const output& o) {
-        boost::system::error_code ec;
-        if (o.truncate_from) ec = storage->truncate_suffix(*o.truncate_from);
-        if (!ec && !o.append.empty()) ec = storage->append(o.append);
-        if (!ec && o.save_hard_state) ec = storage->save_hard_state(*o.save_hard_state);
-        if (ec) {
-            storage_failure(ec, "write");
-            return false;
+    // ---- the disk thread ----------------------------------------------------
+    // Batches are written in order; each round takes every batch queued so far
+    // and makes them durable with one sync (group commit), then hands their
+    // messages back to the strand. A batch's messages therefore leave only
+    // once its writes and all earlier ones are durable.
+    void submit_to_disk(disk_batch b) {
+        std::lock_guard<std::mutex> lock(disk_mutex);
+        disk_queue.push_back(std::move(b));
+        if (!disk_busy) {
+            disk_busy = true;
+            asio::post(disk_pool, [self = shared_from_this()] { self->disk_round(); });
         }
-        return true;
+    }
+
+    void disk_round() {   // on the disk thread
+        for (;;) {
+            std::vector<disk_batch> batches;
+            {
+                std::lock_guard<std::mutex> lock(disk_mutex);
+                if (disk_queue.empty() || disk_failed) {
+                    disk_busy = false;
+                    return;
+                }
+                batches.assign(std::make_move_iterator(disk_queue.begin()),
+                               std::make_move_iterator(disk_queue.end()));
+                disk_queue.clear();
+            }
+            boost::system::error_code ec;
+            bool wrote = false;
+            for (const disk_batch& b : batches) {
+                if (!ec && b.truncate_from) ec = storage->truncate_suffix(*b.truncate_from);
+                if (!ec && !b.append.empty()) ec = storage->append(b.append);
+                if (!ec && b.hard) ec = storage->save_hard_state(*b.hard);
+                wrote = wrote || b.has_writes();
+            }
+            if (!ec && wrote) ec = storage->sync();
+            if (ec) {
+                {
+                    std::lock_guard<std::mutex> lock(disk_mutex);
+                    disk_failed = true;
+                    disk_busy = false;
+                }
+                asio::post(strand, [self = shared_from_this(), ec] { self->storage_failure(ec); });
+                return;
+            }
+            asio::post(strand, [self = shared_from_this(), batches = std::move(batches), wrote]() mutable {
+                self->on_durable(std::move(batches), wrote);
+            });
+        }
+    }
+
+    void on_durable(std::vector<disk_batch> batches, bool wrote) {
+        if (!running) return;
+        for (disk_batch& b : batches)
+            for (envelope& m : b.after_sync) net->send(std::move(m));
+        if (wrote) {
+            const disk_batch& last = batches.back();
+            raft->step(log_synced{last.last_index, last.last_term}, out);
+        }
+        carry_out();
+    }
+
+    // Waits until the disk thread is idle (used when stopping).
+    void drain_disk() {
+        for (;;) {
+            {
+                std::lock_guard<std::mutex> lock(disk_mutex);
+                if (!disk_busy) return;
+            }
+            std::this_thread::yield();
+        }
     }
 
     // The node stops taking writes rather than acknowledging what it could not store.
-    void storage_failure(const boost::system::error_code& ec, const char* what) {
-        RAFTLITE_LOG_DISK(error) << "storage " << what << " failed: " << ec.message()
+    void storage_failure(const boost::system::error_code& ec) {
+        if (!running) return;
+        RAFTLITE_LOG_DISK(error) << "storage write or sync failed: " << ec.message()
                                  << "; the node stops (term=" << raft->current_term() << ")";
         failed = true;
         shutdown(errc::storage_failed);
@@ -262,6 +341,7 @@ struct node::impl : std::enable_shared_from_this<impl> {
         deadline_timer.cancel();
         heartbeat_running = false;
         if (net) net->stop();
+        drain_disk();
         if (!failed) {
             if (auto ec = storage->sync())
                 RAFTLITE_LOG_DISK(error) << "final sync failed: " << ec.message();
