@@ -17,8 +17,9 @@ std::uint16_t free_port() {
     return a.local_endpoint().port();
 }
 
-local_cluster::local_cluster(std::size_t nodes)
-    : dir_(std::filesystem::temp_directory_path() /
+local_cluster::local_cluster(std::size_t nodes, options_hook hook)
+    : hook_(std::move(hook)),
+      dir_(std::filesystem::temp_directory_path() /
            ("raftlite-node-test-" + std::to_string(std::random_device{}()))),
       work_(boost::asio::make_work_guard(ioc_)) {
     std::filesystem::create_directories(dir_);
@@ -51,6 +52,7 @@ void local_cluster::start(node_id id) {
     o.election_timeout_max = 300ms;
     o.heartbeat_interval = 30ms;
     o.seed = id * 7919;
+    if (hook_) hook_(id, o);
     {
         std::lock_guard<std::mutex> lock(mutex_);
         delivered_[id].clear();

@@ -28,7 +28,10 @@ class local_cluster {
 public:
     using deliveries = std::vector<std::pair<index_t, std::string>>;
 
-    explicit local_cluster(std::size_t nodes);
+    /// Adjusts a node's options before it is created (e.g. TLS, test/tls).
+    using options_hook = std::function<void(node_id, node_options&)>;
+
+    explicit local_cluster(std::size_t nodes, options_hook hook = {});
     ~local_cluster();
 
     void start(node_id id);     ///< (re)creates node `id` from its data directory
@@ -46,6 +49,7 @@ public:
     deliveries delivered(node_id id);
 
 private:
+    options_hook hook_;
     std::filesystem::path dir_;
     std::vector<std::uint16_t> ports_;
     boost::asio::io_context ioc_;

@@ -1,0 +1,110 @@
+// The [tls] section and the [kv] TLS keys of a peer's config file, and their
+// mapping to node options.
+#include <boost/test/unit_test.hpp>
+
+#include "tls_certs.hpp"
+
+#include <raftlite/config.hpp>
+#include <raftlite/node.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+using namespace raftlite;
+using namespace raftlite::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string base = R"([cluster]
+id = c
+[node]
+id = 1
+listen = 127.0.0.1:7101
+data_dir = data/n1
+[peers]
+1 = 127.0.0.1:7101
+2 = 127.0.0.1:7102
+)";
+
+/// The config, as if read from a file in the certificates' directory, so
+/// that relative paths point at them.
+raft_config parse(const std::string& extra) {
+    return parse_config(base + extra, test_certs::get().dir / "n1.ini");
+}
+
+/// The error parsing `extra` gives; empty when it parses.
+std::string error_of(const std::string& extra) {
+    try {
+        parse(extra);
+    } catch (const config_error& e) {
+        return e.what();
+    }
+    return {};
+}
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(config_tls)
+
+BOOST_AUTO_TEST_CASE(no_tls_section_means_plain_tcp) {
+    auto c = parse("");
+    BOOST_TEST(!c.tls.enabled);
+    BOOST_TEST(!make_node_options(c).transport.tls.enabled);
+}
+
+BOOST_AUTO_TEST_CASE(tls_section_paths_are_relative_to_the_config_file) {
+    const auto& certs = test_certs::get();
+    auto c = parse("[tls]\nenabled = true\nca = ca.pem\ncert = ./node-1.pem\nkey = " + certs.file("node-1.key") + "\n");
+    BOOST_TEST(c.tls.enabled);
+    BOOST_TEST(c.tls.ca == certs.dir / "ca.pem");
+    BOOST_TEST(c.tls.cert == certs.dir / "node-1.pem");
+    BOOST_TEST(c.tls.key == certs.dir / "node-1.key");
+    const auto o = make_node_options(c);
+    BOOST_TEST(o.transport.tls.enabled);
+    BOOST_TEST(o.transport.tls.ca_file == certs.file("ca.pem"));
+    BOOST_TEST(o.transport.tls.cert_file == certs.file("node-1.pem"));
+    BOOST_TEST(o.transport.tls.key_file == certs.file("node-1.key"));
+}
+
+BOOST_AUTO_TEST_CASE(tls_section_errors) {
+    std::string e = error_of("[tls]\nenabled = yes\n");
+    BOOST_TEST(contains(e, "n1.ini:11: [tls] enabled: expected true or false, got 'yes'"), e);
+    e = error_of("[tls]\nenabled = true\nca = ca.pem\ncert = node-1.pem\n");
+    BOOST_TEST(contains(e, "[tls] missing key 'key'"), e);
+    e = error_of("[tls]\nenabled = true\nca = ca.pem\ncert = node-1.pem\nkey = nope.key\n");
+    BOOST_TEST(contains(e, "n1.ini:14: [tls] key: "), e);
+    BOOST_TEST(contains(e, "nope.key does not exist"), e);
+    BOOST_TEST(contains(e, "make-certs.sh"), e);
+    e = error_of("[tls]\nenabled = true\nca = .\ncert = node-1.pem\nkey = node-1.key\n");
+    BOOST_TEST(contains(e, "[tls] ca: "), e);
+    BOOST_TEST(contains(e, "is not a regular file"), e);
+    e = error_of("[tls]\nenabled = true\nca = ca.pem\ncert = node-1.pem\nkey = node-1.key\npassword = x\n");
+    BOOST_TEST(contains(e, "[tls] unknown key 'password'"), e);
+    // Switched off: the paths are kept in the file but not checked.
+    BOOST_TEST(error_of("[tls]\nenabled = false\nca = missing.pem\n").empty());
+    BOOST_TEST(contains(error_of("[tls]\nca = ca.pem\n"), "[tls] missing key 'enabled'"));
+}
+
+BOOST_AUTO_TEST_CASE(kv_tls_keys) {
+    const auto& certs = test_certs::get();
+    auto c = parse("[kv]\nlisten = 127.0.0.1:8101\ntls_cert = kv-server.pem\ntls_key = kv-server.key\nclient_ca = ca.pem\n");
+    BOOST_REQUIRE(c.kv.has_value());
+    BOOST_TEST(c.kv->tls());
+    BOOST_TEST(c.kv->tls_cert == certs.dir / "kv-server.pem");
+    BOOST_TEST(c.kv->tls_key == certs.dir / "kv-server.key");
+    BOOST_TEST(c.kv->client_ca == certs.dir / "ca.pem");
+    BOOST_TEST(!parse("[kv]\nlisten = 127.0.0.1:8101\n").kv->tls());
+
+    std::string e = error_of("[kv]\nlisten = 127.0.0.1:8101\ntls_cert = kv-server.pem\n");
+    BOOST_TEST(contains(e, "[kv] missing key 'tls_key'"), e);
+    e = error_of("[kv]\nlisten = 127.0.0.1:8101\nclient_ca = ca.pem\n");
+    BOOST_TEST(contains(e, "[kv] client_ca: client certificates need HTTPS"), e);
+    e = error_of("[kv]\nlisten = 127.0.0.1:8101\ntls_cert = kv-server.pem\ntls_key = kv.key\n");
+    BOOST_TEST(contains(e, "kv.key does not exist"), e);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
