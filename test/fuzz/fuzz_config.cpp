@@ -1,0 +1,34 @@
+// Fuzz target: a peer's config file (config.hpp).
+//
+// parse_config must either succeed or throw config_error with a message;
+// any other exception, a crash or a sanitizer report is a finding. A parsed
+// config must also hold what the parser promises (self among the peers,
+// election timeouts ordered, an absolute data_dir).
+#include "fuzz_check.hpp"
+
+#include <raftlite/config.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <string_view>
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::string_view text(reinterpret_cast<const char*>(data), size);
+    try {
+        auto cfg = raftlite::parse_config(text, "/fuzz/conf/peer.ini");
+        RAFTLITE_FUZZ_CHECK(cfg.self != raftlite::no_node, "parsed a config without a node id");
+        RAFTLITE_FUZZ_CHECK(cfg.peers.count(cfg.self) == 1, "self is not among the peers");
+        RAFTLITE_FUZZ_CHECK(cfg.data_dir.is_absolute(), "data_dir is not absolute");
+        RAFTLITE_FUZZ_CHECK(cfg.raft.election_timeout_min <= cfg.raft.election_timeout_max,
+                            "election timeouts out of order");
+    } catch (const raftlite::config_error& e) {
+        RAFTLITE_FUZZ_CHECK(*e.what() != '\0', "config_error without a message");
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "parse_config threw something other than config_error: %s\n",
+                     e.what());
+        std::abort();
+    }
+    return 0;
+}
