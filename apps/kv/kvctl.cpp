@@ -5,17 +5,25 @@
 //   kvctl --cluster conf/local delete k
 //   kvctl --cluster conf/local cas k old new      (old "" with --absent: create if absent)
 //   kvctl --cluster conf/local status
+//   kvctl --cluster conf/tls --tls-ca data/tls/ca.pem
+//         --tls-cert data/tls/kvctl.pem --tls-key data/tls/kvctl.key get k   (one line)
 //
 // The cluster is the directory of the peers' config files: kvctl reads each
 // file's [node] id and [kv] listen address. Any peer serves any request
 // (reads and writes go through the log), so kvctl asks one, follows a
 // redirect to the leader if it gets one, and moves on to the next peer when
 // one is down, has no leader yet or times out, until --timeout.
+//
+// A peer whose [kv] section has tls_cert serves HTTPS: kvctl then needs
+// --tls-ca (the CA that signed the server's certificate, which must name the
+// host kvctl connects to), and --tls-cert/--tls-key when the peer demands a
+// client certificate ([kv] client_ca).
 #include <raftlite/config.hpp>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
@@ -43,7 +51,13 @@ struct peer {
     raftlite::node_id id = 0;
     std::string host;
     std::string port;
+    bool https = false;   ///< [kv] tls_cert is set
 };
+
+/// HTTPS settings (--tls-*); null without --tls-ca.
+std::unique_ptr<asio::ssl::context> tls_context;
+/// Why the last request failed, for --verbose.
+std::string last_error;
 
 struct response {
     unsigned status = 0;
@@ -58,7 +72,7 @@ std::map<raftlite::node_id, peer> read_cluster(const std::filesystem::path& dir)
         if (f.path().extension() != ".ini") continue;
         raftlite::raft_config cfg = raftlite::load_config(f.path());
         if (!cfg.kv) continue;
-        peers[cfg.self] = {cfg.self, cfg.kv->listen.host, std::to_string(cfg.kv->listen.port)};
+        peers[cfg.self] = {cfg.self, cfg.kv->listen.host, std::to_string(cfg.kv->listen.port), cfg.kv->tls()};
     }
     if (peers.empty()) throw std::runtime_error(dir.string() + ": no peer config with a [kv] section");
     return peers;
@@ -78,45 +92,77 @@ std::string percent_encode(const std::string& s) {
     return out;
 }
 
-std::optional<response> request(const std::string& host, const std::string& port, http::verb verb,
-                                 const std::string& target, const std::string& body,
+// One request and its response on a connected stream (plain or TLS);
+// `tcp` is the layer that carries the timeouts.
+template <class Stream>
+std::optional<response> exchange(Stream& stream, boost::beast::tcp_stream& tcp, const std::string& host,
+                                 http::verb verb, const std::string& target, const std::string& body,
                                  std::chrono::milliseconds timeout) {
+    http::request<http::string_body> req{verb, target, 11};
+    req.set(http::field::host, host);
+    req.set(http::field::user_agent, "kvctl");
+    if (!body.empty() || verb == http::verb::put || verb == http::verb::post) {
+        req.body() = body;
+        req.prepare_payload();
+    }
+    tcp.expires_after(timeout);
+    http::write(stream, req);
+    boost::beast::flat_buffer buf;
+    http::response<http::string_body> res;
+    tcp.expires_after(timeout);
+    http::read(stream, buf, res);
+    response r;
+    r.status = res.result_int();
+    r.body = res.body();
+    if (auto it = res.find(http::field::location); it != res.end()) r.location = std::string(it->value());
+    boost::system::error_code ec;
+    tcp.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    return r;
+}
+
+std::optional<response> request(const peer& p, http::verb verb, const std::string& target,
+                                 const std::string& body, std::chrono::milliseconds timeout) {
+    const std::string& host = p.host;
     try {
         asio::io_context ioc;
-        boost::beast::tcp_stream stream(ioc);
+        boost::beast::tcp_stream tcp(ioc);
         asio::ip::tcp::resolver resolver(ioc);
-        stream.expires_after(timeout);
-        stream.connect(resolver.resolve(host, port));
-        http::request<http::string_body> req{verb, target, 11};
-        req.set(http::field::host, host);
-        req.set(http::field::user_agent, "kvctl");
-        if (!body.empty() || verb == http::verb::put || verb == http::verb::post) {
-            req.body() = body;
-            req.prepare_payload();
-        }
-        stream.expires_after(timeout);
-        http::write(stream, req);
-        boost::beast::flat_buffer buf;
-        http::response<http::string_body> res;
-        stream.expires_after(timeout);
-        http::read(stream, buf, res);
-        response r;
-        r.status = res.result_int();
-        r.body = res.body();
-        if (auto it = res.find(http::field::location); it != res.end()) r.location = std::string(it->value());
-        boost::system::error_code ec;
-        stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-        return r;
-    } catch (const std::exception&) {
+        tcp.expires_after(timeout);
+        tcp.connect(resolver.resolve(host, p.port));
+        if (!p.https)
+            return exchange(tcp, tcp, host, verb, target, body, timeout);
+        if (!tls_context)
+            throw std::runtime_error("serves HTTPS: pass --tls-ca");
+        asio::ssl::stream<boost::beast::tcp_stream&> tls(tcp, *tls_context);
+        // The server's certificate must name the host we asked for.
+        tls.set_verify_callback(asio::ssl::host_name_verification(host));
+        boost::system::error_code not_an_ip;
+        asio::ip::make_address(host, not_an_ip);
+        if (not_an_ip)
+            SSL_set_tlsext_host_name(tls.native_handle(), host.c_str()); // SNI: names only
+        tcp.expires_after(timeout);
+        tls.handshake(asio::ssl::stream_base::client);
+        return exchange(tls, tcp, host, verb, target, body, timeout);
+    } catch (const std::exception& e) {
+        last_error = e.what();
         return std::nullopt;
     }
 }
 
-// Follows "http://host:port/target" redirects once.
-bool split_location(const std::string& loc, std::string& host, std::string& port, std::string& target) {
-    const std::string prefix = "http://";
-    if (loc.rfind(prefix, 0) != 0) return false;
-    auto rest = loc.substr(prefix.size());
+// Follows "http[s]://host:port/target" redirects once.
+bool split_location(const std::string& loc, peer& to, std::string& target) {
+    std::string rest;
+    if (loc.rfind("http://", 0) == 0) {
+        rest = loc.substr(7);
+        to.https = false;
+    } else if (loc.rfind("https://", 0) == 0) {
+        rest = loc.substr(8);
+        to.https = true;
+    } else {
+        return false;
+    }
+    std::string& host = to.host;
+    std::string& port = to.port;
     auto slash = rest.find('/');
     auto hostport = rest.substr(0, slash);
     target = slash == std::string::npos ? "/" : rest.substr(slash);
@@ -140,14 +186,16 @@ std::optional<response> call(const std::map<raftlite::node_id, peer>& peers, std
     std::size_t next = 0;
     while (std::chrono::steady_clock::now() < deadline) {
         const peer& p = order[next++ % order.size()];
-        auto r = request(p.host, p.port, verb, target, body, 5s);
+        auto r = request(p, verb, target, body, 5s);
         if (r && r->status == 307 && !r->location.empty()) {
-            std::string h, po, t;
-            if (split_location(r->location, h, po, t)) r = request(h, po, verb, t, body, 5s);
+            peer leader;
+            std::string t;
+            if (split_location(r->location, leader, t)) r = request(leader, verb, t, body, 5s);
         }
         if (r && r->status < 500) return r;
         if (verbose)
-            std::cerr << "kvctl: n" << p.id << ": " << (r ? std::to_string(r->status) + " " + r->body : "unreachable")
+            std::cerr << "kvctl: n" << p.id << ": "
+                      << (r ? std::to_string(r->status) + " " + r->body : "unreachable: " + last_error)
                       << "; retrying\n";
         std::this_thread::sleep_for(100ms);   // back off before asking again
     }
@@ -158,9 +206,9 @@ int print_status(const std::map<raftlite::node_id, peer>& peers, std::optional<r
     int reachable = 0;
     for (const auto& [id, p] : peers) {
         if (only && *only != id) continue;
-        auto r = request(p.host, p.port, http::verb::get, "/status", "", 2s);
+        auto r = request(p, http::verb::get, "/status", "", 2s);
         if (!r || r->status != 200) {
-            std::cout << "n" << id << " unreachable\n";
+            std::cout << "n" << id << " unreachable" << (r ? "" : ": " + last_error) << "\n";
             continue;
         }
         ++reachable;
@@ -187,6 +235,7 @@ int main(int argc, char** argv) {
     int timeout_ms = 15000;
     raftlite::node_id node = 0;
     bool absent = false, verbose = false;
+    std::string tls_ca, tls_cert, tls_key;
     std::vector<std::string> args;
     po::options_description desc("kvctl [options] put K V | get K | delete K | cas K OLD NEW | status");
     desc.add_options()("help,h", "this help")
@@ -195,6 +244,9 @@ int main(int argc, char** argv) {
         ("timeout", po::value(&timeout_ms)->default_value(timeout_ms), "give up after this many ms")
         ("absent", po::bool_switch(&absent), "cas: the key must be absent (OLD is ignored)")
         ("verbose,v", po::bool_switch(&verbose), "say what is retried")
+        ("tls-ca", po::value(&tls_ca), "HTTPS: PEM file of the CA that signed the peers' server certificates")
+        ("tls-cert", po::value(&tls_cert), "HTTPS: PEM client certificate (peers with [kv] client_ca demand one)")
+        ("tls-key", po::value(&tls_key), "HTTPS: PEM private key of --tls-cert")
         ("args", po::value(&args), "command and arguments");
     po::positional_options_description pos;
     pos.add("args", -1);
@@ -216,6 +268,35 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
         std::cerr << "kvctl: " << e.what() << "\n";
         return 2;
+    }
+    if (tls_cert.empty() != tls_key.empty()) {
+        std::cerr << "kvctl: --tls-cert and --tls-key go together\n";
+        return 2;
+    }
+    if (!tls_cert.empty() && tls_ca.empty()) {
+        std::cerr << "kvctl: --tls-cert needs --tls-ca (client certificates are only sent over HTTPS)\n";
+        return 2;
+    }
+    if (!tls_ca.empty()) {
+        try {
+            tls_context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+            SSL_CTX_set_min_proto_version(tls_context->native_handle(), TLS1_2_VERSION);
+            tls_context->set_verify_mode(asio::ssl::verify_peer);
+            tls_context->load_verify_file(tls_ca);
+            if (!tls_cert.empty()) {
+                tls_context->use_certificate_chain_file(tls_cert);
+                tls_context->use_private_key_file(tls_key, asio::ssl::context::pem);
+            }
+        } catch (const std::exception& e) {
+            std::cerr << "kvctl: cannot use --tls-ca/--tls-cert/--tls-key files: " << e.what() << "\n";
+            return 2;
+        }
+    }
+    for (const auto& [id, p] : peers) {
+        if (p.https && !tls_context) {
+            std::cerr << "kvctl: n" << id << " serves HTTPS ([kv] tls_cert); pass --tls-ca\n";
+            return 2;
+        }
     }
     std::optional<raftlite::node_id> only;
     if (node) {
