@@ -27,7 +27,7 @@ namespace {
     std::cerr << "sim: " << why << "\n"
               << "usage: sim [--seed S | --seeds A..B | --minutes M] [--nodes 3|5] [--steps K]\n"
               << "           [--faults all|none|crash,partition,loss,duplicate] [--trace] [--skip outcomes,failures]\n"
-              << "           [--clients C] [--max-sync TICKS]\n"
+              << "           [--clients C] [--max-sync TICKS] [--group-commit]\n"
               << "       sim --explore [--depth D] [--crashes K] [--broadcasts B] [--drops L] [--duplicates U]\n"
               << "                     [--timeouts E] [--heartbeats H] [--budget STATES]\n";
     std::exit(2);
@@ -94,6 +94,7 @@ int main(int argc, char** argv) {
         }
         else if (a == "--clients") cfg.clients = number(value());
         else if (a == "--max-sync") cfg.max_sync = number(value());
+        else if (a == "--group-commit") cfg.group_commit = true;
         else if (a == "--trace") trace_on = true;
         else if (a == "--skip") {
             // checks of known core defects, to sweep for anything else

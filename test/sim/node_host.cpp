@@ -25,6 +25,12 @@ void node_host::step(const event& e, host_effects& fx) {
     carry_out(out, fx);
 }
 
+void node_host::step_many(const std::vector<event>& es, host_effects& fx) {
+    output out;
+    for (const event& e : es) core_->step(e, out);
+    carry_out(out, fx);
+}
+
 void node_host::carry_out(output& out, host_effects& fx) {
     // 1. log writes (truncate, then append) and the hard state
     if (out.truncate_from) disk_.truncate_suffix(*out.truncate_from);

@@ -48,6 +48,9 @@ public:
 
     /// Feeds one event to the core and carries out its output.
     void step(const event& e, host_effects& fx);
+    /// Feeds several events into one output, as a driver that group-commits
+    /// does (one write batch and one sync for all of them), and carries it out.
+    void step_many(const std::vector<event>& es, host_effects& fx);
     /// Completes the oldest sync batch: makes its writes durable, sends its
     /// messages_after_sync, and reports log_synced to the core.
     void complete_sync(host_effects& fx);

@@ -65,8 +65,9 @@ struct ev_client_timeout { std::size_t client; std::uint64_t serial; };
 struct ev_fault {};
 struct ev_heal_network { std::uint64_t serial; };
 struct ev_restart { std::size_t node; };
+struct ev_drain { std::size_t node; unsigned incarnation; };
 using sched_payload = std::variant<ev_deliver, ev_election, ev_heartbeat, ev_sync, ev_client,
-                                   ev_client_timeout, ev_fault, ev_heal_network, ev_restart>;
+                                   ev_client_timeout, ev_fault, ev_heal_network, ev_restart, ev_drain>;
 
 struct scheduled {
     std::uint64_t time;
@@ -102,6 +103,7 @@ public:
         heartbeat_gen_.assign(cfg.nodes, 0);
         sync_free_at_.assign(cfg.nodes, 0);
         restart_pending_.assign(cfg.nodes, false);
+        inbox_.resize(cfg.nodes);
         inv_.check_false_failures = cfg.check_false_failures;
         base_loss_ = cfg.faults.loss ? 0.01 : 0;
         base_dup_ = cfg.faults.duplicate ? 0.01 : 0;
@@ -141,6 +143,7 @@ private:
     std::uint64_t now_ = 0;
     std::vector<std::uint64_t> election_gen_, heartbeat_gen_, sync_free_at_;
     std::vector<bool> restart_pending_;
+    std::vector<std::vector<event>> inbox_;   // group commit: messages waiting for one shared turn
     std::uint64_t net_serial_ = 0;
     double base_loss_ = 0, base_dup_ = 0;
     bool faulting_ = true;
@@ -170,12 +173,14 @@ void world::boot(std::size_t i) {
 
 void world::crash(std::size_t i) {
     const std::size_t before = hosts_[i].disk().pending();
-    stats_.lost_writes += hosts_[i].crash(rng_);
+    const std::size_t lost = hosts_[i].crash(rng_);
+    stats_.lost_writes += lost;
     ++stats_.crashes;
-    trace_.line(now_, "n%zu CRASHES (%zu unsynced disk writes pending)", i + 1, before);
+    trace_.line(now_, "n%zu CRASHES (%zu of %zu unsynced disk writes lost)", i + 1, lost, before);
     // timers and syncs die with the process: their generations move on
     ++election_gen_[i];
     ++heartbeat_gen_[i];
+    inbox_[i].clear();
     for (std::size_t c = 0; c < clients_.size(); ++c) {
         if (clients_[c].busy && clients_[c].node == i) client_done(c);   // outcome unknown
     }
@@ -408,7 +413,13 @@ void world::dispatch(const sched_payload& p) {
                 const bool drop = !hosts_[i].up() || net_.blocked(e.env.from, e.env.to);
                 trace_.line(now_, "n%llu <- n%llu %s%s", static_cast<unsigned long long>(e.env.to),
                             static_cast<unsigned long long>(e.env.from), buf, drop ? " (dropped)" : "");
-                if (!drop) turn(i, message_received{e.env});
+                if (drop) return;
+                if (cfg_.group_commit && rng_.chance(0.5)) {
+                    if (inbox_[i].empty()) schedule(now_ + rng_.uniform(0, 2), ev_drain{i, hosts_[i].incarnation()});
+                    inbox_[i].push_back(message_received{e.env});
+                    return;
+                }
+                turn(i, message_received{e.env});
             } else if constexpr (std::is_same_v<T, ev_election>) {
                 if (!hosts_[e.node].up() || e.gen != election_gen_[e.node]) return;
                 trace_.line(now_, "n%zu election timeout (term %llu, %s)", e.node + 1,
@@ -442,6 +453,15 @@ void world::dispatch(const sched_payload& p) {
                 net_.loss = base_loss_;
                 net_.duplicate = base_dup_;
                 trace_.line(now_, "network heals");
+            } else if constexpr (std::is_same_v<T, ev_drain>) {
+                if (!hosts_[e.node].up() || hosts_[e.node].incarnation() != e.incarnation || inbox_[e.node].empty())
+                    return;
+                std::vector<event> batch;
+                batch.swap(inbox_[e.node]);
+                trace_.line(now_, "n%zu steps %zu messages into one output", e.node + 1, batch.size());
+                host_effects fx;
+                hosts_[e.node].step_many(batch, fx);
+                carry_out(e.node, fx);
             } else if constexpr (std::is_same_v<T, ev_restart>) {
                 if (!hosts_[e.node].up() && restart_pending_[e.node]) boot(e.node);
             }
@@ -590,7 +610,8 @@ std::string describe_failure(const world_config& cfg, const run_result& r) {
       << cfg.faults.to_string() << "): " << r.invariant << "\n  " << r.detail << "\n"
       << "last events:\n" << r.trace
       << "replay: sim --seed " << r.seed << " --nodes " << cfg.nodes << " --steps " << cfg.steps
-      << " --faults " << cfg.faults.to_string() << (cfg.check_outcomes ? "" : " --skip outcomes")
+      << " --faults " << cfg.faults.to_string() << (cfg.group_commit ? " --group-commit" : "")
+      << (cfg.check_outcomes ? "" : " --skip outcomes")
       << (cfg.check_false_failures ? "" : " --skip failures") << " --trace\n";
     return s.str();
 }

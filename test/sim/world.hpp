@@ -47,6 +47,9 @@ struct world_config {
     std::uint64_t fault_min_gap = 50;       ///< faults strike every fault_min_gap..fault_max_gap ticks
     std::uint64_t fault_max_gap = 400;
     core_config core;                       ///< template for every node (self/members are set per node)
+    /// Drivers group-commit: half the messages a node receives wait up to 2 ms
+    /// and are then stepped together into one output (one write batch, one sync).
+    bool group_commit = false;
     bool check_outcomes = true;             ///< healed and idle, every accepted broadcast has an outcome
     bool check_false_failures = true;       ///< a broadcast that failed never commits later
     std::size_t trace_keep = 60;            ///< lines of trace kept for a failure report

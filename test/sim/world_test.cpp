@@ -130,6 +130,18 @@ BOOST_AUTO_TEST_CASE(slow_disks) {
     BOOST_TEST(total.lost_writes > 100u);
 }
 
+BOOST_AUTO_TEST_CASE(group_commit) {
+    // Drivers that step several messages into one output (output::truncate
+    // withdrawing appends of the same turn, one sync for several promises).
+    run_stats total;
+    for (std::uint64_t seed = 2001; seed <= 2050; ++seed) {
+        world_config c = config(seed, seed % 2 ? 3 : 5, 6000);
+        c.group_commit = true;
+        c.max_sync = 1 + seed % 20;
+        BOOST_TEST_CONTEXT("group commit, seed " << seed) { expect_ok(c, total); }
+    }
+}
+
 // A core defect found by the simulator: a broadcast appended by a node while
 // it led, whose entry a later leader then overwrote, waits for the commit
 // length to reach its index before it is completed `superseded`. In a healed,
