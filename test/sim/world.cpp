@@ -150,8 +150,12 @@ private:
     bool clients_active_ = true;
     std::uint64_t next_request_ = 1;   // globally unique: a restarted node must never reuse one
     std::int64_t next_value_ = 0;
-    std::map<std::pair<std::size_t, std::uint64_t>, std::size_t> by_request_;   // (host, request) -> client
+    // Every broadcast a client made whose outcome is not known yet, also after
+    // the client gave up: a late `committed` still tells when it took effect.
+    struct outstanding { std::size_t client; std::size_t op; };
+    std::map<std::pair<std::size_t, std::uint64_t>, outstanding> by_request_;   // (host, request) ->
     kv_history history_;
+    std::vector<bool> no_effect_;   // by op: failed, and (checked separately) never committed
     run_stats stats_;
     // the liveness probe
     std::uint64_t probe_request_ = 0;
@@ -184,6 +188,9 @@ void world::crash(std::size_t i) {
     for (std::size_t c = 0; c < clients_.size(); ++c) {
         if (clients_[c].busy && clients_[c].node == i) client_done(c);   // outcome unknown
     }
+    // Its core is gone: no outcome will come for its broadcasts (they stay indeterminate).
+    for (auto it = by_request_.begin(); it != by_request_.end();)
+        it = it->first.first == i ? by_request_.erase(it) : std::next(it);
 }
 
 void world::arm_election(std::size_t i) {
@@ -250,29 +257,31 @@ void world::on_completion(std::size_t i, const completion& cp) {
         return;
     }
     auto it = by_request_.find({i, cp.request});
-    if (it == by_request_.end()) return;   // a client that already gave up
-    const std::size_t c = it->second;
-    client_state& cl = clients_[c];
+    if (it == by_request_.end()) return;
+    const outstanding o = it->second;
+    by_request_.erase(it);
     if (cp.result == broadcast_result::committed && hosts_[i].machine().applied() >= cp.index) {
         // The result is what this node's state machine computed at that index.
         const kv_result& r = hosts_[i].machine().result(cp.index);
-        const kv_op& op = history_.ops()[cl.op];
-        switch (op.kind) {
-        case kv_kind::put: history_.complete_put(cl.op, now_); break;
-        case kv_kind::del: history_.complete_del(cl.op, now_); break;
-        case kv_kind::get: history_.complete_get(cl.op, now_, r.observed); break;
-        case kv_kind::cas: history_.complete_cas(cl.op, now_, r.succeeded); break;
+        switch (history_.ops()[o.op].kind) {
+        case kv_kind::put: history_.complete_put(o.op, now_); break;
+        case kv_kind::del: history_.complete_del(o.op, now_); break;
+        case kv_kind::get: history_.complete_get(o.op, now_, r.observed); break;
+        case kv_kind::cas: history_.complete_cas(o.op, now_, r.succeeded); break;
         }
         ++stats_.ops_determinate;
+    } else if (cp.result != broadcast_result::committed && cfg_.check_false_failures) {
+        // A failed broadcast never commits ("failure is final", checked on
+        // every delivery), so it had no effect. Unchecked, it stays
+        // indeterminate: it may commit later.
+        no_effect_[o.op] = true;
     }
-    // Anything else (not_leader, superseded, busy) stays indeterminate: the
-    // entry may still be in some log and commit later.
-    client_done(c);
+    client_state& cl = clients_[o.client];
+    if (cl.busy && cl.node == i && cl.request == cp.request) client_done(o.client);
 }
 
 void world::client_done(std::size_t c) {
     client_state& cl = clients_[c];
-    by_request_.erase({cl.node, cl.request});
     cl.busy = false;
     ++cl.serial;
     if (clients_active_) schedule(now_ + rng_.uniform(0, cfg_.client_think), ev_client{c});
@@ -306,9 +315,10 @@ void world::client_issue(std::size_t c) {
     op.client = c;
     cl.busy = true;
     cl.op = history_.invoke(op);
+    no_effect_.push_back(false);
     cl.node = i;
     cl.request = next_request_++;
-    by_request_[{i, cl.request}] = c;
+    by_request_[{i, cl.request}] = {c, cl.op};
     ++stats_.ops;
     const std::string payload = encode(cmd);
     trace_.line(now_, "client %zu -> n%zu request %llu: %s", c, i + 1, static_cast<unsigned long long>(cl.request),
@@ -486,7 +496,11 @@ bool world::converged(index_t upto) const {
 }
 
 void world::check_history() {
-    const lin_result r = check_linearizable(history_.ops());
+    std::vector<kv_op> ops;
+    ops.reserve(history_.size());
+    for (std::size_t k = 0; k < history_.size(); ++k)
+        if (!no_effect_[k]) ops.push_back(history_.ops()[k]);
+    const lin_result r = check_linearizable(ops);
     if (r.verdict != lin_verdict::linearizable)
         throw violation("linearizability", std::string(lin_verdict_name(r.verdict)) + "\n" + r.explanation);
 }
