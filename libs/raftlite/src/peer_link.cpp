@@ -132,7 +132,7 @@ void peer_link::on_tls_handshake(std::uint64_t gen, const boost::system::error_c
     if (state_.stopped.load() || gen != gen_)
         return;
     if (ec) {
-        fail(("TLS handshake failed: " + describe_tls_failure(*stream_, ec)).c_str(), ec);
+        fail(("TLS handshake failed" + tls_verify_detail(*stream_)).c_str(), ec); // fail() adds ec
         return;
     }
     // The CA vouches for the certificate; that it is the peer we meant to
@@ -260,12 +260,13 @@ void peer_link::do_write() {
     if (stream_->is_tls()) {
         // TLS encrypts one buffer per write_some: a gather write of many
         // small frames would become one record and one system call each.
-        coalesced_.clear();
+        auto& out = stream_->write_buffer;
+        if (out.capacity() > max_batch_bytes * 2)
+            std::vector<char>().swap(out); // grown for one huge frame: not kept for small ones
+        out.clear();
         for (const auto& f : writing_)
-            coalesced_.insert(coalesced_.end(), f.begin(), f.end());
-        buffers.emplace_back(asio::buffer(coalesced_));
-        if (coalesced_.capacity() > max_batch_bytes * 2)
-            coalesced_.shrink_to_fit(); // after one huge frame; the next batch reallocates
+            out.insert(out.end(), f.begin(), f.end());
+        buffers.emplace_back(asio::buffer(out));
     } else {
         buffers.reserve(writing_.size());
         for (const auto& f : writing_)

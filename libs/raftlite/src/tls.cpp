@@ -117,14 +117,13 @@ bool peer_certificate_names(peer_stream& s, node_id id, std::string& names) {
     return ok;
 }
 
-std::string describe_tls_failure(peer_stream& s, const boost::system::error_code& ec) {
-    std::string out = ec.message();
+std::string tls_verify_detail(peer_stream& s) {
     if (SSL* ssl = s.native_handle()) {
         const long v = SSL_get_verify_result(ssl);
         if (v != X509_V_OK)
-            out += std::string(" (certificate: ") + X509_verify_cert_error_string(v) + ")";
+            return std::string(" (certificate: ") + X509_verify_cert_error_string(v) + ")";
     }
-    return out;
+    return {};
 }
 
 } // namespace raftlite::detail

@@ -82,7 +82,6 @@ private:
     clock::time_point connected_at_{};
     std::vector<char> handshake_frame_;
     std::vector<std::vector<char>> writing_;   ///< the batch being written
-    std::vector<char> coalesced_;              ///< TLS: the batch in one buffer (one record per 16 KiB, not per frame)
     bool write_in_flight_ = false;
     char watch_byte_ = 0;
 

@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace raftlite::detail {
 
@@ -74,6 +75,11 @@ public:
             socket_.async_write_some(buffers, std::forward<Handler>(handler));
     }
 
+    /// Scratch for a writer that gathers frames into one buffer (TLS). It
+    /// belongs to the connection, so a write still pending on a dead
+    /// connection never sees it reused by the next one.
+    std::vector<char> write_buffer;
+
     /// Closes the socket; pending operations complete with operation_aborted.
     /// No TLS close_notify: frames are self-delimiting, so a truncated stream
     /// is noticed anyway, and a dead peer must not delay the close.
@@ -97,9 +103,13 @@ std::unique_ptr<boost::asio::ssl::context> make_tls_context(const tls_options& o
 /// `names` receives what it does name (for the logs).
 bool peer_certificate_names(peer_stream& s, node_id id, std::string& names);
 
-/// A TLS failure for the logs: the error, and the certificate verification
-/// result when verification is what failed.
-std::string describe_tls_failure(peer_stream& s, const boost::system::error_code& ec);
+/// " (certificate: <why>)" when verifying the peer's certificate failed, else "".
+std::string tls_verify_detail(peer_stream& s);
+
+/// A TLS failure for the logs: the error and tls_verify_detail.
+inline std::string describe_tls_failure(peer_stream& s, const boost::system::error_code& ec) {
+    return ec.message() + tls_verify_detail(s);
+}
 
 } // namespace raftlite::detail
 
