@@ -29,6 +29,7 @@ public:
     boost::system::error_code truncate_suffix(index_t from) override;
     boost::system::error_code remove_prefix(index_t upto, term_t prefix_term) override;
     boost::system::error_code sync() override;
+    bool blocks() const noexcept override { return false; }
 
     // ---- crash model ----
     /// Loses every write since the last successful sync(), and restarts the
