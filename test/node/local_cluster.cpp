@@ -57,7 +57,8 @@ void local_cluster::start(node_id id) {
         std::lock_guard<std::mutex> lock(mutex_);
         delivered_[id].clear();
     }
-    auto n = std::make_unique<node>(ioc_, o, std::make_unique<file_persister>((dir_ / std::to_string(id)).string()));
+    const auto data_dir = data_dirs_.count(id) ? data_dirs_[id] : dir_ / std::to_string(id);
+    auto n = std::make_unique<node>(ioc_, o, std::make_unique<file_persister>(data_dir.string()));
     n->on_deliver([this, id](index_t i, const shared_bytes& p) {
         std::lock_guard<std::mutex> lock(mutex_);
         delivered_[id].emplace_back(i, *p);

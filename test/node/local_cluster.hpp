@@ -35,6 +35,10 @@ public:
     ~local_cluster();
 
     void start(node_id id);     ///< (re)creates node `id` from its data directory
+    /// Puts node `id`'s data directory at `dir` from its next start() on
+    /// (default: a directory in the cluster's temporary directory). The
+    /// caller owns `dir`: it is not removed (e.g. a small tmpfs, disk_full_tests).
+    void set_data_dir(node_id id, std::filesystem::path dir) { data_dirs_[id] = std::move(dir); }
     void stop(node_id id);      ///< stops and destroys node `id`
     void start_all();
     void stop_all();
@@ -58,6 +62,7 @@ private:
     std::map<node_id, std::unique_ptr<node>> nodes_;
     std::mutex mutex_;
     std::map<node_id, deliveries> delivered_;
+    std::map<node_id, std::filesystem::path> data_dirs_;
 };
 
 } // namespace raftlite::testing
