@@ -122,23 +122,46 @@ struct node::impl : std::enable_shared_from_this<impl> {
     // disk thread; everything else happens now, so the leader's replication
     // to followers runs while its own write is in flight (Raft thesis §10.2.1).
     void carry_out() {
-        if (!running) return;
-        for (envelope& m : out.messages) net->send(std::move(m));
-        if (out.has_writes() || !out.messages_after_sync.empty()) {
-            disk_batch b;
-            b.truncate_from = out.truncate_from;
-            b.append = std::move(out.append);
-            b.hard = out.save_hard_state;
-            b.after_sync = std::move(out.messages_after_sync);
-            b.last_index = raft->log().length();
-            b.last_term = raft->log().last_term();
-            submit_to_disk(std::move(b));
+        while (running) {
+            output o;
+            std::swap(o, out);   // steps taken while carrying these out collect in `out` again
+            for (envelope& m : o.messages) net->send(std::move(m));
+            bool synced_inline = false;
+            if (o.has_writes() || !o.messages_after_sync.empty()) {
+                disk_batch b;
+                b.truncate_from = o.truncate_from;
+                b.append = std::move(o.append);
+                b.hard = o.save_hard_state;
+                b.after_sync = std::move(o.messages_after_sync);
+                b.last_index = raft->log().length();
+                b.last_term = raft->log().last_term();
+                synced_inline = persist(std::move(b));
+            }
+            deliver_committed(o.committed);
+            complete_all(o.completions);
+            apply_timers(o);
+            if (!synced_inline) break;
         }
-        deliver_committed(out.committed);
-        complete_all(out.completions);
-        apply_timers(out);
-        out.clear();
         publish_status();
+    }
+
+    // Writes in-memory storage at once (true: `out` has new actions to carry
+    // out); hands anything else to the disk thread (false).
+    bool persist(disk_batch b) {
+        if (storage->blocks()) {
+            submit_to_disk(std::move(b));
+            return false;
+        }
+        std::vector<disk_batch> one;
+        const bool wrote = b.has_writes();
+        one.push_back(std::move(b));
+        if (auto ec = write_batches(one)) {
+            storage_failure(ec);
+            return false;
+        }
+        for (envelope& m : one.front().after_sync) net->send(std::move(m));
+        if (wrote) raft->step(log_synced{one.front().last_index, one.front().last_term}, out);
+        return true;
     }
 
     // ---- the disk thread ----------------------------------------------------
@@ -168,16 +191,9 @@ struct node::impl : std::enable_shared_from_this<impl> {
                                std::make_move_iterator(disk_queue.end()));
                 disk_queue.clear();
             }
-            boost::system::error_code ec;
-            bool wrote = false;
-            for (const disk_batch& b : batches) {
-                if (!ec && b.truncate_from) ec = storage->truncate_suffix(*b.truncate_from);
-                if (!ec && !b.append.empty()) ec = storage->append(b.append);
-                if (!ec && b.hard) ec = storage->save_hard_state(*b.hard);
-                wrote = wrote || b.has_writes();
-            }
-            if (!ec && wrote) ec = storage->sync();
-            if (ec) {
+            const bool wrote = std::any_of(batches.begin(), batches.end(),
+                                           [](const disk_batch& b) { return b.has_writes(); });
+            if (auto ec = write_batches(batches)) {
                 {
                     std::lock_guard<std::mutex> lock(disk_mutex);
                     disk_failed = true;
@@ -190,6 +206,20 @@ struct node::impl : std::enable_shared_from_this<impl> {
                 self->on_durable(std::move(batches), wrote);
             });
         }
+    }
+
+    // Applies the batches' writes in order and makes them durable with one sync.
+    boost::system::error_code write_batches(const std::vector<disk_batch>& batches) {
+        boost::system::error_code ec;
+        bool wrote = false;
+        for (const disk_batch& b : batches) {
+            if (!ec && b.truncate_from) ec = storage->truncate_suffix(*b.truncate_from);
+            if (!ec && !b.append.empty()) ec = storage->append(b.append);
+            if (!ec && b.hard) ec = storage->save_hard_state(*b.hard);
+            wrote = wrote || b.has_writes();
+        }
+        if (!ec && wrote) ec = storage->sync();
+        return ec;
     }
 
     void on_durable(std::vector<disk_batch> batches, bool wrote) {
