@@ -41,6 +41,12 @@ public:
     /// The result of the entry at `index` (1-based); requires applied() >= index.
     const kv_result& result(index_t index) const { return results_.at(index - 1); }
     index_t applied() const noexcept { return results_.size(); }
+    /// The current value of `key` (for the stale-read demonstration only:
+    /// reads must go through the log).
+    std::int64_t value(const std::string& key) const {
+        auto it = data_.find(key);
+        return it == data_.end() ? kv_absent : it->second;
+    }
     /// A crash loses the in-memory map; the core delivers the log again from index 1.
     void reset() { data_.clear(); results_.clear(); }
 

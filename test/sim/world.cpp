@@ -306,6 +306,20 @@ void world::client_issue(std::size_t c) {
         // compare against a recent value, so that some succeed
         cmd.expected = next_value_ < 4 ? kv_absent : next_value_ - 1 - static_cast<std::int64_t>(rng_.uniform(1, 3));
     } else cmd.kind = kv_kind::del;
+    if (cfg_.local_reads && cmd.kind == kv_kind::get) {
+        kv_op op;
+        op.kind = kv_kind::get;
+        op.key = cmd.key;
+        op.invoke = now_;
+        op.client = c;
+        const std::size_t h = history_.invoke(op);
+        no_effect_.push_back(false);
+        history_.complete_get(h, now_, hosts_[i].machine().value(cmd.key));
+        ++stats_.ops;
+        ++stats_.ops_determinate;
+        schedule(now_ + rng_.uniform(1, cfg_.client_think + 1), ev_client{c});
+        return;
+    }
     kv_op op;
     op.kind = cmd.kind;
     op.key = cmd.key;

@@ -50,6 +50,10 @@ struct world_config {
     /// Drivers group-commit: half the messages a node receives wait up to 2 ms
     /// and are then stepped together into one output (one write batch, one sync).
     bool group_commit = false;
+    /// A deliberately wrong client, to show the history check at work: reads
+    /// are answered from the contacted node's state machine, not through the
+    /// log (the stale-read incident of the test scenarios).
+    bool local_reads = false;
     bool check_outcomes = true;             ///< healed and idle, every accepted broadcast has an outcome
     bool check_false_failures = true;       ///< a broadcast that failed never commits later
     std::size_t trace_keep = 60;            ///< lines of trace kept for a failure report
