@@ -51,25 +51,33 @@ std::filesystem::path staged_program(const std::string& name) {
 
 std::optional<http_reply> http_call(std::uint16_t port, const std::string& method, const std::string& target,
                                     const std::string& body, std::chrono::milliseconds timeout) {
-    try {
-        asio::io_context ioc;
-        boost::beast::tcp_stream stream(ioc);
-        stream.expires_after(timeout);
-        stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-        http::request<http::string_body> req{http::string_to_verb(method), target, 11};
-        req.set(http::field::host, "127.0.0.1");
-        if (!body.empty() || method == "PUT" || method == "POST") {
-            req.body() = body;
-            req.prepare_payload();
-        }
-        http::write(stream, req);
-        boost::beast::flat_buffer buf;
-        http::response<http::string_body> res;
-        http::read(stream, buf, res);
-        return http_reply{res.result_int(), res.body()};
-    } catch (const std::exception&) {
-        return std::nullopt;
+    // Asynchronous operations, so that the deadline covers connect, write and
+    // read alike (tcp_stream's timeouts do not apply to synchronous calls).
+    asio::io_context ioc;
+    boost::beast::tcp_stream stream(ioc);
+    http::request<http::string_body> req{http::string_to_verb(method), target, 11};
+    req.set(http::field::host, "127.0.0.1");
+    if (!body.empty() || method == "PUT" || method == "POST") {
+        req.body() = body;
+        req.prepare_payload();
     }
+    boost::beast::flat_buffer buf;
+    http::response<http::string_body> res;
+    bool done = false;
+    stream.expires_after(timeout);
+    stream.async_connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
+                         [&](boost::system::error_code ec) {
+        if (ec) return;
+        http::async_write(stream, req, [&](boost::system::error_code ec, std::size_t) {
+            if (ec) return;
+            http::async_read(stream, buf, res, [&](boost::system::error_code ec, std::size_t) {
+                done = !ec;
+            });
+        });
+    });
+    ioc.run();
+    if (!done) return std::nullopt;
+    return http_reply{res.result_int(), res.body()};
 }
 
 run_result run_program(const std::filesystem::path& program, const std::vector<std::string>& args) {
@@ -220,8 +228,10 @@ bool kv_process_cluster::put(const std::string& key, const std::string& value, s
     while (std::chrono::steady_clock::now() < deadline) {
         const node_id id = next++ % size() + 1;
         if (!running(id) || paused_[id]) continue;
-        auto r = http_call(kv_port(id), "PUT", "/kv/" + key, value, 3s);
+        auto r = http_call(kv_port(id), "PUT", "/kv/" + key, value, 15s);
         if (r && r->status == 200) return true;
+        BOOST_TEST_MESSAGE("put " << key << " via n" << id << ": "
+                                  << (r ? std::to_string(r->status) + " " + r->body : std::string("no answer")));
         std::this_thread::sleep_for(20ms);   // back off before the next peer
     }
     return false;
