@@ -140,6 +140,9 @@ struct entry {
 struct partition_result {
     lin_verdict verdict;
     std::uint64_t steps;
+    // At the deepest point of the search: the determinate operation with the
+    // earliest return that could not be linearized there (the likely culprit).
+    std::size_t culprit = static_cast<std::size_t>(-1);
 };
 
 partition_result check_partition(const std::vector<const kv_op*>& ops, std::uint64_t max_steps) {
@@ -200,13 +203,18 @@ partition_result check_partition(const std::vector<const kv_op*>& ops, std::uint
     std::uint64_t steps = 0;
 
     std::size_t e = list[0].next;
+    std::size_t best_remaining = remaining + 1, culprit = static_cast<std::size_t>(-1);
     for (;;) {
         if (remaining == 0) return {lin_verdict::linearizable, steps};
-        if (++steps > max_steps) return {lin_verdict::unknown, steps};
+        if (++steps > max_steps) return {lin_verdict::unknown, steps, culprit};
         if (e == 0 || !list[e].call) {
             // A return (or the end) with its operation not yet linearized:
             // the last choice was wrong.
-            if (stack.empty()) return {lin_verdict::not_linearizable, steps};
+            if (e != 0 && remaining < best_remaining) {
+                best_remaining = remaining;
+                culprit = list[e].op;
+            }
+            if (stack.empty()) return {lin_verdict::not_linearizable, steps, culprit};
             const frame f = stack.back();
             stack.pop_back();
             const std::size_t op = list[f.call].op;
@@ -259,12 +267,32 @@ lin_result check_linearizable(const std::vector<kv_op>& ops, std::uint64_t max_s
         std::stable_sort(sorted.begin(), sorted.end(),
                          [](const kv_op* a, const kv_op* b) { return a->invoke < b->invoke; });
         std::ostringstream s;
-        s << "key " << key << ": " << lin_verdict_name(p.verdict) << ", " << sorted.size()
-          << " operations:\n";
-        std::size_t shown = 0;
-        for (const kv_op* op : sorted) {
-            if (++shown > 60) { s << "  ...\n"; break; }
-            s << "  " << to_string(*op) << "\n";
+        s << "key " << key << ": " << lin_verdict_name(p.verdict) << ", " << sorted.size() << " operations";
+        if (p.culprit < part.size()) {
+            // The operations around the culprit: what it overlaps, and the
+            // few that completed just before it was invoked.
+            const kv_op& c = *part[p.culprit];
+            s << "; no linearization explains\n  " << to_string(c) << "\namong:\n";
+            std::size_t shown = 0;
+            for (const kv_op* op : sorted) {
+                if (op->determinate && op->complete < c.invoke) {
+                    // of those that ended before the culprit began, only the last 6
+                    std::size_t later = 0;
+                    for (const kv_op* o : sorted)
+                        if (o->determinate && o->complete < c.invoke && o->complete > op->complete) ++later;
+                    if (later >= 6) continue;
+                }
+                if (op->invoke > c.complete && c.determinate) break;
+                if (++shown > 40) { s << "  ...\n"; break; }
+                s << "  " << to_string(*op) << (op == &c ? "   <--" : "") << "\n";
+            }
+        } else {
+            s << ":\n";
+            std::size_t shown = 0;
+            for (const kv_op* op : sorted) {
+                if (++shown > 60) { s << "  ...\n"; break; }
+                s << "  " << to_string(*op) << "\n";
+            }
         }
         r.explanation = s.str();
         return r;
