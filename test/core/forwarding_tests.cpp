@@ -430,3 +430,26 @@ BOOST_AUTO_TEST_CASE(forwarded_broadcast_failed_not_leader_never_commits_later) 
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// A deposed leader's broadcasts above the new leader's (shorter) log: once an
+// entry of the new term commits, no entry of an earlier term can follow it in
+// any future log, so they are superseded at once, even though the commit
+// length in an idle cluster never reaches their indexes.
+BOOST_AUTO_TEST_CASE(broadcasts_of_a_deposed_leader_beyond_the_new_log_are_superseded) {
+    core c(make_config(1, 3));
+    establish_leader(c);                                  // noop (1,1) committed
+    c.step(broadcast_request{1, make_bytes("x1")});        // (2,1)
+    c.step(broadcast_request{2, make_bytes("x2")});        // (3,1)
+    BOOST_REQUIRE_EQUAL(c.log().length(), 3u);
+    // Node 2 won term 2 with log [(1,1)] and commits its noop at (2,2).
+    log_entry noop;
+    noop.term = 2;
+    noop.index = 2;
+    noop.kind = entry_kind::noop;
+    noop.payload = make_bytes("");
+    output o = c.step(recv(2, 1, log_request{2, 1, 1, 2, {noop}}));
+    BOOST_TEST(c.commit_length() == 2u);
+    BOOST_REQUIRE_EQUAL(o.completions.size(), 2u);
+    for (const completion& done : o.completions) BOOST_TEST(done.result == broadcast_result::superseded);
+    BOOST_TEST(c.pending_broadcasts() == 0u);
+}

@@ -469,6 +469,19 @@ void core::advance_commit(index_t new_commit, output& out) {
     // Ours were expected at these indexes but someone else's entry committed there.
     while (!pending_by_index_.empty() && pending_by_index_.begin()->first <= commit_length_)
         complete(pending_by_index_.begin()->second, broadcast_result::superseded, 0, out);
+    // Terms never decrease along a log, and every future leader's log holds
+    // the committed entry (Leader Completeness, §5.4). So once an entry of
+    // term T is committed, no entry of an earlier term can ever follow it:
+    // ours of earlier terms above the commit length are dead too, even where
+    // the log is too short for the commit length ever to reach them.
+    const term_t committed_term = log_.term_at(commit_length_);
+    if (committed_term > superseded_below_term_) {
+        superseded_below_term_ = committed_term;
+        std::vector<std::uint64_t> dead;
+        for (const auto& [index, request] : pending_by_index_)
+            if (pending_.at(request).term < committed_term) dead.push_back(request);
+        for (auto request : dead) complete(request, broadcast_result::superseded, 0, out);
+    }
 }
 
 void core::on_log_synced(const log_synced& s, output& out) {

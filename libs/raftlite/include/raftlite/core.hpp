@@ -224,6 +224,7 @@ private:
     hard_state saved_;                 ///< last hard state handed to the driver
     index_t durable_length_ = 0;       ///< own log durable up to here (the leader's own ack)
     unsigned elections_without_leader_ = 0;
+    term_t superseded_below_term_ = 0;  ///< appended broadcasts of earlier terms were resolved up to this committed term
 
     std::map<std::uint64_t, pending> pending_;            ///< this node's broadcasts by request id
     std::map<index_t, std::uint64_t> pending_by_index_;   ///< appended ones, by entry index
