@@ -8,6 +8,10 @@
 
 #include <raftlite/error.hpp>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 
 using namespace raftlite;
@@ -154,4 +158,29 @@ BOOST_AUTO_TEST_CASE(status_reports_role_term_and_match_indexes) {
     BOOST_TEST(s.term >= 1u);
     BOOST_TEST(s.commit_index >= i);
     BOOST_TEST(s.running);
+}
+
+BOOST_AUTO_TEST_CASE(a_coroutine_awaits_a_broadcast_with_use_awaitable) {
+    local_cluster c(1);
+    c.start_all();
+    BOOST_REQUIRE(c.wait_for_leader());
+    // The coroutine runs on its own io_context (this thread): the completion
+    // is delivered through the awaitable's executor, not the node's.
+    boost::asio::io_context caller;
+    index_t index = 0;
+    boost::system::error_code error;
+    boost::asio::co_spawn(
+        caller,
+        [&]() -> boost::asio::awaitable<void> {
+            auto [ec, i] = co_await c.at(1).async_broadcast(
+                std::string("awaited"), boost::asio::as_tuple(boost::asio::use_awaitable));
+            error = ec;
+            index = i;
+        },
+        boost::asio::detached);
+    caller.run();
+    BOOST_TEST(!error);
+    BOOST_TEST(index >= 1u);
+    BOOST_REQUIRE(c.wait_delivered(1, 1));
+    BOOST_TEST(c.delivered(1).front().second == "awaited");
 }
