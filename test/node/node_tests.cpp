@@ -7,6 +7,10 @@
 #include "local_cluster.hpp"
 
 #include <raftlite/error.hpp>
+#include <raftlite/memory_persister.hpp>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <thread>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -183,4 +187,37 @@ BOOST_AUTO_TEST_CASE(a_coroutine_awaits_a_broadcast_with_use_awaitable) {
     BOOST_TEST(index >= 1u);
     BOOST_REQUIRE(c.wait_delivered(1, 1));
     BOOST_TEST(c.delivered(1).front().second == "awaited");
+}
+
+BOOST_AUTO_TEST_CASE(deliveries_can_run_on_an_executor_of_the_application) {
+    // A one-node cluster on its own io_context thread, in memory.
+    boost::asio::io_context node_ioc;
+    auto node_work = boost::asio::make_work_guard(node_ioc);
+    node_options o;
+    o.core.self = 1;
+    o.core.members = {1};
+    o.transport.cluster_id = "executor-test";
+    o.transport.listen = {"127.0.0.1", 0};
+    o.transport.peers[1] = {"127.0.0.1", 0};
+    o.election_timeout_min = std::chrono::milliseconds(20);
+    o.election_timeout_max = std::chrono::milliseconds(40);
+    node n(node_ioc, o, std::make_unique<memory_persister>());
+    boost::asio::io_context app;   // the application's own thread: this one
+    auto app_work = boost::asio::make_work_guard(app);
+    std::vector<std::string> seen;
+    std::thread::id ran_on;
+    n.on_deliver(app.get_executor(), [&](index_t, const shared_bytes& p) {
+        seen.push_back(*p);
+        ran_on = std::this_thread::get_id();
+        if (seen.size() == 3) app_work.reset();
+    });
+    BOOST_REQUIRE(!n.start());
+    std::thread io([&] { node_ioc.run(); });
+    for (const char* s : {"a", "b", "c"}) n.async_broadcast(std::string(s), boost::asio::detached);
+    app.run();   // returns once the three deliveries ran here
+    n.stop();
+    node_work.reset();
+    io.join();
+    BOOST_TEST(seen == (std::vector<std::string>{"a", "b", "c"}));
+    BOOST_TEST((ran_on == std::this_thread::get_id()));
 }

@@ -69,6 +69,7 @@ struct node::impl : std::enable_shared_from_this<impl> {
     bool deadline_running = false;
     std::mt19937_64 rng;
     delivery_handler deliver;
+    std::optional<asio::any_io_executor> deliver_executor;   // none: the strand
     index_t applied;
     std::vector<event> inbox;                // events waiting for the next drain (group commit)
     asio::thread_pool disk_pool{1};          // the persister's own thread
@@ -258,6 +259,10 @@ struct node::impl : std::enable_shared_from_this<impl> {
             if (e.index <= applied) continue;
             applied = e.index;
             if (e.kind != entry_kind::application || !deliver) continue;
+            if (deliver_executor) {
+                asio::post(*deliver_executor, [h = deliver, i = e.index, p = e.payload] { h(i, p); });
+                continue;
+            }
             try {
                 deliver(e.index, e.payload);
             } catch (const std::exception& ex) {
@@ -423,6 +428,11 @@ node::node(asio::io_context& ioc, node_options options, std::unique_ptr<persiste
 node::~node() { stop(); }
 
 void node::on_deliver(delivery_handler handler) { impl_->deliver = std::move(handler); }
+
+void node::on_deliver(boost::asio::any_io_executor executor, delivery_handler handler) {
+    impl_->deliver = std::move(handler);
+    impl_->deliver_executor = std::move(executor);
+}
 
 boost::system::error_code node::start() {
     impl& d = *impl_;

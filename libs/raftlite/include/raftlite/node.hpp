@@ -9,6 +9,7 @@
 #include <raftlite/types.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/system/error_code.hpp>
 
@@ -74,8 +75,13 @@ public:
     node(const node&) = delete;
     node& operator=(const node&) = delete;
 
-    /// Set before start().
+    /// Set before start(). The handler runs on the node's strand; it must not
+    /// block (it holds up the protocol), and it may call into the node.
     void on_deliver(delivery_handler handler);
+    /// As above, but each call is posted to `executor` (in index order when the
+    /// executor runs handlers in order, e.g. a strand or a one-thread io_context),
+    /// so a slow application does not hold up the protocol.
+    void on_deliver(boost::asio::any_io_executor executor, delivery_handler handler);
 
     /// Loads the persisted state, starts listening, connecting and the timers.
     /// Fails (and does nothing) when the storage cannot be loaded or the
