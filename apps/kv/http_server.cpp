@@ -5,6 +5,11 @@
 // submit, and writes the response when the completion is posted back. Every
 // handler holds the session with shared_from_this, so a session lives exactly
 // as long as work for it is pending.
+//
+// HTTPS: a session is a template over its stream, beast::tcp_stream or
+// beast::ssl_stream<beast::tcp_stream>, so the plain path stays as it was;
+// the TLS session does the TLS handshake first. Timeouts live on the TCP
+// layer (beast::get_lowest_layer) and bound the TLS handshake too.
 #include "http_server.hpp"
 #include "http_routes.hpp"
 
@@ -20,7 +25,9 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
+#include <boost/system/system_error.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -28,6 +35,7 @@
 #include <mutex>
 #include <optional>
 #include <string_view>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -55,6 +63,7 @@ struct http_server::state {
     status_fn status;
     std::atomic<std::size_t> active{0};
     std::atomic<bool> stopped{false};
+    std::unique_ptr<net::ssl::context> tls;   // set by start() when options.tls_cert_file is
 
     std::mutex mutex;   // guards the two members below
     std::vector<std::weak_ptr<closable>> sessions;
@@ -87,12 +96,25 @@ std::string error_body(std::string_view token, std::string_view message) {
     return json_text(o);
 }
 
-class session : public closable, public std::enable_shared_from_this<session> {
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+
+template <class Stream>
+class session : public closable, public std::enable_shared_from_this<session<Stream>> {
+    static constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
+    using std::enable_shared_from_this<session<Stream>>::shared_from_this;
+
+    static Stream open(tcp::socket&& socket, http_server::state& st) {
+        if constexpr (is_tls)
+            return Stream(std::move(socket), *st.tls);
+        else
+            return Stream(std::move(socket));
+    }
+
 public:
     // `counted`: the connection counts against max_connections (false for the
     // connections that are only told 503).
     session(tcp::socket&& socket, std::shared_ptr<http_server::state> st, bool counted)
-        : stream_(std::move(socket)), st_(std::move(st)), counted_(counted) {
+        : stream_(open(std::move(socket), *st)), st_(std::move(st)), counted_(counted) {
         if (counted_)
             ++st_->active;
     }
@@ -103,15 +125,18 @@ public:
     }
 
     void run() {
-        net::dispatch(stream_.get_executor(),
-                      beast::bind_front_handler(&session::do_read, shared_from_this()));
+        net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+            self->after_handshake([self] { self->do_read(); });
+        });
     }
 
     // Answers 503 without reading a request (too many connections).
     void reject() {
         net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-            self->send_error(http::status::service_unavailable, "too_many_connections",
-                             "the server has too many open connections; retry later", true);
+            self->after_handshake([self] {
+                self->send_error(http::status::service_unavailable, "too_many_connections",
+                                 "the server has too many open connections; retry later", true);
+            });
         });
     }
 
@@ -120,6 +145,35 @@ public:
     }
 
 private:
+    beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
+    // Runs `then` once the connection can carry HTTP: at once without TLS,
+    // after a successful TLS handshake with it. A failed handshake (plaintext,
+    // an untrusted or missing client certificate) closes the connection.
+    template <class F>
+    void after_handshake(F then) {
+        if constexpr (is_tls) {
+            lowest().expires_after(st_->options.idle_timeout);
+            stream_.async_handshake(net::ssl::stream_base::server,
+                                    [self = shared_from_this(), then = std::move(then)](beast::error_code ec) {
+                                        if (ec) {
+                                            self->log_refused(ec);
+                                            return self->close_now();
+                                        }
+                                        then();
+                                    });
+        } else {
+            then();
+        }
+    }
+
+    void log_refused(const beast::error_code& ec) {
+        beast::error_code ignored;
+        const auto remote = lowest().socket().remote_endpoint(ignored);
+        RAFTLITE_LOG_APP(warning) << "http: TLS handshake with " << remote << " failed: " << ec.message()
+                                  << "; connection closed";
+    }
+
     void do_read() {
         if (st_->stopped)
             return close_now();
@@ -129,7 +183,7 @@ private:
             std::min<std::size_t>(st_->options.header_limit, std::numeric_limits<std::uint32_t>::max())));
         // The whole request must arrive before the deadline: a client that
         // trickles bytes (slow loris) cannot hold the connection longer.
-        stream_.expires_after(st_->options.idle_timeout);
+        lowest().expires_after(st_->options.idle_timeout);
         http::async_read_header(stream_, buffer_, *parser_,
                                 beast::bind_front_handler(&session::on_header, shared_from_this()));
     }
@@ -246,7 +300,7 @@ private:
                 }
                 o["leader"] = r.leader;
                 auto res = make(http::status::temporary_redirect, json_text(o), "application/json");
-                res.set(http::field::location, "http://" + r.leader + target_);
+                res.set(http::field::location, (is_tls ? "https://" : "http://") + r.leader + target_);
                 return send(std::move(res), false);
             }
             if (r.error == raftlite::errc::busy) {
@@ -312,7 +366,7 @@ private:
         res_ = std::move(res);
         res_.keep_alive(keep_alive_ && !close_after && !st_->stopped);
         res_.prepare_payload();
-        stream_.expires_after(st_->options.idle_timeout);
+        lowest().expires_after(st_->options.idle_timeout);
         http::async_write(stream_, res_,
                           beast::bind_front_handler(&session::on_write, shared_from_this()));
     }
@@ -331,10 +385,10 @@ private:
     // 413 for a body it is still sending).
     void linger() {
         beast::error_code ec;
-        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+        lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
         if (ec)
             return close_now();
-        stream_.expires_after(std::min(max_linger, st_->options.idle_timeout));
+        lowest().expires_after(std::min(max_linger, st_->options.idle_timeout));
         drain();
     }
 
@@ -347,13 +401,15 @@ private:
         });
     }
 
+    // No TLS close_notify: a response is complete by its length, and a
+    // client that stopped reading must not keep the connection open.
     void close_now() {
         beast::error_code ec;
-        stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-        stream_.close();
+        lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+        lowest().close();
     }
 
-    beast::tcp_stream stream_;
+    Stream stream_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     response res_;
@@ -412,16 +468,24 @@ private:
             });
             return;
         }
-        if (st_->active.load() >= st_->options.max_connections) {
+        const bool full = st_->active.load() >= st_->options.max_connections;
+        if (full)
             RAFTLITE_LOG_APP(warning) << "http: " << st_->options.max_connections
                                       << " connections open; refusing one more with 503";
-            std::make_shared<session>(std::move(socket), st_, false)->reject();
-        } else {
-            auto s = std::make_shared<session>(std::move(socket), st_, true);
-            st_->add_session(s);
-            s->run();
-        }
+        if (st_->tls)
+            launch<tls_stream>(std::move(socket), !full);
+        else
+            launch<beast::tcp_stream>(std::move(socket), !full);
         do_accept();
+    }
+
+    template <class Stream>
+    void launch(tcp::socket&& socket, bool counted) {
+        auto s = std::make_shared<session<Stream>>(std::move(socket), st_, counted);
+        if (!counted)
+            return s->reject();
+        st_->add_session(s);
+        s->run();
     }
 
     net::io_context& ioc_;
@@ -429,6 +493,31 @@ private:
     net::steady_timer retry_;
     std::shared_ptr<http_server::state> st_;
 };
+
+// TLS 1.2+; with a client CA, a client certificate it signed is required.
+std::unique_ptr<net::ssl::context> make_tls_context(const http_server_options& o) {
+    auto ctx = std::make_unique<net::ssl::context>(net::ssl::context::tls_server);
+    SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+    ctx->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_compression |
+                     net::ssl::context::single_dh_use);
+    auto fail = [](const beast::error_code& ec, const char* what, const std::string& file) {
+        throw boost::system::system_error(ec, std::string("kv http: cannot use ") + what + " '" + file + "'");
+    };
+    beast::error_code ec;
+    ctx->use_certificate_chain_file(o.tls_cert_file, ec);
+    if (ec)
+        fail(ec, "the TLS certificate", o.tls_cert_file);
+    ctx->use_private_key_file(o.tls_key_file, net::ssl::context::pem, ec);
+    if (ec)
+        fail(ec, "the TLS private key", o.tls_key_file);
+    if (!o.client_ca_file.empty()) {
+        ctx->load_verify_file(o.client_ca_file, ec);
+        if (ec)
+            fail(ec, "the client CA", o.client_ca_file);
+        ctx->set_verify_mode(net::ssl::verify_peer | net::ssl::verify_fail_if_no_peer_cert);
+    }
+    return ctx;
+}
 
 } // namespace
 
@@ -440,6 +529,9 @@ http_server_options make_http_server_options(const raftlite::kv_settings& s) {
     o.header_limit = s.header_limit_bytes;
     o.idle_timeout = s.idle_timeout;
     o.max_connections = s.max_connections;
+    o.tls_cert_file = s.tls_cert.string();
+    o.tls_key_file = s.tls_key.string();
+    o.client_ca_file = s.client_ca.string();
     return o;
 }
 
@@ -456,6 +548,8 @@ http_server::~http_server() {
 }
 
 void http_server::start() {
+    if (!state_->options.tls_cert_file.empty() && !state_->tls)
+        state_->tls = make_tls_context(state_->options);
     tcp::resolver resolver(ioc_);
     auto results = resolver.resolve(state_->options.address, std::to_string(state_->options.port),
                                     tcp::resolver::passive);

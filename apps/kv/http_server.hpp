@@ -32,6 +32,12 @@
 // within it. Error responses that end the connection drain what the client is
 // still sending before closing, so the client reads the response instead of a
 // connection reset.
+//
+// HTTPS: with tls_cert_file set the port speaks TLS 1.2+ only (plaintext gets
+// no answer: the TLS handshake fails and the connection is closed, logged);
+// with client_ca_file set too, a client must present a certificate that CA
+// signed. Redirects then say https://. The TLS handshake counts against
+// idle_timeout like the request itself.
 #ifndef RAFTLITE_KV_HTTP_SERVER_HPP
 #define RAFTLITE_KV_HTTP_SERVER_HPP
 
@@ -81,6 +87,9 @@ struct http_server_options {
     std::size_t header_limit = 8u << 10;     ///< larger header blocks get 431
     std::chrono::milliseconds idle_timeout{30000};
     std::size_t max_connections = 256;       ///< further connections get 503
+    std::string tls_cert_file;               ///< PEM; set: HTTPS with this certificate (chain)
+    std::string tls_key_file;                ///< PEM: its private key (required with tls_cert_file)
+    std::string client_ca_file;              ///< PEM; set: clients must present a certificate it signed
 };
 
 /// The [kv] section of a peer's config as server options.
@@ -96,8 +105,9 @@ public:
     http_server(const http_server&) = delete;
     http_server& operator=(const http_server&) = delete;
 
-    /// Binds and starts accepting. Throws boost::system::system_error (e.g.
-    /// address in use).
+    /// Loads the TLS files (if any), binds and starts accepting. Throws
+    /// boost::system::system_error (e.g. address in use, a TLS file that
+    /// cannot be used: what() names it).
     void start();
 
     /// The port listened on (after start(); useful with port 0).

@@ -53,7 +53,10 @@ public:
     boost::system::error_code start() {
         if (auto ec = node_.start()) return ec;
         server_.start();
-        RAFTLITE_LOG_APP(info) << "serving clients on " << cfg_.kv->listen.to_string();
+        RAFTLITE_LOG_APP(info) << "serving clients on " << cfg_.kv->listen.to_string()
+                               << (!cfg_.kv->tls()               ? " (plain HTTP)"
+                                   : cfg_.kv->client_ca.empty() ? " (HTTPS)"
+                                                                : " (HTTPS, client certificates required)");
         return {};
     }
 
