@@ -38,16 +38,25 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// One scratch directory per process, on tmpfs when there is one (fsync is free there).
+// One scratch directory per process, on tmpfs when there is one (fsync is
+// free there). Held by a pointer that is never destroyed, because the atexit
+// handler that removes the directory may run after static destructors.
+const fs::path* scratch = nullptr;
+
 const fs::path& scratch_base() {
-    static const fs::path base = [] {
+    if (!scratch) {
         std::string parent = ::access("/dev/shm", W_OK) == 0 ? "/dev/shm" : fs::temp_directory_path().string();
         std::string tmpl = parent + "/raftlite-fuzz-seg-XXXXXX";
         if (!::mkdtemp(tmpl.data()))
             std::abort();
-        return fs::path(tmpl);
-    }();
-    return base;
+        scratch = new fs::path(tmpl);
+        // libFuzzer ends a timed run with exit(): leave nothing behind.
+        std::atexit([] {
+            std::error_code ec;
+            fs::remove_all(*scratch, ec);
+        });
+    }
+    return *scratch;
 }
 
 void write_file(const fs::path& p, std::string_view bytes) {
