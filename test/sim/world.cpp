@@ -594,8 +594,11 @@ run_result world::run() {
         auto pending = [&] {
             std::string s;
             for (const node_host& h : hosts_)
-                if (h.core().pending_broadcasts() > 0)
-                    s += " n" + std::to_string(h.id()) + ": " + std::to_string(h.core().pending_broadcasts());
+                if (h.core().pending_broadcasts() > 0) {
+                    s += " n" + std::to_string(h.id()) + ": " + std::to_string(h.core().pending_broadcasts()) + " (";
+                    for (const std::string& d : h.core().describe_pending()) s += d + "; ";
+                    s += ")";
+                }
             return s;
         };
         while (cfg_.check_outcomes && !pending().empty()) {

@@ -170,6 +170,16 @@ BOOST_AUTO_TEST_CASE(broadcast_outcome_after_heal) {
     BOOST_TEST(seeds.empty(), "healed cluster, broadcasts without an outcome in seeds:" << seeds);
 }
 
+// Found by the 20-minute sweep: a follower's forwarded broadcast was answered
+// "accepted at 1124" by the old leader; the follower then won an election and
+// appended another request at 1124 too. The core indexed its appended
+// requests in a std::map, so the second one was silently not indexed and never
+// got an outcome. Now a multimap: two requests may claim one index.
+BOOST_AUTO_TEST_CASE(two_requests_expected_at_one_index_both_get_an_outcome) {
+    run_stats total;
+    expect_ok(config(10385, 3, 20000), total);
+}
+
 // A second defect, fixed in the core at 39376f5 (also found by core_tests):
 // a forwarded broadcast whose answer was lost was completed `not_leader`
 // after hold_elections election timeouts, yet its entry committed; a caller

@@ -118,6 +118,22 @@ index_t core::acked_length(node_id f) const noexcept {
     return it == followers_.end() ? 0 : it->second.acked_length;
 }
 
+std::vector<std::string> core::describe_pending() const {
+    std::vector<std::string> out;
+    for (const auto& [req, p] : pending_) {
+        std::string s = "request " + std::to_string(req) + ": ";
+        switch (p.where) {
+        case pending::state::held: s += "held"; break;
+        case pending::state::forwarded: s += "forwarded to n" + std::to_string(p.forwarded_to); break;
+        case pending::state::appended:
+            s += "appended at " + std::to_string(p.index) + " term " + std::to_string(p.term);
+            break;
+        }
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
 index_t core::sent_length(node_id f) const noexcept {
     auto it = followers_.find(f);
     return it == followers_.end() ? 0 : it->second.sent_length;

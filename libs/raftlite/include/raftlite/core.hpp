@@ -28,6 +28,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <string>
 #include <unordered_map>
 #include <variant>
 #include <vector>
@@ -137,6 +138,9 @@ public:
     const core_config& config() const noexcept { return cfg_; }
     const core_stats& stats() const noexcept { return stats_; }
     std::size_t pending_broadcasts() const noexcept { return pending_.size(); }
+    /// This node's broadcasts awaiting an outcome and where each waits
+    /// ("request 7: held", "... forwarded to n2", "... appended at 12 term 3"); for diagnostics.
+    std::vector<std::string> describe_pending() const;
     /// Kleppmann's ackedLength[f] (leader only; 0 otherwise).
     index_t acked_length(node_id f) const noexcept;
     /// Kleppmann's sentLength[f] (leader only; 0 otherwise).
@@ -227,7 +231,7 @@ private:
     term_t superseded_below_term_ = 0;  ///< appended broadcasts of earlier terms were resolved up to this committed term
 
     std::map<std::uint64_t, pending> pending_;            ///< this node's broadcasts by request id
-    std::map<index_t, std::uint64_t> pending_by_index_;   ///< appended ones, by entry index
+    std::multimap<index_t, std::uint64_t> pending_by_index_;   ///< appended ones, by entry index (two may claim one index: a stale answer and our own entry)
     core_stats stats_;
 };
 
