@@ -53,7 +53,8 @@ BOOST_AUTO_TEST_CASE(commands_from_the_four_methods) {
 
 BOOST_AUTO_TEST_CASE(status_and_its_method) {
     BOOST_TEST(std::holds_alternative<status_route>(route_of(http::verb::get, "/status")));
-    auto& e = error_of(route_of(http::verb::put, "/status"));
+    const auto r = route_of(http::verb::put, "/status");   // error_of refers into it
+    auto& e = error_of(r);
     BOOST_TEST((e.status == http::status::method_not_allowed));
     BOOST_TEST(e.allow == "GET");
 }
