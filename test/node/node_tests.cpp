@@ -165,12 +165,13 @@ BOOST_AUTO_TEST_CASE(status_reports_role_term_and_match_indexes) {
 }
 
 BOOST_AUTO_TEST_CASE(a_coroutine_awaits_a_broadcast_with_use_awaitable) {
+    // The coroutine runs on its own io_context (this thread): the completion
+    // is delivered through the awaitable's executor, not the node's. Declared
+    // before the cluster so that it outlives the node's thread (TSan).
+    boost::asio::io_context caller;
     local_cluster c(1);
     c.start_all();
     BOOST_REQUIRE(c.wait_for_leader());
-    // The coroutine runs on its own io_context (this thread): the completion
-    // is delivered through the awaitable's executor, not the node's.
-    boost::asio::io_context caller;
     index_t index = 0;
     boost::system::error_code error;
     boost::asio::co_spawn(

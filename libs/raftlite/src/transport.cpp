@@ -118,15 +118,32 @@ void transport_state::stop() {
         listener_->close();
         listener_.reset();
     }
-    // close() removes the session from sessions_: iterate over a copy.
-    auto sessions = sessions_;
-    for (auto& [raw, weak] : sessions)
-        if (auto s = weak.lock())
-            s->close_quietly();
-    sessions_.clear();
-    by_peer_.clear();
-    for (auto& [id, link] : links)
-        link->close();
+    // Connections are closed on the strand: Asio's composed operations (an
+    // async_write in progress issues its next write_some from an io thread)
+    // must never race with a close from the caller's thread. From the strand
+    // itself that is now; from elsewhere it is posted (the stopped flag
+    // already keeps their handlers from doing anything more), and a socket
+    // whose close never ran because the io_context stopped is closed when it
+    // is destroyed.
+    auto close_connections = [this] {
+        // close() removes the session from sessions_: iterate over a copy.
+        auto sessions = sessions_;
+        for (auto& [raw, weak] : sessions)
+            if (auto s = weak.lock())
+                s->close_quietly();
+        sessions_.clear();
+        by_peer_.clear();
+        for (auto& [id, link] : links)
+            link->close();
+    };
+    if (strand.running_in_this_thread()) {
+        close_connections();
+    } else {
+        boost::asio::post(strand, [self = shared_from_this(), close_connections] {
+            std::lock_guard lock(self->mu);
+            close_connections();
+        });
+    }
     if (started_) {
         RAFTLITE_NET_LOG(*this, info) << "transport stopped";
     }
