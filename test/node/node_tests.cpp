@@ -119,15 +119,16 @@ BOOST_AUTO_TEST_CASE(a_whole_cluster_restarts_from_disk) {
 BOOST_AUTO_TEST_CASE(stop_completes_pending_broadcasts_with_stopped) {
     local_cluster c(3);
     c.start(1);   // alone: no quorum, nothing can commit
-    auto f = c.at(1).async_broadcast(std::string("never"), boost::asio::use_future);
+    // A callback, not use_future: a failed future carries an exception_ptr,
+    // whose reference count ThreadSanitizer cannot see in libstdc++.
+    std::promise<boost::system::error_code> p;
+    c.at(1).async_broadcast(std::string("never"),
+                            [&](boost::system::error_code ec, index_t) { p.set_value(ec); });
     c.stop(1);
+    auto f = p.get_future();
     BOOST_REQUIRE(f.wait_for(30s) == std::future_status::ready);
-    try {
-        f.get();
-        BOOST_FAIL("a broadcast without quorum completed successfully");
-    } catch (const boost::system::system_error& e) {
-        BOOST_TEST((e.code() == errc::stopped || e.code() == errc::not_leader));
-    }
+    const auto ec = f.get();
+    BOOST_TEST((ec == errc::stopped || ec == errc::not_leader));
 }
 
 BOOST_AUTO_TEST_CASE(a_callback_token_is_called_once_with_the_index) {
