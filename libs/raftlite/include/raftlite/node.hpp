@@ -5,7 +5,8 @@
 
 #include <raftlite/core.hpp>
 #include <raftlite/error.hpp>
-#include <raftlite/transport_options.hpp>
+#include <raftlite/node_options.hpp>
+#include <raftlite/transport.hpp>
 #include <raftlite/types.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -25,26 +26,6 @@ namespace boost::asio { class io_context; }
 namespace raftlite {
 
 class persister;
-struct raft_config;
-
-/// How a node runs. Defaults suit a LAN or loopback cluster: the heartbeat
-/// (50 ms) is well below the minimum election timeout (300 ms), so a healthy
-/// leader is never suspected; timeouts are drawn uniformly from
-/// [election_timeout_min, election_timeout_max) so that one node usually
-/// times out first (Raft §5.2).
-struct node_options {
-    core_config core;                                       ///< self, members, batching and queue limits
-    transport_options transport;                            ///< listen address, peers, frame and queue limits
-    std::chrono::milliseconds election_timeout_min{300};
-    std::chrono::milliseconds election_timeout_max{600};
-    std::chrono::milliseconds heartbeat_interval{50};
-    std::chrono::milliseconds broadcast_timeout{10000};     ///< a broadcast without outcome by then completes with errc::timed_out
-    index_t applied_index = 0;                              ///< entries up to here were applied before a restart: not delivered again
-    std::uint64_t seed = 0;                                 ///< election-timer randomness; 0: from std::random_device
-};
-
-/// The node options a peer's config file describes (see config.hpp).
-node_options make_node_options(const raft_config& cfg);
 
 /// A snapshot of a node's state, for monitoring.
 struct node_status {
@@ -58,6 +39,8 @@ struct node_status {
     std::map<node_id, index_t> match_index;   ///< leader only: per follower
     bool running = false;
     bool storage_failed = false;
+    core_stats core;                          ///< the protocol's counters
+    transport_stats transport;                ///< connections, frames and bytes
 };
 
 /// One Raft peer. All of its work runs on one strand of the io_context the

@@ -1,0 +1,38 @@
+// raftlite — how a node runs: the protocol's parameters, the transport's, and
+// the timers'.
+#ifndef RAFTLITE_NODE_OPTIONS_HPP
+#define RAFTLITE_NODE_OPTIONS_HPP
+
+#include <raftlite/core.hpp>
+#include <raftlite/transport_options.hpp>
+#include <raftlite/types.hpp>
+
+#include <chrono>
+#include <cstdint>
+
+namespace raftlite {
+
+struct raft_config;
+
+/// How a node runs. Defaults suit a LAN or loopback cluster: the heartbeat
+/// (50 ms) is well below the minimum election timeout (300 ms), so a healthy
+/// leader is never suspected; timeouts are drawn uniformly from
+/// [election_timeout_min, election_timeout_max) so that one node usually
+/// times out first (Raft §5.2).
+struct node_options {
+    core_config core;                                       ///< self, members, batching and queue limits
+    transport_options transport;                            ///< listen address, peers, frame and queue limits
+    std::chrono::milliseconds election_timeout_min{300};
+    std::chrono::milliseconds election_timeout_max{600};
+    std::chrono::milliseconds heartbeat_interval{50};
+    std::chrono::milliseconds broadcast_timeout{10000};     ///< a broadcast without outcome by then completes with errc::timed_out
+    index_t applied_index = 0;                              ///< entries up to here were applied before a restart: not delivered again
+    std::uint64_t seed = 0;                                 ///< election-timer randomness; 0: from std::random_device
+};
+
+/// The node options a peer's config file describes (see config.hpp).
+node_options make_node_options(const raft_config& cfg);
+
+} // namespace raftlite
+
+#endif
