@@ -13,18 +13,18 @@ BOOST_AUTO_TEST_CASE(after_sync_messages_wait_for_the_sync_and_log_synced_is_rep
     h.election_timeout(1);
     // The vote requests depend on the durable self-vote: held.
     BOOST_TEST(h.in_flight() == 0u);
-    BOOST_TEST(h.state(1).held_after_sync.size() == 2u);
-    BOOST_TEST(h.state(1).disk.written.hard == (hard_state{1, 1}));
-    BOOST_TEST(h.state(1).disk.durable.hard == (hard_state{0, 0}));
+    BOOST_TEST(h.state(1).held_after_sync() == 2u);
+    BOOST_TEST(h.state(1).disk.written_state().hard == (hard_state{1, 1}));
+    BOOST_TEST(h.state(1).disk.durable_state().hard == (hard_state{0, 0}));
     h.sync(1);
     BOOST_TEST(h.in_flight() == 2u);
-    BOOST_TEST(h.state(1).disk.durable.hard == (hard_state{1, 1}));
+    BOOST_TEST(h.state(1).disk.durable_state().hard == (hard_state{1, 1}));
     h.run_until_quiet();
     BOOST_REQUIRE_EQUAL(h.leader(), 1u);
     // The noop is written, not durable: the leader does not count itself.
     BOOST_TEST(h.node(1).durable_length() == 0u);
-    BOOST_TEST(h.state(1).disk.written.entries.size() == 1u);
-    BOOST_TEST(h.state(1).disk.durable.entries.empty());
+    BOOST_TEST(h.state(1).disk.written_state().entries.size() == 1u);
+    BOOST_TEST(h.state(1).disk.durable_state().entries.empty());
     h.sync(1);   // reports log_synced{1, 1}
     BOOST_TEST(h.node(1).durable_length() == 1u);
 }
@@ -37,10 +37,10 @@ BOOST_AUTO_TEST_CASE(disk_images_follow_truncations_and_appends) {
     cluster_harness h(st);
     BOOST_REQUIRE_EQUAL(h.elect(1), 1u);
     std::vector<term_t> disk;
-    for (const auto& e : h.state(2).disk.durable.entries) disk.push_back(e.term);
+    for (const auto& e : h.state(2).disk.durable_state().entries) disk.push_back(e.term);
     BOOST_TEST(disk == (std::vector<term_t>{1, 1, 3}), boost::test_tools::per_element());
     BOOST_TEST(h.log_terms(2) == disk, boost::test_tools::per_element());
-    BOOST_TEST(h.state(2).disk.durable.hard.current_term == 3u);
+    BOOST_TEST(h.state(2).disk.durable_state().hard.current_term == 3u);
 }
 
 BOOST_AUTO_TEST_CASE(cut_links_drop_messages_and_heal_restores_them) {

@@ -163,7 +163,7 @@ private:
             h_.heartbeat_all();
         } else if (a < 78) {                            // a broadcast
             const node_id id = pick_up_node();
-            const std::uint64_t req = h_.state(id).next_request;
+            const std::uint64_t req = h_.state(id).next_request();
             live_requests_[id].push_back(req);
             h_.broadcast(id, "n" + std::to_string(id) + "r" + std::to_string(req));
         } else if (a < 81) {                            // a slow disk

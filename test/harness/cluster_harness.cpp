@@ -13,45 +13,42 @@ namespace {
     throw std::logic_error("cluster_harness: " + what);
 }
 
-// Carries out the log writes of one output on a disk image (step 1 of core.hpp).
-void apply_writes(persistent_state& disk, const output& out) {
-    if (out.truncate_from) {
-        const index_t from = *out.truncate_from;
-        if (from < disk.log_start) harness_error("truncate below the log start");
-        auto& v = disk.entries;
-        const std::size_t keep = static_cast<std::size_t>(from - disk.log_start);
-        if (keep < v.size()) v.erase(v.begin() + static_cast<std::ptrdiff_t>(keep), v.end());
-    }
-    for (const log_entry& e : out.append) {
-        if (e.index != disk.last_index() + 1)
-            harness_error("append of index " + std::to_string(e.index) + " after " +
-                          std::to_string(disk.last_index()) + " (writes not contiguous)");
-        disk.entries.push_back(e);
-    }
-    if (out.save_hard_state) disk.hard = *out.save_hard_state;
+} // namespace
+
+// ---- one node -----------------------------------------------------------------
+
+void sim_node::send(envelope message) { world->put_on_network(message); }
+
+void sim_node::write_and_sync(disk_round r) {
+    if (round) harness_error("a second disk round while one is in flight");
+    if (auto ec = r.write(disk)) harness_error("memory write failed: " + ec.message());
+    round = std::move(r);
 }
 
-} // namespace
+void sim_node::broadcast_done(std::uint64_t request, boost::system::error_code ec, index_t index) {
+    // The tests compare the core's outcome names.
+    const auto result = core_outcome(ec);
+    if (!result) harness_error("unexpected broadcast outcome " + ec.message());
+    completions.push_back(completion{request, *result, index});
+}
+
+void sim_node::storage_failed(boost::system::error_code ec) {
+    harness_error("storage failed: " + ec.message());
+}
 
 // ---- construction -------------------------------------------------------------
 
 cluster_harness::cluster_harness(std::size_t n, core_config tmpl) {
     for (node_id id = 1; id <= n; ++id) tmpl.members.push_back(id);
     for (node_id id = 1; id <= n; ++id) add_node(id, tmpl, nullptr);
-    for (auto& [id, s] : nodes_) {
-        output o = s.c->start();
-        process(s, o);
-    }
+    for (auto& [id, s] : nodes_) boot(s);
 }
 
 cluster_harness::cluster_harness(std::map<node_id, persistent_state> restored, core_config tmpl) {
     tmpl.members.clear();
     for (const auto& [id, ps] : restored) tmpl.members.push_back(id);
     for (const auto& [id, ps] : restored) add_node(id, tmpl, &ps);
-    for (auto& [id, s] : nodes_) {
-        output o = s.c->start();
-        process(s, o);
-    }
+    for (auto& [id, s] : nodes_) boot(s);
 }
 
 void cluster_harness::add_node(node_id id, const core_config& tmpl, const persistent_state* restored) {
@@ -59,13 +56,26 @@ void cluster_harness::add_node(node_id id, const core_config& tmpl, const persis
     s.id = id;
     s.cfg = tmpl;
     s.cfg.self = id;
+    s.world = this;
     if (restored) {
-        s.disk.written = *restored;
-        s.disk.durable = *restored;
-        s.c = std::make_unique<raftlite::core>(s.cfg, *restored);
-    } else {
-        s.c = std::make_unique<raftlite::core>(s.cfg);
+        // The disk holds the given state, durably.
+        s.disk.save_hard_state(restored->hard);
+        if (restored->log_start > 1) s.disk.remove_prefix(restored->log_start, restored->prefix_term);
+        s.disk.append(restored->entries);
+        s.disk.sync();
     }
+}
+
+void cluster_harness::boot(sim_node& s) {
+    runner_options o;
+    o.core = s.cfg;
+    o.first_request = s.next_request_;
+    o.sync_inline = s.auto_sync;
+    s.round.reset();
+    s.run = std::make_unique<runner>(std::move(o), s.disk, s);
+    if (auto ec = s.run->load()) harness_error("load failed: " + ec.message());
+    s.next_request_ = s.run->next_request();
+    s.run->start();
 }
 
 std::vector<node_id> cluster_harness::ids() const {
@@ -86,10 +96,10 @@ const sim_node& cluster_harness::state(node_id n) const {
     return it->second;
 }
 
-raftlite::core& cluster_harness::node(node_id n) {
+const raftlite::core& cluster_harness::node(node_id n) {
     sim_node& s = state(n);
     if (!s.up) harness_error("node " + std::to_string(n) + " is down");
-    return *s.c;
+    return s.run->raft();
 }
 
 // ---- the driver -----------------------------------------------------------------
@@ -97,65 +107,28 @@ raftlite::core& cluster_harness::node(node_id n) {
 void cluster_harness::feed(node_id n, const event& e) {
     sim_node& s = state(n);
     if (!s.up) return;   // a crashed node takes no events
-    output out;
-    s.c->step(e, out);
-    process(s, out);
-}
-
-void cluster_harness::process(sim_node& s, output& out) {
-    // 1. log writes and hard state (not yet durable)
-    if (out.has_writes()) {
-        apply_writes(s.disk.written, out);
-        s.disk.dirty = true;
-    }
-    // 2. messages that do not depend on the writes
-    for (const envelope& e : out.messages) put_on_network(e);
-    // 3. messages that promise durability wait for a sync covering every write so far
-    for (const envelope& e : out.messages_after_sync) s.held_after_sync.push_back(e);
-    const bool needs_sync = s.auto_sync && (s.disk.dirty || !s.held_after_sync.empty());
-    bool report_sync = false;
-    index_t synced_index = 0;
-    term_t synced_term = 0;
-    if (needs_sync) {
-        report_sync = s.disk.dirty;
-        do_sync(s);
-        synced_index = s.disk.durable.last_index();
-        synced_term = synced_index >= s.disk.durable.log_start && !s.disk.durable.entries.empty()
-                          ? s.disk.durable.entries.back().term
-                          : s.disk.durable.prefix_term;
-    }
-    // 4. delivery, in order, then completions
-    for (const log_entry& e : out.committed) s.committed.push_back(e);
-    for (const completion& c : out.completions) s.completions.push_back(c);
-    // 5. timers
-    if (out.reset_election_timer) ++s.election_timer_resets;
-    if (out.heartbeat_timer) s.heartbeat_running = *out.heartbeat_timer;
-    // The sync is reported as a new event, after this output is carried out.
-    if (report_sync && synced_index > 0) feed(s.id, log_synced{synced_index, synced_term});
-}
-
-void cluster_harness::do_sync(sim_node& s) {
-    s.disk.durable = s.disk.written;
-    s.disk.dirty = false;
-    ++s.disk.syncs;
-    std::vector<envelope> held;
-    held.swap(s.held_after_sync);
-    for (const envelope& e : held) put_on_network(e);
+    s.run->step(e);
 }
 
 void cluster_harness::sync(node_id n) {
     sim_node& s = state(n);
     if (!s.up) return;
-    const bool report = s.disk.dirty;
-    do_sync(s);
-    const index_t last = s.disk.durable.last_index();
-    if (report && last > 0 && !s.disk.durable.entries.empty())
-        feed(n, log_synced{last, s.disk.durable.entries.back().term});
+    // Completing a round may start the next (what queued up behind it).
+    for (int rounds = 0; s.round; ++rounds) {
+        if (rounds == 1000) harness_error("disk rounds do not settle");
+        disk_round r = std::move(*s.round);
+        s.round.reset();
+        const boost::system::error_code ec = r.sync(s.disk);
+        s.run->disk_round_done(std::move(r), ec);
+    }
 }
 
 void cluster_harness::set_auto_sync(node_id n, bool on) {
-    state(n).auto_sync = on;
+    sim_node& s = state(n);
+    s.auto_sync = on;
+    if (!s.up) return;
     if (on) sync(n);
+    s.run->set_sync_inline(on);
 }
 
 void cluster_harness::put_on_network(const envelope& e) {
@@ -256,8 +229,9 @@ void cluster_harness::heartbeat_all() {
 
 std::uint64_t cluster_harness::broadcast(node_id n, std::string payload) {
     sim_node& s = state(n);
-    const std::uint64_t req = s.next_request++;
-    feed(n, broadcast_request{req, make_bytes(std::move(payload))});
+    if (!s.up) harness_error("broadcast on node " + std::to_string(n) + ", which is down");
+    const std::uint64_t req = s.run->broadcast(make_bytes(std::move(payload)));
+    s.next_request_ = s.run->next_request();
     return req;
 }
 
@@ -266,10 +240,9 @@ std::uint64_t cluster_harness::broadcast(node_id n, std::string payload) {
 void cluster_harness::crash(node_id n) {
     sim_node& s = state(n);
     s.up = false;
-    s.c.reset();
-    s.disk.written = s.disk.durable;   // unsynced writes are lost
-    s.disk.dirty = false;
-    s.held_after_sync.clear();
+    s.run.reset();
+    s.round.reset();
+    s.disk.crash();   // unsynced writes are lost
     s.heartbeat_running = false;
 }
 
@@ -279,9 +252,7 @@ void cluster_harness::restart(node_id n) {
     s.up = true;
     ++s.restarts;
     s.committed.clear();   // the application's state is rebuilt from deliveries
-    s.c = std::make_unique<raftlite::core>(s.cfg, s.disk.durable);
-    output o = s.c->start();
-    process(s, o);
+    boot(s);
 }
 
 // ---- helpers --------------------------------------------------------------------
@@ -290,10 +261,10 @@ node_id cluster_harness::leader() const {
     node_id best = no_node;
     term_t best_term = 0;
     for (const auto& [id, s] : nodes_) {
-        if (!s.up || s.c->role() != role::leader) continue;
-        if (best == no_node || s.c->current_term() > best_term) {
+        if (!s.up || s.run->raft().role() != role::leader) continue;
+        if (best == no_node || s.run->raft().current_term() > best_term) {
             best = id;
-            best_term = s.c->current_term();
+            best_term = s.run->raft().current_term();
         }
     }
     return best;
@@ -310,7 +281,7 @@ std::vector<term_t> cluster_harness::log_terms(node_id n) const {
     const sim_node& s = state(n);
     std::vector<term_t> r;
     if (!s.up) return r;
-    const raft_log& l = s.c->log();
+    const raft_log& l = s.run->raft().log();
     for (index_t i = l.start(); i <= l.length(); ++i) r.push_back(l.term_at(i));
     return r;
 }

@@ -1,11 +1,9 @@
 // raftlite tests — several cores wired by in-memory queues under manual time.
 //
-// The harness is a driver for raftlite::core exactly as core.hpp describes:
-// for every output it (1) applies the log writes and the hard state to the
-// node's in-memory "disk", (2) puts `messages` on the network at once,
-// (3) makes the writes durable (at once with auto-sync, or when the test calls
-// sync()), then releases `messages_after_sync` and reports a log_synced event,
-// (4) records `committed` entries and `completions`, (5) records the timers.
+// Every node is driven by raftlite::runner, the same driver the production
+// node runs, over a memory_persister. With auto-sync a node's disk rounds are
+// written and synced at once (inline); without, a round is written and waits
+// for the test's sync(), holding the messages that promise it.
 //
 // Nothing runs by itself: no real time, no threads. A test fires election and
 // heartbeat timeouts explicitly and delivers messages one by one or until the
@@ -16,7 +14,8 @@
 #define RAFTLITE_TEST_CLUSTER_HARNESS_HPP
 
 #include <raftlite/core.hpp>
-#include <raftlite/persister.hpp>
+#include <raftlite/memory_persister.hpp>
+#include <raftlite/runner.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -24,6 +23,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -31,29 +31,40 @@
 
 namespace raftlite::test {
 
-/// One node's in-memory disk: what was written, and what is durable.
-struct sim_disk {
-    persistent_state written;   ///< every write handed to the driver
-    persistent_state durable;   ///< what survives a crash (written, as of the last sync)
-    bool dirty = false;         ///< writes since the last sync
-    std::size_t syncs = 0;
-};
+class cluster_harness;
 
-/// The driver-side state of one node.
-struct sim_node {
+/// One node: the runner (the production driver) over a memory_persister,
+/// and what the test world saw of it.
+struct sim_node final : runner_host {
     node_id id = no_node;
     core_config cfg;
-    std::unique_ptr<raftlite::core> c;
+    cluster_harness* world = nullptr;
+    memory_persister disk;                   ///< survives crashes (minus unsynced writes)
+    std::unique_ptr<runner> run;             ///< null while the node is down
     bool up = true;
     bool auto_sync = true;
-    sim_disk disk;
-    std::vector<envelope> held_after_sync;   ///< waiting for the next sync
+    std::optional<disk_round> round;         ///< written, waiting for the test's sync()
     std::vector<log_entry> committed;        ///< delivered since the last (re)start, in order
     std::vector<completion> completions;     ///< every completion reported, in order
     std::size_t election_timer_resets = 0;
     bool heartbeat_running = false;
-    std::uint64_t next_request = 1;          ///< request ids stay unique across restarts
     std::size_t restarts = 0;
+
+    /// Messages waiting for a sync.
+    std::size_t held_after_sync() const { return run ? run->after_sync_waiting() : 0; }
+    /// The request id the next broadcast gets (ids stay unique across restarts).
+    std::uint64_t next_request() const { return next_request_; }
+
+    // runner_host
+    void send(envelope message) override;
+    void write_and_sync(disk_round r) override;
+    void deliver(const log_entry& entry) override { committed.push_back(entry); }
+    void broadcast_done(std::uint64_t request, boost::system::error_code ec, index_t index) override;
+    void reset_election_timer() override { ++election_timer_resets; }
+    void set_heartbeat(bool running) override { heartbeat_running = running; }
+    void storage_failed(boost::system::error_code ec) override;
+
+    std::uint64_t next_request_ = 1;
 };
 
 using envelope_pred = std::function<bool(const envelope&)>;
@@ -69,7 +80,7 @@ public:
     cluster_harness& operator=(const cluster_harness&) = delete;
 
     std::vector<node_id> ids() const;
-    raftlite::core& node(node_id n);
+    const raftlite::core& node(node_id n);
     sim_node& state(node_id n);
     const sim_node& state(node_id n) const;
 
@@ -116,13 +127,14 @@ public:
 
     // ---- disks ---------------------------------------------------------------
     void set_auto_sync(node_id n, bool on);
-    /// Makes node n's writes durable, releases its held messages, reports log_synced.
+    /// Completes node n's disk rounds: makes its writes durable, releases its
+    /// held messages, reports log_synced.
     void sync(node_id n);
 
     // ---- crashes -------------------------------------------------------------
     /// The node stops; unsynced writes and held messages are lost.
     void crash(node_id n);
-    /// Rebuilds the core from the durable state (core(cfg, persistent_state)).
+    /// Rebuilds the runner and core from the durable state.
     void restart(node_id n);
 
     // ---- helpers -------------------------------------------------------------
@@ -138,9 +150,9 @@ public:
     node_id elect(node_id n);
 
 private:
+    friend struct sim_node;
     void add_node(node_id id, const core_config& tmpl, const persistent_state* restored);
-    void process(sim_node& s, output& out);
-    void do_sync(sim_node& s);
+    void boot(sim_node& s);
     void deliver(const envelope& e);
     void put_on_network(const envelope& e);
 

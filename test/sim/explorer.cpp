@@ -57,9 +57,9 @@ struct xstate {
         for (std::size_t i = 0; i < hosts.size(); ++i) {
             const node_host& h = hosts[i];
             x.add(h.up());
-            const persistent_state& d = h.disk().durable();
+            const persistent_state& d = h.disk().durable_state();
             x.add(d.hard.current_term); x.add(d.hard.voted_for); x.add(d.last_index());
-            x.add(h.disk().pending());
+            x.add(h.disk().unsynced_ops());
             if (!h.up()) continue;
             const raftlite::core& c = h.core();
             x.add(c.current_term()); x.add(c.voted_for()); x.add(static_cast<int>(c.role())); x.add(c.leader());
@@ -95,7 +95,7 @@ public:
             core_config c = cfg_.core;
             c.self = i;
             c.members = members;
-            s.hosts.emplace_back(c);
+            s.hosts.emplace_back(c, cfg_.broken_core);
         }
         s.election_armed.assign(3, false);
         try {
@@ -239,10 +239,10 @@ private:
                     t.hosts[i].crash(0);
                     t.election_armed[i] = false;
                 });
-                if (s.hosts[i].disk().pending() > 0)
+                if (s.hosts[i].disk().unsynced_ops() > 0)
                     go({"crash, keeping unsynced writes:", nullptr, i + 1}, [&](xstate& t) {
                         ++t.crashes;
-                        t.hosts[i].crash(t.hosts[i].disk().pending());
+                        t.hosts[i].crash(t.hosts[i].disk().unsynced_ops());
                         t.election_armed[i] = false;
                     });
             }

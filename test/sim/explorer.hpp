@@ -12,6 +12,7 @@
 #define RAFTLITE_SIM_EXPLORER_HPP
 
 #include <raftlite/core.hpp>
+#include <raftlite/detail/faults.hpp>
 
 #include <cstdint>
 #include <string>
@@ -28,6 +29,7 @@ struct explore_config {
     std::size_t max_heartbeats = 2;
     std::uint64_t max_states = 40'000'000;   ///< distinct states before giving up (memory bound)
     core_config core;                 ///< template (self/members set per node)
+    detail::core_faults broken_core;  ///< deliberately broken protocol rules (sim_fault_tests)
 };
 
 struct explore_result {

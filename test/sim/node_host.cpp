@@ -1,77 +1,129 @@
-// raftlite simulator — the driver around one core.
+// raftlite simulator — one node over the production runner.
 #include "node_host.hpp"
+
+#include "invariants.hpp"
+#include "test_access.hpp"
 
 namespace raftlite::sim {
 
+namespace {
+
+// Points the host's effects at `fx` for one turn.
+struct turn_scope {
+    turn_scope(host_effects*& slot, host_effects& fx) : slot(slot) { slot = &fx; }
+    ~turn_scope() { slot = nullptr; }
+    host_effects*& slot;
+};
+
+} // namespace
+
+node_host::node_host(const node_host& o)
+    : cfg_(o.cfg_), broken_core_(o.broken_core_), broken_driver_(o.broken_driver_), disk_(o.disk_),
+      run_(o.run_), round_(o.round_), machine_(o.machine_), incarnation_(o.incarnation_),
+      heartbeat_(o.heartbeat_), next_request_(o.next_request_) {
+    if (run_) run_->rebind(disk_, *this);
+}
+
+node_host& node_host::operator=(const node_host& o) {
+    if (this == &o) return *this;
+    cfg_ = o.cfg_;
+    broken_core_ = o.broken_core_;
+    broken_driver_ = o.broken_driver_;
+    disk_ = o.disk_;
+    run_ = o.run_;
+    round_ = o.round_;
+    machine_ = o.machine_;
+    incarnation_ = o.incarnation_;
+    heartbeat_ = o.heartbeat_;
+    next_request_ = o.next_request_;
+    if (run_) run_->rebind(disk_, *this);
+    return *this;
+}
+
 void node_host::boot(host_effects& fx) {
-    if (incarnation_++ == 0) core_.emplace(cfg_);
-    else core_.emplace(cfg_, disk_.durable());
+    turn_scope t(fx_, fx);
+    ++incarnation_;
     machine_.reset();
-    output out = core_->start();
-    carry_out(out, fx);
+    round_.reset();
+    runner_options o;
+    o.core = cfg_;
+    o.first_request = next_request_;
+    run_.emplace(std::move(o), disk_, *this);
+    detail::runner_test_access::faults(*run_) = broken_driver_;
+    if (auto ec = run_->load()) throw violation("driver", "load failed: " + ec.message());
+    detail::core_test_access::faults(detail::runner_test_access::raft(*run_)) = broken_core_;
+    next_request_ = run_->next_request();
+    run_->start();
 }
 
 std::size_t node_host::crash(std::size_t keep) {
-    core_.reset();
-    syncs_.clear();
+    run_.reset();
+    round_.reset();
     machine_.reset();
     heartbeat_ = false;
-    return disk_.crash_keeping(keep);
+    const std::size_t before = disk_.unsynced_ops();
+    disk_.crash_keeping(keep);
+    return before - std::min(keep, before);
 }
 
 void node_host::step(const event& e, host_effects& fx) {
-    output out;
-    core_->step(e, out);
-    carry_out(out, fx);
+    turn_scope t(fx_, fx);
+    run_->step(e);
 }
 
 void node_host::step_many(const std::vector<event>& es, host_effects& fx) {
-    output out;
-    for (const event& e : es) core_->step(e, out);
-    carry_out(out, fx);
+    turn_scope t(fx_, fx);
+    for (const event& e : es) run_->feed(e);
+    run_->flush();
 }
 
-void node_host::carry_out(output& out, host_effects& fx) {
-    // 1. log writes (truncate, then append) and the hard state
-    if (out.truncate_from) disk_.truncate_suffix(*out.truncate_from);
-    for (const log_entry& e : out.append) {
-        disk_.append(e);
-        fx.appended.push_back(e);
-    }
-    if (out.save_hard_state) disk_.save_hard_state(*out.save_hard_state);
-    // 2. messages that do not depend on the writes
-    for (envelope& env : out.messages) fx.sent.push_back(std::move(env));
-    // 3. the sync, as a batch the world completes later; a batch without
-    // writes still waits behind earlier ones, whose durability its
-    // messages may promise.
-    if (out.has_writes() || !out.messages_after_sync.empty()) {
-        const persistent_state& w = disk_.written_state();
-        const index_t last = w.last_index();
-        const term_t last_term = last >= w.log_start ? w.entries.back().term
-                                 : (last + 1 == w.log_start ? w.prefix_term : 0);
-        syncs_.push_back({disk_.written(), last, last_term, std::move(out.messages_after_sync)});
-        ++fx.syncs_queued;
-    }
-    // 4. deliveries in order, then completions
-    for (const log_entry& e : out.committed) {
-        machine_.apply(e);
-        fx.delivered.push_back(e);
-    }
-    for (const completion& c : out.completions) fx.completions.push_back(c);
-    // 5. timers
-    if (out.reset_election_timer) fx.reset_election_timer = true;
-    if (out.heartbeat_timer) {
-        heartbeat_ = *out.heartbeat_timer;
-        fx.heartbeat_timer = out.heartbeat_timer;
-    }
+std::uint64_t node_host::broadcast(shared_bytes payload, host_effects& fx) {
+    turn_scope t(fx_, fx);
+    const std::uint64_t request = run_->broadcast(std::move(payload));
+    next_request_ = run_->next_request();
+    return request;
 }
 
 void node_host::complete_sync(host_effects& fx) {
-    sync_batch b = std::move(syncs_.front());
-    syncs_.pop_front();
-    disk_.sync(b.mark);
-    for (envelope& env : b.held) fx.sent.push_back(std::move(env));
-    step(log_synced{b.last_index, b.last_term}, fx);
+    if (!round_) return;
+    turn_scope t(fx_, fx);
+    disk_round r = std::move(*round_);
+    round_.reset();
+    const boost::system::error_code ec = r.sync(disk_);
+    run_->disk_round_done(std::move(r), ec);
+}
+
+// The round's writes reach the disk now, unsynced; the world completes the
+// sync later (fx.syncs_queued).
+void node_host::write_and_sync(disk_round round) {
+    if (round_) throw violation("driver", "a second disk round while one is in flight");
+    if (auto ec = round.write(disk_)) throw violation("driver", "disk write refused: " + ec.message());
+    round_ = std::move(round);
+    ++fx_->syncs_queued;
+}
+
+void node_host::deliver(const log_entry& entry) {
+    machine_.apply(entry);
+    fx_->delivered.push_back(entry);
+}
+
+void node_host::broadcast_done(std::uint64_t request, boost::system::error_code ec, index_t index) {
+    const auto result = core_outcome(ec);
+    if (!result) throw violation("driver", "unexpected broadcast outcome " + ec.message());
+    fx_->completions.push_back(completion{request, *result, index});
+}
+
+void node_host::set_heartbeat(bool running) {
+    heartbeat_ = running;
+    fx_->heartbeat_timer = running;
+}
+
+void node_host::storage_failed(boost::system::error_code ec) {
+    throw violation("driver", "storage failed: " + ec.message());
+}
+
+void node_host::appended(const std::vector<log_entry>& entries) {
+    fx_->appended.insert(fx_->appended.end(), entries.begin(), entries.end());
 }
 
 } // namespace raftlite::sim

@@ -1,19 +1,22 @@
-// raftlite simulator — one node: a core, its disk, its state machine, and the
-// driver that carries out the core's output exactly as core.hpp prescribes.
+// raftlite simulator — one node: the production runner over a
+// memory_persister, with its state machine, in virtual time.
 //
-// The host does steps 1, 2 and 4 of the driver order at once and queues step 3
-// (sync, then messages_after_sync, then log_synced) as a separate sync batch
-// that the world completes later, so a crash can fall between a write and its
-// sync. Timers (step 5) are reported to the world, which owns time.
+// The runner carries out the core's output exactly as the real node does.
+// The host gives it a deferred disk: a round's writes reach the disk at once
+// (unsynced, as a write() into the page cache would) and its sync completes
+// when the world says so, so a crash can fall between a write and its sync.
+// Timers and the network are reported to the world, which owns time.
 #ifndef RAFTLITE_SIM_NODE_HOST_HPP
 #define RAFTLITE_SIM_NODE_HOST_HPP
 
-#include "disk.hpp"
 #include "kv_machine.hpp"
+#include "prng.hpp"
 
 #include <raftlite/core.hpp>
+#include <raftlite/detail/faults.hpp>
+#include <raftlite/memory_persister.hpp>
+#include <raftlite/runner.hpp>
 
-#include <deque>
 #include <optional>
 #include <vector>
 
@@ -27,57 +30,72 @@ struct host_effects {
     std::vector<completion> completions;
     bool reset_election_timer = false;
     std::optional<bool> heartbeat_timer;
-    std::size_t syncs_queued = 0;        ///< new sync batches (the world schedules their completion)
+    std::size_t syncs_queued = 0;        ///< new disk rounds (the world schedules their completion)
 
     void clear() { *this = host_effects(); }
 };
 
-class node_host {
+class node_host final : public runner_host {
 public:
-    explicit node_host(core_config cfg) : cfg_(std::move(cfg)) {}
+    explicit node_host(core_config cfg, detail::core_faults broken_core = {},
+                       detail::runner_faults broken_driver = {})
+        : cfg_(std::move(cfg)), broken_core_(broken_core), broken_driver_(broken_driver) {}
+    /// Copies (the explorer's branching) drive their own disk.
+    node_host(const node_host& o);
+    node_host& operator=(const node_host& o);
 
     node_id id() const noexcept { return cfg_.self; }
-    bool up() const noexcept { return core_.has_value(); }
-    /// Starts the node: empty on the first boot, from the durable disk after a crash.
+    bool up() const noexcept { return run_.has_value(); }
+    /// Starts the node from what its disk holds (nothing on the first boot).
     void boot(host_effects& fx);
-    /// Stops the node at once, keeping `keep` of the disk's unsynced operations.
-    /// Unsent messages_after_sync and the state machine are lost.
-    /// Returns how many disk operations were lost.
+    /// Power loss: the node stops at once, keeping `keep` of the disk's
+    /// unsynced writes (a disk may persist any prefix of what it was given).
+    /// Unsent after-sync messages and the state machine are lost.
+    /// Returns how many disk writes were lost.
     std::size_t crash(std::size_t keep);
-    std::size_t crash(prng& rng) { return crash(rng.uniform(0, disk_.pending())); }
+    std::size_t crash(prng& rng) { return crash(rng.uniform(0, disk_.unsynced_ops())); }
 
-    /// Feeds one event to the core and carries out its output.
+    /// Feeds one event and carries out the output.
     void step(const event& e, host_effects& fx);
     /// Feeds several events into one output, as a driver that group-commits
     /// does (one write batch and one sync for all of them), and carries it out.
     void step_many(const std::vector<event>& es, host_effects& fx);
-    /// Completes the oldest sync batch: makes its writes durable, sends its
-    /// messages_after_sync, and reports log_synced to the core.
+    /// Starts a broadcast; returns its request id (unique across restarts).
+    std::uint64_t broadcast(shared_bytes payload, host_effects& fx);
+    /// Completes the disk round in flight: its writes become durable, its
+    /// after-sync messages leave and the core hears log_synced.
     void complete_sync(host_effects& fx);
-    std::size_t syncs_pending() const noexcept { return syncs_.size(); }
+    std::size_t syncs_pending() const noexcept { return round_ ? 1 : 0; }
 
-    const raftlite::core& core() const { return *core_; }
-    const sim_disk& disk() const noexcept { return disk_; }
+    const raftlite::core& core() const { return run_->raft(); }
+    const raftlite::runner& runner() const { return *run_; }
+    const memory_persister& disk() const noexcept { return disk_; }
     const kv_machine& machine() const noexcept { return machine_; }
     unsigned incarnation() const noexcept { return incarnation_; }
     bool heartbeat_active() const noexcept { return heartbeat_; }
 
 private:
-    struct sync_batch {
-        std::size_t mark;          ///< disk operations written before this sync started
-        index_t last_index;
-        term_t last_term;
-        std::vector<envelope> held;
-    };
-    void carry_out(output& out, host_effects& fx);
+    // runner_host
+    void send(envelope message) override { fx_->sent.push_back(std::move(message)); }
+    void write_and_sync(disk_round round) override;
+    void deliver(const log_entry& entry) override;
+    void broadcast_done(std::uint64_t request, boost::system::error_code ec, index_t index) override;
+    void reset_election_timer() override { fx_->reset_election_timer = true; }
+    void set_heartbeat(bool running) override;
+    void storage_failed(boost::system::error_code ec) override;
+    void appended(const std::vector<log_entry>& entries) override;
 
     core_config cfg_;
-    std::optional<raftlite::core> core_;
-    sim_disk disk_;
+    detail::core_faults broken_core_;
+    detail::runner_faults broken_driver_;
+    memory_persister disk_;
+    std::optional<raftlite::runner> run_;
+    std::optional<disk_round> round_;    ///< written, waiting for its sync
     kv_machine machine_;
-    std::deque<sync_batch> syncs_;
-    unsigned incarnation_ = 0;     ///< boots so far
+    host_effects* fx_ = nullptr;         ///< the turn being carried out
+    unsigned incarnation_ = 0;           ///< boots so far
     bool heartbeat_ = false;
+    std::uint64_t next_request_ = 1;
 };
 
 } // namespace raftlite::sim

@@ -97,7 +97,7 @@ public:
             core_config c = cfg.core;
             c.self = i;
             c.members = members;
-            hosts_.emplace_back(c);
+            hosts_.emplace_back(c, cfg.broken_core, cfg.broken_driver);
         }
         election_gen_.assign(cfg.nodes, 0);
         heartbeat_gen_.assign(cfg.nodes, 0);
@@ -148,7 +148,6 @@ private:
     double base_loss_ = 0, base_dup_ = 0;
     bool faulting_ = true;
     bool clients_active_ = true;
-    std::uint64_t next_request_ = 1;   // globally unique: a restarted node must never reuse one
     std::int64_t next_value_ = 0;
     // Every broadcast a client made whose outcome is not known yet, also after
     // the client gave up: a late `committed` still tells when it took effect.
@@ -176,7 +175,7 @@ void world::boot(std::size_t i) {
 }
 
 void world::crash(std::size_t i) {
-    const std::size_t before = hosts_[i].disk().pending();
+    const std::size_t before = hosts_[i].disk().unsynced_ops();
     const std::size_t lost = hosts_[i].crash(rng_);
     stats_.lost_writes += lost;
     ++stats_.crashes;
@@ -331,14 +330,15 @@ void world::client_issue(std::size_t c) {
     cl.op = history_.invoke(op);
     no_effect_.push_back(false);
     cl.node = i;
-    cl.request = next_request_++;
-    by_request_[{i, cl.request}] = {c, cl.op};
     ++stats_.ops;
     const std::string payload = encode(cmd);
+    schedule(now_ + cfg_.client_timeout, ev_client_timeout{c, cl.serial});
+    host_effects fx;
+    cl.request = hosts_[i].broadcast(make_bytes(payload), fx);   // ids are the node's, unique across its restarts
+    by_request_[{i, cl.request}] = {c, cl.op};
     trace_.line(now_, "client %zu -> n%zu request %llu: %s", c, i + 1, static_cast<unsigned long long>(cl.request),
                 payload.c_str());
-    schedule(now_ + cfg_.client_timeout, ev_client_timeout{c, cl.serial});
-    turn(i, broadcast_request{cl.request, make_bytes(payload)});
+    carry_out(i, fx);
 }
 
 std::size_t world::leader_index() const {
@@ -553,10 +553,11 @@ run_result world::run() {
             if (probe_request_ == 0) {
                 probe_sent_ = now_;
                 probe_node_ = rng_.uniform(0, hosts_.size() - 1);
-                probe_request_ = next_request_++;
+                host_effects fx;
+                probe_request_ = hosts_[probe_node_].broadcast(make_bytes("p probe 0"), fx);
                 trace_.line(now_, "probe -> n%zu request %llu", probe_node_ + 1,
                             static_cast<unsigned long long>(probe_request_));
-                turn(probe_node_, broadcast_request{probe_request_, make_bytes("p probe 0")});
+                carry_out(probe_node_, fx);
                 continue;
             }
             if (queue_.empty() || queue_.top().time > deadline) {

@@ -11,6 +11,7 @@
 #define RAFTLITE_SIM_WORLD_HPP
 
 #include <raftlite/core.hpp>
+#include <raftlite/detail/faults.hpp>
 
 #include <cstdint>
 #include <iosfwd>
@@ -47,6 +48,8 @@ struct world_config {
     std::uint64_t fault_min_gap = 50;       ///< faults strike every fault_min_gap..fault_max_gap ticks
     std::uint64_t fault_max_gap = 400;
     core_config core;                       ///< template for every node (self/members are set per node)
+    detail::core_faults broken_core;        ///< deliberately broken protocol rules (sim_fault_tests)
+    detail::runner_faults broken_driver;    ///< deliberately broken driver rules (sim_fault_tests)
     /// Drivers group-commit: half the messages a node receives wait up to 2 ms
     /// and are then stepped together into one output (one write batch, one sync).
     bool group_commit = false;

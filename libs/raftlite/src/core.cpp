@@ -13,12 +13,6 @@
 
 namespace raftlite {
 
-// Test-only fault knobs (see core_config::testing_fault); false in the library.
-#ifdef RAFTLITE_TESTING_FAULTS
-#define RAFTLITE_FAULT(name) (cfg_.fault == core_config::testing_fault::name)
-#else
-#define RAFTLITE_FAULT(name) false
-#endif
 
 const char* role_name(role r) noexcept {
     switch (r) {
@@ -220,7 +214,7 @@ void core::on_vote_request(node_id from, const vote_request& m, output& out) {
     bool granted = false;
     // §5.2: at most one vote per term, first come first served.
     if (m.term == current_term_ && log_ok && (voted_for_ == from || voted_for_ == no_node ||
-                                             (RAFTLITE_FAULT(double_vote) && current_role_ == role::follower))) {
+                                             (faults_.double_vote && current_role_ == role::follower))) {
         voted_for_ = from;
         save_hard_state(out);
         granted = true;
@@ -271,7 +265,7 @@ void core::become_leader(output& out) {
     // Raft thesis §6.4: commit an entry of the new term at once, so that
     // entries of earlier terms commit (Figure 8 forbids counting them).
     // (The Figure 8 fault also skips it: the noop hides the unsafe counting.)
-    if (!RAFTLITE_FAULT(commit_earlier_term_by_count)) append_local(entry_kind::noop, {}, make_bytes(std::string()), out);
+    if (!faults_.commit_earlier_term_by_count) append_local(entry_kind::noop, {}, make_bytes(std::string()), out);
     // Our own broadcasts waiting for a leader: we are it now.
     for (auto& [req, p] : pending_) {
         if (p.where == pending::state::appended) continue;
@@ -379,8 +373,7 @@ void core::on_log_request(node_id from, const log_request& m, output& out) {
     if (new_commit > commit_length_) advance_commit(new_commit, out);
     // The acknowledgement promises durability: it leaves after the sync (§5.3,
     // and raft-lite's defect 2).
-    if (RAFTLITE_FAULT(ack_before_sync)) send(from, log_response{current_term_, match, true, m.prefix_len}, out);
-    else send_after_sync(from, log_response{current_term_, match, true, m.prefix_len}, out);
+    send_after_sync(from, log_response{current_term_, match, true, m.prefix_len}, out);
 }
 
 bool core::append_entries(const log_request& m, output& out) {
@@ -470,7 +463,7 @@ void core::commit_log_entries(output& out) {
     std::sort(acks.begin(), acks.end(), std::greater<>());
     const index_t ready = acks[quorum() - 1];
     // Figure 8 (§5.4.2): never commit an earlier term's entry by counting replicas.
-    if (ready > commit_length_ && (log_.term_at(ready) == current_term_ || RAFTLITE_FAULT(commit_earlier_term_by_count)))
+    if (ready > commit_length_ && (log_.term_at(ready) == current_term_ || faults_.commit_earlier_term_by_count))
         advance_commit(ready, out);
 }
 

@@ -60,10 +60,7 @@ error_code memory_persister::record(op o) {
 }
 
 error_code memory_persister::load(persistent_state& out) {
-    out.hard = current_.hard;
-    out.log_start = current_.log_start;
-    out.prefix_term = current_.prefix_term;
-    out.entries.assign(current_.entries.begin(), current_.entries.end());
+    out = current_;
     return {};
 }
 

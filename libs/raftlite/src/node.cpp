@@ -1,11 +1,16 @@
-// raftlite — the node: the core on an Asio strand, with timers, transport and
-// persister. Every event is fed to the core on the strand; the core's actions
-// are carried out in the order the durability rules demand (core.hpp).
+// raftlite — the node: the runner on an Asio strand, with timers, a disk
+// thread, the transport and the application's handlers. Every event is fed on
+// the strand; the runner carries out the core's actions in the order the
+// durability rules demand (runner.hpp).
 #include <raftlite/node.hpp>
 
 #include <raftlite/log.hpp>
 #include <raftlite/persister.hpp>
+#include <raftlite/runner.hpp>
 #include <raftlite/transport.hpp>
+
+#include "detail/broadcast_waiters.hpp"
+#include "detail/disk_writer.hpp"
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -13,17 +18,13 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/system/system_error.hpp>
 
 #include <algorithm>
 #include <atomic>
-#include <deque>
 #include <mutex>
 #include <optional>
 #include <random>
-#include <thread>
-#include <unordered_map>
 
 namespace raftlite {
 
@@ -31,18 +32,10 @@ namespace asio = boost::asio;
 using clock_type = std::chrono::steady_clock;
 using handler_type = asio::any_completion_handler<node::broadcast_signature>;
 
-/// Writes for the disk thread, with the messages that wait for them.
-struct disk_batch {
-    std::optional<index_t> truncate_from;
-    std::vector<log_entry> append;
-    std::optional<hard_state> hard;
-    std::vector<envelope> after_sync;
-    index_t last_index = 0;      // the log's last entry when the batch was made
-    term_t last_term = 0;
-    bool has_writes() const { return truncate_from || !append.empty() || hard; }
-};
-
-struct node::impl : std::enable_shared_from_this<impl> {
+// The node is the runner's Asio world: a strand for every event, steady
+// timers, a disk thread and the transport. The order in which the core's
+// actions are carried out lives in the runner, not here.
+struct node::impl : std::enable_shared_from_this<impl>, runner_host {
     impl(asio::io_context& ioc, node_options o, std::unique_ptr<persister> p)
         : strand(asio::make_strand(ioc)),
           ioc(ioc),
@@ -51,42 +44,29 @@ struct node::impl : std::enable_shared_from_this<impl> {
           election_timer(strand),
           heartbeat_timer(strand),
           deadline_timer(strand),
-          rng(opts.seed ? opts.seed : std::random_device{}()),
-          applied(opts.applied_index) {}
+          rng(opts.seed ? opts.seed : std::random_device{}()) {}
 
-    // ---- driver state (strand only) ----
+    // ---- strand only ----
     asio::strand<asio::io_context::executor_type> strand;
     asio::io_context& ioc;
     node_options opts;
     std::unique_ptr<persister> storage;
-    std::unique_ptr<core> raft;
+    std::optional<runner> run;
     std::unique_ptr<transport> net;
+    std::optional<detail::disk_writer> disk;   // only for storage that blocks
     asio::steady_timer election_timer;
     asio::steady_timer heartbeat_timer;
     asio::steady_timer deadline_timer;
-    std::uint64_t election_generation = 0;   // a stale timer expiry is ignored (raft-lite's defect 7)
+    std::uint64_t election_generation = 0;     // an expiry of a timer since re-armed is ignored
     bool heartbeat_running = false;
     bool deadline_running = false;
     std::mt19937_64 rng;
-    delivery_handler deliver;
+    delivery_handler deliver_handler;
     std::optional<asio::any_io_executor> deliver_executor;   // none: the strand
-    index_t applied;
-    std::vector<event> inbox;                // events waiting for the next drain (group commit)
-    asio::thread_pool disk_pool{1};          // the persister's own thread
-    std::mutex disk_mutex;                   // guards the three below
-    std::deque<disk_batch> disk_queue;
-    bool disk_busy = false;
-    bool disk_failed = false;
+    std::vector<event> inbox;                  // events waiting for the next drain (group commit)
     bool drain_scheduled = false;
-    output out;
-    std::uint64_t next_request = 1;
-    struct waiter {
-        handler_type handler;
-        clock_type::time_point deadline;
-    };
-    std::unordered_map<std::uint64_t, waiter> waiting;
-    std::deque<std::pair<clock_type::time_point, std::uint64_t>> deadlines;   // in request order
-    std::atomic<bool> running{false};   // written by start() on the caller's thread
+    detail::broadcast_waiters waiters;
+    std::atomic<bool> running{false};          // written by start() on the caller's thread
     bool failed = false;
     role last_role = role::follower;
     term_t last_term = 0;
@@ -102,194 +82,80 @@ struct node::impl : std::enable_shared_from_this<impl> {
     void enqueue(event e) {
         if (!running) return;
         inbox.push_back(std::move(e));
-        if (!drain_scheduled) {
-            drain_scheduled = true;
-            asio::post(strand, [self = shared_from_this()] { self->drain(); });
-        }
+        schedule_drain();
+    }
+
+    void schedule_drain() {
+        if (drain_scheduled) return;
+        drain_scheduled = true;
+        asio::post(strand, [self = shared_from_this()] { self->drain(); });
     }
 
     // Everything that arrived since the last drain is stepped into one output
-    // and carried out together: one sync for all of it.
+    // and carried out together: one disk round for all of it.
     void drain() {
         drain_scheduled = false;
         if (!running) return;
         std::vector<event> events;
         events.swap(inbox);
-        for (const event& e : events) raft->step(e, out);
-        carry_out();
-    }
-
-    // Carries out `out`. Writes and the messages that wait for them go to the
-    // disk thread; everything else happens now, so the leader's replication
-    // to followers runs while its own write is in flight (Raft thesis §10.2.1).
-    void carry_out() {
-        while (running) {
-            output o;
-            std::swap(o, out);   // steps taken while carrying these out collect in `out` again
-            for (envelope& m : o.messages) net->send(std::move(m));
-            bool synced_inline = false;
-            if (o.has_writes() || !o.messages_after_sync.empty()) {
-                disk_batch b;
-                b.truncate_from = o.truncate_from;
-                b.append = std::move(o.append);
-                b.hard = o.save_hard_state;
-                b.after_sync = std::move(o.messages_after_sync);
-                b.last_index = raft->log().length();
-                b.last_term = raft->log().last_term();
-                synced_inline = persist(std::move(b));
-            }
-            deliver_committed(o.committed);
-            complete_all(o.completions);
-            apply_timers(o);
-            if (!synced_inline) break;
-        }
+        for (const event& e : events) run->feed(e);
+        run->flush();
         publish_status();
     }
 
-    // Writes in-memory storage at once (true: `out` has new actions to carry
-    // out); hands anything else to the disk thread (false).
-    bool persist(disk_batch b) {
-        if (storage->blocks()) {
-            submit_to_disk(std::move(b));
-            return false;
-        }
-        std::vector<disk_batch> one;
-        const bool wrote = b.has_writes();
-        one.push_back(std::move(b));
-        if (auto ec = write_batches(one)) {
-            storage_failure(ec);
-            return false;
-        }
-        for (envelope& m : one.front().after_sync) net->send(std::move(m));
-        if (wrote) raft->step(log_synced{one.front().last_index, one.front().last_term}, out);
-        return true;
+    // -- runner_host ---------------------------------------------------------
+    void send(envelope message) override { net->send(std::move(message)); }
+
+    void write_and_sync(disk_round round) override {
+        // The disk thread holds no reference to the node: were it to hold the
+        // last one, the node (and the disk thread with it) would be destroyed
+        // on the disk thread itself.
+        disk->run(*storage, std::move(round),
+                  [weak = weak_from_this(), strand = strand](disk_round r, boost::system::error_code ec) {
+                      asio::post(strand, [weak, r = std::move(r), ec]() mutable {
+                          auto self = weak.lock();
+                          if (!self || !self->running) return;
+                          self->run->disk_round_done(std::move(r), ec);
+                          self->publish_status();
+                      });
+                  });
     }
 
-    // ---- the disk thread ----------------------------------------------------
-    // Batches are written in order; each round takes every batch queued so far
-    // and makes them durable with one sync (group commit), then hands their
-    // messages back to the strand. A batch's messages therefore leave only
-    // once its writes and all earlier ones are durable.
-    void submit_to_disk(disk_batch b) {
-        std::lock_guard<std::mutex> lock(disk_mutex);
-        disk_queue.push_back(std::move(b));
-        if (!disk_busy) {
-            disk_busy = true;
-            asio::post(disk_pool, [self = shared_from_this()] { self->disk_round(); });
+    void deliver(const log_entry& e) override {
+        if (e.kind != entry_kind::application || !deliver_handler) return;
+        if (deliver_executor) {
+            asio::post(*deliver_executor, [h = deliver_handler, i = e.index, p = e.payload] { h(i, p); });
+            return;
         }
-    }
-
-    void disk_round() {   // on the disk thread
-        for (;;) {
-            std::vector<disk_batch> batches;
-            {
-                std::lock_guard<std::mutex> lock(disk_mutex);
-                if (disk_queue.empty() || disk_failed) {
-                    disk_busy = false;
-                    return;
-                }
-                batches.assign(std::make_move_iterator(disk_queue.begin()),
-                               std::make_move_iterator(disk_queue.end()));
-                disk_queue.clear();
-            }
-            const bool wrote = std::any_of(batches.begin(), batches.end(),
-                                           [](const disk_batch& b) { return b.has_writes(); });
-            if (auto ec = write_batches(batches)) {
-                {
-                    std::lock_guard<std::mutex> lock(disk_mutex);
-                    disk_failed = true;
-                    disk_busy = false;
-                }
-                asio::post(strand, [self = shared_from_this(), ec] { self->storage_failure(ec); });
-                return;
-            }
-            asio::post(strand, [self = shared_from_this(), batches = std::move(batches), wrote]() mutable {
-                self->on_durable(std::move(batches), wrote);
-            });
+        try {
+            deliver_handler(e.index, e.payload);
+        } catch (const std::exception& ex) {
+            RAFTLITE_LOG_APP(error) << "delivery handler threw at index " << e.index << ": " << ex.what();
         }
     }
 
-    // Applies the batches' writes in order and makes them durable with one sync.
-    boost::system::error_code write_batches(const std::vector<disk_batch>& batches) {
-        boost::system::error_code ec;
-        bool wrote = false;
-        for (const disk_batch& b : batches) {
-            if (!ec && b.truncate_from) ec = storage->truncate_suffix(*b.truncate_from);
-            if (!ec && !b.append.empty()) ec = storage->append(b.append);
-            if (!ec && b.hard) ec = storage->save_hard_state(*b.hard);
-            wrote = wrote || b.has_writes();
-        }
-        if (!ec && wrote) ec = storage->sync();
-        return ec;
+    void broadcast_done(std::uint64_t request, boost::system::error_code ec, index_t index) override {
+        if (auto h = waiters.take(request)) invoke(std::move(*h), ec, index);
     }
 
-    void on_durable(std::vector<disk_batch> batches, bool wrote) {
-        if (!running) return;
-        for (disk_batch& b : batches)
-            for (envelope& m : b.after_sync) net->send(std::move(m));
-        if (wrote) {
-            const disk_batch& last = batches.back();
-            raft->step(log_synced{last.last_index, last.last_term}, out);
-        }
-        carry_out();
-    }
+    void reset_election_timer() override { arm_election_timer(); }
 
-    // Waits until the disk thread is idle (used when stopping).
-    void drain_disk() {
-        for (;;) {
-            {
-                std::lock_guard<std::mutex> lock(disk_mutex);
-                if (!disk_busy) return;
-            }
-            std::this_thread::yield();
+    void set_heartbeat(bool on) override {
+        if (on && !heartbeat_running) {
+            heartbeat_running = true;
+            arm_heartbeat_timer();
+        } else if (!on) {
+            heartbeat_running = false;
+            heartbeat_timer.cancel();
         }
     }
 
-    // The node stops taking writes rather than acknowledging what it could not store.
-    void storage_failure(const boost::system::error_code& ec) {
+    void storage_failed(boost::system::error_code ec) override {
         if (!running) return;
         RAFTLITE_LOG_DISK(error) << "storage write or sync failed: " << ec.message()
-                                 << "; the node stops (term=" << raft->current_term() << ")";
+                                 << "; the node stops (term=" << run->raft().current_term() << ")";
         failed = true;
         shutdown(errc::storage_failed);
-    }
-
-    void deliver_committed(const std::vector<log_entry>& entries) {
-        for (const log_entry& e : entries) {
-            if (e.index <= applied) continue;
-            applied = e.index;
-            if (e.kind != entry_kind::application || !deliver) continue;
-            if (deliver_executor) {
-                asio::post(*deliver_executor, [h = deliver, i = e.index, p = e.payload] { h(i, p); });
-                continue;
-            }
-            try {
-                deliver(e.index, e.payload);
-            } catch (const std::exception& ex) {
-                RAFTLITE_LOG_APP(error) << "delivery handler threw at index " << e.index << ": " << ex.what();
-            }
-        }
-    }
-
-    void complete_all(const std::vector<completion>& done) {
-        for (const completion& c : done) {
-            boost::system::error_code ec;
-            switch (c.result) {
-            case broadcast_result::committed: break;
-            case broadcast_result::not_leader: ec = errc::not_leader; break;
-            case broadcast_result::superseded: ec = errc::superseded; break;
-            case broadcast_result::busy: ec = errc::busy; break;
-            }
-            finish(c.request, ec, c.index);
-        }
-    }
-
-    void finish(std::uint64_t request, boost::system::error_code ec, index_t index) {
-        auto it = waiting.find(request);
-        if (it == waiting.end()) return;   // timed out earlier
-        handler_type h = std::move(it->second.handler);
-        waiting.erase(it);
-        invoke(std::move(h), ec, index);
     }
 
     // Handlers run on their own associated executor (the strand by default),
@@ -302,19 +168,6 @@ struct node::impl : std::enable_shared_from_this<impl> {
     }
 
     // -- timers ------------------------------------------------------------
-    void apply_timers(const output& o) {
-        if (o.reset_election_timer) arm_election_timer();
-        if (o.heartbeat_timer) {
-            if (*o.heartbeat_timer && !heartbeat_running) {
-                heartbeat_running = true;
-                arm_heartbeat_timer();
-            } else if (!*o.heartbeat_timer) {
-                heartbeat_running = false;
-                heartbeat_timer.cancel();
-            }
-        }
-    }
-
     void arm_election_timer() {
         const auto lo = opts.election_timeout_min.count();
         const auto hi = std::max(opts.election_timeout_max.count(), lo + 1);
@@ -338,35 +191,30 @@ struct node::impl : std::enable_shared_from_this<impl> {
 
     // Broadcasts without an outcome by their deadline complete with timed_out.
     void arm_deadline_timer() {
-        if (deadline_running || deadlines.empty()) return;
+        if (deadline_running) return;
+        const auto next = waiters.next_deadline();
+        if (!next) return;
         deadline_running = true;
-        deadline_timer.expires_at(deadlines.front().first);
+        deadline_timer.expires_at(*next);
         deadline_timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
             self->deadline_running = false;
             if (ec || !self->running) return;
-            const auto now = clock_type::now();
-            while (!self->deadlines.empty() && self->deadlines.front().first <= now) {
-                self->finish(self->deadlines.front().second, errc::timed_out, 0);
-                self->deadlines.pop_front();
-            }
-            while (!self->deadlines.empty() && !self->waiting.count(self->deadlines.front().second))
-                self->deadlines.pop_front();
+            for (std::uint64_t request : self->waiters.expired(clock_type::now()))
+                self->run->abandon(request, errc::timed_out);
             self->arm_deadline_timer();
         });
     }
 
     // -- application -------------------------------------------------------
     void broadcast(shared_bytes payload, handler_type h) {
-        if (!running) {
+        if (!running || !run->running()) {
             invoke(std::move(h), failed ? errc::storage_failed : errc::stopped, 0);
             return;
         }
-        const std::uint64_t request = next_request++;
-        const auto deadline = clock_type::now() + opts.broadcast_timeout;
-        waiting.emplace(request, waiter{std::move(h), deadline});
-        deadlines.emplace_back(deadline, request);
+        const std::uint64_t request = run->feed_broadcast(std::move(payload));
+        waiters.add(request, std::move(h), clock_type::now() + opts.broadcast_timeout);
         arm_deadline_timer();
-        enqueue(broadcast_request{request, std::move(payload)});
+        schedule_drain();
     }
 
     void shutdown(errc reason) {
@@ -377,44 +225,48 @@ struct node::impl : std::enable_shared_from_this<impl> {
         deadline_timer.cancel();
         heartbeat_running = false;
         if (net) net->stop();
-        drain_disk();
+        if (disk) disk->wait_idle();
+        if (run->running()) run->stop(reason);   // completes every broadcast awaiting an outcome
         if (!failed) {
-            if (auto ec = storage->sync())
+            // What was handed to the runner is stored before the directory is released.
+            if (auto ec = run->write_queued())
+                RAFTLITE_LOG_DISK(error) << "final write failed: " << ec.message();
+            else if (auto ec = storage->sync())
                 RAFTLITE_LOG_DISK(error) << "final sync failed: " << ec.message();
         }
         // Release the data directory (its lock) now, not when the last
         // queued handler lets go of this object: a restart may follow at once.
         storage.reset();
-        auto pending = std::move(waiting);
-        waiting.clear();
-        deadlines.clear();
-        for (auto& [req, w] : pending) invoke(std::move(w.handler), reason, 0);
-        RAFTLITE_LOG_CORE(info) << "stopped (term=" << raft->current_term() << ")";
+        for (handler_type& h : waiters.take_all()) invoke(std::move(h), reason, 0);
+        RAFTLITE_LOG_CORE(info) << "stopped (term=" << run->raft().current_term() << ")";
         publish_status();
     }
 
     void publish_status() {
-        if (raft->current_term() != last_term || raft->role() != last_role || raft->leader() != last_leader) {
-            RAFTLITE_LOG_CORE(info) << role_name(raft->role()) << " term=" << raft->current_term()
-                                    << " leader=" << raft->leader() << " commit=" << raft->commit_length()
-                                    << " last=" << raft->log().length();
-            last_term = raft->current_term();
-            last_role = raft->role();
-            last_leader = raft->leader();
+        const core& raft = run->raft();
+        if (raft.current_term() != last_term || raft.role() != last_role || raft.leader() != last_leader) {
+            RAFTLITE_LOG_CORE(info) << role_name(raft.role()) << " term=" << raft.current_term()
+                                    << " leader=" << raft.leader() << " commit=" << raft.commit_length()
+                                    << " last=" << raft.log().length();
+            last_term = raft.current_term();
+            last_role = raft.role();
+            last_leader = raft.leader();
         }
         node_status s;
         s.id = self();
-        s.term = raft->current_term();
-        s.role = raft->role();
-        s.leader = raft->leader();
-        s.commit_index = raft->commit_length();
-        s.last_log_index = raft->log().length();
-        s.applied_index = applied;
-        if (raft->role() == role::leader)
+        s.term = raft.current_term();
+        s.role = raft.role();
+        s.leader = raft.leader();
+        s.commit_index = raft.commit_length();
+        s.last_log_index = raft.log().length();
+        s.applied_index = run->applied();
+        if (raft.role() == role::leader)
             for (node_id m : opts.core.members)
-                if (m != self()) s.match_index[m] = raft->acked_length(m);
+                if (m != self()) s.match_index[m] = raft.acked_length(m);
         s.running = running;
         s.storage_failed = failed;
+        s.core = raft.stats();
+        if (net) s.transport = net->stats();
         std::lock_guard<std::mutex> lock(status_mutex);
         snapshot = std::move(s);
     }
@@ -427,33 +279,36 @@ node::node(asio::io_context& ioc, node_options options, std::unique_ptr<persiste
 
 node::~node() { stop(); }
 
-void node::on_deliver(delivery_handler handler) { impl_->deliver = std::move(handler); }
+void node::on_deliver(delivery_handler handler) { impl_->deliver_handler = std::move(handler); }
 
 void node::on_deliver(boost::asio::any_io_executor executor, delivery_handler handler) {
-    impl_->deliver = std::move(handler);
+    impl_->deliver_handler = std::move(handler);
     impl_->deliver_executor = std::move(executor);
 }
 
 boost::system::error_code node::start() {
     impl& d = *impl_;
-    if (d.running || d.raft) return {};
-    persistent_state state;
-    if (auto ec = d.storage->load(state)) return ec;
-    // Request ids must not repeat across runs: an entry of an earlier run with
-    // the same origin (self, request) would complete a new broadcast with the
-    // old entry's index when it commits again after the restart, and a leader
-    // would take a new forwarded broadcast for the old one (find_origin) and
-    // never append it. So ids start at the wall clock in nanoseconds (no run
-    // issues a billion broadcasts a second) and above every id of ours in the
-    // log (should the clock have gone back). Found by disk_full_tests.
-    d.next_request = static_cast<std::uint64_t>(std::max<std::int64_t>(
+    if (d.running || d.run) return {};
+    runner_options ro;
+    ro.core = d.opts.core;
+    ro.applied_index = d.opts.applied_index;
+    // Request ids must not repeat across runs (see runner_options): they start
+    // at the wall clock in nanoseconds (no run issues a billion broadcasts a
+    // second), and the runner moves them above every id of ours in the log
+    // should the clock have gone back.
+    ro.first_request = static_cast<std::uint64_t>(std::max<std::int64_t>(
         1, std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::system_clock::now().time_since_epoch()).count()));
-    for (const log_entry& e : state.entries)
-        if (e.origin.node == d.opts.core.self && e.origin.request >= d.next_request)
-            d.next_request = e.origin.request + 1;
-    d.raft = std::make_unique<core>(d.opts.core, state);
-    d.last_term = d.raft->current_term();
+    // Storage that does not block (memory) is written inline, saving two
+    // thread hand-offs per round; files get a disk thread of their own.
+    ro.sync_inline = !d.storage->blocks();
+    d.run.emplace(std::move(ro), *d.storage, d);
+    if (auto ec = d.run->load()) {
+        d.run.reset();
+        return ec;
+    }
+    if (d.storage->blocks()) d.disk.emplace();
+    d.last_term = d.run->raft().current_term();
 
     d.running = true;
     std::weak_ptr<impl> weak = impl_;
@@ -472,14 +327,15 @@ boost::system::error_code node::start() {
         RAFTLITE_LOG_NET(error) << e.what();
         d.running = false;
         d.net.reset();
-        d.raft.reset();
+        d.run.reset();
         return e.code();
     }
-    RAFTLITE_LOG_CORE(info) << "starting: term=" << state.hard.current_term << " log=" << state.log_start
-                            << ".." << state.last_index() << " members=" << d.opts.core.members.size();
+    const core& raft = d.run->raft();
+    RAFTLITE_LOG_CORE(info) << "starting: term=" << raft.current_term() << " log=" << raft.log().start()
+                            << ".." << raft.log().length() << " members=" << d.opts.core.members.size();
     asio::dispatch(d.strand, [self = impl_] {
-        self->out = self->raft->start();
-        self->carry_out();
+        self->run->start();
+        self->publish_status();
     });
     return {};
 }

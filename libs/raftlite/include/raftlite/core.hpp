@@ -18,6 +18,7 @@
 #ifndef RAFTLITE_CORE_HPP
 #define RAFTLITE_CORE_HPP
 
+#include <raftlite/detail/faults.hpp>
 #include <raftlite/messages.hpp>
 #include <raftlite/raft_log.hpp>
 #include <raftlite/types.hpp>
@@ -51,12 +52,6 @@ struct core_config {
     unsigned hold_elections = 3;           ///< election timeouts a broadcast no leader has seen waits for one before failing with not_leader
     unsigned forward_retry_after = 32;     ///< log_requests from the leader before an unanswered forward is sent again
     bool check_quorum = true;              ///< a leader not heard from a majority for an election timeout steps down
-#ifdef RAFTLITE_TESTING_FAULTS
-    /// Test builds only (test/sim/faults): deliberately broken rules, to prove
-    /// that the simulator's checks catch them. Never defined in the library.
-    enum class testing_fault { none, commit_earlier_term_by_count, double_vote, ack_before_sync };
-    testing_fault fault = testing_fault::none;
-#endif
 };
 
 enum class role { follower, candidate, leader };
@@ -148,6 +143,8 @@ public:
     std::size_t quorum() const noexcept { return cfg_.members.size() / 2 + 1; }
 
 private:
+    friend struct detail::core_test_access;
+
     // replication progress of one follower (leader only)
     struct progress {
         index_t sent_length = 0;       ///< next entry to send is sent_length+1
@@ -233,6 +230,7 @@ private:
     std::map<std::uint64_t, pending> pending_;            ///< this node's broadcasts by request id
     std::multimap<index_t, std::uint64_t> pending_by_index_;   ///< appended ones, by entry index (two may claim one index: a stale answer and our own entry)
     core_stats stats_;
+    detail::core_faults faults_;       ///< all off outside the simulator's broken-core tests
 };
 
 } // namespace raftlite

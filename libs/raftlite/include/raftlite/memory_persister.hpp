@@ -12,7 +12,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <vector>
 
 namespace raftlite {
@@ -54,15 +53,13 @@ public:
     index_t last_index() const noexcept { return current_.last_index(); }
     index_t durable_last_index() const noexcept { return durable_.last_index(); }
     std::uint64_t sync_count() const noexcept { return syncs_; }
+    /// Everything written, durable or not (what a reader sees now).
+    const persistent_state& written_state() const noexcept { return current_; }
+    /// What survives a power loss now.
+    const persistent_state& durable_state() const noexcept { return durable_; }
 
 private:
-    struct state {
-        hard_state hard;
-        index_t log_start = 1;
-        term_t prefix_term = 0;
-        std::deque<log_entry> entries;
-        index_t last_index() const noexcept { return log_start + entries.size() - 1; }
-    };
+    using state = persistent_state;
     struct op {
         enum class kind { hard, append, truncate, remove } what = kind::hard;
         hard_state hs;

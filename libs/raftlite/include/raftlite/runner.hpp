@@ -1,0 +1,213 @@
+// raftlite — the runner: the one driver of raftlite::core.
+//
+// core.hpp says in what order a driver must carry out the core's output:
+// writes, immediate messages, one sync, after-sync messages and log_synced,
+// deliveries and outcomes, timers. That order is what makes a vote or an
+// acknowledgement a promise (Raft §5.1: respond only after updating stable
+// storage), so it is written down once, here, and every world runs it:
+//
+//   node      = runner + strand + steady_timers + disk thread + transport
+//   simulator = runner + virtual clock + virtual network + memory_persister
+//   harness   = runner + manual time + memory_persister
+//
+// The runner is synchronous and deterministic: no threads, clocks, sockets
+// or randomness. It talks to its world only through runner_host. Its writes
+// go to the persister in disk rounds: a round takes every batch of writes
+// queued so far (group commit: many events, one sync), and only one round is
+// in flight at a time, so a round's after-sync messages leave only once its
+// writes and every earlier one are durable.
+#ifndef RAFTLITE_RUNNER_HPP
+#define RAFTLITE_RUNNER_HPP
+
+#include <raftlite/core.hpp>
+#include <raftlite/detail/faults.hpp>
+#include <raftlite/error.hpp>
+#include <raftlite/persister.hpp>
+
+#include <boost/system/error_code.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <set>
+#include <vector>
+
+namespace raftlite {
+
+/// Writes of one output and the messages that wait for them.
+struct write_batch {
+    std::optional<index_t> truncate_from;
+    std::vector<log_entry> append;
+    std::optional<hard_state> hard;
+    std::vector<envelope> after_sync;
+    index_t last_index = 0;   ///< the log's last entry when the batch was made
+    term_t last_term = 0;
+
+    bool has_writes() const noexcept { return truncate_from || !append.empty() || hard; }
+};
+
+/// One group commit: batches written in order, then made durable by one sync.
+/// A host may run it on another thread (it touches only the persister) and
+/// hands it back with runner::disk_round_done on the runner's own context.
+class disk_round {
+public:
+    /// Applies every batch's writes in order (truncate, append, hard state).
+    boost::system::error_code write(persister& storage) const;
+    /// Makes the writes durable; a round without writes needs no sync.
+    boost::system::error_code sync(persister& storage) const;
+    /// write() then sync(): what a disk thread does.
+    boost::system::error_code write_and_sync(persister& storage) const;
+
+    bool has_writes() const noexcept;
+    /// Writes the round hands the persister (each truncate/append/hard state counts one).
+    std::size_t write_ops() const noexcept;
+    const std::vector<write_batch>& batches() const noexcept { return batches_; }
+
+private:
+    friend class runner;
+    std::vector<write_batch> batches_;
+};
+
+/// What a runner needs from the world around it. Every call comes from the
+/// runner's own context (a strand, the simulator's loop), never concurrently.
+class runner_host {
+public:
+    /// A message for another node.
+    virtual void send(envelope message) = 0;
+    /// Deferred disk mode: write and sync `round` (on a disk executor, or
+    /// later in virtual time) and then call runner::disk_round_done with it,
+    /// never from inside this call.
+    virtual void write_and_sync(disk_round round) = 0;
+    /// A committed entry (application entries and the leaders' no-ops), in
+    /// index order, each index at most once per runner.
+    virtual void deliver(const log_entry& entry) = 0;
+    /// The outcome of a broadcast: {} with the entry's index once committed,
+    /// or errc::not_leader, superseded, busy, timed_out, stopped, storage_failed.
+    virtual void broadcast_done(std::uint64_t request, boost::system::error_code ec, index_t index) = 0;
+    /// Restart the election timer with a fresh random timeout.
+    virtual void reset_election_timer() = 0;
+    /// Start (true) or stop (false) the periodic heartbeat timer.
+    virtual void set_heartbeat(bool running) = 0;
+    /// A write or sync failed: the runner takes no more events and has failed
+    /// every broadcast awaiting an outcome with errc::storage_failed.
+    virtual void storage_failed(boost::system::error_code ec) = 0;
+    /// Entries the log gained (not yet durable); for metrics and checks.
+    virtual void appended(const std::vector<log_entry>& entries) { (void)entries; }
+
+protected:
+    ~runner_host() = default;
+};
+
+/// The error code a broadcast completes with for a core outcome.
+boost::system::error_code outcome_code(broadcast_result r) noexcept;
+/// The core outcome an error code names; nullopt for the driver's own
+/// outcomes (timed_out, stopped, storage_failed) and anything else.
+std::optional<broadcast_result> core_outcome(boost::system::error_code ec) noexcept;
+
+struct runner_options {
+    core_config core;
+    /// Entries up to here were applied before a restart: not delivered again.
+    index_t applied_index = 0;
+    /// Request ids start here (and above every id of this node in the log),
+    /// so that an id never repeats across restarts: an old entry with the
+    /// same origin would otherwise complete a new broadcast.
+    std::uint64_t first_request = 1;
+    /// Inline: writes and the sync happen inside step(), for storage that does
+    /// not block (memory). Deferred: rounds go to runner_host::write_and_sync.
+    bool sync_inline = false;
+};
+
+class runner {
+public:
+    runner(runner_options options, persister& storage, runner_host& host);
+
+    /// Reads the persisted state and builds the core from it. Call once, first.
+    boost::system::error_code load();
+    /// The core's first actions (arming the election timer).
+    void start();
+
+    // ---- events ----------------------------------------------------------
+    /// Steps one event and carries out the output.
+    void step(const event& e) { feed(e); flush(); }
+    /// Steps an event into the output being gathered, without carrying it
+    /// out: a driver feeds what arrived together, then flushes once.
+    void feed(const event& e);
+    /// Starts a broadcast (fed, not flushed); returns its request id.
+    std::uint64_t feed_broadcast(shared_bytes payload);
+    /// Starts a broadcast and carries out the output; returns its request id.
+    std::uint64_t broadcast(shared_bytes payload) {
+        const std::uint64_t r = feed_broadcast(std::move(payload));
+        flush();
+        return r;
+    }
+    /// Carries out everything fed so far.
+    void flush();
+    /// A deferred round came back (on the runner's context).
+    void disk_round_done(disk_round round, boost::system::error_code ec);
+
+    /// The broadcast completes now with `ec` (e.g. errc::timed_out), and its
+    /// later outcome, if any, is not reported.
+    void abandon(std::uint64_t request, boost::system::error_code ec);
+    /// Takes no more events; every broadcast awaiting an outcome completes
+    /// with `reason`. The caller makes sure no round is in flight first, and
+    /// may then call write_queued() to store what is still queued.
+    void stop(boost::system::error_code reason);
+    /// Writes and syncs the batches still queued (at stop, with no round in
+    /// flight); their messages are not sent.
+    boost::system::error_code write_queued();
+
+    /// Switches between inline and deferred disk mode (tests).
+    void set_sync_inline(bool on);
+
+    // ---- observers -------------------------------------------------------
+    const core& raft() const { return *core_; }
+    bool loaded() const noexcept { return core_.has_value(); }
+    bool running() const noexcept { return running_; }
+    bool failed() const noexcept { return failed_; }
+    index_t applied() const noexcept { return applied_; }
+    std::uint64_t next_request() const noexcept { return next_request_; }
+    std::size_t outstanding() const noexcept { return outstanding_.size(); }
+    bool round_in_flight() const noexcept { return round_in_flight_; }
+    /// Batches waiting for the next round.
+    const std::deque<write_batch>& queued() const noexcept { return queued_; }
+    /// Messages waiting for a sync (queued or in the round in flight).
+    std::size_t after_sync_waiting() const noexcept { return after_sync_waiting_; }
+
+    /// Hosts that copy themselves (the simulator's explorer) point the copy
+    /// at their own persister and host.
+    void rebind(persister& storage, runner_host& host) noexcept {
+        storage_ = &storage;
+        host_ = &host;
+    }
+
+private:
+    friend struct detail::runner_test_access;
+
+    void carry_out(output& o);
+    bool start_round();
+    void finish_round(const disk_round& round);
+    void deliver(const std::vector<log_entry>& entries);
+    void complete(const std::vector<completion>& done);
+    void fail(boost::system::error_code ec);
+
+    runner_options opts_;
+    persister* storage_;
+    runner_host* host_;
+    std::optional<core> core_;
+    output out_;                          ///< fed, not yet carried out
+    std::deque<write_batch> queued_;      ///< waiting for the next round
+    bool round_in_flight_ = false;
+    std::size_t after_sync_waiting_ = 0;
+    bool running_ = false;
+    bool failed_ = false;
+    bool flushing_ = false;
+    index_t applied_ = 0;
+    std::uint64_t next_request_ = 1;
+    std::set<std::uint64_t> outstanding_;   ///< broadcasts awaiting an outcome
+    detail::runner_faults faults_;          ///< all off outside the simulator's broken-driver tests
+};
+
+} // namespace raftlite
+
+#endif

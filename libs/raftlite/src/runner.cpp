@@ -1,0 +1,251 @@
+// raftlite — the runner (see runner.hpp): the driver order of core.hpp, once.
+#include <raftlite/runner.hpp>
+
+#include <algorithm>
+#include <utility>
+
+namespace raftlite {
+
+using boost::system::error_code;
+
+// ---- disk rounds --------------------------------------------------------------
+
+error_code disk_round::write(persister& storage) const {
+    for (const write_batch& b : batches_) {
+        // A truncation comes before the appends that replace the entries it removes.
+        if (b.truncate_from)
+            if (auto ec = storage.truncate_suffix(*b.truncate_from)) return ec;
+        if (!b.append.empty())
+            if (auto ec = storage.append(b.append)) return ec;
+        if (b.hard)
+            if (auto ec = storage.save_hard_state(*b.hard)) return ec;
+    }
+    return {};
+}
+
+error_code disk_round::sync(persister& storage) const {
+    return has_writes() ? storage.sync() : error_code{};
+}
+
+error_code disk_round::write_and_sync(persister& storage) const {
+    if (auto ec = write(storage)) return ec;
+    return sync(storage);
+}
+
+bool disk_round::has_writes() const noexcept {
+    return std::any_of(batches_.begin(), batches_.end(), [](const write_batch& b) { return b.has_writes(); });
+}
+
+std::size_t disk_round::write_ops() const noexcept {
+    std::size_t n = 0;
+    for (const write_batch& b : batches_)
+        n += (b.truncate_from ? 1 : 0) + (b.append.empty() ? 0 : 1) + (b.hard ? 1 : 0);
+    return n;
+}
+
+// ---- outcomes -----------------------------------------------------------------
+
+error_code outcome_code(broadcast_result r) noexcept {
+    switch (r) {
+    case broadcast_result::committed: return {};
+    case broadcast_result::not_leader: return errc::not_leader;
+    case broadcast_result::superseded: return errc::superseded;
+    case broadcast_result::busy: return errc::busy;
+    }
+    return errc::not_leader;
+}
+
+std::optional<broadcast_result> core_outcome(error_code ec) noexcept {
+    if (!ec) return broadcast_result::committed;
+    if (ec == errc::not_leader) return broadcast_result::not_leader;
+    if (ec == errc::superseded) return broadcast_result::superseded;
+    if (ec == errc::busy) return broadcast_result::busy;
+    return std::nullopt;
+}
+
+// ---- the runner ---------------------------------------------------------------
+
+runner::runner(runner_options options, persister& storage, runner_host& host)
+    : opts_(std::move(options)), storage_(&storage), host_(&host) {}
+
+error_code runner::load() {
+    persistent_state state;
+    if (auto ec = storage_->load(state)) return ec;
+    const persistent_state& restored = state;
+    next_request_ = std::max<std::uint64_t>(opts_.first_request, 1);
+    for (const log_entry& e : restored.entries)
+        if (e.origin.node == opts_.core.self && e.origin.request >= next_request_)
+            next_request_ = e.origin.request + 1;
+    core_.emplace(opts_.core, restored);
+    applied_ = opts_.applied_index;
+    return {};
+}
+
+void runner::start() {
+    running_ = true;
+    out_ = core_->start();
+    flush();
+}
+
+void runner::feed(const event& e) {
+    if (!running_) return;
+    core_->step(e, out_);
+}
+
+std::uint64_t runner::feed_broadcast(shared_bytes payload) {
+    const std::uint64_t request = next_request_++;
+    if (!running_) {
+        host_->broadcast_done(request, failed_ ? errc::storage_failed : errc::stopped, 0);
+        return request;
+    }
+    outstanding_.insert(request);
+    core_->step(broadcast_request{request, std::move(payload)}, out_);
+    return request;
+}
+
+// Carries out what was fed. Host calls made meanwhile may feed more events
+// (a delivery handler that broadcasts, say): they gather in out_ and the loop
+// carries them out in turn, never nested.
+void runner::flush() {
+    if (flushing_) return;
+    flushing_ = true;
+    while (running_ && !out_.empty()) {
+        output o;
+        std::swap(o, out_);
+        carry_out(o);
+    }
+    flushing_ = false;
+}
+
+// One output, in the order of core.hpp.
+void runner::carry_out(output& o) {
+    if (faults_.after_sync_messages_before_sync) {
+        for (envelope& m : o.messages_after_sync) o.messages.push_back(std::move(m));
+        o.messages_after_sync.clear();
+    }
+    // 1. The writes join the queue for the next disk round, with the messages
+    // that promise them (a vote, an acknowledgement: §5.1, respond only after
+    // stable storage is updated).
+    const bool to_disk = o.has_writes() || !o.messages_after_sync.empty();
+    if (to_disk) {
+        write_batch b;
+        b.truncate_from = o.truncate_from;
+        b.append = std::move(o.append);
+        b.hard = o.save_hard_state;
+        b.after_sync = std::move(o.messages_after_sync);
+        b.last_index = core_->log().length();
+        b.last_term = core_->log().last_term();
+        after_sync_waiting_ += b.after_sync.size();
+        if (!b.append.empty()) host_->appended(b.append);
+        queued_.push_back(std::move(b));
+    }
+    // 2. Messages that depend on no write leave now, so that a leader's
+    // replication runs while its own write is in flight (thesis §10.2.1).
+    for (envelope& m : o.messages) host_->send(std::move(m));
+    // 3. The sync: now (inline) or as a round the host completes later.
+    if (to_disk) start_round();
+    if (!running_) return;
+    // 4. Deliveries in index order, then outcomes.
+    deliver(o.committed);
+    complete(o.completions);
+    // 5. Timers.
+    if (o.reset_election_timer) host_->reset_election_timer();
+    if (o.heartbeat_timer) host_->set_heartbeat(*o.heartbeat_timer);
+}
+
+// Starts a round with every queued batch, unless one is in flight: rounds
+// are strictly one after another, so a round's messages leave only once its
+// writes and all earlier writes are durable.
+bool runner::start_round() {
+    if (round_in_flight_ || queued_.empty() || !running_) return false;
+    disk_round round;
+    round.batches_.assign(std::make_move_iterator(queued_.begin()), std::make_move_iterator(queued_.end()));
+    queued_.clear();
+    if (opts_.sync_inline) {
+        if (auto ec = round.write_and_sync(*storage_)) {
+            fail(ec);
+            return false;
+        }
+        finish_round(round);
+        return true;
+    }
+    round_in_flight_ = true;
+    host_->write_and_sync(std::move(round));
+    return false;
+}
+
+void runner::finish_round(const disk_round& round) {
+    for (const write_batch& b : round.batches_) {
+        after_sync_waiting_ -= b.after_sync.size();
+        for (const envelope& m : b.after_sync) host_->send(m);
+    }
+    if (round.has_writes()) {
+        const write_batch& last = round.batches_.back();
+        core_->step(log_synced{last.last_index, last.last_term}, out_);
+    }
+}
+
+void runner::disk_round_done(disk_round round, error_code ec) {
+    round_in_flight_ = false;
+    if (!running_) return;
+    if (ec) {
+        fail(ec);
+        return;
+    }
+    finish_round(round);
+    start_round();   // what queued up meanwhile: the next group commit
+    flush();
+}
+
+void runner::deliver(const std::vector<log_entry>& entries) {
+    for (const log_entry& e : entries) {
+        if (e.index <= applied_) continue;
+        applied_ = e.index;
+        host_->deliver(e);
+        if (!running_) return;
+    }
+}
+
+void runner::complete(const std::vector<completion>& done) {
+    for (const completion& c : done) {
+        if (outstanding_.erase(c.request) == 0) continue;   // abandoned earlier
+        host_->broadcast_done(c.request, outcome_code(c.result),
+                              c.result == broadcast_result::committed ? c.index : 0);
+    }
+}
+
+void runner::abandon(std::uint64_t request, error_code ec) {
+    if (outstanding_.erase(request)) host_->broadcast_done(request, ec, 0);
+}
+
+void runner::stop(error_code reason) {
+    running_ = false;
+    out_.clear();
+    std::set<std::uint64_t> pending;
+    pending.swap(outstanding_);
+    for (std::uint64_t r : pending) host_->broadcast_done(r, reason, 0);
+}
+
+error_code runner::write_queued() {
+    if (queued_.empty()) return {};
+    disk_round round;
+    round.batches_.assign(std::make_move_iterator(queued_.begin()), std::make_move_iterator(queued_.end()));
+    queued_.clear();
+    after_sync_waiting_ = 0;
+    return round.write_and_sync(*storage_);
+}
+
+// The node stops taking writes rather than acknowledging what it could not store.
+void runner::fail(error_code ec) {
+    if (failed_) return;
+    failed_ = true;
+    stop(errc::storage_failed);
+    host_->storage_failed(ec);
+}
+
+void runner::set_sync_inline(bool on) {
+    opts_.sync_inline = on;
+    if (on && running_ && start_round()) flush();
+}
+
+} // namespace raftlite
