@@ -28,6 +28,7 @@ BOOST_AUTO_TEST_CASE(round_trip_before_any_crash) {
     BOOST_TEST(!p.truncate_suffix(8));
     BOOST_TEST(!p.append(make_entries(8, 9, 5)));
     BOOST_TEST(!p.remove_prefix(3, 4));
+    BOOST_TEST(p.durable_last_index() == 0u);
     const auto st = loaded(p);   // what was written is visible before any sync
     BOOST_TEST((st.hard == hard_state{4, 2}));
     BOOST_TEST(st.log_start == 3u);
@@ -36,7 +37,9 @@ BOOST_AUTO_TEST_CASE(round_trip_before_any_crash) {
     for (auto& e : make_entries(8, 9, 5)) want.push_back(e);
     BOOST_TEST(log_diff(st.entries, want) == "");
     BOOST_TEST(p.last_index() == 9u);
-    BOOST_TEST(p.durable_last_index() == 0u);
+    // ... and load() made it durable (a restart acts on what it read).
+    BOOST_TEST(p.durable_last_index() == 9u);
+    BOOST_TEST(p.unsynced_ops() == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(crash_loses_exactly_what_was_not_synced) {
@@ -79,10 +82,95 @@ BOOST_AUTO_TEST_CASE(crash_keeping_a_prefix_of_unsynced_writes) {
     BOOST_TEST(st.last_index() == 4u);
     BOOST_TEST((st.hard == hard_state{9, 9}));
     // The copy did not crash: it still sees everything.
-    BOOST_TEST(loaded(copy).last_index() == 5u);
+    BOOST_TEST(copy.last_index() == 5u);
+    BOOST_TEST(copy.durable_last_index() == 3u);
     copy.crash_keeping(100);   // more than there are: keeps all
     BOOST_TEST(loaded(copy).last_index() == 5u);
     BOOST_TEST(copy.durable_last_index() == 5u);
+}
+
+BOOST_AUTO_TEST_CASE(process_crash_keeps_writes_readable_but_not_durable) {
+    memory_persister p;
+    BOOST_TEST(!p.save_hard_state({1, 1}));
+    BOOST_TEST(!p.append(make_entries(1, 3, 1)));
+    BOOST_TEST(!p.sync());
+    BOOST_TEST(!p.save_hard_state({2, 2}));
+    BOOST_TEST(!p.truncate_suffix(3));
+    BOOST_TEST(!p.append(make_entries(3, 6, 2)));
+    p.process_crash();
+    // The page cache survived: every write is still there ...
+    BOOST_TEST(p.last_index() == 6u);
+    BOOST_TEST((p.current_hard_state() == hard_state{2, 2}));
+    // ... but not durable: a power loss now would still lose it.
+    BOOST_TEST(p.unsynced_ops() == 3u);
+    BOOST_TEST(p.durable_last_index() == 3u);
+    BOOST_TEST((p.durable_hard_state() == hard_state{1, 1}));
+    memory_persister no_restart = p;
+    no_restart.crash();
+    BOOST_TEST(no_restart.last_index() == 3u);
+    BOOST_TEST((no_restart.current_hard_state() == hard_state{1, 1}));
+}
+
+// The load-time durability rule: a node restarted after a process crash acts
+// on what load() returned (it repeats the vote, acknowledges the entries), so
+// a power loss after the restart must not take any of it back.
+BOOST_AUTO_TEST_CASE(load_after_a_process_crash_makes_what_it_returns_durable) {
+    memory_persister p;
+    BOOST_TEST(!p.append(make_entries(1, 2, 1)));
+    BOOST_TEST(!p.sync());
+    BOOST_TEST(!p.save_hard_state({3, 2}));
+    BOOST_TEST(!p.append(make_entries(3, 5, 3)));
+    BOOST_TEST(!p.remove_prefix(2, 1));
+    p.process_crash();
+    BOOST_TEST_REQUIRE(p.unsynced_ops() == 3u);   // the check below can fail
+    const std::uint64_t syncs = p.sync_count();
+    const auto restarted = loaded(p);
+    BOOST_TEST(p.unsynced_ops() == 0u);
+    BOOST_TEST(p.durable_last_index() == 5u);
+    BOOST_TEST(p.sync_count() == syncs);   // load is not a sync() call
+    // The restarted node acknowledges one more entry, then the power goes.
+    BOOST_TEST(!p.append(make_entries(6, 6, 3)));
+    BOOST_TEST(!p.sync());
+    BOOST_TEST(!p.append(make_entries(7, 7, 3)));   // never synced
+    p.crash();
+    const auto after = loaded(p);
+    BOOST_TEST((after.hard == restarted.hard));
+    BOOST_TEST(after.log_start == 2u);
+    BOOST_TEST(after.prefix_term == 1u);
+    std::vector<log_entry> want = restarted.entries;
+    want.push_back(make_entry(6, 3));
+    BOOST_TEST(log_diff(after.entries, want) == "");
+}
+
+// Without the rule, the same sequence loses data: a process crash followed
+// by a power loss, with no load() (no restart) in between, drops what the
+// process had written. This is what load() must prevent once it has
+// returned the data to a node.
+BOOST_AUTO_TEST_CASE(process_crash_then_power_loss_without_a_restart_loses_unsynced_writes) {
+    memory_persister p;
+    BOOST_TEST(!p.append(make_entries(1, 2, 1)));
+    BOOST_TEST(!p.sync());
+    BOOST_TEST(!p.append(make_entries(3, 5, 1)));
+    p.process_crash();
+    BOOST_TEST(p.last_index() == 5u);
+    p.crash();
+    BOOST_TEST(loaded(p).last_index() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(process_crash_clears_an_injected_fault) {
+    memory_persister p;
+    BOOST_TEST(!p.append(make_entries(1, 2, 1)));
+    const auto eio = boost::system::errc::make_error_code(boost::system::errc::io_error);
+    p.fail_after(0, eio);
+    BOOST_TEST((p.sync() == eio));
+    BOOST_TEST(p.failed());
+    p.process_crash();
+    BOOST_TEST(!p.failed());
+    BOOST_TEST(p.unsynced_ops() == 1u);   // the failed sync made nothing durable
+    BOOST_TEST(loaded(p).last_index() == 2u);
+    BOOST_TEST(p.durable_last_index() == 2u);
+    BOOST_TEST(!p.append(make_entries(3, 3, 1)));
+    BOOST_TEST(!p.sync());
 }
 
 BOOST_AUTO_TEST_CASE(same_rules_as_the_file_persister) {

@@ -154,6 +154,30 @@ BOOST_AUTO_TEST_CASE(torn_segment_header_removes_the_new_segment) {
     BOOST_TEST(try_load(tmp.path(), 400).st.last_index() == 31u);
 }
 
+// Once the torn new segment is gone, the segment before it is the tail again:
+// appends must go after its last record, not over its header.
+BOOST_AUTO_TEST_CASE(appends_after_a_removed_torn_segment_continue_the_log) {
+    temp_dir tmp;
+    write_log(tmp.path(), 30, 400);
+    write_file(tmp / fmt::segment_file_name(31), std::string(10, '\0'));
+    {
+        counting_options co;
+        file_persister p(tmp.path(), co.make(400));
+        persistent_state st;
+        BOOST_TEST_REQUIRE(!p.load(st), p.last_error_message());
+        BOOST_TEST(co.warnings->size() == 1u);
+        BOOST_TEST(st.last_index() == 30u);
+        BOOST_TEST_REQUIRE(!p.append(make_entries(31, 33, 2)), p.last_error_message());
+        BOOST_TEST_REQUIRE(!p.sync());
+    }
+    const auto r = try_load(tmp.path(), 400);
+    BOOST_TEST_REQUIRE(!r.ec, r.message);
+    auto want = make_entries(1, 30, 1);
+    for (auto& e : make_entries(31, 33, 2)) want.push_back(e);
+    BOOST_TEST(log_diff(r.st.entries, want) == "");
+    BOOST_TEST(r.warnings.empty());
+}
+
 BOOST_AUTO_TEST_CASE(zero_filled_tail_is_torn) {
     // After power loss a file's size can be durable while its last blocks are not.
     temp_dir tmp;

@@ -60,6 +60,13 @@ error_code memory_persister::record(op o) {
 }
 
 error_code memory_persister::load(persistent_state& out) {
+    // The file persister fsyncs what it read before returning it, because a
+    // vote or acknowledgement may leave the node only after what it promises
+    // is durable. The model does the same: after a process crash, pending
+    // writes are readable, and a restarted node will act on them.
+    // (Not a sync(): it neither counts in sync_count() nor consumes a fault.)
+    for (const op& o : pending_) apply(durable_, o);
+    pending_.clear();
     out = current_;
     return {};
 }
@@ -113,6 +120,12 @@ void memory_persister::crash_keeping(std::size_t ops) {
     for (std::size_t i = 0; i < ops; ++i) apply(durable_, pending_[i]);
     pending_.clear();
     current_ = durable_;
+    failed_ = false;
+    fault_armed_ = false;
+}
+
+void memory_persister::process_crash() {
+    // current_ and pending_ stay: the page cache holds them, the disk may not.
     failed_ = false;
     fault_armed_ = false;
 }

@@ -21,6 +21,10 @@
 
 namespace raftlite {
 
+namespace detail {
+class file_io;
+}
+
 struct file_persister_options {
     /// A segment is closed and a new one started once appending the next
     /// record would make it larger than this (a segment always takes at
@@ -32,6 +36,9 @@ struct file_persister_options {
     /// Receives recovery warnings (a torn tail cut off, leftovers removed).
     /// Empty: they go to Boost.Log, channel "disk", severity warning.
     std::function<void(const std::string&)> on_warning;
+    /// The file system calls that write or sync (<raftlite/detail/file_io.hpp>).
+    /// Empty: the operating system's. Tests put a model of the disk here.
+    std::shared_ptr<detail::file_io> io;
 };
 
 class file_persister final : public persister {
@@ -43,15 +50,21 @@ public:
     file_persister(const file_persister&) = delete;
     file_persister& operator=(const file_persister&) = delete;
 
-    /// Creates the directory if needed, locks it (errc::already_locked when
-    /// another process or another file_persister holds it), reads the hard
-    /// state and the log and cuts off a torn tail in the last segment.
-    /// Damage anywhere else is errc::corrupt_data and leaves the files
-    /// untouched. Must succeed before any write is accepted.
+    /// Creates the directory if needed (durably: its parent is fsynced),
+    /// locks it (errc::already_locked when another process or another
+    /// file_persister holds it), reads the hard state and the log and cuts
+    /// off a torn tail in the last segment. Damage anywhere else is
+    /// errc::corrupt_data and leaves the files untouched. Before returning,
+    /// it syncs every file it returns data from and the directory, so that
+    /// what a crashed process left unsynced in the page cache is durable
+    /// before the node acts on it (persister::load() says why).
+    /// Must succeed before any write is accepted.
     boost::system::error_code load(persistent_state& out) override;
 
     boost::system::error_code save_hard_state(const hard_state& hs) override;
     boost::system::error_code append(const std::vector<log_entry>& entries) override;
+    /// Durable when it returns (unlike append): the cut is synced before a
+    /// later append can write over the bytes it removed.
     boost::system::error_code truncate_suffix(index_t from) override;
     boost::system::error_code remove_prefix(index_t upto, term_t prefix_term) override;
     boost::system::error_code sync() override;

@@ -1,8 +1,14 @@
 // raftlite — a persister in memory, for tests and the deterministic simulator.
 //
-// It keeps two states: what a reader sees now (every write applied) and what
-// survived the last sync() (the "durable" state). crash() throws the
-// difference away, as losing power would. Writes are recorded as a list of
+// It keeps two states: what a reader sees now (every write applied, as the
+// OS page cache would) and what survived the last sync() (the "durable"
+// state). Two kinds of crash:
+//   - crash() / crash_keeping(k): power loss. The difference is thrown away
+//     (but for a prefix of k writes).
+//   - process_crash(): the process dies, the page cache survives. Every write
+//     is still readable, but what was not synced is still not durable.
+// load() is the restart and, like file_persister::load(), makes everything
+// it returns durable (see persister.hpp). Writes are recorded as a list of
 // pending operations, so sync() costs the writes since the last sync, not the
 // size of the log, and copying one is cheap (payloads are shared).
 #ifndef RAFTLITE_MEMORY_PERSISTER_HPP
@@ -20,8 +26,10 @@ class memory_persister final : public persister {
 public:
     memory_persister() = default;
 
-    /// Returns the current state (everything written so far). Unlike the
-    /// file persister it may be called again, e.g. after crash().
+    /// A restart: returns the current state (everything written so far) and
+    /// makes it durable first, as file_persister::load() does: what a node
+    /// acts on after a restart must survive a later power loss. Unlike the
+    /// file persister it may be called again, e.g. after a crash.
     boost::system::error_code load(persistent_state& out) override;
     boost::system::error_code save_hard_state(const hard_state& hs) override;
     boost::system::error_code append(const std::vector<log_entry>& entries) override;
@@ -37,6 +45,11 @@ public:
     /// Like crash(), but the first `ops` unsynced writes reached the disk
     /// anyway (a real disk may persist any prefix of what it was given).
     void crash_keeping(std::size_t ops);
+    /// The process dies but the operating system does not: every write stays
+    /// readable (the page cache survives), and the unsynced ones stay
+    /// unsynced, so a power loss before the next load() or sync() still loses
+    /// them. Clears the failed state and any armed fault, like crash().
+    void process_crash();
     /// Writes since the last sync (each save/append/truncate/remove counts one).
     std::size_t unsynced_ops() const noexcept { return pending_.size(); }
 

@@ -34,7 +34,17 @@ class persister {
 public:
     virtual ~persister() = default;
 
-    /// Reads everything back. Called once, before any write.
+    /// Reads everything back and makes it durable. Called once, before any write.
+    ///
+    /// Everything load() returns must be durable when it returns, whether or
+    /// not the run that wrote it ever synced it. The rule behind this: a vote
+    /// or an acknowledgement leaves the node only after what it promises is
+    /// durable. A restarted node acts on what load() returned: it repeats the
+    /// vote in its hard state and acknowledges the entries in its log. After a
+    /// process crash the operating system's page cache still holds writes
+    /// that were never synced, so load() reads them back; if they were not
+    /// made durable first, a power loss after the restart could take back a
+    /// vote or an entry the node has already promised to others.
     virtual boost::system::error_code load(persistent_state& out) = 0;
 
     /// Replaces term and vote (atomically: a crash leaves old or new, never a mix).
