@@ -391,20 +391,45 @@ void read_peers(const config_section& s, raft_config& c) {
                    "included");
 }
 
+// Every tunable of node_options with a key: f(section, key, field). A key
+// left out of the file leaves the field at the default its struct states.
+template <class F>
+void for_each_tunable(node_options& o, F&& f) {
+    f("raft", "election_timeout_min_ms", o.election_timeout_min);
+    f("raft", "election_timeout_max_ms", o.election_timeout_max);
+    f("raft", "heartbeat_ms", o.heartbeat_interval);
+    f("raft", "broadcast_timeout_ms", o.broadcast_timeout);
+    f("raft", "max_batch_entries", o.core.max_batch_entries);
+    f("raft", "max_batch_bytes", o.core.max_batch_bytes);
+    f("raft", "max_inflight", o.core.max_inflight);
+    f("raft", "max_pending", o.core.max_pending);
+    f("raft", "max_uncommitted", o.core.max_uncommitted);
+    f("raft", "hold_elections", o.core.hold_elections);
+    f("raft", "forward_retry_after", o.core.forward_retry_after);
+    f("raft", "check_quorum", o.core.check_quorum);
+    f("transport", "max_frame_bytes", o.transport.max_frame_bytes);
+    f("transport", "peer_queue_bytes", o.transport.max_queue_bytes);
+    f("transport", "peer_queue_messages", o.transport.max_queue_messages);
+    f("transport", "max_inbound_connections", o.transport.max_inbound_connections);
+    f("transport", "reconnect_min_ms", o.transport.reconnect_min);
+    f("transport", "reconnect_max_ms", o.transport.reconnect_max);
+    f("transport", "handshake_timeout_ms", o.transport.handshake_timeout);
+    f("transport", "max_message_entries", o.transport.limits.max_entries);
+    f("transport", "max_payload_bytes", o.transport.limits.max_payload_bytes);
+    f("transport", "max_cluster_id_bytes", o.transport.limits.max_cluster_id_bytes);
+}
+
+// Reads the tunables of section `s`.
+void read_tunables(const config_section& s, node_options& o) {
+    for_each_tunable(o, [&s](std::string_view section, std::string_view key, auto& field) {
+        if (section == s.name())
+            s.get(key, field);
+    });
+}
+
 void read_raft(const config_section& s, raft_config& c) {
     auto& o = c.node;
-    s.get("election_timeout_min_ms", o.election_timeout_min);
-    s.get("election_timeout_max_ms", o.election_timeout_max);
-    s.get("heartbeat_ms", o.heartbeat_interval);
-    s.get("broadcast_timeout_ms", o.broadcast_timeout);
-    s.get("max_batch_entries", o.core.max_batch_entries);
-    s.get("max_batch_bytes", o.core.max_batch_bytes);
-    s.get("max_inflight", o.core.max_inflight);
-    s.get("max_pending", o.core.max_pending);
-    s.get("max_uncommitted", o.core.max_uncommitted);
-    s.get("hold_elections", o.core.hold_elections);
-    s.get("forward_retry_after", o.core.forward_retry_after);
-    s.get("check_quorum", o.core.check_quorum);
+    read_tunables(s, o);
 
     check_order(s, "election_timeout_min_ms", o.election_timeout_min.count(),
                 "election_timeout_max_ms", o.election_timeout_max.count());
@@ -430,16 +455,7 @@ void check_at_least(const config_section& s, std::string_view key, std::size_t v
 
 void read_transport(const config_section& s, raft_config& c) {
     auto& t = c.node.transport;
-    s.get("max_frame_bytes", t.max_frame_bytes);
-    s.get("peer_queue_bytes", t.max_queue_bytes);
-    s.get("peer_queue_messages", t.max_queue_messages);
-    s.get("max_inbound_connections", t.max_inbound_connections);
-    s.get("reconnect_min_ms", t.reconnect_min);
-    s.get("reconnect_max_ms", t.reconnect_max);
-    s.get("handshake_timeout_ms", t.handshake_timeout);
-    s.get("max_message_entries", t.limits.max_entries);
-    s.get("max_payload_bytes", t.limits.max_payload_bytes);
-    s.get("max_cluster_id_bytes", t.limits.max_cluster_id_bytes);
+    read_tunables(s, c.node);
 
     check_order(s, "reconnect_min_ms", t.reconnect_min.count(), "reconnect_max_ms",
                 t.reconnect_max.count());

@@ -11,7 +11,11 @@
 //               ca, cert and key are required and must be readable files)
 //   [log]       level, file                               (optional section and keys)
 // Reading fills the library's own options (node_options) directly: a key
-// left out keeps the default written in those structs.
+// left out keeps the default written in those structs. Every tunable of
+// node_options, its core_config and its transport_options has a key;
+// node_options::applied_index and seed have none: the first is the
+// application's state after a restart, and peers sharing a seed would draw
+// the same election timeouts.
 //
 // An application keeps its own sections in the same file (the key-value app
 // has [kv]) and reads them through an app_section hook, with the same
