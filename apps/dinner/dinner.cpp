@@ -58,9 +58,10 @@ int main(int argc, char** argv) {
     raftlite::init_logging(cfg.log);
 
     boost::asio::io_context ioc;
-    raftlite::node guest(ioc, raftlite::make_node_options(cfg),
+    raftlite::node guest(ioc, cfg.node,
                          std::make_unique<raftlite::file_persister>(cfg.data_dir.string()));
-    const std::size_t guests = cfg.peers.size();
+    const std::size_t guests = cfg.node.core.members.size();
+    const raftlite::node_id self = cfg.node.core.self;
     std::vector<std::string> proposals;
     std::set<std::string> done;
     bool decided = false;
@@ -73,9 +74,9 @@ int main(int argc, char** argv) {
             proposals.push_back(msg.substr(8));
             if (proposals.size() == guests && !decided) {
                 decided = true;
-                std::cout << "Guest " << cfg.self << ": Today we'll have dinner at " << proposals.back() << "!"
+                std::cout << "Guest " << self << ": Today we'll have dinner at " << proposals.back() << "!"
                           << std::endl;
-                guest.async_broadcast("done:" + std::to_string(cfg.self),
+                guest.async_broadcast("done:" + std::to_string(self),
                                       [](boost::system::error_code, raftlite::index_t) {});
             }
         } else if (msg.rfind("done:", 0) == 0) {
@@ -83,7 +84,7 @@ int main(int argc, char** argv) {
             if (done.size() == guests && decided) {
                 status = 0;
                 // Stay a few heartbeats so that the others learn the last commit.
-                linger.expires_after(cfg.raft.election_timeout_max * 2);
+                linger.expires_after(cfg.node.election_timeout_max * 2);
                 linger.async_wait([&](boost::system::error_code) {
                     guest.stop();
                     give_up.cancel();
@@ -106,7 +107,7 @@ int main(int argc, char** argv) {
     give_up.expires_after(std::chrono::seconds(timeout_s));
     give_up.async_wait([&](boost::system::error_code ec) {
         if (ec) return;
-        std::cerr << "raftlite-dinner: guest " << cfg.self << " gave up after " << timeout_s << " s\n";
+        std::cerr << "raftlite-dinner: guest " << self << " gave up after " << timeout_s << " s\n";
         guest.stop();
     });
     ioc.run();

@@ -13,7 +13,6 @@
 #include "http_server.hpp"
 #include "http_routes.hpp"
 
-#include <raftlite/config.hpp>
 #include <raftlite/error.hpp>
 #include <raftlite/log.hpp>
 
@@ -520,20 +519,6 @@ std::unique_ptr<net::ssl::context> make_tls_context(const http_server_options& o
 }
 
 } // namespace
-
-http_server_options make_http_server_options(const raftlite::kv_settings& s) {
-    http_server_options o;
-    o.address = s.listen.host;
-    o.port = s.listen.port;
-    o.body_limit = s.body_limit_bytes;
-    o.header_limit = s.header_limit_bytes;
-    o.idle_timeout = s.idle_timeout;
-    o.max_connections = s.max_connections;
-    o.tls_cert_file = s.tls_cert.string();
-    o.tls_key_file = s.tls_key.string();
-    o.client_ca_file = s.client_ca.string();
-    return o;
-}
 
 http_server::http_server(net::io_context& ioc, http_server_options options, submit_fn submit,
                          status_fn status)

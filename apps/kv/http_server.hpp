@@ -56,10 +56,6 @@ namespace boost::asio {
 class io_context;
 }
 
-namespace raftlite {
-struct kv_settings;
-}
-
 namespace raftlite::kv {
 
 /// What the node reports back for a submitted command.
@@ -80,6 +76,7 @@ using submit_fn =
 /// Returns the JSON text served at GET /status (called on a server thread).
 using status_fn = std::function<std::string()>;
 
+/// The server's settings; a kv peer reads them from [kv] (kv_config.hpp).
 struct http_server_options {
     std::string address = "127.0.0.1";       ///< address to listen on
     std::uint16_t port = 0;                  ///< 0: any free port (see http_server::port())
@@ -91,9 +88,6 @@ struct http_server_options {
     std::string tls_key_file;                ///< PEM: its private key (required with tls_cert_file)
     std::string client_ca_file;              ///< PEM; set: clients must present a certificate it signed
 };
-
-/// The [kv] section of a peer's config as server options.
-http_server_options make_http_server_options(const raftlite::kv_settings& s);
 
 class http_server {
 public:

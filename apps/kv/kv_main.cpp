@@ -9,6 +9,7 @@
 // At start the state is rebuilt by replaying the log.
 #include "http_server.hpp"
 #include "kv_command.hpp"
+#include "kv_config.hpp"
 #include "kv_store.hpp"
 
 #include <raftlite/config.hpp>
@@ -38,10 +39,10 @@ using namespace raftlite;
 /// request id, until its committed entry is applied here.
 class kv_peer {
 public:
-    kv_peer(boost::asio::io_context& ioc, const raft_config& cfg)
+    kv_peer(boost::asio::io_context& ioc, const kv::kv_config& cfg)
         : cfg_(cfg),
-          node_(ioc, make_node_options(cfg), std::make_unique<file_persister>(cfg.data_dir.string())),
-          server_(ioc, kv::make_http_server_options(*cfg.kv),
+          node_(ioc, cfg.peer.node, std::make_unique<file_persister>(cfg.peer.data_dir.string())),
+          server_(ioc, cfg.http,
                   [this](kv::kv_command c, std::function<void(kv::http_result)> done) {
                       submit(std::move(c), std::move(done));
                   },
@@ -53,10 +54,10 @@ public:
     boost::system::error_code start() {
         if (auto ec = node_.start()) return ec;
         server_.start();
-        RAFTLITE_LOG_APP(info) << "serving clients on " << cfg_.kv->listen.to_string()
-                               << (!cfg_.kv->tls()               ? " (plain HTTP)"
-                                   : cfg_.kv->client_ca.empty() ? " (HTTPS)"
-                                                                : " (HTTPS, client certificates required)");
+        RAFTLITE_LOG_APP(info) << "serving clients on " << kv::listen_address(cfg_.http)
+                               << (!kv::serves_https(cfg_.http)      ? " (plain HTTP)"
+                                   : cfg_.http.client_ca_file.empty() ? " (HTTPS)"
+                                                                      : " (HTTPS, client certificates required)");
         return {};
     }
 
@@ -127,7 +128,7 @@ private:
         return json::serialize(o);
     }
 
-    raft_config cfg_;
+    kv::kv_config cfg_;
     node node_;
     kv::http_server server_;
     kv::kv_store store_;
@@ -154,16 +155,15 @@ int main(int argc, char** argv) {
         std::cerr << "raftlite-kv: " << e.what() << "\n" << desc << "\n";
         return 2;
     }
-    raft_config cfg;
+    kv::kv_config cfg;
     try {
-        cfg = load_config(config_path);
-        if (!cfg.kv) throw config_error(config_path + ": missing section [kv] (listen = host:port for clients)");
+        cfg = kv::load_kv_config(config_path);
     } catch (const config_error& e) {
         std::cerr << "raftlite-kv: " << e.what() << "\n";
         return 2;
     }
     try {
-        init_logging(cfg.log);
+        init_logging(cfg.peer.log);
     } catch (const std::exception& e) {
         std::cerr << "raftlite-kv: " << e.what() << "\n";
         return 2;
@@ -175,11 +175,11 @@ int main(int argc, char** argv) {
     kv_peer peer(ioc, cfg);
     try {
         if (auto ec = peer.start()) {
-            std::cerr << "raftlite-kv: cannot start node " << cfg.self << ": " << ec.message() << "\n";
+            std::cerr << "raftlite-kv: cannot start node " << cfg.peer.node.core.self << ": " << ec.message() << "\n";
             return 1;
         }
     } catch (const std::exception& e) {
-        std::cerr << "raftlite-kv: cannot start node " << cfg.self << ": " << e.what() << "\n";
+        std::cerr << "raftlite-kv: cannot start node " << cfg.peer.node.core.self << ": " << e.what() << "\n";
         return 1;
     }
     boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);

@@ -18,7 +18,7 @@
 // --tls-ca (the CA that signed the server's certificate, which must name the
 // host kvctl connects to), and --tls-cert/--tls-key when the peer demands a
 // client certificate ([kv] client_ca).
-#include <raftlite/config.hpp>
+#include "kv_config.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -70,9 +70,11 @@ std::map<raftlite::node_id, peer> read_cluster(const std::filesystem::path& dir)
     if (!std::filesystem::is_directory(dir)) throw std::runtime_error(dir.string() + ": not a directory");
     for (const auto& f : std::filesystem::directory_iterator(dir)) {
         if (f.path().extension() != ".ini") continue;
-        raftlite::raft_config cfg = raftlite::load_config(f.path());
-        if (!cfg.kv) continue;
-        peers[cfg.self] = {cfg.self, cfg.kv->listen.host, std::to_string(cfg.kv->listen.port), cfg.kv->tls()};
+        std::optional<raftlite::kv::http_server_options> kv;
+        const auto cfg = raftlite::load_config(f.path(), {raftlite::kv::kv_section(kv, false)});
+        if (!kv) continue;
+        const auto id = cfg.node.core.self;
+        peers[id] = {id, kv->address, std::to_string(kv->port), raftlite::kv::serves_https(*kv)};
     }
     if (peers.empty()) throw std::runtime_error(dir.string() + ": no peer config with a [kv] section");
     return peers;

@@ -431,20 +431,4 @@ BOOST_AUTO_TEST_CASE(stop_closes_connections, *boost::unit_test::timeout(60)) {
     BOOST_TEST(c.closed_by_server());
 }
 
-BOOST_AUTO_TEST_CASE(options_from_config) {
-    raftlite::kv_settings s;
-    s.listen = {"0.0.0.0", 8101};
-    s.body_limit_bytes = 10;
-    s.header_limit_bytes = 20;
-    s.idle_timeout = std::chrono::milliseconds(30);
-    s.max_connections = 40;
-    auto o = make_http_server_options(s);
-    BOOST_TEST(o.address == "0.0.0.0");
-    BOOST_TEST(o.port == 8101);
-    BOOST_TEST(o.body_limit == 10u);
-    BOOST_TEST(o.header_limit == 20u);
-    BOOST_TEST(o.idle_timeout.count() == 30);
-    BOOST_TEST(o.max_connections == 40u);
-}
-
 BOOST_AUTO_TEST_SUITE_END()

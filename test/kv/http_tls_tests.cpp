@@ -179,16 +179,4 @@ BOOST_AUTO_TEST_CASE(unusable_tls_files_fail_start, *boost::unit_test::timeout(6
     }
 }
 
-BOOST_AUTO_TEST_CASE(options_from_config_carry_tls) {
-    raftlite::kv_settings k;
-    k.listen = {"127.0.0.1", 8101};
-    k.tls_cert = "/x/kv.pem";
-    k.tls_key = "/x/kv.key";
-    k.client_ca = "/x/ca.pem";
-    const auto o = make_http_server_options(k);
-    BOOST_TEST(o.tls_cert_file == "/x/kv.pem");
-    BOOST_TEST(o.tls_key_file == "/x/kv.key");
-    BOOST_TEST(o.client_ca_file == "/x/ca.pem");
-}
-
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,11 +1,10 @@
-// The [tls] section and the [kv] TLS keys of a peer's config file, and their
-// mapping to node options.
+// The [tls] section of a peer's config file, read into the node's transport
+// options. (The [kv] TLS keys are the kv app's: test/kv/kv_config_tests.cpp.)
 #include <boost/test/unit_test.hpp>
 
 #include "tls_certs.hpp"
 
 #include <raftlite/config.hpp>
-#include <raftlite/node.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -52,22 +51,18 @@ BOOST_AUTO_TEST_SUITE(config_tls)
 
 BOOST_AUTO_TEST_CASE(no_tls_section_means_plain_tcp) {
     auto c = parse("");
-    BOOST_TEST(!c.tls.enabled);
-    BOOST_TEST(!make_node_options(c).transport.tls.enabled);
+    BOOST_TEST(!c.node.transport.tls.enabled);
+    BOOST_TEST(c.node.transport.tls.ca_file.empty());
 }
 
 BOOST_AUTO_TEST_CASE(tls_section_paths_are_relative_to_the_config_file) {
     const auto& certs = test_certs::get();
     auto c = parse("[tls]\nenabled = true\nca = ca.pem\ncert = ./node-1.pem\nkey = " + certs.file("node-1.key") + "\n");
-    BOOST_TEST(c.tls.enabled);
-    BOOST_TEST(c.tls.ca == certs.dir / "ca.pem");
-    BOOST_TEST(c.tls.cert == certs.dir / "node-1.pem");
-    BOOST_TEST(c.tls.key == certs.dir / "node-1.key");
-    const auto o = make_node_options(c);
-    BOOST_TEST(o.transport.tls.enabled);
-    BOOST_TEST(o.transport.tls.ca_file == certs.file("ca.pem"));
-    BOOST_TEST(o.transport.tls.cert_file == certs.file("node-1.pem"));
-    BOOST_TEST(o.transport.tls.key_file == certs.file("node-1.key"));
+    const auto& tls = c.node.transport.tls;
+    BOOST_TEST(tls.enabled);
+    BOOST_TEST(tls.ca_file == certs.file("ca.pem"));
+    BOOST_TEST(tls.cert_file == certs.file("node-1.pem"));
+    BOOST_TEST(tls.key_file == certs.file("node-1.key"));
 }
 
 BOOST_AUTO_TEST_CASE(tls_section_errors) {
@@ -84,27 +79,10 @@ BOOST_AUTO_TEST_CASE(tls_section_errors) {
     BOOST_TEST(contains(e, "is not a regular file"), e);
     e = error_of("[tls]\nenabled = true\nca = ca.pem\ncert = node-1.pem\nkey = node-1.key\npassword = x\n");
     BOOST_TEST(contains(e, "[tls] unknown key 'password'"), e);
-    // Switched off: the paths are kept in the file but not checked.
+    // Switched off: the paths are kept in the file but not checked, nor used.
     BOOST_TEST(error_of("[tls]\nenabled = false\nca = missing.pem\n").empty());
+    BOOST_TEST(parse("[tls]\nenabled = false\nca = ca.pem\n").node.transport.tls.ca_file.empty());
     BOOST_TEST(contains(error_of("[tls]\nca = ca.pem\n"), "[tls] missing key 'enabled'"));
-}
-
-BOOST_AUTO_TEST_CASE(kv_tls_keys) {
-    const auto& certs = test_certs::get();
-    auto c = parse("[kv]\nlisten = 127.0.0.1:8101\ntls_cert = kv-server.pem\ntls_key = kv-server.key\nclient_ca = ca.pem\n");
-    BOOST_REQUIRE(c.kv.has_value());
-    BOOST_TEST(c.kv->tls());
-    BOOST_TEST(c.kv->tls_cert == certs.dir / "kv-server.pem");
-    BOOST_TEST(c.kv->tls_key == certs.dir / "kv-server.key");
-    BOOST_TEST(c.kv->client_ca == certs.dir / "ca.pem");
-    BOOST_TEST(!parse("[kv]\nlisten = 127.0.0.1:8101\n").kv->tls());
-
-    std::string e = error_of("[kv]\nlisten = 127.0.0.1:8101\ntls_cert = kv-server.pem\n");
-    BOOST_TEST(contains(e, "[kv] missing key 'tls_key'"), e);
-    e = error_of("[kv]\nlisten = 127.0.0.1:8101\nclient_ca = ca.pem\n");
-    BOOST_TEST(contains(e, "[kv] client_ca: client certificates need HTTPS"), e);
-    e = error_of("[kv]\nlisten = 127.0.0.1:8101\ntls_cert = kv-server.pem\ntls_key = kv.key\n");
-    BOOST_TEST(contains(e, "kv.key does not exist"), e);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

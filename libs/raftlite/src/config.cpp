@@ -3,8 +3,11 @@
 // Boost.PropertyTree's ini parser reads the file; it reports syntax errors with
 // a line number but keeps no line numbers in the tree. So a pre-scan of the
 // lines records where every section and key is, and catches duplicates and
-// keys outside a section with messages naming both lines. Validation then
-// walks the tree and names the line of every bad value.
+// keys outside a section with messages naming both lines. Each section's
+// reader then asks config_section for its keys, which names the line of
+// every bad value, and the keys no reader asked for are reported as unknown.
+// Defaults are those of node_options and log_settings: a key left out leaves
+// its field untouched.
 #include <raftlite/config.hpp>
 #include <raftlite/error.hpp>
 
@@ -15,17 +18,15 @@
 #include <cctype>
 #include <charconv>
 #include <fstream>
-#include <initializer_list>
 #include <limits>
-#include <ostream>
-#include <set>
+#include <map>
 #include <sstream>
-#include <utility>
 
 namespace raftlite {
-namespace {
 
 namespace pt = boost::property_tree;
+
+namespace {
 
 std::string_view trim(std::string_view s) {
     const char* ws = " \t\r\n\f\v";
@@ -38,116 +39,103 @@ std::string_view trim(std::string_view s) {
 
 std::optional<std::uint64_t> parse_u64(std::string_view s) {
     std::uint64_t v = 0;
-    if (s.empty())
-        return std::nullopt;
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || p != s.data() + s.size())
+    if (s.empty() || ec != std::errc() || p != s.data() + s.size())
         return std::nullopt;
     return v;
 }
 
-// The keys a section accepts, and which of them must be present.
-struct key_spec {
-    const char* name;
-    bool required;
-};
-
-struct section_spec {
-    const char* name;
-    bool required;
-    std::vector<key_spec> keys;   ///< empty: any key ([peers], checked separately)
-};
-
-const std::vector<section_spec>& sections() {
-    static const std::vector<section_spec> s = {
-        {"cluster", true, {{"id", true}}},
-        {"node", true, {{"id", true}, {"listen", true}, {"data_dir", true}}},
-        {"peers", true, {}},
-        {"raft", false,
-         {{"election_timeout_min_ms", false}, {"election_timeout_max_ms", false},
-          {"heartbeat_ms", false}, {"max_batch_entries", false}, {"max_batch_bytes", false},
-          {"max_inflight", false}, {"max_pending", false}}},
-        {"transport", false,
-         {{"max_frame_bytes", false}, {"peer_queue_bytes", false},
-          {"max_inbound_connections", false}}},
-        {"tls", false, {{"enabled", true}, {"ca", false}, {"cert", false}, {"key", false}}},
-        {"log", false, {{"level", false}, {"file", false}}},
-        {"kv", false,
-         {{"listen", true}, {"body_limit_bytes", false}, {"header_limit_bytes", false},
-          {"idle_timeout_ms", false}, {"max_connections", false}, {"tls_cert", false},
-          {"tls_key", false}, {"client_ca", false}}},
-    };
-    return s;
-}
-
-std::string join_section_names() {
+std::string join(const std::vector<std::string>& names, const char* open = "",
+                 const char* close = "") {
     std::string out;
-    for (auto& s : sections()) {
-        if (!out.empty())
-            out += ", ";
-        out += "[" + std::string(s.name) + "]";
-    }
+    for (auto& n : names)
+        out += (out.empty() ? "" : ", ") + std::string(open) + n + close;
     return out;
 }
 
-std::string join_key_names(const section_spec& s) {
-    std::string out;
-    for (auto& k : s.keys) {
-        if (!out.empty())
-            out += ", ";
-        out += k.name;
-    }
-    return out;
-}
+constexpr std::uint64_t max_count = std::numeric_limits<std::uint32_t>::max();
+// An hour bounds typos like an extra few zeros.
+constexpr std::uint64_t max_millis = 3'600'000;
 
-class reader {
+} // namespace
+
+namespace detail {
+
+/// The file's text, its tree and where every section and key is; which keys
+/// the readers asked for.
+class config_file {
 public:
-    reader(std::string_view text, const std::filesystem::path& path)
-        : text_(text), path_(path), name_(path.string()) {}
-
-    raft_config read() {
-        prescan();
-        parse_tree();
-        check_structure();
-
-        raft_config c;
-        c.source = path_;
-        read_cluster(c);
-        read_node(c);
-        read_peers(c);
-        read_raft(c);
-        read_transport(c);
-        read_tls(c);
-        read_log(c);
-        read_kv(c);
-        return c;
-    }
-
-private:
     using key_loc = std::pair<std::string, std::string>;   // section, key
 
-    [[noreturn]] void fail_at(int line, const std::string& what) const {
-        throw config_error(name_ + ":" + std::to_string(line) + ": " + what);
-    }
-    [[noreturn]] void fail(const std::string& what) const {
-        throw config_error(name_ + ": " + what);
-    }
-    [[noreturn]] void bad_value(const std::string& section, const std::string& key,
-                                const std::string& expected, const std::string& got) const {
-        fail_at(line_of(section, key),
-                "[" + section + "] " + key + ": expected " + expected + ", got '" + got + "'");
+    config_file(std::string_view text, const std::filesystem::path& path)
+        : text_(text), path_(path), name_(path.string()) {
+        prescan();
+        parse_tree();
     }
 
-    int line_of(const std::string& section, const std::string& key) const {
+    [[noreturn]] void fail_at(int line, const std::string& what) const {
+        if (line == 0)
+            throw config_error(name_ + ": " + what);
+        throw config_error(name_ + ":" + std::to_string(line) + ": " + what);
+    }
+
+    int section_line(const std::string& name) const {
+        auto it = section_lines_.find(name);
+        return it == section_lines_.end() ? 0 : it->second;
+    }
+
+    int key_line(const std::string& section, const std::string& key) const {
         auto it = key_lines_.find({section, key});
         return it == key_lines_.end() ? 0 : it->second;
     }
 
+    /// Sections in the file, in file order.
+    const std::vector<std::pair<std::string, int>>& sections() const { return section_order_; }
+
+    /// Keys of `section` in file order.
+    std::vector<std::string> keys(const std::string& section) const {
+        std::vector<std::string> out;
+        if (auto sub = tree_.get_child_optional(pt::ptree::path_type(section, '\0')))
+            for (auto& kv : *sub)
+                out.push_back(kv.first);
+        return out;
+    }
+
+    std::optional<std::string> value(const std::string& section, const std::string& key) {
+        auto& asked = asked_[section];
+        if (std::find(asked.begin(), asked.end(), key) == asked.end())
+            asked.push_back(key);
+        // '.' is a valid key character here, not a path separator.
+        auto sub = tree_.get_child_optional(pt::ptree::path_type(section, '\0'));
+        if (!sub)
+            return std::nullopt;
+        auto v = sub->get_child_optional(pt::ptree::path_type(key, '\0'));
+        if (!v)
+            return std::nullopt;
+        return v->data();
+    }
+
+    /// Reports the first key of `section` that no reader asked for.
+    void check_known_keys(const std::string& section) {
+        const auto& asked = asked_[section];
+        for (auto& key : keys(section))
+            if (std::find(asked.begin(), asked.end(), key) == asked.end())
+                fail_at(key_line(section, key), "[" + section + "] unknown key '" + key +
+                                                    "'; expected one of " + join(asked));
+    }
+
+    std::filesystem::path resolve(const std::string& p) const {
+        std::filesystem::path path(p);
+        if (path.is_relative())
+            path = std::filesystem::absolute(path_).parent_path() / path;
+        return path.lexically_normal();
+    }
+
+private:
     // Records the line of every section and key; rejects duplicates and keys
     // before the first section. Syntax errors are left to the ini parser.
     void prescan() {
         std::string section;
-        bool in_section = false;
         int line_no = 0;
         std::size_t pos = 0;
         while (pos <= text_.size()) {
@@ -160,28 +148,14 @@ private:
             if (line.empty() || line[0] == ';' || line[0] == '#')
                 continue;
             if (line[0] == '[') {
-                auto end = line.find(']');
-                if (end == std::string_view::npos)
-                    fail_at(line_no, "expected a section header '[name]', got '" +
-                                         std::string(line) + "'");
-                if (end + 1 != line.size())
-                    fail_at(line_no, "unexpected text after section header '" +
-                                         std::string(line.substr(0, end + 1)) +
-                                         "' (comments go on their own line)");
-                section = std::string(trim(line.substr(1, end - 1)));
-                in_section = true;
-                auto [it, fresh] = section_lines_.emplace(section, line_no);
-                if (!fresh)
-                    fail_at(line_no, "duplicate section [" + section + "] (first on line " +
-                                         std::to_string(it->second) +
-                                         "); each section may appear once");
+                section = section_header(line, line_no);
                 continue;
             }
             auto eq = line.find('=');
             if (eq == std::string_view::npos || eq == 0)
                 continue;   // the ini parser reports it, with its line
             std::string key(trim(line.substr(0, eq)));
-            if (!in_section)
+            if (section_order_.empty())
                 fail_at(line_no, "key '" + key +
                                      "' outside any section; expected a section header "
                                      "such as [node] before it");
@@ -190,6 +164,23 @@ private:
                 fail_at(line_no, "[" + section + "] duplicate key '" + key + "' (first on line " +
                                      std::to_string(it->second) + "); each key may appear once");
         }
+    }
+
+    std::string section_header(std::string_view line, int line_no) {
+        auto end = line.find(']');
+        if (end == std::string_view::npos)
+            fail_at(line_no, "expected a section header '[name]', got '" + std::string(line) + "'");
+        if (end + 1 != line.size())
+            fail_at(line_no, "unexpected text after section header '" +
+                                 std::string(line.substr(0, end + 1)) +
+                                 "' (comments go on their own line)");
+        std::string section(trim(line.substr(1, end - 1)));
+        auto [it, fresh] = section_lines_.emplace(section, line_no);
+        if (!fresh)
+            fail_at(line_no, "duplicate section [" + section + "] (first on line " +
+                                 std::to_string(it->second) + "); each section may appear once");
+        section_order_.emplace_back(section, line_no);
+        return section;
     }
 
     void parse_tree() {
@@ -202,373 +193,375 @@ private:
         }
     }
 
-    // Which sections and keys exist comes from the pre-scan as well as the
-    // tree: the ini parser silently drops a section that has no keys.
-    void check_structure() {
-        for (auto& [name, line] : section_lines_)
-            if (!find_section(name))
-                fail_at(line, "unknown section [" + name + "]; expected one of " +
-                                  join_section_names());
-        for (auto& [name, sub] : tree_) {
-            auto spec = find_section(name);
-            if (!spec || spec->keys.empty())
-                continue;
-            for (auto& [key, value] : sub) {
-                auto known = std::any_of(spec->keys.begin(), spec->keys.end(),
-                                         [&](const key_spec& k) { return key == k.name; });
-                if (!known)
-                    fail_at(line_of(name, key), "[" + name + "] unknown key '" + key +
-                                                    "'; expected one of " + join_key_names(*spec));
-            }
-        }
-        for (auto& spec : sections()) {
-            if (!has_section(spec.name)) {
-                if (spec.required)
-                    fail("missing section [" + std::string(spec.name) + "]" +
-                         (spec.keys.empty() ? std::string(" (one 'id = host:port' line per peer)")
-                                            : " (with keys " + join_key_names(spec) + ")"));
-                continue;
-            }
-            for (auto& k : spec.keys)
-                if (k.required && !value(spec.name, k.name))
-                    fail("[" + std::string(spec.name) + "] missing key '" + k.name +
-                         "' (section starts on line " + std::to_string(section_line(spec.name)) +
-                         ")");
-        }
-    }
-
-    bool has_section(const std::string& name) const { return section_lines_.count(name) != 0; }
-
-    int section_line(const std::string& name) const {
-        auto it = section_lines_.find(name);
-        return it == section_lines_.end() ? 0 : it->second;
-    }
-
-    static const section_spec* find_section(const std::string& name) {
-        for (auto& s : sections())
-            if (name == s.name)
-                return &s;
-        return nullptr;
-    }
-
-    // The raw value of an optional key ('.' is a valid key character here).
-    std::optional<std::string> value(const std::string& section, const std::string& key) const {
-        auto sub = tree_.get_child_optional(pt::ptree::path_type(section, '\0'));
-        if (!sub)
-            return std::nullopt;
-        auto v = sub->get_child_optional(pt::ptree::path_type(key, '\0'));
-        if (!v)
-            return std::nullopt;
-        return v->data();
-    }
-
-    std::uint64_t number(const std::string& section, const std::string& key, std::uint64_t min,
-                         std::uint64_t max, std::uint64_t fallback) const {
-        auto v = value(section, key);
-        if (!v)
-            return fallback;
-        auto n = parse_u64(*v);
-        std::string range = max == std::numeric_limits<std::uint64_t>::max()
-                                ? "an integer >= " + std::to_string(min)
-                                : "an integer in " + std::to_string(min) + ".." +
-                                      std::to_string(max);
-        if (!n || *n < min || *n > max)
-            bad_value(section, key, range, *v);
-        return *n;
-    }
-
-    std::chrono::milliseconds millis(const std::string& section, const std::string& key,
-                                     std::chrono::milliseconds fallback) const {
-        // An hour bounds typos like an extra few zeros.
-        return std::chrono::milliseconds(number(section, key, 1, 3'600'000,
-                                                static_cast<std::uint64_t>(fallback.count())));
-    }
-
-    std::size_t size(const std::string& section, const std::string& key,
-                     std::size_t fallback) const {
-        return static_cast<std::size_t>(number(section, key, 1,
-                                               std::numeric_limits<std::uint32_t>::max(),
-                                               fallback));
-    }
-
-    host_port address(const std::string& section, const std::string& key) const {
-        auto v = value(section, key).value_or("");
-        auto a = host_port::parse(v);
-        if (!a)
-            bad_value(section, key, "an address 'host:port' with port 1..65535", v);
-        return *a;
-    }
-
-    std::filesystem::path resolve(const std::string& p) const {
-        std::filesystem::path path(p);
-        if (path.is_relative()) {
-            auto base = std::filesystem::absolute(path_).parent_path();
-            path = base / path;
-        }
-        return path.lexically_normal();
-    }
-
-    void read_cluster(raft_config& c) const {
-        auto id = value("cluster", "id").value_or("");
-        auto ok = !id.empty() && id.size() <= 64 &&
-                  std::all_of(id.begin(), id.end(), [](unsigned char ch) {
-                      return std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.';
-                  });
-        if (!ok)
-            bad_value("cluster", "id",
-                      "1 to 64 characters from letters, digits, '-', '_' and '.'", id);
-        c.cluster_id = id;
-    }
-
-    void read_node(raft_config& c) const {
-        c.self = number("node", "id", 1, std::numeric_limits<std::uint64_t>::max(), 0);
-        c.listen = address("node", "listen");
-        auto dir = value("node", "data_dir").value_or("");
-        if (dir.empty())
-            bad_value("node", "data_dir",
-                      "a directory path (relative paths start at the config file's directory)",
-                      dir);
-        c.data_dir = resolve(dir);
-    }
-
-    void read_peers(raft_config& c) const {
-        static const pt::ptree none;
-        const auto& peers =
-            tree_.get_child(pt::ptree::path_type("peers", '\0'), none);
-        std::map<node_id, std::string> key_of;    // for messages about duplicates
-        std::map<host_port_key, node_id> by_address;
-        for (auto& [key, v] : peers) {
-            auto id = parse_u64(key);
-            if (!id || *id == 0)
-                fail_at(line_of("peers", key),
-                        "[peers] '" + key + "': expected a node id (an integer > 0) as the key");
-            auto addr = host_port::parse(v.data());
-            if (!addr)
-                bad_value("peers", key, "an address 'host:port' with port 1..65535", v.data());
-            if (auto [it, fresh] = key_of.emplace(*id, key); !fresh)
-                fail_at(line_of("peers", key), "[peers] duplicate node id " + std::to_string(*id) +
-                                                   " (first on line " +
-                                                   std::to_string(line_of("peers", it->second)) +
-                                                   ")");
-            if (auto [it, fresh] = by_address.emplace(host_port_key{addr->host, addr->port}, *id);
-                !fresh)
-                fail_at(line_of("peers", key), "[peers] " + key + ": address " +
-                                                   addr->to_string() +
-                                                   " is also node " + std::to_string(it->second) +
-                                                   "'s; expected one address per peer");
-            c.peers.emplace(*id, *addr);
-        }
-        if (c.peers.empty())
-            fail_at(section_line("peers"),
-                    "[peers] is empty; expected one 'id = host:port' line per peer, this node "
-                    "included");
-        if (!c.peers.count(c.self))
-            fail_at(line_of("node", "id"), "[node] id: this node's id " + std::to_string(c.self) +
-                                               " is not among [peers]; expected the peers to "
-                                               "include this node");
-    }
-
-    void read_raft(raft_config& c) const {
-        auto& r = c.raft;
-        r.election_timeout_min = millis("raft", "election_timeout_min_ms", r.election_timeout_min);
-        r.election_timeout_max = millis("raft", "election_timeout_max_ms", r.election_timeout_max);
-        r.heartbeat = millis("raft", "heartbeat_ms", r.heartbeat);
-        r.max_batch_entries = size("raft", "max_batch_entries", r.max_batch_entries);
-        r.max_batch_bytes = size("raft", "max_batch_bytes", r.max_batch_bytes);
-        r.max_inflight = size("raft", "max_inflight", r.max_inflight);
-        r.max_pending = size("raft", "max_pending", r.max_pending);
-
-        auto where = [&](const char* a, const char* b) {
-            int l = std::max(line_of("raft", a), line_of("raft", b));
-            return l;
-        };
-        if (r.election_timeout_min > r.election_timeout_max) {
-            auto what = "[raft] election_timeout_min_ms (" +
-                        std::to_string(r.election_timeout_min.count()) +
-                        ") is greater than election_timeout_max_ms (" +
-                        std::to_string(r.election_timeout_max.count()) +
-                        "); expected min <= max";
-            if (int l = where("election_timeout_min_ms", "election_timeout_max_ms"))
-                fail_at(l, what);
-            fail(what);
-        }
-        // Followers must hear from the leader several times per election
-        // timeout, or one delayed heartbeat starts an election.
-        if (r.heartbeat * 2 >= r.election_timeout_min) {
-            auto what = "[raft] heartbeat_ms (" + std::to_string(r.heartbeat.count()) +
-                        ") is too close to election_timeout_min_ms (" +
-                        std::to_string(r.election_timeout_min.count()) +
-                        "); expected heartbeat_ms * 2 < election_timeout_min_ms";
-            if (int l = where("heartbeat_ms", "election_timeout_min_ms"))
-                fail_at(l, what);
-            fail(what);
-        }
-    }
-
-    void read_transport(raft_config& c) const {
-        auto& t = c.transport;
-        t.max_frame_bytes = size("transport", "max_frame_bytes", t.max_frame_bytes);
-        t.peer_queue_bytes = size("transport", "peer_queue_bytes", t.peer_queue_bytes);
-        t.max_inbound_connections =
-            size("transport", "max_inbound_connections", t.max_inbound_connections);
-        // A frame carries a whole batch; a limit below the batch size would
-        // make the leader send frames every follower refuses.
-        if (t.max_frame_bytes <= c.raft.max_batch_bytes) {
-            auto what = "[transport] max_frame_bytes (" + std::to_string(t.max_frame_bytes) +
-                        ") must exceed [raft] max_batch_bytes (" +
-                        std::to_string(c.raft.max_batch_bytes) + ")";
-            if (int l = line_of("transport", "max_frame_bytes"))
-                fail_at(l, what);
-            fail(what);
-        }
-    }
-
-    // A path to a file that must exist now: TLS files are read when the node
-    // starts, and a typo should stop it here with the line, not later.
-    std::filesystem::path existing_file(const std::string& section, const std::string& key,
-                                        const std::string& what) const {
-        auto v = value(section, key).value_or("");
-        if (v.empty())
-            bad_value(section, key, what + " (relative paths start at the config file's directory)", v);
-        auto p = resolve(v);
-        std::error_code ec;
-        if (!std::filesystem::is_regular_file(p, ec))
-            fail_at(line_of(section, key), "[" + section + "] " + key + ": " + p.string() +
-                                               (std::filesystem::exists(p, ec) ? " is not a regular file"
-                                                                               : " does not exist") +
-                                               "; expected " + what +
-                                               (section == "tls" ? " (conf/tls/make-certs.sh makes test ones)" : ""));
-        return p;
-    }
-
-    void require_keys(const std::string& section, std::initializer_list<const char*> keys,
-                      const std::string& because) const {
-        for (const char* k : keys)
-            if (!value(section, k))
-                fail_at(section_line(section), "[" + section + "] missing key '" + k + "' (" + because + ")");
-    }
-
-    void read_tls(raft_config& c) const {
-        if (!has_section("tls"))
-            return;
-        auto on = value("tls", "enabled").value_or("");
-        if (on != "true" && on != "false")
-            bad_value("tls", "enabled", "true or false", on);
-        c.tls.enabled = on == "true";
-        if (!c.tls.enabled)
-            return; // the other keys may stay, unchecked, for switching back on
-        require_keys("tls", {"ca", "cert", "key"}, "required with enabled = true");
-        c.tls.ca = existing_file("tls", "ca", "a PEM file with the cluster's CA certificate");
-        c.tls.cert = existing_file("tls", "cert", "a PEM file with this node's certificate");
-        c.tls.key = existing_file("tls", "key", "a PEM file with this node's private key");
-    }
-
-    void read_log(raft_config& c) const {
-        c.log.node = c.self;
-        if (auto level = value("log", "level")) {
-            auto s = parse_severity(*level);
-            if (!s)
-                bad_value("log", "level", "one of trace, debug, info, warning, error", *level);
-            c.log.level = *s;
-        }
-        if (auto file = value("log", "file")) {
-            if (file->empty())
-                bad_value("log", "file", "'console' or a file path", *file);
-            c.log.file = *file == "console" ? *file : resolve(*file).string();
-        }
-    }
-
-    void read_kv(raft_config& c) const {
-        if (!has_section("kv"))
-            return;
-        kv_settings k;
-        k.listen = address("kv", "listen");
-        k.body_limit_bytes = size("kv", "body_limit_bytes", k.body_limit_bytes);
-        k.header_limit_bytes = size("kv", "header_limit_bytes", k.header_limit_bytes);
-        k.idle_timeout = millis("kv", "idle_timeout_ms", k.idle_timeout);
-        k.max_connections = size("kv", "max_connections", k.max_connections);
-        if (value("kv", "tls_cert") || value("kv", "tls_key")) {
-            require_keys("kv", {"tls_cert", "tls_key"}, "HTTPS needs both tls_cert and tls_key");
-            k.tls_cert = existing_file("kv", "tls_cert", "a PEM file with the HTTPS server certificate");
-            k.tls_key = existing_file("kv", "tls_key", "a PEM file with its private key");
-        }
-        if (value("kv", "client_ca")) {
-            if (!k.tls())
-                fail_at(line_of("kv", "client_ca"),
-                        "[kv] client_ca: client certificates need HTTPS; expected tls_cert and tls_key too");
-            k.client_ca = existing_file("kv", "client_ca", "a PEM file with the CA of client certificates");
-        }
-        if (k.listen == c.listen)
-            fail_at(line_of("kv", "listen"), "[kv] listen: " + k.listen.to_string() +
-                                                 " is also [node] listen; expected a separate "
-                                                 "address for HTTP clients");
-        c.kv = k;
-    }
-
-    using host_port_key = std::pair<std::string, std::uint16_t>;
-
     std::string_view text_;
     std::filesystem::path path_;
     std::string name_;
     pt::ptree tree_;
     std::map<std::string, int> section_lines_;
+    std::vector<std::pair<std::string, int>> section_order_;
     std::map<key_loc, int> key_lines_;
+    std::map<std::string, std::vector<std::string>> asked_;   ///< per section, in order asked
 };
+
+} // namespace detail
+
+// ---- config_section ---------------------------------------------------------
+
+config_section::config_section(detail::config_file& file, std::string name)
+    : file_(&file), name_(std::move(name)) {}
+
+bool config_section::present() const { return file_->section_line(name_) != 0; }
+
+int config_section::line() const { return file_->section_line(name_); }
+
+int config_section::line(std::string_view key) const {
+    return file_->key_line(name_, std::string(key));
+}
+
+std::vector<std::string> config_section::keys() const { return file_->keys(name_); }
+
+std::optional<std::string> config_section::value(std::string_view key) const {
+    return file_->value(name_, std::string(key));
+}
+
+void config_section::require_all(std::initializer_list<std::string_view> keys,
+                                 std::string_view because) const {
+    for (auto key : keys)
+        if (!value(key))
+            file_->fail_at(0, "[" + name_ + "] missing key '" + std::string(key) + "' (" +
+                                  std::string(because) + "; section starts on line " +
+                                  std::to_string(line()) + ")");
+}
+
+std::string config_section::required(std::string_view key) const {
+    auto v = value(key);
+    if (!v)
+        file_->fail_at(0, "[" + name_ + "] missing key '" + std::string(key) +
+                              "' (section starts on line " + std::to_string(line()) + ")");
+    return *v;
+}
+
+void config_section::bad_value(std::string_view key, std::string_view expected,
+                               std::string_view got) const {
+    file_->fail_at(line(key), "[" + name_ + "] " + std::string(key) + ": expected " +
+                                  std::string(expected) + ", got '" + std::string(got) + "'");
+}
+
+void config_section::fail(std::initializer_list<std::string_view> keys,
+                          const std::string& what) const {
+    int last = 0;
+    for (auto key : keys)
+        last = std::max(last, line(key));
+    file_->fail_at(last ? last : line(), what);
+}
+
+std::uint64_t config_section::integer(std::string_view key, std::uint64_t fallback,
+                                      std::uint64_t min, std::uint64_t max) const {
+    auto v = value(key);
+    if (!v)
+        return fallback;
+    auto n = parse_u64(*v);
+    if (!n || *n < min || *n > max)
+        bad_value(key,
+                  max == std::numeric_limits<std::uint64_t>::max()
+                      ? "an integer >= " + std::to_string(min)
+                      : "an integer in " + std::to_string(min) + ".." + std::to_string(max),
+                  *v);
+    return *n;
+}
+
+std::size_t config_section::count(std::string_view key, std::size_t fallback) const {
+    return static_cast<std::size_t>(integer(key, fallback, 1, max_count));
+}
+
+void config_section::get(std::string_view key, unsigned& field) const {
+    field = static_cast<unsigned>(integer(key, field, 1, max_count));
+}
+
+std::chrono::milliseconds config_section::millis(std::string_view key,
+                                                 std::chrono::milliseconds fallback) const {
+    return std::chrono::milliseconds(
+        integer(key, static_cast<std::uint64_t>(fallback.count()), 1, max_millis));
+}
+
+bool config_section::boolean(std::string_view key, bool fallback) const {
+    auto v = value(key);
+    if (!v)
+        return fallback;
+    if (*v != "true" && *v != "false")
+        bad_value(key, "true or false", *v);
+    return *v == "true";
+}
+
+endpoint_address config_section::address(std::string_view key) const {
+    auto v = required(key);
+    auto a = endpoint_address::parse(v);
+    if (!a)
+        bad_value(key, "an address 'host:port' with port 1..65535", v);
+    return *a;
+}
+
+std::filesystem::path config_section::path(std::string_view key, std::string_view what) const {
+    auto v = required(key);
+    if (v.empty())
+        bad_value(key,
+                  std::string(what) + " (relative paths start at the config file's directory)", v);
+    return file_->resolve(v);
+}
+
+// A file read later (a certificate, a key) must exist now: a typo should stop
+// the program here, with the line, not when the file is first opened.
+std::filesystem::path config_section::existing_file(std::string_view key,
+                                                    std::string_view what) const {
+    auto p = path(key, what);
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(p, ec))
+        file_->fail_at(line(key), "[" + name_ + "] " + std::string(key) + ": " + p.string() +
+                                      (std::filesystem::exists(p, ec) ? " is not a regular file"
+                                                                      : " does not exist") +
+                                      "; expected " + std::string(what) +
+                                      (name_ == "tls" ? " (conf/tls/make-certs.sh makes test ones)"
+                                                      : ""));
+    return p;
+}
+
+// ---- the library's sections -------------------------------------------------
+
+namespace {
+
+// Fails unless the value of `lo_key` is at most that of `hi_key`.
+void check_order(const config_section& s, std::string_view lo_key, std::uint64_t lo,
+                 std::string_view hi_key, std::uint64_t hi) {
+    if (lo > hi)
+        s.fail({lo_key, hi_key}, "[" + s.name() + "] " + std::string(lo_key) + " (" +
+                                     std::to_string(lo) + ") is greater than " +
+                                     std::string(hi_key) + " (" + std::to_string(hi) +
+                                     "); expected min <= max");
+}
+
+void read_cluster(const config_section& s, raft_config& c) {
+    auto id = s.required("id");
+    auto ok = !id.empty() && id.size() <= 64 &&
+              std::all_of(id.begin(), id.end(), [](unsigned char ch) {
+                  return std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.';
+              });
+    if (!ok)
+        s.bad_value("id", "1 to 64 characters from letters, digits, '-', '_' and '.'", id);
+    c.node.transport.cluster_id = id;
+}
+
+void read_node(const config_section& s, raft_config& c) {
+    s.required("id");
+    c.node.core.self = s.integer("id", no_node, 1, std::numeric_limits<std::uint64_t>::max());
+    c.node.transport.self = c.node.core.self;
+    if (!c.node.transport.peers.count(c.node.core.self))
+        s.fail({"id"}, "[node] id: this node's id " + std::to_string(c.node.core.self) +
+                           " is not among [peers]; expected the peers to include this node");
+    c.node.transport.listen = s.address("listen");
+    c.data_dir = s.path("data_dir", "a directory path");
+    c.log.node = c.node.core.self;
+}
+
+void read_peers(const config_section& s, raft_config& c) {
+    auto& peers = c.node.transport.peers;
+    std::map<node_id, std::string> key_of;   // for messages about duplicates
+    for (auto& key : s.keys()) {
+        auto v = *s.value(key);
+        auto id = parse_u64(key);
+        if (!id || *id == 0)
+            s.fail({key}, "[peers] '" + key + "': expected a node id (an integer > 0) as the key");
+        auto addr = endpoint_address::parse(v);
+        if (!addr)
+            s.bad_value(key, "an address 'host:port' with port 1..65535", v);
+        if (auto [it, fresh] = key_of.emplace(*id, key); !fresh)
+            s.fail({key}, "[peers] duplicate node id " + std::to_string(*id) + " (first on line " +
+                              std::to_string(s.line(it->second)) + ")");
+        for (auto& [other, other_addr] : peers)
+            if (other_addr == *addr)
+                s.fail({key}, "[peers] " + key + ": address " + addr->to_string() +
+                                  " is also node " + std::to_string(other) +
+                                  "'s; expected one address per peer");
+        peers.emplace(*id, *addr);
+        c.node.core.members.push_back(*id);
+    }
+    std::sort(c.node.core.members.begin(), c.node.core.members.end());
+    if (peers.empty())
+        s.fail({}, "[peers] is empty; expected one 'id = host:port' line per peer, this node "
+                   "included");
+}
+
+// Every tunable of node_options with a key: f(section, key, field). A key
+// left out of the file leaves the field at the default its struct states.
+template <class F>
+void for_each_tunable(node_options& o, F&& f) {
+    f("raft", "election_timeout_min_ms", o.election_timeout_min);
+    f("raft", "election_timeout_max_ms", o.election_timeout_max);
+    f("raft", "heartbeat_ms", o.heartbeat_interval);
+    f("raft", "broadcast_timeout_ms", o.broadcast_timeout);
+    f("raft", "max_batch_entries", o.core.max_batch_entries);
+    f("raft", "max_batch_bytes", o.core.max_batch_bytes);
+    f("raft", "max_inflight", o.core.max_inflight);
+    f("raft", "max_pending", o.core.max_pending);
+    f("raft", "max_uncommitted", o.core.max_uncommitted);
+    f("raft", "hold_elections", o.core.hold_elections);
+    f("raft", "forward_retry_after", o.core.forward_retry_after);
+    f("raft", "check_quorum", o.core.check_quorum);
+    f("transport", "max_frame_bytes", o.transport.max_frame_bytes);
+    f("transport", "peer_queue_bytes", o.transport.max_queue_bytes);
+    f("transport", "peer_queue_messages", o.transport.max_queue_messages);
+    f("transport", "max_inbound_connections", o.transport.max_inbound_connections);
+    f("transport", "reconnect_min_ms", o.transport.reconnect_min);
+    f("transport", "reconnect_max_ms", o.transport.reconnect_max);
+    f("transport", "handshake_timeout_ms", o.transport.handshake_timeout);
+    f("transport", "max_message_entries", o.transport.limits.max_entries);
+    f("transport", "max_payload_bytes", o.transport.limits.max_payload_bytes);
+    f("transport", "max_cluster_id_bytes", o.transport.limits.max_cluster_id_bytes);
+}
+
+// Reads the tunables of section `s`.
+void read_tunables(const config_section& s, node_options& o) {
+    for_each_tunable(o, [&s](std::string_view section, std::string_view key, auto& field) {
+        if (section == s.name())
+            s.get(key, field);
+    });
+}
+
+void read_raft(const config_section& s, raft_config& c) {
+    auto& o = c.node;
+    read_tunables(s, o);
+
+    check_order(s, "election_timeout_min_ms", o.election_timeout_min.count(),
+                "election_timeout_max_ms", o.election_timeout_max.count());
+    // Followers must hear from the leader several times per election
+    // timeout, or one delayed heartbeat starts an election.
+    if (o.heartbeat_interval * 2 >= o.election_timeout_min)
+        s.fail({"heartbeat_ms", "election_timeout_min_ms"},
+               "[raft] heartbeat_ms (" + std::to_string(o.heartbeat_interval.count()) +
+                   ") is too close to election_timeout_min_ms (" +
+                   std::to_string(o.election_timeout_min.count()) +
+                   "); expected heartbeat_ms * 2 < election_timeout_min_ms");
+}
+
+// Fails unless [transport] `key`'s `value` is at least (or, `strict`, more
+// than) `other`, the value of what `other_name` names.
+void check_at_least(const config_section& s, std::string_view key, std::size_t value,
+                    const std::string& other_name, std::size_t other, bool strict = false) {
+    if (strict ? value <= other : value < other)
+        s.fail({key}, "[transport] " + std::string(key) + " (" + std::to_string(value) + ") must " +
+                          (strict ? "exceed " : "be at least ") + other_name + " (" +
+                          std::to_string(other) + ")");
+}
+
+void read_transport(const config_section& s, raft_config& c) {
+    auto& t = c.node.transport;
+    read_tunables(s, c.node);
+
+    check_order(s, "reconnect_min_ms", t.reconnect_min.count(), "reconnect_max_ms",
+                t.reconnect_max.count());
+    // A frame carries a whole batch: a limit at or below the batch size
+    // would make the leader send frames every follower refuses; likewise for
+    // the entries in one message, and the cluster id in the handshake.
+    const auto& core = c.node.core;
+    check_at_least(s, "max_frame_bytes", t.max_frame_bytes, "[raft] max_batch_bytes",
+                   core.max_batch_bytes, true);
+    check_at_least(s, "max_message_entries", t.limits.max_entries, "[raft] max_batch_entries",
+                   core.max_batch_entries);
+    check_at_least(s, "max_cluster_id_bytes", t.limits.max_cluster_id_bytes,
+                   "the length of [cluster] id", t.cluster_id.size());
+    // A frame a peer accepts must fit in the queue that sends it.
+    check_at_least(s, "peer_queue_bytes", t.max_queue_bytes, "max_frame_bytes", t.max_frame_bytes);
+}
+
+void read_tls(const config_section& s, raft_config& c) {
+    if (!s.present())
+        return;
+    auto& tls = c.node.transport.tls;
+    s.required("enabled");
+    tls.enabled = s.boolean("enabled", false);
+    // Without TLS the other keys may stay, unchecked, for switching back on.
+    for (auto key : {"ca", "cert", "key"})
+        s.value(key);
+    if (!tls.enabled)
+        return;
+    s.require_all({"ca", "cert", "key"}, "required with enabled = true");
+    tls.ca_file = s.existing_file("ca", "a PEM file with the cluster's CA certificate").string();
+    tls.cert_file = s.existing_file("cert", "a PEM file with this node's certificate").string();
+    tls.key_file = s.existing_file("key", "a PEM file with this node's private key").string();
+}
+
+void read_log(const config_section& s, raft_config& c) {
+    if (auto level = s.value("level")) {
+        auto sev = parse_severity(*level);
+        if (!sev)
+            s.bad_value("level", "one of trace, debug, info, warning, error", *level);
+        c.log.level = *sev;
+    }
+    if (s.value("file"))
+        c.log.file = *s.value("file") == "console"
+                         ? "console"
+                         : s.path("file", "'console' or a file path").string();
+}
+
+struct library_section {
+    const char* name;
+    bool required;
+    const char* hint;   ///< ends the message when the section is missing
+    void (*read)(const config_section&, raft_config&);
+};
+
+const library_section library_sections[] = {
+    {"cluster", true, " (with key id)", read_cluster},
+    {"peers", true, " (one 'id = host:port' line per peer)", read_peers},
+    {"node", true, " (with keys id, listen, data_dir)", read_node},
+    {"raft", false, "", read_raft},
+    {"transport", false, "", read_transport},
+    {"tls", false, "", read_tls},
+    {"log", false, "", read_log},
+};
+
+// Every section in the file is the library's or an application's, and
+// every required one is there.
+void check_sections(const detail::config_file& file, const std::vector<app_section>& apps) {
+    std::vector<std::string> known;
+    for (auto& s : library_sections)
+        known.push_back(s.name);
+    for (auto& a : apps)
+        known.push_back(a.name);
+    for (auto& [name, line] : file.sections())
+        if (std::find(known.begin(), known.end(), name) == known.end())
+            file.fail_at(line, "unknown section [" + name + "]; expected one of " +
+                                   join(known, "[", "]"));
+    for (auto& s : library_sections)
+        if (s.required && !file.section_line(s.name))
+            file.fail_at(0, "missing section [" + std::string(s.name) + "]" + s.hint);
+    for (auto& a : apps)
+        if (a.required && !file.section_line(a.name))
+            file.fail_at(0, "missing section [" + a.name + "]" +
+                                (a.hint.empty() ? "" : " (" + a.hint + ")"));
+}
 
 } // namespace
 
-std::string host_port::to_string() const {
-    if (host.find(':') != std::string::npos)
-        return "[" + host + "]:" + std::to_string(port);
-    return host + ":" + std::to_string(port);
-}
-
-std::ostream& operator<<(std::ostream& os, const host_port& a) {
-    return os << a.to_string();
-}
-
-std::optional<host_port> host_port::parse(std::string_view text) {
-    std::string_view host, port;
-    if (!text.empty() && text.front() == '[') {
-        auto close = text.find(']');
-        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
-            return std::nullopt;
-        host = text.substr(1, close - 1);
-        port = text.substr(close + 2);
-    } else {
-        auto colon = text.rfind(':');
-        if (colon == std::string_view::npos)
-            return std::nullopt;
-        host = text.substr(0, colon);
-        port = text.substr(colon + 1);
-        // An unbracketed IPv6 address is ambiguous ("::1:7101").
-        if (host.find(':') != std::string_view::npos)
-            return std::nullopt;
+raft_config parse_config(std::string_view text, const std::filesystem::path& path,
+                         const std::vector<app_section>& apps) {
+    detail::config_file file(text, path);
+    check_sections(file, apps);
+    raft_config c;
+    c.source = path;
+    for (auto& s : library_sections) {
+        s.read(config_section(file, s.name), c);
+        file.check_known_keys(s.name);
     }
-    auto invalid_char = [](unsigned char ch) {
-        return std::isspace(ch) || ch == '/' || ch == '[' || ch == ']' || ch < 0x20;
-    };
-    if (host.empty() || std::any_of(host.begin(), host.end(), invalid_char))
-        return std::nullopt;
-    auto p = parse_u64(port);
-    if (!p || *p == 0 || *p > 65535)
-        return std::nullopt;
-    return host_port{std::string(host), static_cast<std::uint16_t>(*p)};
+    for (auto& a : apps) {
+        if (!a.read || !file.section_line(a.name))
+            continue;
+        a.read(config_section(file, a.name), c);
+        file.check_known_keys(a.name);
+    }
+    return c;
 }
 
-std::vector<node_id> raft_config::members() const {
-    std::vector<node_id> out;
-    out.reserve(peers.size());
-    for (auto& [id, addr] : peers)
-        out.push_back(id);
-    return out;
-}
-
-raft_config parse_config(std::string_view text, const std::filesystem::path& path) {
-    return reader(text, path).read();
-}
-
-raft_config load_config(const std::filesystem::path& path) {
+raft_config load_config(const std::filesystem::path& path, const std::vector<app_section>& apps) {
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec))
         throw config_error(path.string() + ": is a directory; expected a config file");
@@ -579,15 +572,15 @@ raft_config load_config(const std::filesystem::path& path) {
     buf << in.rdbuf();
     if (in.bad())
         throw config_error(path.string() + ": error while reading the config file");
-    return parse_config(buf.str(), path);
+    return parse_config(buf.str(), path, apps);
 }
 
 raft_config load_config(const std::filesystem::path& path, boost::system::error_code& ec,
-                        std::string& message) {
+                        std::string& message, const std::vector<app_section>& apps) {
     try {
         ec = {};
         message.clear();
-        return load_config(path);
+        return load_config(path, apps);
     } catch (const std::exception& e) {
         // config_error, and std::bad_alloc / filesystem errors while reading
         ec = make_error_code(errc::bad_config);

@@ -23,6 +23,7 @@
 
 #include <raftlite/error.hpp>
 #include <raftlite/messages.hpp>
+#include <raftlite/transport_options.hpp>   // decode_limits, default_max_frame_bytes
 #include <raftlite/types.hpp>
 
 #include <cstddef>
@@ -46,22 +47,12 @@ inline constexpr char frame_magic[4] = {'R', 'F', 'T', 'L'};
 /// Size of the fixed frame header, in bytes.
 inline constexpr std::size_t frame_header_size = 12;
 
-/// Default bound on a whole frame (header + payload).
-inline constexpr std::size_t default_max_frame_bytes = std::size_t(16) << 20;
-
 enum class frame_kind : std::uint16_t { handshake = 1, message = 2 };
 
 struct frame_header {
     std::uint16_t version = wire_format_version;
     frame_kind kind = frame_kind::message;
     std::uint32_t payload_size = 0;   ///< bytes that follow the header
-};
-
-/// Bounds applied while decoding, on top of the frame's own size.
-struct decode_limits {
-    std::size_t max_entries = 65536;                       ///< entries in one log_request
-    std::size_t max_payload_bytes = std::size_t(16) << 20; ///< one entry or forward payload
-    std::size_t max_cluster_id_bytes = 256;                ///< handshake cluster id
 };
 
 /// The first frame on every connection: who is talking, in which cluster.

@@ -12,8 +12,6 @@
 
 namespace raftlite {
 
-struct raft_config;
-
 /// How a node runs. Defaults suit a LAN or loopback cluster: the heartbeat
 /// (50 ms) is well below the minimum election timeout (300 ms), so a healthy
 /// leader is never suspected; timeouts are drawn uniformly from
@@ -29,9 +27,6 @@ struct node_options {
     index_t applied_index = 0;                              ///< entries up to here were applied before a restart: not delivered again
     std::uint64_t seed = 0;                                 ///< election-timer randomness; 0: from std::random_device
 };
-
-/// The node options a peer's config file describes (see config.hpp).
-node_options make_node_options(const raft_config& cfg);
 
 } // namespace raftlite
 

@@ -1,25 +1,52 @@
 // raftlite — what the peer-to-peer transport needs to know. Kept apart from
 // transport.hpp (which the node includes only in its .cpp) so that node.hpp
 // and config code can fill these in without pulling in the transport.
+// Every default of the transport's limits is written here once.
 #ifndef RAFTLITE_TRANSPORT_OPTIONS_HPP
 #define RAFTLITE_TRANSPORT_OPTIONS_HPP
 
-#include <raftlite/codec.hpp>   // decode_limits (light: no serialization headers)
 #include <raftlite/types.hpp>
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <iosfwd>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace raftlite {
 
-/// A host and port, as written in config files ("127.0.0.1:7101").
+/// A host and port, as written in config files: "127.0.0.1:7101", or with an
+/// IPv6 host in brackets, "[::1]:7101". The host is kept as written: names
+/// are resolved by whoever connects.
 struct endpoint_address {
     std::string host;
     std::uint16_t port = 0;
+
+    /// Back to "host:port" ("[host]:port" when the host contains ':').
+    std::string to_string() const;
+    /// Parses "host:port": a non-empty host without spaces, slashes or
+    /// brackets, and a port in 1..65535. An IPv6 host must be bracketed.
+    /// nullopt when the text is not such an address.
+    static std::optional<endpoint_address> parse(std::string_view text);
+
     friend bool operator==(const endpoint_address&, const endpoint_address&) = default;
+};
+
+/// Writes to_string().
+std::ostream& operator<<(std::ostream& os, const endpoint_address& a);
+
+/// Default bound on a whole frame (header + payload).
+inline constexpr std::size_t default_max_frame_bytes = std::size_t(16) << 20;
+
+/// Bounds applied while decoding a frame's payload, on top of the frame's own
+/// size (see codec.hpp).
+struct decode_limits {
+    std::size_t max_entries = 65536;                       ///< entries in one log_request
+    std::size_t max_payload_bytes = std::size_t(16) << 20; ///< one entry or forward payload
+    std::size_t max_cluster_id_bytes = 256;                ///< handshake cluster id
 };
 
 /// Mutually authenticated TLS on every peer connection (see transport.hpp).
@@ -41,7 +68,7 @@ struct transport_options {
     node_id self = no_node;
     endpoint_address listen;                         ///< port 0: an ephemeral port (see transport::listen_port)
     std::map<node_id, endpoint_address> peers;       ///< every member; self's entry is ignored
-    std::size_t max_frame_bytes = 16 << 20;          ///< larger frames close the connection
+    std::size_t max_frame_bytes = default_max_frame_bytes; ///< larger frames close the connection
     decode_limits limits;
     std::size_t max_queue_bytes = 64 << 20;          ///< per peer: queued, unsent frames
     std::size_t max_queue_messages = 65536;          ///< per peer

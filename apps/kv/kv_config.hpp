@@ -1,0 +1,51 @@
+// raftlite-kv — a kv peer's config file: the library's sections and [kv],
+// the HTTP front end for clients (see conf/template.ini for every key).
+//
+//   [kv] listen              required: HTTP address for clients, host:port,
+//                            not the same as [node] listen
+//        body_limit_bytes, header_limit_bytes, idle_timeout_ms,
+//        max_connections     optional: http_server_options' limits
+//        tls_cert, tls_key   optional, together: HTTPS with this certificate
+//        client_ca           optional, needs tls_cert: clients must present
+//                            a certificate this CA signed
+// Defaults are those of http_server_options. Paths are resolved against the
+// config file's directory, and must exist.
+#ifndef RAFTLITE_KV_CONFIG_HPP
+#define RAFTLITE_KV_CONFIG_HPP
+
+#include "http_server.hpp"
+
+#include <raftlite/config.hpp>
+#include <raftlite/transport_options.hpp>
+
+#include <filesystem>
+#include <optional>
+#include <string_view>
+
+namespace raftlite::kv {
+
+/// A kv peer's configuration.
+struct kv_config {
+    raft_config peer;            ///< the library's sections
+    http_server_options http;    ///< [kv]
+};
+
+/// The [kv] section for load_config: when the file has it, `out` receives
+/// it. With `required`, a file without [kv] is an error.
+app_section kv_section(std::optional<http_server_options>& out, bool required);
+
+/// Reads a kv peer's config file; [kv] is required. Throws config_error.
+kv_config load_kv_config(const std::filesystem::path& path);
+
+/// Parses config text as if read from `path` (see parse_config).
+kv_config parse_kv_config(std::string_view text, const std::filesystem::path& path);
+
+/// Where the server listens, as written in [kv] listen.
+inline endpoint_address listen_address(const http_server_options& o) { return {o.address, o.port}; }
+
+/// The server speaks HTTPS ([kv] tls_cert is set).
+inline bool serves_https(const http_server_options& o) { return !o.tls_cert_file.empty(); }
+
+} // namespace raftlite::kv
+
+#endif

@@ -1,0 +1,150 @@
+// The [kv] section of a peer's config file (apps/kv/kv_config.hpp): read into
+// the HTTP server's options through the library's app_section hook.
+#include <boost/test/unit_test.hpp>
+
+#include "kv_config.hpp"
+#include "tls/tls_certs.hpp"
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+using namespace raftlite;
+using namespace raftlite::kv;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string base = R"([cluster]
+id = c
+[node]
+id = 1
+listen = 127.0.0.1:7101
+data_dir = data/n1
+[peers]
+1 = 127.0.0.1:7101
+2 = 127.0.0.1:7102
+)";
+
+/// The config, as if read from a file in the test certificates' directory,
+/// so that relative paths point at them.
+kv_config parse(const std::string& extra) {
+    return parse_kv_config(base + extra, testing::test_certs::get().dir / "n1.ini");
+}
+
+/// The error parsing `extra` gives; empty when it parses.
+std::string error_of(const std::string& extra) {
+    try {
+        parse(extra);
+    } catch (const config_error& e) {
+        return e.what();
+    }
+    return {};
+}
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(kv_config_file)
+
+BOOST_AUTO_TEST_CASE(shipped_local_configs_load) {
+    const auto root = testing::test_certs::get().repo_root;
+    for (node_id n = 1; n <= 3; ++n) {
+        auto c = load_kv_config(root / "conf" / "local" / ("n" + std::to_string(n) + ".ini"));
+        BOOST_TEST(c.peer.node.core.self == n);
+        BOOST_TEST(listen_address(c.http).to_string() == "127.0.0.1:810" + std::to_string(n));
+        BOOST_TEST(!serves_https(c.http));
+    }
+    // the template documents [kv] with its defaults
+    auto t = load_kv_config(root / "conf" / "template.ini");
+    const http_server_options d;
+    BOOST_TEST(listen_address(t.http).to_string() == "127.0.0.1:8101");
+    BOOST_TEST(t.http.body_limit == d.body_limit);
+    BOOST_TEST(t.http.header_limit == d.header_limit);
+    BOOST_TEST(t.http.idle_timeout == d.idle_timeout);
+    BOOST_TEST(t.http.max_connections == d.max_connections);
+}
+
+BOOST_AUTO_TEST_CASE(every_key) {
+    auto c = parse("[kv]\nlisten = [::1]:8102\nbody_limit_bytes = 4096\nheader_limit_bytes = 2048\n"
+                   "idle_timeout_ms = 1500\nmax_connections = 7\n");
+    BOOST_TEST(c.http.address == "::1");
+    BOOST_TEST(c.http.port == 8102);
+    BOOST_TEST(listen_address(c.http).to_string() == "[::1]:8102");
+    BOOST_TEST(c.http.body_limit == 4096u);
+    BOOST_TEST(c.http.header_limit == 2048u);
+    BOOST_TEST(c.http.idle_timeout.count() == 1500);
+    BOOST_TEST(c.http.max_connections == 7u);
+    BOOST_TEST(c.http.tls_cert_file.empty());
+}
+
+BOOST_AUTO_TEST_CASE(defaults) {
+    auto c = parse("[kv]\nlisten = 0.0.0.0:8101\n");
+    const http_server_options d;
+    BOOST_TEST(c.http.address == "0.0.0.0");
+    BOOST_TEST(c.http.port == 8101);
+    BOOST_TEST(c.http.body_limit == d.body_limit);
+    BOOST_TEST(c.http.header_limit == d.header_limit);
+    BOOST_TEST(c.http.idle_timeout == d.idle_timeout);
+    BOOST_TEST(c.http.max_connections == d.max_connections);
+    BOOST_TEST(!serves_https(c.http));
+}
+
+BOOST_AUTO_TEST_CASE(errors) {
+    struct bad {
+        std::string extra;
+        std::vector<std::string> parts;   ///< each in the message
+    };
+    const std::vector<bad> cases = {
+        {"", {"missing section [kv] (listen = host:port for clients)"}},
+        {"[kv]\nbody_limit_bytes = 10\n", {"[kv] missing key 'listen'"}},
+        {"[kv]\n", {"[kv] missing key 'listen'", "line 10"}},
+        {"[kv]\nlisten = 127.0.0.1:7101\n",
+         {"n1.ini:11: [kv] listen: 127.0.0.1:7101 is also [node] listen"}},
+        {"[kv]\nlisten = :8102\n", {"n1.ini:11: [kv] listen", "got ':8102'"}},
+        {"[kv]\nlisten = 127.0.0.1:8102\nmax_connections =\n",
+         {"n1.ini:12: [kv] max_connections", "got ''"}},
+        {"[kv]\nlisten = 127.0.0.1:8102\nidle_timeout_ms = 0\n",
+         {"n1.ini:12: [kv] idle_timeout_ms: expected an integer in 1..3600000"}},
+        {"[kv]\nlisten = 127.0.0.1:8102\nbody_limit = 10\n",
+         {"n1.ini:12: [kv] unknown key 'body_limit'", "body_limit_bytes"}},
+    };
+    for (const auto& c : cases) {
+        const auto e = error_of(c.extra);
+        BOOST_TEST(!e.empty(), "accepted: " << c.extra);
+        for (const auto& part : c.parts)
+            BOOST_TEST(contains(e, part), e);
+    }
+}
+
+// kvctl reads [kv] where present and skips peers without it.
+BOOST_AUTO_TEST_CASE(optional_section) {
+    std::optional<http_server_options> http;
+    auto c = parse_config(base, "/x/n1.ini", {kv_section(http, false)});
+    BOOST_TEST(c.node.core.self == 1u);
+    BOOST_TEST(!http.has_value());
+    parse_config(base + "[kv]\nlisten = h:1\n", "/x/n1.ini", {kv_section(http, false)});
+    BOOST_REQUIRE(http.has_value());
+    BOOST_TEST(http->address == "h");
+}
+
+BOOST_AUTO_TEST_CASE(tls_keys) {
+    const auto& certs = testing::test_certs::get();
+    auto c = parse("[kv]\nlisten = 127.0.0.1:8101\ntls_cert = kv-server.pem\ntls_key = kv-server.key\nclient_ca = ca.pem\n");
+    BOOST_TEST(serves_https(c.http));
+    BOOST_TEST(c.http.tls_cert_file == certs.file("kv-server.pem"));
+    BOOST_TEST(c.http.tls_key_file == certs.file("kv-server.key"));
+    BOOST_TEST(c.http.client_ca_file == certs.file("ca.pem"));
+    BOOST_TEST(!serves_https(parse("[kv]\nlisten = 127.0.0.1:8101\n").http));
+
+    std::string e = error_of("[kv]\nlisten = 127.0.0.1:8101\ntls_cert = kv-server.pem\n");
+    BOOST_TEST(contains(e, "[kv] missing key 'tls_key'"), e);
+    e = error_of("[kv]\nlisten = 127.0.0.1:8101\nclient_ca = ca.pem\n");
+    BOOST_TEST(contains(e, "[kv] client_ca: client certificates need HTTPS"), e);
+    e = error_of("[kv]\nlisten = 127.0.0.1:8101\ntls_cert = kv-server.pem\ntls_key = kv.key\n");
+    BOOST_TEST(contains(e, "kv.key does not exist"), e);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
