@@ -5,7 +5,7 @@
 // enforced. Everything here is deterministic: the same events give the same
 // outputs.
 #include <raftlite/core.hpp>
-#include <raftlite/persister.hpp>
+#include <raftlite/persistent_state.hpp>
 
 #include <algorithm>
 #include <stdexcept>

@@ -145,8 +145,10 @@ void runner::carry_out(output& o) {
     // 3. The sync: now (inline) or as a round the host completes later.
     if (to_disk) start_round();
     if (!running_) return;
-    // 4. Deliveries in index order, then outcomes.
+    // 4. Deliveries in index order, then outcomes. (A delivery handler may
+    // stop the node.)
     deliver(o.committed);
+    if (!running_) return;
     complete(o.completions);
     // 5. Timers.
     if (o.reset_election_timer) host_->reset_election_timer();
