@@ -28,7 +28,7 @@ namespace http = beast::http;
 namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 using namespace raftlite::kv;
-using raftlite::testing::test_certs;
+using raftlite::test::test_certs;
 
 namespace {
 

@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 using namespace raftlite;
-using namespace raftlite::testing;
+using namespace raftlite::test;
 using namespace std::chrono_literals;
 
 namespace {
