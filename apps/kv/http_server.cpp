@@ -240,7 +240,6 @@ private:
     void handle(request req) {
         keep_alive_ = req.keep_alive();
         version_ = req.version();
-        target_ = std::string(req.target());
 
         auto r = route_request(req);
         if (auto* e = std::get_if<route_error>(&r)) {
@@ -286,22 +285,12 @@ private:
         if (st_->stopped)
             return close_now();
         if (r.error) {
-            if (r.error == raftlite::errc::not_leader) {
-                boost::json::object o;
-                o["error"] = "not_leader";
-                o["message"] = r.leader.empty() ? "no leader is known; retry later"
-                                                : "this node is not the leader; retry there";
-                if (r.leader.empty()) {
-                    o["leader"] = nullptr;
-                    return send(make(http::status::service_unavailable, json_text(o),
-                                     "application/json"),
-                                false);
-                }
-                o["leader"] = r.leader;
-                auto res = make(http::status::temporary_redirect, json_text(o), "application/json");
-                res.set(http::field::location, (is_tls ? "https://" : "http://") + r.leader + target_);
-                return send(std::move(res), false);
-            }
+            // A follower forwards commands to the leader itself, so not_leader
+            // means no leader is known or reachable: the client retries later
+            // (or elsewhere).
+            if (r.error == raftlite::errc::not_leader)
+                return send_error(http::status::service_unavailable, "not_leader",
+                                  "no leader is known or reachable; retry later", false);
             if (r.error == raftlite::errc::busy) {
                 auto res = make(http::status::too_many_requests,
                                 error_body("busy", r.error.message()), "application/json");
@@ -417,7 +406,6 @@ private:
     bool counted_;
     bool keep_alive_ = false;
     unsigned version_ = 11;
-    std::string target_;
     char scratch_[4096];
 };
 

@@ -17,10 +17,9 @@
 // A request may carry "X-Request-Id: <decimal u64>"; it becomes
 // kv_command::request_id (0 when absent).
 //
-// Errors have a JSON body {"error": "<token>", "message": "<text>"} and, for
-// not_leader, "leader": "host:port" | null:
-//   submit not_leader, leader known   307, Location: http://<leader><same target>
-//   submit not_leader, no leader      503
+// Errors have a JSON body {"error": "<token>", "message": "<text>"}:
+//   submit not_leader                 503 (any peer forwards to the leader, so
+//                                     this means no leader is known or reachable)
 //   submit busy                       429 (Retry-After: 1)
 //   submit timed_out                  504
 //   submit any other error            503
@@ -36,7 +35,7 @@
 // HTTPS: with tls_cert_file set the port speaks TLS 1.2+ only (plaintext gets
 // no answer: the TLS handshake fails and the connection is closed, logged);
 // with client_ca_file set too, a client must present a certificate that CA
-// signed. Redirects then say https://. The TLS handshake counts against
+// signed. The TLS handshake counts against
 // idle_timeout like the request itself.
 #ifndef RAFTLITE_KV_HTTP_SERVER_HPP
 #define RAFTLITE_KV_HTTP_SERVER_HPP
@@ -65,8 +64,6 @@ struct http_result {
     /// other error; `result` is then ignored.
     boost::system::error_code error;
     kv_result result;
-    /// not_leader: the leader's HTTP address "host:port", empty when unknown.
-    std::string leader;
 };
 
 /// Called once per command with the completion to call exactly once (later

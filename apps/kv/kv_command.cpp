@@ -1,20 +1,25 @@
 // raftlite kv — command encoding (see kv_command.hpp for the format).
 #include "kv_command.hpp"
 
+#include <raftlite/detail/byte_order.hpp>
+
 namespace raftlite::kv {
 namespace {
 
 constexpr std::uint8_t format_version = 1;
 constexpr std::uint8_t flag_has_expected = 1;
 
+// Integers are little-endian (kv_command.hpp).
 void put_u32(std::string& out, std::uint32_t v) {
-    for (int i = 0; i < 4; ++i)
-        out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+    char b[4];
+    detail::put_u32_le(b, v);
+    out.append(b, sizeof b);
 }
 
 void put_u64(std::string& out, std::uint64_t v) {
-    for (int i = 0; i < 8; ++i)
-        out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+    char b[8];
+    detail::put_u64_le(b, v);
+    out.append(b, sizeof b);
 }
 
 void put_bytes(std::string& out, const std::string& s) {
@@ -25,31 +30,21 @@ void put_bytes(std::string& out, const std::string& s) {
 // Reads fields off the front of the input; every read is bounds-checked.
 class cursor {
 public:
-    explicit cursor(std::string_view in) : in_(in) {}
+    explicit cursor(std::string_view in) : in_(in.data(), in.size()) {}
 
     std::uint8_t u8(const char* field) {
         need(1, field);
-        auto v = static_cast<std::uint8_t>(in_[pos_]);
-        pos_ += 1;
-        return v;
+        return in_.u8();
     }
 
     std::uint64_t u64(const char* field) {
         need(8, field);
-        std::uint64_t v = 0;
-        for (int i = 0; i < 8; ++i)
-            v |= std::uint64_t(static_cast<std::uint8_t>(in_[pos_ + i])) << (8 * i);
-        pos_ += 8;
-        return v;
+        return in_.u64_le();
     }
 
     std::uint32_t u32(const char* field) {
         need(4, field);
-        std::uint32_t v = 0;
-        for (int i = 0; i < 4; ++i)
-            v |= std::uint32_t(static_cast<std::uint8_t>(in_[pos_ + i])) << (8 * i);
-        pos_ += 4;
-        return v;
+        return in_.u32_le();
     }
 
     // A length-prefixed string, its length checked against `max` before
@@ -60,27 +55,27 @@ public:
             throw bad_command(std::string(field) + " length " + std::to_string(n) +
                               " exceeds the limit of " + std::to_string(max) + " bytes");
         need(n, field);
-        std::string s(in_.substr(pos_, n));
-        pos_ += n;
+        std::string s(reinterpret_cast<const char*>(in_.position()), n);
+        in_.skip(n);
         return s;
     }
 
     void finish() const {
-        if (pos_ != in_.size())
-            throw bad_command(std::to_string(in_.size() - pos_) +
+        if (in_.remaining() != 0)
+            throw bad_command(std::to_string(in_.remaining()) +
                               " unexpected bytes after the command");
     }
 
 private:
+    // Throws, naming the field, before the reader would run past the end.
     void need(std::size_t n, const char* field) const {
-        if (in_.size() - pos_ < n)
+        if (in_.remaining() < n)
             throw bad_command(std::string("truncated command: ") + field + " needs " +
-                              std::to_string(n) + " bytes, " + std::to_string(in_.size() - pos_) +
+                              std::to_string(n) + " bytes, " + std::to_string(in_.remaining()) +
                               " left");
     }
 
-    std::string_view in_;
-    std::size_t pos_ = 0;
+    detail::byte_reader in_;
 };
 
 } // namespace

@@ -74,7 +74,7 @@ private:
         try {
             bytes = kv::encode(c);
         } catch (const kv::bad_command& e) {
-            done({make_error_code(errc::bad_message), {}, {}});
+            done({make_error_code(errc::bad_message), {}});
             return;
         }
         waiting_[id] = std::move(done);
@@ -86,7 +86,7 @@ private:
             if (it == waiting_.end()) return;
             auto done = std::move(it->second);
             waiting_.erase(it);
-            done({ec, {}, {}});
+            done({ec, {}});
         });
     }
 
@@ -103,7 +103,7 @@ private:
         if (it == waiting_.end()) return;
         auto done = std::move(it->second);
         waiting_.erase(it);
-        done({{}, std::move(r), {}});
+        done({{}, std::move(r)});
     }
 
     std::string status_json() {

@@ -10,9 +10,9 @@
 //
 // The cluster is the directory of the peers' config files: kvctl reads each
 // file's [node] id and [kv] listen address. Any peer serves any request
-// (reads and writes go through the log), so kvctl asks one, follows a
-// redirect to the leader if it gets one, and moves on to the next peer when
-// one is down, has no leader yet or times out, until --timeout.
+// (reads and writes go through the log, and a follower forwards them to the
+// leader), so kvctl asks one and moves on to the next peer when one is down,
+// has no leader yet or times out, until --timeout.
 //
 // A peer whose [kv] section has tls_cert serves HTTPS: kvctl then needs
 // --tls-ca (the CA that signed the server's certificate, which must name the
@@ -62,7 +62,6 @@ std::string last_error;
 struct response {
     unsigned status = 0;
     std::string body;
-    std::string location;
 };
 
 std::map<raftlite::node_id, peer> read_cluster(const std::filesystem::path& dir) {
@@ -116,7 +115,6 @@ std::optional<response> exchange(Stream& stream, boost::beast::tcp_stream& tcp, 
     response r;
     r.status = res.result_int();
     r.body = res.body();
-    if (auto it = res.find(http::field::location); it != res.end()) r.location = std::string(it->value());
     boost::system::error_code ec;
     tcp.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
     return r;
@@ -151,30 +149,6 @@ std::optional<response> request(const peer& p, http::verb verb, const std::strin
     }
 }
 
-// Follows "http[s]://host:port/target" redirects once.
-bool split_location(const std::string& loc, peer& to, std::string& target) {
-    std::string rest;
-    if (loc.rfind("http://", 0) == 0) {
-        rest = loc.substr(7);
-        to.https = false;
-    } else if (loc.rfind("https://", 0) == 0) {
-        rest = loc.substr(8);
-        to.https = true;
-    } else {
-        return false;
-    }
-    std::string& host = to.host;
-    std::string& port = to.port;
-    auto slash = rest.find('/');
-    auto hostport = rest.substr(0, slash);
-    target = slash == std::string::npos ? "/" : rest.substr(slash);
-    auto colon = hostport.rfind(':');
-    if (colon == std::string::npos) return false;
-    host = hostport.substr(0, colon);
-    port = hostport.substr(colon + 1);
-    return true;
-}
-
 /// Sends one request to the cluster, retrying on other peers until a
 /// definitive answer (2xx, 4xx) or the deadline.
 std::optional<response> call(const std::map<raftlite::node_id, peer>& peers, std::optional<raftlite::node_id> only,
@@ -189,11 +163,6 @@ std::optional<response> call(const std::map<raftlite::node_id, peer>& peers, std
     while (std::chrono::steady_clock::now() < deadline) {
         const peer& p = order[next++ % order.size()];
         auto r = request(p, verb, target, body, 5s);
-        if (r && r->status == 307 && !r->location.empty()) {
-            peer leader;
-            std::string t;
-            if (split_location(r->location, leader, t)) r = request(leader, verb, t, body, 5s);
-        }
         if (r && r->status < 500) return r;
         if (verbose)
             std::cerr << "kvctl: n" << p.id << ": "

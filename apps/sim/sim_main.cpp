@@ -4,12 +4,17 @@
 //   sim --seeds A..B [--nodes N]                                    a sweep of seeds
 //   sim --minutes M [--seeds A..]                                   sweep for a while
 //   sim --explore [--depth D] [--crashes K] [--broadcasts B]        exhaustive exploration
-//   --skip outcomes,failures   leave out the checks of two known core defects
-//                              (see test/sim/world_test.cpp) to sweep for anything else
+//       (3 nodes; also --drops, --duplicates, --timeouts, --heartbeats, --budget)
+//   --clients C, --max-sync TICKS, --group-commit   workload and disk of a run
+//   --skip outcomes,failures   leave out a check: that every accepted broadcast
+//                              gets an outcome once healed (outcomes), that a
+//                              broadcast completed as failed never commits
+//                              (failures). Every check is on by default.
 //
 // Without --nodes a sweep alternates 3- and 5-node clusters. A failing run
 // prints its seed, the violated property, the last events, and the command
-// line that replays it; the exit status is then 1.
+// line that replays it; the exit status is then 1. test/sim/README.md
+// describes the simulator.
 #include "sim/explorer.hpp"
 #include "sim/world.hpp"
 
@@ -97,7 +102,7 @@ int main(int argc, char** argv) {
         else if (a == "--group-commit") cfg.group_commit = true;
         else if (a == "--trace") trace_on = true;
         else if (a == "--skip") {
-            // checks of known core defects, to sweep for anything else
+            // leaves out checks (both are on by default)
             std::istringstream in(value());
             std::string w;
             while (std::getline(in, w, ',')) {

@@ -117,7 +117,8 @@ BOOST_AUTO_TEST_CASE(leader_cleared_whenever_term_changes) {
     follow(c, 1, 1);
     BOOST_REQUIRE_EQUAL(c.leader(), 1u);
     // A candidate with a shorter log: no vote, but the term moves on and the
-    // old leader of term 1 is no longer this term's leader (raft-lite's defect 6).
+    // old leader of term 1 is no longer this term's leader: a node's known
+    // leader always belongs to its current term.
     c.step(recv(3, 2, vote_request{2, 0, 0}));
     BOOST_TEST(c.current_term() == 2u);
     BOOST_TEST(c.leader() == no_node);
@@ -311,7 +312,7 @@ BOOST_AUTO_TEST_CASE(granted_vote_is_durable_before_it_is_sent) {
 }
 
 BOOST_AUTO_TEST_CASE(election_timer_reset_when_a_vote_is_granted) {
-    // raft-lite's defect 7: granting a vote must defer our own candidacy.
+    // Granting a vote must defer our own candidacy (restart the election timer).
     core c(make_config(1, 3));
     output granted = c.step(recv(2, 1, vote_request{1, 0, 0}));
     BOOST_TEST(granted.reset_election_timer);
@@ -321,7 +322,7 @@ BOOST_AUTO_TEST_CASE(election_timer_reset_when_a_vote_is_granted) {
 }
 
 BOOST_AUTO_TEST_CASE(leader_election_in_a_single_node_cluster) {
-    // raft-lite's defect 4: a one-node cluster must elect itself and commit.
+    // A one-node cluster is its own majority: it must elect itself and commit.
     core c(make_config(1, 1));
     output o = c.step(election_timeout{});
     BOOST_TEST(c.role() == role::leader);

@@ -1,6 +1,6 @@
 // Broadcasts made on a follower: forwarded to the leader, held while no
-// leader is known, bounded, retried, deduplicated, and always answered
-// (raft-lite's defect 5: forwarded broadcasts were lost silently).
+// leader is known, bounded, retried, deduplicated, and always answered: a
+// forwarded broadcast is never lost silently.
 #include "core_test_util.hpp"
 
 using namespace raftlite;

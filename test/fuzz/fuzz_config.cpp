@@ -4,6 +4,8 @@
 // any other exception, a crash or a sanitizer report is a finding. A parsed
 // config must also hold what the parser promises (self among the peers,
 // election timeouts ordered, an absolute data_dir).
+//
+// max_len: 4096 (a full config file; ./run fuzz reads this line)
 #include "fuzz_check.hpp"
 
 #include <raftlite/config.hpp>

@@ -7,6 +7,8 @@
 // per message: fixed-width integers, booleans and enumerations checked), and
 // decoding that again must succeed and encode the same. Anything else the
 // codec does with hostile bytes must be errc::bad_message, never a crash.
+//
+// max_len: 4096 (enough for a frame of dozens of entries; ./run fuzz reads this line)
 #include "fuzz_check.hpp"
 
 #include <raftlite/codec.hpp>

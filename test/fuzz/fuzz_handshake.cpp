@@ -4,6 +4,8 @@
 // header). Decoding with the default limits must fail with errc::bad_message
 // or yield a handshake whose cluster id respects max_cluster_id_bytes and that
 // re-encodes to exactly the input.
+//
+// max_len: 1024 (a handshake is small; ./run fuzz reads this line)
 #include "fuzz_check.hpp"
 
 #include <raftlite/codec.hpp>

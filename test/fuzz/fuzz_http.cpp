@@ -7,6 +7,8 @@
 // the server uses. A command that comes out must be valid and survive its
 // Raft encoding; an error must be a 4xx with a token. Parse errors end the
 // connection, as in the server.
+//
+// max_len: 16384 (an HTTP request over the 8 KiB header limit; ./run fuzz reads this line)
 #include "fuzz_check.hpp"
 
 #include "http_routes.hpp"

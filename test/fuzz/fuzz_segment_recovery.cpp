@@ -12,6 +12,8 @@
 // is in the input. A second load of the (possibly repaired) directory must
 // return the same log, and the log must take a new entry afterwards. In the
 // "append" variant the valid entries must all come back.
+//
+// max_len: 8192 (several segments; ./run fuzz reads this line)
 #include "fuzz_check.hpp"
 
 #include <raftlite/detail/crc32c.hpp>

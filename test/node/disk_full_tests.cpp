@@ -1,7 +1,8 @@
-// A node whose disk fills up (issue 7, bad disks): its data directory is on a
-// 2 MiB tmpfs. Broadcasts go until one fails; from then on the node takes no
-// writes. Once the file system grows, a restart from the same directory has
-// every broadcast acknowledged before, and commits new ones.
+// A node whose disk fills up must fail its writes cleanly and lose nothing it
+// acknowledged. Its data directory is on a 2 MiB tmpfs. Broadcasts go until
+// one fails; from then on the node takes no writes. Once the file system
+// grows, a restart from the same directory has every broadcast acknowledged
+// before, and commits new ones.
 //
 // Mounting needs root (CAP_SYS_ADMIN); without it the test is skipped by its
 // precondition, which says why.
@@ -29,7 +30,7 @@
 #include <unistd.h>
 
 using namespace raftlite;
-using namespace raftlite::testing;
+using namespace raftlite::test;
 using namespace std::chrono_literals;
 
 namespace {

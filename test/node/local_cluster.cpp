@@ -7,7 +7,7 @@
 
 #include <random>
 
-namespace raftlite::testing {
+namespace raftlite::test {
 
 using namespace std::chrono_literals;
 
@@ -125,4 +125,4 @@ local_cluster::deliveries local_cluster::delivered(node_id id) {
     return delivered_[id];
 }
 
-} // namespace raftlite::testing
+} // namespace raftlite::test

@@ -19,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-namespace raftlite::testing {
+namespace raftlite::test {
 
 /// A free TCP port on 127.0.0.1 (bound once and released).
 std::uint16_t free_port();
@@ -65,6 +65,6 @@ private:
     std::map<node_id, std::filesystem::path> data_dirs_;
 };
 
-} // namespace raftlite::testing
+} // namespace raftlite::test
 
 #endif

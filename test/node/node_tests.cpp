@@ -19,7 +19,7 @@
 #include <boost/asio/use_future.hpp>
 
 using namespace raftlite;
-using namespace raftlite::testing;
+using namespace raftlite::test;
 using namespace std::chrono_literals;
 
 namespace {

@@ -18,7 +18,7 @@
 #include <string>
 
 using namespace raftlite;
-using namespace raftlite::testing;
+using namespace raftlite::test;
 using namespace std::chrono_literals;
 
 namespace {

@@ -17,7 +17,7 @@
 #include <thread>
 #include <unistd.h>
 
-namespace raftlite::testing {
+namespace raftlite::test {
 
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
@@ -237,4 +237,4 @@ bool kv_process_cluster::put(const std::string& key, const std::string& value, s
     return false;
 }
 
-} // namespace raftlite::testing
+} // namespace raftlite::test

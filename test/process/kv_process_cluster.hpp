@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace raftlite::testing {
+namespace raftlite::test {
 
 /// The directory of the staged programs (stage/bin), found from this test
 /// program's own location (stage/test).
@@ -79,6 +79,6 @@ private:
     std::map<node_id, bool> paused_;
 };
 
-} // namespace raftlite::testing
+} // namespace raftlite::test
 
 #endif

@@ -10,7 +10,7 @@
 #include <random>
 
 using namespace raftlite;
-using namespace raftlite::testing;
+using namespace raftlite::test;
 using namespace std::chrono_literals;
 
 BOOST_AUTO_TEST_CASE(acknowledged_writes_survive_kills_restarts_and_pauses) {

@@ -158,13 +158,13 @@ BOOST_AUTO_TEST_CASE(stale_local_reads_are_caught) {
     BOOST_TEST(caught != 0u);
 }
 
-// A defect the simulator found (fixed in the core at d7b50aa): a broadcast a
-// deposed leader appended, overwritten by the next leader whose log is
-// shorter, waited for the commit length to reach its index before being
-// completed `superseded`; in a healed, idle cluster that never happens, so the
-// caller never heard back (raft-lite's defect 5 in another guise). 3 nodes,
-// 10000 steps: seed 150 with the core of 39376f5. Now a committed entry of
-// term T supersedes pending entries of earlier terms at once.
+// A defect the simulator found, now fixed in the core: a broadcast a deposed
+// leader appended, overwritten by the next leader whose log is shorter,
+// waited for the commit length to reach its index before being completed
+// `superseded`; in a healed, idle cluster that never happens, so the caller
+// never heard back (every broadcast must get an outcome, forwarded or not).
+// It showed with 3 nodes, 10000 steps, seed 150. The rule now: a committed
+// entry of term T supersedes pending entries of earlier terms at once.
 BOOST_AUTO_TEST_CASE(broadcast_outcome_after_heal) {
     const std::string seeds = seeds_failing("broadcast outcome", 1, 160, 3, true, true);
     BOOST_TEST(seeds.empty(), "healed cluster, broadcasts without an outcome in seeds:" << seeds);
@@ -180,8 +180,8 @@ BOOST_AUTO_TEST_CASE(two_requests_expected_at_one_index_both_get_an_outcome) {
     expect_ok(config(10385, 3, 20000), total);
 }
 
-// A second defect, fixed in the core at 39376f5 (also found by core_tests):
-// a forwarded broadcast whose answer was lost was completed `not_leader`
+// A second defect, now fixed in the core (also found by core_tests): a
+// forwarded broadcast whose answer was lost was completed `not_leader`
 // after hold_elections election timeouts, yet its entry committed; a caller
 // told "not_leader" retries, and the operation takes effect twice. It showed
 // in 92 of seeds 1..300 (e.g. seed 3: request 242 of node 1, index 229).

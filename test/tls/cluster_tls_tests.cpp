@@ -13,7 +13,7 @@
 #include <vector>
 
 using namespace raftlite;
-using namespace raftlite::testing;
+using namespace raftlite::test;
 using namespace std::chrono_literals;
 
 namespace {

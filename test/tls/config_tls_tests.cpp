@@ -11,7 +11,7 @@
 #include <string>
 
 using namespace raftlite;
-using namespace raftlite::testing;
+using namespace raftlite::test;
 namespace fs = std::filesystem;
 
 namespace {

@@ -7,7 +7,7 @@
 #include <random>
 #include <stdexcept>
 
-namespace raftlite::testing {
+namespace raftlite::test {
 
 namespace fs = std::filesystem;
 
@@ -61,4 +61,4 @@ const test_certs& test_certs::get() {
     }
 }
 
-} // namespace raftlite::testing
+} // namespace raftlite::test

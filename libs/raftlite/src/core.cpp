@@ -296,7 +296,9 @@ log_request core::make_log_request(index_t prefix_len, bool with_entries) const 
     r.prefix_term = log_.term_at(prefix_len);
     r.leader_commit = commit_length_;
     if (with_entries) {
-        // A bounded batch, never the whole unacknowledged suffix (raft-lite's defect 8).
+        // A bounded batch (max_batch_entries, max_batch_bytes), never the whole
+        // unacknowledged suffix: one message must stay small however far behind
+        // the follower is.
         std::size_t bytes = 0;
         for (index_t i = prefix_len + 1; i <= log_.length(); ++i) {
             const log_entry& e = log_.at(i);
@@ -371,8 +373,8 @@ void core::on_log_request(node_id from, const log_request& m, output& out) {
     // beyond `match` could still be a stale suffix of an older term.
     const index_t new_commit = std::min(m.leader_commit, match);
     if (new_commit > commit_length_) advance_commit(new_commit, out);
-    // The acknowledgement promises durability: it leaves after the sync (§5.3,
-    // and raft-lite's defect 2).
+    // The acknowledgement promises durability: it leaves only after the
+    // appended entries are synced to stable storage, never before (§5.3).
     send_after_sync(from, log_response{current_term_, match, true, m.prefix_len}, out);
 }
 

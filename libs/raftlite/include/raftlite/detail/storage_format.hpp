@@ -5,6 +5,7 @@
 #ifndef RAFTLITE_DETAIL_STORAGE_FORMAT_HPP
 #define RAFTLITE_DETAIL_STORAGE_FORMAT_HPP
 
+#include <raftlite/detail/byte_order.hpp>
 #include <raftlite/types.hpp>
 
 #include <cstddef>
@@ -18,23 +19,13 @@ namespace raftlite::detail {
 /// Bumped on any incompatible change; readers refuse versions they do not know.
 inline constexpr std::uint32_t storage_format_version = 1;
 
-// ---- little-endian helpers ---------------------------------------------------
-inline void put_u32(unsigned char* p, std::uint32_t v) noexcept {
-    for (int i = 0; i < 4; ++i) p[i] = static_cast<unsigned char>(v >> (8 * i));
-}
-inline void put_u64(unsigned char* p, std::uint64_t v) noexcept {
-    for (int i = 0; i < 8; ++i) p[i] = static_cast<unsigned char>(v >> (8 * i));
-}
-inline std::uint32_t get_u32(const unsigned char* p) noexcept {
-    std::uint32_t v = 0;
-    for (int i = 3; i >= 0; --i) v = (v << 8) | p[i];
-    return v;
-}
-inline std::uint64_t get_u64(const unsigned char* p) noexcept {
-    std::uint64_t v = 0;
-    for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
-    return v;
-}
+// ---- integers: little-endian on disk (byte_order.hpp) -------------------------
+// The storage format's names for its integer encoding, for tests and tools
+// that build or inspect files byte by byte.
+inline void put_u32(unsigned char* p, std::uint32_t v) noexcept { put_u32_le(p, v); }
+inline void put_u64(unsigned char* p, std::uint64_t v) noexcept { put_u64_le(p, v); }
+inline std::uint32_t get_u32(const unsigned char* p) noexcept { return get_u32_le(p); }
+inline std::uint64_t get_u64(const unsigned char* p) noexcept { return get_u64_le(p); }
 
 // ---- small state files (hard_state, log_meta) -------------------------------
 // 40 bytes: magic[8] version:u32 zero:u32 a:u64 b:u64 zero:u32 crc32c(bytes 0..35):u32
