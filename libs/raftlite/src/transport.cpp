@@ -97,9 +97,13 @@ void transport_state::start() {
 }
 
 void transport_state::run(std::shared_ptr<listener> l) {
+    // Kept even when stopped meanwhile: the acceptor is closed by close_all
+    // if that is still to run, else with the state. Never here: close_all is
+    // queued only after stop() has shut the descriptor down, so that
+    // shutdown(2) can never hit a descriptor already closed (and reused).
     listener_ = std::move(l);
     if (stopped.load())
-        return; // close_all, queued behind this or already run, closes it
+        return;
     listener_->start();
     for (auto& [id, link] : links)
         link->start();
@@ -131,7 +135,7 @@ void transport_state::close_all() {
         listener_->close();
         listener_.reset();
     }
-    // close_quietly() removes the session from sessions_: iterate over a copy.
+    // close_quietly() removes the session from sessions_: iterate over what was there.
     const auto sessions = std::move(sessions_);
     sessions_.clear();
     for (auto& [raw, weak] : sessions)
