@@ -129,7 +129,7 @@ public:
     /// message is encoded on the calling thread and handed to the transport's
     /// strand, which puts it in the peer's bounded queue. Thread-safe; may be
     /// called before start() (the message waits for the connection). Messages
-    /// to one peer are sent in the order of send().
+    /// from one thread to one peer are sent in the order of send().
     void send(envelope env);
 
     /// Closes the listener and every connection and cancels timers. After
