@@ -7,6 +7,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <raftlite/codec.hpp>
+#include <raftlite/detail/transport_test_access.hpp>
 #include <raftlite/transport.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -27,6 +28,7 @@ using namespace raftlite;
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
 using asio::ip::tcp;
+using test_access = raftlite::detail::transport_test_access;
 
 namespace {
 
@@ -148,7 +150,7 @@ struct pair_fixture : net_fixture {
         o2.peers[1] = {"127.0.0.1", t1->listen_port()};
         t2 = std::make_unique<transport>(ioc, o2, in2.handler());
         t2->start();
-        t1->set_peer_address(2, {"127.0.0.1", t2->listen_port()});
+        test_access::set_peer_address(*t1, 2, {"127.0.0.1", t2->listen_port()});
     }
 };
 
@@ -196,7 +198,96 @@ BOOST_FIXTURE_TEST_CASE(two_transports_exchange_messages, pair_fixture) {
     BOOST_TEST(s1.connects >= 1u);
     BOOST_TEST(s1.bad_frames == 0u);
     BOOST_TEST(s1.handshakes_rejected == 0u);
-    BOOST_TEST(t1->queued_messages(2) == 0u);
+    BOOST_TEST(test_access::queued_messages(*t1, 2) == 0u);
+
+    // Per peer: what n1 wrote to n2 is what n2 read from n1, frame for frame
+    // and byte for byte (the writer counts when its write completes, which
+    // may be after the reader has the bytes: wait for it).
+    BOOST_REQUIRE(run_until([&] { return t1->stats().peers.at(0).bytes_sent == t2->stats().peers.at(0).bytes_received; }));
+    const auto a = t1->stats();
+    const auto b = t2->stats();
+    BOOST_REQUIRE_EQUAL(a.peers.size(), 1u);
+    BOOST_REQUIRE_EQUAL(b.peers.size(), 1u);
+    const auto& a2 = a.peers[0]; // n1's view of n2
+    const auto& b1 = b.peers[0]; // n2's view of n1
+    BOOST_TEST(a2.id == 2u);
+    BOOST_TEST(b1.id == 1u);
+    BOOST_TEST(a2.messages_sent == std::uint64_t(n + 1));
+    BOOST_TEST(b1.messages_received == std::uint64_t(n + 1));
+    BOOST_TEST(a2.bytes_sent > a2.messages_sent * frame_header_size);
+    BOOST_TEST(a2.bytes_sent == b1.bytes_received);
+    BOOST_TEST(a2.messages_received == std::uint64_t(n + 1));
+    BOOST_TEST(a2.messages_dropped == 0u);
+    BOOST_TEST(a2.queued_messages == 0u);
+    BOOST_TEST(a2.queued_bytes == 0u);
+    // The totals are the sums over the peers.
+    BOOST_TEST(a.messages_sent == a2.messages_sent);
+    BOOST_TEST(a.bytes_sent == a2.bytes_sent);
+    BOOST_TEST(a.bytes_received == a2.bytes_received);
+    // One connection each way, both up.
+    BOOST_TEST(a2.connected);
+    BOOST_TEST(b1.connected);
+    BOOST_TEST(a.outbound_connections == 1u);
+    BOOST_TEST(a2.inbound_connections == 1u);
+    BOOST_TEST(b1.inbound_connections == 1u);
+    BOOST_TEST(b.inbound_connections == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(stats_follow_connections_and_drops, net_fixture) {
+    // Nobody at n2's address: messages wait, connection attempts fail.
+    auto o = make_options(1, {{2, {"127.0.0.1", closed_port(ioc)}}, {3, {"127.0.0.1", closed_port(ioc)}}});
+    o.max_queue_messages = 4;
+    inbox in1;
+    transport t1(ioc, o, in1.handler());
+    t1.start();
+    for (int i = 1; i <= 6; ++i)
+        t1.send({1, 2, vote_request{term_t(i), 0, 0}});
+    BOOST_REQUIRE(run_until([&] { return t1.stats().peers.at(0).connect_failures >= 1u; }));
+    auto s = t1.stats();
+    BOOST_REQUIRE_EQUAL(s.peers.size(), 2u);
+    BOOST_TEST(s.peers[0].id == 2u);
+    BOOST_TEST(s.peers[0].queued_messages == 4u);
+    BOOST_TEST(s.peers[0].queued_bytes > 4 * frame_header_size);
+    BOOST_TEST(s.peers[0].messages_dropped == 2u);
+    BOOST_TEST(!s.peers[0].connected);
+    BOOST_TEST(s.peers[1].id == 3u);
+    BOOST_TEST(s.peers[1].queued_messages == 0u);
+    BOOST_TEST(s.peers[1].messages_dropped == 0u);
+    BOOST_TEST(s.outbound_connections == 0u);
+
+    // n2 comes up: the queue drains, the connection counts.
+    inbox in2;
+    transport t2(ioc, make_options(2, {{1, {"127.0.0.1", t1.listen_port()}}}), in2.handler());
+    t2.start();
+    test_access::set_peer_address(t1, 2, {"127.0.0.1", t2.listen_port()});
+    BOOST_REQUIRE(run_until([&] { return in2.got.size() == 4; }));
+    BOOST_REQUIRE(run_until([&] { return t1.stats().peers[0].messages_sent == 4u; }));
+    s = t1.stats();
+    BOOST_TEST(s.peers[0].connected);
+    BOOST_TEST(s.peers[0].queued_messages == 0u);
+    BOOST_TEST(s.peers[0].queued_bytes == 0u);
+    BOOST_TEST(s.outbound_connections == 1u);
+    BOOST_TEST(t2.stats().inbound_connections == 1u);
+    BOOST_TEST(t2.stats().peers.at(0).inbound_connections == 1u);
+
+    // n2 stops: its side is closed at once, and n1 notices the lost connection.
+    t2.stop();
+    BOOST_REQUIRE(run_until([&] { return !t1.stats().peers[0].connected; }));
+    BOOST_TEST(t2.stats().inbound_connections == 0u);
+    BOOST_TEST(t2.stats().peers.at(0).inbound_connections == 0u);
+
+    // Queued at stop: counted as dropped.
+    t1.send({1, 3, vote_request{1, 0, 0}});
+    ioc.restart();
+    ioc.poll();
+    BOOST_TEST(t1.stats().peers[1].queued_messages == 1u);
+    t1.stop();
+    ioc.restart();
+    ioc.poll();
+    s = t1.stats();
+    BOOST_TEST(s.peers[1].queued_messages == 0u);
+    BOOST_TEST(s.peers[1].messages_dropped == 1u);
+    BOOST_TEST(s.dropped_stopped == 1u);
 }
 
 BOOST_FIXTURE_TEST_CASE(large_messages, pair_fixture) {
@@ -297,7 +388,7 @@ BOOST_FIXTURE_TEST_CASE(messages_over_max_frame_bytes_are_not_sent, pair_fixture
     transport t(ioc, o, in.handler());
     t.send({1, 2, sample_request(1, 1, 2000)});
     BOOST_TEST(t.stats().dropped_too_large == 1u);
-    BOOST_TEST(t.queued_messages(2) == 0u);
+    BOOST_TEST(test_access::queued_messages(t, 2) == 0u);
 }
 
 BOOST_FIXTURE_TEST_CASE(garbage_bytes, pair_fixture) {
@@ -480,14 +571,14 @@ BOOST_FIXTURE_TEST_CASE(bounded_queue_drops_oldest_while_disconnected, net_fixtu
     for (int i = 1; i <= 25; ++i)
         t1.send({1, 2, vote_request{term_t(i), 0, 0}});
     settle(50ms); // connection attempts fail meanwhile; nothing is lost beyond the bound
-    BOOST_TEST(t1.queued_messages(2) == 10u);
+    BOOST_TEST(test_access::queued_messages(t1, 2) == 10u);
     BOOST_TEST(t1.stats().dropped_queue_full == 15u);
 
     // The peer comes up: it receives exactly the 10 newest, in order.
     inbox in2;
     transport t2(ioc, make_options(2, {{1, {"127.0.0.1", t1.listen_port()}}}), in2.handler());
     t2.start();
-    t1.set_peer_address(2, {"127.0.0.1", t2.listen_port()});
+    test_access::set_peer_address(t1, 2, {"127.0.0.1", t2.listen_port()});
     BOOST_REQUIRE(run_until([&] { return in2.got.size() == 10; }));
     for (std::size_t i = 0; i < 10; ++i)
         BOOST_TEST(std::get<vote_request>(in2.got[i].msg).term == 16 + i);
@@ -502,7 +593,8 @@ BOOST_FIXTURE_TEST_CASE(queue_byte_bound, net_fixture) {
     transport t(ioc, o, in.handler());
     for (int i = 0; i < 10; ++i)
         t.send({1, 2, forward_request{std::uint64_t(i), 0, make_bytes(std::string(3000, 'x'))}});
-    BOOST_TEST(t.queued_messages(2) == 3u); // 3 frames of ~3 KiB fit in 10000 bytes
+    ioc.poll(); // the strand queues them (the transport is not started: nothing else runs)
+    BOOST_TEST(test_access::queued_messages(t, 2) == 3u); // 3 frames of ~3 KiB fit in 10000 bytes
     BOOST_TEST(t.stats().dropped_queue_full == 7u);
     t.send({1, 2, forward_request{99, 0, make_bytes(std::string(20000, 'x'))}});
     BOOST_TEST(t.stats().dropped_too_large == 1u);
@@ -546,16 +638,42 @@ BOOST_AUTO_TEST_CASE(stop_from_another_thread_while_running) {
             for (int i = 0; i < 2000; ++i)
                 t2.send({2, 1, vote_request{term_t(i), 0, 0}});
         });
+        // stats() from yet another thread, all along.
+        // (Boost.Test's assertions are for the test thread: results are
+        // checked after the join.)
+        std::atomic<bool> done{false};
+        std::uint64_t last_received = 0;
+        bool stats_ok = true; // counters never go back; the peers are fixed
+        std::thread reader([&] {
+            while (!done.load()) {
+                const auto s = t1.stats();
+                stats_ok = stats_ok && s.messages_received >= last_received && s.peers.size() == 1 &&
+                           s.peers[0].id == 2u && s.peers[0].messages_received == s.messages_received;
+                last_received = s.messages_received;
+            }
+        });
         // Wait (bounded) until traffic flows, then stop both from this thread
         // while the other threads are sending and running handlers.
         const auto end = std::chrono::steady_clock::now() + 30s;
         while (got.load() < 10 && std::chrono::steady_clock::now() < end)
             std::this_thread::yield();
         BOOST_TEST(got.load() >= 10u);
+        const auto port = t1.listen_port();
         t1.stop();
         t2.stop();
         const auto after_stop = got.load();
+        // The port is free once stop() returns, though the io threads run on.
+        tcp::acceptor again(ioc);
+        again.open(tcp::v4());
+        again.set_option(tcp::acceptor::reuse_address(true));
+        boost::system::error_code bind_error;
+        again.bind(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), bind_error);
+        BOOST_TEST(!bind_error, "rebinding the stopped transport's port: " << bind_error.message());
+        again.close();
         sender.join();
+        done = true;
+        reader.join();
+        BOOST_TEST(stats_ok);
         guard.reset();
         ioc.stop();
         runner1.join();

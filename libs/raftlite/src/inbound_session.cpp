@@ -1,6 +1,8 @@
 // raftlite — an inbound session: handshake, then a stream of message frames.
 #include "detail/inbound_session.hpp"
 
+#include "detail/peer_link.hpp"
+
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/read.hpp>
 
@@ -42,31 +44,27 @@ inbound_session::inbound_session(transport_state& state, asio::ip::tcp::socket s
 
 void inbound_session::start() {
     tune_peer_socket(stream_.socket());
+    const auto self = shared_from_this();
     handshake_timer_.expires_after(state_.opts.handshake_timeout);
-    handshake_timer_.async_wait([self = shared_from_this(), keep = state_.shared_from_this()](
-                                    const boost::system::error_code& ec) { self->on_handshake_timeout(ec); });
+    handshake_timer_.async_wait(strand_handler(self, &inbound_session::on_handshake_timeout));
     if (stream_.is_tls()) {
         stream_.async_handshake(peer_stream::handshake_type::server,
-                                [self = shared_from_this(), keep = state_.shared_from_this()](
-                                    const boost::system::error_code& ec) { self->on_tls_handshake(ec); });
+                                strand_handler(self, &inbound_session::on_tls_handshake));
         return;
     }
-    do_read_header();
+    process(); // nothing buffered yet: starts the first read
 }
 
 void inbound_session::on_tls_handshake(const boost::system::error_code& ec) {
-    std::lock_guard lock(state_.mu);
-    if (closed_ || state_.stopped.load())
-        return;
     if (ec) {
         // An untrusted or missing client certificate, an old protocol
         // version, or not TLS at all (a plaintext peer, a port scanner).
-        atomic_stats::add(state_.stats.tls_handshakes_failed);
-        atomic_stats::add(state_.stats.handshakes_rejected);
+        count(state_.counters.tls_handshakes_failed);
+        count(state_.counters.handshakes_rejected);
         close(("TLS handshake failed: " + describe_tls_failure(stream_, ec)).c_str());
         return;
     }
-    do_read_header();
+    process();
 }
 
 void inbound_session::close(const char* reason) {
@@ -89,55 +87,52 @@ void inbound_session::close_quietly() {
     closed_ = true;
     stream_.close();
     handshake_timer_.cancel();
+    if (from_)
+        from_->inbound_connections.fetch_sub(1, std::memory_order_relaxed);
     state_.remove_session(this);
 }
 
 void inbound_session::process() {
-    for (;;) {
-        envelope env;
-        {
-            std::lock_guard lock(state_.mu);
-            if (closed_ || state_.stopped.load())
-                return;
-            if (!have_header_) {
-                if (buffered() < frame_header_size) {
-                    do_read_header();
-                    return;
-                }
-                if (!check_header())
-                    return;
-                begin_ += frame_header_size;
-                have_header_ = true;
-            }
-            if (buffered() < frame_.payload_size) {
-                do_read_body();
+    while (current({})) {
+        if (!have_header_) {
+            if (buffered() < frame_header_size) {
+                do_read(frame_header_size);
                 return;
             }
-            const char* body = buf_.get() + begin_;
-            const std::size_t n = frame_.payload_size;
-            begin_ += n;
-            have_header_ = false;
-            if (peer_ == no_node) {
-                if (!accept_handshake(body, n))
-                    return;
-                continue;
-            }
-            const char* why = nullptr;
-            if (decode_message(body, n, env.msg, state_.opts.limits, &why)) {
-                atomic_stats::add(state_.stats.bad_frames);
-                close((std::string("undecodable message: ") + (why ? why : "?")).c_str());
+            if (!check_header())
                 return;
-            }
-            env.from = peer_;
-            env.to = state_.opts.self;
+            begin_ += frame_header_size;
+            have_header_ = true;
         }
-        // The application runs without `mu`: it may call send() or even stop().
-        state_.deliver(std::move(env));
+        if (buffered() < frame_.payload_size) {
+            do_read(frame_.payload_size);
+            return;
+        }
+        const char* body = buf_.get() + begin_;
+        const std::size_t n = frame_.payload_size;
+        begin_ += n;
+        have_header_ = false;
+        if (peer_ == no_node) {
+            if (!accept_handshake(body, n))
+                return;
+            continue;
+        }
+        envelope env;
+        const char* why = nullptr;
+        if (decode_message(body, n, env.msg, state_.opts.limits, &why)) {
+            count(state_.counters.bad_frames);
+            close((std::string("undecodable message: ") + (why ? why : "?")).c_str());
+            return;
+        }
+        env.from = peer_;
+        env.to = state_.opts.self;
+        // The application may call send() or even stop() (which closes this
+        // session: the loop condition notices).
+        state_.deliver(std::move(env), *from_, frame_header_size + n);
     }
 }
 
-template <class Handler>
-void inbound_session::read_at_least(std::size_t need, Handler&& handler) {
+void inbound_session::do_read(std::size_t need) {
     // Room for the whole frame and some read-ahead; a buffer that grew for one
     // large frame is not kept for small ones.
     const std::size_t want = std::max(read_chunk, need);
@@ -155,46 +150,15 @@ void inbound_session::read_at_least(std::size_t need, Handler&& handler) {
     begin_ = 0;
     end_ = unread;
     asio::async_read(stream_, asio::buffer(buf_.get() + end_, capacity_ - end_),
-                     asio::transfer_at_least(need - unread), std::forward<Handler>(handler));
+                     asio::transfer_at_least(need - unread), strand_handler(shared_from_this(), &inbound_session::on_read));
 }
 
-void inbound_session::do_read_header() {
-    read_at_least(frame_header_size,
-                  [self = shared_from_this(), keep = state_.shared_from_this()](
-                      const boost::system::error_code& ec, std::size_t n) { self->on_read_header(ec, n); });
-}
-
-void inbound_session::on_read_header(const boost::system::error_code& ec, std::size_t n) {
-    {
-        std::lock_guard lock(state_.mu);
-        if (closed_ || state_.stopped.load())
-            return;
-        if (ec) {
-            on_read_error(ec);
-            return;
-        }
-        end_ += n;
+void inbound_session::on_read(const boost::system::error_code& ec, std::size_t n) {
+    if (ec) {
+        on_read_error(ec);
+        return;
     }
-    process();
-}
-
-void inbound_session::do_read_body() {
-    read_at_least(frame_.payload_size,
-                  [self = shared_from_this(), keep = state_.shared_from_this()](
-                      const boost::system::error_code& ec, std::size_t n) { self->on_read_body(ec, n); });
-}
-
-void inbound_session::on_read_body(const boost::system::error_code& ec, std::size_t n) {
-    {
-        std::lock_guard lock(state_.mu);
-        if (closed_ || state_.stopped.load())
-            return;
-        if (ec) {
-            on_read_error(ec);
-            return;
-        }
-        end_ += n;
-    }
+    end_ += n;
     process();
 }
 
@@ -218,9 +182,9 @@ bool inbound_session::check_header() {
     const std::size_t limit = authenticated ? state_.opts.max_frame_bytes : handshake_frame_limit(state_.opts);
     const char* why = nullptr;
     if (parse_frame_header(buf_.get() + begin_, frame_, limit, &why)) {
-        atomic_stats::add(state_.stats.bad_frames);
+        count(state_.counters.bad_frames);
         if (!authenticated)
-            atomic_stats::add(state_.stats.handshakes_rejected);
+            count(state_.counters.handshakes_rejected);
         std::ostringstream os;
         os << "bad frame header: " << why;
         if (frame_header_size + std::uint64_t(frame_.payload_size) > limit)
@@ -229,12 +193,12 @@ bool inbound_session::check_header() {
         return false;
     }
     if (authenticated && frame_.kind != frame_kind::message) {
-        atomic_stats::add(state_.stats.bad_frames);
+        count(state_.counters.bad_frames);
         close("unexpected handshake frame after the handshake");
         return false;
     }
     if (!authenticated && frame_.kind != frame_kind::handshake) {
-        atomic_stats::add(state_.stats.handshakes_rejected);
+        count(state_.counters.handshakes_rejected);
         close("first frame is not a handshake");
         return false;
     }
@@ -269,6 +233,8 @@ bool inbound_session::accept_handshake(const char* data, std::size_t n) {
         return false;
     }
     peer_ = h.sender;
+    from_ = &state_.links.at(peer_)->counters;
+    from_->inbound_connections.fetch_add(1, std::memory_order_relaxed);
     handshake_timer_.cancel();
     RAFTLITE_NET_LOG(state_, info) << "accepted connection from n" << peer_ << " (" << remote_ << ")";
     state_.session_authenticated(peer_, shared_from_this());
@@ -276,15 +242,14 @@ bool inbound_session::accept_handshake(const char* data, std::size_t n) {
 }
 
 void inbound_session::reject(const std::string& why) {
-    atomic_stats::add(state_.stats.handshakes_rejected);
+    count(state_.counters.handshakes_rejected);
     close(("handshake refused: " + why).c_str());
 }
 
 void inbound_session::on_handshake_timeout(const boost::system::error_code& ec) {
-    std::lock_guard lock(state_.mu);
-    if (ec || closed_ || state_.stopped.load() || peer_ != no_node)
+    if (ec || peer_ != no_node)
         return;
-    atomic_stats::add(state_.stats.handshakes_rejected);
+    count(state_.counters.handshakes_rejected);
     close("no handshake within handshake_timeout");
 }
 

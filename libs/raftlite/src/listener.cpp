@@ -60,28 +60,21 @@ void listener::close() {
 
 void listener::do_accept() {
     // The new socket is bound to the transport's strand, like everything else.
-    acceptor_.async_accept(
-        state_.strand,
-        [self = shared_from_this(), keep = state_.shared_from_this()](
-            const boost::system::error_code& ec, tcp::socket socket) {
-            self->on_accept(ec, std::move(socket));
-        });
+    acceptor_.async_accept(state_.strand, strand_handler(shared_from_this(), &listener::on_accept));
 }
 
 void listener::on_accept(const boost::system::error_code& ec, tcp::socket socket) {
-    std::lock_guard lock(state_.mu);
-    if (state_.stopped.load() || ec == asio::error::operation_aborted)
+    if (ec == asio::error::operation_aborted)
         return;
     if (ec) {
         // E.g. out of file descriptors: retrying at once would spin.
         RAFTLITE_NET_LOG(state_, warning) << "accept failed: " << ec.message() << "; retrying in 100 ms";
         retry_timer_.expires_after(std::chrono::milliseconds(100));
-        retry_timer_.async_wait([self = shared_from_this(), keep = state_.shared_from_this()](
-                                    const boost::system::error_code& e) { self->on_retry(e); });
+        retry_timer_.async_wait(strand_handler(shared_from_this(), &listener::on_retry));
         return;
     }
     if (state_.session_count() >= state_.opts.max_inbound_connections) {
-        atomic_stats::add(state_.stats.inbound_rejected);
+        count(state_.counters.inbound_rejected);
         boost::system::error_code ignored;
         const auto remote = socket.remote_endpoint(ignored);
         RAFTLITE_NET_LOG(state_, warning) << "refusing connection from " << remote << ": "
@@ -89,7 +82,7 @@ void listener::on_accept(const boost::system::error_code& ec, tcp::socket socket
                                           << " inbound connections already open (max_inbound_connections)";
         socket.close(ignored);
     } else {
-        atomic_stats::add(state_.stats.inbound_accepted);
+        count(state_.counters.inbound_accepted);
         auto session = std::make_shared<inbound_session>(state_, std::move(socket));
         state_.add_session(session);
         session->start();
@@ -98,8 +91,7 @@ void listener::on_accept(const boost::system::error_code& ec, tcp::socket socket
 }
 
 void listener::on_retry(const boost::system::error_code& ec) {
-    std::lock_guard lock(state_.mu);
-    if (state_.stopped.load() || ec)
+    if (ec)
         return;
     do_accept();
 }

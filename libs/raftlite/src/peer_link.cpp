@@ -5,7 +5,7 @@
 // -> connecting again. Every completion carries the generation of the attempt
 // that started it; resetting a connection bumps the generation, so completions
 // of a dead connection (operation_aborted, late errors) are ignored instead of
-// failing the next connection.
+// failing the next connection (strand_handler checks it).
 #include "detail/peer_link.hpp"
 
 #include <raftlite/codec.hpp>
@@ -44,17 +44,17 @@ void peer_link::start() { do_resolve(); }
 void peer_link::close() {
     reset_connection();
     backoff_timer_.cancel();
-    std::lock_guard q(qmu_);
-    atomic_stats::add(state_.stats.dropped_stopped, queue_.size());
+    count(counters.dropped_stopped, queue_.size());
     queue_.clear();
     queued_bytes_ = 0;
+    queue_changed();
 }
 
 void peer_link::set_address(endpoint_address address) {
     if (address == address_)
         return; // keep a working connection
     address_ = std::move(address);
-    if (!state_.stopped.load() && (connected_ || gen_ != 0)) {
+    if (!state_.stopped.load() && gen_ != 0) {
         // Started: reconnect now, to the new address, without waiting for a backoff.
         reset_connection();
         backoff_timer_.cancel();
@@ -64,55 +64,38 @@ void peer_link::set_address(endpoint_address address) {
     }
 }
 
-std::size_t peer_link::queued() const {
-    std::lock_guard q(qmu_);
-    return queue_.size();
-}
-
 // ---- connecting ---------------------------------------------------------------
 
 void peer_link::do_resolve() {
     ++gen_;
-    const auto gen = gen_;
     stream_ = std::make_shared<peer_stream>(state_.strand, state_.tls.get());
+    const auto self = shared_from_this();
     connect_timer_.expires_after(state_.opts.handshake_timeout);
-    connect_timer_.async_wait([self = shared_from_this(), keep = state_.shared_from_this(),
-                               gen](const boost::system::error_code& ec) { self->on_connect_timeout(gen, ec); });
+    connect_timer_.async_wait(strand_handler(self, &peer_link::on_connect_timeout));
 
     boost::system::error_code ec;
     const auto addr = asio::ip::make_address(address_.host, ec);
     if (!ec) {
         // A literal address (the usual case): no resolver thread needed.
         stream_->socket().async_connect(tcp::endpoint(addr, address_.port),
-                                        [self = shared_from_this(), keep = state_.shared_from_this(), conn = stream_,
-                                         gen](const boost::system::error_code& e) { self->on_connect(gen, e); });
+                                        strand_handler(self, &peer_link::on_connect));
         return;
     }
     resolver_.async_resolve(address_.host, std::to_string(address_.port),
-                            [self = shared_from_this(), keep = state_.shared_from_this(),
-                             gen](const boost::system::error_code& e, tcp::resolver::results_type results) {
-                                self->on_resolve(gen, e, results);
-                            });
+                            strand_handler(self, &peer_link::on_resolve));
 }
 
-void peer_link::on_resolve(std::uint64_t gen, const boost::system::error_code& ec,
-                           const tcp::resolver::results_type& results) {
-    std::lock_guard lock(state_.mu);
-    if (state_.stopped.load() || gen != gen_)
-        return;
+void peer_link::on_resolve(const boost::system::error_code& ec, const tcp::resolver::results_type& results) {
     if (ec) {
         fail("cannot resolve the address", ec);
         return;
     }
     asio::async_connect(stream_->socket(), results,
-                        [self = shared_from_this(), keep = state_.shared_from_this(), conn = stream_,
-                         gen](const boost::system::error_code& e, const tcp::endpoint&) { self->on_connect(gen, e); });
+                        strand_handler(shared_from_this(), [](peer_link& l, const boost::system::error_code& e,
+                                                              const tcp::endpoint&) { l.on_connect(e); }));
 }
 
-void peer_link::on_connect(std::uint64_t gen, const boost::system::error_code& ec) {
-    std::lock_guard lock(state_.mu);
-    if (state_.stopped.load() || gen != gen_)
-        return;
+void peer_link::on_connect(const boost::system::error_code& ec) {
     if (ec) {
         fail("cannot connect", ec);
         return;
@@ -120,17 +103,13 @@ void peer_link::on_connect(std::uint64_t gen, const boost::system::error_code& e
     tune_peer_socket(stream_->socket());
     if (stream_->is_tls()) {
         stream_->async_handshake(peer_stream::handshake_type::client,
-                                 [self = shared_from_this(), keep = state_.shared_from_this(), conn = stream_,
-                                  gen](const boost::system::error_code& e) { self->on_tls_handshake(gen, e); });
+                                 strand_handler(shared_from_this(), &peer_link::on_tls_handshake));
         return;
     }
     send_handshake();
 }
 
-void peer_link::on_tls_handshake(std::uint64_t gen, const boost::system::error_code& ec) {
-    std::lock_guard lock(state_.mu);
-    if (state_.stopped.load() || gen != gen_)
-        return;
+void peer_link::on_tls_handshake(const boost::system::error_code& ec) {
     if (ec) {
         fail(("TLS handshake failed" + tls_verify_detail(*stream_)).c_str(), ec); // fail() adds ec
         return;
@@ -147,21 +126,16 @@ void peer_link::on_tls_handshake(std::uint64_t gen, const boost::system::error_c
 
 void peer_link::send_handshake() {
     asio::async_write(*stream_, asio::buffer(handshake_frame_),
-                      [self = shared_from_this(), keep = state_.shared_from_this(), conn = stream_,
-                       gen = gen_](const boost::system::error_code& e, std::size_t) { self->on_handshake_written(gen, e); });
+                      strand_handler(shared_from_this(), &peer_link::on_handshake_written));
 }
 
-void peer_link::on_connect_timeout(std::uint64_t gen, const boost::system::error_code& ec) {
-    std::lock_guard lock(state_.mu);
-    if (ec || state_.stopped.load() || gen != gen_ || connected_)
+void peer_link::on_connect_timeout(const boost::system::error_code& ec) {
+    if (ec || connected_)
         return;
     fail("no connection within handshake_timeout", asio::error::timed_out);
 }
 
-void peer_link::on_handshake_written(std::uint64_t gen, const boost::system::error_code& ec) {
-    std::lock_guard lock(state_.mu);
-    if (state_.stopped.load() || gen != gen_)
-        return;
+void peer_link::on_handshake_written(const boost::system::error_code& ec, std::size_t) {
     if (ec) {
         fail("cannot send the handshake", ec);
         return;
@@ -170,92 +144,74 @@ void peer_link::on_handshake_written(std::uint64_t gen, const boost::system::err
     connected_ = true;
     connected_at_ = clock::now();
     failed_logged_ = false;
-    atomic_stats::add(state_.stats.connects);
+    count(counters.connects);
+    counters.connected.store(true, std::memory_order_relaxed);
     RAFTLITE_NET_LOG(state_, info) << "connected to n" << peer_ << " at " << address_.host << ":" << address_.port;
     do_watch();
-    {
-        std::lock_guard q(qmu_);
-        writable_ = true;
-    }
     do_write();
 }
 
 // ---- writing ------------------------------------------------------------------
 
 void peer_link::enqueue(std::vector<char> frame) {
-    const auto& o = state_.opts;
-    bool kick = false;
-    {
-        std::lock_guard q(qmu_);
-        if (state_.stopped.load()) {
-            atomic_stats::add(state_.stats.dropped_stopped);
-            return;
-        }
-        const std::size_t size = frame.size();
-        if (size > o.max_queue_bytes || o.max_queue_messages == 0) {
-            atomic_stats::add(state_.stats.dropped_too_large);
-            return;
-        }
-        // Drop the oldest: see transport.hpp for why.
-        std::size_t dropped = 0;
-        while (!queue_.empty() &&
-               (queued_bytes_ + size > o.max_queue_bytes || queue_.size() + 1 > o.max_queue_messages)) {
-            queued_bytes_ -= queue_.front().size();
-            queue_.pop_front();
-            ++dropped;
-        }
-        if (dropped != 0) {
-            atomic_stats::add(state_.stats.dropped_queue_full, dropped);
-            if (!drop_logged_) {
-                drop_logged_ = true;
-                RAFTLITE_NET_LOG(state_, warning) << "queue for n" << peer_ << " is full ("
-                                                  << queue_.size() + 1 << " messages, " << queued_bytes_ + size
-                                                  << " bytes); dropping the oldest messages";
-            }
-        }
-        queued_bytes_ += size;
-        queue_.push_back(std::move(frame));
-        if (writable_ && !kick_pending_) {
-            kick_pending_ = true;
-            kick = true;
-        }
-    }
-    if (kick)
-        post_write();
-}
-
-void peer_link::post_write() {
-    asio::post(state_.strand,
-               [self = shared_from_this(), keep = state_.shared_from_this()] { self->on_write_posted(); });
-}
-
-void peer_link::on_write_posted() {
-    std::lock_guard lock(state_.mu);
-    if (state_.stopped.load())
+    if (state_.stopped.load(std::memory_order_relaxed)) {
+        count(counters.dropped_stopped);
         return;
-    do_write();
+    }
+    make_room(frame.size());
+    queued_bytes_ += frame.size();
+    queue_.push_back(std::move(frame));
+    queue_changed();
+    // Posted, not written at once: frames sent together (a leader's
+    // AppendEntries to every peer, a burst from several threads) are already
+    // queued on the strand and go out in the same batch.
+    if (connected_ && !write_in_flight_ && !write_posted_) {
+        write_posted_ = true;
+        asio::post(state_.strand, strand_handler(shared_from_this(), &peer_link::do_write));
+    }
+}
+
+void peer_link::make_room(std::size_t incoming) {
+    // Drop the oldest: see transport.hpp for why.
+    const auto& o = state_.opts;
+    const std::size_t frames = incoming != 0 ? 1 : 0;
+    std::size_t dropped = 0;
+    while (!queue_.empty() &&
+           (queued_bytes_ + incoming > o.max_queue_bytes || queue_.size() + frames > o.max_queue_messages)) {
+        queued_bytes_ -= queue_.front().size();
+        queue_.pop_front();
+        ++dropped;
+    }
+    if (dropped == 0)
+        return;
+    count(counters.dropped_queue_full, dropped);
+    if (!drop_logged_) {
+        drop_logged_ = true;
+        RAFTLITE_NET_LOG(state_, warning) << "queue for n" << peer_ << " is full (" << queue_.size() + frames
+                                          << " messages, " << queued_bytes_ + incoming
+                                          << " bytes); dropping the oldest messages";
+    }
+}
+
+void peer_link::queue_changed() noexcept {
+    counters.queued_messages.store(queue_.size(), std::memory_order_relaxed);
+    counters.queued_bytes.store(queued_bytes_, std::memory_order_relaxed);
 }
 
 void peer_link::do_write() {
-    // A posted do_write may arrive for a connection that is gone, or while a
-    // write is in flight: only one write at a time, on a live connection.
-    if (!connected_ || write_in_flight_)
+    write_posted_ = false;
+    // Only one write at a time, on a live connection.
+    if (!connected_ || write_in_flight_ || queue_.empty())
         return;
-    {
-        std::lock_guard q(qmu_);
-        std::size_t bytes = 0;
-        while (!queue_.empty() && writing_.size() < max_batch_frames &&
-               (writing_.empty() || bytes + queue_.front().size() <= max_batch_bytes)) {
-            bytes += queue_.front().size();
-            queued_bytes_ -= queue_.front().size();
-            writing_.push_back(std::move(queue_.front()));
-            queue_.pop_front();
-        }
-        // Cleared under the same lock enqueue() checks it: no wake-up is lost.
-        kick_pending_ = !writing_.empty();
-        if (writing_.empty())
-            return;
+    std::size_t bytes = 0;
+    while (!queue_.empty() && writing_.size() < max_batch_frames &&
+           (writing_.empty() || bytes + queue_.front().size() <= max_batch_bytes)) {
+        bytes += queue_.front().size();
+        writing_.push_back(std::move(queue_.front()));
+        queue_.pop_front();
     }
+    queued_bytes_ -= bytes;
+    queue_changed();
     std::vector<asio::const_buffer> buffers;
     if (stream_->is_tls()) {
         // TLS encrypts one buffer per write_some: a gather write of many
@@ -273,27 +229,19 @@ void peer_link::do_write() {
             buffers.emplace_back(asio::buffer(f));
     }
     write_in_flight_ = true;
-    asio::async_write(*stream_, buffers,
-                      [self = shared_from_this(), keep = state_.shared_from_this(), conn = stream_,
-                       gen = gen_](const boost::system::error_code& ec, std::size_t n) { self->on_write(gen, ec, n); });
+    asio::async_write(*stream_, buffers, strand_handler(shared_from_this(), &peer_link::on_write));
 }
 
-void peer_link::on_write(std::uint64_t gen, const boost::system::error_code& ec, std::size_t n) {
-    std::lock_guard lock(state_.mu);
-    if (state_.stopped.load() || gen != gen_)
-        return;
+void peer_link::on_write(const boost::system::error_code& ec, std::size_t n) {
     write_in_flight_ = false;
     if (ec) {
         fail("write failed", ec);
         return;
     }
-    atomic_stats::add(state_.stats.messages_sent, writing_.size());
-    atomic_stats::add(state_.stats.bytes_sent, n);
+    count(counters.messages_sent, writing_.size());
+    count(counters.bytes_sent, n);
     writing_.clear();
-    {
-        std::lock_guard q(qmu_);
-        drop_logged_ = false;
-    }
+    drop_logged_ = false;
     do_write();
 }
 
@@ -301,15 +249,10 @@ void peer_link::on_write(std::uint64_t gen, const boost::system::error_code& ec,
 // notices at once when it closes the connection (for instance because it
 // refused our handshake) instead of at the next write.
 void peer_link::do_watch() {
-    stream_->async_read_some(asio::buffer(&watch_byte_, 1),
-                            [self = shared_from_this(), keep = state_.shared_from_this(), conn = stream_,
-                             gen = gen_](const boost::system::error_code& ec, std::size_t) { self->on_watch(gen, ec); });
+    stream_->async_read_some(asio::buffer(&watch_byte_, 1), strand_handler(shared_from_this(), &peer_link::on_watch));
 }
 
-void peer_link::on_watch(std::uint64_t gen, const boost::system::error_code& ec) {
-    std::lock_guard lock(state_.mu);
-    if (state_.stopped.load() || gen != gen_)
-        return;
+void peer_link::on_watch(const boost::system::error_code& ec, std::size_t) {
     if (!ec)
         fail("peer sent unexpected data", asio::error::invalid_argument);
     else if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)
@@ -329,10 +272,9 @@ void peer_link::reset_connection() {
     resolver_.cancel();
     connect_timer_.cancel();
     connected_ = false;
+    counters.connected.store(false, std::memory_order_relaxed);
     write_in_flight_ = false;
-    std::lock_guard q(qmu_);
-    writable_ = false;
-    kick_pending_ = false;
+    write_posted_ = false;
     if (!writing_.empty()) {
         // Unknown how much of the batch arrived: send it all again on the next
         // connection (Raft messages are idempotent), ahead of newer messages.
@@ -341,20 +283,13 @@ void peer_link::reset_connection() {
             queue_.push_front(std::move(*it));
         }
         writing_.clear();
-        // Keep the bounds: the oldest go first, as in enqueue().
-        const auto& o = state_.opts;
-        std::size_t dropped = 0;
-        while (!queue_.empty() && (queued_bytes_ > o.max_queue_bytes || queue_.size() > o.max_queue_messages)) {
-            queued_bytes_ -= queue_.front().size();
-            queue_.pop_front();
-            ++dropped;
-        }
-        atomic_stats::add(state_.stats.dropped_queue_full, dropped);
+        make_room(0);
+        queue_changed();
     }
 }
 
 void peer_link::fail(const char* what, const boost::system::error_code& ec) {
-    atomic_stats::add(state_.stats.connect_failures);
+    count(counters.connect_failures);
     const bool was_connected = connected_;
     const auto& o = state_.opts;
     if (was_connected) {
@@ -375,13 +310,11 @@ void peer_link::fail(const char* what, const boost::system::error_code& ec) {
     const auto delay = backoff_;
     backoff_ = std::min(backoff_ * 2, std::max(o.reconnect_max, o.reconnect_min));
     backoff_timer_.expires_after(delay);
-    backoff_timer_.async_wait([self = shared_from_this(), keep = state_.shared_from_this(),
-                               gen = gen_](const boost::system::error_code& e) { self->on_backoff(gen, e); });
+    backoff_timer_.async_wait(strand_handler(shared_from_this(), &peer_link::on_backoff));
 }
 
-void peer_link::on_backoff(std::uint64_t gen, const boost::system::error_code& ec) {
-    std::lock_guard lock(state_.mu);
-    if (ec || state_.stopped.load() || gen != gen_)
+void peer_link::on_backoff(const boost::system::error_code& ec) {
+    if (ec)
         return;
     do_resolve();
 }

@@ -8,11 +8,13 @@
 #include "detail/transport_state.hpp"
 
 #include <raftlite/codec.hpp>
+#include <raftlite/detail/transport_test_access.hpp>
 
-#include <boost/asio/post.hpp>
+#include <boost/asio/dispatch.hpp>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <exception>
 #include <utility>
@@ -58,26 +60,6 @@ void tune_peer_socket(boost::asio::ip::tcp::socket& s) {
 #endif
 }
 
-transport_stats atomic_stats::snapshot() const noexcept {
-    transport_stats s;
-    auto get = [](const std::atomic<std::uint64_t>& c) { return c.load(std::memory_order_relaxed); };
-    s.messages_sent = get(messages_sent);
-    s.bytes_sent = get(bytes_sent);
-    s.dropped_queue_full = get(dropped_queue_full);
-    s.dropped_too_large = get(dropped_too_large);
-    s.dropped_unknown_peer = get(dropped_unknown_peer);
-    s.dropped_stopped = get(dropped_stopped);
-    s.connects = get(connects);
-    s.connect_failures = get(connect_failures);
-    s.messages_received = get(messages_received);
-    s.inbound_accepted = get(inbound_accepted);
-    s.inbound_rejected = get(inbound_rejected);
-    s.handshakes_rejected = get(handshakes_rejected);
-    s.bad_frames = get(bad_frames);
-    s.tls_handshakes_failed = get(tls_handshakes_failed);
-    return s;
-}
-
 transport_state::transport_state(boost::asio::io_context& ctx, transport_options options,
                                  transport::message_handler handler)
     : ioc(ctx), strand(boost::asio::make_strand(ctx)), opts(std::move(options)),
@@ -92,71 +74,87 @@ transport_state::transport_state(boost::asio::io_context& ctx, transport_options
 transport_state::~transport_state() = default;
 
 void transport_state::start() {
-    std::lock_guard lock(mu);
-    if (started_ || stopped.load())
+    if (stopped.load() || started_.exchange(true))
         return;
-    if (opts.tls.enabled && !tls)
-        tls = make_tls_context(opts.tls); // throws: nothing has started yet
-    auto l = std::make_shared<listener>(*this);
-    l->open(); // throws: nothing has started yet
-    started_ = true;
+    std::shared_ptr<listener> l;
+    try {
+        if (opts.tls.enabled && !tls)
+            tls = make_tls_context(opts.tls);
+        l = std::make_shared<listener>(*this);
+        l->open();
+    } catch (...) {
+        started_ = false; // nothing has started: start() may be tried again
+        throw;
+    }
+    bound_port.store(l->port());
+    listen_fd_.store(l->native_handle());
+    if (stopped.load())
+        release_listen_port(); // stop() ran meanwhile, before it could see the descriptor
+    RAFTLITE_NET_LOG(*this, info) << "listening on " << opts.listen.host << ":" << l->port() << ", "
+                                  << links.size() << " peer(s), cluster '" << opts.cluster_id << "'"
+                                  << (tls ? ", TLS as " + tls_node_name(opts.self) : std::string(", plain TCP"));
+    boost::asio::dispatch(strand, [self = shared_from_this(), l = std::move(l)]() mutable { self->run(std::move(l)); });
+}
+
+void transport_state::run(std::shared_ptr<listener> l) {
+    // Kept even when stopped meanwhile: the acceptor is closed by close_all
+    // if that is still to run, else with the state. Never here: close_all is
+    // queued only after stop() has shut the descriptor down, so that
+    // shutdown(2) can never hit a descriptor already closed (and reused).
     listener_ = std::move(l);
-    bound_port.store(listener_->port());
+    if (stopped.load())
+        return;
     listener_->start();
     for (auto& [id, link] : links)
         link->start();
-    RAFTLITE_NET_LOG(*this, info) << "listening on " << opts.listen.host << ":" << listener_->port()
-                                  << ", " << links.size() << " peer(s), cluster '" << opts.cluster_id << "'"
-                                  << (tls ? ", TLS as " + tls_node_name(opts.self) : std::string(", plain TCP"));
 }
 
 void transport_state::stop() {
-    std::lock_guard lock(mu);
     if (stopped.exchange(true))
         return;
-    if (listener_) {
-        listener_->close();
-        listener_.reset();
-    }
+    release_listen_port();
     // Connections are closed on the strand: Asio's composed operations (an
     // async_write in progress issues its next write_some from an io thread)
-    // must never race with a close from the caller's thread. From the strand
-    // itself that is now; from elsewhere it is posted (the stopped flag
-    // already keeps their handlers from doing anything more), and a socket
-    // whose close never ran because the io_context stopped is closed when it
-    // is destroyed.
-    auto close_connections = [this] {
-        // close() removes the session from sessions_: iterate over a copy.
-        auto sessions = sessions_;
-        for (auto& [raw, weak] : sessions)
-            if (auto s = weak.lock())
-                s->close_quietly();
-        sessions_.clear();
-        by_peer_.clear();
-        for (auto& [id, link] : links)
-            link->close();
-    };
-    if (strand.running_in_this_thread()) {
-        close_connections();
-    } else {
-        boost::asio::post(strand, [self = shared_from_this(), close_connections] {
-            std::lock_guard lock(self->mu);
-            close_connections();
-        });
-    }
-    if (started_) {
+    // must never race a close from the caller's thread. Until it runs, the
+    // stopped flag keeps every handler from doing anything more; a socket
+    // whose close never runs because the io_context stopped is closed when
+    // it is destroyed.
+    boost::asio::dispatch(strand, [self = shared_from_this()] { self->close_all(); });
+    if (started_.load()) {
         RAFTLITE_NET_LOG(*this, info) << "transport stopped";
     }
 }
 
-void transport_state::send(envelope env) {
-    if (stopped.load(std::memory_order_relaxed)) {
-        atomic_stats::add(stats.dropped_stopped);
-        return;
+void transport_state::release_listen_port() noexcept {
+    if (const int fd = listen_fd_.exchange(-1); fd >= 0)
+        ::shutdown(fd, SHUT_RDWR);
+}
+
+void transport_state::close_all() {
+    if (listener_) {
+        listener_->close();
+        listener_.reset();
     }
+    // close_quietly() removes the session from sessions_: iterate over what was there.
+    const auto sessions = std::move(sessions_);
+    sessions_.clear();
+    for (auto& [raw, weak] : sessions)
+        if (auto s = weak.lock())
+            s->close_quietly();
+    by_peer_.clear();
+    for (auto& [id, link] : links)
+        link->close();
+}
+
+void transport_state::send(envelope env) {
     auto it = links.find(env.to);
     if (it == links.end()) {
-        atomic_stats::add(stats.dropped_unknown_peer);
+        count(counters.dropped_unknown_peer);
+        return;
+    }
+    peer_link* link = it->second.get();
+    if (stopped.load(std::memory_order_relaxed)) {
+        count(link->counters.dropped_stopped);
         return;
     }
     std::vector<char> frame;
@@ -164,7 +162,7 @@ void transport_state::send(envelope env) {
         frame.reserve(estimated_frame_size(env.msg));
         encode_message(env.msg, frame);
     } catch (const std::exception& e) {
-        atomic_stats::add(stats.dropped_too_large);
+        count(link->counters.dropped_too_large);
         RAFTLITE_NET_LOG(*this, error) << "to n" << env.to << ": cannot encode " << message_name(env.msg)
                                        << ": " << e.what();
         return;
@@ -172,31 +170,86 @@ void transport_state::send(envelope env) {
     if (frame.size() > opts.max_frame_bytes) {
         // The peer would close the connection on it, losing everything queued
         // behind it too. The core bounds its batches, so this is a misconfiguration.
-        atomic_stats::add(stats.dropped_too_large);
+        count(link->counters.dropped_too_large);
         RAFTLITE_NET_LOG(*this, error) << "to n" << env.to << ": " << message_name(env.msg) << " of "
                                        << frame.size() << " bytes exceeds max_frame_bytes ("
                                        << opts.max_frame_bytes << "); dropped";
         return;
     }
-    it->second->enqueue(std::move(frame));
+    if (frame.size() > opts.max_queue_bytes || opts.max_queue_messages == 0) {
+        count(link->counters.dropped_too_large); // it could never be queued
+        return;
+    }
+    // The link belongs to the state, which the handler keeps alive.
+    boost::asio::dispatch(strand, [link, keep = shared_from_this(), frame = std::move(frame)]() mutable {
+        link->enqueue(std::move(frame));
+    });
 }
 
 void transport_state::set_peer_address(node_id id, endpoint_address address) {
     auto it = links.find(id);
     if (it == links.end())
         return;
-    std::lock_guard lock(mu);
-    if (stopped.load())
-        return;
-    it->second->set_address(std::move(address));
+    boost::asio::dispatch(strand, [link = it->second.get(), keep = shared_from_this(),
+                                   address = std::move(address)]() mutable {
+        if (!keep->stopped.load())
+            link->set_address(std::move(address));
+    });
+}
+
+transport_stats transport_state::stats() const {
+    auto get = [](const counter& c) { return c.load(std::memory_order_relaxed); };
+    transport_stats s;
+    s.dropped_unknown_peer = get(counters.dropped_unknown_peer);
+    s.inbound_accepted = get(counters.inbound_accepted);
+    s.inbound_rejected = get(counters.inbound_rejected);
+    s.inbound_connections = get(counters.inbound_connections);
+    s.handshakes_rejected = get(counters.handshakes_rejected);
+    s.bad_frames = get(counters.bad_frames);
+    s.tls_handshakes_failed = get(counters.tls_handshakes_failed);
+    s.peers.reserve(links.size());
+    for (const auto& [id, link] : links) {
+        const peer_counters& c = link->counters;
+        peer_transport_stats p;
+        p.id = id;
+        p.messages_sent = get(c.messages_sent);
+        p.bytes_sent = get(c.bytes_sent);
+        const auto queue_full = get(c.dropped_queue_full);
+        const auto too_large = get(c.dropped_too_large);
+        const auto at_stop = get(c.dropped_stopped);
+        p.messages_dropped = queue_full + too_large + at_stop;
+        p.connects = get(c.connects);
+        p.connect_failures = get(c.connect_failures);
+        p.queued_messages = get(c.queued_messages);
+        p.queued_bytes = get(c.queued_bytes);
+        p.connected = c.connected.load(std::memory_order_relaxed);
+        p.messages_received = get(c.messages_received);
+        p.bytes_received = get(c.bytes_received);
+        p.inbound_connections = get(c.inbound_connections);
+
+        s.messages_sent += p.messages_sent;
+        s.bytes_sent += p.bytes_sent;
+        s.dropped_queue_full += queue_full;
+        s.dropped_too_large += too_large;
+        s.dropped_stopped += at_stop;
+        s.connects += p.connects;
+        s.connect_failures += p.connect_failures;
+        s.outbound_connections += p.connected ? 1 : 0;
+        s.messages_received += p.messages_received;
+        s.bytes_received += p.bytes_received;
+        s.peers.push_back(p);
+    }
+    return s;
 }
 
 void transport_state::add_session(const std::shared_ptr<inbound_session>& s) {
     sessions_.emplace(s.get(), s);
+    counters.inbound_connections.store(sessions_.size(), std::memory_order_relaxed);
 }
 
 void transport_state::remove_session(inbound_session* s) {
     sessions_.erase(s);
+    counters.inbound_connections.store(sessions_.size(), std::memory_order_relaxed);
     std::erase_if(by_peer_, [s](const auto& kv) {
         auto p = kv.second.lock();
         return !p || p.get() == s;
@@ -212,15 +265,25 @@ void transport_state::session_authenticated(node_id peer, const std::shared_ptr<
     by_peer_[peer] = s;
 }
 
-void transport_state::deliver(envelope env) {
+void transport_state::deliver(envelope env, peer_counters& from, std::size_t frame_bytes) {
     if (stopped.load())
         return;
-    atomic_stats::add(stats.messages_received);
+    count(from.messages_received);
+    count(from.bytes_received, frame_bytes);
     if (on_message)
         on_message(std::move(env));
 }
 
 } // namespace detail
+
+void detail::transport_test_access::set_peer_address(transport& t, node_id id, endpoint_address address) {
+    t.state_->set_peer_address(id, std::move(address));
+}
+
+std::size_t detail::transport_test_access::queued_messages(const transport& t, node_id peer) {
+    auto it = t.state_->links.find(peer);
+    return it == t.state_->links.end() ? 0 : it->second->counters.queued_messages.load();
+}
 
 transport::transport(boost::asio::io_context& ioc, transport_options options, message_handler on_message)
     : state_(std::make_shared<detail::transport_state>(ioc, std::move(options), std::move(on_message))) {}
@@ -237,18 +300,9 @@ void transport::send(envelope env) { state_->send(std::move(env)); }
 
 void transport::stop() { state_->stop(); }
 
-void transport::set_peer_address(node_id id, endpoint_address address) {
-    state_->set_peer_address(id, std::move(address));
-}
-
 std::uint16_t transport::listen_port() const noexcept { return state_->bound_port.load(); }
 
-transport_stats transport::stats() const noexcept { return state_->stats.snapshot(); }
-
-std::size_t transport::queued_messages(node_id peer) const {
-    auto it = state_->links.find(peer);
-    return it == state_->links.end() ? 0 : it->second->queued();
-}
+transport_stats transport::stats() const { return state_->stats(); }
 
 const transport_options& transport::options() const noexcept { return state_->opts; }
 

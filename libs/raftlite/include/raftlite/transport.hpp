@@ -40,15 +40,39 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <vector>
 
 namespace boost::asio { class io_context; }
 
 namespace raftlite {
 
-namespace detail { class transport_state; }
+namespace detail {
+class transport_state;
+struct transport_test_access;   // raftlite/detail/transport_test_access.hpp
+} // namespace detail
 
-/// Counters since construction (a consistent-enough snapshot: each counter is
-/// read atomically, not all of them at one instant).
+/// One peer's share of transport_stats: the outbound link to it and the
+/// inbound connection from it.
+struct peer_transport_stats {
+    node_id id = no_node;
+    // outbound
+    std::uint64_t messages_sent = 0;          ///< message frames written to a socket
+    std::uint64_t bytes_sent = 0;             ///< bytes of those frames
+    std::uint64_t messages_dropped = 0;       ///< never written: queue full, too large or stopped
+    std::uint64_t connects = 0;               ///< outbound connections established
+    std::uint64_t connect_failures = 0;       ///< failed connection attempts and lost connections
+    std::uint64_t queued_messages = 0;        ///< waiting in the queue now
+    std::uint64_t queued_bytes = 0;           ///< bytes of those
+    bool connected = false;                   ///< the outbound connection is up now
+    // inbound
+    std::uint64_t messages_received = 0;      ///< messages from this peer handed to on_message
+    std::uint64_t bytes_received = 0;         ///< bytes of those frames
+    std::uint64_t inbound_connections = 0;    ///< authenticated connections from this peer open now
+};
+
+/// Counters since construction, and what is open now. Readable from any
+/// thread at any time; each counter is read atomically, not all of them at
+/// one instant.
 struct transport_stats {
     // outbound
     std::uint64_t messages_sent = 0;          ///< message frames written to a socket
@@ -59,13 +83,18 @@ struct transport_stats {
     std::uint64_t dropped_stopped = 0;        ///< sent after stop(), or still queued at stop()
     std::uint64_t connects = 0;               ///< outbound connections established (handshake written)
     std::uint64_t connect_failures = 0;       ///< failed connection attempts and lost connections
+    std::uint64_t outbound_connections = 0;   ///< outbound connections up now
     // inbound
     std::uint64_t messages_received = 0;      ///< messages handed to on_message
+    std::uint64_t bytes_received = 0;         ///< bytes of those frames
     std::uint64_t inbound_accepted = 0;       ///< connections accepted
     std::uint64_t inbound_rejected = 0;       ///< refused: max_inbound_connections reached
+    std::uint64_t inbound_connections = 0;    ///< accepted connections open now (with or without handshake)
     std::uint64_t handshakes_rejected = 0;    ///< wrong cluster / sender / version, malformed, timed out, TLS refused
     std::uint64_t tls_handshakes_failed = 0;  ///< inbound TLS handshakes that failed (untrusted or no certificate, plaintext); also in handshakes_rejected
     std::uint64_t bad_frames = 0;             ///< oversized or undecodable frames (connection closed)
+    /// One entry per configured peer, by ascending id.
+    std::vector<peer_transport_stats> peers;
 };
 
 class transport {
@@ -97,36 +126,32 @@ public:
 
     /// Queues `env.msg` for peer `env.to` (env.from is ignored: the receiver
     /// learns the sender from the handshake). Never blocks on the network: the
-    /// message is encoded on the calling thread and put in the peer's bounded
-    /// queue. Thread-safe; may be called before start() (the message waits for
-    /// the connection). Messages to one peer are sent in the order of send().
+    /// message is encoded on the calling thread and handed to the transport's
+    /// strand, which puts it in the peer's bounded queue. Thread-safe; may be
+    /// called before start() (the message waits for the connection). Messages
+    /// from one thread to one peer are sent in the order of send().
     void send(envelope env);
 
     /// Closes the listener and every connection and cancels timers. After
     /// stop() returns the listen port is released and on_message is not
     /// called again (an invocation already running on another thread may
-    /// finish). Thread-safe and idempotent; may be called from on_message.
+    /// finish). Connections are closed on the transport's strand: at once
+    /// when stop() is called there (from on_message), otherwise when the
+    /// io_context next runs it (or when it is destroyed). Thread-safe and
+    /// idempotent.
     void stop();
-
-    /// Changes where peer `id` is reached: a different address closes the
-    /// current connection (if any) and connects to the new one at once; the
-    /// same address changes nothing. Ignored for ids not in options.peers and
-    /// after stop(). Thread-safe.
-    /// Useful when peers listen on ephemeral ports (tests) or move.
-    void set_peer_address(node_id id, endpoint_address address);
 
     /// The port actually bound (differs from options.listen.port when that is
     /// 0); 0 before start().
     std::uint16_t listen_port() const noexcept;
 
-    transport_stats stats() const noexcept;
-
-    /// Messages waiting in the queue for `peer` (not yet handed to the socket).
-    std::size_t queued_messages(node_id peer) const;
+    /// Thread-safe: the counters are atomics, the set of peers is fixed.
+    transport_stats stats() const;
 
     const transport_options& options() const noexcept;
 
 private:
+    friend struct detail::transport_test_access;
     std::shared_ptr<detail::transport_state> state_;
 };
 

@@ -11,6 +11,8 @@
 // certificate verified against the cluster CA), then reads the raftlite
 // handshake as usual and also requires the certificate to name the node the
 // handshake claims. handshake_timeout bounds both handshakes together.
+//
+// Everything here runs on the transport's strand (see transport_state.hpp).
 #ifndef RAFTLITE_SRC_DETAIL_INBOUND_SESSION_HPP
 #define RAFTLITE_SRC_DETAIL_INBOUND_SESSION_HPP
 
@@ -31,35 +33,39 @@ class inbound_session : public std::enable_shared_from_this<inbound_session> {
 public:
     inbound_session(transport_state& state, boost::asio::ip::tcp::socket socket);
 
-    /// Arms the handshake timer, then starts the TLS handshake or reads the
-    /// first frame header. Needs `mu`.
+    /// Arms the handshake timer, then starts the TLS handshake or the first read.
     void start();
     /// Closes the connection, logging `reason` (if not null) at `warning`.
-    /// Idempotent. Needs `mu`.
+    /// Idempotent.
     void close(const char* reason);
     void close_quietly();
 
     node_id peer() const noexcept { return peer_; }
 
+    // For strand_handler: every operation belongs to the one connection.
+    struct ticket_type {};
+    transport_state& state() const noexcept { return state_; }
+    ticket_type ticket() const noexcept { return {}; }
+    bool current(ticket_type) const noexcept {
+        return !closed_ && !state_.stopped.load(std::memory_order_relaxed);
+    }
+
 private:
     /// Handles every complete frame in the buffer, then starts the read for
-    /// the rest of the next one. Call without `mu` (it delivers messages).
+    /// the rest of the next one. Delivers messages: the application may stop
+    /// the transport (closing this session) from any of them.
     void process();
-    void do_read_header();   // needs `mu`
-    void on_read_header(const boost::system::error_code& ec, std::size_t n);
-    void do_read_body();     // needs `mu`
-    void on_read_body(const boost::system::error_code& ec, std::size_t n);
-    /// Reads until at least `need` unread bytes are buffered. Needs `mu`.
-    template <class Handler>
-    void read_at_least(std::size_t need, Handler&& handler);
+    /// Reads until at least `need` unread bytes are buffered, then process().
+    void do_read(std::size_t need);
+    void on_read(const boost::system::error_code& ec, std::size_t n);
     /// Validates the frame header at the read position; closes the connection
-    /// and returns false on a bad one. Needs `mu`.
+    /// and returns false on a bad one.
     bool check_header();
     void on_read_error(const boost::system::error_code& ec);
     void on_handshake_timeout(const boost::system::error_code& ec);
     void on_tls_handshake(const boost::system::error_code& ec);
     /// Validates a handshake payload; closes the connection and returns
-    /// false when it is refused. Needs `mu`.
+    /// false when it is refused.
     bool accept_handshake(const char* data, std::size_t n);
     void reject(const std::string& why);
 
@@ -77,6 +83,7 @@ private:
     bool have_header_ = false;                 ///< frame_ holds the current frame's header
     frame_header frame_;
     node_id peer_ = no_node;                   ///< set by the handshake
+    peer_counters* from_ = nullptr;            ///< the peer's counters, once authenticated
     bool closed_ = false;
 };
 

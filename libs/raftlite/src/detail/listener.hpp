@@ -1,4 +1,6 @@
 // raftlite — private: accepts inbound connections and starts their sessions.
+// open() runs in transport::start(), before anything else can use the
+// acceptor; everything else on the transport's strand.
 #ifndef RAFTLITE_SRC_DETAIL_LISTENER_HPP
 #define RAFTLITE_SRC_DETAIL_LISTENER_HPP
 
@@ -16,14 +18,22 @@ public:
     explicit listener(transport_state& state);
 
     /// Binds and listens on options.listen; throws system_error with the
-    /// address in the message. Needs `mu`.
+    /// address in the message.
     void open();
-    /// Starts the accept loop. Needs `mu`.
+    /// Starts the accept loop.
     void start();
-    /// Closes the acceptor (pending accepts complete with operation_aborted). Needs `mu`.
+    /// Closes the acceptor (pending accepts complete with operation_aborted).
     void close();
 
     std::uint16_t port() const noexcept { return port_; }
+    /// The listening socket, once open.
+    int native_handle() { return acceptor_.native_handle(); }
+
+    // For strand_handler: the acceptor has one life, ended by stop().
+    struct ticket_type {};
+    transport_state& state() const noexcept { return state_; }
+    ticket_type ticket() const noexcept { return {}; }
+    bool current(ticket_type) const noexcept { return !state_.stopped.load(std::memory_order_relaxed); }
 
 private:
     void do_accept();

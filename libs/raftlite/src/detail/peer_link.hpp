@@ -2,6 +2,9 @@
 // handshake, then drains a bounded queue of encoded frames with gather
 // writes; reconnects with capped exponential backoff.
 //
+// Everything here runs on the transport's strand (see transport_state.hpp);
+// only `counters` is read from other threads.
+//
 // Each connection attempt gets a fresh peer_stream (plain or TLS), held by
 // the handlers of its operations: completions of an old connection can never
 // touch the next one. With TLS, the server's certificate must name the peer
@@ -19,7 +22,6 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 namespace raftlite::detail {
@@ -28,49 +30,64 @@ class peer_link : public std::enable_shared_from_this<peer_link> {
 public:
     peer_link(transport_state& state, node_id peer, endpoint_address address);
 
-    /// Starts connecting. Needs `mu`.
+    /// Starts connecting.
     void start();
     /// Closes the connection and cancels timers; queued frames are dropped
-    /// (counted as dropped_stopped). Needs `mu`.
+    /// (counted as dropped_stopped).
     void close();
-    /// Uses `address` from the next connection attempt on; drops the current
-    /// connection. Needs `mu`.
+    /// Uses `address` from now on: a different one drops the current
+    /// connection and connects to it at once.
     void set_address(endpoint_address address);
-
-    /// Queues one encoded frame. Any thread, without `mu`. Drops the oldest
+    /// Queues one encoded frame (at most max_queue_bytes), dropping the oldest
     /// queued frames when the queue's bounds would be exceeded.
     void enqueue(std::vector<char> frame);
-    std::size_t queued() const;
+
+    node_id peer() const noexcept { return peer_; }
+    peer_counters counters;
+
+    // For strand_handler: an operation belongs to one connection attempt.
+    struct ticket_type {
+        std::uint64_t gen;
+        std::shared_ptr<peer_stream> stream;   ///< kept alive until the operation completes
+    };
+    transport_state& state() const noexcept { return state_; }
+    ticket_type ticket() const { return {gen_, stream_}; }
+    bool current(const ticket_type& t) const noexcept {
+        return t.gen == gen_ && !state_.stopped.load(std::memory_order_relaxed);
+    }
 
 private:
     using clock = std::chrono::steady_clock;
 
     void do_resolve();
-    void on_resolve(std::uint64_t gen, const boost::system::error_code& ec,
+    void on_resolve(const boost::system::error_code& ec,
                     const boost::asio::ip::tcp::resolver::results_type& results);
-    void on_connect(std::uint64_t gen, const boost::system::error_code& ec);
-    void on_connect_timeout(std::uint64_t gen, const boost::system::error_code& ec);
-    void on_tls_handshake(std::uint64_t gen, const boost::system::error_code& ec);
-    void send_handshake();  // needs `mu`
-    void on_handshake_written(std::uint64_t gen, const boost::system::error_code& ec);
-    void do_write();        // needs `mu`
-    void on_write_posted();
-    void on_write(std::uint64_t gen, const boost::system::error_code& ec, std::size_t n);
-    void do_watch();        // needs `mu`
-    void on_watch(std::uint64_t gen, const boost::system::error_code& ec);
-    void on_backoff(std::uint64_t gen, const boost::system::error_code& ec);
-    /// Ends the current connection (or attempt) and schedules the next one. Needs `mu`.
+    void on_connect(const boost::system::error_code& ec);
+    void on_connect_timeout(const boost::system::error_code& ec);
+    void on_tls_handshake(const boost::system::error_code& ec);
+    void send_handshake();
+    void on_handshake_written(const boost::system::error_code& ec, std::size_t n);
+    void do_write();
+    void on_write(const boost::system::error_code& ec, std::size_t n);
+    void do_watch();
+    void on_watch(const boost::system::error_code& ec, std::size_t n);
+    void on_backoff(const boost::system::error_code& ec);
+    /// Ends the current connection (or attempt) and schedules the next one.
     void fail(const char* what, const boost::system::error_code& ec);
     /// Closes the socket and puts the in-flight batch back at the head of the
-    /// queue (a new connection starts a new stream, so it is sent whole again). Needs `mu`.
+    /// queue (a new connection starts a new stream, so it is sent whole again).
     void reset_connection();
-    void post_write();
+    /// Drops the oldest queued frames until `incoming` more bytes in one more
+    /// frame (none when `incoming` is 0) fit within max_queue_bytes and
+    /// max_queue_messages; counts and logs the drops.
+    void make_room(std::size_t incoming);
+    /// Publishes the queue's size in `counters`.
+    void queue_changed() noexcept;
 
     transport_state& state_;
     const node_id peer_;
-    endpoint_address address_;                 ///< guarded by `mu`
+    endpoint_address address_;
 
-    // strand + `mu`
     boost::asio::ip::tcp::resolver resolver_;
     std::shared_ptr<peer_stream> stream_;      ///< the current attempt's; null between attempts
     boost::asio::steady_timer connect_timer_;  ///< bounds connect + handshake
@@ -83,14 +100,11 @@ private:
     std::vector<char> handshake_frame_;
     std::vector<std::vector<char>> writing_;   ///< the batch being written
     bool write_in_flight_ = false;
+    bool write_posted_ = false;                ///< a do_write is posted: enqueue() need not post another
     char watch_byte_ = 0;
 
-    // queue: guarded by qmu_
-    mutable std::mutex qmu_;
     std::deque<std::vector<char>> queue_;
     std::size_t queued_bytes_ = 0;
-    bool writable_ = false;                    ///< connected: enqueue() may start a write
-    bool kick_pending_ = false;                ///< a do_write is posted or a write is in flight
     bool drop_logged_ = false;                 ///< a queue-full drop was logged since the last write
 };
 

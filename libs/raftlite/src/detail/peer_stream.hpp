@@ -61,18 +61,12 @@ public:
 
     template <class MutableBuffers, class Handler>
     void async_read_some(const MutableBuffers& buffers, Handler&& handler) {
-        if (tls_)
-            tls_->async_read_some(buffers, std::forward<Handler>(handler));
-        else
-            socket_.async_read_some(buffers, std::forward<Handler>(handler));
+        on_stream([&](auto& s) { s.async_read_some(buffers, std::forward<Handler>(handler)); });
     }
 
     template <class ConstBuffers, class Handler>
     void async_write_some(const ConstBuffers& buffers, Handler&& handler) {
-        if (tls_)
-            tls_->async_write_some(buffers, std::forward<Handler>(handler));
-        else
-            socket_.async_write_some(buffers, std::forward<Handler>(handler));
+        on_stream([&](auto& s) { s.async_write_some(buffers, std::forward<Handler>(handler)); });
     }
 
     /// Scratch for a writer that gathers frames into one buffer (TLS). It
@@ -90,6 +84,15 @@ public:
     }
 
 private:
+    /// Calls `op` with the TLS stream, or with the socket without TLS.
+    template <class Op>
+    void on_stream(Op&& op) {
+        if (tls_)
+            op(*tls_);
+        else
+            op(socket_);
+    }
+
     socket_type socket_;
     std::optional<boost::asio::ssl::stream<socket_type&>> tls_;
 };

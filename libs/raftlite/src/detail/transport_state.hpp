@@ -1,16 +1,28 @@
 // raftlite — private: the state shared by the transport's parts.
 //
-// Concurrency model. Every socket, acceptor and timer is bound to one strand,
-// so completion handlers never run concurrently. stop() and
-// set_peer_address() may still be called from any thread, and Asio I/O
-// objects must not be used from two threads at once: so every use of an I/O
-// object (in handlers and in stop()) happens under `mu`. Handlers are already
-// serialised by the strand, so `mu` is uncontended except during stop(); in
-// exchange stop() is synchronous (the port is free when it returns) and works
-// even when nobody runs the io_context any more.
+// Concurrency model: one strand, no mutex. Every socket, acceptor and timer
+// is bound to the transport's strand, and every piece of connection state
+// (the listener, the sessions, each peer_link's queue and connection) is
+// touched only by code running on that strand: completion handlers, and what
+// the public methods hand to it. So nothing needs a lock, and a close can
+// never race an operation in progress on an I/O object (an async_write issues
+// its next write_some from whichever io thread runs the strand).
 //
-// send() never takes `mu`: it only touches a peer_link's queue, which has its
-// own mutex (lock order: mu, then a queue mutex).
+// What other threads may touch:
+// - send() encodes on the calling thread, then dispatches the frame to the
+//   strand (inline when already on it, e.g. from on_message), which queues it.
+// - stop() sets `stopped` and releases the listen port at once (see
+//   release_listen_port), then dispatches the closing of every connection to
+//   the strand. Handlers that run before that close see `stopped` and do
+//   nothing.
+// - Counters are atomics, written on the strand (or in send()) and read by
+//   stats() from any thread. `links` is filled by the constructor and never
+//   changed, so any thread may look a peer up.
+//
+// Stale completions. Every handler is made by strand_handler(), which
+// checks, before the part's code runs, that the transport is not stopped and
+// that the operation belongs to the part's current connection. A part's code
+// therefore never sees a completion from a connection it has already reset.
 //
 // Ownership. transport_state owns the listener and the peer_links; sessions
 // are owned by their pending handlers (the state keeps weak references to
@@ -30,9 +42,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
+#include <utility>
 
 namespace boost::asio::ssl { class context; }
 
@@ -59,27 +72,36 @@ using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
 /// connection does not hold an inbound slot or a stalled outbound link forever.
 void tune_peer_socket(boost::asio::ip::tcp::socket& s);
 
-/// transport_stats, as atomics.
-struct atomic_stats {
-    std::atomic<std::uint64_t> messages_sent{0};
-    std::atomic<std::uint64_t> bytes_sent{0};
-    std::atomic<std::uint64_t> dropped_queue_full{0};
-    std::atomic<std::uint64_t> dropped_too_large{0};
-    std::atomic<std::uint64_t> dropped_unknown_peer{0};
-    std::atomic<std::uint64_t> dropped_stopped{0};
-    std::atomic<std::uint64_t> connects{0};
-    std::atomic<std::uint64_t> connect_failures{0};
-    std::atomic<std::uint64_t> messages_received{0};
-    std::atomic<std::uint64_t> inbound_accepted{0};
-    std::atomic<std::uint64_t> inbound_rejected{0};
-    std::atomic<std::uint64_t> handshakes_rejected{0};
-    std::atomic<std::uint64_t> bad_frames{0};
-    std::atomic<std::uint64_t> tls_handshakes_failed{0};
+using counter = std::atomic<std::uint64_t>;
 
-    static void add(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
-        c.fetch_add(n, std::memory_order_relaxed);
-    }
-    transport_stats snapshot() const noexcept;
+inline void count(counter& c, std::uint64_t n = 1) noexcept { c.fetch_add(n, std::memory_order_relaxed); }
+
+/// The counters of transport_stats that belong to no peer.
+struct transport_counters {
+    counter dropped_unknown_peer{0};
+    counter inbound_accepted{0};
+    counter inbound_rejected{0};
+    counter inbound_connections{0};   ///< open now
+    counter handshakes_rejected{0};
+    counter bad_frames{0};
+    counter tls_handshakes_failed{0};
+};
+
+/// One peer's counters (peer_transport_stats); owned by its peer_link.
+struct peer_counters {
+    counter messages_sent{0};
+    counter bytes_sent{0};
+    counter dropped_queue_full{0};
+    counter dropped_too_large{0};
+    counter dropped_stopped{0};
+    counter connects{0};
+    counter connect_failures{0};
+    counter queued_messages{0};       ///< now
+    counter queued_bytes{0};          ///< now
+    std::atomic<bool> connected{false};
+    counter messages_received{0};
+    counter bytes_received{0};
+    counter inbound_connections{0};   ///< authenticated, open now
 };
 
 class transport_state : public std::enable_shared_from_this<transport_state> {
@@ -88,12 +110,15 @@ public:
                     transport::message_handler on_message);
     ~transport_state();
 
+    // ---- any thread ----
     void start();
     void stop();
     void send(envelope env);
+    /// Done on the strand.
     void set_peer_address(node_id id, endpoint_address address);
+    transport_stats stats() const;
 
-    // ---- used by the parts (all of these need `mu` held) ----
+    // ---- on the strand ----
     void add_session(const std::shared_ptr<inbound_session>& s);
     void remove_session(inbound_session* s);
     /// Records that `s` is now the connection from `peer`; closes an older
@@ -101,34 +126,65 @@ public:
     /// only keeps one outbound connection to us).
     void session_authenticated(node_id peer, const std::shared_ptr<inbound_session>& s);
     std::size_t session_count() const noexcept { return sessions_.size(); }
-
-    /// Hands a message to the application, unless stopped. Call without `mu`.
-    void deliver(envelope env);
+    /// Hands a message of `frame_bytes` from the peer counted by `from` to the
+    /// application, unless stopped.
+    void deliver(envelope env, peer_counters& from, std::size_t frame_bytes);
 
     boost::asio::io_context& ioc;
     strand_type strand;
     const transport_options opts;
     const transport::message_handler on_message;
 
-    std::mutex mu;
-    /// Written under `mu`; read without it as a hint (e.g. by send()).
+    /// Set once, by stop(); read anywhere.
     std::atomic<bool> stopped{false};
     std::atomic<std::uint16_t> bound_port{0};
     /// The TLS context when opts.tls.enabled, loaded by start() before
     /// anything connects; null otherwise. Read-only once set.
     std::unique_ptr<boost::asio::ssl::context> tls;
-    atomic_stats stats;
+    transport_counters counters;
 
     /// One per peer, created in the constructor and never changed afterwards,
-    /// so send() can look links up without a lock.
+    /// so any thread can look links up without synchronisation.
     std::map<node_id, std::shared_ptr<peer_link>> links;
 
 private:
-    bool started_ = false;
+    /// On the strand: starts accepting and connecting, unless stopped.
+    void run(std::shared_ptr<listener> l);
+    /// On the strand: closes the listener, every session and every link.
+    void close_all();
+    /// Any thread, once: makes the listening socket stop listening with
+    /// shutdown(2), which on Linux frees the port for a new bind (with
+    /// SO_REUSEADDR, as the listener sets it) and fails the pending accept.
+    /// It is a system call on the descriptor, not a use of the acceptor
+    /// object, so it cannot race the strand; the acceptor itself is closed
+    /// there, by close_all.
+    void release_listen_port() noexcept;
+
+    std::atomic<bool> started_{false};
+    /// The listening socket's descriptor from start() until stop() releases it.
+    std::atomic<int> listen_fd_{-1};
+    // strand only
     std::shared_ptr<listener> listener_;
     std::map<inbound_session*, std::weak_ptr<inbound_session>> sessions_;
     std::map<node_id, std::weak_ptr<inbound_session>> by_peer_;
 };
+
+/// The completion handler for an operation that `part` (a listener,
+/// inbound_session or peer_link) starts on the strand. It keeps the part and
+/// the transport state alive until it runs, and calls `f(*part, args...)`
+/// only if `part->current(ticket)` still holds, where the ticket is what
+/// part->ticket() said when the operation started: the transport is not
+/// stopped and the operation belongs to the part's current connection.
+/// Completions that fail the check (operation_aborted after a close, late
+/// results of a connection already reset) end here.
+template <class Part, class F>
+auto strand_handler(const std::shared_ptr<Part>& part, F f) {
+    return [part, keep = part->state().shared_from_this(), ticket = part->ticket(),
+            f = std::move(f)](auto&&... args) mutable {
+        if (part->current(ticket))
+            std::invoke(f, *part, std::forward<decltype(args)>(args)...);
+    };
+}
 
 } // namespace raftlite::detail
 
