@@ -75,6 +75,7 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
     // ---- shared with other threads ----
     mutable std::mutex status_mutex;
     node_status snapshot;
+    transport* net_for_status = nullptr;       // its counters are read when status() is asked for
 
     node_id self() const { return opts.core.self; }
 
@@ -266,7 +267,6 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
         s.running = running;
         s.storage_failed = failed;
         s.core = raft.stats();
-        if (net) s.transport = net->stats();
         std::lock_guard<std::mutex> lock(status_mutex);
         snapshot = std::move(s);
     }
@@ -320,12 +320,20 @@ boost::system::error_code node::start() {
             });
         }
     });
+    {
+        std::lock_guard<std::mutex> lock(d.status_mutex);
+        d.net_for_status = d.net.get();
+    }
     try {
         d.net->start();
     } catch (const boost::system::system_error& e) {
         // what() names the address that cannot be bound or the TLS file that cannot be used.
         RAFTLITE_LOG_NET(error) << e.what();
         d.running = false;
+        {
+            std::lock_guard<std::mutex> lock(d.status_mutex);
+            d.net_for_status = nullptr;
+        }
         d.net.reset();
         d.run.reset();
         return e.code();
@@ -348,7 +356,9 @@ void node::do_broadcast(shared_bytes payload, handler_type handler) {
 
 node_status node::status() const {
     std::lock_guard<std::mutex> lock(impl_->status_mutex);
-    return impl_->snapshot;
+    node_status s = impl_->snapshot;
+    if (impl_->net_for_status) s.transport = impl_->net_for_status->stats();   // atomics: safe from any thread
+    return s;
 }
 
 std::uint16_t node::listen_port() const { return impl_->net ? impl_->net->listen_port() : 0; }
