@@ -476,8 +476,10 @@ void core::advance_commit(index_t new_commit, output& out) {
     }
     commit_length_ = new_commit;
     // Ours were expected at these indexes but someone else's entry committed there.
-    while (!pending_by_index_.empty() && pending_by_index_.begin()->first <= commit_length_)
-        complete(pending_by_index_.begin()->second, broadcast_result::superseded, 0, out);
+    std::vector<std::uint64_t> displaced;
+    for (auto it = pending_by_index_.begin(); it != pending_by_index_.end() && it->first <= commit_length_; ++it)
+        displaced.push_back(it->second);
+    for (auto request : displaced) displace(request, out);
     // Terms never decrease along a log, and every future leader's log holds
     // the committed entry (Leader Completeness, §5.4). So once an entry of
     // term T is committed, no entry of an earlier term can ever follow it:
@@ -489,7 +491,52 @@ void core::advance_commit(index_t new_commit, output& out) {
         std::vector<std::uint64_t> dead;
         for (const auto& [index, request] : pending_by_index_)
             if (pending_.at(request).term < committed_term) dead.push_back(request);
-        for (auto request : dead) complete(request, broadcast_result::superseded, 0, out);
+        for (auto request : dead) displace(request, out);
+    }
+}
+
+void core::displace(std::uint64_t request, output& out) {
+    auto it = pending_.find(request);
+    if (it == pending_.end()) return;
+    pending& p = it->second;
+    if (!p.ever_forwarded) {
+        // Only this node ever appended it, at that index: every copy of the
+        // entry is there, and dead. The failure is final.
+        complete(request, broadcast_result::superseded, 0, out);
+        return;
+    }
+    // A request we forwarded must not fail here. A copy of a forward may
+    // still be on its way (a transport re-sends queued frames after a
+    // reconnect, seconds later, in a later term), and a leader that receives
+    // it appends the request anew: a caller told it failed would retry, and
+    // the operation would take effect twice (Raft thesis §6.3: a client's
+    // command must take effect at most once). So ask the current leader
+    // again, exactly as after losing the leader: it finds the request if any
+    // copy is in its log above search_from, and appends it otherwise, so it
+    // commits exactly once.
+    unindex(request, p);
+    p.where = pending::state::held;
+    if (current_role_ == role::leader) {
+        const entry_origin origin{cfg_.self, request};
+        auto found = find_origin(origin, p.search_from);
+        p.index = found ? *found : append_local(entry_kind::application, origin, p.payload, out);
+        p.term = log_.term_at(p.index);
+        p.where = pending::state::appended;
+        pending_by_index_.emplace(p.index, request);
+    } else if (current_leader_ != no_node) {
+        send_forward(request, p, out);
+    }
+    // else: held, forwarded once a leader is known
+}
+
+void core::unindex(std::uint64_t request, const pending& p) {
+    if (p.where != pending::state::appended) return;
+    auto [lo, hi] = pending_by_index_.equal_range(p.index);
+    for (auto j = lo; j != hi; ++j) {
+        if (j->second == request) {
+            pending_by_index_.erase(j);
+            return;
+        }
     }
 }
 
@@ -606,8 +653,13 @@ void core::on_forward_response(node_id from, const forward_response& m, output& 
     case forward_response::status::accepted:
         if (m.index <= commit_length_) {
             // Committed before the answer arrived, and not ours (ours would
-            // have completed in advance_commit).
-            complete(m.request, broadcast_result::superseded, 0, out);
+            // have completed in advance_commit): that copy is dead, but
+            // another may not be (see displace).
+            p.where = pending::state::appended;
+            p.index = m.index;
+            p.term = m.term;
+            pending_by_index_.emplace(m.index, m.request);
+            displace(m.request, out);
             return;
         }
         p.where = pending::state::appended;
@@ -629,15 +681,7 @@ void core::on_forward_response(node_id from, const forward_response& m, output& 
 void core::complete(std::uint64_t request, broadcast_result r, index_t index, output& out) {
     auto it = pending_.find(request);
     if (it == pending_.end()) return;
-    if (it->second.where == pending::state::appended) {
-        auto [lo, hi] = pending_by_index_.equal_range(it->second.index);
-        for (auto j = lo; j != hi; ++j) {
-            if (j->second == request) {
-                pending_by_index_.erase(j);
-                break;
-            }
-        }
-    }
+    unindex(request, it->second);
     pending_.erase(it);
     out.completions.push_back({request, r, index});
 }
