@@ -146,7 +146,7 @@ void core::on_election_timeout(output& out) {
             if (p.recently_active) ++active;
             p.recently_active = false;
         }
-        if (cfg_.check_quorum && active < quorum()) {
+        if (cfg_.check_quorum && active < quorum() && !faults_.no_check_quorum_step_down) {
             current_role_ = role::follower;
             followers_.clear();
             out.heartbeat_timer = false;
@@ -225,10 +225,12 @@ void core::on_vote_request(node_id from, const vote_request& m, output& out) {
 
 void core::on_vote_response(node_id from, const vote_response& m, output& out) {
     if (m.term > current_term_) {
+        if (faults_.ignore_higher_term_in_response) return;   // broken: §5.1 says adopt it and step down
         become_follower(m.term, out);
         return;
     }
-    if (current_role_ == role::candidate && m.term == current_term_ && m.granted) {
+    // §5.2: a vote counts only in the term it was granted in.
+    if (current_role_ == role::candidate && (m.term == current_term_ || faults_.count_stale_votes) && m.granted) {
         votes_received_.insert(from);
         if (votes_received_.size() >= quorum()) become_leader(out);
     }
@@ -346,7 +348,8 @@ void core::on_log_request(node_id from, const log_request& m, output& out) {
     // A candidate learns that another node won this term (§5.2).
     if (current_role_ == role::candidate) become_follower(m.term, out);
     set_leader(from, out);
-    out.reset_election_timer = true;
+    // §5.2: a follower remains one while it hears from a valid leader.
+    if (!faults_.no_timer_reset_on_leader_message) out.reset_election_timer = true;
     retry_forwards(out);
 
     // Kleppmann's logOk. A prefix inside our committed part always matches the
@@ -369,7 +372,7 @@ void core::on_log_request(node_id from, const log_request& m, output& out) {
     const index_t match = m.prefix_len + m.suffix.size();
     // Only entries known to match the leader's may be committed here: entries
     // beyond `match` could still be a stale suffix of an older term.
-    const index_t new_commit = std::min(m.leader_commit, match);
+    const index_t new_commit = std::min(m.leader_commit, faults_.commit_beyond_match ? log_.length() : match);
     if (new_commit > commit_length_) advance_commit(new_commit, out);
     // The acknowledgement promises durability: it leaves after the sync (§5.3,
     // and raft-lite's defect 2).
@@ -404,6 +407,7 @@ bool core::append_entries(const log_request& m, output& out) {
 
 void core::on_log_response(node_id from, const log_response& m, output& out) {
     if (m.term > current_term_) {
+        if (faults_.ignore_higher_term_in_response) return;   // broken: §5.1 says adopt it and step down
         become_follower(m.term, out);
         return;
     }
