@@ -1,15 +1,20 @@
 // sim — raftlite's deterministic simulator from the command line.
 //
 //   sim --seed S [--nodes N] [--steps K] [--faults all] [--trace]   replay one run
-//   sim --seeds A..B [--nodes N]                                    a sweep of seeds
+//   sim --seeds A..B [--nodes N[,M...]]                             a sweep of seeds
 //   sim --minutes M [--seeds A..]                                   sweep for a while
 //   sim --explore [--depth D] [--crashes K] [--broadcasts B]        exhaustive exploration
-//   --skip outcomes,failures   leave out the checks of two known core defects
-//                              (see test/sim/world_test.cpp) to sweep for anything else
+//   --faults crash,partition,loss,duplicate,late (or all, none); `late` holds
+//   some messages or duplicates of them back --late-min..--late-max ms
+//   --batch E, --inflight F    the core's max_batch_entries and max_inflight
+//   --skip outcomes,failures   leave out two checks (every accepted broadcast
+//                              gets an outcome; a failed broadcast never
+//                              commits), to sweep for anything else
 //
-// Without --nodes a sweep alternates 3- and 5-node clusters. A failing run
-// prints its seed, the violated property, the last events, and the command
-// line that replays it; the exit status is then 1.
+// A sweep without --nodes alternates 3- and 5-node clusters; with a list
+// (--nodes 2,4,6) seed S runs list[S mod length]. A failing run prints its
+// seed, the violated property, the last events, and the command line that
+// replays it; the exit status is then 1.
 #include "sim/explorer.hpp"
 #include "sim/world.hpp"
 
@@ -18,6 +23,7 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 using namespace raftlite::sim;
 
@@ -25,9 +31,10 @@ namespace {
 
 [[noreturn]] void usage(const std::string& why) {
     std::cerr << "sim: " << why << "\n"
-              << "usage: sim [--seed S | --seeds A..B | --minutes M] [--nodes 3|5] [--steps K]\n"
-              << "           [--faults all|none|crash,partition,loss,duplicate] [--trace] [--skip outcomes,failures]\n"
-              << "           [--clients C] [--max-sync TICKS] [--group-commit]\n"
+              << "usage: sim [--seed S | --seeds A..B | --minutes M] [--nodes N[,M...]] [--steps K]\n"
+              << "           [--faults all|none|crash,partition,loss,duplicate,late] [--trace] [--skip outcomes,failures]\n"
+              << "           [--clients C] [--max-sync TICKS] [--group-commit] [--batch E] [--inflight F]\n"
+              << "           [--late-min TICKS] [--late-max TICKS] [--process-crashes 0..100]\n"
               << "       sim --explore [--depth D] [--crashes K] [--broadcasts B] [--drops L] [--duplicates U]\n"
               << "                     [--timeouts E] [--heartbeats H] [--budget STATES]\n";
     std::exit(2);
@@ -69,7 +76,8 @@ int explore_main(const explore_config& ec) {
 int main(int argc, char** argv) {
     world_config cfg;
     std::uint64_t first = 1, last = 1;
-    bool sweep = false, fixed_nodes = false, trace_on = false, explore_mode = false;
+    bool sweep = false, trace_on = false, explore_mode = false;
+    std::vector<std::size_t> node_list;   // empty: 3 and 5 alternate in a sweep
     double minutes = 0;
     explore_config ec;
     for (int k = 1; k < argc; ++k) {
@@ -87,7 +95,18 @@ int main(int argc, char** argv) {
             sweep = true;
         }
         else if (a == "--minutes") { minutes = std::stod(value()); sweep = true; }
-        else if (a == "--nodes") { cfg.nodes = number(value()); fixed_nodes = true; }
+        else if (a == "--nodes") {
+            std::istringstream in(value());
+            std::string w;
+            while (std::getline(in, w, ',')) node_list.push_back(number(w));
+            if (node_list.empty()) usage("--nodes needs a number");
+            cfg.nodes = node_list.front();
+        }
+        else if (a == "--batch") cfg.core.max_batch_entries = number(value());
+        else if (a == "--inflight") cfg.core.max_inflight = number(value());
+        else if (a == "--late-min") cfg.late_min = number(value());
+        else if (a == "--late-max") cfg.late_max = number(value());
+        else if (a == "--process-crashes") cfg.process_crash_percent = number(value());
         else if (a == "--steps") cfg.steps = number(value());
         else if (a == "--faults") {
             try { cfg.faults = fault_kinds::parse(value()); } catch (const std::exception& e) { usage(e.what()); }
@@ -119,8 +138,10 @@ int main(int argc, char** argv) {
         else usage("unknown option " + a);
     }
     if (explore_mode) return explore_main(ec);
-    if (cfg.nodes < 1 || cfg.nodes > 9) usage("--nodes must be 1..9");
-    if (minutes > 0 && last == first && !sweep) last = ~0ull;
+    for (std::size_t n : node_list)
+        if (n < 1 || n > 9) usage("--nodes must be 1..9");
+    if (cfg.core.max_batch_entries == 0 || cfg.core.max_inflight == 0) usage("--batch and --inflight must be positive");
+    if (cfg.late_max < cfg.late_min) usage("--late-max must not be below --late-min");
     if (minutes > 0 && last == first) last = ~0ull;
     if (trace_on) cfg.trace_all = &std::cout;
 
@@ -130,7 +151,11 @@ int main(int argc, char** argv) {
     for (std::uint64_t seed = first;; ++seed) {
         world_config c = cfg;
         c.seed = seed;
-        if (!fixed_nodes && sweep) c.nodes = (seed % 2) ? 3 : 5;
+        if (node_list.empty()) {
+            if (sweep) c.nodes = (seed % 2) ? 3 : 5;
+        } else {
+            c.nodes = node_list[seed % node_list.size()];
+        }
         const run_result r = run_world(c);
         ++runs;
         total += r.stats;
@@ -149,7 +174,8 @@ int main(int argc, char** argv) {
     std::cout << "runs " << runs << " (seeds " << first << ".." << first + runs - 1 << "), failed " << failures
               << "\nsteps " << total.steps << " (" << static_cast<std::uint64_t>(total.steps / (secs > 0 ? secs : 1))
               << " steps/s), virtual time " << total.virtual_ms / 1000.0 << " s\n"
-              << "crashes " << total.crashes << ", partitions " << total.partitions << ", elections "
+              << "crashes " << total.crashes << " (" << total.process_crashes << " process crashes)"
+              << ", partitions " << total.partitions << ", elections "
               << total.elections << ", messages " << total.messages << ", lost unsynced writes "
               << total.lost_writes << "\n"
               << "client operations " << total.ops << " checked for linearizability (" << total.ops_determinate
