@@ -10,6 +10,13 @@
 //   --skip outcomes,failures   leave out two checks (every accepted broadcast
 //                              gets an outcome; a failed broadcast never
 //                              commits), to sweep for anything else
+//   --skip terms,quorum,stability   leave out the rule checks (a higher term
+//                              is adopted; check-quorum; a quiet cluster keeps
+//                              its leader), e.g. to see whether the liveness
+//                              bound alone catches a broken rule
+//   --broken RULE[,RULE]       switch on deliberately broken rules
+//                              (raftlite/detail/faults.hpp; load_without_sync
+//                              is node_host's broken restart)
 //
 // A sweep without --nodes alternates 3- and 5-node clusters; with a list
 // (--nodes 2,4,6) seed S runs list[S mod length]. A failing run prints its
@@ -34,7 +41,7 @@ namespace {
               << "usage: sim [--seed S | --seeds A..B | --minutes M] [--nodes N[,M...]] [--steps K]\n"
               << "           [--faults all|none|crash,partition,loss,duplicate,late] [--trace] [--skip outcomes,failures]\n"
               << "           [--clients C] [--max-sync TICKS] [--group-commit] [--batch E] [--inflight F]\n"
-              << "           [--late-min TICKS] [--late-max TICKS] [--process-crashes 0..100]\n"
+              << "           [--late-min TICKS] [--late-max TICKS] [--process-crashes 0..100] [--broken RULE,...]\n"
               << "       sim --explore [--depth D] [--crashes K] [--broadcasts B] [--drops L] [--duplicates U]\n"
               << "                     [--timeouts E] [--heartbeats H] [--budget STATES]\n";
     std::exit(2);
@@ -122,7 +129,27 @@ int main(int argc, char** argv) {
             while (std::getline(in, w, ',')) {
                 if (w == "outcomes") cfg.check_outcomes = false;
                 else if (w == "failures") cfg.check_false_failures = false;
-                else usage("--skip takes outcomes,failures");
+                else if (w == "terms") cfg.check_terms = false;
+                else if (w == "quorum") cfg.check_quorum_rule = false;
+                else if (w == "stability") cfg.check_stability = false;
+                else usage("--skip takes outcomes,failures,terms,quorum,stability");
+            }
+        }
+        else if (a == "--broken") {
+            std::istringstream in(value());
+            std::string w;
+            while (std::getline(in, w, ',')) {
+                auto& b = cfg.broken_core;
+                if (w == "commit_earlier_term_by_count") b.commit_earlier_term_by_count = true;
+                else if (w == "double_vote") b.double_vote = true;
+                else if (w == "count_stale_votes") b.count_stale_votes = true;
+                else if (w == "commit_beyond_match") b.commit_beyond_match = true;
+                else if (w == "ignore_higher_term_in_response") b.ignore_higher_term_in_response = true;
+                else if (w == "no_timer_reset_on_leader_message") b.no_timer_reset_on_leader_message = true;
+                else if (w == "no_check_quorum_step_down") b.no_check_quorum_step_down = true;
+                else if (w == "after_sync_messages_before_sync") cfg.broken_driver.after_sync_messages_before_sync = true;
+                else if (w == "load_without_sync") cfg.broken_load = true;
+                else usage("unknown broken rule '" + w + "' (see raftlite/detail/faults.hpp)");
             }
         }
         else if (a == "--explore") explore_mode = true;

@@ -263,7 +263,7 @@ void world::before_receive(std::size_t i, const std::vector<event>& es) {
 // Raft §5.1: "If a server receives a request or response with a higher term,
 // it updates its current term" (and a leader or candidate steps down).
 void world::after_receive(std::size_t i) {
-    if (!hosts_[i].up() || received_term_ <= hosts_[i].core().current_term()) return;
+    if (!cfg_.check_terms || !hosts_[i].up() || received_term_ <= hosts_[i].core().current_term()) return;
     throw violation("higher term", "node " + std::to_string(i + 1) + " received a message of term " +
                                        std::to_string(received_term_) + " and stays in term " +
                                        std::to_string(hosts_[i].core().current_term()));
@@ -280,7 +280,7 @@ void world::check_quorum_rule(std::size_t i) {
         leader_term_[i] = c.current_term();
         leader_since_[i] = now_;
     }
-    if (!cfg_.core.check_quorum || c.quorum() < 2) return;
+    if (!cfg_.check_quorum_rule || !cfg_.core.check_quorum || c.quorum() < 2) return;
     std::vector<std::uint64_t> contact;
     for (std::size_t j = 0; j < hosts_.size(); ++j)
         if (j != i) contact.push_back(std::max(heard_[i][j], leader_since_[i]));
@@ -745,7 +745,8 @@ run_result world::run() {
         inv_.check_converged(hosts_);
         check_history();
         // From here on, no node's term may change (world_config::stability_window).
-        const bool check_stability = cfg_.heartbeat + cfg_.round_trip() < cfg_.election_timeout;
+        const bool check_stability =
+            cfg_.check_stability && cfg_.heartbeat + cfg_.round_trip() < cfg_.election_timeout;
         const std::uint64_t stable_until = now_ + cfg_.stability_window();
         stable_terms_.clear();
         for (const node_host& h : hosts_) stable_terms_.push_back(h.core().current_term());
@@ -815,9 +816,24 @@ std::string describe_failure(const world_config& cfg, const run_result& r) {
     if (cfg.max_sync != d.max_sync) s << " --max-sync " << cfg.max_sync;
     if (cfg.clients != d.clients) s << " --clients " << cfg.clients;
     if (cfg.process_crash_percent != d.process_crash_percent) s << " --process-crashes " << cfg.process_crash_percent;
+    std::string broken;
+    const auto& b = cfg.broken_core;
+    for (auto [on, name] : {std::pair{b.commit_earlier_term_by_count, "commit_earlier_term_by_count"},
+                            std::pair{b.double_vote, "double_vote"},
+                            std::pair{b.count_stale_votes, "count_stale_votes"},
+                            std::pair{b.commit_beyond_match, "commit_beyond_match"},
+                            std::pair{b.ignore_higher_term_in_response, "ignore_higher_term_in_response"},
+                            std::pair{b.no_timer_reset_on_leader_message, "no_timer_reset_on_leader_message"},
+                            std::pair{b.no_check_quorum_step_down, "no_check_quorum_step_down"},
+                            std::pair{cfg.broken_driver.after_sync_messages_before_sync, "after_sync_messages_before_sync"},
+                            std::pair{cfg.broken_load, "load_without_sync"}})
+        if (on) broken += (broken.empty() ? "" : ",") + std::string(name);
+    if (!broken.empty()) s << " --broken " << broken;
     s
       << (cfg.check_outcomes ? "" : " --skip outcomes")
-      << (cfg.check_false_failures ? "" : " --skip failures") << " --trace\n";
+      << (cfg.check_false_failures ? "" : " --skip failures") << (cfg.check_terms ? "" : " --skip terms")
+      << (cfg.check_quorum_rule ? "" : " --skip quorum") << (cfg.check_stability ? "" : " --skip stability")
+      << " --trace\n";
     return s.str();
 }
 

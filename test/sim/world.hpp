@@ -74,6 +74,9 @@ struct world_config {
     bool local_reads = false;
     bool check_outcomes = true;             ///< healed and idle, every accepted broadcast has an outcome
     bool check_false_failures = true;       ///< a broadcast that failed never commits later
+    bool check_terms = true;                ///< a node adopts a higher term it receives (§5.1)
+    bool check_quorum_rule = true;          ///< check_quorum_bound(), when core.check_quorum is on
+    bool check_stability = true;            ///< stability_window()
     std::size_t trace_keep = 60;            ///< lines of trace kept for a failure report
     std::ostream* trace_all = nullptr;      ///< stream every trace line here
 

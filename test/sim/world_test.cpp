@@ -177,12 +177,12 @@ BOOST_AUTO_TEST_CASE(stale_local_reads_are_caught) {
     BOOST_TEST(caught != 0u);
 }
 
-// A defect the simulator found (fixed in the core at d7b50aa): a broadcast a
+// A defect the simulator found (fixed in the core): a broadcast a
 // deposed leader appended, overwritten by the next leader whose log is
 // shorter, waited for the commit length to reach its index before being
 // completed `superseded`; in a healed, idle cluster that never happens, so the
 // caller never heard back (raft-lite's defect 5 in another guise). 3 nodes,
-// 10000 steps: seed 150 with the core of 39376f5. Now a committed entry of
+// 10000 steps: seed 150 with the core before the fix. Now a committed entry of
 // term T supersedes pending entries of earlier terms at once.
 BOOST_AUTO_TEST_CASE(broadcast_outcome_after_heal) {
     const std::string seeds = seeds_failing("broadcast outcome", 1, 160, 3, true, true);
@@ -199,7 +199,7 @@ BOOST_AUTO_TEST_CASE(two_requests_expected_at_one_index_both_get_an_outcome) {
     expect_ok(config(10385, 3, 20000), total);
 }
 
-// A second defect, fixed in the core at 39376f5 (also found by core_tests):
+// A second defect, fixed in the core (also found by core_tests):
 // a forwarded broadcast whose answer was lost was completed `not_leader`
 // after hold_elections election timeouts, yet its entry committed; a caller
 // told "not_leader" retries, and the operation takes effect twice. It showed
@@ -223,7 +223,7 @@ BOOST_AUTO_TEST_SUITE(simulation_regressions)
 // have retried it. Now a forwarded request whose entry is displaced is asked
 // for again (the leader finds it or appends it) and never fails. Before the
 // fix: seeds 100, 193 and 199 of the main sweep at 20000 steps (the sim's
-// default), and 3 of 300 five-node seeds with late copies of up to 1.5 s.
+// default). Thirty five-node seeds with late copies of up to 1.5 s follow.
 BOOST_AUTO_TEST_CASE(late_forward_after_superseded) {
     run_stats total;
     for (std::uint64_t seed : {100u, 193u, 199u}) {
