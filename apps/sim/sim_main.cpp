@@ -1,20 +1,30 @@
 // sim — raftlite's deterministic simulator from the command line.
 //
 //   sim --seed S [--nodes N] [--steps K] [--faults all] [--trace]   replay one run
-//   sim --seeds A..B [--nodes N]                                    a sweep of seeds
+//   sim --seeds A..B [--nodes N[,M...]]                             a sweep of seeds
 //   sim --minutes M [--seeds A..]                                   sweep for a while
 //   sim --explore [--depth D] [--crashes K] [--broadcasts B]        exhaustive exploration
 //       (3 nodes; also --drops, --duplicates, --timeouts, --heartbeats, --budget)
 //   --clients C, --max-sync TICKS, --group-commit   workload and disk of a run
-//   --skip outcomes,failures   leave out a check: that every accepted broadcast
-//                              gets an outcome once healed (outcomes), that a
-//                              broadcast completed as failed never commits
-//                              (failures). Every check is on by default.
+//   --faults crash,partition,loss,duplicate,late (or all, none); `late` holds
+//   some messages or duplicates of them back --late-min..--late-max ms
+//   --batch E, --inflight F    the core's max_batch_entries and max_inflight
+//   --skip outcomes,failures   leave out two checks (every accepted broadcast
+//                              gets an outcome; a failed broadcast never
+//                              commits), to sweep for anything else
+//   --skip terms,quorum,stability   leave out the rule checks (a higher term
+//                              is adopted; check-quorum; a quiet cluster keeps
+//                              its leader), e.g. to see whether the liveness
+//                              bound alone catches a broken rule
+//   --broken RULE[,RULE]       switch on deliberately broken rules
+//                              (raftlite/detail/faults.hpp; load_without_sync
+//                              is node_host's broken restart)
 //
-// Without --nodes a sweep alternates 3- and 5-node clusters. A failing run
-// prints its seed, the violated property, the last events, and the command
-// line that replays it; the exit status is then 1. test/sim/README.md
-// describes the simulator.
+// A sweep without --nodes alternates 3- and 5-node clusters; with a list
+// (--nodes 2,4,6) seed S runs list[S mod length]. A failing run prints its
+// seed, the violated property, the last events, and the command line that
+// replays it; the exit status is then 1.
+// test/sim/README.md describes the simulator.
 #include "sim/explorer.hpp"
 #include "sim/world.hpp"
 
@@ -23,6 +33,7 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 using namespace raftlite::sim;
 
@@ -30,9 +41,10 @@ namespace {
 
 [[noreturn]] void usage(const std::string& why) {
     std::cerr << "sim: " << why << "\n"
-              << "usage: sim [--seed S | --seeds A..B | --minutes M] [--nodes 3|5] [--steps K]\n"
-              << "           [--faults all|none|crash,partition,loss,duplicate] [--trace] [--skip outcomes,failures]\n"
-              << "           [--clients C] [--max-sync TICKS] [--group-commit]\n"
+              << "usage: sim [--seed S | --seeds A..B | --minutes M] [--nodes N[,M...]] [--steps K]\n"
+              << "           [--faults all|none|crash,partition,loss,duplicate,late] [--trace] [--skip outcomes,failures]\n"
+              << "           [--clients C] [--max-sync TICKS] [--group-commit] [--batch E] [--inflight F]\n"
+              << "           [--late-min TICKS] [--late-max TICKS] [--process-crashes 0..100] [--broken RULE,...]\n"
               << "       sim --explore [--depth D] [--crashes K] [--broadcasts B] [--drops L] [--duplicates U]\n"
               << "                     [--timeouts E] [--heartbeats H] [--budget STATES]\n";
     std::exit(2);
@@ -74,7 +86,8 @@ int explore_main(const explore_config& ec) {
 int main(int argc, char** argv) {
     world_config cfg;
     std::uint64_t first = 1, last = 1;
-    bool sweep = false, fixed_nodes = false, trace_on = false, explore_mode = false;
+    bool sweep = false, trace_on = false, explore_mode = false;
+    std::vector<std::size_t> node_list;   // empty: 3 and 5 alternate in a sweep
     double minutes = 0;
     explore_config ec;
     for (int k = 1; k < argc; ++k) {
@@ -92,7 +105,18 @@ int main(int argc, char** argv) {
             sweep = true;
         }
         else if (a == "--minutes") { minutes = std::stod(value()); sweep = true; }
-        else if (a == "--nodes") { cfg.nodes = number(value()); fixed_nodes = true; }
+        else if (a == "--nodes") {
+            std::istringstream in(value());
+            std::string w;
+            while (std::getline(in, w, ',')) node_list.push_back(number(w));
+            if (node_list.empty()) usage("--nodes needs a number");
+            cfg.nodes = node_list.front();
+        }
+        else if (a == "--batch") cfg.core.max_batch_entries = number(value());
+        else if (a == "--inflight") cfg.core.max_inflight = number(value());
+        else if (a == "--late-min") cfg.late_min = number(value());
+        else if (a == "--late-max") cfg.late_max = number(value());
+        else if (a == "--process-crashes") cfg.process_crash_percent = number(value());
         else if (a == "--steps") cfg.steps = number(value());
         else if (a == "--faults") {
             try { cfg.faults = fault_kinds::parse(value()); } catch (const std::exception& e) { usage(e.what()); }
@@ -108,7 +132,27 @@ int main(int argc, char** argv) {
             while (std::getline(in, w, ',')) {
                 if (w == "outcomes") cfg.check_outcomes = false;
                 else if (w == "failures") cfg.check_false_failures = false;
-                else usage("--skip takes outcomes,failures");
+                else if (w == "terms") cfg.check_terms = false;
+                else if (w == "quorum") cfg.check_quorum_rule = false;
+                else if (w == "stability") cfg.check_stability = false;
+                else usage("--skip takes outcomes,failures,terms,quorum,stability");
+            }
+        }
+        else if (a == "--broken") {
+            std::istringstream in(value());
+            std::string w;
+            while (std::getline(in, w, ',')) {
+                auto& b = cfg.broken_core;
+                if (w == "commit_earlier_term_by_count") b.commit_earlier_term_by_count = true;
+                else if (w == "double_vote") b.double_vote = true;
+                else if (w == "count_stale_votes") b.count_stale_votes = true;
+                else if (w == "commit_beyond_match") b.commit_beyond_match = true;
+                else if (w == "ignore_higher_term_in_response") b.ignore_higher_term_in_response = true;
+                else if (w == "no_timer_reset_on_leader_message") b.no_timer_reset_on_leader_message = true;
+                else if (w == "no_check_quorum_step_down") b.no_check_quorum_step_down = true;
+                else if (w == "after_sync_messages_before_sync") cfg.broken_driver.after_sync_messages_before_sync = true;
+                else if (w == "load_without_sync") cfg.broken_load = true;
+                else usage("unknown broken rule '" + w + "' (see raftlite/detail/faults.hpp)");
             }
         }
         else if (a == "--explore") explore_mode = true;
@@ -124,8 +168,10 @@ int main(int argc, char** argv) {
         else usage("unknown option " + a);
     }
     if (explore_mode) return explore_main(ec);
-    if (cfg.nodes < 1 || cfg.nodes > 9) usage("--nodes must be 1..9");
-    if (minutes > 0 && last == first && !sweep) last = ~0ull;
+    for (std::size_t n : node_list)
+        if (n < 1 || n > 9) usage("--nodes must be 1..9");
+    if (cfg.core.max_batch_entries == 0 || cfg.core.max_inflight == 0) usage("--batch and --inflight must be positive");
+    if (cfg.late_max < cfg.late_min) usage("--late-max must not be below --late-min");
     if (minutes > 0 && last == first) last = ~0ull;
     if (trace_on) cfg.trace_all = &std::cout;
 
@@ -135,7 +181,11 @@ int main(int argc, char** argv) {
     for (std::uint64_t seed = first;; ++seed) {
         world_config c = cfg;
         c.seed = seed;
-        if (!fixed_nodes && sweep) c.nodes = (seed % 2) ? 3 : 5;
+        if (node_list.empty()) {
+            if (sweep) c.nodes = (seed % 2) ? 3 : 5;
+        } else {
+            c.nodes = node_list[seed % node_list.size()];
+        }
         const run_result r = run_world(c);
         ++runs;
         total += r.stats;
@@ -154,7 +204,8 @@ int main(int argc, char** argv) {
     std::cout << "runs " << runs << " (seeds " << first << ".." << first + runs - 1 << "), failed " << failures
               << "\nsteps " << total.steps << " (" << static_cast<std::uint64_t>(total.steps / (secs > 0 ? secs : 1))
               << " steps/s), virtual time " << total.virtual_ms / 1000.0 << " s\n"
-              << "crashes " << total.crashes << ", partitions " << total.partitions << ", elections "
+              << "crashes " << total.crashes << " (" << total.process_crashes << " process crashes)"
+              << ", partitions " << total.partitions << ", elections "
               << total.elections << ", messages " << total.messages << ", lost unsynced writes "
               << total.lost_writes << "\n"
               << "client operations " << total.ops << " checked for linearizability (" << total.ops_determinate

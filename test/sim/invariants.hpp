@@ -51,6 +51,8 @@ public:
 
     std::size_t leaders_elected() const noexcept { return leaders_.size(); }
     index_t committed_length() const noexcept { return committed_.size(); }
+    /// Term of committed entry i (1 <= i <= committed_length()).
+    term_t committed_term(index_t i) const { return committed_[i - 1].term; }
     std::size_t acknowledged() const noexcept { return acked_.size(); }
 
 private:

@@ -8,6 +8,26 @@ namespace raftlite::sim {
 
 namespace {
 
+// The broken restart: load() hands out the page cache's contents without
+// making them durable. Every other call is the disk's own.
+class unsynced_load final : public persister {
+public:
+    explicit unsynced_load(memory_persister& d) : d_(d) {}
+    boost::system::error_code load(persistent_state& out) override {
+        out = d_.written_state();
+        return {};
+    }
+    boost::system::error_code save_hard_state(const hard_state& hs) override { return d_.save_hard_state(hs); }
+    boost::system::error_code append(const std::vector<log_entry>& e) override { return d_.append(e); }
+    boost::system::error_code truncate_suffix(index_t from) override { return d_.truncate_suffix(from); }
+    boost::system::error_code remove_prefix(index_t upto, term_t t) override { return d_.remove_prefix(upto, t); }
+    boost::system::error_code sync() override { return d_.sync(); }
+    bool blocks() const noexcept override { return false; }
+
+private:
+    memory_persister& d_;
+};
+
 // Points the host's effects at `fx` for one turn.
 struct turn_scope {
     turn_scope(host_effects*& slot, host_effects& fx) : slot(slot) { slot = &fx; }
@@ -18,7 +38,8 @@ struct turn_scope {
 } // namespace
 
 node_host::node_host(const node_host& o)
-    : cfg_(o.cfg_), broken_core_(o.broken_core_), broken_driver_(o.broken_driver_), disk_(o.disk_),
+    : cfg_(o.cfg_), broken_core_(o.broken_core_), broken_driver_(o.broken_driver_),
+      broken_load_(o.broken_load_), disk_(o.disk_),
       run_(o.run_), round_(o.round_), machine_(o.machine_), incarnation_(o.incarnation_),
       heartbeat_(o.heartbeat_), next_request_(o.next_request_) {
     if (run_) run_->rebind(disk_, *this);
@@ -29,6 +50,7 @@ node_host& node_host::operator=(const node_host& o) {
     cfg_ = o.cfg_;
     broken_core_ = o.broken_core_;
     broken_driver_ = o.broken_driver_;
+    broken_load_ = o.broken_load_;
     disk_ = o.disk_;
     run_ = o.run_;
     round_ = o.round_;
@@ -48,9 +70,11 @@ void node_host::boot(host_effects& fx) {
     runner_options o;
     o.core = cfg_;
     o.first_request = next_request_;
-    run_.emplace(std::move(o), disk_, *this);
+    unsynced_load broken(disk_);
+    run_.emplace(std::move(o), broken_load_ ? static_cast<persister&>(broken) : disk_, *this);
     detail::runner_test_access::faults(*run_) = broken_driver_;
     if (auto ec = run_->load()) throw violation("driver", "load failed: " + ec.message());
+    run_->rebind(disk_, *this);
     detail::core_test_access::faults(detail::runner_test_access::raft(*run_)) = broken_core_;
     next_request_ = run_->next_request();
     run_->start();
@@ -64,6 +88,14 @@ std::size_t node_host::crash(std::size_t keep) {
     const std::size_t before = disk_.unsynced_ops();
     disk_.crash_keeping(keep);
     return before - std::min(keep, before);
+}
+
+void node_host::process_crash() {
+    run_.reset();
+    round_.reset();
+    machine_.reset();
+    heartbeat_ = false;
+    disk_.process_crash();
 }
 
 void node_host::step(const event& e, host_effects& fx) {

@@ -37,9 +37,16 @@ struct host_effects {
 
 class node_host final : public runner_host {
 public:
+    /// `broken_load`: a deliberately broken restart (for the test that
+    /// shows the checks catch it): the runner is handed what the disk's page
+    /// cache holds (memory_persister::written_state) without making it
+    /// durable first, so after a process crash the node acts on writes a
+    /// later power loss takes back. The correct load() syncs them (see
+    /// persister.hpp).
     explicit node_host(core_config cfg, detail::core_faults broken_core = {},
-                       detail::runner_faults broken_driver = {})
-        : cfg_(std::move(cfg)), broken_core_(broken_core), broken_driver_(broken_driver) {}
+                       detail::runner_faults broken_driver = {}, bool broken_load = false)
+        : cfg_(std::move(cfg)), broken_core_(broken_core), broken_driver_(broken_driver),
+          broken_load_(broken_load) {}
     /// Copies (the explorer's branching) drive their own disk.
     node_host(const node_host& o);
     node_host& operator=(const node_host& o);
@@ -54,6 +61,12 @@ public:
     /// Returns how many disk writes were lost.
     std::size_t crash(std::size_t keep);
     std::size_t crash(prng& rng) { return crash(rng.uniform(0, disk_.unsynced_ops())); }
+    /// Process crash: the process dies, the operating system does not. Every
+    /// write stays readable in the page cache, and what was not synced stays
+    /// not durable until the restart's load() syncs it (or a power loss
+    /// before that takes it). After-sync messages and the state machine are
+    /// lost, as with a power loss.
+    void process_crash();
 
     /// Feeds one event and carries out the output.
     void step(const event& e, host_effects& fx);
@@ -88,6 +101,7 @@ private:
     core_config cfg_;
     detail::core_faults broken_core_;
     detail::runner_faults broken_driver_;
+    bool broken_load_ = false;
     memory_persister disk_;
     std::optional<raftlite::runner> run_;
     std::optional<disk_round> round_;    ///< written, waiting for its sync

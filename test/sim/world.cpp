@@ -28,18 +28,20 @@ fault_kinds fault_kinds::parse(const std::string& s) {
         else if (w == "partition") f.partition = true;
         else if (w == "loss") f.loss = true;
         else if (w == "duplicate" || w == "dup") f.duplicate = true;
-        else throw std::invalid_argument("unknown fault kind '" + w + "' (crash, partition, loss, duplicate, all, none)");
+        else if (w == "late") f.late = true;
+        else throw std::invalid_argument("unknown fault kind '" + w + "' (crash, partition, loss, duplicate, late, all, none)");
     }
     return f;
 }
 
 std::string fault_kinds::to_string() const {
-    if (crash && partition && loss && duplicate) return "all";
+    if (crash && partition && loss && duplicate && late) return "all";
     std::string s;
     if (crash) s += "crash,";
     if (partition) s += "partition,";
     if (loss) s += "loss,";
     if (duplicate) s += "duplicate,";
+    if (late) s += "late,";
     if (s.empty()) return "none";
     s.pop_back();
     return s;
@@ -47,6 +49,7 @@ std::string fault_kinds::to_string() const {
 
 run_stats& run_stats::operator+=(const run_stats& o) {
     steps += o.steps; virtual_ms += o.virtual_ms; crashes += o.crashes; partitions += o.partitions;
+    process_crashes += o.process_crashes;
     elections += o.elections; messages += o.messages; ops += o.ops; ops_determinate += o.ops_determinate;
     committed += o.committed; lost_writes += o.lost_writes;
     heal_to_commit_ms = std::max(heal_to_commit_ms, o.heal_to_commit_ms);
@@ -91,15 +94,20 @@ public:
           trace_(cfg.trace_keep, cfg.trace_all), clients_(cfg.clients) {
         net_.min_latency = cfg.min_latency;
         net_.max_latency = cfg.max_latency;
+        net_.late_min = cfg.late_min;
+        net_.late_max = cfg.late_max;
         std::vector<node_id> members;
         for (std::size_t i = 1; i <= cfg.nodes; ++i) members.push_back(i);
         for (std::size_t i = 1; i <= cfg.nodes; ++i) {
             core_config c = cfg.core;
             c.self = i;
             c.members = members;
-            hosts_.emplace_back(c, cfg.broken_core, cfg.broken_driver);
+            hosts_.emplace_back(c, cfg.broken_core, cfg.broken_driver, cfg.broken_load);
         }
         election_gen_.assign(cfg.nodes, 0);
+        heard_.assign(cfg.nodes, std::vector<std::uint64_t>(cfg.nodes, 0));
+        leader_since_.assign(cfg.nodes, 0);
+        leader_term_.assign(cfg.nodes, 0);
         heartbeat_gen_.assign(cfg.nodes, 0);
         sync_free_at_.assign(cfg.nodes, 0);
         restart_pending_.assign(cfg.nodes, false);
@@ -107,8 +115,10 @@ public:
         inv_.check_false_failures = cfg.check_false_failures;
         base_loss_ = cfg.faults.loss ? 0.01 : 0;
         base_dup_ = cfg.faults.duplicate ? 0.01 : 0;
+        base_late_ = cfg.faults.late ? 0.005 : 0;
         net_.loss = base_loss_;
         net_.duplicate = base_dup_;
+        net_.late = base_late_;
     }
 
     run_result run();
@@ -129,6 +139,12 @@ private:
     void heal();
     std::size_t leader_index() const;   // a host that believes it leads, or npos
     bool converged(index_t upto) const;
+    bool quiescent() const;
+    std::uint64_t catch_up_round_trips() const;
+    void before_receive(std::size_t i, const std::vector<event>& es);
+    void after_receive(std::size_t i);
+    void check_quorum_rule(std::size_t i);
+    void check_stable() const;
     void check_history();
 
     world_config cfg_;
@@ -142,10 +158,18 @@ private:
     std::uint64_t seq_ = 0;
     std::uint64_t now_ = 0;
     std::vector<std::uint64_t> election_gen_, heartbeat_gen_, sync_free_at_;
+    // Check-quorum: when each leader last heard a log_response of its term
+    // from each node, and since when it leads (in which term).
+    std::vector<std::vector<std::uint64_t>> heard_;
+    std::vector<std::uint64_t> leader_since_;
+    std::vector<term_t> leader_term_;
+    term_t received_term_ = 0;   // highest term in the messages of the turn being taken
+    // Leader stability, once quiesced: every node's term then.
+    std::vector<term_t> stable_terms_;
     std::vector<bool> restart_pending_;
     std::vector<std::vector<event>> inbox_;   // group commit: messages waiting for one shared turn
     std::uint64_t net_serial_ = 0;
-    double base_loss_ = 0, base_dup_ = 0;
+    double base_loss_ = 0, base_dup_ = 0, base_late_ = 0;
     bool faulting_ = true;
     bool clients_active_ = true;
     std::int64_t next_value_ = 0;
@@ -176,14 +200,22 @@ void world::boot(std::size_t i) {
 
 void world::crash(std::size_t i) {
     const std::size_t before = hosts_[i].disk().unsynced_ops();
-    const std::size_t lost = hosts_[i].crash(rng_);
-    stats_.lost_writes += lost;
     ++stats_.crashes;
-    trace_.line(now_, "n%zu CRASHES (%zu of %zu unsynced disk writes lost)", i + 1, lost, before);
+    // (no draw when every crash is a power loss: such runs stay as they were)
+    if (cfg_.process_crash_percent > 0 && rng_.uniform(0, 99) < cfg_.process_crash_percent) {
+        hosts_[i].process_crash();
+        ++stats_.process_crashes;
+        trace_.line(now_, "n%zu PROCESS CRASHES (%zu unsynced disk writes stay in the page cache)", i + 1, before);
+    } else {
+        const std::size_t lost = hosts_[i].crash(rng_);
+        stats_.lost_writes += lost;
+        trace_.line(now_, "n%zu CRASHES (power loss: %zu of %zu unsynced disk writes lost)", i + 1, lost, before);
+    }
     // timers and syncs die with the process: their generations move on
     ++election_gen_[i];
     ++heartbeat_gen_[i];
     inbox_[i].clear();
+    leader_term_[i] = 0;
     for (std::size_t c = 0; c < clients_.size(); ++c) {
         if (clients_[c].busy && clients_[c].node == i) client_done(c);   // outcome unknown
     }
@@ -198,9 +230,67 @@ void world::arm_election(std::size_t i) {
 }
 
 void world::turn(std::size_t i, const event& e) {
+    before_receive(i, {e});
     host_effects fx;
     hosts_[i].step(e, fx);
     carry_out(i, fx);
+    after_receive(i);
+}
+
+// Notes what the messages of a turn tell the checks: the highest term they
+// carry, and the log_responses a leader hears from its followers.
+void world::before_receive(std::size_t i, const std::vector<event>& es) {
+    received_term_ = 0;
+    const raftlite::core& c = hosts_[i].core();
+    for (const event& e : es) {
+        const auto* m = std::get_if<message_received>(&e);
+        if (!m) continue;
+        std::visit(
+            [&](const auto& msg) {
+                using T = std::decay_t<decltype(msg)>;
+                if constexpr (requires { msg.term; }) {
+                    if constexpr (!std::is_same_v<T, forward_response>)
+                        received_term_ = std::max(received_term_, msg.term);
+                }
+                if constexpr (std::is_same_v<T, log_response>) {
+                    if (c.role() == role::leader && msg.term == c.current_term()) heard_[i][m->env.from - 1] = now_;
+                }
+            },
+            m->env.msg);
+    }
+}
+
+// Raft §5.1: "If a server receives a request or response with a higher term,
+// it updates its current term" (and a leader or candidate steps down).
+void world::after_receive(std::size_t i) {
+    if (!cfg_.check_terms || !hosts_[i].up() || received_term_ <= hosts_[i].core().current_term()) return;
+    throw violation("higher term", "node " + std::to_string(i + 1) + " received a message of term " +
+                                       std::to_string(received_term_) + " and stays in term " +
+                                       std::to_string(hosts_[i].core().current_term()));
+}
+
+// Check-quorum (thesis §6.2), see world_config::check_quorum_bound().
+void world::check_quorum_rule(std::size_t i) {
+    const raftlite::core& c = hosts_[i].core();
+    if (c.role() != role::leader) {
+        leader_term_[i] = 0;
+        return;
+    }
+    if (leader_term_[i] != c.current_term()) {
+        leader_term_[i] = c.current_term();
+        leader_since_[i] = now_;
+    }
+    if (!cfg_.check_quorum_rule || !cfg_.core.check_quorum || c.quorum() < 2) return;
+    std::vector<std::uint64_t> contact;
+    for (std::size_t j = 0; j < hosts_.size(); ++j)
+        if (j != i) contact.push_back(std::max(heard_[i][j], leader_since_[i]));
+    std::sort(contact.begin(), contact.end(), std::greater<>());
+    const std::uint64_t last = contact[c.quorum() - 2];   // the leader counts itself
+    if (now_ > last + cfg_.check_quorum_bound())
+        throw violation("check quorum", "node " + std::to_string(i + 1) + " still leads term " +
+                                            std::to_string(c.current_term()) + " at " + std::to_string(now_) +
+                                            " ms; it last heard from a majority at " + std::to_string(last) +
+                                            " ms (bound: " + std::to_string(cfg_.check_quorum_bound()) + " ms)");
 }
 
 void world::sync(std::size_t i) {
@@ -217,9 +307,10 @@ void world::carry_out(std::size_t i, host_effects& fx) {
         char buf[160];
         describe(env.msg, buf, sizeof buf);
         const auto copies = net_.route(env.from, env.to, rng_);
-        trace_.line(now_, "n%llu -> n%llu %s%s", static_cast<unsigned long long>(env.from),
+        const bool late = std::any_of(copies.begin(), copies.end(), [&](auto d) { return d >= net_.late_min; });
+        trace_.line(now_, "n%llu -> n%llu %s%s%s", static_cast<unsigned long long>(env.from),
                     static_cast<unsigned long long>(env.to), buf,
-                    copies.empty() ? " LOST" : copies.size() > 1 ? " DUP" : "");
+                    copies.empty() ? " LOST" : copies.size() > 1 ? " DUP" : "", late ? " LATE" : "");
         for (std::size_t k = 0; k < copies.size(); ++k) {
             if (k + 1 < copies.size()) schedule(now_ + copies[k], ev_deliver{env});
             else schedule(now_ + copies[k], ev_deliver{std::move(env)});
@@ -237,6 +328,7 @@ void world::carry_out(std::size_t i, host_effects& fx) {
         if (*fx.heartbeat_timer) schedule(now_ + cfg_.heartbeat, ev_heartbeat{i, heartbeat_gen_[i]});
     }
     inv_.after_turn(hosts_, h, fx);
+    if (h.up()) check_quorum_rule(i);
     if (!fx.delivered.empty())
         trace_.line(now_, "n%zu delivers %llu..%llu (term %llu, commit %llu)", i + 1,
                     static_cast<unsigned long long>(fx.delivered.front().index),
@@ -356,7 +448,7 @@ void world::fault() {
     std::vector<int> kinds;
     if (cfg_.faults.crash) kinds.push_back(0);
     if (cfg_.faults.partition) kinds.push_back(1);
-    if (cfg_.faults.loss || cfg_.faults.duplicate) kinds.push_back(2);
+    if (cfg_.faults.loss || cfg_.faults.duplicate || cfg_.faults.late) kinds.push_back(2);
     if (kinds.empty()) return;
     schedule(now_ + rng_.uniform(cfg_.fault_min_gap, cfg_.fault_max_gap), ev_fault{});
     const std::size_t leader = leader_index();
@@ -416,10 +508,11 @@ void world::fault() {
         schedule(now_ + rng_.uniform(100, 1500), ev_heal_network{++net_serial_});
         return;
     }
-    default: {   // a bad patch of network: heavy loss and duplication for a while
+    default: {   // a bad patch of network: heavy loss, duplication and late delivery for a while
         net_.loss = cfg_.faults.loss ? static_cast<double>(rng_.uniform(0, 30)) / 100 : 0;
         net_.duplicate = cfg_.faults.duplicate ? static_cast<double>(rng_.uniform(0, 20)) / 100 : 0;
-        trace_.line(now_, "NETWORK loss %.2f duplicate %.2f", net_.loss, net_.duplicate);
+        net_.late = cfg_.faults.late ? static_cast<double>(rng_.uniform(0, 10)) / 100 : 0;
+        trace_.line(now_, "NETWORK loss %.2f duplicate %.2f late %.2f", net_.loss, net_.duplicate, net_.late);
         schedule(now_ + rng_.uniform(100, 1500), ev_heal_network{++net_serial_});
         return;
     }
@@ -476,6 +569,7 @@ void world::dispatch(const sched_payload& p) {
                 net_.heal();
                 net_.loss = base_loss_;
                 net_.duplicate = base_dup_;
+                net_.late = base_late_;
                 trace_.line(now_, "network heals");
             } else if constexpr (std::is_same_v<T, ev_drain>) {
                 if (!hosts_[e.node].up() || hosts_[e.node].incarnation() != e.incarnation || inbox_[e.node].empty())
@@ -483,9 +577,11 @@ void world::dispatch(const sched_payload& p) {
                 std::vector<event> batch;
                 batch.swap(inbox_[e.node]);
                 trace_.line(now_, "n%zu steps %zu messages into one output", e.node + 1, batch.size());
+                before_receive(e.node, batch);
                 host_effects fx;
                 hosts_[e.node].step_many(batch, fx);
                 carry_out(e.node, fx);
+                after_receive(e.node);
             } else if constexpr (std::is_same_v<T, ev_restart>) {
                 if (!hosts_[e.node].up() && restart_pending_[e.node]) boot(e.node);
             }
@@ -498,9 +594,62 @@ void world::heal() {
     net_.heal();
     net_.loss = 0;
     net_.duplicate = 0;
+    net_.late = 0;   // (late messages already on their way still arrive, up to late_max from now)
     trace_.line(now_, "HEAL: all faults end");
     for (std::size_t i = 0; i < hosts_.size(); ++i)
         if (!hosts_[i].up()) boot(i);
+}
+
+bool world::quiescent() const {
+    const std::size_t l = leader_index();
+    if (l == hosts_.size()) return false;
+    const raftlite::core& lc = hosts_[l].core();
+    for (const node_host& h : hosts_) {
+        if (!h.up() || h.syncs_pending() != 0 || !h.runner().queued().empty() || h.runner().after_sync_waiting() != 0)
+            return false;
+        const raftlite::core& c = h.core();
+        if (c.current_term() != lc.current_term() || c.log().length() != lc.log().length() ||
+            c.log().last_term() != lc.log().last_term() || c.commit_length() != lc.log().length() ||
+            h.machine().applied() != c.commit_length())
+            return false;
+    }
+    return true;
+}
+
+void world::check_stable() const {
+    for (std::size_t i = 0; i < hosts_.size(); ++i) {
+        if (hosts_[i].core().current_term() != stable_terms_[i])
+            throw violation("leader stability",
+                            "node " + std::to_string(i + 1) + " moved from term " + std::to_string(stable_terms_[i]) +
+                                " to " + std::to_string(hosts_[i].core().current_term()) +
+                                " in a healed, quiescent cluster (followers hear the leader every " +
+                                std::to_string(cfg_.heartbeat + cfg_.round_trip()) + " ms at most, and time out after " +
+                                std::to_string(cfg_.election_timeout) + " ms at the earliest)");
+    }
+}
+
+// The most round trips of replication any node needs to catch up, at the
+// heal: the entries it lacks or holds wrongly (beyond the last entry it holds
+// that is known committed), in batches, plus one rejected probe per term run
+// of its log beyond that point. Entries yet to come (each client's last
+// operation, the next leader's no-op, the probe) count too.
+std::uint64_t world::catch_up_round_trips() const {
+    index_t longest = 0;
+    for (const node_host& h : hosts_) longest = std::max(longest, h.core().log().length());
+    longest += clients_.size() + 2;
+    const std::uint64_t batch = cfg_.core.max_batch_entries;
+    std::uint64_t worst = 0;
+    for (const node_host& h : hosts_) {
+        const raft_log& log = h.core().log();
+        index_t good = std::min<index_t>(inv_.committed_length(), log.length());
+        while (good >= log.start() && log.term_at(good) != inv_.committed_term(good)) --good;
+        if (good < log.start()) good = log.start() - 1;
+        std::uint64_t runs = 1;
+        for (index_t k = good + 1; k <= log.length(); ++k)
+            if (k > log.start() && log.term_at(k) != log.term_at(k - 1)) ++runs;
+        worst = std::max<std::uint64_t>(worst, (longest - good + batch - 1) / batch + runs);
+    }
+    return worst;
 }
 
 bool world::converged(index_t upto) const {
@@ -543,7 +692,11 @@ run_result world::run() {
         clients_active_ = false;
         heal();
         const std::uint64_t healed = now_;
-        const std::uint64_t deadline = healed + cfg_.liveness_bound();
+        const std::uint64_t catch_up = catch_up_round_trips();
+        const std::uint64_t bound = cfg_.liveness_bound(catch_up);
+        const std::uint64_t deadline = healed + bound;
+        trace_.line(now_, "liveness bound %llu ms (%llu round trips of catch-up)",
+                    static_cast<unsigned long long>(bound), static_cast<unsigned long long>(catch_up));
         while (probe_index_ == 0 || !converged(probe_index_)) {
             if (probe_request_ != 0 && probe_index_ == 0 && now_ >= probe_sent_ + cfg_.client_timeout) {
                 // Like any client, the probe gives up on a silent node and tries another.
@@ -563,8 +716,9 @@ run_result world::run() {
             if (queue_.empty() || queue_.top().time > deadline) {
                 const std::size_t l = leader_index();
                 std::ostringstream d;
-                d << "no broadcast committed on every node within " << cfg_.liveness_bound()
-                  << " ms of healing (20 election timeouts); leader: "
+                d << "no broadcast committed on every node within " << bound
+                  << " ms of healing (world_config::liveness_bound: " << cfg_.election_rounds
+                  << " election rounds, " << catch_up << " round trips of catch-up); leader: "
                   << (l < hosts_.size() ? "n" + std::to_string(l + 1) : std::string("none")) << "; commit/term/pending:";
                 for (auto& h : hosts_)
                     d << " " << h.core().commit_length() << "/t" << h.core().current_term() << "/"
@@ -577,18 +731,29 @@ run_result world::run() {
         // Let the clients' outstanding operations finish or time out.
         while (!queue_.empty() && std::any_of(clients_.begin(), clients_.end(), [](auto& c) { return c.busy; }))
             step_once();
-        // Every node learns everything committed (the last commits travel with heartbeats).
-        index_t target = 0;
-        for (const node_host& h : hosts_) target = std::max(target, h.core().commit_length());
-        const std::uint64_t settle = now_ + cfg_.liveness_bound();
-        while (!converged(target)) {
+        // Quiescence: one leader, every log equal to its log and committed,
+        // nothing in flight on any disk. The end-of-run checks must not race
+        // a commit still on its way.
+        const std::uint64_t settle = now_ + cfg_.liveness_bound(catch_up_round_trips());
+        while (!quiescent()) {
             if (queue_.empty() || queue_.top().time > settle)
-                throw violation("liveness", "nodes did not all learn commit length " + std::to_string(target) +
-                                                " within " + std::to_string(cfg_.liveness_bound()) + " ms");
+                throw violation("liveness", "the healed cluster did not quiesce (one leader, every log equal to "
+                                            "its log and committed, no disk write in flight) within " +
+                                                std::to_string(settle - now_) + " ms");
             step_once();
         }
         inv_.check_converged(hosts_);
         check_history();
+        // From here on, no node's term may change (world_config::stability_window).
+        const bool check_stability =
+            cfg_.check_stability && cfg_.heartbeat + cfg_.round_trip() < cfg_.election_timeout;
+        const std::uint64_t stable_until = now_ + cfg_.stability_window();
+        stable_terms_.clear();
+        for (const node_host& h : hosts_) stable_terms_.push_back(h.core().current_term());
+        auto step_stable = [&] {
+            step_once();
+            if (check_stability) check_stable();
+        };
         // Every broadcast a node accepted gets an outcome (raft-lite lost them
         // silently): once healed and idle, no core may still hold one.
         const std::uint64_t outcomes = now_ + cfg_.liveness_bound();
@@ -604,12 +769,12 @@ run_result world::run() {
         };
         while (cfg_.check_outcomes && !pending().empty()) {
             if (queue_.empty() || queue_.top().time > outcomes)
-                throw violation("broadcast outcome", "healed cluster, commit length " + std::to_string(target) +
-                                                         " everywhere, yet broadcasts still without an outcome " +
-                                                         std::to_string(cfg_.liveness_bound()) + " ms later:" +
-                                                         pending());
-            step_once();
+                throw violation("broadcast outcome", "healed and quiescent cluster, yet broadcasts still without an "
+                                                     "outcome " + std::to_string(cfg_.liveness_bound()) +
+                                                         " ms later:" + pending());
+            step_stable();
         }
+        while (check_stability && !queue_.empty() && queue_.top().time <= stable_until) step_stable();
     } catch (const violation& v) {
         res.ok = false;
         res.invariant = v.invariant;
@@ -642,9 +807,33 @@ std::string describe_failure(const world_config& cfg, const run_result& r) {
       << cfg.faults.to_string() << "): " << r.invariant << "\n  " << r.detail << "\n"
       << "last events:\n" << r.trace
       << "replay: sim --seed " << r.seed << " --nodes " << cfg.nodes << " --steps " << cfg.steps
-      << " --faults " << cfg.faults.to_string() << (cfg.group_commit ? " --group-commit" : "")
+      << " --faults " << cfg.faults.to_string() << (cfg.group_commit ? " --group-commit" : "");
+    const world_config d;
+    if (cfg.core.max_batch_entries != d.core.max_batch_entries) s << " --batch " << cfg.core.max_batch_entries;
+    if (cfg.core.max_inflight != d.core.max_inflight) s << " --inflight " << cfg.core.max_inflight;
+    if (cfg.late_min != d.late_min) s << " --late-min " << cfg.late_min;
+    if (cfg.late_max != d.late_max) s << " --late-max " << cfg.late_max;
+    if (cfg.max_sync != d.max_sync) s << " --max-sync " << cfg.max_sync;
+    if (cfg.clients != d.clients) s << " --clients " << cfg.clients;
+    if (cfg.process_crash_percent != d.process_crash_percent) s << " --process-crashes " << cfg.process_crash_percent;
+    std::string broken;
+    const auto& b = cfg.broken_core;
+    for (auto [on, name] : {std::pair{b.commit_earlier_term_by_count, "commit_earlier_term_by_count"},
+                            std::pair{b.double_vote, "double_vote"},
+                            std::pair{b.count_stale_votes, "count_stale_votes"},
+                            std::pair{b.commit_beyond_match, "commit_beyond_match"},
+                            std::pair{b.ignore_higher_term_in_response, "ignore_higher_term_in_response"},
+                            std::pair{b.no_timer_reset_on_leader_message, "no_timer_reset_on_leader_message"},
+                            std::pair{b.no_check_quorum_step_down, "no_check_quorum_step_down"},
+                            std::pair{cfg.broken_driver.after_sync_messages_before_sync, "after_sync_messages_before_sync"},
+                            std::pair{cfg.broken_load, "load_without_sync"}})
+        if (on) broken += (broken.empty() ? "" : ",") + std::string(name);
+    if (!broken.empty()) s << " --broken " << broken;
+    s
       << (cfg.check_outcomes ? "" : " --skip outcomes")
-      << (cfg.check_false_failures ? "" : " --skip failures") << " --trace\n";
+      << (cfg.check_false_failures ? "" : " --skip failures") << (cfg.check_terms ? "" : " --skip terms")
+      << (cfg.check_quorum_rule ? "" : " --skip quorum") << (cfg.check_stability ? "" : " --skip stability")
+      << " --trace\n";
     return s.str();
 }
 

@@ -3,10 +3,14 @@
 // One run: N nodes, a virtual clock in ticks of 1 ms, one seeded PRNG for every
 // choice, clients issuing key-value operations through broadcast_request, and
 // a fault schedule (crashes that lose unsynced writes, restarts, partitions of
-// every shape, loss and duplication). The safety invariants are checked after
-// every step. After `steps` steps the faults heal and the run must show
-// liveness: a leader, and a fresh broadcast committed on every node, within
-// `liveness_bound()`. The client history must then be linearizable.
+// every shape, loss, duplication and late delivery, process crashes that keep
+// the page cache). The safety invariants are checked after every step. After
+// `steps` steps the faults heal and the run must show liveness: a leader, and a
+// fresh broadcast committed on every node, within `liveness_bound()`. The run
+// then waits for quiescence (every node caught up, nothing in flight on any
+// disk) before the end-of-run checks: acknowledged entries everywhere, the
+// client history linearizable, every broadcast with an outcome, and a stable
+// leader.
 #ifndef RAFTLITE_SIM_WORLD_HPP
 #define RAFTLITE_SIM_WORLD_HPP
 
@@ -24,9 +28,12 @@ struct fault_kinds {
     bool partition = true;
     bool loss = true;        ///< message loss (also one-way links)
     bool duplicate = true;
+    /// Late delivery: a message, or a duplicate of it, held back 0.5..3 s
+    /// (many election timeouts: it arrives in a later term).
+    bool late = true;
     static fault_kinds all() { return {}; }
-    static fault_kinds none() { return {false, false, false, false}; }
-    /// "all", "none", or a comma list of crash,partition,loss,duplicate.
+    static fault_kinds none() { return {false, false, false, false, false}; }
+    /// "all", "none", or a comma list of crash,partition,loss,duplicate,late.
     static fault_kinds parse(const std::string& s);
     std::string to_string() const;
 };
@@ -42,14 +49,22 @@ struct world_config {
     std::uint64_t heartbeat = 30;
     std::uint64_t min_latency = 1;
     std::uint64_t max_latency = 15;
+    std::uint64_t late_min = 500;           ///< fault `late`: a held-back message arrives late_min..late_max
+    std::uint64_t late_max = 3000;          ///< ticks after it was sent
     std::uint64_t max_sync = 3;             ///< a sync takes 0..max_sync ticks
     std::uint64_t client_timeout = 1500;    ///< a client gives up (outcome unknown) after this
     std::uint64_t client_think = 30;        ///< a client waits 0..client_think ticks between operations
+    /// Of the crashes, this percentage are process crashes (the page cache
+    /// survives: unsynced writes stay readable, and the restart's load()
+    /// makes them durable); the others are power losses (a random prefix of
+    /// the unsynced writes survives).
+    unsigned process_crash_percent = 30;
     std::uint64_t fault_min_gap = 50;       ///< faults strike every fault_min_gap..fault_max_gap ticks
     std::uint64_t fault_max_gap = 400;
     core_config core;                       ///< template for every node (self/members are set per node)
     detail::core_faults broken_core;        ///< deliberately broken protocol rules (sim_fault_tests)
     detail::runner_faults broken_driver;    ///< deliberately broken driver rules (sim_fault_tests)
+    bool broken_load = false;               ///< restarts act on unsynced writes (node_host, sim_fault_tests)
     /// Drivers group-commit: half the messages a node receives wait up to 2 ms
     /// and are then stepped together into one output (one write batch, one sync).
     bool group_commit = false;
@@ -59,19 +74,65 @@ struct world_config {
     bool local_reads = false;
     bool check_outcomes = true;             ///< healed and idle, every accepted broadcast has an outcome
     bool check_false_failures = true;       ///< a broadcast that failed never commits later
+    bool check_terms = true;                ///< a node adopts a higher term it receives (§5.1)
+    bool check_quorum_rule = true;          ///< check_quorum_bound(), when core.check_quorum is on
+    bool check_stability = true;            ///< stability_window()
     std::size_t trace_keep = 60;            ///< lines of trace kept for a failure report
     std::ostream* trace_all = nullptr;      ///< stream every trace line here
 
-    /// Healed cluster: a broadcast commits on every node within this many ticks.
-    /// Elections take at most a few rounds of [T, 2T) plus round trips; the
-    /// bound allows 20 election timeouts, ample for randomized split votes.
-    std::uint64_t liveness_bound() const { return 20 * election_timeout; }
+    /// Election rounds the liveness bound allows for (see liveness_bound()).
+    std::uint64_t election_rounds = 4;
+
+    // ---- bounds derived from the parameters ----
+    // One exchange (a request and its answer) takes at most a round trip:
+    // each side syncs before it speaks (Raft §5.1: respond to RPCs only after
+    // updating stable storage), a group-committing driver holds a message up
+    // to 2 ticks, and the network takes up to max_latency each way.
+    std::uint64_t round_trip() const {
+        return 2 * (max_latency + max_sync + (group_commit ? 2 : 0));
+    }
+    /// A healed cluster, with no node more than `catch_up` round trips of
+    /// replication behind (entries to fetch in batches of max_batch_entries,
+    /// plus one rejected probe per conflicting term run: the world computes it
+    /// at the heal), commits a broadcast on every node within this many ticks:
+    ///   election_rounds rounds of (2T + rtt): a timeout drawn from [T, 2T),
+    ///     then votes asked and granted (§5.2). One round may be lost to a
+    ///     node that comes back from a partition with a higher term and a
+    ///     stale log (it deposes the leader but cannot win, §5.4.1), others to
+    ///     split votes, which randomized timeouts make rare;
+    ///   + 2 heartbeats (a commit reaches followers with the next heartbeat);
+    ///   + 4 round trips: forward the broadcast, replicate it, answer, commit;
+    ///   + catch_up round trips.
+    /// A node that ignores a higher term, or a follower that does not reset
+    /// its election timer on the leader's messages, keeps the cluster electing
+    /// and misses it (the leader-stability check below catches the latter even
+    /// when it does not).
+    std::uint64_t liveness_bound(std::uint64_t catch_up = 0) const {
+        return election_rounds * (2 * election_timeout + round_trip()) + 2 * heartbeat +
+               (4 + catch_up) * round_trip();
+    }
+    /// Once a healed cluster has quiesced (one leader, every log equal to its
+    /// log and committed, nothing in flight on any disk), no node's term may
+    /// change for this long: two of the longest election timeouts. Followers
+    /// hear from the leader every heartbeat + round trip < T and reset their
+    /// election timers (§5.2: a follower remains one while it receives valid
+    /// RPCs from a leader), and no message of a higher term exists. Checked
+    /// when heartbeat + round_trip() < election_timeout.
+    std::uint64_t stability_window() const { return 4 * election_timeout; }
+    /// Check-quorum (Raft thesis §6.2): a leader steps down when a whole
+    /// election timeout passed without hearing from a majority. Its timer
+    /// fires every [T, 2T), each time counting the followers heard since the
+    /// last firing, so a leader still leads at most this long after it last
+    /// heard from a majority (or after it was elected). Checked after every
+    /// turn of a leader when core.check_quorum is on.
+    std::uint64_t check_quorum_bound() const { return 4 * election_timeout; }
 };
 
 struct run_stats {
     std::uint64_t steps = 0;
     std::uint64_t virtual_ms = 0;
     std::uint64_t crashes = 0;
+    std::uint64_t process_crashes = 0;  ///< of the crashes, those that kept the page cache
     std::uint64_t partitions = 0;
     std::uint64_t elections = 0;        ///< distinct (term, leader) pairs seen
     std::uint64_t messages = 0;

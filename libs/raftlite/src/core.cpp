@@ -146,7 +146,7 @@ void core::on_election_timeout(output& out) {
             if (p.recently_active) ++active;
             p.recently_active = false;
         }
-        if (cfg_.check_quorum && active < quorum()) {
+        if (cfg_.check_quorum && active < quorum() && !faults_.no_check_quorum_step_down) {
             current_role_ = role::follower;
             followers_.clear();
             out.heartbeat_timer = false;
@@ -225,10 +225,12 @@ void core::on_vote_request(node_id from, const vote_request& m, output& out) {
 
 void core::on_vote_response(node_id from, const vote_response& m, output& out) {
     if (m.term > current_term_) {
+        if (faults_.ignore_higher_term_in_response) return;   // broken: §5.1 says adopt it and step down
         become_follower(m.term, out);
         return;
     }
-    if (current_role_ == role::candidate && m.term == current_term_ && m.granted) {
+    // §5.2: a vote counts only in the term it was granted in.
+    if (current_role_ == role::candidate && (m.term == current_term_ || faults_.count_stale_votes) && m.granted) {
         votes_received_.insert(from);
         if (votes_received_.size() >= quorum()) become_leader(out);
     }
@@ -348,7 +350,8 @@ void core::on_log_request(node_id from, const log_request& m, output& out) {
     // A candidate learns that another node won this term (§5.2).
     if (current_role_ == role::candidate) become_follower(m.term, out);
     set_leader(from, out);
-    out.reset_election_timer = true;
+    // §5.2: a follower remains one while it hears from a valid leader.
+    if (!faults_.no_timer_reset_on_leader_message) out.reset_election_timer = true;
     retry_forwards(out);
 
     // Kleppmann's logOk. A prefix inside our committed part always matches the
@@ -371,7 +374,7 @@ void core::on_log_request(node_id from, const log_request& m, output& out) {
     const index_t match = m.prefix_len + m.suffix.size();
     // Only entries known to match the leader's may be committed here: entries
     // beyond `match` could still be a stale suffix of an older term.
-    const index_t new_commit = std::min(m.leader_commit, match);
+    const index_t new_commit = std::min(m.leader_commit, faults_.commit_beyond_match ? log_.length() : match);
     if (new_commit > commit_length_) advance_commit(new_commit, out);
     // The acknowledgement promises durability: it leaves only after the
     // appended entries are synced to stable storage, never before (§5.3).
@@ -406,6 +409,7 @@ bool core::append_entries(const log_request& m, output& out) {
 
 void core::on_log_response(node_id from, const log_response& m, output& out) {
     if (m.term > current_term_) {
+        if (faults_.ignore_higher_term_in_response) return;   // broken: §5.1 says adopt it and step down
         become_follower(m.term, out);
         return;
     }
@@ -478,8 +482,10 @@ void core::advance_commit(index_t new_commit, output& out) {
     }
     commit_length_ = new_commit;
     // Ours were expected at these indexes but someone else's entry committed there.
-    while (!pending_by_index_.empty() && pending_by_index_.begin()->first <= commit_length_)
-        complete(pending_by_index_.begin()->second, broadcast_result::superseded, 0, out);
+    std::vector<std::uint64_t> displaced;
+    for (auto it = pending_by_index_.begin(); it != pending_by_index_.end() && it->first <= commit_length_; ++it)
+        displaced.push_back(it->second);
+    for (auto request : displaced) displace(request, out);
     // Terms never decrease along a log, and every future leader's log holds
     // the committed entry (Leader Completeness, §5.4). So once an entry of
     // term T is committed, no entry of an earlier term can ever follow it:
@@ -491,7 +497,52 @@ void core::advance_commit(index_t new_commit, output& out) {
         std::vector<std::uint64_t> dead;
         for (const auto& [index, request] : pending_by_index_)
             if (pending_.at(request).term < committed_term) dead.push_back(request);
-        for (auto request : dead) complete(request, broadcast_result::superseded, 0, out);
+        for (auto request : dead) displace(request, out);
+    }
+}
+
+void core::displace(std::uint64_t request, output& out) {
+    auto it = pending_.find(request);
+    if (it == pending_.end()) return;
+    pending& p = it->second;
+    if (!p.ever_forwarded) {
+        // Only this node ever appended it, at that index: every copy of the
+        // entry is there, and dead. The failure is final.
+        complete(request, broadcast_result::superseded, 0, out);
+        return;
+    }
+    // A request we forwarded must not fail here. A copy of a forward may
+    // still be on its way (a transport re-sends queued frames after a
+    // reconnect, seconds later, in a later term), and a leader that receives
+    // it appends the request anew: a caller told it failed would retry, and
+    // the operation would take effect twice (Raft thesis §6.3: a client's
+    // command must take effect at most once). So ask the current leader
+    // again, exactly as after losing the leader: it finds the request if any
+    // copy is in its log above search_from, and appends it otherwise, so it
+    // commits exactly once.
+    unindex(request, p);
+    p.where = pending::state::held;
+    if (current_role_ == role::leader) {
+        const entry_origin origin{cfg_.self, request};
+        auto found = find_origin(origin, p.search_from);
+        p.index = found ? *found : append_local(entry_kind::application, origin, p.payload, out);
+        p.term = log_.term_at(p.index);
+        p.where = pending::state::appended;
+        pending_by_index_.emplace(p.index, request);
+    } else if (current_leader_ != no_node) {
+        send_forward(request, p, out);
+    }
+    // else: held, forwarded once a leader is known
+}
+
+void core::unindex(std::uint64_t request, const pending& p) {
+    if (p.where != pending::state::appended) return;
+    auto [lo, hi] = pending_by_index_.equal_range(p.index);
+    for (auto j = lo; j != hi; ++j) {
+        if (j->second == request) {
+            pending_by_index_.erase(j);
+            return;
+        }
     }
 }
 
@@ -608,8 +659,13 @@ void core::on_forward_response(node_id from, const forward_response& m, output& 
     case forward_response::status::accepted:
         if (m.index <= commit_length_) {
             // Committed before the answer arrived, and not ours (ours would
-            // have completed in advance_commit).
-            complete(m.request, broadcast_result::superseded, 0, out);
+            // have completed in advance_commit): that copy is dead, but
+            // another may not be (see displace).
+            p.where = pending::state::appended;
+            p.index = m.index;
+            p.term = m.term;
+            pending_by_index_.emplace(m.index, m.request);
+            displace(m.request, out);
             return;
         }
         p.where = pending::state::appended;
@@ -631,15 +687,7 @@ void core::on_forward_response(node_id from, const forward_response& m, output& 
 void core::complete(std::uint64_t request, broadcast_result r, index_t index, output& out) {
     auto it = pending_.find(request);
     if (it == pending_.end()) return;
-    if (it->second.where == pending::state::appended) {
-        auto [lo, hi] = pending_by_index_.equal_range(it->second.index);
-        for (auto j = lo; j != hi; ++j) {
-            if (j->second == request) {
-                pending_by_index_.erase(j);
-                break;
-            }
-        }
-    }
+    unindex(request, it->second);
     pending_.erase(it);
     out.completions.push_back({request, r, index});
 }

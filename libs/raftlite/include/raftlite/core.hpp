@@ -202,6 +202,8 @@ private:
     void retry_forwards(output& out);
     void send_forward(std::uint64_t request, pending& p, output& out);
     void complete(std::uint64_t request, broadcast_result r, index_t index, output& out);
+    void displace(std::uint64_t request, output& out);   ///< its expected entry lost to another
+    void unindex(std::uint64_t request, const pending& p);
     void fail_held(broadcast_result r, output& out);
     std::optional<index_t> find_origin(entry_origin origin, index_t search_from) const;
 

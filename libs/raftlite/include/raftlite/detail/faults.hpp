@@ -17,6 +17,23 @@ struct core_faults {
     bool commit_earlier_term_by_count = false;
     /// A follower grants a second vote in a term it already voted in.
     bool double_vote = false;
+    /// A candidate counts a vote granted in an earlier term of its own
+    /// (votes are per term, §5.2); only a vote answer that arrives a whole
+    /// election timeout late can carry one.
+    bool count_stale_votes = false;
+    /// A follower commits up to the leader's commit length even beyond the
+    /// prefix the request matched (Figure 2, AppendEntries rule 5 caps it at
+    /// the last new entry), so a stale suffix of an older term commits.
+    bool commit_beyond_match = false;
+    /// A leader or candidate ignores a higher term in a vote or log response:
+    /// it neither adopts the term nor steps down (§5.1).
+    bool ignore_higher_term_in_response = false;
+    /// A follower does not reset its election timer on a valid log request
+    /// from the leader of its term (§5.2), so it keeps calling elections.
+    bool no_timer_reset_on_leader_message = false;
+    /// A leader that has not heard from a majority for an election timeout
+    /// does not step down (check-quorum, Raft thesis §6.2).
+    bool no_check_quorum_step_down = false;
 };
 
 /// Broken driver rules inside raftlite::runner.
