@@ -469,9 +469,11 @@ private:
     template <class Stream>
     void launch(tcp::socket&& socket, bool counted) {
         auto s = std::make_shared<session<Stream>>(std::move(socket), st_, counted);
+        // Refused ones too: stop() must close a connection still lingering
+        // after its 503, or it would hold the io_context for the linger time.
+        st_->add_session(s);
         if (!counted)
             return s->reject();
-        st_->add_session(s);
         s->run();
     }
 

@@ -20,12 +20,15 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 #include <boost/program_options.hpp>
 
+#include <chrono>
+#include <condition_variable>
 #include <iostream>
+#include <mutex>
 #include <random>
+#include <thread>
 #include <unordered_map>
 
 namespace po = boost::program_options;
@@ -182,17 +185,43 @@ int main(int argc, char** argv) {
         std::cerr << "raftlite-kv: cannot start node " << cfg.peer.node.core.self << ": " << e.what() << "\n";
         return 1;
     }
+    // SIGINT/SIGTERM: stop the HTTP server (listener and every session, idle
+    // keep-alive ones included) and the node (in-flight writes synced, peer
+    // links and inbound sessions closed, the data directory's lock released).
+    // Then nothing holds the io_context and run() returns by itself. The
+    // watchdog is a thread, not a timer on the io_context: a pending timer
+    // would itself keep run() going until it fired.
     boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
-    boost::asio::steady_timer last_resort(ioc);
-    signals.async_wait([&](boost::system::error_code ec, int) {
+    std::mutex wind_down_mutex;
+    std::condition_variable wind_down_cv;
+    bool wound_down = false;
+    bool forced = false;
+    std::thread watchdog;
+    signals.async_wait([&](boost::system::error_code ec, int sig) {
         if (ec) return;
-        RAFTLITE_LOG_APP(info) << "signal received: stopping";
-        peer.stop();   // run() returns once the node and the server have wound down
-        last_resort.expires_after(std::chrono::seconds(5));
-        last_resort.async_wait([&](boost::system::error_code e) {
-            if (!e) ioc.stop();
+        RAFTLITE_LOG_APP(info) << "signal " << sig << " received: stopping";
+        // Back to the default disposition: a second signal ends the process
+        // at once, the usual way out when a shutdown is stuck.
+        boost::system::error_code ignored;
+        signals.clear(ignored);
+        peer.stop();
+        watchdog = std::thread([&] {
+            std::unique_lock lock(wind_down_mutex);
+            if (wind_down_cv.wait_for(lock, std::chrono::seconds(5), [&] { return wound_down; })) return;
+            // Something still holds the io_context: a bug, reported as one.
+            forced = true;
+            RAFTLITE_LOG_APP(error) << "still winding down 5 s after the signal: stopping the event loop";
+            ioc.stop();
         });
     });
     ioc.run();
+    {
+        std::lock_guard lock(wind_down_mutex);
+        wound_down = true;
+    }
+    wind_down_cv.notify_all();
+    if (watchdog.joinable()) watchdog.join();
+    if (forced) return 1;
+    RAFTLITE_LOG_APP(info) << "stopped";
     return 0;
 }

@@ -1,14 +1,28 @@
-// Tests of raftlite::init_logging: records go to a file, one line each, with
+// Tests of raftlite's logging: as a library, it writes records with channel,
+// severity and node id to the application's sinks and adds none of its own;
+// init_logging, the programs' sink: records go to a file, one line each, with
 // timestamp, severity, channel and node id, filtered by level.
 #include <boost/test/unit_test.hpp>
 
 #include <raftlite/log.hpp>
 #include <raftlite/logging.hpp>
 
+#include <boost/log/attributes/value_extraction.hpp>
+#include <boost/log/core.hpp>
+#include <boost/log/expressions.hpp>
+#include <boost/log/sinks/basic_sink_backend.hpp>
+#include <boost/log/sinks/sync_frontend.hpp>
+#include <boost/log/sources/logger.hpp>
+#include <boost/log/sources/record_ostream.hpp>
+
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <mutex>
 #include <random>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -40,9 +54,149 @@ bool contains(const std::string& s, const std::string& part) {
     return s.find(part) != std::string::npos;
 }
 
+// An application's own sink: keeps what each record carries.
+struct seen_record {
+    std::string channel;
+    raftlite::severity level;
+    raftlite::node_id node;
+    std::string message;
+};
+
+class keeping_backend : public boost::log::sinks::basic_sink_backend<boost::log::sinks::synchronized_feeding> {
+public:
+    void consume(const boost::log::record_view& rec) {
+        seen_record r{};
+        if (auto c = boost::log::extract<std::string>("Channel", rec)) r.channel = *c;
+        if (auto s = boost::log::extract<raftlite::severity>("Severity", rec)) r.level = *s;
+        auto node = boost::log::extract<raftlite::node_id>("Node", rec);
+        r.node = node ? *node : 12345;   // 12345: no Node attribute
+        if (auto m = boost::log::extract<std::string>("Message", rec)) r.message = *m;
+        records.push_back(std::move(r));
+    }
+    std::vector<seen_record> records;
+};
+
+using keeping_sink = boost::log::sinks::synchronous_sink<keeping_backend>;
+
+// The application's sink for one test: added to the core, removed after (with
+// the core's filter reset, as the test may set one).
+struct app_sink {
+    boost::shared_ptr<keeping_backend> backend = boost::make_shared<keeping_backend>();
+    boost::shared_ptr<keeping_sink> sink = boost::make_shared<keeping_sink>(backend);
+    app_sink() { boost::log::core::get()->add_sink(sink); }
+    ~app_sink() {
+        boost::log::core::get()->remove_sink(sink);
+        boost::log::core::get()->reset_filter();
+    }
+    std::vector<std::string> messages() const {
+        std::vector<std::string> m;
+        for (const auto& r : backend->records) m.push_back(r.message);
+        return m;
+    }
+};
+
+// Everything this process writes to its stdout and stderr (file descriptors
+// 1 and 2: std::cout, std::clog and Boost.Log's default sink alike) while
+// alive; no Boost.Test assertions inside, they write to stdout too.
+class captured_output {
+public:
+    captured_output() : file_(std::tmpfile()) {
+        std::fflush(stdout);
+        std::cout.flush();
+        std::clog.flush();
+        saved_out_ = ::dup(1);
+        saved_err_ = ::dup(2);
+        ::dup2(::fileno(file_), 1);
+        ::dup2(::fileno(file_), 2);
+    }
+    ~captured_output() { restore(); if (file_) std::fclose(file_); }
+
+    std::string text() {
+        restore();
+        std::string out;
+        std::rewind(file_);
+        char buf[4096];
+        for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, file_)) > 0;) out.append(buf, n);
+        return out;
+    }
+
+private:
+    void restore() {
+        if (saved_out_ < 0) return;
+        std::fflush(stdout);
+        std::cout.flush();
+        std::clog.flush();
+        ::dup2(saved_out_, 1);
+        ::dup2(saved_err_, 2);
+        ::close(saved_out_);
+        ::close(saved_err_);
+        saved_out_ = saved_err_ = -1;
+    }
+    std::FILE* file_;
+    int saved_out_ = -1, saved_err_ = -1;
+};
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(logging)
+
+BOOST_AUTO_TEST_CASE(an_application_sink_gets_every_channel_and_raftlite_adds_no_sink) {
+    app_sink app;
+    std::string output;
+    {
+        captured_output capture;
+        RAFTLITE_LOG_CORE(warning) << "core record";
+        RAFTLITE_LOG_NET(error) << "net record";
+        RAFTLITE_LOG_DISK(info) << "disk record";
+        RAFTLITE_LOG_APP(trace) << "app record";
+        {
+            raftlite::log_node_scope scope(4);
+            RAFTLITE_LOG_CORE(warning) << "about node 4";
+        }
+        output = capture.text();
+    }
+    // Only the application's sink: nothing printed anywhere else.
+    BOOST_TEST(output == "");
+    const auto& r = app.backend->records;
+    BOOST_REQUIRE_EQUAL(r.size(), 5u);
+    BOOST_TEST(r[0].channel == "core");
+    BOOST_TEST((r[0].level == raftlite::severity::warning));
+    BOOST_TEST(r[0].node != 12345u);   // present (the process-wide id: whatever an earlier test set)
+    BOOST_TEST(r[0].node != 4u);
+    BOOST_TEST(r[0].message == "core record");
+    BOOST_TEST(r[1].channel == "net");
+    BOOST_TEST((r[1].level == raftlite::severity::error));
+    BOOST_TEST(r[2].channel == "disk");
+    BOOST_TEST(r[3].channel == "app");
+    BOOST_TEST((r[3].level == raftlite::severity::trace));   // no filter of raftlite's own
+    BOOST_TEST(r[4].node == 4u);
+}
+
+// The recipe in logging.hpp: a core filter on the channel silences the
+// transport below warning and leaves everything else (the application's own
+// records without a channel included) alone; init_logging and stop_logging
+// keep the application's filter and sinks working.
+BOOST_AUTO_TEST_CASE(a_core_filter_on_the_channel_routes_raftlite_records) {
+    namespace expr = boost::log::expressions;
+    app_sink app;
+    boost::log::core::get()->set_filter(
+        !expr::has_attr<std::string>("Channel") || expr::attr<std::string>("Channel") != "net" ||
+        expr::attr<raftlite::severity>("Severity") >= raftlite::severity::warning);
+
+    log_file f;
+    raftlite::log_settings s;
+    s.file = f.path.string();
+    raftlite::init_logging(s);
+    raftlite::stop_logging();
+
+    boost::log::sources::logger own;   // the application's logger, no channel
+    BOOST_LOG(own) << "application record";
+    RAFTLITE_LOG_NET(info) << "net info";
+    RAFTLITE_LOG_NET(warning) << "net warning";
+    RAFTLITE_LOG_CORE(info) << "core info";
+    const std::vector<std::string> expected{"application record", "net warning", "core info"};
+    BOOST_TEST(app.messages() == expected, boost::test_tools::per_element());
+}
 
 BOOST_AUTO_TEST_CASE(severity_names) {
     using raftlite::severity;
@@ -71,7 +225,7 @@ BOOST_AUTO_TEST_CASE(file_lines_have_every_field) {
     }
     RAFTLITE_LOG_DISK(info) << "back to the process node";
     raftlite::stop_logging();
-    RAFTLITE_LOG_CORE(error) << "after stop: dropped";
+    RAFTLITE_LOG_CORE(error) << "after stop: not in the file";
 
     auto lines = read_lines(f.path);
     BOOST_REQUIRE_EQUAL(lines.size(), 5u);

@@ -12,6 +12,7 @@
 #include <csignal>
 #include <fcntl.h>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <sys/wait.h>
 #include <thread>
@@ -163,6 +164,27 @@ void kv_process_cluster::kill(node_id id) {
     ::waitpid(it->second, &st, 0);
     pids_.erase(it);
     paused_.erase(id);
+}
+
+std::optional<int> kv_process_cluster::terminate(node_id id, std::chrono::seconds limit) {
+    const pid_t pid = pids_.at(id);
+    ::kill(pid, SIGTERM);
+    int st = 0;
+    const bool ended = eventually([&] { return ::waitpid(pid, &st, WNOHANG) == pid; }, limit);
+    if (!ended) {
+        BOOST_TEST_MESSAGE("n" << id << " still running " << limit.count() << " s after SIGTERM: SIGKILL");
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, &st, 0);
+    }
+    pids_.erase(id);
+    paused_.erase(id);
+    if (!ended || !WIFEXITED(st)) return std::nullopt;
+    return WEXITSTATUS(st);
+}
+
+std::string kv_process_cluster::log_text(node_id id) const {
+    std::ifstream in(dir_ / ("n" + std::to_string(id) + ".log"));
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 void kv_process_cluster::pause(node_id id) {

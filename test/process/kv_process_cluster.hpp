@@ -54,6 +54,11 @@ public:
 
     void start(node_id id);
     void kill(node_id id);        ///< SIGKILL, and reaps it
+    /// SIGTERM, then waits for the process to end, at most `limit` (a bound
+    /// for a hang, not a measurement: then it is SIGKILLed). Its exit code, or
+    /// nullopt when it did not exit by itself (signal, or still running at
+    /// the limit).
+    std::optional<int> terminate(node_id id, std::chrono::seconds limit);
     void pause(node_id id);       ///< SIGSTOP
     void resume(node_id id);      ///< SIGCONT
     bool running(node_id id) const;
@@ -62,6 +67,8 @@ public:
     std::uint16_t kv_port(node_id id) const { return kv_ports_.at(id - 1); }
     std::filesystem::path config(node_id id) const;
     std::optional<peer_status> status(node_id id) const;
+    /// What peer `id` wrote to its log file so far (every run of it).
+    std::string log_text(node_id id) const;
 
     /// The leader that every running, unpaused peer agrees on (waits for it).
     std::optional<node_id> wait_for_leader();

@@ -58,8 +58,7 @@ void format_record(const logging::record_view& rec, logging::formatting_ostream&
 
 struct state {
     std::mutex mutex;
-    boost::shared_ptr<sink_t> sink;
-    bool configured = false;   ///< init_logging or the default sink ran
+    boost::shared_ptr<sink_t> sink;   ///< the sink init_logging added, if any
 };
 
 state& global_state() {
@@ -67,14 +66,18 @@ state& global_state() {
     return s;
 }
 
-// Caller holds the state's mutex.
+// Caller holds the state's mutex. Only init_logging gets here: the
+// application asked for raftlite's sink, and only that sink is touched
+// (never the core's filter, other sinks, or whether logging is enabled).
 void install(state& st, const log_settings& s) {
     auto core = logging::core::get();
+    // The time of a record, for this sink's format. A global attribute
+    // because the application asked for raftlite's output; an application
+    // with its own sinks usually adds its own (add_common_attributes), and
+    // adding it twice is harmless (the first one stays).
     static std::once_flag attributes_added;
-    std::call_once(attributes_added, [&] {
-        core->add_global_attribute("TimeStamp", logging::attributes::local_clock());
-        core->add_global_attribute("Node", logging::attributes::make_function(&current_node));
-    });
+    std::call_once(attributes_added,
+                   [&] { core->add_global_attribute("TimeStamp", logging::attributes::local_clock()); });
 
     auto backend = boost::make_shared<logging::sinks::text_ostream_backend>();
     if (s.file == "console") {
@@ -103,26 +106,16 @@ void install(state& st, const log_settings& s) {
     }
     process_node.store(s.node, std::memory_order_relaxed);
     core->add_sink(sink);
-    core->set_logging_enabled(true);
     st.sink = sink;
-    st.configured = true;
 }
 
-// Before init_logging, Boost.Log's built-in default sink would print every
-// record, trace included, in its own format. Replace it with ours at warning.
-void ensure_configured() {
-    auto& st = global_state();
-    std::lock_guard lock(st.mutex);
-    if (!st.configured) {
-        log_settings defaults;
-        defaults.level = severity::warning;
-        install(st, defaults);
-    }
-}
-
+// A library logs to whatever the application set up: creating a logger adds
+// no sink and changes nothing in the core. The node id travels with each
+// record as a source attribute, so an application's own sinks see it too.
 channel_logger make_logger(const char* channel) {
-    ensure_configured();
-    return channel_logger(boost::log::keywords::channel = std::string(channel));
+    channel_logger lg(boost::log::keywords::channel = std::string(channel));
+    lg.add_attribute("Node", logging::attributes::make_function(&current_node));
+    return lg;
 }
 
 } // namespace
@@ -164,10 +157,6 @@ void stop_logging() {
         st.sink->flush();
         st.sink.reset();
     }
-    // With no sink left Boost.Log would fall back to its default sink, which
-    // prints everything; stopping means silence until the next init_logging.
-    logging::core::get()->set_logging_enabled(false);
-    st.configured = true;
 }
 
 log_node_scope::log_node_scope(node_id node) : previous_(thread_node) {

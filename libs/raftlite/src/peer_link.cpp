@@ -59,7 +59,7 @@ void peer_link::set_address(endpoint_address address) {
         reset_connection();
         backoff_timer_.cancel();
         backoff_ = std::max(state_.opts.reconnect_min, std::chrono::milliseconds(1));
-        failed_logged_ = false;
+        failures_.reset();
         do_resolve();
     }
 }
@@ -143,10 +143,12 @@ void peer_link::on_handshake_written(const boost::system::error_code& ec, std::s
     connect_timer_.cancel();
     connected_ = true;
     connected_at_ = clock::now();
-    failed_logged_ = false;
     count(counters.connects);
     counters.connected.store(true, std::memory_order_relaxed);
-    RAFTLITE_NET_LOG(state_, info) << "connected to n" << peer_ << " at " << address_.host << ":" << address_.port;
+    if (auto r = failures_.connected(connected_at_))
+        RAFTLITE_NET_LOG(state_, info) << connect_failure_log::describe(*r, target());
+    else
+        RAFTLITE_NET_LOG(state_, info) << "connected to " << target();
     do_watch();
     do_write();
 }
@@ -263,6 +265,10 @@ void peer_link::on_watch(const boost::system::error_code& ec, std::size_t) {
 
 // ---- failure and backoff --------------------------------------------------------
 
+std::string peer_link::target() const {
+    return "n" + std::to_string(peer_) + " at " + address_.host + ":" + std::to_string(address_.port);
+}
+
 void peer_link::reset_connection() {
     ++gen_; // completions of the old socket are stale from now on
     if (stream_) {
@@ -299,12 +305,14 @@ void peer_link::fail(const char* what, const boost::system::error_code& ec) {
         // keeps backing off.
         if (clock::now() - connected_at_ >= o.reconnect_max)
             backoff_ = std::max(o.reconnect_min, std::chrono::milliseconds(1));
-    } else if (!failed_logged_) {
-        failed_logged_ = true;
-        RAFTLITE_NET_LOG(state_, warning) << "n" << peer_ << " at " << address_.host << ":" << address_.port
-                                          << ": " << what << ": " << ec.message() << "; retrying with backoff";
     } else {
-        RAFTLITE_NET_LOG(state_, debug) << "n" << peer_ << ": " << what << ": " << ec.message();
+        // While a peer starts (or stays down) every retry fails the same way:
+        // the first failure is logged, repeats only now and then as a count.
+        const std::string error = std::string(what) + ": " + ec.message();
+        if (auto r = failures_.failed(clock::now(), error))
+            RAFTLITE_NET_LOG(state_, warning) << connect_failure_log::describe(*r, target());
+        else
+            RAFTLITE_NET_LOG(state_, debug) << target() << ": " << error;
     }
     reset_connection();
     const auto delay = backoff_;

@@ -8,8 +8,8 @@
 // trace records cost one filter check when tracing is off. Include the term in
 // the message of every event that has one (the design asks for node and term;
 // the node id is added automatically).
-// Set up the output with init_logging() (logging.hpp). Until then, records at
-// warning and above go to std::clog in the same format.
+// Where records go is the application's choice: its own Boost.Log sinks, or
+// init_logging() (logging.hpp). raftlite adds no sink by itself.
 #ifndef RAFTLITE_LOG_HPP
 #define RAFTLITE_LOG_HPP
 

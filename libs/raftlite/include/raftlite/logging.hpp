@@ -4,8 +4,26 @@
 // Code that writes log records includes <raftlite/log.hpp> (the macros and the
 // per-channel loggers), which pulls in Boost.Log.
 //
-// Every record is one line:
-//   2026-11-26 09:21:08.123456 info    [core] [n1] became leader term=3
+// The contract, as for any library on Boost.Log: raftlite writes records to
+// the application's logging core and never adds a sink, sets the core's
+// filter or switches logging on or off by itself. Every record carries the
+// attributes
+//   "Channel"  std::string        core, net, disk or app
+//   "Severity" raftlite::severity trace .. error
+//   "Node"     raftlite::node_id  the node it is about (no_node: unknown)
+// so an application routes or silences raftlite with its own filters, e.g.
+// only warnings from the transport:
+//   namespace expr = boost::log::expressions;
+//   core->set_filter(!expr::has_attr<std::string>("Channel") ||
+//                    expr::attr<std::string>("Channel") != "net" ||
+//                    expr::attr<raftlite::severity>("Severity") >= raftlite::severity::warning);
+// Note Boost.Log's own rule: with no sink at all in the core, records go to
+// its built-in default sink (stdout, every severity). An application that
+// wants silence adds a sink that keeps nothing, or disables the core.
+//
+// init_logging() is the ready-made sink the programs ask for. It writes one
+// line per record:
+//   2026-11-26T09:21:08.123456 info    [core] [n1] became leader term=3
 // timestamp (local time, microseconds), severity, channel, node id, message.
 #ifndef RAFTLITE_LOGGING_HPP
 #define RAFTLITE_LOGGING_HPP
@@ -36,14 +54,16 @@ struct log_settings {
     node_id node = no_node;
 };
 
-/// (Re)configures logging for the whole process: removes the sinks a previous
-/// call added and installs one sink per `s`. Thread-safe, but records written
-/// by other threads during the switch may go to either sink.
+/// Adds raftlite's sink per `s` to the logging core (replacing the one a
+/// previous call added; the application's own sinks and the core's filter are
+/// left alone) and adds a global "TimeStamp" attribute. Thread-safe, but
+/// records written by other threads during the switch may go to either sink.
 /// Throws std::runtime_error when the log file cannot be opened.
 void init_logging(const log_settings& s);
 
-/// Flushes and removes raftlite's sink (records are then dropped until the
-/// next init_logging). Tests use it to read a log file back completely.
+/// Flushes and removes the sink init_logging added. Records then go to the
+/// application's other sinks, if any (see the note on Boost.Log's default
+/// sink above). Tests use it to read a log file back completely.
 void stop_logging();
 
 /// While alive, records written *on this thread* carry `node` instead of the

@@ -15,6 +15,8 @@
 #include "peer_stream.hpp"
 #include "transport_state.hpp"
 
+#include <raftlite/detail/connect_failure_log.hpp>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -83,6 +85,8 @@ private:
     void make_room(std::size_t incoming);
     /// Publishes the queue's size in `counters`.
     void queue_changed() noexcept;
+    /// "n2 at 127.0.0.1:7002", for log lines.
+    std::string target() const;
 
     transport_state& state_;
     const node_id peer_;
@@ -94,7 +98,7 @@ private:
     boost::asio::steady_timer backoff_timer_;
     std::uint64_t gen_ = 0;                    ///< connection attempt; stale completions are ignored
     bool connected_ = false;                   ///< handshake written on the current socket
-    bool failed_logged_ = false;               ///< a failure was logged since the last success
+    connect_failure_log failures_;             ///< which failed attempts are worth a line
     std::chrono::milliseconds backoff_;
     clock::time_point connected_at_{};
     std::vector<char> handshake_frame_;
