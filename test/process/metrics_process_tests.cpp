@@ -126,4 +126,54 @@ BOOST_AUTO_TEST_CASE(metrics_status_page_and_kvctl_status_on_a_running_cluster) 
     BOOST_TEST(check.status == 0, "promtool check metrics:\n" << check.output);
 }
 
+namespace {
+
+std::size_t occurrences(const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto i = text.find(what); i != std::string::npos; i = text.find(what, i + what.size())) ++n;
+    return n;
+}
+
+} // namespace
+
+// The status page's script run by a real browser (Debian's chromium,
+// headless): the DOM it renders shows the three members and the leader.
+// Under RAFTLITE_FULL_CHECKS=1 chromium must be installed (./run installs it).
+BOOST_AUTO_TEST_CASE(the_status_page_renders_the_cluster_in_a_browser) {
+    const bool have_chromium = run_program("/bin/sh", {"-c", "command -v chromium"}).status == 0;
+    if (!have_chromium) {
+        BOOST_TEST(!full_checks(), "RAFTLITE_FULL_CHECKS=1 but chromium is missing (Debian: chromium)");
+        BOOST_TEST_MESSAGE("chromium not installed: the status page was not rendered");
+        return;
+    }
+    kv_process_cluster c(3);
+    for (node_id id = 1; id <= 3; ++id) c.start(id);
+    const auto leader = c.wait_for_leader();
+    BOOST_REQUIRE(leader);
+    BOOST_REQUIRE(c.put("page", "v", 20s));
+    const node_id asked = *leader % 3 + 1;   // a follower: it knows the leader too
+    // The page fetches /status and /metrics after loading; the virtual time
+    // budget lets those fetches and the first render finish before the dump
+    // (no wall-clock wait). --no-sandbox: the test may run as root.
+    const std::string url = "http://127.0.0.1:" + std::to_string(c.kv_port(asked)) + "/";
+    const std::string dir = (std::filesystem::temp_directory_path() /
+                             ("raftlite-chromium-" + std::to_string(std::random_device{}()))).string();
+    const auto r = run_program(
+        "/bin/sh", {"-c", "chromium --headless --no-sandbox --disable-gpu --user-data-dir='" + dir +
+                              "' --virtual-time-budget=10000 --dump-dom '" + url + "' 2>/dev/null"});
+    std::filesystem::remove_all(dir);
+    BOOST_TEST_REQUIRE(r.status == 0, r.output);
+    // The rows the script made (the page's style and script name the same
+    // attributes, so only the members' table body counts).
+    const auto begin = r.output.find("<tbody id=\"members\">");
+    BOOST_TEST_REQUIRE(begin != std::string::npos, r.output);
+    const std::string members = r.output.substr(begin, r.output.find("</tbody>", begin) - begin);
+    BOOST_TEST(occurrences(members, "class=\"member\"") == 3u, r.output);
+    BOOST_TEST(occurrences(members, "data-role=\"leader\"") == 1u, r.output);
+    BOOST_TEST(members.find("data-id=\"" + std::to_string(*leader) + "\" data-role=\"leader\"") != std::string::npos,
+               r.output);
+    BOOST_TEST(r.output.find("<span id=\"self\">n" + std::to_string(asked) + "</span>") != std::string::npos,
+               r.output);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
