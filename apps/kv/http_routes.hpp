@@ -25,6 +25,11 @@ using http_request = boost::beast::http::request<boost::beast::http::string_body
 
 /// GET /status: the server answers with its status callback's JSON.
 struct status_route {};
+/// GET /metrics: the server answers with its metrics callback's text
+/// (the Prometheus exposition format).
+struct metrics_route {};
+/// GET /: the status page (status_page.hpp), which reads /status and /metrics.
+struct page_route {};
 
 /// A request that is answered with an error and submits nothing. The body is
 /// {"error": token, "message": message}; 405 responses carry `allow` in an
@@ -36,7 +41,7 @@ struct route_error {
     std::string allow;   ///< 405 only: the methods the path takes
 };
 
-using route = std::variant<kv_command, status_route, route_error>;
+using route = std::variant<kv_command, status_route, metrics_route, page_route, route_error>;
 
 /// Maps a complete request to a route. A returned kv_command has passed
 /// validate(). May move the request's body out (PUT), so `req` is not to be

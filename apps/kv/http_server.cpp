@@ -12,6 +12,8 @@
 // layer (beast::get_lowest_layer) and bound the TLS handshake too.
 #include "http_server.hpp"
 #include "http_routes.hpp"
+#include "prometheus.hpp"
+#include "status_page.hpp"
 
 #include <raftlite/error.hpp>
 #include <raftlite/log.hpp>
@@ -60,6 +62,7 @@ struct http_server::state {
     http_server_options options;
     submit_fn submit;
     status_fn status;
+    status_fn metrics;
     std::atomic<std::size_t> active{0};
     std::atomic<bool> stopped{false};
     std::unique_ptr<net::ssl::context> tls;   // set by start() when options.tls_cert_file is
@@ -256,6 +259,27 @@ private:
                                   std::string("status failed: ") + e.what(), false);
             }
             return send(make(http::status::ok, std::move(body), "application/json"), false);
+        }
+        if (std::holds_alternative<metrics_route>(r)) {
+            if (!st_->metrics)
+                return send_error(http::status::not_found, "no_such_route",
+                                  "this server has no metrics", false);
+            std::string body;
+            try {
+                body = st_->metrics();
+            } catch (const std::exception& e) {
+                return send_error(http::status::internal_server_error, "internal",
+                                  std::string("metrics failed: ") + e.what(), false);
+            }
+            return send(make(http::status::ok, std::move(body), prometheus_content_type), false);
+        }
+        if (std::holds_alternative<page_route>(r)) {
+            auto res = make(http::status::ok, std::string(status_page_html()), "text/html; charset=utf-8");
+            // The page is self-contained: no script or style from anywhere else.
+            res.set("Content-Security-Policy",
+                    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                    "connect-src 'self'");
+            return send(std::move(res), false);
         }
         submit(std::get<kv_command>(std::move(r)));
     }
@@ -511,11 +535,12 @@ std::unique_ptr<net::ssl::context> make_tls_context(const http_server_options& o
 } // namespace
 
 http_server::http_server(net::io_context& ioc, http_server_options options, submit_fn submit,
-                         status_fn status)
+                         status_fn status, status_fn metrics)
     : ioc_(ioc), state_(std::make_shared<state>()) {
     state_->options = std::move(options);
     state_->submit = std::move(submit);
     state_->status = std::move(status);
+    state_->metrics = std::move(metrics);
 }
 
 http_server::~http_server() {

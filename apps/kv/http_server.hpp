@@ -14,6 +14,9 @@
 //                           409 {"error":"cas_failed","current":"..." | null}.
 //                           JSON strings carry UTF-8 only: binary values need PUT/GET.
 //   GET    /status          200 the status callback's JSON
+//   GET    /metrics         200 the metrics callback's text (Prometheus
+//                           exposition format); 404 without a callback
+//   GET    /                200 the status page (text/html, status_page.hpp)
 // A request may carry "X-Request-Id: <decimal u64>"; it becomes
 // kv_command::request_id (0 when absent).
 //
@@ -89,8 +92,9 @@ struct http_server_options {
 class http_server {
 public:
     /// The server runs its work on `ioc` (run by one or more threads).
+    /// `metrics` returns the text served at GET /metrics (none: 404).
     http_server(boost::asio::io_context& ioc, http_server_options options, submit_fn submit,
-                status_fn status);
+                status_fn status, status_fn metrics = {});
     /// Stops (see stop()).
     ~http_server();
     http_server(const http_server&) = delete;

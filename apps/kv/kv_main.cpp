@@ -11,6 +11,7 @@
 #include "kv_command.hpp"
 #include "kv_config.hpp"
 #include "kv_store.hpp"
+#include "prometheus.hpp"
 
 #include <raftlite/config.hpp>
 #include <raftlite/error.hpp>
@@ -49,7 +50,8 @@ public:
                   [this](kv::kv_command c, std::function<void(kv::http_result)> done) {
                       submit(std::move(c), std::move(done));
                   },
-                  [this] { return status_json(); }),
+                  [this] { return status_json(); },
+                  [this] { return kv::format_prometheus(node_.metrics()); }),
           next_request_(std::random_device{}() | (std::uint64_t(std::random_device{}()) << 32)) {
         node_.on_deliver([this](index_t index, const shared_bytes& payload) { apply(index, payload); });
     }
@@ -128,6 +130,28 @@ private:
         o["digest"] = digest;
         o["running"] = s.running;
         o["storage_failed"] = s.storage_failed;
+        // For the status page and kvctl status: every member, what this
+        // peer knows of each (progress only when it leads), recent leaders.
+        const node_metrics m = node_.metrics();
+        json::array members;
+        for (node_id id : cfg_.peer.node.core.members) members.push_back(id);
+        o["members"] = std::move(members);
+        json::array peers;
+        for (const peer_metrics& p : m.peers) {
+            json::object po;
+            po["id"] = p.id;
+            po["connected"] = p.connected;
+            if (p.has_match) {
+                po["match_index"] = p.match_index;
+                po["lag"] = p.match_lag;
+            }
+            peers.push_back(std::move(po));
+        }
+        o["peers"] = std::move(peers);
+        json::array changes;
+        for (const leader_change& c : m.recent_leader_changes)
+            changes.push_back(json::object{{"term", c.term}, {"leader", c.leader}, {"unix_ms", c.unix_ms}});
+        o["leader_changes"] = std::move(changes);
         return json::serialize(o);
     }
 

@@ -31,6 +31,7 @@
 #include <boost/program_options.hpp>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -173,29 +174,84 @@ std::optional<response> call(const std::map<raftlite::node_id, peer>& peers, std
     return std::nullopt;
 }
 
+// One peer's /status, the columns kvctl status prints.
+struct peer_row {
+    raftlite::node_id id = 0;
+    std::string error;   ///< set: unreachable or a bad answer, and why
+    std::string role;
+    std::uint64_t term = 0, leader = 0, commit = 0, applied = 0, last = 0, keys = 0;
+    std::string digest;
+    std::map<raftlite::node_id, std::uint64_t> lag;   ///< the leader's view of each follower
+};
+
+peer_row read_status(const peer& p) {
+    peer_row row;
+    row.id = p.id;
+    auto r = request(p, http::verb::get, "/status", "", 2s);
+    if (!r) {
+        row.error = "unreachable: " + last_error;
+        return row;
+    }
+    if (r->status != 200) {
+        row.error = "HTTP " + std::to_string(r->status);
+        return row;
+    }
+    try {
+        const auto v = json::parse(r->body).as_object();
+        auto u64 = [&](const char* key) { return v.at(key).to_number<std::uint64_t>(); };
+        row.role = json::value_to<std::string>(v.at("role"));
+        row.term = u64("term");
+        row.leader = u64("leader");
+        row.commit = u64("commit_index");
+        row.applied = u64("applied_index");
+        row.last = u64("last_log_index");
+        row.keys = u64("keys");
+        row.digest = json::value_to<std::string>(v.at("digest"));
+        // "peers" is newer than the other fields: a peer without it shows no lag.
+        if (const auto* peers = v.if_contains("peers"))
+            for (const auto& pv : peers->as_array()) {
+                const auto& po = pv.as_object();
+                if (const auto* lag = po.if_contains("lag"))
+                    row.lag[po.at("id").to_number<std::uint64_t>()] = lag->to_number<std::uint64_t>();
+            }
+    } catch (const std::exception& e) {
+        row.error = std::string("bad status: ") + e.what();
+    }
+    return row;
+}
+
+// One line per peer under a header; columns separated by spaces, so that
+// scripts can pick fields with awk ($1 peer, $2 role, $3 term, ...). The lag
+// is the leader's (a follower's entries behind the leader's last index); "-"
+// where the leader did not answer or the peer is the leader.
 int print_status(const std::map<raftlite::node_id, peer>& peers, std::optional<raftlite::node_id> only) {
+    std::vector<peer_row> rows;
+    for (const auto& [id, p] : peers)
+        if (!only || *only == id) rows.push_back(read_status(p));
+    const peer_row* leader = nullptr;
+    for (const peer_row& r : rows)
+        if (r.error.empty() && r.role == "leader" && (!leader || r.term > leader->term)) leader = &r;
+    std::printf("%-6s %-10s %6s %6s %8s %8s %8s %6s %6s %s\n", "peer", "role", "term", "leader", "commit",
+                "applied", "last", "lag", "keys", "digest");
     int reachable = 0;
-    for (const auto& [id, p] : peers) {
-        if (only && *only != id) continue;
-        auto r = request(p, http::verb::get, "/status", "", 2s);
-        if (!r || r->status != 200) {
-            std::cout << "n" << id << " unreachable" << (r ? "" : ": " + last_error) << "\n";
+    for (const peer_row& r : rows) {
+        const std::string name = "n" + std::to_string(r.id);
+        if (!r.error.empty()) {
+            std::printf("%-6s %s\n", name.c_str(), r.error.c_str());
             continue;
         }
         ++reachable;
-        try {
-            auto v = json::parse(r->body).as_object();
-            std::cout << "n" << id << " role=" << json::value_to<std::string>(v.at("role"))
-                      << " term=" << v.at("term").to_number<std::uint64_t>()
-                      << " leader=" << v.at("leader").to_number<std::uint64_t>()
-                      << " commit=" << v.at("commit_index").to_number<std::uint64_t>()
-                      << " applied=" << v.at("applied_index").to_number<std::uint64_t>()
-                      << " keys=" << v.at("keys").to_number<std::uint64_t>()
-                      << " digest=" << json::value_to<std::string>(v.at("digest")) << "\n";
-        } catch (const std::exception& e) {
-            std::cout << "n" << id << " bad status: " << e.what() << "\n";
-        }
+        std::string lag = "-";
+        if (leader && leader != &r)
+            if (auto it = leader->lag.find(r.id); it != leader->lag.end()) lag = std::to_string(it->second);
+        std::printf("%-6s %-10s %6llu %6s %8llu %8llu %8llu %6s %6llu %s\n", name.c_str(), r.role.c_str(),
+                    static_cast<unsigned long long>(r.term),
+                    r.leader ? ("n" + std::to_string(r.leader)).c_str() : "-",
+                    static_cast<unsigned long long>(r.commit), static_cast<unsigned long long>(r.applied),
+                    static_cast<unsigned long long>(r.last), lag.c_str(), static_cast<unsigned long long>(r.keys),
+                    r.digest.c_str());
     }
+    std::fflush(stdout);
     return reachable > 0 ? 0 : 1;
 }
 

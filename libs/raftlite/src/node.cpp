@@ -11,6 +11,7 @@
 
 #include "detail/broadcast_waiters.hpp"
 #include "detail/disk_writer.hpp"
+#include "detail/metrics_recorder.hpp"
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -53,6 +54,7 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
     std::unique_ptr<persister> storage;
     std::optional<runner> run;
     std::unique_ptr<transport> net;
+    detail::metrics_recorder metrics;          // outlives `disk`, which records into it
     std::optional<detail::disk_writer> disk;   // only for storage that blocks
     asio::steady_timer election_timer;
     asio::steady_timer heartbeat_timer;
@@ -136,6 +138,7 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
     }
 
     void broadcast_done(std::uint64_t request, boost::system::error_code ec, index_t index) override {
+        metrics.broadcast_finished(request, ec);
         if (auto h = waiters.take(request)) invoke(std::move(*h), ec, index);
     }
 
@@ -209,10 +212,12 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
     // -- application -------------------------------------------------------
     void broadcast(shared_bytes payload, handler_type h) {
         if (!running || !run->running()) {
+            metrics.broadcast_refused(failed ? errc::storage_failed : errc::stopped);
             invoke(std::move(h), failed ? errc::storage_failed : errc::stopped, 0);
             return;
         }
         const std::uint64_t request = run->feed_broadcast(std::move(payload));
+        metrics.broadcast_started(request);
         waiters.add(request, std::move(h), clock_type::now() + opts.broadcast_timeout);
         arm_deadline_timer();
         schedule_drain();
@@ -253,6 +258,7 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
             last_role = raft.role();
             last_leader = raft.leader();
         }
+        metrics.leader_seen(raft.current_term(), raft.leader());
         node_status s;
         s.id = self();
         s.term = raft.current_term();
@@ -307,7 +313,7 @@ boost::system::error_code node::start() {
         d.run.reset();
         return ec;
     }
-    if (d.storage->blocks()) d.disk.emplace();
+    if (d.storage->blocks()) d.disk.emplace(&d.metrics);
     d.last_term = d.run->raft().current_term();
 
     d.running = true;
@@ -360,6 +366,8 @@ node_status node::status() const {
     if (impl_->net_for_status) s.transport = impl_->net_for_status->stats();   // atomics: safe from any thread
     return s;
 }
+
+node_metrics node::metrics() const { return impl_->metrics.snapshot(status()); }
 
 std::uint16_t node::listen_port() const { return impl_->net ? impl_->net->listen_port() : 0; }
 

@@ -5,6 +5,7 @@
 
 #include <raftlite/core.hpp>
 #include <raftlite/error.hpp>
+#include <raftlite/metrics.hpp>
 #include <raftlite/node_options.hpp>
 #include <raftlite/transport.hpp>
 #include <raftlite/types.hpp>
@@ -92,6 +93,10 @@ public:
 
     /// Thread-safe.
     node_status status() const;
+
+    /// Counters, gauges and histograms for monitoring (raftlite/metrics.hpp).
+    /// Thread-safe.
+    node_metrics metrics() const;
 
     /// The port the node listens on (useful with port 0).
     std::uint16_t listen_port() const;

@@ -13,11 +13,15 @@
 
 namespace raftlite::detail {
 
+class metrics_recorder;
+
 class disk_writer {
 public:
     using done_handler = std::function<void(disk_round, boost::system::error_code)>;
 
-    disk_writer() = default;
+    /// `metrics` (optional) records each round's latency and size; it must
+    /// outlive the writer.
+    explicit disk_writer(metrics_recorder* metrics = nullptr) : metrics_(metrics) {}
     ~disk_writer();
     disk_writer(const disk_writer&) = delete;
     disk_writer& operator=(const disk_writer&) = delete;
@@ -32,6 +36,7 @@ public:
     void wait_idle();
 
 private:
+    metrics_recorder* metrics_;
     boost::asio::thread_pool pool_{1};
     std::mutex mutex_;
     std::condition_variable idle_;

@@ -1,0 +1,143 @@
+// raftlite kv — the Prometheus text format (see prometheus.hpp).
+#include "prometheus.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <string_view>
+
+namespace raftlite::kv {
+
+namespace {
+
+// Shortest text that reads back as the same double, in fixed notation (no
+// exponent), as Go's strconv.ParseFloat on the Prometheus side accepts.
+std::string number(double v) {
+    if (std::isnan(v)) return "NaN";
+    if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+    char buf[400];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
+    if (ec != std::errc()) return "NaN";   // cannot happen: 400 holds any fixed double
+    return std::string(buf, end);
+}
+
+std::string number(std::uint64_t v) { return std::to_string(v); }
+
+class writer {
+public:
+    // HELP and TYPE once per family, before its samples (the format requires
+    // a family's lines to be together).
+    void family(std::string_view name, std::string_view type, std::string_view help) {
+        out_ += "# HELP raftlite_";
+        out_ += name;
+        out_ += ' ';
+        out_ += help;   // plain ASCII without backslashes or newlines: nothing to escape
+        out_ += "\n# TYPE raftlite_";
+        out_ += name;
+        out_ += ' ';
+        out_ += type;
+        out_ += '\n';
+    }
+
+    template <class V>
+    void sample(std::string_view name, std::string_view labels, V value) {
+        out_ += "raftlite_";
+        out_ += name;
+        if (!labels.empty()) {
+            out_ += '{';
+            out_ += labels;
+            out_ += '}';
+        }
+        out_ += ' ';
+        out_ += number(value);
+        out_ += '\n';
+    }
+
+    template <class V>
+    void single(std::string_view name, std::string_view type, std::string_view help, V value) {
+        family(name, type, help);
+        sample(name, {}, value);
+    }
+
+    void hist(std::string_view name, std::string_view help, const histogram& h) {
+        family(name, "histogram", help);
+        const std::string bucket = std::string(name) + "_bucket";
+        for (std::size_t i = 0; i < h.bounds.size() && i < h.counts.size(); ++i)
+            sample(bucket, "le=\"" + number(h.bounds[i]) + "\"", h.counts[i]);
+        sample(bucket, "le=\"+Inf\"", h.count);
+        sample(std::string(name) + "_sum", {}, h.sum);
+        sample(std::string(name) + "_count", {}, h.count);
+    }
+
+    std::string take() { return std::move(out_); }
+
+private:
+    std::string out_;
+};
+
+std::string peer_label(node_id id) { return "peer=\"" + std::to_string(id) + "\""; }
+
+} // namespace
+
+std::string format_prometheus(const node_metrics& m) {
+    writer w;
+    w.single("node_id", "gauge", "This node's id.", std::uint64_t(m.id));
+    w.single("term", "gauge", "The current Raft term.", std::uint64_t(m.term));
+    w.family("role", "gauge", "1 for the role this node has now, 0 for the others.");
+    for (const char* r : {"follower", "candidate", "leader"})
+        w.sample("role", std::string("role=\"") + r + "\"", std::uint64_t(m.role == r ? 1 : 0));
+    w.single("leader_id", "gauge", "The leader this node knows of (0: none).", std::uint64_t(m.leader));
+    w.single("commit_index", "gauge", "The highest log index known to be committed.",
+             std::uint64_t(m.commit_index));
+    w.single("applied_index", "gauge", "The highest log index delivered to the application.",
+             std::uint64_t(m.applied_index));
+    w.single("last_log_index", "gauge", "The index of the last entry in this node's log.",
+             std::uint64_t(m.last_log_index));
+    w.single("elections_started_total", "counter", "Elections this node started as a candidate.",
+             m.elections_started);
+    w.single("terms_as_leader_total", "counter", "Terms in which this node became leader.",
+             m.terms_as_leader);
+    w.single("leader_changes_total", "counter", "Times this node learned of a new leader or term.",
+             m.leader_changes);
+
+    w.family("broadcasts_total", "counter", "Application broadcasts by outcome.");
+    const broadcast_outcomes& b = m.broadcasts;
+    const std::pair<const char*, std::uint64_t> outcomes[] = {
+        {"committed", b.committed}, {"not_leader", b.not_leader}, {"superseded", b.superseded},
+        {"busy", b.busy},           {"timed_out", b.timed_out},   {"stopped", b.stopped},
+        {"storage_failed", b.storage_failed}, {"other", b.other}};
+    for (const auto& [name, n] : outcomes)
+        w.sample("broadcasts_total", std::string("outcome=\"") + name + "\"", n);
+    w.hist("broadcast_duration_seconds", "Seconds from a broadcast being taken to its outcome.",
+           m.broadcast_latency);
+    w.hist("disk_round_duration_seconds", "Seconds to write and fsync one disk round.",
+           m.disk_round_latency);
+    w.hist("disk_round_entries", "Log entries written per disk round (group commit).",
+           m.disk_round_entries);
+
+    // One family per counter, with a sample for each peer.
+    auto per_peer = [&](std::string_view name, std::string_view type, std::string_view help, auto field) {
+        w.family(name, type, help);
+        for (const peer_metrics& p : m.peers) w.sample(name, peer_label(p.id), field(p));
+    };
+    per_peer("peer_sent_bytes_total", "counter", "Bytes of message frames written to the peer.",
+             [](const peer_metrics& p) { return p.bytes_sent; });
+    per_peer("peer_sent_frames_total", "counter", "Message frames written to the peer.",
+             [](const peer_metrics& p) { return p.frames_sent; });
+    per_peer("peer_dropped_frames_total", "counter",
+             "Messages for the peer never written (queue full, too large, stopped).",
+             [](const peer_metrics& p) { return p.frames_dropped; });
+    per_peer("peer_received_bytes_total", "counter", "Bytes of message frames received from the peer.",
+             [](const peer_metrics& p) { return p.bytes_received; });
+    per_peer("peer_received_frames_total", "counter", "Message frames received from the peer.",
+             [](const peer_metrics& p) { return p.frames_received; });
+    per_peer("peer_connected", "gauge", "1 while the outbound connection to the peer is up.",
+             [](const peer_metrics& p) { return std::uint64_t(p.connected ? 1 : 0); });
+    w.family("peer_match_lag_entries", "gauge",
+             "Leader only: entries the peer's acknowledged log trails this node's last index.");
+    for (const peer_metrics& p : m.peers)
+        if (p.has_match) w.sample("peer_match_lag_entries", peer_label(p.id), std::uint64_t(p.match_lag));
+    return w.take();
+}
+
+} // namespace raftlite::kv

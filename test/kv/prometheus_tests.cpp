@@ -1,0 +1,154 @@
+// format_prometheus: the exporter's text checked line by line against the
+// exposition format (kv/prometheus_grammar.hpp), and the checker itself
+// shown to catch what it is there to catch.
+#include <boost/test/unit_test.hpp>
+
+#include "kv/prometheus_grammar.hpp"
+#include "prometheus.hpp"
+
+#include <string>
+
+using namespace raftlite;
+using raftlite::test::parse_prometheus;
+
+namespace {
+
+node_metrics leader_metrics() {
+    node_metrics m;
+    m.id = 1;
+    m.term = 7;
+    m.role = "leader";
+    m.leader = 1;
+    m.commit_index = 40;
+    m.applied_index = 39;
+    m.last_log_index = 42;
+    m.running = true;
+    m.elections_started = 2;
+    m.terms_as_leader = 1;
+    m.leader_changes = 3;
+    m.broadcasts.committed = 3;
+    m.broadcasts.timed_out = 1;
+    m.broadcast_latency = histogram(broadcast_latency_bounds());
+    for (double s : {0.0004, 0.003, 0.2, 30.0}) m.broadcast_latency.observe(s);
+    m.disk_round_latency = histogram(disk_round_latency_bounds());
+    for (double s : {0.00005, 0.0001, 0.002}) m.disk_round_latency.observe(s);
+    m.disk_round_entries = histogram(disk_round_entries_bounds());
+    for (double n : {0.0, 1.0, 5.0, 5000.0}) m.disk_round_entries.observe(n);
+    peer_metrics p2;
+    p2.id = 2;
+    p2.bytes_sent = 1000;
+    p2.frames_sent = 10;
+    p2.bytes_received = 500;
+    p2.frames_received = 9;
+    p2.connected = true;
+    p2.has_match = true;
+    p2.match_index = 39;
+    p2.match_lag = 3;
+    peer_metrics p3 = p2;
+    p3.id = 3;
+    p3.frames_dropped = 4;
+    p3.connected = false;
+    p3.match_index = 42;
+    p3.match_lag = 0;
+    m.peers = {p2, p3};
+    return m;
+}
+
+std::string problems_of(const std::string& text) {
+    std::string all;
+    for (const auto& p : parse_prometheus(text).problems) all += p + "\n";
+    return all;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(prometheus)
+
+BOOST_AUTO_TEST_CASE(a_leader_s_metrics_follow_the_format) {
+    const std::string text = kv::format_prometheus(leader_metrics());
+    const auto parsed = parse_prometheus(text);
+    BOOST_TEST(parsed.problems.empty(), "problems:\n" << problems_of(text) << "text:\n" << text);
+
+    auto value = [&](const std::string& name, const std::string& key = {}, const std::string& v = {}) {
+        const auto* s = parsed.find(name, key, v);
+        BOOST_TEST_REQUIRE(s, name << " " << key << "=" << v << " missing");
+        return s->value;
+    };
+    BOOST_TEST(value("raftlite_term") == 7);
+    BOOST_TEST(value("raftlite_role", "role", "leader") == 1);
+    BOOST_TEST(value("raftlite_role", "role", "follower") == 0);
+    BOOST_TEST(value("raftlite_commit_index") == 40);
+    BOOST_TEST(value("raftlite_applied_index") == 39);
+    BOOST_TEST(value("raftlite_last_log_index") == 42);
+    BOOST_TEST(value("raftlite_elections_started_total") == 2);
+    BOOST_TEST(value("raftlite_leader_changes_total") == 3);
+    BOOST_TEST(value("raftlite_broadcasts_total", "outcome", "committed") == 3);
+    BOOST_TEST(value("raftlite_broadcasts_total", "outcome", "timed_out") == 1);
+    BOOST_TEST(value("raftlite_broadcasts_total", "outcome", "storage_failed") == 0);
+    BOOST_TEST(value("raftlite_broadcast_duration_seconds_count") == 4);
+    BOOST_TEST(value("raftlite_broadcast_duration_seconds_bucket", "le", "0.0005") == 1);
+    BOOST_TEST(value("raftlite_broadcast_duration_seconds_bucket", "le", "10") == 3);
+    BOOST_TEST(value("raftlite_broadcast_duration_seconds_bucket", "le", "+Inf") == 4);
+    BOOST_TEST(value("raftlite_disk_round_duration_seconds_bucket", "le", "0.0001") == 2);
+    BOOST_TEST(value("raftlite_disk_round_entries_bucket", "le", "0") == 1);
+    BOOST_TEST(value("raftlite_disk_round_entries_sum") == 5006);
+    BOOST_TEST(value("raftlite_peer_sent_bytes_total", "peer", "2") == 1000);
+    BOOST_TEST(value("raftlite_peer_dropped_frames_total", "peer", "3") == 4);
+    BOOST_TEST(value("raftlite_peer_connected", "peer", "3") == 0);
+    BOOST_TEST(value("raftlite_peer_match_lag_entries", "peer", "2") == 3);
+    BOOST_TEST(value("raftlite_peer_match_lag_entries", "peer", "3") == 0);
+    BOOST_TEST(parsed.types.at("raftlite_broadcast_duration_seconds") == "histogram");
+    BOOST_TEST(parsed.types.at("raftlite_term") == "gauge");
+    BOOST_TEST(parsed.types.at("raftlite_broadcasts_total") == "counter");
+}
+
+BOOST_AUTO_TEST_CASE(a_follower_has_no_lag_samples_and_empty_histograms_are_valid) {
+    node_metrics m;   // nothing observed, no bounds even
+    m.id = 2;
+    m.role = "follower";
+    m.peers.resize(1);
+    m.peers[0].id = 1;
+    const std::string text = kv::format_prometheus(m);
+    const auto parsed = parse_prometheus(text);
+    BOOST_TEST(parsed.problems.empty(), "problems:\n" << problems_of(text) << "text:\n" << text);
+    BOOST_TEST(!parsed.find("raftlite_peer_match_lag_entries"));
+    BOOST_TEST(parsed.find("raftlite_peer_sent_frames_total", "peer", "1"));
+    BOOST_TEST(parsed.find("raftlite_broadcast_duration_seconds_bucket", "le", "+Inf")->value == 0);
+}
+
+// The checker finds each kind of mistake (else the tests above prove nothing).
+BOOST_AUTO_TEST_CASE(the_checker_rejects_broken_text) {
+    const std::string head = "# HELP raftlite_x_total x.\n# TYPE raftlite_x_total counter\n";
+    BOOST_TEST(problems_of(head + "raftlite_x_total 1\n").empty());
+    const char* hist_head = "# HELP raftlite_h h.\n# TYPE raftlite_h histogram\n";
+    BOOST_TEST(problems_of(std::string(hist_head) +
+                           "raftlite_h_bucket{le=\"1\"} 1\nraftlite_h_bucket{le=\"+Inf\"} 2\n"
+                           "raftlite_h_sum 3\nraftlite_h_count 2\n")
+                   .empty());
+
+    const std::string broken[] = {
+        "raftlite_x_total 1\n",                                          // no TYPE or HELP
+        "raftlite_x_total 1\n" + head,                                   // TYPE after the sample
+        head + "raftlite_x_total one\n",                                 // bad value
+        head + "raftlite_x_total{peer=2} 1\n",                           // unquoted label value
+        head + "raftlite_x_total{2peer=\"2\"} 1\n",                      // bad label name
+        head + "raftlite_x_total{peer=\"2\" 1\n",                        // unclosed labels
+        head + "raftlite_x_total 1\nraftlite_x_total 2\n",               // duplicate series
+        head + "raftlite_x_total 1",                                     // no final newline
+        "# HELP raftlite_x x.\n# TYPE raftlite_x counter\nraftlite_x 1\n",   // counter without _total
+        "# HELP x_total x.\n# TYPE x_total counter\nx_total 1\n",            // no raftlite_ prefix
+        "# HELP raftlite_y y.\n# TYPE raftlite_y gauge\n" + head + "raftlite_x_total 1\nraftlite_y 2\n",  // apart
+        std::string(hist_head) + "raftlite_h_bucket{le=\"1\"} 2\nraftlite_h_bucket{le=\"+Inf\"} 1\n"
+                                 "raftlite_h_sum 3\nraftlite_h_count 1\n",   // counts decrease
+        std::string(hist_head) + "raftlite_h_bucket{le=\"2\"} 1\nraftlite_h_bucket{le=\"1\"} 1\n"
+                                 "raftlite_h_bucket{le=\"+Inf\"} 1\nraftlite_h_sum 3\nraftlite_h_count 1\n",  // le order
+        std::string(hist_head) + "raftlite_h_bucket{le=\"1\"} 1\nraftlite_h_bucket{le=\"+Inf\"} 2\n"
+                                 "raftlite_h_sum 3\nraftlite_h_count 3\n",   // +Inf != count
+        std::string(hist_head) + "raftlite_h_bucket{le=\"1\"} 1\nraftlite_h_sum 3\nraftlite_h_count 1\n",  // no +Inf
+        std::string(hist_head) + "raftlite_h_bucket{le=\"1\"} 1\nraftlite_h_bucket{le=\"+Inf\"} 1\n"
+                                 "raftlite_h_count 1\n",   // no _sum
+    };
+    for (const std::string& text : broken) BOOST_TEST(!problems_of(text).empty(), "accepted:\n" << text);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
