@@ -150,6 +150,9 @@ int run_peer(const settings& s, raftlite::node_id id, const std::vector<std::uin
 
     asio::io_context ioc(1);
     raftlite::node n(ioc, o, std::move(storage));
+    // The benchmark measures commits, not an application: deliveries are
+    // taken and dropped (without a handler they would wait for async_receive).
+    n.on_deliver([](raftlite::index_t, const raftlite::shared_bytes&) {});
     if (auto ec = n.start()) {
         std::cerr << "peer " << id << ": cannot start: " << ec.message() << "\n";
         return 1;

@@ -143,6 +143,28 @@ BOOST_AUTO_TEST_CASE(an_abandoned_broadcast_reports_once) {
     BOOST_TEST(f.host.outcomes.size() == 1u);   // never a second outcome
 }
 
+BOOST_AUTO_TEST_CASE(cancelling_a_held_broadcast_withdraws_it) {
+    fixture f(3);
+    const std::uint64_t req = f.r->broadcast(make_bytes("x"));   // held: no leader known
+    f.r->cancel(req);
+    BOOST_REQUIRE_EQUAL(f.host.outcomes.size(), 1u);
+    BOOST_TEST(f.host.outcomes[0].ec == boost::system::errc::operation_canceled);
+    BOOST_TEST(f.r->raft().pending_broadcasts() == 0u);   // it will never be forwarded
+}
+
+BOOST_AUTO_TEST_CASE(cancelling_an_appended_broadcast_says_its_outcome_is_unknown) {
+    fixture f(1);
+    f.r->step(election_timeout{});
+    f.settle();
+    const std::uint64_t req = f.r->broadcast(make_bytes("a"));   // appended, its write in flight
+    f.r->cancel(req);
+    BOOST_REQUIRE_EQUAL(f.host.outcomes.size(), 1u);
+    BOOST_TEST(f.host.outcomes[0].ec == make_error_code(errc::outcome_unknown));
+    f.settle();   // it commits after all: still only one outcome
+    BOOST_TEST(f.host.outcomes.size() == 1u);
+    BOOST_TEST(f.host.delivered.back().data() == "a");
+}
+
 BOOST_AUTO_TEST_CASE(stop_completes_every_outstanding_broadcast) {
     fixture f(3);
     f.r->broadcast(make_bytes("x"));

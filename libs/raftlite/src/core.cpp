@@ -166,6 +166,14 @@ void core::on_election_timeout(output& out) {
     become_candidate(out);
 }
 
+bool core::withdraw(std::uint64_t request) {
+    auto it = pending_.find(request);
+    if (it == pending_.end() || it->second.where != pending::state::held || it->second.ever_forwarded)
+        return false;
+    pending_.erase(it);
+    return true;
+}
+
 void core::on_heartbeat(output& out) {
     if (current_role_ != role::leader) return;   // a stale tick after stepping down
     for (auto& [f, p] : followers_) {

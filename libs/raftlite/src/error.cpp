@@ -22,8 +22,29 @@ public:
         case errc::bad_message: return "malformed message";
         case errc::bad_config: return "invalid configuration";
         case errc::already_locked: return "data directory is locked by another process";
+        case errc::outcome_unknown: return "cancelled after the entry left this node; it may still commit";
+        case errc::delivery_failed: return "the application's delivery handler failed; the node stopped";
+        case errc::internal_error: return "a raftlite self-check failed; the node stopped";
         }
         return "unknown raftlite error";
+    }
+
+    // The portable conditions a caller may test with `ec == std::errc::...`.
+    boost::system::error_condition default_error_condition(int ev) const noexcept override {
+        using boost::system::errc::errc_t;
+        namespace se = boost::system::errc;
+        switch (static_cast<errc>(ev)) {
+        case errc::success: return {};
+        case errc::busy: return se::make_error_condition(se::resource_unavailable_try_again);
+        case errc::timed_out: return se::make_error_condition(se::timed_out);
+        case errc::stopped: return se::make_error_condition(se::operation_canceled);
+        case errc::storage_failed: return se::make_error_condition(se::io_error);
+        case errc::corrupt_data: return se::make_error_condition(se::illegal_byte_sequence);
+        case errc::bad_message: return se::make_error_condition(se::bad_message);
+        case errc::bad_config: return se::make_error_condition(se::invalid_argument);
+        case errc::already_locked: return se::make_error_condition(se::device_or_resource_busy);
+        default: return {ev, *this};
+        }
     }
 };
 

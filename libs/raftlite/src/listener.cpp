@@ -29,7 +29,7 @@ void listener::open() {
         ep = tcp::endpoint(addr, where.port);
     } else {
         // A host name: resolve it once, now (start() is synchronous by design).
-        tcp::resolver resolver(state_.ioc);
+        tcp::resolver resolver(state_.strand);
         auto results = resolver.resolve(where.host, std::to_string(where.port), ec);
         if (ec || results.empty())
             throw boost::system::system_error(ec ? ec : asio::error::host_not_found, what);

@@ -13,7 +13,7 @@
 #include "detail/disk_writer.hpp"
 #include "detail/metrics_recorder.hpp"
 
-#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/append.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -23,23 +23,37 @@
 
 #include <algorithm>
 #include <atomic>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <random>
+#include <stdexcept>
+#include <string>
 
 namespace raftlite {
 
 namespace asio = boost::asio;
 using clock_type = std::chrono::steady_clock;
-using handler_type = asio::any_completion_handler<node::broadcast_signature>;
+using broadcast_handler = asio::any_completion_handler<node::broadcast_signature>;
+using receive_handler = asio::any_completion_handler<node::receive_signature>;
+using stop_handler_type = asio::any_completion_handler<node::stop_signature>;
+
+namespace {
+
+// Committed entries a pull-style consumer has not taken yet; beyond this the
+// runner holds them back (back-pressure), so nothing is lost and memory stays
+// bounded by the log.
+constexpr std::size_t max_received = 1024;
+
+} // namespace
 
 // The node is the runner's Asio world: a strand for every event, steady
 // timers, a disk thread and the transport. The order in which the core's
 // actions are carried out lives in the runner, not here.
 struct node::impl : std::enable_shared_from_this<impl>, runner_host {
-    impl(asio::io_context& ioc, node_options o, std::unique_ptr<persister> p)
-        : strand(asio::make_strand(ioc)),
-          ioc(ioc),
+    impl(asio::any_io_executor ex, node_options o, std::unique_ptr<persister> p)
+        : strand(asio::make_strand(ex)),
+          executor(ex),
           opts(std::move(o)),
           storage(std::move(p)),
           election_timer(strand),
@@ -48,8 +62,8 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
           rng(opts.seed ? opts.seed : std::random_device{}()) {}
 
     // ---- strand only ----
-    asio::strand<asio::io_context::executor_type> strand;
-    asio::io_context& ioc;
+    asio::strand<asio::any_io_executor> strand;
+    asio::any_io_executor executor;            // the transport's sockets run on it too
     node_options opts;
     std::unique_ptr<persister> storage;
     std::optional<runner> run;
@@ -65,11 +79,17 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
     std::mt19937_64 rng;
     delivery_handler deliver_handler;
     std::optional<asio::any_io_executor> deliver_executor;   // none: the strand
+    std::shared_ptr<std::atomic<bool>> deliveries_poisoned = std::make_shared<std::atomic<bool>>(false);
+    node::stop_handler on_stop_handler;
+    bool pull_mode = false;                    // no delivery handler: entries wait for async_receive
+    std::deque<log_entry> received;            // pull mode: committed, not yet taken
+    std::optional<detail::pending_handler<receive_signature>> receiver;
     std::vector<event> inbox;                  // events waiting for the next drain (group commit)
     bool drain_scheduled = false;
     detail::broadcast_waiters waiters;
     std::atomic<bool> running{false};          // written by start() on the caller's thread
-    bool failed = false;
+    bool failed = false;                       // storage failed
+    boost::system::error_code stop_reason;
     role last_role = role::follower;
     term_t last_term = 0;
     node_id last_leader = no_node;
@@ -80,6 +100,18 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
     transport* net_for_status = nullptr;       // its counters are read when status() is asked for
 
     node_id self() const { return opts.core.self; }
+
+    // Runs `f` on the strand's behalf; an exception out of raftlite's own
+    // code (a broken self-check) stops the node instead of escaping into the
+    // application's run() with the node half-way through an output.
+    template <class F>
+    void guarded(F&& f) {
+        try {
+            f();
+        } catch (const std::exception& e) {
+            fail_stop(errc::internal_error, e.what());
+        }
+    }
 
     // -- events ------------------------------------------------------------
     void enqueue(event e) {
@@ -101,8 +133,10 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
         if (!running) return;
         std::vector<event> events;
         events.swap(inbox);
-        for (const event& e : events) run->feed(e);
-        run->flush();
+        guarded([&] {
+            for (const event& e : events) run->feed(e);
+            run->flush();
+        });
         publish_status();
     }
 
@@ -118,28 +152,55 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
                       asio::post(strand, [weak, r = std::move(r), ec]() mutable {
                           auto self = weak.lock();
                           if (!self || !self->running) return;
-                          self->run->disk_round_done(std::move(r), ec);
+                          self->guarded([&] { self->run->disk_round_done(std::move(r), ec); });
                           self->publish_status();
                       });
                   });
     }
 
     void deliver(const log_entry& e) override {
-        if (e.kind != entry_kind::application || !deliver_handler) return;
+        if (e.kind != entry_kind::application) return;
+        if (pull_mode) {
+            if (receiver) {
+                auto r = std::move(*receiver);
+                receiver.reset();
+                complete(std::move(r), boost::system::error_code{}, e.index, e.payload);
+            } else {
+                received.push_back(e);
+            }
+            return;
+        }
+        if (!deliver_handler) return;
         if (deliver_executor) {
-            asio::post(*deliver_executor, [h = deliver_handler, i = e.index, p = e.payload] { h(i, p); });
+            // Posted in index order; after a failure the later ones are skipped,
+            // so the application never applies past the entry that failed.
+            asio::post(*deliver_executor, [weak = weak_from_this(), strand = strand, h = deliver_handler,
+                                           poisoned = deliveries_poisoned, i = e.index, p = e.payload] {
+                if (*poisoned) return;
+                try {
+                    h(i, p);
+                } catch (const std::exception& ex) {
+                    *poisoned = true;
+                    asio::post(strand, [weak, i, what = std::string(ex.what())] {
+                        if (auto self = weak.lock()) self->delivery_failed(i, what);
+                    });
+                }
+            });
             return;
         }
         try {
             deliver_handler(e.index, e.payload);
         } catch (const std::exception& ex) {
-            RAFTLITE_LOG_APP(error) << "delivery handler threw at index " << e.index << ": " << ex.what();
+            *deliveries_poisoned = true;
+            delivery_failed(e.index, ex.what());
         }
     }
 
+    bool can_deliver() override { return !pull_mode || received.size() < max_received; }
+
     void broadcast_done(std::uint64_t request, boost::system::error_code ec, index_t index) override {
         metrics.broadcast_finished(request, ec);
-        if (auto h = waiters.take(request)) invoke(std::move(*h), ec, index);
+        if (auto w = waiters.take(request)) complete(std::move(*w), ec, index);
     }
 
     void reset_election_timer() override { arm_election_timer(); }
@@ -156,18 +217,32 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
 
     void storage_failed(boost::system::error_code ec) override {
         if (!running) return;
-        RAFTLITE_LOG_DISK(error) << "storage write or sync failed: " << ec.message()
-                                 << "; the node stops (term=" << run->raft().current_term() << ")";
         failed = true;
-        shutdown(errc::storage_failed);
+        fail_stop(errc::storage_failed, "storage write or sync failed: " + ec.message());
     }
 
-    // Handlers run on their own associated executor (the strand by default),
-    // never inline, so a handler may call back into the node freely.
-    void invoke(handler_type h, boost::system::error_code ec, index_t index) {
-        asio::post(strand, [self = shared_from_this(), h = std::move(h), ec, index]() mutable {
-            auto ex = asio::get_associated_executor(h, self->strand);
-            asio::dispatch(ex, [h = std::move(h), ec, index]() mutable { std::move(h)(ec, index); });
+    // -- fail-stop -----------------------------------------------------------
+    void delivery_failed(index_t index, const std::string& what) {
+        fail_stop(errc::delivery_failed, "delivery handler threw at index " + std::to_string(index) + ": " + what);
+    }
+
+    void fail_stop(errc reason, const std::string& what) {
+        if (!running) return;
+        RAFTLITE_LOG_CORE(error) << what << "; the node stops (term="
+                                 << (run && run->loaded() ? run->raft().current_term() : 0) << ")";
+        shutdown(reason);
+    }
+
+    // -- completions ---------------------------------------------------------
+    // A handler runs on its associated executor (the strand by default),
+    // posted, never inline, so it may call back into the node freely; the
+    // post uses the handler's associated allocator and keeps its executor
+    // busy until it has run.
+    template <class Signature, class... Args>
+    void complete(detail::pending_handler<Signature> w, Args... args) {
+        asio::post(strand, [self = shared_from_this(), w = std::move(w), args...]() mutable {
+            auto ex = asio::get_associated_executor(w.handler, self->strand);
+            asio::dispatch(ex, asio::append(std::move(w.handler), std::move(args)...));
         });
     }
 
@@ -210,22 +285,95 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
     }
 
     // -- application -------------------------------------------------------
-    void broadcast(shared_bytes payload, handler_type h) {
+    // A cancellation that may arrive before the broadcast has a request id
+    // (it is emitted from the caller's context, the id is made on the strand).
+    struct cancel_state {
+        std::uint64_t request = 0;   // strand only, like `requested`
+        bool requested = false;
+    };
+
+    // On the caller's thread, as Asio's own initiating functions do: the
+    // handler's executor has outstanding work and its cancellation slot is
+    // connected before async_broadcast returns.
+    void initiate_broadcast(shared_bytes payload, broadcast_handler h) {
+        detail::broadcast_waiters::waiter w(std::move(h), strand);
+        auto cancel = std::make_shared<cancel_state>();
+        auto slot = w.handler.get_cancellation_slot();
+        if (slot.is_connected()) {
+            slot.assign([weak = weak_from_this(), strand = strand, cancel](asio::cancellation_type) {
+                asio::post(strand, [weak, cancel] {
+                    cancel->requested = true;
+                    auto self = weak.lock();
+                    if (self && self->running && cancel->request) self->cancel_broadcast(cancel->request);
+                });
+            });
+        }
+        asio::dispatch(strand, [self = shared_from_this(), p = std::move(payload), w = std::move(w), cancel]() mutable {
+            self->broadcast(std::move(p), std::move(w), *cancel);
+        });
+    }
+
+    void broadcast(shared_bytes payload, detail::broadcast_waiters::waiter w, cancel_state& cancel) {
         if (!running || !run->running()) {
-            metrics.broadcast_refused(failed ? errc::storage_failed : errc::stopped);
-            invoke(std::move(h), failed ? errc::storage_failed : errc::stopped, 0);
+            metrics.broadcast_refused(closed_reason());
+            complete(std::move(w), closed_reason(), index_t{0});
             return;
         }
-        const std::uint64_t request = run->feed_broadcast(std::move(payload));
+        std::uint64_t request = 0;
+        guarded([&] { request = run->feed_broadcast(std::move(payload)); });
+        if (!running) {   // a broken self-check stopped the node inside
+            complete(std::move(w), closed_reason(), index_t{0});
+            return;
+        }
         metrics.broadcast_started(request);
-        waiters.add(request, std::move(h), clock_type::now() + opts.broadcast_timeout);
+        waiters.add(request, std::move(w), clock_type::now() + opts.broadcast_timeout);
+        cancel.request = request;
+        if (cancel.requested) cancel_broadcast(request);
         arm_deadline_timer();
         schedule_drain();
+    }
+
+    void cancel_broadcast(std::uint64_t request) {
+        guarded([&] {
+            run->cancel(request);
+            run->flush();
+        });
+    }
+
+    void receive(detail::pending_handler<receive_signature> w) {
+        if (!pull_mode && run) {
+            complete(std::move(w), boost::system::error_code(asio::error::operation_not_supported), index_t{0},
+                     shared_bytes{});
+            return;
+        }
+        if (!received.empty()) {
+            log_entry e = std::move(received.front());
+            received.pop_front();
+            complete(std::move(w), boost::system::error_code{}, e.index, e.payload);
+            if (running) guarded([&] { run->resume_deliveries(); });
+            return;
+        }
+        if (!running || !run) {
+            complete(std::move(w), closed_reason(), index_t{0}, shared_bytes{});
+            return;
+        }
+        if (receiver) {   // one receive at a time, as with an Asio socket's reads
+            complete(std::move(w), boost::system::error_code(errc::busy), index_t{0}, shared_bytes{});
+            return;
+        }
+        receiver.emplace(std::move(w));
+    }
+
+    // Why operations fail once the node is not running.
+    boost::system::error_code closed_reason() const {
+        if (stop_reason) return stop_reason;
+        return failed ? errc::storage_failed : errc::stopped;
     }
 
     void shutdown(errc reason) {
         if (!running) return;
         running = false;
+        stop_reason = reason;
         election_timer.cancel();
         heartbeat_timer.cancel();
         deadline_timer.cancel();
@@ -233,8 +381,9 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
         if (net) net->stop();
         if (disk) disk->wait_idle();
         if (run->running()) run->stop(reason);   // completes every broadcast awaiting an outcome
-        if (!failed) {
-            // What was handed to the runner is stored before the directory is released.
+        if (reason == errc::stopped || reason == errc::delivery_failed) {
+            // What was handed to the runner is stored before the directory is
+            // released (not after a storage failure or a broken self-check).
             if (auto ec = run->write_queued())
                 RAFTLITE_LOG_DISK(error) << "final write failed: " << ec.message();
             else if (auto ec = storage->sync())
@@ -243,9 +392,21 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
         // Release the data directory (its lock) now, not when the last
         // queued handler lets go of this object: a restart may follow at once.
         storage.reset();
-        for (handler_type& h : waiters.take_all()) invoke(std::move(h), reason, 0);
-        RAFTLITE_LOG_CORE(info) << "stopped (term=" << run->raft().current_term() << ")";
+        for (std::uint64_t request : waiters.requests())
+            if (auto w = waiters.take(request)) complete(std::move(*w), boost::system::error_code(reason), index_t{0});
+        if (receiver) {
+            auto r = std::move(*receiver);
+            receiver.reset();
+            complete(std::move(r), boost::system::error_code(reason), index_t{0}, shared_bytes{});
+        }
+        RAFTLITE_LOG_CORE(info) << "stopped: " << make_error_code(reason).message()
+                                << " (term=" << run->raft().current_term() << ")";
         publish_status();
+        if (on_stop_handler) {
+            auto h = std::move(on_stop_handler);
+            on_stop_handler = nullptr;
+            h(make_error_code(reason));
+        }
     }
 
     void publish_status() {
@@ -272,16 +433,20 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
                 if (m != self()) s.match_index[m] = raft.acked_length(m);
         s.running = running;
         s.storage_failed = failed;
+        s.stop_reason = stop_reason;
         s.core = raft.stats();
         std::lock_guard<std::mutex> lock(status_mutex);
         snapshot = std::move(s);
     }
 };
 
-node::node(asio::io_context& ioc, node_options options, std::unique_ptr<persister> storage)
-    : impl_(std::make_shared<impl>(ioc, std::move(options), std::move(storage))) {
+node::node(asio::any_io_executor executor, node_options options, std::unique_ptr<persister> storage)
+    : impl_(std::make_shared<impl>(std::move(executor), std::move(options), std::move(storage))) {
     impl_->snapshot.id = impl_->self();
 }
+
+node::node(asio::io_context& ioc, node_options options, std::unique_ptr<persister> storage)
+    : node(ioc.get_executor(), std::move(options), std::move(storage)) {}
 
 node::~node() { stop(); }
 
@@ -291,6 +456,8 @@ void node::on_deliver(boost::asio::any_io_executor executor, delivery_handler ha
     impl_->deliver_handler = std::move(handler);
     impl_->deliver_executor = std::move(executor);
 }
+
+void node::on_stop(stop_handler handler) { impl_->on_stop_handler = std::move(handler); }
 
 boost::system::error_code node::start() {
     impl& d = *impl_;
@@ -308,6 +475,7 @@ boost::system::error_code node::start() {
     // Storage that does not block (memory) is written inline, saving two
     // thread hand-offs per round; files get a disk thread of their own.
     ro.sync_inline = !d.storage->blocks();
+    d.pull_mode = !d.deliver_handler;
     d.run.emplace(std::move(ro), *d.storage, d);
     if (auto ec = d.run->load()) {
         d.run.reset();
@@ -319,7 +487,7 @@ boost::system::error_code node::start() {
     d.running = true;
     std::weak_ptr<impl> weak = impl_;
     d.opts.transport.self = d.self();
-    d.net = std::make_unique<transport>(d.ioc, d.opts.transport, [weak](envelope env) {
+    d.net = std::make_unique<transport>(d.executor, d.opts.transport, [weak](envelope env) {
         if (auto self = weak.lock()) {
             asio::post(self->strand, [self, env = std::move(env)]() mutable {
                 self->enqueue(message_received{std::move(env)});
@@ -348,15 +516,26 @@ boost::system::error_code node::start() {
     RAFTLITE_LOG_CORE(info) << "starting: term=" << raft.current_term() << " log=" << raft.log().start()
                             << ".." << raft.log().length() << " members=" << d.opts.core.members.size();
     asio::dispatch(d.strand, [self = impl_] {
-        self->run->start();
+        self->guarded([&] { self->run->start(); });
         self->publish_status();
     });
     return {};
 }
 
-void node::do_broadcast(shared_bytes payload, handler_type handler) {
-    asio::dispatch(impl_->strand, [self = impl_, p = std::move(payload), h = std::move(handler)]() mutable {
-        self->broadcast(std::move(p), std::move(h));
+void node::do_broadcast(shared_bytes payload, broadcast_handler handler) {
+    impl_->initiate_broadcast(std::move(payload), std::move(handler));
+}
+
+void node::do_receive(receive_handler handler) {
+    detail::pending_handler<receive_signature> w(std::move(handler), impl_->strand);
+    asio::dispatch(impl_->strand, [self = impl_, w = std::move(w)]() mutable { self->receive(std::move(w)); });
+}
+
+void node::do_stop(stop_handler_type handler) {
+    detail::pending_handler<stop_signature> w(std::move(handler), impl_->strand);
+    asio::dispatch(impl_->strand, [self = impl_, w = std::move(w)]() mutable {
+        self->shutdown(errc::stopped);   // nothing if it stopped already
+        self->complete(std::move(w), self->closed_reason());
     });
 }
 

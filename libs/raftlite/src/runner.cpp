@@ -2,6 +2,7 @@
 #include <raftlite/runner.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <utility>
 
 namespace raftlite {
@@ -78,6 +79,7 @@ error_code runner::load() {
             next_request_ = e.origin.request + 1;
     core_.emplace(opts_.core, restored);
     applied_ = opts_.applied_index;
+    committed_through_ = applied_;
     return {};
 }
 
@@ -201,10 +203,19 @@ void runner::disk_round_done(disk_round round, error_code ec) {
 
 void runner::deliver(const std::vector<log_entry>& entries) {
     for (const log_entry& e : entries) {
-        if (e.index <= applied_) continue;
+        if (e.index <= committed_through_) continue;
+        committed_through_ = e.index;
+        undelivered_.push_back(e);
+    }
+    resume_deliveries();
+}
+
+void runner::resume_deliveries() {
+    while (running_ && !undelivered_.empty() && host_->can_deliver()) {
+        log_entry e = std::move(undelivered_.front());
+        undelivered_.pop_front();
         applied_ = e.index;
         host_->deliver(e);
-        if (!running_) return;
     }
 }
 
@@ -214,6 +225,17 @@ void runner::complete(const std::vector<completion>& done) {
         host_->broadcast_done(c.request, outcome_code(c.result),
                               c.result == broadcast_result::committed ? c.index : 0);
     }
+}
+
+void runner::cancel(std::uint64_t request) {
+    if (!running_ || !outstanding_.count(request)) return;
+    if (!core_->withdraw(request)) {
+        abandon(request, errc::outcome_unknown);
+        return;
+    }
+    outstanding_.erase(request);
+    // Asio's operation_aborted: nothing happened, as a cancelled operation promises.
+    host_->broadcast_done(request, error_code(ECANCELED, boost::system::system_category()), 0);
 }
 
 void runner::abandon(std::uint64_t request, error_code ec) {

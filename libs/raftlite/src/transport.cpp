@@ -60,9 +60,9 @@ void tune_peer_socket(boost::asio::ip::tcp::socket& s) {
 #endif
 }
 
-transport_state::transport_state(boost::asio::io_context& ctx, transport_options options,
+transport_state::transport_state(boost::asio::any_io_executor ex, transport_options options,
                                  transport::message_handler handler)
-    : ioc(ctx), strand(boost::asio::make_strand(ctx)), opts(std::move(options)),
+    : strand(boost::asio::make_strand(ex)), opts(std::move(options)),
       on_message(std::move(handler)) {
     for (const auto& [id, address] : opts.peers) {
         if (id == opts.self || id == no_node)
@@ -285,8 +285,11 @@ std::size_t detail::transport_test_access::queued_messages(const transport& t, n
     return it == t.state_->links.end() ? 0 : it->second->counters.queued_messages.load();
 }
 
+transport::transport(boost::asio::any_io_executor ex, transport_options options, message_handler on_message)
+    : state_(std::make_shared<detail::transport_state>(std::move(ex), std::move(options), std::move(on_message))) {}
+
 transport::transport(boost::asio::io_context& ioc, transport_options options, message_handler on_message)
-    : state_(std::make_shared<detail::transport_state>(ioc, std::move(options), std::move(on_message))) {}
+    : transport(ioc.get_executor(), std::move(options), std::move(on_message)) {}
 
 transport::~transport() {
     // Handlers still queued in the io_context hold the state; closing here

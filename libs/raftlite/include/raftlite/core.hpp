@@ -121,6 +121,12 @@ public:
     /// The first actions after construction: arms the election timer.
     output start();
 
+    /// Withdraws a broadcast that never left this node (held for want of a
+    /// leader, never forwarded nor appended): it will never be in any log.
+    /// Returns false, changing nothing, for any other request, whose outcome
+    /// the cluster may still decide. Takes no actions, so it needs no output.
+    bool withdraw(std::uint64_t request);
+
     // ---- observers (for the driver's status and for tests) ----
     node_id id() const noexcept { return cfg_.self; }
     term_t current_term() const noexcept { return current_term_; }

@@ -20,6 +20,9 @@ enum class errc {
     bad_message,       ///< a frame or message could not be decoded
     bad_config,        ///< a configuration file is invalid
     already_locked,    ///< another process holds the data directory
+    outcome_unknown,   ///< cancelled after the entry left this node: it may still commit
+    delivery_failed,   ///< the application's delivery handler threw; the node stopped
+    internal_error,    ///< a raftlite self-check failed; the node stopped
 };
 
 const boost::system::error_category& raftlite_category() noexcept;

@@ -40,20 +40,37 @@ struct node_status {
     std::map<node_id, index_t> match_index;   ///< leader only: per follower
     bool running = false;
     bool storage_failed = false;
+    boost::system::error_code stop_reason;    ///< once stopped: errc::stopped, storage_failed, delivery_failed, internal_error
     core_stats core;                          ///< the protocol's counters
     transport_stats transport;                ///< connections, frames and bytes
 };
 
-/// One Raft peer. All of its work runs on one strand of the io_context the
-/// caller gives; the application may call async_broadcast, status and stop
-/// from any thread.
+/// One Raft peer. All of its work runs on one strand of the executor the
+/// caller gives; the application may call the node from any thread.
+///
+/// Asynchronous operations follow Asio's conventions, as its own composed
+/// operations do: any completion token (a callback, use_future,
+/// use_awaitable, deferred, ...); the handler runs on its associated executor
+/// (the node's strand if it has none), never inline, and that executor is
+/// kept busy (outstanding work) until it has run; the handler's associated
+/// allocator is used for the completion; its associated cancellation slot
+/// cancels the operation.
 class node {
 public:
     /// Called on the node's strand for each committed application entry, in
-    /// index order, exactly once per index per run of the process.
+    /// index order, exactly once per index per run of the process. If it
+    /// throws, the node stops (fail-stop, errc::delivery_failed): it never
+    /// goes on with half-applied state.
     using delivery_handler = std::function<void(index_t index, const shared_bytes& payload)>;
+    /// Called once when the node stops, with the reason (errc::stopped for
+    /// stop(), or storage_failed, delivery_failed, internal_error).
+    using stop_handler = std::function<void(boost::system::error_code reason)>;
     using broadcast_signature = void(boost::system::error_code, index_t);
+    using receive_signature = void(boost::system::error_code, index_t, shared_bytes);
+    using stop_signature = void(boost::system::error_code);
 
+    /// `executor` runs the node: its strand, timers and sockets are made on it.
+    node(boost::asio::any_io_executor executor, node_options options, std::unique_ptr<persister> storage);
     node(boost::asio::io_context& ioc, node_options options, std::unique_ptr<persister> storage);
     ~node();
     node(const node&) = delete;
@@ -61,11 +78,14 @@ public:
 
     /// Set before start(). The handler runs on the node's strand; it must not
     /// block (it holds up the protocol), and it may call into the node.
+    /// Without a delivery handler, committed entries wait for async_receive.
     void on_deliver(delivery_handler handler);
     /// As above, but each call is posted to `executor` (in index order when the
     /// executor runs handlers in order, e.g. a strand or a one-thread io_context),
     /// so a slow application does not hold up the protocol.
     void on_deliver(boost::asio::any_io_executor executor, delivery_handler handler);
+    /// Set before start(); runs on the node's strand.
+    void on_stop(stop_handler handler);
 
     /// Loads the persisted state, starts listening, connecting and the timers.
     /// Fails (and does nothing) when the storage cannot be loaded or the
@@ -74,9 +94,10 @@ public:
 
     /// Broadcasts `payload` through the log, from any peer. Completes with
     /// (error_code{}, index) once the entry is committed, or with an error:
-    /// errc::not_leader, superseded, busy, timed_out, stopped, storage_failed.
-    /// Works with any completion token: a callback, boost::asio::use_future,
-    /// boost::asio::use_awaitable, ...
+    /// errc::not_leader, superseded, busy, timed_out, stopped, storage_failed,
+    /// delivery_failed, internal_error. Cancellation (any type): a broadcast
+    /// that never left this node completes with operation_aborted and will
+    /// never commit; one that did completes with errc::outcome_unknown.
     template <class CompletionToken>
     auto async_broadcast(shared_bytes payload, CompletionToken&& token) {
         return boost::asio::async_initiate<CompletionToken, broadcast_signature>(
@@ -91,6 +112,31 @@ public:
         return async_broadcast(make_bytes(std::move(payload)), std::forward<CompletionToken>(token));
     }
 
+    /// Pull-style delivery (when no delivery handler is set): completes with
+    /// the next committed application entry, in index order, each once. A
+    /// consumer that stops pulling slows delivery down (the node keeps a
+    /// bounded queue and then holds entries back), never loses one. One
+    /// receive at a time; after a stop it completes with the stop reason.
+    template <class CompletionToken>
+    auto async_receive(CompletionToken&& token) {
+        return boost::asio::async_initiate<CompletionToken, receive_signature>(
+            [this](auto handler) {
+                do_receive(boost::asio::any_completion_handler<receive_signature>(std::move(handler)));
+            },
+            token);
+    }
+
+    /// Stops the node (as stop()) and completes once it has stopped, with
+    /// the reason it stopped (errc::stopped unless it had failed before).
+    template <class CompletionToken>
+    auto async_stop(CompletionToken&& token) {
+        return boost::asio::async_initiate<CompletionToken, stop_signature>(
+            [this](auto handler) {
+                do_stop(boost::asio::any_completion_handler<stop_signature>(std::move(handler)));
+            },
+            token);
+    }
+
     /// Thread-safe.
     node_status status() const;
 
@@ -102,13 +148,15 @@ public:
     std::uint16_t listen_port() const;
 
     /// Clean shutdown: timers cancelled, connections closed, storage synced,
-    /// pending broadcasts completed with errc::stopped. Callable from any
+    /// pending operations completed with errc::stopped. Callable from any
     /// thread, also from a delivery or completion handler.
     void stop();
 
 private:
     void do_broadcast(shared_bytes payload,
                       boost::asio::any_completion_handler<broadcast_signature> handler);
+    void do_receive(boost::asio::any_completion_handler<receive_signature> handler);
+    void do_stop(boost::asio::any_completion_handler<stop_signature> handler);
 
     struct impl;
     std::shared_ptr<impl> impl_;

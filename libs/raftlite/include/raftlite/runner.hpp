@@ -94,6 +94,10 @@ public:
     virtual void storage_failed(boost::system::error_code ec) = 0;
     /// Entries the log gained (not yet durable); for metrics and checks.
     virtual void appended(const std::vector<log_entry>& entries) { (void)entries; }
+    /// Back-pressure: false while the application cannot take another
+    /// delivery. The runner then keeps committed entries back, in order, until
+    /// runner::resume_deliveries.
+    virtual bool can_deliver() { return true; }
 
 protected:
     ~runner_host() = default;
@@ -149,6 +153,12 @@ public:
     /// The broadcast completes now with `ec` (e.g. errc::timed_out), and its
     /// later outcome, if any, is not reported.
     void abandon(std::uint64_t request, boost::system::error_code ec);
+    /// The caller gives up on a broadcast: one that never left this node is
+    /// withdrawn and completes with operation_aborted; one that did completes
+    /// with errc::outcome_unknown (it may still commit).
+    void cancel(std::uint64_t request);
+    /// Hands over committed entries kept back while the host could not take them.
+    void resume_deliveries();
     /// Takes no more events; every broadcast awaiting an outcome completes
     /// with `reason`. The caller makes sure no round is in flight first, and
     /// may then call write_queued() to store what is still queued.
@@ -166,6 +176,8 @@ public:
     bool running() const noexcept { return running_; }
     bool failed() const noexcept { return failed_; }
     index_t applied() const noexcept { return applied_; }
+    /// Committed entries kept back by back-pressure.
+    std::size_t deliveries_waiting() const noexcept { return undelivered_.size(); }
     std::uint64_t next_request() const noexcept { return next_request_; }
     std::size_t outstanding() const noexcept { return outstanding_.size(); }
     bool round_in_flight() const noexcept { return round_in_flight_; }
@@ -202,7 +214,9 @@ private:
     bool running_ = false;
     bool failed_ = false;
     bool flushing_ = false;
-    index_t applied_ = 0;
+    index_t applied_ = 0;                 ///< handed to the host
+    index_t committed_through_ = 0;       ///< handed to the host or kept back
+    std::deque<log_entry> undelivered_;   ///< committed, kept back by back-pressure
     std::uint64_t next_request_ = 1;
     std::set<std::uint64_t> outstanding_;   ///< broadcasts awaiting an outcome
     detail::runner_faults faults_;          ///< all off outside the simulator's broken-driver tests

@@ -36,6 +36,8 @@
 #include <raftlite/transport_options.hpp>
 #include <raftlite/types.hpp>
 
+#include <boost/asio/any_io_executor.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -106,6 +108,8 @@ public:
 
     /// Nothing happens on the network until start(). `ioc` must outlive this
     /// object; it may be run by any number of threads.
+    /// Every socket and handler of the transport runs on a strand of `executor`.
+    transport(boost::asio::any_io_executor executor, transport_options options, message_handler on_message);
     transport(boost::asio::io_context& ioc, transport_options options, message_handler on_message);
 
     /// Stops (see stop()). Safe whether or not the io_context is running or

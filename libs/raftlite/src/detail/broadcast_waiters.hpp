@@ -1,11 +1,14 @@
-// raftlite — the application's broadcasts awaiting an outcome: their
-// completion handlers and deadlines, by request id.
+// raftlite — the application's operations awaiting an outcome: completion
+// handlers, the work they keep on their executors, their cancellation slots
+// and deadlines, by request id.
 #ifndef RAFTLITE_DETAIL_BROADCAST_WAITERS_HPP
 #define RAFTLITE_DETAIL_BROADCAST_WAITERS_HPP
 
 #include <raftlite/node.hpp>
 
+#include <boost/asio/any_completion_executor.hpp>
 #include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -17,23 +20,41 @@
 
 namespace raftlite::detail {
 
+/// A pending operation's handler with the outstanding work it keeps on its
+/// associated executor (as Asio's own operations do: that executor's run()
+/// does not return while the operation is pending).
+template <class Signature>
+struct pending_handler {
+    boost::asio::any_completion_handler<Signature> handler;
+    boost::asio::any_completion_executor work;
+
+    template <class Executor>
+    pending_handler(boost::asio::any_completion_handler<Signature> h, const Executor& fallback)
+        : handler(std::move(h)),
+          work(boost::asio::prefer(boost::asio::get_associated_executor(handler, fallback),
+                                   boost::asio::execution::outstanding_work.tracked)) {}
+};
+
 class broadcast_waiters {
 public:
     using clock = std::chrono::steady_clock;
-    using handler = boost::asio::any_completion_handler<node::broadcast_signature>;
+    using waiter = pending_handler<node::broadcast_signature>;
 
-    void add(std::uint64_t request, handler h, clock::time_point deadline) {
-        waiting_.emplace(request, std::move(h));
+    void add(std::uint64_t request, waiter w, clock::time_point deadline) {
+        waiting_.emplace(request, std::move(w));
         deadlines_.emplace_back(deadline, request);   // requests come in deadline order
     }
 
-    /// The handler of `request`, if it still waits.
-    std::optional<handler> take(std::uint64_t request) {
+    /// The waiter of `request`, if it still waits. Its cancellation slot is
+    /// cleared: the operation is over.
+    std::optional<waiter> take(std::uint64_t request) {
         auto it = waiting_.find(request);
         if (it == waiting_.end()) return std::nullopt;
-        handler h = std::move(it->second);
+        waiter w = std::move(it->second);
         waiting_.erase(it);
-        return h;
+        auto slot = w.handler.get_cancellation_slot();
+        if (slot.is_connected()) slot.clear();
+        return w;
     }
 
     /// Requests whose deadline has passed (they still wait until taken).
@@ -53,19 +74,17 @@ public:
         return deadlines_.front().first;
     }
 
-    /// Every waiting handler, emptying the set.
-    std::vector<handler> take_all() {
-        std::vector<handler> r;
-        for (auto& [request, h] : waiting_) r.push_back(std::move(h));
-        waiting_.clear();
-        deadlines_.clear();
+    /// The requests still waiting.
+    std::vector<std::uint64_t> requests() const {
+        std::vector<std::uint64_t> r;
+        for (const auto& [request, w] : waiting_) r.push_back(request);
         return r;
     }
 
     std::size_t size() const noexcept { return waiting_.size(); }
 
 private:
-    std::unordered_map<std::uint64_t, handler> waiting_;
+    std::unordered_map<std::uint64_t, waiter> waiting_;
     std::deque<std::pair<clock::time_point, std::uint64_t>> deadlines_;
 };
 

@@ -64,7 +64,7 @@ class listener;
 class inbound_session;
 class peer_link;
 
-using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
+using strand_type = boost::asio::strand<boost::asio::any_io_executor>;
 
 /// Socket options for every peer connection: no Nagle delay, and dead peers
 /// detected by the kernel (keepalive probes on idle connections, a bound on
@@ -106,7 +106,7 @@ struct peer_counters {
 
 class transport_state : public std::enable_shared_from_this<transport_state> {
 public:
-    transport_state(boost::asio::io_context& ioc, transport_options options,
+    transport_state(boost::asio::any_io_executor ex, transport_options options,
                     transport::message_handler on_message);
     ~transport_state();
 
@@ -130,7 +130,6 @@ public:
     /// application, unless stopped.
     void deliver(envelope env, peer_counters& from, std::size_t frame_bytes);
 
-    boost::asio::io_context& ioc;
     strand_type strand;
     const transport_options opts;
     const transport::message_handler on_message;
