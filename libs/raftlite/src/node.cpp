@@ -522,7 +522,7 @@ boost::system::error_code node::start() {
     return {};
 }
 
-void node::do_broadcast(shared_bytes payload, broadcast_handler handler) {
+void node::do_broadcast(broadcast_handler handler, shared_bytes payload) {
     impl_->initiate_broadcast(std::move(payload), std::move(handler));
 }
 

@@ -100,12 +100,7 @@ public:
     /// never commit; one that did completes with errc::outcome_unknown.
     template <class CompletionToken>
     auto async_broadcast(shared_bytes payload, CompletionToken&& token) {
-        return boost::asio::async_initiate<CompletionToken, broadcast_signature>(
-            [this](auto handler, shared_bytes p) {
-                do_broadcast(std::move(p),
-                             boost::asio::any_completion_handler<broadcast_signature>(std::move(handler)));
-            },
-            token, std::move(payload));
+        return initiate<broadcast_signature>(&node::do_broadcast, token, std::move(payload));
     }
     template <class CompletionToken>
     auto async_broadcast(std::string payload, CompletionToken&& token) {
@@ -119,22 +114,14 @@ public:
     /// receive at a time; after a stop it completes with the stop reason.
     template <class CompletionToken>
     auto async_receive(CompletionToken&& token) {
-        return boost::asio::async_initiate<CompletionToken, receive_signature>(
-            [this](auto handler) {
-                do_receive(boost::asio::any_completion_handler<receive_signature>(std::move(handler)));
-            },
-            token);
+        return initiate<receive_signature>(&node::do_receive, token);
     }
 
     /// Stops the node (as stop()) and completes once it has stopped, with
     /// the reason it stopped (errc::stopped unless it had failed before).
     template <class CompletionToken>
     auto async_stop(CompletionToken&& token) {
-        return boost::asio::async_initiate<CompletionToken, stop_signature>(
-            [this](auto handler) {
-                do_stop(boost::asio::any_completion_handler<stop_signature>(std::move(handler)));
-            },
-            token);
+        return initiate<stop_signature>(&node::do_stop, token);
     }
 
     /// Thread-safe.
@@ -153,8 +140,20 @@ public:
     void stop();
 
 private:
-    void do_broadcast(shared_bytes payload,
-                      boost::asio::any_completion_handler<broadcast_signature> handler);
+    // async_initiate with the handler type-erased, so that each operation's
+    // work is compiled once, in node.cpp: `start` receives the handler and
+    // the operation's arguments.
+    template <class Signature, class CompletionToken, class... Args>
+    auto initiate(void (node::*start)(boost::asio::any_completion_handler<Signature>, Args...),
+                  CompletionToken& token, Args... args) {
+        return boost::asio::async_initiate<CompletionToken, Signature>(
+            [this, start](auto handler, Args... a) {
+                (this->*start)(boost::asio::any_completion_handler<Signature>(std::move(handler)), std::move(a)...);
+            },
+            token, std::move(args)...);
+    }
+
+    void do_broadcast(boost::asio::any_completion_handler<broadcast_signature> handler, shared_bytes payload);
     void do_receive(boost::asio::any_completion_handler<receive_signature> handler);
     void do_stop(boost::asio::any_completion_handler<stop_signature> handler);
 
