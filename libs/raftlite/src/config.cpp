@@ -155,6 +155,13 @@ private:
             if (eq == std::string_view::npos || eq == 0)
                 continue;   // the ini parser reports it, with its line
             std::string key(trim(line.substr(0, eq)));
+            // The ini reader's paths would split a key at a control
+            // character (NUL is its separator): such a key could be listed
+            // but never read back.
+            if (std::any_of(key.begin(), key.end(), [](char ch) {
+                    return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f;
+                }))
+                fail_at(line_no, "a key contains a control character; expected printable text");
             if (section_order_.empty())
                 fail_at(line_no, "key '" + key +
                                      "' outside any section; expected a section header "
@@ -175,6 +182,10 @@ private:
                                  std::string(line.substr(0, end + 1)) +
                                  "' (comments go on their own line)");
         std::string section(trim(line.substr(1, end - 1)));
+        if (std::any_of(section.begin(), section.end(), [](char ch) {
+                return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f;
+            }))
+            fail_at(line_no, "a section name contains a control character; expected printable text");
         auto [it, fresh] = section_lines_.emplace(section, line_no);
         if (!fresh)
             fail_at(line_no, "duplicate section [" + section + "] (first on line " +
@@ -366,7 +377,7 @@ void read_peers(const config_section& s, raft_config& c) {
     auto& peers = c.node.transport.peers;
     std::map<node_id, std::string> key_of;   // for messages about duplicates
     for (auto& key : s.keys()) {
-        auto v = *s.value(key);
+        auto v = s.required(key);
         auto id = parse_u64(key);
         if (!id || *id == 0)
             s.fail({key}, "[peers] '" + key + "': expected a node id (an integer > 0) as the key");
