@@ -57,7 +57,7 @@ struct xstate {
         for (std::size_t i = 0; i < hosts.size(); ++i) {
             const node_host& h = hosts[i];
             x.add(h.up());
-            const persistent_state& d = h.disk().durable_state();
+            const auto& d = h.disk().durable_state();
             x.add(d.hard.current_term); x.add(d.hard.voted_for); x.add(d.last_index());
             x.add(h.disk().unsynced_ops());
             if (!h.up()) continue;

@@ -36,7 +36,7 @@ void invariants::on_boot(const node_host& h) {
 }
 
 void invariants::on_send(const node_host& h, const envelope& env) {
-    const persistent_state& d = h.disk().durable_state();
+    const auto& d = h.disk().durable_state();
     const node_id self = h.id();
     term_t term = 0;
     std::visit(
@@ -106,7 +106,7 @@ void invariants::after_turn(const std::vector<node_host>& hosts, const node_host
                                            max_term_sent_[n - 1]));
     // the driver wrote what the core asked for
     // (Writes queued behind the disk round in flight are not on the disk yet.)
-    const persistent_state& w = h.disk().written_state();
+    const auto& w = h.disk().written_state();
     if (h.runner().queued().empty() &&
         (w.hard != hard_state{c.current_term(), c.voted_for()} || w.last_index() != c.log().length()))
         throw violation("driver", str("node ", n, " disk and core disagree"));

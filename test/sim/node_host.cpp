@@ -14,7 +14,7 @@ class unsynced_load final : public persister {
 public:
     explicit unsynced_load(memory_persister& d) : d_(d) {}
     boost::system::error_code load(persistent_state& out) override {
-        out = d_.written_state();
+        out = d_.written_state().to_state();
         return {};
     }
     boost::system::error_code save_hard_state(const hard_state& hs) override { return d_.save_hard_state(hs); }

@@ -67,8 +67,17 @@ error_code memory_persister::load(persistent_state& out) {
     // (Not a sync(): it neither counts in sync_count() nor consumes a fault.)
     for (const op& o : pending_) apply(durable_, o);
     pending_.clear();
-    out = current_;
+    out = current_.to_state();
     return {};
+}
+
+persistent_state memory_persister::image::to_state() const {
+    persistent_state s;
+    s.hard = hard;
+    s.log_start = log_start;
+    s.prefix_term = prefix_term;
+    s.entries.assign(entries.begin(), entries.end());
+    return s;
 }
 
 error_code memory_persister::save_hard_state(const hard_state& hs) {

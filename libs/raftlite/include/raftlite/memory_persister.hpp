@@ -18,6 +18,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <vector>
 
 namespace raftlite {
@@ -66,13 +67,26 @@ public:
     index_t last_index() const noexcept { return current_.last_index(); }
     index_t durable_last_index() const noexcept { return durable_.last_index(); }
     std::uint64_t sync_count() const noexcept { return syncs_; }
+    /// A disk image: hard state and log. The log is a deque: it grows at the
+    /// end and shrinks at the front without ever copying the entries it holds
+    /// (a vector's reallocation copied the whole log at once: milliseconds of
+    /// stall at a few hundred thousand entries).
+    struct image {
+        hard_state hard;
+        index_t log_start = 1;
+        term_t prefix_term = 0;
+        std::deque<log_entry> entries;
+        index_t last_index() const noexcept { return log_start + entries.size() - 1; }
+        /// The same state in the form load() returns.
+        persistent_state to_state() const;
+    };
     /// Everything written, durable or not (what a reader sees now).
-    const persistent_state& written_state() const noexcept { return current_; }
+    const image& written_state() const noexcept { return current_; }
     /// What survives a power loss now.
-    const persistent_state& durable_state() const noexcept { return durable_; }
+    const image& durable_state() const noexcept { return durable_; }
 
 private:
-    using state = persistent_state;
+    using state = image;
     struct op {
         enum class kind { hard, append, truncate, remove } what = kind::hard;
         hard_state hs;
