@@ -41,12 +41,14 @@ struct recording_host final : runner_host {
     void storage_failed(boost::system::error_code ec) override { failure = ec; }
 };
 
-// A runner for node `self` of an n-node cluster, loaded and started.
+// A runner for node `self` of an n-node cluster, loaded and started, with at
+// most two disk rounds in flight.
 struct fixture {
     explicit fixture(std::size_t n = 3, node_id self = 1, bool inline_sync = false) {
         runner_options o;
         o.core = make_config(self, n);
         o.sync_inline = inline_sync;
+        o.max_rounds_in_flight = 2;
         r.emplace(std::move(o), disk, host);
         BOOST_REQUIRE(!r->load());
         r->start();
@@ -94,29 +96,70 @@ BOOST_AUTO_TEST_CASE(votes_wait_for_the_sync_of_the_candidacy) {
     BOOST_TEST(f.r->after_sync_waiting() == 0u);
 }
 
-BOOST_AUTO_TEST_CASE(one_round_at_a_time_and_what_queues_meanwhile_shares_the_next) {
+BOOST_AUTO_TEST_CASE(two_rounds_in_flight_and_what_queues_meanwhile_shares_the_next) {
     fixture f(1);   // a one-node cluster leads at once
     f.r->step(election_timeout{});
     f.settle();
     BOOST_REQUIRE(f.r->raft().role() == role::leader);
     f.r->broadcast(make_bytes("a"));
-    BOOST_REQUIRE_EQUAL(f.host.rounds.size(), 1u);   // a, in flight
     f.r->broadcast(make_bytes("b"));
+    BOOST_REQUIRE_EQUAL(f.host.rounds.size(), 2u);   // a syncing, b waiting at the disk
     f.r->broadcast(make_bytes("c"));
-    BOOST_TEST(f.host.rounds.size() == 1u);   // nothing more reaches the disk while a round runs
+    f.r->broadcast(make_bytes("d"));
+    BOOST_TEST(f.host.rounds.size() == 2u);   // nothing more reaches the disk meanwhile
     BOOST_TEST(f.r->queued().size() == 2u);
-    f.complete_round();   // a is durable and commits; b and c go in one round
-    BOOST_REQUIRE_EQUAL(f.host.rounds.size(), 1u);
-    BOOST_TEST(f.host.rounds.front().batches().size() == 2u);
+    f.complete_round();   // a is durable and commits; c and d go in one round
+    BOOST_REQUIRE_EQUAL(f.host.rounds.size(), 2u);
+    BOOST_TEST(f.host.rounds.back().batches().size() == 2u);
+    BOOST_TEST(f.host.outcomes.size() == 1u);
+    f.complete_round();
     const auto syncs = f.disk.sync_count();
     f.complete_round();
     BOOST_TEST(f.disk.sync_count() == syncs + 1);   // one sync for both
-    BOOST_REQUIRE_EQUAL(f.host.outcomes.size(), 3u);
+    BOOST_REQUIRE_EQUAL(f.host.outcomes.size(), 4u);
     for (const auto& o : f.host.outcomes) BOOST_TEST(!o.ec);
     BOOST_TEST(f.host.outcomes[0].index == 2u);
-    BOOST_TEST(f.host.outcomes[2].index == 4u);
-    BOOST_REQUIRE_EQUAL(f.host.delivered.size(), 4u);   // the no-op too, in order
-    BOOST_TEST(f.host.delivered[3].data() == "c");
+    BOOST_TEST(f.host.outcomes[3].index == 5u);
+    BOOST_REQUIRE_EQUAL(f.host.delivered.size(), 5u);   // the no-op too, in order
+    BOOST_TEST(f.host.delivered[4].data() == "d");
+}
+
+BOOST_AUTO_TEST_CASE(one_round_in_flight_when_asked) {
+    runner_options o;
+    o.core = make_config(1, 1);
+    o.max_rounds_in_flight = 1;
+    memory_persister disk;
+    recording_host host;
+    runner r(std::move(o), disk, host);
+    BOOST_REQUIRE(!r.load());
+    r.start();
+    r.step(election_timeout{});
+    BOOST_REQUIRE_EQUAL(host.rounds.size(), 1u);
+    r.broadcast(make_bytes("a"));   // the leader's no-op is in flight: a waits
+    BOOST_TEST(host.rounds.size() == 1u);
+    BOOST_TEST(r.queued().size() == 1u);
+    BOOST_TEST(r.rounds_in_flight() == 1u);
+}
+
+// A follower's acknowledgements of a later round never overtake an earlier
+// round's sync (Raft §5.1: respond only after stable storage is updated).
+BOOST_AUTO_TEST_CASE(a_later_rounds_acknowledgements_wait_for_every_earlier_sync) {
+    fixture f(3, 2);
+    log_request first{1, 0, 0, 0, {make_entry(1, 1, "x")}};
+    log_request second{1, 1, 1, 0, {make_entry(1, 2, "y")}};
+    f.r->step(message_received{envelope{1, 2, first}});
+    f.r->step(message_received{envelope{1, 2, second}});
+    BOOST_REQUIRE_EQUAL(f.host.rounds.size(), 2u);
+    BOOST_TEST(of_type<log_response>(f.host.sent).empty());
+    f.complete_round();
+    auto acks = of_type<log_response>(f.host.sent);
+    BOOST_REQUIRE_EQUAL(acks.size(), 1u);
+    BOOST_TEST(acks[0].second.ack == 1u);
+    BOOST_TEST(f.disk.durable_last_index() == 1u);
+    f.complete_round();
+    acks = of_type<log_response>(f.host.sent);
+    BOOST_REQUIRE_EQUAL(acks.size(), 2u);
+    BOOST_TEST(acks[1].second.ack == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(inline_rounds_complete_inside_the_step) {
@@ -209,19 +252,19 @@ BOOST_AUTO_TEST_CASE(request_ids_start_above_the_nodes_entries_in_the_log) {
     BOOST_TEST(r.next_request() == 501u);
 }
 
-BOOST_AUTO_TEST_CASE(write_queued_stores_what_waits_behind_the_round_in_flight) {
+BOOST_AUTO_TEST_CASE(write_queued_stores_what_waits_behind_the_rounds_in_flight) {
     fixture f(1);
     f.r->step(election_timeout{});
     f.settle();
     f.r->broadcast(make_bytes("a"));   // in flight
-    f.r->broadcast(make_bytes("b"));   // queued behind it
-    BOOST_REQUIRE_EQUAL(f.host.rounds.size(), 1u);
+    f.r->broadcast(make_bytes("b"));   // in flight, waiting at the disk
+    f.r->broadcast(make_bytes("c"));   // queued behind them
+    BOOST_REQUIRE_EQUAL(f.host.rounds.size(), 2u);
     f.r->stop(errc::stopped);
-    // The round in flight finishes on its own (a disk thread); then the rest.
-    disk_round in_flight = std::move(f.host.rounds.front());
-    BOOST_REQUIRE(!in_flight.write_and_sync(f.disk));
+    // The rounds in flight finish on their own (a disk thread); then the rest.
+    for (disk_round& in_flight : f.host.rounds) BOOST_REQUIRE(!in_flight.write_and_sync(f.disk));
     BOOST_REQUIRE(!f.r->write_queued());
-    BOOST_TEST(f.disk.durable_last_index() == 3u);
+    BOOST_TEST(f.disk.durable_last_index() == 4u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -19,10 +19,15 @@ namespace {
 
 void sim_node::send(envelope message) { world->put_on_network(message); }
 
+// Rounds run in order, as on the node's disk thread: a round's writes reach
+// the disk when the round before it has synced.
 void sim_node::write_and_sync(disk_round r) {
-    if (round) harness_error("a second disk round while one is in flight");
-    if (auto ec = r.write(disk)) harness_error("memory write failed: " + ec.message());
-    round = std::move(r);
+    rounds.push_back(std::move(r));
+    if (rounds.size() == 1) write_first_round();
+}
+
+void sim_node::write_first_round() {
+    if (auto ec = rounds.front().write(disk)) harness_error("memory write failed: " + ec.message());
 }
 
 void sim_node::broadcast_done(std::uint64_t request, boost::system::error_code ec, index_t index) {
@@ -71,7 +76,7 @@ void cluster_harness::boot(sim_node& s) {
     o.core = s.cfg;
     o.first_request = s.next_request_;
     o.sync_inline = s.auto_sync;
-    s.round.reset();
+    s.rounds.clear();
     s.run = std::make_unique<runner>(std::move(o), s.disk, s);
     if (auto ec = s.run->load()) harness_error("load failed: " + ec.message());
     s.next_request_ = s.run->next_request();
@@ -114,11 +119,12 @@ void cluster_harness::sync(node_id n) {
     sim_node& s = state(n);
     if (!s.up) return;
     // Completing a round may start the next (what queued up behind it).
-    for (int rounds = 0; s.round; ++rounds) {
-        if (rounds == 1000) harness_error("disk rounds do not settle");
-        disk_round r = std::move(*s.round);
-        s.round.reset();
+    for (int done = 0; !s.rounds.empty(); ++done) {
+        if (done == 1000) harness_error("disk rounds do not settle");
+        disk_round r = std::move(s.rounds.front());
+        s.rounds.pop_front();
         const boost::system::error_code ec = r.sync(s.disk);
+        if (!s.rounds.empty()) s.write_first_round();
         s.run->disk_round_done(std::move(r), ec);
     }
 }
@@ -241,7 +247,7 @@ void cluster_harness::crash(node_id n) {
     sim_node& s = state(n);
     s.up = false;
     s.run.reset();
-    s.round.reset();
+    s.rounds.clear();
     s.disk.crash();   // unsynced writes are lost
     s.heartbeat_running = false;
 }

@@ -43,7 +43,7 @@ struct sim_node final : runner_host {
     std::unique_ptr<runner> run;             ///< null while the node is down
     bool up = true;
     bool auto_sync = true;
-    std::optional<disk_round> round;         ///< written, waiting for the test's sync()
+    std::deque<disk_round> rounds;           ///< in flight; the first is written, waiting for sync()
     std::vector<log_entry> committed;        ///< delivered since the last (re)start, in order
     std::vector<completion> completions;     ///< every completion reported, in order
     std::size_t election_timer_resets = 0;
@@ -58,6 +58,7 @@ struct sim_node final : runner_host {
     // runner_host
     void send(envelope message) override;
     void write_and_sync(disk_round r) override;
+    void write_first_round();
     void deliver(const log_entry& entry) override { committed.push_back(entry); }
     void broadcast_done(std::uint64_t request, boost::system::error_code ec, index_t index) override;
     void reset_election_timer() override { ++election_timer_resets; }

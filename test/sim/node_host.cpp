@@ -40,7 +40,7 @@ struct turn_scope {
 node_host::node_host(const node_host& o)
     : cfg_(o.cfg_), broken_core_(o.broken_core_), broken_driver_(o.broken_driver_),
       broken_load_(o.broken_load_), disk_(o.disk_),
-      run_(o.run_), round_(o.round_), machine_(o.machine_), incarnation_(o.incarnation_),
+      run_(o.run_), rounds_(o.rounds_), machine_(o.machine_), incarnation_(o.incarnation_),
       heartbeat_(o.heartbeat_), next_request_(o.next_request_) {
     if (run_) run_->rebind(disk_, *this);
 }
@@ -53,7 +53,7 @@ node_host& node_host::operator=(const node_host& o) {
     broken_load_ = o.broken_load_;
     disk_ = o.disk_;
     run_ = o.run_;
-    round_ = o.round_;
+    rounds_ = o.rounds_;
     machine_ = o.machine_;
     incarnation_ = o.incarnation_;
     heartbeat_ = o.heartbeat_;
@@ -66,7 +66,7 @@ void node_host::boot(host_effects& fx) {
     turn_scope t(fx_, fx);
     ++incarnation_;
     machine_.reset();
-    round_.reset();
+    rounds_.clear();
     runner_options o;
     o.core = cfg_;
     o.first_request = next_request_;
@@ -82,7 +82,7 @@ void node_host::boot(host_effects& fx) {
 
 std::size_t node_host::crash(std::size_t keep) {
     run_.reset();
-    round_.reset();
+    rounds_.clear();
     machine_.reset();
     heartbeat_ = false;
     const std::size_t before = disk_.unsynced_ops();
@@ -92,7 +92,7 @@ std::size_t node_host::crash(std::size_t keep) {
 
 void node_host::process_crash() {
     run_.reset();
-    round_.reset();
+    rounds_.clear();
     machine_.reset();
     heartbeat_ = false;
     disk_.process_crash();
@@ -117,21 +117,26 @@ std::uint64_t node_host::broadcast(shared_bytes payload, host_effects& fx) {
 }
 
 void node_host::complete_sync(host_effects& fx) {
-    if (!round_) return;
+    if (rounds_.empty()) return;
     turn_scope t(fx_, fx);
-    disk_round r = std::move(*round_);
-    round_.reset();
+    disk_round r = std::move(rounds_.front());
+    rounds_.pop_front();
     const boost::system::error_code ec = r.sync(disk_);
+    // The disk moves on to the next round before the runner hears of this one.
+    if (!rounds_.empty()) write_round(rounds_.front());
     run_->disk_round_done(std::move(r), ec);
 }
 
-// The round's writes reach the disk now, unsynced; the world completes the
-// sync later (fx.syncs_queued).
+// The world completes each round's sync later (fx.syncs_queued), in order.
 void node_host::write_and_sync(disk_round round) {
-    if (round_) throw violation("driver", "a second disk round while one is in flight");
-    if (auto ec = round.write(disk_)) throw violation("driver", "disk write refused: " + ec.message());
-    round_ = std::move(round);
+    rounds_.push_back(std::move(round));
+    if (rounds_.size() == 1) write_round(rounds_.front());
     ++fx_->syncs_queued;
+}
+
+// A round's writes reach the disk, unsynced.
+void node_host::write_round(const disk_round& round) {
+    if (auto ec = round.write(disk_)) throw violation("driver", "disk write refused: " + ec.message());
 }
 
 void node_host::deliver(const log_entry& entry) {

@@ -2,9 +2,11 @@
 // memory_persister, with its state machine, in virtual time.
 //
 // The runner carries out the core's output exactly as the real node does.
-// The host gives it a deferred disk: a round's writes reach the disk at once
-// (unsynced, as a write() into the page cache would) and its sync completes
-// when the world says so, so a crash can fall between a write and its sync.
+// The host gives it a deferred disk that works as the node's disk thread
+// does: rounds run one after another, in order; a round's writes reach the
+// disk (unsynced, as a write() into the page cache would) when the round
+// before it has synced, and its sync completes when the world says so, so a
+// crash can fall between a write and its sync.
 // Timers and the network are reported to the world, which owns time.
 #ifndef RAFTLITE_SIM_NODE_HOST_HPP
 #define RAFTLITE_SIM_NODE_HOST_HPP
@@ -17,6 +19,7 @@
 #include <raftlite/memory_persister.hpp>
 #include <raftlite/runner.hpp>
 
+#include <deque>
 #include <optional>
 #include <vector>
 
@@ -75,10 +78,11 @@ public:
     void step_many(const std::vector<event>& es, host_effects& fx);
     /// Starts a broadcast; returns its request id (unique across restarts).
     std::uint64_t broadcast(shared_bytes payload, host_effects& fx);
-    /// Completes the disk round in flight: its writes become durable, its
-    /// after-sync messages leave and the core hears log_synced.
+    /// Completes the oldest disk round in flight: its writes become durable,
+    /// the next round's writes reach the disk, its after-sync messages leave
+    /// and the core hears log_synced.
     void complete_sync(host_effects& fx);
-    std::size_t syncs_pending() const noexcept { return round_ ? 1 : 0; }
+    std::size_t syncs_pending() const noexcept { return rounds_.size(); }
 
     const raftlite::core& core() const { return run_->raft(); }
     const raftlite::runner& runner() const { return *run_; }
@@ -97,6 +101,7 @@ private:
     void set_heartbeat(bool running) override;
     void storage_failed(boost::system::error_code ec) override;
     void appended(const std::vector<log_entry>& entries) override;
+    void write_round(const disk_round& round);
 
     core_config cfg_;
     detail::core_faults broken_core_;
@@ -104,7 +109,7 @@ private:
     bool broken_load_ = false;
     memory_persister disk_;
     std::optional<raftlite::runner> run_;
-    std::optional<disk_round> round_;    ///< written, waiting for its sync
+    std::deque<disk_round> rounds_;      ///< in flight; the first is written and syncing
     kv_machine machine_;
     host_effects* fx_ = nullptr;         ///< the turn being carried out
     unsigned incarnation_ = 0;           ///< boots so far

@@ -147,7 +147,7 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
         // The disk thread holds no reference to the node: were it to hold the
         // last one, the node (and the disk thread with it) would be destroyed
         // on the disk thread itself.
-        disk->run(*storage, std::move(round),
+        disk->run(std::move(round),
                   [weak = weak_from_this(), strand = strand](disk_round r, boost::system::error_code ec) {
                       asio::post(strand, [weak, r = std::move(r), ec]() mutable {
                           auto self = weak.lock();
@@ -481,7 +481,7 @@ boost::system::error_code node::start() {
         d.run.reset();
         return ec;
     }
-    if (d.storage->blocks()) d.disk.emplace(&d.metrics);
+    if (d.storage->blocks()) d.disk.emplace(*d.storage, &d.metrics);
     d.last_term = d.run->raft().current_term();
 
     d.running = true;

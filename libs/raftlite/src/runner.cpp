@@ -37,13 +37,6 @@ bool disk_round::has_writes() const noexcept {
     return std::any_of(batches_.begin(), batches_.end(), [](const write_batch& b) { return b.has_writes(); });
 }
 
-std::size_t disk_round::write_ops() const noexcept {
-    std::size_t n = 0;
-    for (const write_batch& b : batches_)
-        n += (b.truncate_from ? 1 : 0) + (b.append.empty() ? 0 : 1) + (b.hard ? 1 : 0);
-    return n;
-}
-
 // ---- outcomes -----------------------------------------------------------------
 
 error_code outcome_code(broadcast_result r) noexcept {
@@ -157,11 +150,14 @@ void runner::carry_out(output& o) {
     if (o.heartbeat_timer) host_->set_heartbeat(*o.heartbeat_timer);
 }
 
-// Starts a round with every queued batch, unless one is in flight: rounds
-// are strictly one after another, so a round's messages leave only once its
-// writes and all earlier writes are durable.
+// Starts a round with every queued batch, unless the disk already has as
+// many as it may. The host runs rounds strictly one after another, in order,
+// so a round's messages leave only once its writes and all earlier writes are
+// durable (runner_host::write_and_sync).
 bool runner::start_round() {
-    if (round_in_flight_ || queued_.empty() || !running_) return false;
+    if (queued_.empty() || !running_) return false;
+    if (!opts_.sync_inline && rounds_in_flight_ >= std::max<std::size_t>(opts_.max_rounds_in_flight, 1))
+        return false;
     disk_round round;
     round.batches_.assign(std::make_move_iterator(queued_.begin()), std::make_move_iterator(queued_.end()));
     queued_.clear();
@@ -173,7 +169,7 @@ bool runner::start_round() {
         finish_round(round);
         return true;
     }
-    round_in_flight_ = true;
+    ++rounds_in_flight_;
     host_->write_and_sync(std::move(round));
     return false;
 }
@@ -190,7 +186,7 @@ void runner::finish_round(const disk_round& round) {
 }
 
 void runner::disk_round_done(disk_round round, error_code ec) {
-    round_in_flight_ = false;
+    if (rounds_in_flight_ > 0) --rounds_in_flight_;
     if (!running_) return;
     if (ec) {
         fail(ec);

@@ -13,9 +13,13 @@
 // The runner is synchronous and deterministic: no threads, clocks, sockets
 // or randomness. It talks to its world only through runner_host. Its writes
 // go to the persister in disk rounds: a round takes every batch of writes
-// queued so far (group commit: many events, one sync), and only one round is
-// in flight at a time, so a round's after-sync messages leave only once its
-// writes and every earlier one are durable.
+// queued so far (group commit: many events, one sync). Rounds run in order,
+// one after another, and a round's after-sync messages leave only once its
+// writes and every earlier one are durable. Several rounds may be in flight:
+// while one syncs, the next wait at the disk, which can start the next sync
+// as soon as one ends instead of waiting for the runner to hear of it (the
+// hop back to the runner's context costs as much as a fast sync), and may
+// take all that wait into one sync.
 #ifndef RAFTLITE_RUNNER_HPP
 #define RAFTLITE_RUNNER_HPP
 
@@ -60,8 +64,6 @@ public:
     boost::system::error_code write_and_sync(persister& storage) const;
 
     bool has_writes() const noexcept;
-    /// Writes the round hands the persister (each truncate/append/hard state counts one).
-    std::size_t write_ops() const noexcept;
     const std::vector<write_batch>& batches() const noexcept { return batches_; }
 
 private:
@@ -77,7 +79,9 @@ public:
     virtual void send(envelope message) = 0;
     /// Deferred disk mode: write and sync `round` (on a disk executor, or
     /// later in virtual time) and then call runner::disk_round_done with it,
-    /// never from inside this call.
+    /// never from inside this call. Rounds are handed over in order and must
+    /// be written, synced and handed back in that order: a round's writes
+    /// start only after the previous round's sync.
     virtual void write_and_sync(disk_round round) = 0;
     /// A committed entry (application entries and the leaders' no-ops), in
     /// index order, each index at most once per runner.
@@ -120,6 +124,12 @@ struct runner_options {
     /// Inline: writes and the sync happen inside step(), for storage that does
     /// not block (memory). Deferred: rounds go to runner_host::write_and_sync.
     bool sync_inline = false;
+    /// Deferred rounds handed to the host and not yet back (at least 1);
+    /// beyond it, writes queue in the runner and share the next round. Two
+    /// or more keep the disk busy (the next round waits at the disk while
+    /// one syncs); one makes every round wait for the runner to hear of the
+    /// last.
+    std::size_t max_rounds_in_flight = 16;
 };
 
 class runner {
@@ -180,7 +190,8 @@ public:
     std::size_t deliveries_waiting() const noexcept { return undelivered_.size(); }
     std::uint64_t next_request() const noexcept { return next_request_; }
     std::size_t outstanding() const noexcept { return outstanding_.size(); }
-    bool round_in_flight() const noexcept { return round_in_flight_; }
+    /// Deferred rounds handed to the host and not yet back.
+    std::size_t rounds_in_flight() const noexcept { return rounds_in_flight_; }
     /// Batches waiting for the next round.
     const std::deque<write_batch>& queued() const noexcept { return queued_; }
     /// Messages waiting for a sync (queued or in the round in flight).
@@ -209,7 +220,7 @@ private:
     std::optional<core> core_;
     output out_;                          ///< fed, not yet carried out
     std::deque<write_batch> queued_;      ///< waiting for the next round
-    bool round_in_flight_ = false;
+    std::size_t rounds_in_flight_ = 0;
     std::size_t after_sync_waiting_ = 0;
     bool running_ = false;
     bool failed_ = false;
