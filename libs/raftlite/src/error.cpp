@@ -25,6 +25,7 @@ public:
         case errc::outcome_unknown: return "cancelled after the entry left this node; it may still commit";
         case errc::delivery_failed: return "the application's delivery handler failed; the node stopped";
         case errc::internal_error: return "a raftlite self-check failed; the node stopped";
+        case errc::snapshot_gone: return "the snapshot is no longer stored (a newer one replaced it)";
         }
         return "unknown raftlite error";
     }
@@ -43,6 +44,7 @@ public:
         case errc::bad_message: return se::make_error_condition(se::bad_message);
         case errc::bad_config: return se::make_error_condition(se::invalid_argument);
         case errc::already_locked: return se::make_error_condition(se::device_or_resource_busy);
+        case errc::snapshot_gone: return se::make_error_condition(se::no_such_file_or_directory);
         default: return {ev, *this};
         }
     }

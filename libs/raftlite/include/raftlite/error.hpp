@@ -23,6 +23,7 @@ enum class errc {
     outcome_unknown,   ///< cancelled after the entry left this node: it may still commit
     delivery_failed,   ///< the application's delivery handler threw; the node stopped
     internal_error,    ///< a raftlite self-check failed; the node stopped
+    snapshot_gone,     ///< the snapshot asked for is no longer stored (a newer one replaced it)
 };
 
 const boost::system::error_category& raftlite_category() noexcept;

@@ -71,8 +71,28 @@ struct forward_response {
     index_t index = 0;   ///< index of the appended entry (accepted)
 };
 
+/// A leader sends its snapshot, in chunks, to a follower whose next entry it
+/// no longer holds (Raft §7 InstallSnapshot; thesis §5.3). Chunks go in order
+/// from the offset the follower last acknowledged, so a transfer resumes
+/// after a lost chunk or a broken connection.
+struct install_snapshot {
+    term_t term = 0;
+    snapshot_meta meta;            ///< the snapshot being sent
+    std::uint64_t offset = 0;      ///< where `data` starts in the snapshot's data
+    shared_bytes data;             ///< the chunk (the runner reads it from the persister)
+    bool done = false;             ///< the last chunk: offset + data size == meta.size
+};
+
+/// The follower's answer to a chunk.
+struct install_snapshot_response {
+    term_t term = 0;
+    index_t index = 0;             ///< meta.index of the snapshot being received
+    std::uint64_t next_offset = 0; ///< bytes received in order; the leader goes on from here
+    bool installed = false;        ///< the snapshot is durable and installed
+};
+
 using message = std::variant<vote_request, vote_response, log_request, log_response,
-                             forward_request, forward_response>;
+                             forward_request, forward_response, install_snapshot, install_snapshot_response>;
 
 /// A message with its addressing.
 struct envelope {

@@ -7,9 +7,34 @@
 
 #include <boost/system/error_code.hpp>
 
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace raftlite {
+
+/// Writes one snapshot's data (persister::begin_snapshot). It touches only a
+/// file of its own, so the application can fill it on any thread while the
+/// node goes on writing its log: taking a snapshot never blocks the log.
+class snapshot_writer {
+public:
+    virtual ~snapshot_writer() = default;
+    /// Appends application data (buffered; nothing is durable before finish()).
+    virtual boost::system::error_code write(std::string_view data) = 0;
+    /// Seals the snapshot: its data, checksum and metadata are made durable
+    /// under its final name (temp file, fsync, rename, directory fsync). A
+    /// received snapshot passes what the leader announced as `expected`: a
+    /// different size or checksum is errc::corrupt_data and nothing is kept.
+    /// On success `out` is the snapshot's metadata. The snapshot is durable
+    /// but not yet the current one: persister::use_snapshot makes it so.
+    virtual boost::system::error_code finish(snapshot_meta& out, const snapshot_meta* expected = nullptr) = 0;
+    /// Gives up: the partial file is removed (also done by the destructor of
+    /// an unfinished writer).
+    virtual void abandon() noexcept = 0;
+};
 
 /// Durable storage for one node. Not thread-safe: one owner drives it.
 ///
@@ -44,8 +69,29 @@ public:
     /// Removes entries with index >= from (a conflicting suffix).
     virtual boost::system::error_code truncate_suffix(index_t from) = 0;
 
-    /// Removes entries with index < upto; `prefix_term` is the term of entry upto-1.
+    /// Removes entries with index < upto; `prefix_term` is the term of entry
+    /// upto-1. `upto` may lie beyond the last entry (a follower that installs
+    /// a snapshot ahead of its log): the log is then empty and starts at upto.
     virtual boost::system::error_code remove_prefix(index_t upto, term_t prefix_term) = 0;
+
+    // ---- snapshots (Raft §7; thesis §5) ----------------------------------
+    /// Starts a snapshot covering entries 1..index. Safe to call from any
+    /// thread; the writer may be used on any one thread.
+    virtual boost::system::error_code begin_snapshot(index_t index, term_t term, std::vector<node_id> members,
+                                                     std::unique_ptr<snapshot_writer>& out) = 0;
+    /// Makes a finished snapshot the current one (a write, durable with the
+    /// next sync()): the next load() starts from it, and older snapshot files
+    /// are removed. Write it before the remove_prefix it allows: the log
+    /// prefix is dropped only once a durable snapshot covers it.
+    virtual boost::system::error_code use_snapshot(const snapshot_meta& meta) = 0;
+    /// The current snapshot, if any.
+    virtual std::optional<snapshot_meta> current_snapshot() const = 0;
+    /// Reads up to `max` bytes of snapshot `meta`'s application data from
+    /// `offset` (fewer only at its end). Safe from any thread. A snapshot no
+    /// longer stored (replaced by a newer one) is errc::snapshot_gone; a damaged
+    /// one errc::corrupt_data naming its file.
+    virtual boost::system::error_code read_snapshot(const snapshot_meta& meta, std::uint64_t offset, std::size_t max,
+                                                    std::string& out) const = 0;
 
     /// Makes every write so far durable (fsync/fdatasync as needed).
     virtual boost::system::error_code sync() = 0;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 #include <string_view>
 
 namespace raftlite {
@@ -56,11 +57,28 @@ struct log_entry {
 };
 
 /// The part of the state that must be durable before the node answers anyone
-/// (Raft paper, Figure 2, "Persistent state on all servers").
+/// (Raft paper, Figure 2, "Persistent state on all servers"), and the commit
+/// index as last saved (as etcd keeps it in its hard state). The commit index
+/// is saved with the term and vote, not at every commit: any value once
+/// known committed stays committed, so a stale one is still a safe lower
+/// bound of what a restarted node may deliver before it hears from a leader.
 struct hard_state {
     term_t current_term = 0;
     node_id voted_for = no_node;
+    index_t commit = 0;
     friend bool operator==(const hard_state&, const hard_state&) = default;
+};
+
+/// A snapshot: the application's state after applying entries 1..index
+/// (Raft paper §7; thesis §5), stored durably with what a restart needs to
+/// go on from it.
+struct snapshot_meta {
+    index_t index = 0;               ///< the last entry the snapshot covers
+    term_t term = 0;                 ///< that entry's term
+    std::vector<node_id> members;    ///< the voters as of `index`
+    std::uint64_t size = 0;          ///< bytes of application data
+    std::uint32_t crc = 0;           ///< CRC-32C of the application data
+    friend bool operator==(const snapshot_meta&, const snapshot_meta&) = default;
 };
 
 } // namespace raftlite
