@@ -231,6 +231,47 @@ void serialize(Archive& ar, forward_response& m, const unsigned int) {
 }
 
 template <class Archive>
+void serialize(Archive& ar, snapshot_meta& m, const unsigned int) {
+    ar & m.index & m.term;
+    std::uint64_t n = m.members.size();
+    ar & n;
+    if constexpr (Archive::is_loading::value) {
+        check_count(ar, n, 8, context(ar).limits->max_members, "snapshot has more members than max_members");
+        m.members.assign(static_cast<std::size_t>(n), no_node);
+    }
+    for (node_id& id : m.members) ar & id;
+    ar & m.size & m.crc;
+}
+
+template <class Archive>
+void serialize(Archive& ar, install_snapshot& m, const unsigned int) {
+    ar & m.term & m.meta & m.offset;
+    if constexpr (Archive::is_loading::value) {
+        std::string s;
+        wire_string(ar, s, context(ar).limits->max_snapshot_chunk_bytes, "chunk over max_snapshot_chunk_bytes");
+        m.data = make_bytes(std::move(s));
+    } else {
+        wire_bytes(ar, m.data);
+    }
+    wire_bool(ar, m.done);
+    if constexpr (Archive::is_loading::value) {
+        // The chunk must lie inside the snapshot it claims to be part of,
+        // and the last one must end it.
+        const std::uint64_t size = m.data->size();
+        if (m.offset > m.meta.size || size > m.meta.size - m.offset)
+            throw wire_error("install_snapshot chunk beyond the snapshot's size");
+        if (m.done != (m.offset + size == m.meta.size))
+            throw wire_error("install_snapshot done flag does not match the chunk's end");
+    }
+}
+
+template <class Archive>
+void serialize(Archive& ar, install_snapshot_response& m, const unsigned int) {
+    ar & m.term & m.index & m.next_offset;
+    wire_bool(ar, m.installed);
+}
+
+template <class Archive>
 void serialize(Archive& ar, handshake& h, const unsigned int) {
     if constexpr (Archive::is_loading::value)
         wire_string(ar, h.cluster_id, context(ar).limits->max_cluster_id_bytes,
@@ -255,6 +296,9 @@ RAFTLITE_WIRE_TYPE(raftlite::log_request)
 RAFTLITE_WIRE_TYPE(raftlite::log_response)
 RAFTLITE_WIRE_TYPE(raftlite::forward_request)
 RAFTLITE_WIRE_TYPE(raftlite::forward_response)
+RAFTLITE_WIRE_TYPE(raftlite::snapshot_meta)
+RAFTLITE_WIRE_TYPE(raftlite::install_snapshot)
+RAFTLITE_WIRE_TYPE(raftlite::install_snapshot_response)
 RAFTLITE_WIRE_TYPE(raftlite::handshake)
 
 namespace raftlite {

@@ -11,6 +11,8 @@ const char* message_name(const message& m) noexcept {
     case 3: return "log_response";
     case 4: return "forward_request";
     case 5: return "forward_response";
+    case 6: return "install_snapshot";
+    case 7: return "install_snapshot_response";
     }
     return "unknown";
 }
