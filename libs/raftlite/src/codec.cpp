@@ -226,7 +226,7 @@ void serialize(Archive& ar, forward_request& m, const unsigned int) {
 template <class Archive>
 void serialize(Archive& ar, forward_response& m, const unsigned int) {
     ar & m.request;
-    wire_enum(ar, m.result, forward_response::status::busy);
+    wire_enum(ar, m.result, forward_response::status::unknown);
     ar & m.term & m.index;
 }
 

@@ -28,7 +28,7 @@ const char* role_name(role r) noexcept {
 bool output::empty() const noexcept {
     return !has_writes() && messages.empty() && messages_after_sync.empty() &&
            committed.empty() && completions.empty() && !reset_election_timer &&
-           !heartbeat_timer;
+           !heartbeat_timer && snapshot_data.empty() && snapshot_sends.empty() && !restore;
 }
 
 void output::truncate(index_t from) {
@@ -43,6 +43,11 @@ void output::clear() {
     save_hard_state.reset();
     truncate_from.reset();
     append.clear();
+    use_snapshot.reset();
+    remove_prefix.reset();
+    snapshot_data.clear();
+    snapshot_sends.clear();
+    restore.reset();
     messages.clear();
     messages_after_sync.clear();
     committed.clear();
@@ -68,6 +73,8 @@ void validate(const core_config& cfg) {
                                     " is not among the members");
     if (cfg.max_batch_entries == 0 || cfg.max_inflight == 0)
         throw std::invalid_argument("raftlite::core: batch and inflight limits must be positive");
+    if (cfg.snapshot_chunk_bytes == 0 || cfg.snapshot_chunks_inflight == 0)
+        throw std::invalid_argument("raftlite::core: snapshot chunk size and window must be positive");
 }
 
 } // namespace
@@ -81,9 +88,13 @@ core::core(core_config cfg, const persistent_state& restored)
       log_(restored.log_start, restored.prefix_term, restored.entries) {
     validate(cfg_);
     saved_ = restored.hard;
-    // What the persister loaded is durable; compacted entries were committed.
+    if (restored.snapshot) snapshot_ = *restored.snapshot;
+    // What the persister loaded is durable; compacted entries and what a
+    // snapshot covers were committed, and so was the commit index last saved
+    // (commitment is never undone), so the driver may deliver up to it before
+    // hearing from a leader.
     durable_length_ = log_.length();
-    commit_length_ = log_.start() - 1;
+    commit_length_ = std::max({log_.start() - 1, snapshot_.index, std::min(restored.hard.commit, log_.length())});
 }
 
 output core::start() {
@@ -101,6 +112,8 @@ void core::step(const event& e, output& out) {
             else if constexpr (std::is_same_v<T, message_received>) on_message(ev.env, out);
             else if constexpr (std::is_same_v<T, broadcast_request>) on_broadcast(ev.request, ev.payload, out);
             else if constexpr (std::is_same_v<T, log_synced>) on_log_synced(ev, out);
+            else if constexpr (std::is_same_v<T, snapshot_taken>) on_snapshot_taken(ev.meta, out);
+            else if constexpr (std::is_same_v<T, snapshot_received>) on_snapshot_received(ev, out);
         },
         e);
     check_invariants();
@@ -126,6 +139,11 @@ std::vector<std::string> core::describe_pending() const {
         out.push_back(std::move(s));
     }
     return out;
+}
+
+std::size_t core::snapshot_transfers() const noexcept {
+    return static_cast<std::size_t>(
+        std::count_if(followers_.begin(), followers_.end(), [](const auto& kv) { return kv.second.snapshotting; }));
 }
 
 index_t core::sent_length(node_id f) const noexcept {
@@ -177,9 +195,16 @@ bool core::withdraw(std::uint64_t request) {
 void core::on_heartbeat(output& out) {
     if (current_role_ != role::leader) return;   // a stale tick after stepping down
     for (auto& [f, p] : followers_) {
+        // Snapshot chunks that brought no progress for two heartbeats were
+        // probably lost: send again from what the follower acknowledged.
+        if (p.snapshotting && ++p.heartbeats_without_progress >= 2) {
+            p.snap_sent = p.snap_acked;
+            p.snap_done_sent = false;
+            p.heartbeats_without_progress = 0;
+        }
         // Pipelined requests that brought no progress for two heartbeats were
         // probably lost: fall back to probing from what is known to match.
-        if (p.replicating && !p.inflight.empty() && ++p.heartbeats_without_progress >= 2) {
+        if (!p.snapshotting && p.replicating && !p.inflight.empty() && ++p.heartbeats_without_progress >= 2) {
             p.replicating = false;
             p.inflight.clear();
             p.sent_length = p.acked_length;
@@ -277,15 +302,21 @@ void core::become_leader(output& out) {
     // (The Figure 8 fault also skips it: the noop hides the unsafe counting.)
     if (!faults_.commit_earlier_term_by_count) append_local(entry_kind::noop, {}, make_bytes(std::string()), out);
     // Our own broadcasts waiting for a leader: we are it now.
+    std::vector<std::uint64_t> hidden;
     for (auto& [req, p] : pending_) {
         if (p.where == pending::state::appended) continue;
         const entry_origin origin{cfg_.self, req};
         auto found = p.ever_forwarded ? find_origin(origin, p.search_from) : std::nullopt;
+        if (!found && p.ever_forwarded && !origin_findable(p.search_from)) {
+            hidden.push_back(req);   // may sit in the compacted prefix (thesis §6.3)
+            continue;
+        }
         p.index = found ? *found : append_local(entry_kind::application, origin, p.payload, out);
         p.term = log_.term_at(p.index);
         p.where = pending::state::appended;
         pending_by_index_.emplace(p.index, req);
     }
+    for (auto req : hidden) complete(req, broadcast_result::unknown, 0, out);
 }
 
 void core::set_leader(node_id leader, output& out) {
@@ -300,6 +331,10 @@ void core::set_leader(node_id leader, output& out) {
 // ---- replication (Raft §5.3) ---------------------------------------------------
 
 log_request core::make_log_request(index_t prefix_len, bool with_entries) const {
+    // Entries before the log start were compacted: their terms are gone, and
+    // a follower that needs them is sent the snapshot (replicate_log).
+    if (prefix_len + 1 < log_.start())
+        throw std::logic_error("raftlite::core: a log_request below the log start");
     log_request r;
     r.term = current_term_;
     r.prefix_len = prefix_len;
@@ -322,6 +357,13 @@ log_request core::make_log_request(index_t prefix_len, bool with_entries) const 
 }
 
 void core::replicate_log(node_id f, progress& p, bool heartbeat, output& out) {
+    // Raft §7: the next entry the follower needs was compacted away, so it
+    // gets the snapshot instead (etcd's tracker: the snapshot state).
+    if (!p.snapshotting && p.sent_length + 1 < log_.start()) start_snapshot_transfer(p);
+    if (p.snapshotting) {
+        send_snapshot_chunks(f, p, heartbeat, out);
+        return;
+    }
     if (!p.replicating) {
         // Probing: one request at a time until the follower's log matches.
         if (p.probe_outstanding && !heartbeat) return;
@@ -340,7 +382,55 @@ void core::replicate_log(node_id f, progress& p, bool heartbeat, output& out) {
     }
     // A heartbeat names a prefix known to match, so it is accepted whatever
     // is still in flight, and it carries the commit length.
-    if (heartbeat && !sent) send(f, make_log_request(p.acked_length, false), out);
+    // (Below the log start the prefix is the snapshot's last entry: a
+    // follower without it rejects, and is then sent the snapshot.)
+    if (heartbeat && !sent) send(f, make_log_request(std::max(p.acked_length, log_.start() - 1), false), out);
+}
+
+void core::start_snapshot_transfer(progress& p) {
+    p.snapshotting = true;
+    p.snap = snapshot_;
+    p.snap_acked = 0;
+    p.snap_sent = 0;
+    p.snap_done_sent = false;
+    p.replicating = false;
+    p.probe_outstanding = false;
+    p.inflight.clear();
+    p.heartbeats_without_progress = 0;
+}
+
+// Chunks go in order, at most snapshot_chunks_inflight unacknowledged, so a
+// transfer never floods the connection that heartbeats and other followers'
+// replication share. A heartbeat with nothing to send sends an empty chunk
+// at the acknowledged offset: it keeps the follower from starting an
+// election and asks where it stands.
+void core::send_snapshot_chunks(node_id f, progress& p, bool heartbeat, output& out) {
+    const std::uint64_t chunk = cfg_.snapshot_chunk_bytes;
+    const std::uint64_t window = chunk * cfg_.snapshot_chunks_inflight;
+    bool sent = false;
+    while (!p.snap_done_sent && p.snap_sent - std::min(p.snap_acked, p.snap_sent) < window) {
+        const std::uint64_t length = std::min(chunk, p.snap.size - p.snap_sent);
+        snapshot_send s;
+        s.to = f;
+        s.msg.term = current_term_;
+        s.msg.meta = p.snap;
+        s.msg.offset = p.snap_sent;
+        s.msg.done = p.snap_sent + length == p.snap.size;
+        s.length = length;
+        out.snapshot_sends.push_back(std::move(s));
+        p.snap_sent += length;
+        p.snap_done_sent = s.msg.done;
+        sent = true;
+    }
+    if (heartbeat && !sent) {
+        snapshot_send probe;
+        probe.to = f;
+        probe.msg.term = current_term_;
+        probe.msg.meta = p.snap;
+        probe.msg.offset = std::min(p.snap_acked, p.snap.size);
+        probe.msg.done = probe.msg.offset == p.snap.size;
+        out.snapshot_sends.push_back(std::move(probe));
+    }
 }
 
 void core::on_log_request(node_id from, const log_request& m, output& out) {
@@ -533,6 +623,10 @@ void core::displace(std::uint64_t request, output& out) {
     if (current_role_ == role::leader) {
         const entry_origin origin{cfg_.self, request};
         auto found = find_origin(origin, p.search_from);
+        if (!found && !origin_findable(p.search_from)) {
+            complete(request, broadcast_result::unknown, 0, out);   // may sit in the compacted prefix
+            return;
+        }
         p.index = found ? *found : append_local(entry_kind::application, origin, p.payload, out);
         p.term = log_.term_at(p.index);
         p.where = pending::state::appended;
@@ -562,6 +656,175 @@ void core::on_log_synced(const log_synced& s, output& out) {
     if (s.last_index <= durable_length_) return;
     durable_length_ = s.last_index;
     if (current_role_ == role::leader) commit_log_entries(out);
+}
+
+// ---- snapshots (Raft §7; thesis §5) -------------------------------------------
+
+void core::on_snapshot_taken(const snapshot_meta& meta, output& out) {
+    if (meta.index <= snapshot_.index) return;   // an older one finished late
+    // Only committed state may be snapshotted: a snapshot is never undone.
+    if (meta.index > commit_length_ || (log_.holds(meta.index) || meta.index == log_.start() - 1
+                                            ? log_.term_at(meta.index) != meta.term
+                                            : true))
+        throw std::invalid_argument("raftlite::core: snapshot_taken of an uncommitted or unknown entry");
+    snapshot_ = meta;
+    out.use_snapshot = meta;
+    // The prefix the snapshot covers goes, but for a tail of log_keep_entries:
+    // a follower slightly behind then catches up from the log, not by a
+    // whole snapshot transfer. The driver writes use_snapshot first, so the
+    // entries are never dropped before a durable snapshot holds them.
+    const index_t upto = meta.index + 1 > cfg_.log_keep_entries ? meta.index + 1 - cfg_.log_keep_entries : 1;
+    if (upto > log_.start()) {
+        const term_t prefix_term = log_.term_at(upto - 1);
+        log_.remove_prefix(upto);
+        out.remove_prefix = std::make_pair(upto, prefix_term);
+    }
+    save_hard_state(out, true);
+    // A transfer of an older snapshot cannot go on: its file is replaced.
+    for (auto& [f, p] : followers_) {
+        if (p.snapshotting && p.snap != snapshot_) {
+            start_snapshot_transfer(p);
+            send_snapshot_chunks(f, p, false, out);
+        }
+    }
+}
+
+void core::on_install_snapshot(node_id from, const install_snapshot& m, output& out) {
+    if (m.term > current_term_) become_follower(m.term, out);
+    if (m.term < current_term_) {
+        // §5.1: reject a stale leader; our term in the answer makes it step down.
+        send(from, install_snapshot_response{current_term_, m.meta.index, 0, false}, out);
+        return;
+    }
+    if (current_role_ == role::leader) {
+        ++stats_.messages_rejected;   // two leaders in one term (§5.2)
+        return;
+    }
+    const std::uint64_t size = m.data ? m.data->size() : 0;
+    if (m.meta.index == 0 || m.meta.term == 0 || m.meta.term > m.term || m.offset > m.meta.size ||
+        size > m.meta.size - m.offset || m.done != (m.offset + size == m.meta.size)) {
+        ++stats_.messages_rejected;   // not a chunk of any snapshot a leader could hold
+        return;
+    }
+    if (current_role_ == role::candidate) become_follower(m.term, out);
+    set_leader(from, out);
+    if (!faults_.no_timer_reset_on_leader_message) out.reset_election_timer = true;
+    // §7: a snapshot that holds nothing beyond what is committed here is not
+    // needed; the answer lets the leader go on from the log.
+    if (m.meta.index <= commit_length_ && !faults_.install_older_snapshot) {
+        if (incoming_ && incoming_->meta == m.meta && !incoming_->finishing) incoming_.reset();
+        send_after_sync(from, install_snapshot_response{current_term_, m.meta.index, m.meta.size, true}, out);
+        return;
+    }
+    if (!incoming_ || incoming_->meta != m.meta) {
+        // Another snapshot than the one being received: only its start begins one.
+        if (m.offset != 0) {
+            send(from, install_snapshot_response{current_term_, m.meta.index, 0, false}, out);
+            return;
+        }
+        incoming_ = incoming_snapshot{m.meta, 0, false};
+    }
+    if (incoming_->finishing) return;   // answered once the snapshot is durable
+    if (m.offset != incoming_->next_offset || (size == 0 && !m.done)) {
+        // A duplicate, a chunk after a lost one, or an empty probe: say where we stand.
+        send(from, install_snapshot_response{current_term_, m.meta.index, incoming_->next_offset, false}, out);
+        return;
+    }
+    out.snapshot_data.push_back(m);
+    incoming_->next_offset += size;
+    if (m.done) {
+        incoming_->finishing = true;   // the driver reports snapshot_received
+        return;
+    }
+    send(from, install_snapshot_response{current_term_, m.meta.index, incoming_->next_offset, false}, out);
+}
+
+void core::on_snapshot_received(const snapshot_received& r, output& out) {
+    if (!incoming_ || incoming_->meta != r.meta || !incoming_->finishing) return;   // superseded meanwhile
+    incoming_.reset();
+    const node_id leader = current_leader_;
+    if (!r.ok) {
+        // Damaged in transit or not stored: start over.
+        if (leader != no_node && leader != cfg_.self)
+            send(leader, install_snapshot_response{current_term_, r.meta.index, 0, false}, out);
+        return;
+    }
+    if (r.meta.index > commit_length_ || faults_.install_older_snapshot) install_received_snapshot(r.meta, out);
+    // The answer promises the snapshot is installed: after the sync.
+    if (leader != no_node && leader != cfg_.self)
+        send_after_sync(leader, install_snapshot_response{current_term_, r.meta.index, r.meta.size, true}, out);
+}
+
+void core::install_received_snapshot(const snapshot_meta& meta, output& out) {
+    snapshot_ = meta;
+    out.use_snapshot = meta;
+    if (log_.holds(meta.index) && log_.term_at(meta.index) == meta.term) {
+        // §7: our log has the snapshot's last entry: keep what follows it.
+        log_.remove_prefix(meta.index + 1);
+    } else {
+        // §7: otherwise the whole log is discarded; it starts after the snapshot.
+        out.truncate(log_.start());
+        log_.reset(meta.index + 1, meta.term);
+        durable_length_ = std::min(durable_length_, meta.index);
+    }
+    out.remove_prefix = std::make_pair(meta.index + 1, meta.term);
+    durable_length_ = std::max(durable_length_, std::min(meta.index, log_.length()));
+    out.restore = meta;
+    commit_length_ = std::max(commit_length_, meta.index);
+    if (faults_.install_older_snapshot) commit_length_ = meta.index;
+    // Our broadcasts appended at indexes the snapshot covers: whether each
+    // committed there is hidden in the snapshot.
+    std::vector<std::uint64_t> hidden;
+    for (const auto& [index, request] : pending_by_index_)
+        if (index <= meta.index) hidden.push_back(request);
+    for (auto request : hidden) complete(request, broadcast_result::unknown, 0, out);
+    save_hard_state(out, true);
+}
+
+void core::on_install_snapshot_response(node_id from, const install_snapshot_response& m, output& out) {
+    if (m.term > current_term_) {
+        if (faults_.ignore_higher_term_in_response) return;
+        become_follower(m.term, out);
+        return;
+    }
+    if (current_role_ != role::leader || m.term != current_term_) return;   // stale
+    auto it = followers_.find(from);
+    if (it == followers_.end()) return;
+    progress& p = it->second;
+    if (!p.snapshotting) return;
+    p.recently_active = true;
+    if (m.installed) {
+        // The follower holds everything up to m.index (the snapshot's state
+        // is committed, so its log matches ours there): on from the log.
+        if (m.index > log_.length()) {
+            ++stats_.messages_rejected;   // nobody installs what we never had
+            return;
+        }
+        p.snapshotting = false;
+        p.acked_length = std::max(p.acked_length, m.index);
+        p.sent_length = p.acked_length;
+        p.replicating = false;
+        p.probe_outstanding = false;
+        p.inflight.clear();
+        p.heartbeats_without_progress = 0;
+        commit_log_entries(out);
+        if (current_role_ == role::leader) replicate_log(from, p, false, out);
+        return;
+    }
+    if (m.index != p.snap.index) return;   // about another snapshot
+    if (m.next_offset > p.snap.size) {
+        ++stats_.messages_rejected;
+        return;
+    }
+    if (m.next_offset > p.snap_acked) p.heartbeats_without_progress = 0;
+    // The follower says where it stands: behind what we sent (a lost chunk,
+    // or it started over), or ahead of it (a stale answer we went back for).
+    if (m.next_offset < p.snap_acked || m.next_offset > p.snap_sent) {
+        p.snap_sent = m.next_offset;
+        p.snap_done_sent = false;
+    }
+    p.snap_acked = m.next_offset;
+    send_snapshot_chunks(from, p, false, out);
 }
 
 // ---- broadcasts --------------------------------------------------------------
@@ -627,6 +890,10 @@ void core::retry_forwards(output& out) {
     }
 }
 
+bool core::origin_findable(index_t search_from) const noexcept {
+    return search_from + 1 >= log_.start();
+}
+
 std::optional<index_t> core::find_origin(entry_origin origin, index_t search_from) const {
     for (index_t i = std::max(search_from + 1, log_.start()); i <= log_.length(); ++i)
         if (log_.at(i).origin == origin) return i;
@@ -644,7 +911,11 @@ void core::on_forward_request(node_id from, const forward_request& m, output& ou
     } else {
         const entry_origin origin{from, m.request};
         auto found = find_origin(origin, m.search_from);
-        if (!found && log_.length() - commit_length_ >= cfg_.max_uncommitted) {
+        if (!found && !origin_findable(m.search_from)) {
+            // It may be in the compacted prefix: appending it again could
+            // make it take effect twice (thesis §6.3).
+            r.result = forward_response::status::unknown;
+        } else if (!found && log_.length() - commit_length_ >= cfg_.max_uncommitted) {
             r.result = forward_response::status::busy;
         } else {
             r.index = found ? *found : append_local(entry_kind::application, origin, m.payload, out);
@@ -688,6 +959,9 @@ void core::on_forward_response(node_id from, const forward_response& m, output& 
     case forward_response::status::busy:
         complete(m.request, broadcast_result::busy, 0, out);
         return;
+    case forward_response::status::unknown:
+        complete(m.request, broadcast_result::unknown, 0, out);
+        return;
     }
     ++stats_.messages_rejected;   // an unknown status value
 }
@@ -726,16 +1000,22 @@ void core::on_message(const envelope& env, output& out) {
             else if constexpr (std::is_same_v<T, log_response>) on_log_response(env.from, m, out);
             else if constexpr (std::is_same_v<T, forward_request>) on_forward_request(env.from, m, out);
             else if constexpr (std::is_same_v<T, forward_response>) on_forward_response(env.from, m, out);
+            else if constexpr (std::is_same_v<T, install_snapshot>) on_install_snapshot(env.from, m, out);
+            else if constexpr (std::is_same_v<T, install_snapshot_response>)
+                on_install_snapshot_response(env.from, m, out);
         },
         env.msg);
 }
 
-void core::save_hard_state(output& out) {
-    const hard_state hs{current_term_, voted_for_};
-    if (hs != saved_) {
-        out.save_hard_state = hs;
-        saved_ = hs;
-    }
+// The commit index rides along with the term and vote, and is saved on its
+// own only when asked (a snapshot): saving it at every commit would cost a
+// file replacement per commit, and a stale value is still a safe lower bound.
+void core::save_hard_state(output& out, bool with_commit) {
+    const bool changed = current_term_ != saved_.current_term || voted_for_ != saved_.voted_for ||
+                         (with_commit && commit_length_ != saved_.commit);
+    if (!changed) return;
+    saved_ = hard_state{current_term_, voted_for_, commit_length_};
+    out.save_hard_state = saved_;
 }
 
 void core::send(node_id to, message m, output& out) {
@@ -759,6 +1039,8 @@ void core::check_invariants() const {
     if (current_role_ == role::leader && current_leader_ != cfg_.self) fail("a leader knows it leads");
     if (current_role_ != role::leader && current_leader_ == cfg_.self) fail("only a leader names itself leader");
     if (current_role_ == role::candidate && voted_for_ != cfg_.self) fail("a candidate votes for itself");
+    if (commit_length_ < snapshot_.index) fail("a snapshot covers only committed entries");
+    if (log_.start() > snapshot_.index + 1) fail("the log continues the snapshot without a gap");
 }
 
 } // namespace raftlite

@@ -19,6 +19,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/system/system_error.hpp>
 
 #include <algorithm>
@@ -37,6 +38,7 @@ using clock_type = std::chrono::steady_clock;
 using broadcast_handler = asio::any_completion_handler<node::broadcast_signature>;
 using receive_handler = asio::any_completion_handler<node::receive_signature>;
 using stop_handler_type = asio::any_completion_handler<node::stop_signature>;
+using snapshot_handler_type = asio::any_completion_handler<node::snapshot_signature>;
 
 namespace {
 
@@ -81,6 +83,10 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
     std::optional<asio::any_io_executor> deliver_executor;   // none: the strand
     std::shared_ptr<std::atomic<bool>> deliveries_poisoned = std::make_shared<std::atomic<bool>>(false);
     node::stop_handler on_stop_handler;
+    node::snapshot_handler take_snapshot_handler;
+    node::restore_handler restore_handler;
+    std::vector<detail::pending_handler<snapshot_signature>> snapshot_waiters;   // async_snapshot
+    std::optional<asio::thread_pool> snapshot_thread;   // seals received snapshots (fsync) off the strand
     bool pull_mode = false;                    // no delivery handler: entries wait for async_receive
     std::deque<log_entry> received;            // pull mode: committed, not yet taken
     std::optional<detail::pending_handler<receive_signature>> receiver;
@@ -197,6 +203,99 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
     }
 
     bool can_deliver() override { return !pull_mode || received.size() < max_received; }
+
+    void deliveries_pending() override {
+        asio::post(strand, [weak = weak_from_this()] {
+            auto self = weak.lock();
+            if (!self || !self->running) return;
+            self->guarded([&] { self->run->resume_deliveries(); });
+            self->publish_status();
+        });
+    }
+
+    // -- snapshots -------------------------------------------------------------
+    // Runs `f` where deliveries run: on the strand, or posted in order to the
+    // delivery executor; a throw stops the node as a failed delivery would.
+    template <class F>
+    void where_deliveries_run(index_t index, F f) {
+        auto guarded_call = [weak = weak_from_this(), strand = strand, poisoned = deliveries_poisoned, index,
+                             f = std::move(f)]() mutable {
+            if (*poisoned) return;
+            try {
+                f();
+            } catch (const std::exception& ex) {
+                *poisoned = true;
+                asio::post(strand, [weak, index, what = std::string(ex.what())] {
+                    if (auto self = weak.lock()) self->delivery_failed(index, what);
+                });
+            }
+        };
+        if (deliver_executor) asio::post(*deliver_executor, std::move(guarded_call));
+        else guarded_call();
+    }
+
+    void restore(const snapshot_meta& meta) override {
+        RAFTLITE_LOG_CORE(info) << "restoring the snapshot of entries 1.." << meta.index << " (term " << meta.term
+                                << ", " << meta.size << " bytes)";
+        if (!restore_handler) {
+            fail_stop(errc::internal_error, "a snapshot to restore, but no restore handler (node::on_snapshot)");
+            return;
+        }
+        where_deliveries_run(meta.index, [h = restore_handler, storage = storage.get(), meta] {
+            snapshot_source source(*storage, meta);
+            h(source);
+        });
+    }
+
+    void take_snapshot(index_t index, term_t term) override {
+        std::unique_ptr<snapshot_writer> writer;
+        boost::system::error_code ec;
+        if (!take_snapshot_handler) ec = boost::system::errc::make_error_code(boost::system::errc::operation_not_supported);
+        else ec = storage->begin_snapshot(index, term, opts.core.members, writer);
+        if (ec) {
+            asio::post(strand, [weak = weak_from_this(), ec] {
+                if (auto self = weak.lock()) self->snapshot_finished(snapshot_meta{}, ec);
+            });
+            return;
+        }
+        // The sink reports back on the strand, from whatever thread finishes it.
+        snapshot_sink sink(index, term, std::move(writer),
+                           [weak = weak_from_this(), strand = strand](const snapshot_meta& meta, boost::system::error_code e) {
+                               asio::post(strand, [weak, meta, e] {
+                                   if (auto self = weak.lock()) self->snapshot_finished(meta, e);
+                               });
+                           });
+        auto shared_sink = std::make_shared<snapshot_sink>(std::move(sink));
+        where_deliveries_run(index, [h = take_snapshot_handler, shared_sink] { h(std::move(*shared_sink)); });
+    }
+
+    void snapshot_finished(const snapshot_meta& meta, boost::system::error_code ec) {
+        if (!running) return;
+        if (ec) RAFTLITE_LOG_CORE(warning) << "snapshot failed: " << ec.message() << " (asked again later)";
+        else RAFTLITE_LOG_CORE(info) << "snapshot of entries 1.." << meta.index << " taken (" << meta.size << " bytes)";
+        guarded([&] { run->snapshot_done(meta, ec); });
+        auto waiting = std::move(snapshot_waiters);
+        snapshot_waiters.clear();
+        for (auto& w : waiting) complete(std::move(w), ec, ec ? index_t{0} : meta.index);
+        publish_status();
+    }
+
+    void finish_received_snapshot(runner&, std::unique_ptr<snapshot_writer> writer,
+                                  const snapshot_meta& expected) override {
+        if (!snapshot_thread) snapshot_thread.emplace(1);
+        std::shared_ptr<snapshot_writer> w(std::move(writer));
+        asio::post(*snapshot_thread, [weak = weak_from_this(), strand = strand, w, expected] {
+            snapshot_meta sealed;
+            const boost::system::error_code ec = w->finish(sealed, &expected);
+            asio::post(strand, [weak, expected, ec] {
+                auto self = weak.lock();
+                if (!self || !self->running) return;
+                if (ec) RAFTLITE_LOG_CORE(warning) << "snapshot from the leader rejected: " << ec.message();
+                self->guarded([&] { self->run->received_snapshot_done(expected, ec); });
+                self->publish_status();
+            });
+        });
+    }
 
     void broadcast_done(std::uint64_t request, boost::system::error_code ec, index_t index) override {
         metrics.broadcast_finished(request, ec);
@@ -380,6 +479,7 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
         heartbeat_running = false;
         if (net) net->stop();
         if (disk) disk->wait_idle();
+        if (snapshot_thread) snapshot_thread->join();   // a received snapshot being sealed
         if (run->running()) run->stop(reason);   // completes every broadcast awaiting an outcome
         if (reason == errc::stopped || reason == errc::delivery_failed) {
             // What was handed to the runner is stored before the directory is
@@ -394,6 +494,9 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
         storage.reset();
         for (std::uint64_t request : waiters.requests())
             if (auto w = waiters.take(request)) complete(std::move(*w), boost::system::error_code(reason), index_t{0});
+        auto snapshot_waiting = std::move(snapshot_waiters);
+        snapshot_waiters.clear();
+        for (auto& w : snapshot_waiting) complete(std::move(w), boost::system::error_code(reason), index_t{0});
         if (receiver) {
             auto r = std::move(*receiver);
             receiver.reset();
@@ -428,6 +531,10 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
         s.commit_index = raft.commit_length();
         s.last_log_index = raft.log().length();
         s.applied_index = run->applied();
+        s.snapshot_index = raft.snapshot().index;
+        s.log_start = raft.log().start();
+        s.snapshots_taken = run->snapshots_taken();
+        s.snapshots_installed = run->snapshots_installed();
         if (raft.role() == role::leader)
             for (node_id m : opts.core.members)
                 if (m != self()) s.match_index[m] = raft.acked_length(m);
@@ -459,12 +566,22 @@ void node::on_deliver(boost::asio::any_io_executor executor, delivery_handler ha
 
 void node::on_stop(stop_handler handler) { impl_->on_stop_handler = std::move(handler); }
 
+void node::on_snapshot(snapshot_handler take, restore_handler restore) {
+    impl_->take_snapshot_handler = std::move(take);
+    impl_->restore_handler = std::move(restore);
+}
+
 boost::system::error_code node::start() {
     impl& d = *impl_;
     if (d.running || d.run) return {};
     runner_options ro;
     ro.core = d.opts.core;
     ro.applied_index = d.opts.applied_index;
+    ro.max_deliveries_per_turn = d.opts.max_deliveries_per_turn;
+    if (d.take_snapshot_handler) {
+        ro.snapshot_entries = d.opts.snapshot_entries;
+        ro.snapshot_bytes = d.opts.snapshot_bytes;
+    }
     // Request ids must not repeat across runs (see runner_options): they start
     // at the wall clock in nanoseconds (no run issues a billion broadcasts a
     // second), and the runner moves them above every id of ours in the log
@@ -480,6 +597,12 @@ boost::system::error_code node::start() {
     if (auto ec = d.run->load()) {
         d.run.reset();
         return ec;
+    }
+    if (d.run->raft().snapshot().index > d.opts.applied_index && !d.restore_handler) {
+        RAFTLITE_LOG_CORE(error) << "the data directory holds a snapshot (entries 1.." << d.run->raft().snapshot().index
+                                 << ") but no restore handler is set (node::on_snapshot)";
+        d.run.reset();
+        return errc::bad_config;
     }
     if (d.storage->blocks()) d.disk.emplace(*d.storage, &d.metrics);
     d.last_term = d.run->raft().current_term();
@@ -536,6 +659,26 @@ void node::do_stop(stop_handler_type handler) {
     asio::dispatch(impl_->strand, [self = impl_, w = std::move(w)]() mutable {
         self->shutdown(errc::stopped);   // nothing if it stopped already
         self->complete(std::move(w), self->closed_reason());
+    });
+}
+
+void node::do_snapshot(snapshot_handler_type handler) {
+    detail::pending_handler<snapshot_signature> w(std::move(handler), impl_->strand);
+    asio::dispatch(impl_->strand, [self = impl_, w = std::move(w)]() mutable {
+        if (!self->running || !self->run) {
+            self->complete(std::move(w), boost::system::error_code(self->closed_reason()), index_t{0});
+            return;
+        }
+        if (!self->take_snapshot_handler) {
+            self->complete(std::move(w),
+                           boost::system::errc::make_error_code(boost::system::errc::operation_not_supported),
+                           index_t{0});
+            return;
+        }
+        bool asked = false;
+        self->guarded([&] { asked = self->run->request_snapshot(); });
+        if (asked || self->run->snapshot_in_progress()) self->snapshot_waiters.push_back(std::move(w));
+        else self->complete(std::move(w), boost::system::error_code{}, self->run->raft().snapshot().index);
     });
 }
 

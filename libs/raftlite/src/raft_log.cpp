@@ -45,6 +45,12 @@ void raft_log::remove_prefix(index_t upto) {
     start_ = upto;
 }
 
+void raft_log::reset(index_t start, term_t prefix_term) {
+    entries_.clear();
+    start_ = start == 0 ? 1 : start;
+    prefix_term_ = prefix_term;
+}
+
 index_t raft_log::first_index_of_term_run(index_t index) const noexcept {
     // Terms never decrease along a log, so the run is found by binary search.
     const term_t t = term_at(index);

@@ -18,6 +18,12 @@ error_code disk_round::write(persister& storage) const {
             if (auto ec = storage.truncate_suffix(*b.truncate_from)) return ec;
         if (!b.append.empty())
             if (auto ec = storage.append(b.append)) return ec;
+        // The snapshot becomes current before the prefix it covers goes, so
+        // that no crash leaves neither (Raft §7; thesis §5.1).
+        if (b.use_snapshot)
+            if (auto ec = storage.use_snapshot(*b.use_snapshot)) return ec;
+        if (b.remove_prefix)
+            if (auto ec = storage.remove_prefix(b.remove_prefix->first, b.remove_prefix->second)) return ec;
         if (b.hard)
             if (auto ec = storage.save_hard_state(*b.hard)) return ec;
     }
@@ -45,6 +51,7 @@ error_code outcome_code(broadcast_result r) noexcept {
     case broadcast_result::not_leader: return errc::not_leader;
     case broadcast_result::superseded: return errc::superseded;
     case broadcast_result::busy: return errc::busy;
+    case broadcast_result::unknown: return errc::outcome_unknown;
     }
     return errc::not_leader;
 }
@@ -54,7 +61,15 @@ std::optional<broadcast_result> core_outcome(error_code ec) noexcept {
     if (ec == errc::not_leader) return broadcast_result::not_leader;
     if (ec == errc::superseded) return broadcast_result::superseded;
     if (ec == errc::busy) return broadcast_result::busy;
+    if (ec == errc::outcome_unknown) return broadcast_result::unknown;
     return std::nullopt;
+}
+
+void runner_host::finish_received_snapshot(runner& r, std::unique_ptr<snapshot_writer> writer,
+                                           const snapshot_meta& expected) {
+    snapshot_meta sealed;
+    const error_code ec = writer->finish(sealed, &expected);
+    r.received_snapshot_done(expected, ec);
 }
 
 // ---- the runner ---------------------------------------------------------------
@@ -76,9 +91,15 @@ error_code runner::load() {
     return {};
 }
 
+// A restart goes on from the newest snapshot (restored into the application)
+// and delivers the committed entries after it, a bounded number per turn.
 void runner::start() {
     running_ = true;
     out_ = core_->start();
+    const core& c = *core_;
+    if (c.snapshot().index > applied_) restore(c.snapshot());
+    for (index_t i = std::max(applied_ + 1, c.log().start()); i <= c.commit_length(); ++i)
+        out_.committed.push_back(c.log().at(i));
     flush();
 }
 
@@ -126,22 +147,38 @@ void runner::carry_out(output& o) {
         write_batch b;
         b.truncate_from = o.truncate_from;
         b.append = std::move(o.append);
+        b.use_snapshot = o.use_snapshot;
+        b.remove_prefix = o.remove_prefix;
         b.hard = o.save_hard_state;
         b.after_sync = std::move(o.messages_after_sync);
         b.last_index = core_->log().length();
         b.last_term = core_->log().last_term();
         after_sync_waiting_ += b.after_sync.size();
         if (!b.append.empty()) host_->appended(b.append);
+        if (faults_.compact_before_snapshot_durable && b.use_snapshot && b.remove_prefix) {
+            write_batch early;   // broken: the prefix goes before the snapshot is current
+            early.remove_prefix = b.remove_prefix;
+            early.last_index = b.last_index;
+            early.last_term = b.last_term;
+            b.remove_prefix.reset();
+            queued_.push_back(std::move(early));
+        }
         queued_.push_back(std::move(b));
     }
+    // A received snapshot's data goes to its own file, not the log.
+    receive_snapshot_data(o.snapshot_data);
     // 2. Messages that depend on no write leave now, so that a leader's
     // replication runs while its own write is in flight (thesis §10.2.1).
     for (envelope& m : o.messages) host_->send(std::move(m));
+    send_snapshot_chunks(o.snapshot_sends);
     // 3. The sync: now (inline) or as a round the host completes later.
     if (to_disk) start_round();
     if (!running_) return;
-    // 4. Deliveries in index order, then outcomes. (A delivery handler may
-    // stop the node.)
+    // 4. A snapshot from the leader replaces the application's state, then
+    // deliveries in index order, then outcomes. (A delivery handler may stop
+    // the node.)
+    if (o.restore) restore(*o.restore);
+    if (!running_) return;
     deliver(o.committed);
     if (!running_) return;
     complete(o.completions);
@@ -206,12 +243,105 @@ void runner::deliver(const std::vector<log_entry>& entries) {
     resume_deliveries();
 }
 
+// At most max_deliveries_per_turn at a time (as etcd bounds the committed
+// entries of one Ready): a long catch-up must not hold up timers and
+// messages, or a restarted leader stops heartbeating and is deposed.
 void runner::resume_deliveries() {
+    std::size_t n = 0;
     while (running_ && !undelivered_.empty() && host_->can_deliver()) {
+        if (opts_.max_deliveries_per_turn != 0 && n == opts_.max_deliveries_per_turn) {
+            host_->deliveries_pending();
+            break;
+        }
         log_entry e = std::move(undelivered_.front());
         undelivered_.pop_front();
         applied_ = e.index;
+        ++applied_since_snapshot_;
+        bytes_since_snapshot_ += e.size();
+        ++n;
         host_->deliver(e);
+    }
+    if (running_) maybe_snapshot();
+}
+
+// ---- snapshots ------------------------------------------------------------------
+
+void runner::restore(const snapshot_meta& meta) {
+    while (!undelivered_.empty() && undelivered_.front().index <= meta.index) undelivered_.pop_front();
+    applied_ = meta.index;
+    committed_through_ = std::max(committed_through_, meta.index);
+    applied_since_snapshot_ = 0;
+    bytes_since_snapshot_ = 0;
+    host_->restore(meta);
+}
+
+void runner::maybe_snapshot() {
+    const bool by_count = opts_.snapshot_entries != 0 && applied_since_snapshot_ >= opts_.snapshot_entries;
+    const bool by_size = opts_.snapshot_bytes != 0 && bytes_since_snapshot_ >= opts_.snapshot_bytes;
+    if (by_count || by_size) request_snapshot();
+}
+
+bool runner::request_snapshot() {
+    if (!running_ || snapshot_in_progress_ || applied_ <= core_->snapshot().index) return false;
+    // The application snapshots what it has applied: committed entries only,
+    // whose terms the log still holds (compaction stops at the last snapshot).
+    snapshot_in_progress_ = true;
+    applied_since_snapshot_ = 0;
+    bytes_since_snapshot_ = 0;
+    host_->take_snapshot(applied_, core_->log().term_at(applied_));
+    return true;
+}
+
+void runner::snapshot_done(const snapshot_meta& meta, error_code ec) {
+    snapshot_in_progress_ = false;
+    if (!running_ || ec) return;   // asked again after as many more entries
+    ++snapshots_taken_;
+    feed(snapshot_taken{meta});
+    flush();
+}
+
+void runner::receive_snapshot_data(std::vector<install_snapshot>& chunks) {
+    for (install_snapshot& c : chunks) {
+        if (c.offset == 0) {
+            receiving_.reset();   // abandons one broken off
+            receiving_meta_ = c.meta;
+            if (auto ec = storage_->begin_snapshot(c.meta.index, c.meta.term, c.meta.members, receiving_)) {
+                receiving_.reset();
+                feed(snapshot_received{c.meta, false});
+                continue;
+            }
+        }
+        if (!receiving_ || receiving_meta_ != c.meta) continue;   // the core asks only for what continues it
+        if (c.data && !c.data->empty()) {
+            if (auto ec = receiving_->write(*c.data)) {
+                receiving_.reset();
+                feed(snapshot_received{c.meta, false});
+                continue;
+            }
+        }
+        if (c.done) host_->finish_received_snapshot(*this, std::move(receiving_), c.meta);
+    }
+}
+
+void runner::received_snapshot_done(const snapshot_meta& expected, error_code ec) {
+    if (!running_) return;
+    if (!ec) ++snapshots_installed_;
+    feed(snapshot_received{expected, !ec});
+    flush();
+}
+
+// The core names the range; the bytes come from the stored snapshot. A chunk
+// that cannot be read (its snapshot was just replaced) is not sent: the
+// transfer goes on with the new snapshot, or from the last acknowledged
+// offset after two heartbeats without progress.
+void runner::send_snapshot_chunks(std::vector<snapshot_send>& sends) {
+    for (snapshot_send& s : sends) {
+        std::string data;
+        if (s.length != 0)
+            if (auto ec = storage_->read_snapshot(s.msg.meta, s.msg.offset, s.length, data)) continue;
+        if (data.size() != s.length) continue;
+        s.msg.data = make_bytes(std::move(data));
+        host_->send(envelope{core_->id(), s.to, std::move(s.msg)});
     }
 }
 

@@ -1,17 +1,19 @@
 // raftlite — the Raft protocol as a pure, deterministic state machine.
 //
 // Events in, actions out: no sockets, clocks, threads, files or randomness.
-// A driver (raftlite::node with Asio and files, or the simulator with virtual
-// time and disks) feeds events to step() and carries out the returned output
-// in this order:
-//   1. apply the log writes (truncate_from, then append) and save_hard_state;
-//   2. send `messages` (they do not depend on the writes);
+// A driver (raftlite::runner, under the node and the simulator) feeds events
+// to step() and carries out the returned output in this order:
+//   1. apply the log writes (truncate_from, append, use_snapshot,
+//      remove_prefix) and save_hard_state; append `snapshot_data` to the
+//      snapshot being received;
+//   2. send `messages` and `snapshot_sends` (they do not depend on the writes);
 //   3. make the writes durable (one sync for everything in the output), then
 //      send `messages_after_sync` and report the sync with a log_synced event
 //      (naming the last log index and its term at the time of the sync).
 //      `messages_after_sync` may leave only once every write handed to the
 //      driver so far, by this output or an earlier one, is durable;
-//   4. deliver `committed` entries in order, then report `completions`;
+//   4. replace the application's state by the snapshot `restore` names, then
+//      deliver `committed` entries past it in order, then report `completions`;
 //   5. reset the election timer / start or stop the heartbeat timer.
 // The algorithm follows Kleppmann's event-driven formulation of Raft
 // (variable names included), with the Raft paper's rules cited where enforced.
@@ -31,6 +33,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -52,13 +55,27 @@ struct core_config {
     unsigned hold_elections = 3;           ///< election timeouts a broadcast no leader has seen waits for one before failing with not_leader
     unsigned forward_retry_after = 32;     ///< log_requests from the leader before an unanswered forward is sent again
     bool check_quorum = true;              ///< a leader not heard from a majority for an election timeout steps down
+    std::size_t snapshot_chunk_bytes = 1 << 20;  ///< snapshot data per install_snapshot message
+    std::size_t snapshot_chunks_inflight = 4;    ///< unacknowledged snapshot chunks per follower
+    index_t log_keep_entries = 1024;             ///< entries kept below a new snapshot's index, so a follower slightly behind catches up from the log
 };
 
 enum class role { follower, candidate, leader };
 const char* role_name(role r) noexcept;
 
-/// The outcome of a broadcast, as the core sees it.
-enum class broadcast_result { committed, not_leader, superseded, busy };
+/// The outcome of a broadcast, as the core sees it. `unknown`: the entry may
+/// have committed, but inside a snapshot this node installed or behind a
+/// leader's compacted log, where its origin can no longer be looked up.
+enum class broadcast_result { committed, not_leader, superseded, busy, unknown };
+
+/// A chunk of the current snapshot for the driver to read and send: `msg`
+/// with `length` bytes of data from msg.offset (the core holds no snapshot
+/// data).
+struct snapshot_send {
+    node_id to = no_node;
+    install_snapshot msg;
+    std::uint64_t length = 0;
+};
 
 struct completion {
     std::uint64_t request = 0;
@@ -71,15 +88,20 @@ struct output {
     std::optional<hard_state> save_hard_state;
     std::optional<index_t> truncate_from;      ///< remove log entries with index >= this, before appending
     std::vector<log_entry> append;
+    std::optional<snapshot_meta> use_snapshot;  ///< make this durable snapshot the current one (before remove_prefix)
+    std::optional<std::pair<index_t, term_t>> remove_prefix;  ///< remove entries below .first; .second is the term of .first-1
+    std::vector<install_snapshot> snapshot_data;  ///< follower: chunks for the snapshot being received (offset 0 starts one)
     std::vector<envelope> messages;
+    std::vector<snapshot_send> snapshot_sends;    ///< leader: chunks to read from the current snapshot and send
     std::vector<envelope> messages_after_sync;
+    std::optional<snapshot_meta> restore;      ///< the application's state becomes this snapshot's (before `committed`)
     std::vector<log_entry> committed;          ///< newly committed, in index order (noops included)
     std::vector<completion> completions;
     bool reset_election_timer = false;
     std::optional<bool> heartbeat_timer;       ///< true: start (leader), false: stop
 
     bool has_writes() const noexcept {
-        return save_hard_state || truncate_from || !append.empty();
+        return save_hard_state || truncate_from || !append.empty() || use_snapshot || remove_prefix;
     }
     bool empty() const noexcept;
     /// Records a suffix truncation, merging with writes already in this output.
@@ -95,9 +117,15 @@ struct message_received { envelope env; };
 struct broadcast_request { std::uint64_t request = 0; shared_bytes payload; };
 /// The driver made the log durable up to `last_index`, whose term was `last_term`.
 struct log_synced { index_t last_index = 0; term_t last_term = 0; };
+/// A snapshot of this node's application state is durable (its writer
+/// finished). It covers committed entries only.
+struct snapshot_taken { snapshot_meta meta; };
+/// The snapshot received from the leader is written and durable (ok), or
+/// failed its checksum or its write (!ok: the transfer starts over).
+struct snapshot_received { snapshot_meta meta; bool ok = false; };
 
 using event = std::variant<election_timeout, heartbeat_timeout, message_received,
-                           broadcast_request, log_synced>;
+                           broadcast_request, log_synced, snapshot_taken, snapshot_received>;
 
 /// Counters a driver can export.
 struct core_stats {
@@ -136,6 +164,10 @@ public:
     index_t commit_length() const noexcept { return commit_length_; }
     index_t durable_length() const noexcept { return durable_length_; }
     const raft_log& log() const noexcept { return log_; }
+    /// The current snapshot (index 0: none yet).
+    const snapshot_meta& snapshot() const noexcept { return snapshot_; }
+    /// Followers being sent a snapshot (leader only).
+    std::size_t snapshot_transfers() const noexcept;
     const core_config& config() const noexcept { return cfg_; }
     const core_stats& stats() const noexcept { return stats_; }
     std::size_t pending_broadcasts() const noexcept { return pending_.size(); }
@@ -160,6 +192,21 @@ private:
         std::deque<index_t> inflight;  ///< end indexes of pipelined batches
         unsigned heartbeats_without_progress = 0;
         bool recently_active = false;  ///< heard from since the last quorum check
+        // Snapshot state (etcd's tracker: probe / replicate / snapshot): the
+        // entries the follower needs were compacted, so it is sent the
+        // snapshot first (Raft §7).
+        bool snapshotting = false;
+        snapshot_meta snap;            ///< the snapshot being sent
+        std::uint64_t snap_acked = 0;  ///< bytes the follower has, in order
+        std::uint64_t snap_sent = 0;   ///< next byte to send
+        bool snap_done_sent = false;   ///< the last chunk is out
+    };
+
+    // the snapshot a follower is receiving
+    struct incoming_snapshot {
+        snapshot_meta meta;
+        std::uint64_t next_offset = 0;   ///< bytes received in order
+        bool finishing = false;          ///< the last chunk is being made durable
     };
 
     // a broadcast accepted on this node and not yet resolved
@@ -181,6 +228,8 @@ private:
     void on_message(const envelope& env, output& out);
     void on_broadcast(std::uint64_t request, const shared_bytes& payload, output& out);
     void on_log_synced(const log_synced& s, output& out);
+    void on_snapshot_taken(const snapshot_meta& meta, output& out);
+    void on_snapshot_received(const snapshot_received& r, output& out);
 
     void on_vote_request(node_id from, const vote_request& m, output& out);
     void on_vote_response(node_id from, const vote_response& m, output& out);
@@ -188,6 +237,8 @@ private:
     void on_log_response(node_id from, const log_response& m, output& out);
     void on_forward_request(node_id from, const forward_request& m, output& out);
     void on_forward_response(node_id from, const forward_response& m, output& out);
+    void on_install_snapshot(node_id from, const install_snapshot& m, output& out);
+    void on_install_snapshot_response(node_id from, const install_snapshot_response& m, output& out);
 
     // transitions
     void become_follower(term_t term, output& out);
@@ -202,6 +253,9 @@ private:
     void commit_log_entries(output& out);
     void advance_commit(index_t new_commit, output& out);
     index_t append_local(entry_kind kind, entry_origin origin, shared_bytes payload, output& out);
+    void start_snapshot_transfer(progress& p);
+    void send_snapshot_chunks(node_id f, progress& p, bool heartbeat, output& out);
+    void install_received_snapshot(const snapshot_meta& meta, output& out);
 
     // broadcasts
     void forward_pending(output& out);
@@ -212,8 +266,11 @@ private:
     void unindex(std::uint64_t request, const pending& p);
     void fail_held(broadcast_result r, output& out);
     std::optional<index_t> find_origin(entry_origin origin, index_t search_from) const;
+    /// False when entries after search_from were compacted: a request found
+    /// nowhere in the log may still be in that prefix.
+    bool origin_findable(index_t search_from) const noexcept;
 
-    void save_hard_state(output& out);
+    void save_hard_state(output& out, bool with_commit = false);
     void send(node_id to, message m, output& out);
     void send_after_sync(node_id to, message m, output& out);
     bool is_member(node_id n) const noexcept;
@@ -224,6 +281,8 @@ private:
     term_t current_term_ = 0;
     node_id voted_for_ = no_node;
     raft_log log_;
+    snapshot_meta snapshot_;                  ///< the current snapshot (index 0: none)
+    std::optional<incoming_snapshot> incoming_;   ///< follower: the snapshot being received
     index_t commit_length_ = 0;
     enum role current_role_ = role::follower;
     node_id current_leader_ = no_node;

@@ -64,7 +64,9 @@ struct forward_request {
 
 /// The leader's answer to a forwarded broadcast.
 struct forward_response {
-    enum class status : std::uint8_t { accepted = 0, not_leader = 1, busy = 2 };
+    /// unknown: the request may sit in the leader's compacted log prefix,
+    /// where it can no longer be looked up (so it is not appended again).
+    enum class status : std::uint8_t { accepted = 0, not_leader = 1, busy = 2, unknown = 3 };
     std::uint64_t request = 0;
     status result = status::accepted;
     term_t term = 0;     ///< term of the appended entry (accepted)

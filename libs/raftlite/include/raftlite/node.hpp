@@ -7,6 +7,7 @@
 #include <raftlite/error.hpp>
 #include <raftlite/metrics.hpp>
 #include <raftlite/node_options.hpp>
+#include <raftlite/snapshot.hpp>
 #include <raftlite/transport.hpp>
 #include <raftlite/types.hpp>
 
@@ -37,6 +38,10 @@ struct node_status {
     index_t commit_index = 0;
     index_t last_log_index = 0;
     index_t applied_index = 0;
+    index_t snapshot_index = 0;               ///< the last entry the current snapshot covers (0: none)
+    index_t log_start = 1;                    ///< the first entry held in the log
+    std::uint64_t snapshots_taken = 0;        ///< by this node, since it started
+    std::uint64_t snapshots_installed = 0;    ///< received from a leader, since it started
     std::map<node_id, index_t> match_index;   ///< leader only: per follower
     bool running = false;
     bool storage_failed = false;
@@ -68,6 +73,16 @@ public:
     using broadcast_signature = void(boost::system::error_code, index_t);
     using receive_signature = void(boost::system::error_code, index_t, shared_bytes);
     using stop_signature = void(boost::system::error_code);
+    using snapshot_signature = void(boost::system::error_code, index_t);
+    /// Takes a snapshot of the application's state as of sink.index() (the
+    /// entry just delivered): capture the state now, write it to the sink on
+    /// any thread, then sink.finish() (see snapshot.hpp). Runs where
+    /// deliveries run (the strand, or the delivery executor), in order.
+    using snapshot_handler = std::function<void(snapshot_sink sink)>;
+    /// Replaces the application's state by a snapshot's, at start and when
+    /// the leader sends one; entries after source.meta().index follow. Runs
+    /// where deliveries run. If it throws, the node stops (delivery_failed).
+    using restore_handler = std::function<void(snapshot_source& source)>;
 
     /// `executor` runs the node: its strand, timers and sockets are made on it.
     node(boost::asio::any_io_executor executor, node_options options, std::unique_ptr<persister> storage);
@@ -86,6 +101,9 @@ public:
     void on_deliver(boost::asio::any_io_executor executor, delivery_handler handler);
     /// Set before start(); runs on the node's strand.
     void on_stop(stop_handler handler);
+    /// Set before start(), together: without them the node never takes a
+    /// snapshot, and a node whose storage holds one cannot start.
+    void on_snapshot(snapshot_handler take, restore_handler restore);
 
     /// Loads the persisted state, starts listening, connecting and the timers.
     /// Fails (and does nothing) when the storage cannot be loaded or the
@@ -115,6 +133,15 @@ public:
     template <class CompletionToken>
     auto async_receive(CompletionToken&& token) {
         return initiate<receive_signature>(&node::do_receive, token);
+    }
+
+    /// Takes a snapshot now (beyond node_options::snapshot_entries) and
+    /// completes once it is durable and the log prefix it covers may go, with
+    /// the snapshot's index; or at once with the current snapshot's index
+    /// when nothing was applied since. Needs on_snapshot.
+    template <class CompletionToken>
+    auto async_snapshot(CompletionToken&& token) {
+        return initiate<snapshot_signature>(&node::do_snapshot, token);
     }
 
     /// Stops the node (as stop()) and completes once it has stopped, with
@@ -156,6 +183,7 @@ private:
     void do_broadcast(boost::asio::any_completion_handler<broadcast_signature> handler, shared_bytes payload);
     void do_receive(boost::asio::any_completion_handler<receive_signature> handler);
     void do_stop(boost::asio::any_completion_handler<stop_signature> handler);
+    void do_snapshot(boost::asio::any_completion_handler<snapshot_signature> handler);
 
     struct impl;
     std::shared_ptr<impl> impl_;

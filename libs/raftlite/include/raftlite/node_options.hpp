@@ -25,6 +25,9 @@ struct node_options {
     std::chrono::milliseconds heartbeat_interval{50};
     std::chrono::milliseconds broadcast_timeout{10000};     ///< a broadcast without outcome by then completes with errc::timed_out
     index_t applied_index = 0;                              ///< entries up to here were applied before a restart: not delivered again
+    index_t snapshot_entries = 0;                           ///< ask for a snapshot after this many applied entries (0: not by count; needs node::on_snapshot)
+    std::uint64_t snapshot_bytes = 0;                       ///< ... or this many applied payload bytes (0: not by size)
+    std::size_t max_deliveries_per_turn = 1024;             ///< committed entries delivered per strand turn (timers and messages run in between)
     std::uint64_t seed = 0;                                 ///< election-timer randomness; 0: from std::random_device
 };
 

@@ -39,6 +39,9 @@ public:
     void truncate_suffix(index_t from);
     /// Removes entries with index < upto (compaction).
     void remove_prefix(index_t upto);
+    /// Empties the log: it starts at `start`, entry start-1 having term
+    /// `prefix_term` (a follower that installs a snapshot it had no match for).
+    void reset(index_t start, term_t prefix_term);
 
     /// First index of the run of entries with the same term as entry `index`
     /// (used for the conflict hint). Precondition: holds(index).

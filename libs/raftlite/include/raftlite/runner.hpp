@@ -33,6 +33,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <set>
 #include <vector>
@@ -43,12 +44,16 @@ namespace raftlite {
 struct write_batch {
     std::optional<index_t> truncate_from;
     std::vector<log_entry> append;
+    std::optional<snapshot_meta> use_snapshot;
+    std::optional<std::pair<index_t, term_t>> remove_prefix;
     std::optional<hard_state> hard;
     std::vector<envelope> after_sync;
     index_t last_index = 0;   ///< the log's last entry when the batch was made
     term_t last_term = 0;
 
-    bool has_writes() const noexcept { return truncate_from || !append.empty() || hard; }
+    bool has_writes() const noexcept {
+        return truncate_from || !append.empty() || use_snapshot || remove_prefix || hard;
+    }
 };
 
 /// One group commit: batches written in order, then made durable by one sync.
@@ -56,7 +61,8 @@ struct write_batch {
 /// hands it back with runner::disk_round_done on the runner's own context.
 class disk_round {
 public:
-    /// Applies every batch's writes in order (truncate, append, hard state).
+    /// Applies every batch's writes in order (truncate, append, use_snapshot,
+    /// remove_prefix, hard state).
     boost::system::error_code write(persister& storage) const;
     /// Makes the writes durable; a round without writes needs no sync.
     boost::system::error_code sync(persister& storage) const;
@@ -70,6 +76,8 @@ private:
     friend class runner;
     std::vector<write_batch> batches_;
 };
+
+class runner;
 
 /// What a runner needs from the world around it. Every call comes from the
 /// runner's own context (a strand, the simulator's loop), never concurrently.
@@ -102,6 +110,29 @@ public:
     /// delivery. The runner then keeps committed entries back, in order, until
     /// runner::resume_deliveries.
     virtual bool can_deliver() { return true; }
+    /// Committed entries wait beyond what one turn delivers
+    /// (runner_options::max_deliveries_per_turn): call
+    /// runner::resume_deliveries in a later turn, so that timers and messages
+    /// are handled in between.
+    virtual void deliveries_pending() {}
+
+    // ---- snapshots (Raft §7; thesis §5) -----------------------------------
+    /// The application's state becomes snapshot `meta`'s (read its data with
+    /// persister::read_snapshot): at a restart, and when the leader sent it.
+    /// Committed entries after meta.index are delivered next.
+    virtual void restore(const snapshot_meta& meta) = 0;
+    /// Asks the application for a snapshot of its state as of entry `index`
+    /// (the last one delivered): it fills a persister::begin_snapshot writer,
+    /// on any thread, while deliveries go on, and the host hands the result
+    /// to runner::snapshot_done on the runner's context. A host that cannot
+    /// take snapshots calls snapshot_done with an error.
+    virtual void take_snapshot(index_t index, term_t term) = 0;
+    /// Seals a snapshot received from the leader (writer->finish with
+    /// `expected`, which fsyncs: off the runner's context where that blocks)
+    /// and reports it with runner::received_snapshot_done, possibly from
+    /// inside this call.
+    virtual void finish_received_snapshot(runner& r, std::unique_ptr<snapshot_writer> writer,
+                                          const snapshot_meta& expected);
 
 protected:
     ~runner_host() = default;
@@ -124,6 +155,14 @@ struct runner_options {
     /// Inline: writes and the sync happen inside step(), for storage that does
     /// not block (memory). Deferred: rounds go to runner_host::write_and_sync.
     bool sync_inline = false;
+    /// Committed entries handed to the host per call (a strand turn); the
+    /// rest waits for runner_host::deliveries_pending. 0: no bound.
+    std::size_t max_deliveries_per_turn = 1024;
+    /// Ask for a snapshot once this many entries were applied since the last
+    /// one (0: never by count) ...
+    index_t snapshot_entries = 0;
+    /// ... or this many payload bytes (0: never by size).
+    std::uint64_t snapshot_bytes = 0;
     /// Deferred rounds handed to the host and not yet back (at least 1);
     /// beyond it, writes queue in the runner and share the next round. Two
     /// or more keep the disk busy (the next round waits at the disk while
@@ -159,6 +198,14 @@ public:
     void flush();
     /// A deferred round came back (on the runner's context).
     void disk_round_done(disk_round round, boost::system::error_code ec);
+    /// The application's snapshot asked for by take_snapshot is finished
+    /// (durable) with `meta`, or failed with `ec` (asked again later).
+    void snapshot_done(const snapshot_meta& meta, boost::system::error_code ec);
+    /// A received snapshot was sealed (or failed its checksum or write).
+    void received_snapshot_done(const snapshot_meta& expected, boost::system::error_code ec);
+    /// Asks for a snapshot now (if entries were applied since the last one
+    /// and none is being taken); true if one was asked for.
+    bool request_snapshot();
 
     /// The broadcast completes now with `ec` (e.g. errc::timed_out), and its
     /// later outcome, if any, is not reported.
@@ -186,6 +233,9 @@ public:
     bool running() const noexcept { return running_; }
     bool failed() const noexcept { return failed_; }
     index_t applied() const noexcept { return applied_; }
+    bool snapshot_in_progress() const noexcept { return snapshot_in_progress_; }
+    std::uint64_t snapshots_taken() const noexcept { return snapshots_taken_; }
+    std::uint64_t snapshots_installed() const noexcept { return snapshots_installed_; }
     /// Committed entries kept back by back-pressure.
     std::size_t deliveries_waiting() const noexcept { return undelivered_.size(); }
     std::uint64_t next_request() const noexcept { return next_request_; }
@@ -211,6 +261,10 @@ private:
     bool start_round();
     void finish_round(const disk_round& round);
     void deliver(const std::vector<log_entry>& entries);
+    void restore(const snapshot_meta& meta);
+    void receive_snapshot_data(std::vector<install_snapshot>& chunks);
+    void send_snapshot_chunks(std::vector<snapshot_send>& sends);
+    void maybe_snapshot();
     void complete(const std::vector<completion>& done);
     void fail(boost::system::error_code ec);
 
@@ -228,6 +282,13 @@ private:
     index_t applied_ = 0;                 ///< handed to the host
     index_t committed_through_ = 0;       ///< handed to the host or kept back
     std::deque<log_entry> undelivered_;   ///< committed, kept back by back-pressure
+    bool snapshot_in_progress_ = false;   ///< take_snapshot asked, snapshot_done not yet heard
+    index_t applied_since_snapshot_ = 0;  ///< entries and bytes applied since the last snapshot
+    std::uint64_t bytes_since_snapshot_ = 0;
+    std::uint64_t snapshots_taken_ = 0;
+    std::uint64_t snapshots_installed_ = 0;
+    std::unique_ptr<snapshot_writer> receiving_;   ///< a snapshot being received from the leader
+    snapshot_meta receiving_meta_;
     std::uint64_t next_request_ = 1;
     std::set<std::uint64_t> outstanding_;   ///< broadcasts awaiting an outcome
     detail::runner_faults faults_;          ///< all off outside the simulator's broken-driver tests

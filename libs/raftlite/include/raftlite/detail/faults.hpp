@@ -34,6 +34,11 @@ struct core_faults {
     /// A leader that has not heard from a majority for an election timeout
     /// does not step down (check-quorum, Raft thesis §6.2).
     bool no_check_quorum_step_down = false;
+    /// A follower installs a snapshot the leader sent even when its own
+    /// commit index is already beyond it (Raft §7 says discard it), so its
+    /// state goes back in time and committed entries after the snapshot are
+    /// lost from its log.
+    bool install_older_snapshot = false;
 };
 
 /// Broken driver rules inside raftlite::runner.
@@ -41,6 +46,10 @@ struct runner_faults {
     /// Messages that promise durability leave with the immediate messages,
     /// before the writes they depend on are synced.
     bool after_sync_messages_before_sync = false;
+    /// The log prefix a snapshot covers is removed when the application is
+    /// asked for the snapshot, before the snapshot is durable: a crash in
+    /// between leaves neither the entries nor a snapshot of them.
+    bool compact_before_snapshot_durable = false;
 };
 
 struct core_test_access;
