@@ -6,7 +6,7 @@
 namespace raftlite::sim {
 
 namespace {
-const char* const names[] = {"committed", "not_leader", "superseded", "busy"};   // broadcast_result
+const char* const names[] = {"committed", "not_leader", "superseded", "busy", "unknown"};   // broadcast_result
 
 std::string str(auto&&... parts) {
     std::ostringstream s;
@@ -123,6 +123,22 @@ void invariants::after_turn(const std::vector<node_host>& hosts, const node_host
                                                 prev, " vs ", it->second.second, ")"));
     }
 
+    // A restored snapshot holds exactly the state the committed log builds up
+    // to its index (Raft §7), and delivery goes on after it.
+    if (fx.restored) {
+        const index_t at = fx.restored->index;
+        if (at == 0 || at > digests_.size())
+            throw violation("snapshot", str("node ", n, " restored a snapshot of entries 1..", at, " but only ",
+                                            digests_.size(), " entries were ever committed"));
+        if (fx.restored_digest != digests_[at - 1])
+            throw violation("snapshot", str("node ", n, " restored a snapshot of entries 1..", at,
+                                            " whose state differs from the committed log's"));
+        if (at < delivered_[n - 1])
+            throw violation("snapshot", str("node ", n, " went back from entry ", delivered_[n - 1],
+                                            " to a snapshot of entries 1..", at));
+        delivered_[n - 1] = at;
+    }
+
     // delivery and state machine safety
     const index_t first_new = committed_.size() + 1;
     for (const log_entry& e : fx.delivered) {
@@ -141,6 +157,8 @@ void invariants::after_turn(const std::vector<node_host>& hosts, const node_host
                                     " there"));
         } else {
             committed_.push_back(sig_of(e));
+            reference_.apply(e);
+            digests_.push_back(reference_.digest());
             auto f = failed_.find({e.origin.node, e.origin.request});
             if (check_false_failures && e.origin.node != no_node && f != failed_.end()) {
                 throw violation("failure is final", str("request ", e.origin.request, " of node ", e.origin.node,
@@ -168,6 +186,7 @@ void invariants::after_turn(const std::vector<node_host>& hosts, const node_host
 
     // acknowledged broadcasts are what was committed at their index
     for (const completion& cp : fx.completions) {
+        if (cp.result == broadcast_result::unknown) continue;   // may or may not have committed: nothing to check
         if (cp.result != broadcast_result::committed) {
             // committed already? then this failure was false
             for (index_t i = 1; check_false_failures && i <= committed_.size(); ++i)

@@ -19,6 +19,7 @@
 #define RAFTLITE_SIM_INVARIANTS_HPP
 
 #include "node_host.hpp"
+#include "kv_machine.hpp"
 
 #include <map>
 #include <stdexcept>
@@ -72,6 +73,8 @@ private:
     std::map<term_t, node_id> leaders_;
     std::map<std::pair<index_t, term_t>, std::pair<entry_sig, term_t>> appended_;
     std::vector<entry_sig> committed_;                      ///< index i at [i-1]
+    kv_machine reference_;                                  ///< the committed log, applied once
+    std::vector<std::uint64_t> digests_;                    ///< reference_'s map after entry i, at [i-1]
     std::map<std::pair<term_t, node_id>, node_id> votes_;   ///< (term, voter) -> candidate
     std::vector<term_t> max_term_sent_;                     ///< by id - 1
     std::vector<index_t> delivered_;                        ///< by id - 1, since the last boot

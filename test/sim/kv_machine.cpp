@@ -68,4 +68,53 @@ void kv_machine::apply(const log_entry& e) {
     results_.push_back(r);
 }
 
+// Snapshot bytes: for each key, its length, the key and the value, as text
+// lines "<key length> <key><value>\n" (keys are short words; values integers).
+std::string kv_machine::snapshot() const {
+    std::string out;
+    for (const auto& [k, v] : data_) {
+        out += std::to_string(k.size());
+        out += ' ';
+        out += k;
+        out += std::to_string(v);
+        out += '\n';
+    }
+    return out;
+}
+
+bool kv_machine::restore(std::string_view bytes, index_t index) {
+    std::map<std::string, std::int64_t> data;
+    while (!bytes.empty()) {
+        const auto space = bytes.find(' ');
+        const auto eol = bytes.find('\n');
+        if (space == std::string_view::npos || eol == std::string_view::npos || space > eol) return false;
+        std::size_t klen = 0;
+        try {
+            klen = std::stoull(std::string(bytes.substr(0, space)));
+        } catch (const std::exception&) {
+            return false;
+        }
+        if (space + 1 + klen > eol) return false;
+        const std::string key(bytes.substr(space + 1, klen));
+        std::int64_t v = 0;
+        try {
+            v = std::stoll(std::string(bytes.substr(space + 1 + klen, eol - space - 1 - klen)));
+        } catch (const std::exception&) {
+            return false;
+        }
+        data[key] = v;
+        bytes.remove_prefix(eol + 1);
+    }
+    data_ = std::move(data);
+    results_.clear();
+    base_ = index;
+    return true;
+}
+
+std::uint64_t kv_machine::digest() const {
+    std::uint64_t h = 1469598103934665603ull;   // FNV-1a over the snapshot bytes
+    for (unsigned char c : snapshot()) h = (h ^ c) * 1099511628211ull;
+    return h;
+}
+
 } // namespace raftlite::sim

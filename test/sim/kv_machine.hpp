@@ -38,9 +38,18 @@ class kv_machine {
 public:
     /// Applies one delivered entry (noops and undecodable payloads apply as nothing).
     void apply(const log_entry& e);
-    /// The result of the entry at `index` (1-based); requires applied() >= index.
-    const kv_result& result(index_t index) const { return results_.at(index - 1); }
-    index_t applied() const noexcept { return results_.size(); }
+    /// The result of the entry at `index` (1-based); requires
+    /// has_result(index): applied here, not restored from a snapshot.
+    const kv_result& result(index_t index) const { return results_.at(index - base_ - 1); }
+    bool has_result(index_t index) const noexcept { return index > base_ && index <= applied(); }
+    index_t applied() const noexcept { return base_ + results_.size(); }
+    /// The map as of applied(), as bytes (a snapshot's data).
+    std::string snapshot() const;
+    /// Replaces the state by a snapshot of entries 1..index; false (and no
+    /// change) when the bytes are not a snapshot.
+    bool restore(std::string_view bytes, index_t index);
+    /// A digest of the map (equal maps, equal digests).
+    std::uint64_t digest() const;
     /// The current value of `key` (for the stale-read demonstration only:
     /// reads must go through the log).
     std::int64_t value(const std::string& key) const {
@@ -48,11 +57,12 @@ public:
         return it == data_.end() ? kv_absent : it->second;
     }
     /// A crash loses the in-memory map; the core delivers the log again from index 1.
-    void reset() { data_.clear(); results_.clear(); }
+    void reset() { data_.clear(); results_.clear(); base_ = 0; }
 
 private:
     std::map<std::string, std::int64_t> data_;
-    std::vector<kv_result> results_;
+    index_t base_ = 0;                   ///< entries up to here came with a snapshot
+    std::vector<kv_result> results_;     ///< of entries base_+1 ...
 };
 
 } // namespace raftlite::sim

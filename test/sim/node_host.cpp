@@ -70,6 +70,8 @@ void node_host::boot(host_effects& fx) {
     runner_options o;
     o.core = cfg_;
     o.first_request = next_request_;
+    o.snapshot_entries = snapshot_entries_;
+    o.max_deliveries_per_turn = 0;   // the world's turns are not timed: no need to split them
     unsynced_load broken(disk_);
     run_.emplace(std::move(o), broken_load_ ? static_cast<persister&>(broken) : disk_, *this);
     detail::runner_test_access::faults(*run_) = broken_driver_;
@@ -161,6 +163,34 @@ void node_host::storage_failed(boost::system::error_code ec) {
 
 void node_host::appended(const std::vector<log_entry>& entries) {
     fx_->appended.insert(fx_->appended.end(), entries.begin(), entries.end());
+}
+
+// The state machine is replaced by the snapshot's; its data must decode.
+void node_host::restore(const snapshot_meta& meta) {
+    std::string data;
+    if (auto ec = disk_.read_snapshot(meta, 0, static_cast<std::size_t>(meta.size), data))
+        throw violation("snapshot", "node " + std::to_string(id()) + " cannot read its snapshot of entries 1.." +
+                                        std::to_string(meta.index) + ": " + ec.message());
+    if (!machine_.restore(data, meta.index))
+        throw violation("snapshot", "node " + std::to_string(id()) + " holds a snapshot that does not decode");
+    fx_->restored = meta;
+    fx_->restored_digest = machine_.digest();
+}
+
+// The simulated application snapshots at once (its map is small); the
+// snapshot is durable when finish() returns, as on files.
+void node_host::take_snapshot(index_t index, term_t term) {
+    std::unique_ptr<snapshot_writer> w;
+    boost::system::error_code ec = disk_.begin_snapshot(index, term, cfg_.members, w);
+    snapshot_meta meta;
+    if (!ec && machine_.applied() != index)
+        throw violation("snapshot", "node " + std::to_string(id()) + " asked for a snapshot at " +
+                                        std::to_string(index) + " having applied " +
+                                        std::to_string(machine_.applied()));
+    if (!ec) ec = w->write(machine_.snapshot());
+    if (!ec) ec = w->finish(meta);
+    if (!ec) ++fx_->snapshots_taken;
+    run_->snapshot_done(meta, ec);
 }
 
 } // namespace raftlite::sim

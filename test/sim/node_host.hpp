@@ -34,6 +34,9 @@ struct host_effects {
     bool reset_election_timer = false;
     std::optional<bool> heartbeat_timer;
     std::size_t syncs_queued = 0;        ///< new disk rounds (the world schedules their completion)
+    std::optional<snapshot_meta> restored;   ///< the state machine was replaced by this snapshot ...
+    std::uint64_t restored_digest = 0;       ///< ... and then held this map
+    std::size_t snapshots_taken = 0;
 
     void clear() { *this = host_effects(); }
 };
@@ -88,6 +91,8 @@ public:
     const raftlite::runner& runner() const { return *run_; }
     const memory_persister& disk() const noexcept { return disk_; }
     const kv_machine& machine() const noexcept { return machine_; }
+    /// Snapshots after this many applied entries (0: none), from the next boot on.
+    void set_snapshot_entries(index_t n) noexcept { snapshot_entries_ = n; }
     unsigned incarnation() const noexcept { return incarnation_; }
     bool heartbeat_active() const noexcept { return heartbeat_; }
 
@@ -102,6 +107,8 @@ private:
     void storage_failed(boost::system::error_code ec) override;
     void appended(const std::vector<log_entry>& entries) override;
     void write_round(const disk_round& round);
+    void restore(const snapshot_meta& meta) override;
+    void take_snapshot(index_t index, term_t term) override;
 
     core_config cfg_;
     detail::core_faults broken_core_;
@@ -115,6 +122,7 @@ private:
     unsigned incarnation_ = 0;           ///< boots so far
     bool heartbeat_ = false;
     std::uint64_t next_request_ = 1;
+    index_t snapshot_entries_ = 0;
 };
 
 } // namespace raftlite::sim

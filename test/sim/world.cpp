@@ -339,7 +339,7 @@ void world::carry_out(std::size_t i, host_effects& fx) {
 }
 
 void world::on_completion(std::size_t i, const completion& cp) {
-    static const char* names[] = {"committed", "not_leader", "superseded", "busy"};
+    static const char* names[] = {"committed", "not_leader", "superseded", "busy", "unknown"};
     trace_.line(now_, "n%zu completes request %llu: %s at %llu", i + 1, static_cast<unsigned long long>(cp.request),
                 names[static_cast<int>(cp.result)], static_cast<unsigned long long>(cp.index));
     if (cp.request == probe_request_ && i == probe_node_) {
@@ -351,7 +351,7 @@ void world::on_completion(std::size_t i, const completion& cp) {
     if (it == by_request_.end()) return;
     const outstanding o = it->second;
     by_request_.erase(it);
-    if (cp.result == broadcast_result::committed && hosts_[i].machine().applied() >= cp.index) {
+    if (cp.result == broadcast_result::committed && hosts_[i].machine().has_result(cp.index)) {
         // The result is what this node's state machine computed at that index.
         const kv_result& r = hosts_[i].machine().result(cp.index);
         switch (history_.ops()[o.op].kind) {
@@ -361,7 +361,8 @@ void world::on_completion(std::size_t i, const completion& cp) {
         case kv_kind::cas: history_.complete_cas(o.op, now_, r.succeeded); break;
         }
         ++stats_.ops_determinate;
-    } else if (cp.result != broadcast_result::committed && cfg_.check_false_failures) {
+    } else if (cp.result != broadcast_result::committed && cp.result != broadcast_result::unknown &&
+               cfg_.check_false_failures) {
         // A failed broadcast never commits ("failure is final", checked on
         // every delivery), so it had no effect. Unchecked, it stays
         // indeterminate: it may commit later.
