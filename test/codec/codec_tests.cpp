@@ -4,16 +4,50 @@
 
 #include <raftlite/codec.hpp>
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <limits>
+#include <new>
 #include <random>
 #include <string>
 #include <vector>
 
 using namespace raftlite;
 
+// The decoder must size every allocation by the bytes actually in the frame,
+// never by a length field it has not checked yet. Leak checkers and the
+// sanitizers do not see an allocation that succeeds and is freed, so this
+// program counts them itself: while a probe is armed, the largest single
+// request made on this thread is recorded.
 namespace {
+thread_local bool alloc_probe_armed = false;
+thread_local std::size_t alloc_probe_largest = 0;
+} // namespace
+
+void* operator new(std::size_t n) {
+    if (alloc_probe_armed && n > alloc_probe_largest)
+        alloc_probe_largest = n;
+    if (void* p = std::malloc(n != 0 ? n : 1))
+        return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+namespace {
+
+/// Decodes with the allocation probe armed; returns the largest single
+/// allocation the decode made.
+std::size_t largest_allocation_decoding(const char* payload, std::size_t n, message& out,
+                                        const decode_limits& limits, boost::system::error_code& ec) {
+    alloc_probe_largest = 0;
+    alloc_probe_armed = true;
+    ec = decode_message(payload, n, out, limits);
+    alloc_probe_armed = false;
+    return alloc_probe_largest;
+}
 
 log_entry entry(term_t t, index_t i, std::string payload,
                 entry_kind k = entry_kind::application, entry_origin o = {}) {
@@ -71,10 +105,39 @@ void check_equal(const message& a, const message& b) {
                 BOOST_TEST((x.result == y.result));
                 BOOST_TEST(x.term == y.term);
                 BOOST_TEST(x.index == y.index);
+            } else if constexpr (std::is_same_v<T, install_snapshot>) {
+                BOOST_TEST(x.term == y.term);
+                BOOST_TEST((x.meta == y.meta));
+                BOOST_TEST(x.offset == y.offset);
+                BOOST_REQUIRE(y.data); // decoding always yields a chunk, if empty
+                BOOST_TEST((x.data ? *x.data : std::string()) == *y.data);
+                BOOST_TEST(x.done == y.done);
+            } else if constexpr (std::is_same_v<T, install_snapshot_response>) {
+                BOOST_TEST(x.term == y.term);
+                BOOST_TEST(x.index == y.index);
+                BOOST_TEST(x.next_offset == y.next_offset);
+                BOOST_TEST(x.installed == y.installed);
+            } else {
+                static_assert(sizeof(T) == 0, "check_equal does not know this message");
             }
         },
         a);
 }
+
+snapshot_meta snapshot(index_t index, term_t term, std::vector<node_id> members, std::uint64_t size,
+                       std::uint32_t crc = 0) {
+    return snapshot_meta{index, term, std::move(members), size, crc};
+}
+
+/// A chunk of `meta`'s data at `offset`; `done` as a correct sender sets it.
+install_snapshot chunk(term_t term, const snapshot_meta& meta, std::uint64_t offset, std::string data) {
+    const bool done = offset + data.size() == meta.size;
+    return install_snapshot{term, meta, offset, make_bytes(std::move(data)), done};
+}
+
+// Bytes before the members of an encoded install_snapshot payload: message
+// type, term, meta.index, meta.term, member count.
+constexpr std::size_t members_at = 1 + 8 + 8 + 8 + 8;
 
 /// Encodes, parses the header, decodes; checks the frame is self-consistent.
 message round_trip(const message& m, const decode_limits& limits = {}) {
@@ -119,6 +182,17 @@ std::vector<message> sample_messages() {
     v.push_back(forward_response{12, forward_response::status::accepted, 4, 20});
     v.push_back(forward_response{13, forward_response::status::not_leader, 0, 0});
     v.push_back(forward_response{14, forward_response::status::busy, 0, 0});
+    // An empty snapshot travels as one empty chunk that ends it.
+    v.push_back(chunk(2, snapshot(0, 0, {1}, 0), 0, ""));
+    v.push_back(install_snapshot{2, snapshot(7, 1, {}, 0), 0, nullptr, true}); // null is sent as empty
+    const auto meta = snapshot(120, 2, {1, 2, 3}, 9000, 0xdeadbeef);
+    v.push_back(chunk(3, meta, 0, std::string(4096, 'a')));                // the first
+    v.push_back(chunk(3, meta, 4096, std::string(4096, '\0')));            // one in the middle
+    v.push_back(chunk(3, meta, 8192, std::string(808, '\xff')));           // the last
+    v.push_back(chunk(3, meta, 9000, ""));                                 // an empty one at the end
+    v.push_back(install_snapshot_response{3, 120, 4096, false});
+    v.push_back(install_snapshot_response{3, 120, 9000, true});
+    v.push_back(install_snapshot_response{});
     return v;
 }
 
@@ -349,7 +423,7 @@ BOOST_AUTO_TEST_CASE(out_of_range_enums_and_bools) {
     BOOST_TEST((decode_frame(buf) == errc::bad_message));
 
     buf = encoded(vote_request{});
-    buf[frame_header_size] = 6; // message type
+    buf[frame_header_size] = char(std::variant_size_v<message>); // message type
     BOOST_TEST((decode_frame(buf) == errc::bad_message));
 
     log_request lr{1, 0, 0, 0, {entry(1, 1, "")}};
@@ -419,5 +493,226 @@ BOOST_AUTO_TEST_CASE(decoding_works_after_failures) {
         }
         round_trip(samples[(i + 1) % samples.size()]);
         round_trip(m);
+    }
+}
+
+// ---- install_snapshot and install_snapshot_response ---------------------------
+
+BOOST_AUTO_TEST_CASE(install_snapshot_round_trips) {
+    // The members list, each field at its extremes, and a chunk of every byte value.
+    std::string every_byte;
+    for (int c = 0; c < 256; ++c)
+        every_byte.push_back(char(c));
+    const auto meta = snapshot(std::numeric_limits<index_t>::max(), std::numeric_limits<term_t>::max(),
+                               {1, 2, 3, 4, 5, std::numeric_limits<node_id>::max()}, 1000,
+                               std::numeric_limits<std::uint32_t>::max());
+    const auto out = round_trip(chunk(9, meta, 744, every_byte));
+    const auto& got = std::get<install_snapshot>(out);
+    BOOST_TEST(got.done);
+    BOOST_TEST(got.meta.members == meta.members);
+
+    // Only the snapshot's own bounds limit an offset: the last byte of the
+    // largest snapshot the wire can describe.
+    const std::uint64_t top = std::numeric_limits<std::uint64_t>::max();
+    round_trip(chunk(1, snapshot(5, 1, {1}, top), top - 1, "z"));
+    round_trip(chunk(1, snapshot(5, 1, {1}, top), 0, "z"));
+
+    // A chunk has its own bound, not the one of entry payloads.
+    decode_limits l;
+    l.max_payload_bytes = 10;
+    round_trip(chunk(1, snapshot(5, 1, {1}, 4096), 0, std::string(4096, 'c')), l);
+
+    round_trip(install_snapshot_response{std::numeric_limits<term_t>::max(),
+                                         std::numeric_limits<index_t>::max(),
+                                         std::numeric_limits<std::uint64_t>::max(), true});
+}
+
+BOOST_AUTO_TEST_CASE(install_snapshot_members_over_max_members) {
+    const auto buf = encoded(chunk(1, snapshot(10, 1, {1, 2, 3, 4, 5}, 3), 0, "abc"));
+    decode_limits l;
+    l.max_members = 5;
+    BOOST_TEST(!decode_frame(buf, l));
+    l.max_members = 4;
+    BOOST_TEST((decode_frame(buf, l) == errc::bad_message));
+    l.max_members = 0;
+    BOOST_TEST((decode_frame(buf, l) == errc::bad_message));
+
+    // The default bound.
+    std::vector<node_id> many(decode_limits{}.max_members);
+    for (std::size_t i = 0; i < many.size(); ++i)
+        many[i] = i + 1;
+    BOOST_TEST(!decode_frame(encoded(chunk(1, snapshot(10, 1, many, 0), 0, ""))));
+    many.push_back(many.size() + 1);
+    BOOST_TEST((decode_frame(encoded(chunk(1, snapshot(10, 1, many, 0), 0, ""))) == errc::bad_message));
+}
+
+BOOST_AUTO_TEST_CASE(install_snapshot_member_count_beyond_the_frame) {
+    // A member count of 2^61 with no limit configured: refused because the
+    // frame cannot hold that many, before anything is allocated.
+    auto buf = encoded(chunk(1, snapshot(10, 1, {1, 2}, 0), 0, ""));
+    std::vector<char> payload(buf.begin() + frame_header_size, buf.end());
+    const std::uint64_t forged = std::uint64_t(1) << 61;
+    std::memcpy(payload.data() + members_at - 8, &forged, sizeof forged);
+    decode_limits unlimited;
+    unlimited.max_members = std::numeric_limits<std::size_t>::max();
+    message out;
+    boost::system::error_code ec;
+    const std::size_t largest = largest_allocation_decoding(payload.data(), payload.size(), out, unlimited, ec);
+    BOOST_TEST((ec == errc::bad_message));
+    BOOST_TEST(largest < std::size_t(1) << 20);
+}
+
+BOOST_AUTO_TEST_CASE(install_snapshot_chunk_over_max_snapshot_chunk_bytes) {
+    const auto buf = encoded(chunk(1, snapshot(10, 1, {1}, 100000), 1000, std::string(5000, 'x')));
+    decode_limits l;
+    l.max_snapshot_chunk_bytes = 5000;
+    BOOST_TEST(!decode_frame(buf, l));
+    l.max_snapshot_chunk_bytes = 4999;
+    BOOST_TEST((decode_frame(buf, l) == errc::bad_message));
+
+    // The default bound.
+    const std::size_t max = decode_limits{}.max_snapshot_chunk_bytes;
+    const auto meta = snapshot(10, 1, {1}, std::uint64_t(max) * 4);
+    BOOST_TEST(!decode_frame(encoded(chunk(1, meta, 0, std::string(max, 'y')))));
+    BOOST_TEST((decode_frame(encoded(chunk(1, meta, 0, std::string(max + 1, 'y')))) == errc::bad_message));
+}
+
+BOOST_AUTO_TEST_CASE(install_snapshot_chunk_length_beyond_the_frame) {
+    // A chunk length of 2^62 with no limit configured and 16 bytes after it.
+    const auto meta = snapshot(10, 1, {1}, std::numeric_limits<std::uint64_t>::max());
+    auto buf = encoded(chunk(1, meta, 0, std::string(16, 'q')));
+    std::vector<char> payload(buf.begin() + frame_header_size, buf.end());
+    const std::size_t length_at = members_at + 8 + 8 + 4 + 8; // one member, size, crc, offset
+    const std::uint64_t forged = std::uint64_t(1) << 62;
+    std::memcpy(payload.data() + length_at, &forged, sizeof forged);
+    decode_limits unlimited;
+    unlimited.max_snapshot_chunk_bytes = std::numeric_limits<std::size_t>::max();
+    message out;
+    boost::system::error_code ec;
+    const std::size_t largest = largest_allocation_decoding(payload.data(), payload.size(), out, unlimited, ec);
+    BOOST_TEST((ec == errc::bad_message));
+    BOOST_TEST(largest < std::size_t(1) << 20);
+}
+
+BOOST_AUTO_TEST_CASE(install_snapshot_chunk_beyond_the_snapshot) {
+    // The encoder sends what it is given: a buggy or hostile leader can
+    // produce these, and the receiver must refuse them.
+    const auto meta = snapshot(120, 2, {1, 2, 3}, 9000);
+    const std::uint64_t top = std::numeric_limits<std::uint64_t>::max();
+    struct bad_case {
+        const char* what;
+        install_snapshot m;
+    };
+    const bad_case cases[] = {
+        {"one byte past the end", install_snapshot{3, meta, 8192, make_bytes(std::string(809, 'x')), true}},
+        {"starts past the end", install_snapshot{3, meta, 9001, make_bytes(""), false}},
+        {"empty, past the end", install_snapshot{3, meta, 9001, make_bytes(""), true}},
+        {"larger than the snapshot", install_snapshot{3, meta, 0, make_bytes(std::string(9001, 'x')), true}},
+        {"data in an empty snapshot", install_snapshot{3, snapshot(1, 1, {1}, 0), 0, make_bytes("x"), true}},
+        // offset + size wraps around to exactly meta.size
+        {"offset + size overflows",
+         install_snapshot{3, snapshot(1, 1, {1}, 4), top - 1, make_bytes(std::string(6, 'x')), true}},
+        {"offset at 2^64 - 1", install_snapshot{3, snapshot(1, 1, {1}, top), top, make_bytes("x"), true}},
+    };
+    for (const auto& c : cases) {
+        message out;
+        const char* why = nullptr;
+        const auto buf = encoded(c.m);
+        BOOST_TEST_CONTEXT(c.what) {
+            BOOST_TEST((decode_message(buf.data() + frame_header_size, buf.size() - frame_header_size, out, {},
+                                       &why) == errc::bad_message));
+            BOOST_TEST(why != nullptr);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(install_snapshot_done_must_match_the_end) {
+    const auto meta = snapshot(120, 2, {1, 2, 3}, 9000);
+    struct done_case {
+        const char* what;
+        std::uint64_t offset;
+        std::size_t size;
+    };
+    const done_case cases[] = {
+        {"first chunk", 0, 4096},
+        {"middle chunk", 4096, 4096},
+        {"empty chunk in the middle", 4096, 0},
+        {"last chunk", 8192, 808},
+        {"empty chunk at the end", 9000, 0},
+        {"whole snapshot in one chunk", 0, 9000},
+    };
+    for (const auto& c : cases) {
+        const bool ends = c.offset + c.size == meta.size;
+        BOOST_TEST_CONTEXT(c.what) {
+            auto right = install_snapshot{3, meta, c.offset, make_bytes(std::string(c.size, 'd')), ends};
+            BOOST_TEST(!decode_frame(encoded(right)));
+            auto wrong = right;
+            wrong.done = !ends;
+            BOOST_TEST((decode_frame(encoded(wrong)) == errc::bad_message));
+        }
+    }
+    // An empty snapshot is done with its first (empty) chunk.
+    BOOST_TEST((decode_frame(encoded(install_snapshot{1, snapshot(0, 0, {}, 0), 0, make_bytes(""), false})) ==
+                errc::bad_message));
+}
+
+BOOST_AUTO_TEST_CASE(install_snapshot_out_of_range_bools) {
+    auto buf = encoded(chunk(1, snapshot(5, 1, {1}, 3), 0, "abc"));
+    BOOST_TEST(!decode_frame(buf));
+    buf.back() = 2; // done
+    BOOST_TEST((decode_frame(buf) == errc::bad_message));
+
+    buf = encoded(install_snapshot_response{1, 5, 3, true});
+    BOOST_TEST(!decode_frame(buf));
+    buf.back() = char(0x81); // installed
+    BOOST_TEST((decode_frame(buf) == errc::bad_message));
+}
+
+BOOST_AUTO_TEST_CASE(install_snapshot_trailing_bytes) {
+    for (const message& m : {message(chunk(1, snapshot(5, 1, {1, 2}, 3), 0, "abc")),
+                             message(install_snapshot_response{1, 5, 3, true})}) {
+        auto buf = encoded(m);
+        buf.push_back('\0');
+        BOOST_TEST_CONTEXT(message_name(m)) { BOOST_TEST((decode_frame(buf) == errc::bad_message)); }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(install_snapshot_truncated_at_every_offset) {
+    // A frame with every part: members, a chunk in the middle of its snapshot.
+    const auto meta = snapshot(120, 2, {1, 2, 3, 4, 5}, 9000, 0x12345678);
+    const auto buf = encoded(chunk(3, meta, 4096, std::string(2000, 'm')));
+    const std::size_t n = buf.size() - frame_header_size;
+
+    // What any decode allocates whatever its input (the archive the codec
+    // makes again after a failure), measured right after a failure.
+    message out;
+    boost::system::error_code ec;
+    largest_allocation_decoding(buf.data() + frame_header_size, 1, out, {}, ec);
+    BOOST_REQUIRE((ec == errc::bad_message));
+    const std::size_t baseline = largest_allocation_decoding(nullptr, 0, out, {}, ec);
+    BOOST_REQUIRE((ec == errc::bad_message));
+
+    for (std::size_t cut = 0; cut < n; ++cut) {
+        // a private copy of exactly `cut` bytes, so that reading past it is caught by ASan
+        std::vector<char> part(buf.begin() + frame_header_size, buf.begin() + frame_header_size + cut);
+        const std::size_t largest = largest_allocation_decoding(part.data(), part.size(), out, {}, ec);
+        BOOST_TEST_CONTEXT("cut at " << cut) {
+            BOOST_TEST((ec == errc::bad_message));
+            // The chunk's string holds at most the bytes left, and its terminator.
+            BOOST_TEST(largest <= std::max(baseline, cut + 1));
+        }
+    }
+    // The whole frame still decodes after all those failures, and the probe
+    // does see the chunk being allocated.
+    BOOST_TEST(largest_allocation_decoding(buf.data() + frame_header_size, n, out, {}, ec) >= 2000u);
+    BOOST_TEST(!ec);
+    BOOST_TEST_MESSAGE("largest allocation: " << baseline << " bytes for any decode");
+
+    const auto resp = encoded(install_snapshot_response{3, 120, 4396, false});
+    for (std::size_t cut = 0; cut < resp.size() - frame_header_size; ++cut) {
+        std::vector<char> part(resp.begin() + frame_header_size, resp.begin() + frame_header_size + cut);
+        BOOST_TEST_CONTEXT("response cut at " << cut) {
+            BOOST_TEST((decode_message(part.data(), part.size(), out, {}) == errc::bad_message));
+        }
     }
 }

@@ -28,6 +28,15 @@ void describe(const message& msg, char* buf, std::size_t size) {
             else if constexpr (std::is_same_v<T, forward_response>)
                 std::snprintf(buf, size, "forward_response{req %llu status %d t%llu at %llu}", ull(m.request),
                               int(m.result), ull(m.term), ull(m.index));
+            else if constexpr (std::is_same_v<T, install_snapshot>)
+                std::snprintf(buf, size, "install_snapshot{t%llu idx %llu/t%llu off %llu+%llu of %llu%s}",
+                              ull(m.term), ull(m.meta.index), ull(m.meta.term), ull(m.offset),
+                              ull(m.data ? m.data->size() : 0), ull(m.meta.size), m.done ? " done" : "");
+            else if constexpr (std::is_same_v<T, install_snapshot_response>)
+                std::snprintf(buf, size, "install_snapshot_response{t%llu idx %llu next %llu%s}", ull(m.term),
+                              ull(m.index), ull(m.next_offset), m.installed ? " installed" : "");
+            else
+                static_assert(sizeof(T) == 0, "describe() does not know this message");
         },
         msg);
 }

@@ -39,6 +39,16 @@ std::uint64_t message_hash(const envelope& env) {
             else if constexpr (std::is_same_v<T, log_response>) { x.add(m.term); x.add(m.ack); x.add(m.success); x.add(m.prefix_len); }
             else if constexpr (std::is_same_v<T, forward_request>) { x.add(m.request); x.add(m.search_from); }
             else if constexpr (std::is_same_v<T, forward_response>) { x.add(m.request); x.add(int(m.result)); x.add(m.term); x.add(m.index); }
+            else if constexpr (std::is_same_v<T, install_snapshot>) {
+                // Two chunks of one snapshot differ by where they start and
+                // how long they are; their bytes follow from the snapshot.
+                x.add(m.term); x.add(m.meta.index); x.add(m.meta.term); x.add(m.meta.size); x.add(m.meta.crc);
+                x.add(m.meta.members.size());
+                for (node_id id : m.meta.members) x.add(id);
+                x.add(m.offset); x.add(m.data ? m.data->size() : 0); x.add(m.done);
+            }
+            else if constexpr (std::is_same_v<T, install_snapshot_response>) { x.add(m.term); x.add(m.index); x.add(m.next_offset); x.add(m.installed); }
+            else static_assert(sizeof(T) == 0, "message_hash does not know this message");
         },
         env.msg);
     return x.h;

@@ -66,6 +66,9 @@ void invariants::on_send(const node_host& h, const envelope& env) {
                     throw violation("durability", str("node ", self, " acknowledges ", m.ack,
                                                       " entries in term ", m.term, " but only ",
                                                       d.last_index(), " are durable"));
+            } else if constexpr (std::is_same_v<T, install_snapshot> ||
+                                 std::is_same_v<T, install_snapshot_response>) {
+                term = m.term;   // the sender's current term, like every request and answer
             }
         },
         env.msg);

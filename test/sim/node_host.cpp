@@ -22,6 +22,16 @@ public:
     boost::system::error_code truncate_suffix(index_t from) override { return d_.truncate_suffix(from); }
     boost::system::error_code remove_prefix(index_t upto, term_t t) override { return d_.remove_prefix(upto, t); }
     boost::system::error_code sync() override { return d_.sync(); }
+    boost::system::error_code begin_snapshot(index_t index, term_t term, std::vector<node_id> members,
+                                             std::unique_ptr<snapshot_writer>& out) override {
+        return d_.begin_snapshot(index, term, std::move(members), out);
+    }
+    boost::system::error_code use_snapshot(const snapshot_meta& meta) override { return d_.use_snapshot(meta); }
+    std::optional<snapshot_meta> current_snapshot() const override { return d_.current_snapshot(); }
+    boost::system::error_code read_snapshot(const snapshot_meta& meta, std::uint64_t offset, std::size_t max,
+                                            std::string& out) const override {
+        return d_.read_snapshot(meta, offset, max, out);
+    }
     bool blocks() const noexcept override { return false; }
 
 private:

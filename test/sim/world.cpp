@@ -238,7 +238,7 @@ void world::turn(std::size_t i, const event& e) {
 }
 
 // Notes what the messages of a turn tell the checks: the highest term they
-// carry, and the log_responses a leader hears from its followers.
+// carry, and the answers a leader hears from its followers.
 void world::before_receive(std::size_t i, const std::vector<event>& es) {
     received_term_ = 0;
     const raftlite::core& c = hosts_[i].core();
@@ -248,11 +248,16 @@ void world::before_receive(std::size_t i, const std::vector<event>& es) {
         std::visit(
             [&](const auto& msg) {
                 using T = std::decay_t<decltype(msg)>;
+                // Every term a message carries is its sender's current term
+                // (install_snapshot and its answer too), except a
+                // forward_response's: the term of the entry it appended.
                 if constexpr (requires { msg.term; }) {
                     if constexpr (!std::is_same_v<T, forward_response>)
                         received_term_ = std::max(received_term_, msg.term);
                 }
-                if constexpr (std::is_same_v<T, log_response>) {
+                // A follower taking a snapshot answers chunks, not entries: it
+                // is in contact all the same (check-quorum counts any answer).
+                if constexpr (std::is_same_v<T, log_response> || std::is_same_v<T, install_snapshot_response>) {
                     if (c.role() == role::leader && msg.term == c.current_term()) heard_[i][m->env.from - 1] = now_;
                 }
             },

@@ -41,8 +41,12 @@ error_code replace_file(data_directory& dir, const std::string& name, const std:
     return dir.sync(msg);
 }
 
-error_code read_small_file(const data_directory& dir, const std::string& name, std::string_view magic,
-                           std::uint64_t& a, std::uint64_t& b, bool& exists, std::string& msg) {
+namespace {
+
+// Reads all of the small file `name`, up to `limit` bytes and one more (so
+// that a longer file is noticed); `exists` false, no error, when absent.
+error_code read_bytes(const data_directory& dir, const std::string& name, std::size_t limit, std::string& bytes,
+                      bool& exists, std::string& msg) {
     exists = false;
     // Reading changes nothing on disk: the descriptor is the OS's, not file_io's.
     const int raw = ::openat(dir.fd(), name.c_str(), O_RDONLY | O_CLOEXEC);
@@ -57,11 +61,10 @@ error_code read_small_file(const data_directory& dir, const std::string& name, s
         ~closer() { ::close(fd); }
     } guard{raw};
     exists = true;
-    // One byte more than expected, so that a longer file is noticed.
-    char buf[small_file_size + 1];
+    bytes.assign(limit + 1, '\0');
     std::size_t got = 0;
-    while (got < sizeof buf) {
-        const ssize_t n = ::read(raw, buf + got, sizeof buf - got);
+    while (got < bytes.size()) {
+        const ssize_t n = ::read(raw, bytes.data() + got, bytes.size() - got);
         if (n < 0) {
             if (errno == EINTR) continue;
             const auto ec = os_error(errno);
@@ -71,9 +74,32 @@ error_code read_small_file(const data_directory& dir, const std::string& name, s
         if (n == 0) break;
         got += static_cast<std::size_t>(n);
     }
+    bytes.resize(got);
+    return {};
+}
+
+} // namespace
+
+error_code read_small_file(const data_directory& dir, const std::string& name, std::string_view magic,
+                           std::uint64_t& a, std::uint64_t& b, bool& exists, std::string& msg) {
+    std::string bytes;
+    if (auto ec = read_bytes(dir, name, small_file_size, bytes, exists, msg)) return ec;
+    if (!exists) return {};
     std::string why;
-    if (!decode_small_file(std::string_view(buf, got), magic, a, b, why)) {
+    if (!decode_small_file(bytes, magic, a, b, why)) {
         msg = dir.file(name) + ": " + why;
+        return raftlite::errc::corrupt_data;
+    }
+    return {};
+}
+
+error_code read_hard_state(const data_directory& dir, hard_state& hs, bool& exists, std::string& msg) {
+    std::string bytes;
+    if (auto ec = read_bytes(dir, hard_state_file, hard_state_file_size, bytes, exists, msg)) return ec;
+    if (!exists) return {};
+    std::string why;
+    if (!decode_hard_state(bytes, hs, why)) {
+        msg = dir.file(hard_state_file) + ": " + why;
         return raftlite::errc::corrupt_data;
     }
     return {};

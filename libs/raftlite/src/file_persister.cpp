@@ -5,6 +5,7 @@
 //   atomic_file.cpp     hard_state and log_meta, replaced atomically
 //   segment_file.cpp    log segments: scan, append, cut, sync
 //   recovery.cpp        load(): check, repair, make durable
+//   snapshot_file.cpp   snapshot files: write (any thread), check, read
 // storage_format.cpp has the byte layout; docs/storage-format.md describes
 // files and recovery rules: when which byte goes to disk, in which order, and
 // what a crash at any point leaves behind.
@@ -14,11 +15,15 @@
 #include "detail/data_directory.hpp"
 #include "detail/recovery.hpp"
 #include "detail/segment_file.hpp"
+#include "detail/snapshot_file.hpp"
 
 #include <raftlite/detail/storage_format.hpp>
 #include <raftlite/error.hpp>
 #include <raftlite/log.hpp>
 
+#include <atomic>
+#include <cerrno>
+#include <mutex>
 #include <utility>
 
 namespace raftlite {
@@ -32,7 +37,7 @@ struct file_persister::impl {
     detail::data_directory dir;
     detail::open_segment seg;             ///< segments.back() when open
 
-    bool loaded = false;
+    std::atomic<bool> loaded = false;     ///< read by snapshot calls on other threads
     bool failed = false;
     std::string last_error;
     std::string failure;                  ///< what made us fail, for every later refusal
@@ -42,6 +47,10 @@ struct file_persister::impl {
     index_t last = 0;                     ///< last index held; log_start - 1 when empty
     std::vector<index_t> segments;        ///< first index of each segment file, ascending
     bool dir_dirty = false;               ///< directory entries changed since the last fsync
+
+    mutable std::mutex snapshot_mutex;    ///< guards `snapshot` (current_snapshot() may be asked anywhere)
+    std::optional<snapshot_meta> snapshot;
+    std::shared_ptr<detail::shared_message> snapshot_errors = std::make_shared<detail::shared_message>();
 
     impl(std::string d, file_persister_options o)
         : opts(std::move(o)),
@@ -153,6 +162,10 @@ struct file_persister::impl {
             if (auto ec = seg.open(segments.back(), rec.tail_end, std::move(rec.tail_offsets), msg))
                 return refuse(ec, std::move(msg));
         }
+        {
+            std::lock_guard lock(snapshot_mutex);
+            snapshot = rec.state.snapshot;
+        }
         log_start = rec.state.log_start;
         prefix_term = rec.state.prefix_term;
         dir_dirty = false;
@@ -262,10 +275,89 @@ struct file_persister::impl {
         if (auto ec = check_writable()) return ec;
         std::string msg;
         if (auto ec = fmt::replace_file(dir, fmt::hard_state_file,
-                                        fmt::encode_small_file(fmt::hard_state_magic, hs.current_term, hs.voted_for),
-                                        msg))
+                                        fmt::encode_hard_state(hs), msg))
             return fail(ec, std::move(msg));
         dir_dirty = false;
+        return {};
+    }
+
+    // ---- snapshots (Raft §7; thesis §5) ---------------------------------------------
+    error_code begin_snapshot(index_t index, term_t term, std::vector<node_id> members,
+                              std::unique_ptr<snapshot_writer>& out) {
+        std::string msg;
+        if (!loaded) {
+            snapshot_errors->set("begin_snapshot: load() has not succeeded on " + dir.path());
+            return errc::storage_failed;
+        }
+        if (index == 0) {
+            snapshot_errors->set("begin_snapshot: a snapshot covers at least entry 1");
+            return boost::system::errc::make_error_code(boost::system::errc::invalid_argument);
+        }
+        if (auto ec = detail::begin_snapshot_file(io, dir.path(), index, term, std::move(members), snapshot_errors,
+                                                  out, msg)) {
+            snapshot_errors->set(std::move(msg));
+            return ec;
+        }
+        return {};
+    }
+
+    error_code use_snapshot(const snapshot_meta& meta) {
+        if (auto ec = check_writable()) return ec;
+        std::string msg;
+        {
+            std::lock_guard lock(snapshot_mutex);
+            if (snapshot && meta.index < snapshot->index)
+                return refuse(boost::system::errc::make_error_code(boost::system::errc::invalid_argument),
+                              "use_snapshot: snapshot " + std::to_string(meta.index) + " is older than the current " +
+                                  std::to_string(snapshot->index));
+        }
+        // Only a finished snapshot that holds exactly `meta` may become
+        // current: the log prefix it covers is about to be dropped.
+        snapshot_meta on_disk;
+        if (auto ec = detail::check_snapshot_file(dir.fd(), dir.path(), meta.index, meta.term, false, on_disk, msg))
+            return refuse(ec, "use_snapshot: " + msg);
+        if (!(on_disk == meta))
+            return refuse(errc::snapshot_gone, "use_snapshot: " +
+                                                   dir.file(fmt::snapshot_file_name(meta.index, meta.term)) +
+                                                   " holds another snapshot than the one given");
+        {
+            std::lock_guard lock(snapshot_mutex);
+            snapshot = meta;
+        }
+        // Older snapshots go now. The new one is durable already (finish()
+        // synced it and its name), so a crash from here on restarts from it
+        // whichever removals reached the disk. Temporary files are left
+        // alone: a writer on another thread may own one (load() removes them).
+        detail::snapshot_listing files;
+        if (auto ec = detail::list_snapshot_files(dir.path(), files, msg)) return fail(ec, std::move(msg));
+        for (const auto& [index, term] : files.files) {
+            if (index > meta.index || (index == meta.index && term >= meta.term)) continue;
+            const std::string name = fmt::snapshot_file_name(index, term);
+            if (io->unlinkat(dir.fd(), name.c_str(), 0) != 0 && errno != ENOENT) {
+                const auto ec = detail::os_error(errno);
+                return fail(ec, detail::describe("cannot remove the replaced snapshot " + dir.file(name), ec));
+            }
+            dir_dirty = true;
+        }
+        return {};
+    }
+
+    std::optional<snapshot_meta> current_snapshot() const {
+        std::lock_guard lock(snapshot_mutex);
+        return snapshot;
+    }
+
+    error_code read_snapshot(const snapshot_meta& meta, std::uint64_t offset, std::size_t max,
+                             std::string& out) const {
+        if (!loaded) {
+            snapshot_errors->set("read_snapshot: load() has not succeeded on " + dir.path());
+            return errc::storage_failed;
+        }
+        std::string msg;
+        if (auto ec = detail::read_snapshot_file(dir.fd(), dir.path(), meta, offset, max, out, msg)) {
+            snapshot_errors->set(std::move(msg));
+            return ec;
+        }
         return {};
     }
 
@@ -299,6 +391,19 @@ boost::system::error_code file_persister::remove_prefix(index_t upto, term_t pre
     return impl_->remove_prefix(upto, prefix_term);
 }
 boost::system::error_code file_persister::sync() { return impl_->sync(); }
+boost::system::error_code file_persister::begin_snapshot(index_t index, term_t term, std::vector<node_id> members,
+                                                         std::unique_ptr<snapshot_writer>& out) {
+    return impl_->begin_snapshot(index, term, std::move(members), out);
+}
+boost::system::error_code file_persister::use_snapshot(const snapshot_meta& meta) {
+    return impl_->use_snapshot(meta);
+}
+std::optional<snapshot_meta> file_persister::current_snapshot() const { return impl_->current_snapshot(); }
+boost::system::error_code file_persister::read_snapshot(const snapshot_meta& meta, std::uint64_t offset,
+                                                        std::size_t max, std::string& out) const {
+    return impl_->read_snapshot(meta, offset, max, out);
+}
+std::string file_persister::snapshot_error_message() const { return impl_->snapshot_errors->get(); }
 
 const std::string& file_persister::last_error_message() const noexcept { return impl_->last_error; }
 bool file_persister::failed() const noexcept { return impl_->failed; }

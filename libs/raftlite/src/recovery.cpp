@@ -7,6 +7,7 @@
 
 #include "detail/atomic_file.hpp"
 #include "detail/segment_file.hpp"
+#include "detail/snapshot_file.hpp"
 
 #include <raftlite/detail/storage_format.hpp>
 #include <raftlite/error.hpp>
@@ -26,9 +27,7 @@ error_code recover(data_directory& dir, std::uint32_t max_payload,
     // ---- phase 1: read and check --------------------------------------------
     persistent_state st;
     bool hard_exists = false, meta_exists = false;
-    if (auto ec = read_small_file(dir, hard_state_file, hard_state_magic, st.hard.current_term,
-                                  st.hard.voted_for, hard_exists, msg))
-        return ec;
+    if (auto ec = read_hard_state(dir, st.hard, hard_exists, msg)) return ec;
     std::uint64_t meta_start = 1, meta_term = 0;
     if (auto ec = read_small_file(dir, log_meta_file, log_meta_magic, meta_start, meta_term, meta_exists, msg))
         return ec;
@@ -86,6 +85,42 @@ error_code recover(data_directory& dir, std::uint32_t max_payload,
         if (is_last) last_scan = std::move(r);
     }
 
+    // The newest snapshot is the one a restart goes on from (a finished
+    // snapshot file is always whole: it got its name only after its contents
+    // were synced). Its data is checked in full, once: a damaged snapshot is
+    // never used, whatever it costs to find out. Older ones are superseded.
+    snapshot_listing snaps;
+    if (auto ec = list_snapshot_files(dir.path(), snaps, msg)) return ec;
+    if (!snaps.files.empty()) {
+        snapshot_meta m;
+        const auto [index, term] = snaps.files.back();
+        if (auto ec = check_snapshot_file(dir.fd(), dir.path(), index, term, true, m, msg)) {
+            if (ec == raftlite::errc::snapshot_gone) ec = raftlite::errc::corrupt_data;   // vanished while we looked
+            return ec;
+        }
+        st.snapshot = std::move(m);
+    }
+    // The log must continue the snapshot (Raft §7): no entry may be missing
+    // between them, and if the log holds the snapshot's last entry it must be
+    // that very entry. A log that does not hold it, or holds another one, is
+    // discarded: the snapshot is committed state, so any entry of ours that
+    // disagrees with it was never committed (Log Matching, §5.3).
+    bool discard = false;
+    if (st.snapshot) {
+        const index_t si = st.snapshot->index;
+        const index_t last_held = start + st.entries.size() - 1;
+        if (start > si + 1) {
+            msg = "log starts at index " + std::to_string(start) + " but the snapshot " +
+                  dir.file(snapshot_file_name(si, st.snapshot->term)) + " ends at index " + std::to_string(si) +
+                  ": the entries between them are missing";
+            return raftlite::errc::corrupt_data;
+        }
+        if (start == si + 1)
+            discard = st.prefix_term != st.snapshot->term;
+        else
+            discard = si > last_held || st.entries[si - start].term != st.snapshot->term;
+    }
+
     // ---- phase 2: the log is sound; finish what a crash interrupted ---------
     file_io& io = dir.io();
     if (!kept.empty() && last_scan.torn) {
@@ -135,6 +170,41 @@ error_code recover(data_directory& dir, std::uint32_t max_payload,
         if (auto ec = remove_segment(dir, first, msg)) return ec;
     }
     for (const char* name : {hard_state_file, log_meta_file}) remove_leftover_temp(dir, name);
+    // Snapshot leftovers: unfinished writes (nothing else runs before load()
+    // returns, so no writer is in progress) and snapshots superseded by the
+    // newest one, whose use_snapshot() crashed before it removed them.
+    for (const std::string& name : snaps.temps) io.unlinkat(dir.fd(), name.c_str(), 0);
+    for (std::size_t i = 0; i + 1 < snaps.files.size(); ++i) {
+        const std::string name = snapshot_file_name(snaps.files[i].first, snaps.files[i].second);
+        if (io.unlinkat(dir.fd(), name.c_str(), 0) != 0 && errno != ENOENT) {
+            const auto ec = os_error(errno);
+            msg = describe("cannot remove the superseded snapshot " + dir.file(name), ec);
+            return ec;
+        }
+    }
+    if (discard) {
+        const snapshot_meta& snap = *st.snapshot;
+        warn("the log (" + std::to_string(st.log_start) + ".." + std::to_string(st.log_start + st.entries.size() - 1) +
+             ") does not hold entry " + std::to_string(snap.index) + " of term " + std::to_string(snap.term) +
+             " that ends the snapshot " + dir.file(snapshot_file_name(snap.index, snap.term)) +
+             ": discarding it; the log now starts at " + std::to_string(snap.index + 1));
+        // Newest segment first, then the new start: a crash part-way leaves
+        // a prefix of the old log, which the next load discards again, and
+        // never a log start beyond entries that disagree with the snapshot.
+        for (auto it = kept.rbegin(); it != kept.rend(); ++it) {
+            if (auto ec = remove_segment(dir, *it, msg)) return ec;
+        }
+        kept.clear();
+        last_scan = segment_scan{};
+        if (auto ec = dir.sync(msg)) return ec;
+        if (auto ec = replace_file(dir, log_meta_file, encode_small_file(log_meta_magic, snap.index + 1, snap.term),
+                                   msg))
+            return ec;
+        meta_exists = true;
+        st.log_start = snap.index + 1;
+        st.prefix_term = snap.term;
+        st.entries.clear();
+    }
 
     // ---- phase 3: make durable everything that is returned ------------------
     // A vote or an acknowledgement leaves the node only after what it
@@ -162,11 +232,14 @@ error_code recover(data_directory& dir, std::uint32_t max_payload,
     if (meta_exists) {
         if (auto ec = dir.sync_file(log_meta_file, msg)) return ec;
     }
+    if (st.snapshot) {
+        if (auto ec = dir.sync_file(snapshot_file_name(st.snapshot->index, st.snapshot->term), msg)) return ec;
+    }
     if (auto ec = dir.sync(msg)) return ec;
 
     out.state = std::move(st);
     out.segments = std::move(kept);
-    out.last = out.segments.empty() ? start - 1 : next - 1;
+    out.last = out.segments.empty() ? out.state.log_start - 1 : next - 1;
     out.tail_end = last_scan.valid_end;
     out.tail_offsets = std::move(last_scan.offsets);
     return {};

@@ -134,4 +134,166 @@ header_check decode_record_header(const unsigned char* in, record_header& h, std
     return header_check::ok;
 }
 
+std::string encode_hard_state(const hard_state& hs) {
+    unsigned char buf[hard_state_file_size] = {};
+    std::memcpy(buf, hard_state2_magic.data(), 8);
+    put_u32_le(buf + 8, storage_format_version);
+    put_u64_le(buf + 16, hs.current_term);
+    put_u64_le(buf + 24, hs.voted_for);
+    put_u64_le(buf + 32, hs.commit);
+    put_u32_le(buf + 44, crc32c(buf, 44));
+    return std::string(reinterpret_cast<const char*>(buf), sizeof buf);
+}
+
+bool decode_hard_state(std::string_view bytes, hard_state& hs, std::string& why) {
+    if (bytes.size() == small_file_size) {
+        // The first form: term and vote only. Its commit reads as 0, which is
+        // always a safe lower bound of what is committed.
+        std::uint64_t term = 0, vote = 0;
+        if (!decode_small_file(bytes, hard_state_magic, term, vote, why)) return false;
+        hs = hard_state{term, vote, 0};
+        return true;
+    }
+    if (bytes.size() != hard_state_file_size) {
+        why = "size is " + std::to_string(bytes.size()) + " bytes, expected " +
+              std::to_string(hard_state_file_size) + " (or " + std::to_string(small_file_size) +
+              " for the first form)";
+        return false;
+    }
+    const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+    if (get_u32_le(p + 44) != crc32c(p, 44)) {
+        why = "checksum mismatch";
+        return false;
+    }
+    if (bytes.substr(0, 8) != hard_state2_magic) {
+        why = "bad magic (not a raftlite " + std::string(hard_state2_magic) + " file)";
+        return false;
+    }
+    if (get_u32_le(p + 8) != storage_format_version) {
+        why = "unsupported format version " + std::to_string(get_u32_le(p + 8));
+        return false;
+    }
+    if (get_u32_le(p + 12) != 0 || get_u32_le(p + 40) != 0) {
+        why = "reserved bytes are not zero";
+        return false;
+    }
+    hs.current_term = get_u64_le(p + 16);
+    hs.voted_for = get_u64_le(p + 24);
+    hs.commit = get_u64_le(p + 32);
+    return true;
+}
+
+std::string encode_snapshot_trailer(const snapshot_meta& meta) {
+    const std::size_t n = meta.members.size();
+    std::string out(8 * n + snapshot_footer_size, '\0');
+    auto* p = reinterpret_cast<unsigned char*>(out.data());
+    for (std::size_t i = 0; i < n; ++i) put_u64_le(p + 8 * i, meta.members[i]);
+    unsigned char* f = p + 8 * n;
+    std::memcpy(f, snapshot_magic.data(), 8);
+    put_u32_le(f + 8, storage_format_version);
+    put_u32_le(f + 12, static_cast<std::uint32_t>(n));
+    put_u64_le(f + 16, meta.index);
+    put_u64_le(f + 24, meta.term);
+    put_u64_le(f + 32, meta.size);
+    put_u32_le(f + 40, meta.crc);
+    put_u32_le(f + 44, crc32c(p, 8 * n + 44));
+    return out;
+}
+
+bool decode_snapshot_footer(const unsigned char* f, std::uint64_t file_size, std::uint32_t& member_count,
+                            std::string& why) {
+    // The member count is needed before the checksum can be computed (it
+    // covers the member list), so it is bounded first: a damaged count must
+    // never make us read or allocate past the file.
+    member_count = get_u32_le(f + 12);
+    if (member_count > snapshot_max_members ||
+        8ull * member_count + snapshot_footer_size > file_size) {
+        why = "snapshot footer is damaged (member count " + std::to_string(member_count) +
+              " does not fit a file of " + std::to_string(file_size) + " bytes)";
+        return false;
+    }
+    return true;
+}
+
+bool decode_snapshot_trailer(std::string_view trailer, std::uint64_t file_size, snapshot_meta& meta,
+                             std::string& why) {
+    if (trailer.size() < snapshot_footer_size) {
+        why = "snapshot trailer is truncated";
+        return false;
+    }
+    const auto* p = reinterpret_cast<const unsigned char*>(trailer.data());
+    const unsigned char* f = p + trailer.size() - snapshot_footer_size;
+    const std::size_t n = trailer.size() - snapshot_footer_size;
+    if (n % 8 != 0 || get_u32_le(f + 12) != n / 8) {
+        why = "snapshot member count does not match its trailer";
+        return false;
+    }
+    if (get_u32_le(f + 44) != crc32c(p, n + 44)) {
+        why = "snapshot metadata checksum mismatch";
+        return false;
+    }
+    if (std::memcmp(f, snapshot_magic.data(), 8) != 0) {
+        why = "bad snapshot magic";
+        return false;
+    }
+    if (get_u32_le(f + 8) != storage_format_version) {
+        why = "unsupported snapshot format version " + std::to_string(get_u32_le(f + 8));
+        return false;
+    }
+    snapshot_meta m;
+    m.index = get_u64_le(f + 16);
+    m.term = get_u64_le(f + 24);
+    m.size = get_u64_le(f + 32);
+    m.crc = get_u32_le(f + 40);
+    if (m.size != file_size - trailer.size()) {
+        why = "snapshot data size " + std::to_string(m.size) + " does not match the file size " +
+              std::to_string(file_size);
+        return false;
+    }
+    m.members.resize(n / 8);
+    for (std::size_t i = 0; i < n / 8; ++i) m.members[i] = get_u64_le(p + 8 * i);
+    meta = std::move(m);
+    return true;
+}
+
+std::string snapshot_file_name(index_t index, term_t term) {
+    char buf[80];
+    std::snprintf(buf, sizeof buf, "snapshot-%020llu-%020llu.snap", static_cast<unsigned long long>(index),
+                  static_cast<unsigned long long>(term));
+    return buf;
+}
+
+namespace {
+
+std::optional<std::uint64_t> parse_digits20(std::string_view s) noexcept {
+    if (s.size() != 20) return std::nullopt;
+    std::uint64_t v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return std::nullopt;
+        const std::uint64_t d = static_cast<std::uint64_t>(c - '0');
+        if (v > (UINT64_MAX - d) / 10) return std::nullopt;
+        v = v * 10 + d;
+    }
+    return v;
+}
+
+} // namespace
+
+std::optional<std::pair<index_t, term_t>> parse_snapshot_file_name(std::string_view name) noexcept {
+    constexpr std::string_view prefix = "snapshot-", suffix = ".snap";
+    if (name.size() != prefix.size() + 20 + 1 + 20 + suffix.size()) return std::nullopt;
+    if (name.substr(0, prefix.size()) != prefix || name[prefix.size() + 20] != '-') return std::nullopt;
+    if (name.substr(name.size() - suffix.size()) != suffix) return std::nullopt;
+    const auto index = parse_digits20(name.substr(prefix.size(), 20));
+    const auto term = parse_digits20(name.substr(prefix.size() + 21, 20));
+    if (!index || !term) return std::nullopt;
+    return std::make_pair(*index, *term);
+}
+
+bool is_snapshot_temp_name(std::string_view name) noexcept {
+    constexpr std::string_view prefix = "snapshot-", suffix = ".snap.tmp";
+    return name.size() > prefix.size() + suffix.size() && name.substr(0, prefix.size()) == prefix &&
+           name.substr(name.size() - suffix.size()) == suffix;
+}
+
 } // namespace raftlite::detail

@@ -2,9 +2,11 @@
 //
 // Files (docs/storage-format.md has the byte layout and the recovery rules):
 //   LOCK                    flock()ed while a file_persister has the directory
-//   hard_state              term and vote; replaced atomically (temp, fsync, rename, fsync dir)
+//   hard_state              term, vote and commit; replaced atomically (temp, fsync, rename, fsync dir)
 //   log_meta                log start and prefix term after compaction; replaced atomically
 //   log-<first index>.seg   append-only segments of checksummed log records
+//   snapshot-<index>-<term>.snap   snapshots: data, voters, checksummed footer
+//                                  (written as .tmp, synced, renamed)
 //
 // Error reporting: every operation returns a boost::system::error_code;
 // last_error_message() then says in words what went wrong (file, offset,
@@ -68,6 +70,28 @@ public:
     boost::system::error_code truncate_suffix(index_t from) override;
     boost::system::error_code remove_prefix(index_t upto, term_t prefix_term) override;
     boost::system::error_code sync() override;
+
+    /// The writer touches only its own file and directory descriptor: it may
+    /// run on any thread, beside the log writes, and outlive the persister.
+    /// Its failures are described by snapshot_error_message(), not
+    /// last_error_message(), and do not fail the persister.
+    boost::system::error_code begin_snapshot(index_t index, term_t term, std::vector<node_id> members,
+                                             std::unique_ptr<snapshot_writer>& out) override;
+    /// Makes the finished snapshot `meta` current and removes the older
+    /// snapshot files (the directory entry changes are synced by the next
+    /// sync()). Refused, with nothing changed, when its file is missing or
+    /// does not hold `meta`. After a crash, load() starts from the newest
+    /// finished snapshot file, used or not: a finished snapshot is durable
+    /// and complete, and load() reconciles the log with it.
+    boost::system::error_code use_snapshot(const snapshot_meta& meta) override;
+    std::optional<snapshot_meta> current_snapshot() const override;
+    /// Thread-safe: each call reads with a descriptor of its own.
+    boost::system::error_code read_snapshot(const snapshot_meta& meta, std::uint64_t offset, std::size_t max,
+                                            std::string& out) const override;
+
+    /// What the last failing snapshot writer, begin_snapshot or read_snapshot
+    /// went wrong on (they may run on other threads, hence a copy).
+    std::string snapshot_error_message() const;
 
     /// What the last failing call went wrong on, in words (empty if none failed).
     const std::string& last_error_message() const noexcept;

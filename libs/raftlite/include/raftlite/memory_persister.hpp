@@ -11,6 +11,13 @@
 // it returns durable (see persister.hpp). Writes are recorded as a list of
 // pending operations, so sync() costs the writes since the last sync, not the
 // size of the log, and copying one is cheap (payloads are shared).
+//
+// Snapshots (Raft §7): a finished snapshot is durable at once (finish()
+// syncs, as file_persister's does) and no crash takes its data back;
+// use_snapshot() is a write like the others, durable with the next sync(), so
+// a crash before that sync restarts from the previous snapshot (and the log
+// that went with it). Snapshot data is shared, never copied, between copies
+// of the persister; each copy has its own set of stored snapshots.
 #ifndef RAFTLITE_MEMORY_PERSISTER_HPP
 #define RAFTLITE_MEMORY_PERSISTER_HPP
 
@@ -19,6 +26,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace raftlite {
@@ -38,6 +51,21 @@ public:
     boost::system::error_code remove_prefix(index_t upto, term_t prefix_term) override;
     boost::system::error_code sync() override;
     bool blocks() const noexcept override { return false; }
+
+    /// The writer keeps the data in memory and stores it at finish(). It may
+    /// run on any thread and outlive the persister (it then stores nothing
+    /// anyone reads).
+    boost::system::error_code begin_snapshot(index_t index, term_t term, std::vector<node_id> members,
+                                             std::unique_ptr<snapshot_writer>& out) override;
+    /// A write (counted by unsynced_ops() and fail_after()); snapshot_gone
+    /// when no finished snapshot holds `meta`.
+    boost::system::error_code use_snapshot(const snapshot_meta& meta) override;
+    std::optional<snapshot_meta> current_snapshot() const override { return current_.snapshot; }
+    boost::system::error_code read_snapshot(const snapshot_meta& meta, std::uint64_t offset, std::size_t max,
+                                            std::string& out) const override;
+    /// Finished snapshots still stored (the current ones, durable or not, and
+    /// any newer finished ones); older ones go when a newer one is durably current.
+    std::size_t stored_snapshots() const;
 
     // ---- crash model ----
     /// Loses every write since the last successful sync(), and restarts the
@@ -73,6 +101,7 @@ public:
     /// stall at a few hundred thousand entries).
     struct image {
         hard_state hard;
+        std::optional<snapshot_meta> snapshot;   ///< the current snapshot
         index_t log_start = 1;
         term_t prefix_term = 0;
         std::deque<log_entry> entries;
@@ -88,14 +117,49 @@ public:
 private:
     using state = image;
     struct op {
-        enum class kind { hard, append, truncate, remove } what = kind::hard;
+        enum class kind { hard, append, truncate, remove, use_snapshot } what = kind::hard;
         hard_state hs;
+        snapshot_meta snap;
         std::vector<log_entry> entries;
         index_t index = 0;
         term_t term = 0;
     };
 
+    /// Finished snapshots by (index, term). Guarded by a mutex because
+    /// writers finish on any thread; copied, data shared, with the persister.
+    struct snapshot_store {
+        struct stored {
+            snapshot_meta meta;
+            std::shared_ptr<const std::string> data;
+        };
+        mutable std::mutex mutex;
+        std::map<std::pair<index_t, term_t>, stored> files;
+    };
+    class store_handle {
+    public:
+        store_handle() = default;
+        store_handle(const store_handle& o) : p_(copy(o)) {}
+        store_handle& operator=(const store_handle& o) {
+            if (this != &o) p_ = copy(o);
+            return *this;
+        }
+        snapshot_store& operator*() const noexcept { return *p_; }
+        snapshot_store* operator->() const noexcept { return p_.get(); }
+        const std::shared_ptr<snapshot_store>& shared() const noexcept { return p_; }
+
+    private:
+        static std::shared_ptr<snapshot_store> copy(const store_handle& o) {
+            auto p = std::make_shared<snapshot_store>();
+            std::lock_guard lock(o.p_->mutex);
+            p->files = o.p_->files;
+            return p;
+        }
+        std::shared_ptr<snapshot_store> p_ = std::make_shared<snapshot_store>();
+    };
+
     static void apply(state& s, const op& o);
+    static boost::system::error_code reconcile(state& s);
+    void prune_snapshots();
     boost::system::error_code record(op o);
     boost::system::error_code check_fault();
 
@@ -107,6 +171,7 @@ private:
     std::size_t fault_countdown_ = 0;
     boost::system::error_code fault_;
     std::uint64_t syncs_ = 0;
+    store_handle snapshots_;
 };
 
 } // namespace raftlite

@@ -8,6 +8,8 @@
 
 #include "data_directory.hpp"
 
+#include <raftlite/types.hpp>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -23,6 +25,10 @@ error_code replace_file(data_directory& dir, const std::string& name, const std:
 /// errc::corrupt_data with `msg` naming it.
 error_code read_small_file(const data_directory& dir, const std::string& name, std::string_view magic,
                            std::uint64_t& a, std::uint64_t& b, bool& exists, std::string& msg);
+
+/// Reads the hard_state file, either form (storage_format.hpp); absent:
+/// `exists` false and no error. Damage is errc::corrupt_data naming it.
+error_code read_hard_state(const data_directory& dir, hard_state& hs, bool& exists, std::string& msg);
 
 /// Removes a leftover `<name>.tmp` of an interrupted replacement; true if there was one.
 bool remove_leftover_temp(data_directory& dir, const std::string& name);

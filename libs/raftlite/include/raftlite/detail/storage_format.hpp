@@ -13,6 +13,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace raftlite::detail {
 
@@ -40,6 +42,50 @@ std::string encode_small_file(std::string_view magic, std::uint64_t a, std::uint
 /// Decodes a small file; on failure returns false and says why in `why`.
 bool decode_small_file(std::string_view bytes, std::string_view magic,
                        std::uint64_t& a, std::uint64_t& b, std::string& why);
+
+// ---- hard_state, second form (term, vote and commit) ---------------------------
+// 48 bytes: magic[8] "RLHARDS2" version:u32 zero:u32 term:u64 vote:u64 commit:u64
+//           zero:u32 crc32c(bytes 0..43):u32
+// The first form (40 bytes, magic "RLHARDST", term and vote) is still read,
+// as commit 0: a commit index of 0 is always a safe lower bound. The magic and
+// the length both tell the forms apart, so neither can be misread as the other.
+inline constexpr std::size_t hard_state_file_size = 48;
+inline constexpr std::string_view hard_state2_magic = "RLHARDS2";
+
+std::string encode_hard_state(const hard_state& hs);
+/// Decodes either form of the hard_state file; on failure false and why.
+bool decode_hard_state(std::string_view bytes, hard_state& hs, std::string& why);
+
+// ---- snapshot files ----------------------------------------------------------------
+// "snapshot-<index, 20 digits>-<term, 20 digits>.snap": the application's data
+// from offset 0 (so a read at data offset k is a read at file offset k), then
+// the voters (member_count u64s), then a fixed 48-byte footer:
+//   0 magic[8] "RLSNAPSH"   8 version:u32   12 member_count:u32
+//  16 index:u64   24 term:u64   32 data_size:u64   40 data_crc:u32 (crc32c of the data)
+//  44 meta_crc:u32 (crc32c of the member list and footer bytes 0..43)
+// A file's size must be exactly data_size + 8 * member_count + 48.
+inline constexpr std::size_t snapshot_footer_size = 48;
+inline constexpr std::string_view snapshot_magic = "RLSNAPSH";
+/// More voters than this in a footer is damage, never an allocation.
+inline constexpr std::uint32_t snapshot_max_members = 4096;
+
+/// The member list and footer that end a snapshot file of `meta`.
+std::string encode_snapshot_trailer(const snapshot_meta& meta);
+/// Reads the footer at the end of a file of `file_size` bytes (`footer` is its
+/// last 48 bytes): the member count, hence where the member list starts.
+/// False (and why) when the footer cannot be believed enough to find it.
+bool decode_snapshot_footer(const unsigned char* footer, std::uint64_t file_size,
+                            std::uint32_t& member_count, std::string& why);
+/// Checks and decodes the whole trailer (`trailer` is the last
+/// 8 * member_count + 48 bytes of a file of `file_size` bytes) into `meta`.
+bool decode_snapshot_trailer(std::string_view trailer, std::uint64_t file_size, snapshot_meta& meta,
+                             std::string& why);
+
+std::string snapshot_file_name(index_t index, term_t term);
+/// Index and term of a snapshot file name, or nothing for other names.
+std::optional<std::pair<index_t, term_t>> parse_snapshot_file_name(std::string_view name) noexcept;
+/// True for "snapshot-...snap.tmp": a snapshot being written, or left by a crash.
+bool is_snapshot_temp_name(std::string_view name) noexcept;
 
 // ---- segment files -------------------------------------------------------------
 // Header, 32 bytes: magic[8] version:u32 zero:u32 first_index:u64 zero:u32 crc32c(bytes 0..27):u32
