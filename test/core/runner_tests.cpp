@@ -33,6 +33,10 @@ struct recording_host final : runner_host {
     void send(envelope m) override { sent.push_back(std::move(m)); }
     void write_and_sync(disk_round r) override { rounds.push_back(std::move(r)); }
     void deliver(const log_entry& e) override { delivered.push_back(e); }
+    void restore(const snapshot_meta& meta) override { restored.push_back(meta); }
+    void take_snapshot(index_t index, term_t term) override { snapshot_asks.emplace_back(index, term); }
+    std::vector<snapshot_meta> restored;
+    std::vector<std::pair<index_t, term_t>> snapshot_asks;
     void broadcast_done(std::uint64_t request, boost::system::error_code ec, index_t index) override {
         outcomes.push_back({request, ec, index});
     }

@@ -30,6 +30,34 @@ void sim_node::write_first_round() {
     if (auto ec = rounds.front().write(disk)) harness_error("memory write failed: " + ec.message());
 }
 
+void sim_node::deliver(const log_entry& entry) {
+    committed.push_back(entry);
+    if (entry.kind == entry_kind::application) {
+        state += entry.data();
+        state += '\n';
+    }
+}
+
+void sim_node::restore(const snapshot_meta& meta) {
+    std::string data;
+    if (auto ec = disk.read_snapshot(meta, 0, static_cast<std::size_t>(meta.size), data))
+        harness_error("snapshot read failed: " + ec.message());
+    state = std::move(data);
+    committed.clear();
+    restored = meta;
+}
+
+// The application snapshots at once: its state is a string.
+void sim_node::take_snapshot(index_t index, term_t term) {
+    std::unique_ptr<snapshot_writer> w;
+    snapshot_meta meta;
+    boost::system::error_code ec = disk.begin_snapshot(index, term, cfg.members, w);
+    if (!ec) ec = w->write(state);
+    if (!ec) ec = w->finish(meta);
+    if (!ec) ++snapshots_taken;
+    run->snapshot_done(meta, ec);
+}
+
 void sim_node::broadcast_done(std::uint64_t request, boost::system::error_code ec, index_t index) {
     // The tests compare the core's outcome names.
     const auto result = core_outcome(ec);

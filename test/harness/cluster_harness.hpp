@@ -44,7 +44,10 @@ struct sim_node final : runner_host {
     bool up = true;
     bool auto_sync = true;
     std::deque<disk_round> rounds;           ///< in flight; the first is written, waiting for sync()
-    std::vector<log_entry> committed;        ///< delivered since the last (re)start, in order
+    std::vector<log_entry> committed;        ///< delivered since the last (re)start or restore, in order
+    std::string state;                       ///< the application: every payload applied, one per line
+    std::optional<snapshot_meta> restored;   ///< the last snapshot restored (its data replaced `state`)
+    std::size_t snapshots_taken = 0;
     std::vector<completion> completions;     ///< every completion reported, in order
     std::size_t election_timer_resets = 0;
     bool heartbeat_running = false;
@@ -59,7 +62,9 @@ struct sim_node final : runner_host {
     void send(envelope message) override;
     void write_and_sync(disk_round r) override;
     void write_first_round();
-    void deliver(const log_entry& entry) override { committed.push_back(entry); }
+    void deliver(const log_entry& entry) override;
+    void restore(const snapshot_meta& meta) override;
+    void take_snapshot(index_t index, term_t term) override;
     void broadcast_done(std::uint64_t request, boost::system::error_code ec, index_t index) override;
     void reset_election_timer() override { ++election_timer_resets; }
     void set_heartbeat(bool running) override { heartbeat_running = running; }

@@ -82,7 +82,18 @@ void invariants::on_send(const node_host& h, const envelope& env) {
 
 void invariants::leader_completeness(const node_host& h, index_t from) const {
     const raftlite::core& c = h.core();
-    for (index_t i = from; i <= committed_.size(); ++i) {
+    // Entries below the log start are in the leader's snapshot, which holds
+    // only committed state; the snapshot must reach up to the log start.
+    if (c.log().start() > c.snapshot().index + 1)
+        throw violation("leader completeness", str("node ", h.id(), " leads term ", c.current_term(),
+                                                   " with a log from ", c.log().start(), " but a snapshot only to ",
+                                                   c.snapshot().index));
+    if (c.snapshot().index != 0 && c.snapshot().index <= committed_.size() &&
+        c.log().term_at(c.snapshot().index) != committed_[c.snapshot().index - 1].term &&
+        c.log().start() <= c.snapshot().index + 1)
+        throw violation("leader completeness", str("node ", h.id(), " leads term ", c.current_term(),
+                                                   " with a snapshot whose last term differs from the committed entry's"));
+    for (index_t i = std::max(from, c.log().start()); i <= committed_.size(); ++i) {
         if (!c.log().holds(i) || c.log().term_at(i) != committed_[i - 1].term)
             throw violation("leader completeness",
                             str("node ", h.id(), " leads term ", c.current_term(), " without committed entry ",
@@ -112,7 +123,7 @@ void invariants::after_turn(const std::vector<node_host>& hosts, const node_host
     // syncing, are not on the disk yet.)
     const auto& w = h.disk().written_state();
     if (h.runner().queued().empty() && h.syncs_pending() <= 1 &&
-        (w.hard != hard_state{c.current_term(), c.voted_for()} || w.last_index() != c.log().length()))
+        (w.hard.current_term != c.current_term() || w.hard.voted_for != c.voted_for() || w.last_index() != c.log().length()))
         throw violation("driver", str("node ", n, " disk and core disagree"));
 
     // log matching, on every entry appended
@@ -149,7 +160,9 @@ void invariants::after_turn(const std::vector<node_host>& hosts, const node_host
         if (e.index != k + 1)
             throw violation("delivery", str("node ", n, " delivered entry ", e.index, " after ", k));
         k = e.index;
-        if (e.index > c.commit_length() || !c.log().holds(e.index) || c.log().term_at(e.index) != e.term)
+        // (An entry the same turn compacted away is covered by the snapshot.)
+        const bool compacted = e.index < c.log().start() && e.index <= c.snapshot().index;
+        if (e.index > c.commit_length() || (!compacted && (!c.log().holds(e.index) || c.log().term_at(e.index) != e.term)))
             throw violation("delivery", str("node ", n, " delivered entry ", e.index,
                                             " that is not committed in its own log"));
         if (e.index <= committed_.size()) {

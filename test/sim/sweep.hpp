@@ -43,6 +43,10 @@ inline world_config sweep_config(std::uint64_t seed, std::size_t nodes, std::uin
 ///   tiny batches   max_batch_entries 2, max_inflight 2
 ///   slow disks     syncs of up to 40 ms: crashes fall between write and sync
 ///   group commit   drivers that step several messages into one output
+///   snapshots      every node snapshots every 5..24 entries and keeps 0..7
+///                  entries below it, chunks of 1..16 bytes: followers that
+///                  fall behind (crashes, partitions) catch up by
+///                  InstallSnapshot under loss, duplication and late copies
 inline const std::vector<sweep_family>& standard_sweep() {
     static const std::vector<sweep_family> families = {
         {"main (3/5 nodes)", 1, 300,
@@ -75,6 +79,15 @@ inline const std::vector<sweep_family>& standard_sweep() {
              world_config c = sweep_config(s, s % 2 ? 3 : 5, 6000);
              c.group_commit = true;
              c.max_sync = 1 + s % 20;
+             return c;
+         }},
+        {"snapshots (3/5 nodes)", 6001, 6080,
+         [](std::uint64_t s) {
+             world_config c = sweep_config(s, s % 2 ? 3 : 5, 6000);
+             c.snapshot_entries = 5 + s % 20;
+             c.core.log_keep_entries = s % 8;
+             c.core.snapshot_chunk_bytes = 1 + s % 16;
+             c.core.snapshot_chunks_inflight = 1 + s % 3;
              return c;
          }},
     };

@@ -52,6 +52,7 @@ run_stats& run_stats::operator+=(const run_stats& o) {
     process_crashes += o.process_crashes;
     elections += o.elections; messages += o.messages; ops += o.ops; ops_determinate += o.ops_determinate;
     committed += o.committed; lost_writes += o.lost_writes;
+    snapshots += o.snapshots; snapshot_chunks += o.snapshot_chunks; restores += o.restores;
     heal_to_commit_ms = std::max(heal_to_commit_ms, o.heal_to_commit_ms);
     return *this;
 }
@@ -103,6 +104,7 @@ public:
             c.self = i;
             c.members = members;
             hosts_.emplace_back(c, cfg.broken_core, cfg.broken_driver, cfg.broken_load);
+            hosts_.back().set_snapshot_entries(cfg.snapshot_entries);
         }
         election_gen_.assign(cfg.nodes, 0);
         heard_.assign(cfg.nodes, std::vector<std::uint64_t>(cfg.nodes, 0));
@@ -306,9 +308,12 @@ void world::sync(std::size_t i) {
 
 void world::carry_out(std::size_t i, host_effects& fx) {
     node_host& h = hosts_[i];
+    stats_.snapshots += fx.snapshots_taken;
+    if (fx.restored) ++stats_.restores;
     for (envelope& env : fx.sent) {
         inv_.on_send(h, env);
         ++stats_.messages;
+        if (std::holds_alternative<install_snapshot>(env.msg)) ++stats_.snapshot_chunks;
         char buf[160];
         describe(env.msg, buf, sizeof buf);
         const auto copies = net_.route(env.from, env.to, rng_);

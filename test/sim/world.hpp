@@ -65,6 +65,10 @@ struct world_config {
     detail::core_faults broken_core;        ///< deliberately broken protocol rules (sim_fault_tests)
     detail::runner_faults broken_driver;    ///< deliberately broken driver rules (sim_fault_tests)
     bool broken_load = false;               ///< restarts act on unsynced writes (node_host, sim_fault_tests)
+    /// Every node snapshots its state machine after this many applied
+    /// entries (0: never) and compacts its log down to core.log_keep_entries,
+    /// so followers that fall behind get InstallSnapshot (Raft §7).
+    index_t snapshot_entries = 0;
     /// Drivers group-commit: half the messages a node receives wait up to 2 ms
     /// and are then stepped together into one output (one write batch, one sync).
     bool group_commit = false;
@@ -141,6 +145,9 @@ struct run_stats {
     std::uint64_t committed = 0;        ///< entries known committed
     std::uint64_t lost_writes = 0;      ///< unsynced disk operations lost by crashes
     std::uint64_t heal_to_commit_ms = 0;
+    std::uint64_t snapshots = 0;        ///< snapshots taken
+    std::uint64_t snapshot_chunks = 0;  ///< install_snapshot messages sent
+    std::uint64_t restores = 0;         ///< state machines replaced by a snapshot (restarts and installs)
     run_stats& operator+=(const run_stats& o);
 };
 

@@ -689,11 +689,13 @@ void core::on_snapshot_taken(const snapshot_meta& meta, output& out) {
     }
 }
 
+// Every answer carries our term, which may have just changed: like the
+// answers to log requests, they leave after the sync (§5.1, §5.3).
 void core::on_install_snapshot(node_id from, const install_snapshot& m, output& out) {
     if (m.term > current_term_) become_follower(m.term, out);
     if (m.term < current_term_) {
         // §5.1: reject a stale leader; our term in the answer makes it step down.
-        send(from, install_snapshot_response{current_term_, m.meta.index, 0, false}, out);
+        send_after_sync(from, install_snapshot_response{current_term_, m.meta.index, 0, false}, out);
         return;
     }
     if (current_role_ == role::leader) {
@@ -719,7 +721,7 @@ void core::on_install_snapshot(node_id from, const install_snapshot& m, output& 
     if (!incoming_ || incoming_->meta != m.meta) {
         // Another snapshot than the one being received: only its start begins one.
         if (m.offset != 0) {
-            send(from, install_snapshot_response{current_term_, m.meta.index, 0, false}, out);
+            send_after_sync(from, install_snapshot_response{current_term_, m.meta.index, 0, false}, out);
             return;
         }
         incoming_ = incoming_snapshot{m.meta, 0, false};
@@ -727,7 +729,7 @@ void core::on_install_snapshot(node_id from, const install_snapshot& m, output& 
     if (incoming_->finishing) return;   // answered once the snapshot is durable
     if (m.offset != incoming_->next_offset || (size == 0 && !m.done)) {
         // A duplicate, a chunk after a lost one, or an empty probe: say where we stand.
-        send(from, install_snapshot_response{current_term_, m.meta.index, incoming_->next_offset, false}, out);
+        send_after_sync(from, install_snapshot_response{current_term_, m.meta.index, incoming_->next_offset, false}, out);
         return;
     }
     out.snapshot_data.push_back(m);
@@ -736,7 +738,7 @@ void core::on_install_snapshot(node_id from, const install_snapshot& m, output& 
         incoming_->finishing = true;   // the driver reports snapshot_received
         return;
     }
-    send(from, install_snapshot_response{current_term_, m.meta.index, incoming_->next_offset, false}, out);
+    send_after_sync(from, install_snapshot_response{current_term_, m.meta.index, incoming_->next_offset, false}, out);
 }
 
 void core::on_snapshot_received(const snapshot_received& r, output& out) {
@@ -746,7 +748,7 @@ void core::on_snapshot_received(const snapshot_received& r, output& out) {
     if (!r.ok) {
         // Damaged in transit or not stored: start over.
         if (leader != no_node && leader != cfg_.self)
-            send(leader, install_snapshot_response{current_term_, r.meta.index, 0, false}, out);
+            send_after_sync(leader, install_snapshot_response{current_term_, r.meta.index, 0, false}, out);
         return;
     }
     if (r.meta.index > commit_length_ || faults_.install_older_snapshot) install_received_snapshot(r.meta, out);
@@ -936,6 +938,12 @@ void core::on_forward_response(node_id from, const forward_response& m, output& 
     if (from != p.forwarded_to || p.forwarded_term != current_term_) return;
     switch (m.result) {
     case forward_response::status::accepted:
+        if (m.index < log_.start()) {
+            // Committed inside a snapshot we installed: whether that entry
+            // was ours is no longer known here.
+            complete(m.request, broadcast_result::unknown, 0, out);
+            return;
+        }
         if (m.index <= commit_length_) {
             // Committed before the answer arrived, and not ours (ours would
             // have completed in advance_commit): that copy is dead, but
@@ -1040,7 +1048,7 @@ void core::check_invariants() const {
     if (current_role_ != role::leader && current_leader_ == cfg_.self) fail("only a leader names itself leader");
     if (current_role_ == role::candidate && voted_for_ != cfg_.self) fail("a candidate votes for itself");
     if (commit_length_ < snapshot_.index) fail("a snapshot covers only committed entries");
-    if (log_.start() > snapshot_.index + 1) fail("the log continues the snapshot without a gap");
+    if (snapshot_.index != 0 && log_.start() > snapshot_.index + 1) fail("the log continues the snapshot without a gap");
 }
 
 } // namespace raftlite

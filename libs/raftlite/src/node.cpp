@@ -280,11 +280,10 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
         publish_status();
     }
 
-    void finish_received_snapshot(runner&, std::unique_ptr<snapshot_writer> writer,
+    void finish_received_snapshot(runner&, std::shared_ptr<snapshot_writer> writer,
                                   const snapshot_meta& expected) override {
         if (!snapshot_thread) snapshot_thread.emplace(1);
-        std::shared_ptr<snapshot_writer> w(std::move(writer));
-        asio::post(*snapshot_thread, [weak = weak_from_this(), strand = strand, w, expected] {
+        asio::post(*snapshot_thread, [weak = weak_from_this(), strand = strand, w = std::move(writer), expected] {
             snapshot_meta sealed;
             const boost::system::error_code ec = w->finish(sealed, &expected);
             asio::post(strand, [weak, expected, ec] {

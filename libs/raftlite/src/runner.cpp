@@ -65,7 +65,7 @@ std::optional<broadcast_result> core_outcome(error_code ec) noexcept {
     return std::nullopt;
 }
 
-void runner_host::finish_received_snapshot(runner& r, std::unique_ptr<snapshot_writer> writer,
+void runner_host::finish_received_snapshot(runner& r, std::shared_ptr<snapshot_writer> writer,
                                            const snapshot_meta& expected) {
     snapshot_meta sealed;
     const error_code ec = writer->finish(sealed, &expected);
@@ -155,14 +155,6 @@ void runner::carry_out(output& o) {
         b.last_term = core_->log().last_term();
         after_sync_waiting_ += b.after_sync.size();
         if (!b.append.empty()) host_->appended(b.append);
-        if (faults_.compact_before_snapshot_durable && b.use_snapshot && b.remove_prefix) {
-            write_batch early;   // broken: the prefix goes before the snapshot is current
-            early.remove_prefix = b.remove_prefix;
-            early.last_index = b.last_index;
-            early.last_term = b.last_term;
-            b.remove_prefix.reset();
-            queued_.push_back(std::move(early));
-        }
         queued_.push_back(std::move(b));
     }
     // A received snapshot's data goes to its own file, not the log.
@@ -305,11 +297,12 @@ void runner::receive_snapshot_data(std::vector<install_snapshot>& chunks) {
         if (c.offset == 0) {
             receiving_.reset();   // abandons one broken off
             receiving_meta_ = c.meta;
-            if (auto ec = storage_->begin_snapshot(c.meta.index, c.meta.term, c.meta.members, receiving_)) {
-                receiving_.reset();
+            std::unique_ptr<snapshot_writer> w;
+            if (auto ec = storage_->begin_snapshot(c.meta.index, c.meta.term, c.meta.members, w)) {
                 feed(snapshot_received{c.meta, false});
                 continue;
             }
+            receiving_ = std::move(w);
         }
         if (!receiving_ || receiving_meta_ != c.meta) continue;   // the core asks only for what continues it
         if (c.data && !c.data->empty()) {

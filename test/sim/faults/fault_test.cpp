@@ -29,6 +29,7 @@ enum class fault {
     no_timer_reset_on_leader_message,
     no_check_quorum_step_down,
     load_without_sync,
+    install_older_snapshot,
 };
 
 namespace {
@@ -49,6 +50,27 @@ void set_fault(world_config& w, fault f) {
     w.broken_core.no_check_quorum_step_down = f == fault::no_check_quorum_step_down;
     w.broken_driver.after_sync_messages_before_sync = f == fault::after_sync_messages_before_sync;
     w.broken_load = f == fault::load_without_sync;
+    w.broken_core.install_older_snapshot = f == fault::install_older_snapshot;
+}
+
+// The standard sweep's snapshot family, seeds first..last, with `f`.
+caught hunt_snapshots(fault f, std::uint64_t first, std::uint64_t last) {
+    caught c;
+    const sweep_family& fam = standard_sweep().back();
+    for (std::uint64_t seed = fam.first + first - 1; seed <= fam.first + last - 1; ++seed) {
+        world_config w = fam.make(seed);
+        set_fault(w, f);
+        const run_result r = run_world(w);
+        ++c.runs;
+        if (!r.ok) {
+            c.seed = seed;
+            c.invariant = r.invariant;
+            BOOST_TEST_MESSAGE("caught at seed " << seed << " (" << w.nodes << " nodes): " << r.invariant << ": "
+                                                 << r.detail << "\nlast events:\n" << r.trace);
+            return c;
+        }
+    }
+    return c;
 }
 
 world_config base(fault f, std::size_t nodes, std::uint64_t steps) {
@@ -219,4 +241,12 @@ BOOST_AUTO_TEST_CASE(double_vote_is_caught_by_exploration) {
     BOOST_TEST(!r.ok);
     BOOST_TEST((r.invariant == "election safety" || r.invariant == "persistence"), r.invariant);
     BOOST_TEST_MESSAGE("exploration: " << r.detail << "\n" << r.path);
+}
+
+// Raft §7: a follower discards a snapshot that holds nothing beyond its
+// commit index. Installing it anyway takes its state machine back in time.
+BOOST_AUTO_TEST_CASE(install_older_snapshot_is_caught) {
+    const caught c = hunt_snapshots(fault::install_older_snapshot, 1, 80);
+    BOOST_TEST(c.seed != 0u, "installing an older snapshot not caught in " << c.runs << " runs");
+    BOOST_TEST_MESSAGE("install_older_snapshot: " << c.invariant << " at seed " << c.seed);
 }

@@ -131,7 +131,7 @@ public:
     /// `expected`, which fsyncs: off the runner's context where that blocks)
     /// and reports it with runner::received_snapshot_done, possibly from
     /// inside this call.
-    virtual void finish_received_snapshot(runner& r, std::unique_ptr<snapshot_writer> writer,
+    virtual void finish_received_snapshot(runner& r, std::shared_ptr<snapshot_writer> writer,
                                           const snapshot_meta& expected);
 
 protected:
@@ -287,7 +287,7 @@ private:
     std::uint64_t bytes_since_snapshot_ = 0;
     std::uint64_t snapshots_taken_ = 0;
     std::uint64_t snapshots_installed_ = 0;
-    std::unique_ptr<snapshot_writer> receiving_;   ///< a snapshot being received from the leader
+    std::shared_ptr<snapshot_writer> receiving_;   ///< a snapshot being received from the leader (shared: hosts copy runners)
     snapshot_meta receiving_meta_;
     std::uint64_t next_request_ = 1;
     std::set<std::uint64_t> outstanding_;   ///< broadcasts awaiting an outcome

@@ -46,10 +46,6 @@ struct runner_faults {
     /// Messages that promise durability leave with the immediate messages,
     /// before the writes they depend on are synced.
     bool after_sync_messages_before_sync = false;
-    /// The log prefix a snapshot covers is removed when the application is
-    /// asked for the snapshot, before the snapshot is durable: a crash in
-    /// between leaves neither the entries nor a snapshot of them.
-    bool compact_before_snapshot_durable = false;
 };
 
 struct core_test_access;
