@@ -109,6 +109,12 @@ error_code recover(data_directory& dir, std::uint32_t max_payload,
     if (st.snapshot) {
         const index_t si = st.snapshot->index;
         const index_t last_held = start + st.entries.size() - 1;
+        if (si == 0 || si == UINT64_MAX) {
+            // begin_snapshot refuses index 0; the largest index leaves no room for a log after it.
+            msg = dir.file(snapshot_file_name(si, st.snapshot->term)) + ": snapshot index " + std::to_string(si) +
+                  " is out of range";
+            return raftlite::errc::corrupt_data;
+        }
         if (start > si + 1) {
             msg = "log starts at index " + std::to_string(start) + " but the snapshot " +
                   dir.file(snapshot_file_name(si, st.snapshot->term)) + " ends at index " + std::to_string(si) +
