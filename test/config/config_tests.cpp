@@ -223,6 +223,12 @@ max_uncommitted = 1000
 hold_elections = 5
 forward_retry_after = 7
 check_quorum = false
+snapshot_entries = 5000
+snapshot_bytes = 8000000
+snapshot_keep_entries = 200
+snapshot_chunk_bytes = 65536
+snapshot_chunks_inflight = 3
+max_deliveries_per_turn = 77
 
 [transport]
 max_frame_bytes = 131072
@@ -235,6 +241,7 @@ handshake_timeout_ms = 1234
 max_message_entries = 128
 max_payload_bytes = 4096
 max_cluster_id_bytes = 40
+max_snapshot_chunk_bytes = 100000
 
 [log]
 level = debug
@@ -254,6 +261,13 @@ file = logs/n2.log
     BOOST_TEST(o.core.hold_elections == 5u);
     BOOST_TEST(o.core.forward_retry_after == 7u);
     BOOST_TEST(!o.core.check_quorum);
+    BOOST_TEST(o.snapshot_entries == 5000u);
+    BOOST_TEST(o.snapshot_bytes == 8000000u);
+    BOOST_TEST(o.core.log_keep_entries == 200u);
+    BOOST_TEST(o.core.snapshot_chunk_bytes == 65536u);
+    BOOST_TEST(o.core.snapshot_chunks_inflight == 3u);
+    BOOST_TEST(o.max_deliveries_per_turn == 77u);
+    BOOST_TEST(o.transport.limits.max_snapshot_chunk_bytes == 100000u);
     BOOST_TEST(o.transport.max_frame_bytes == 131072u);
     BOOST_TEST(o.transport.max_queue_bytes == 262144u);
     BOOST_TEST(o.transport.max_queue_messages == 33u);

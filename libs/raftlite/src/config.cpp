@@ -417,6 +417,12 @@ void for_each_tunable(node_options& o, F&& f) {
     f("raft", "hold_elections", o.core.hold_elections);
     f("raft", "forward_retry_after", o.core.forward_retry_after);
     f("raft", "check_quorum", o.core.check_quorum);
+    f("raft", "snapshot_entries", o.snapshot_entries);
+    f("raft", "snapshot_bytes", o.snapshot_bytes);
+    f("raft", "snapshot_keep_entries", o.core.log_keep_entries);
+    f("raft", "snapshot_chunk_bytes", o.core.snapshot_chunk_bytes);
+    f("raft", "snapshot_chunks_inflight", o.core.snapshot_chunks_inflight);
+    f("raft", "max_deliveries_per_turn", o.max_deliveries_per_turn);
     f("transport", "max_frame_bytes", o.transport.max_frame_bytes);
     f("transport", "peer_queue_bytes", o.transport.max_queue_bytes);
     f("transport", "peer_queue_messages", o.transport.max_queue_messages);
@@ -427,6 +433,7 @@ void for_each_tunable(node_options& o, F&& f) {
     f("transport", "max_message_entries", o.transport.limits.max_entries);
     f("transport", "max_payload_bytes", o.transport.limits.max_payload_bytes);
     f("transport", "max_cluster_id_bytes", o.transport.limits.max_cluster_id_bytes);
+    f("transport", "max_snapshot_chunk_bytes", o.transport.limits.max_snapshot_chunk_bytes);
 }
 
 // Reads the tunables of section `s`.
@@ -451,6 +458,10 @@ void read_raft(const config_section& s, raft_config& c) {
                    ") is too close to election_timeout_min_ms (" +
                    std::to_string(o.election_timeout_min.count()) +
                    "); expected heartbeat_ms * 2 < election_timeout_min_ms");
+    if (o.core.snapshot_chunk_bytes == 0)
+        s.fail({"snapshot_chunk_bytes"}, "[raft] snapshot_chunk_bytes must be at least 1");
+    if (o.core.snapshot_chunks_inflight == 0)
+        s.fail({"snapshot_chunks_inflight"}, "[raft] snapshot_chunks_inflight must be at least 1");
 }
 
 // Fails unless [transport] `key`'s `value` is at least (or, `strict`, more
@@ -477,6 +488,11 @@ void read_transport(const config_section& s, raft_config& c) {
                    core.max_batch_bytes, true);
     check_at_least(s, "max_message_entries", t.limits.max_entries, "[raft] max_batch_entries",
                    core.max_batch_entries);
+    // Likewise a snapshot chunk: the leader sends chunks of this size.
+    check_at_least(s, "max_frame_bytes", t.max_frame_bytes, "[raft] snapshot_chunk_bytes",
+                   core.snapshot_chunk_bytes, true);
+    check_at_least(s, "max_snapshot_chunk_bytes", t.limits.max_snapshot_chunk_bytes, "[raft] snapshot_chunk_bytes",
+                   core.snapshot_chunk_bytes);
     check_at_least(s, "max_cluster_id_bytes", t.limits.max_cluster_id_bytes,
                    "the length of [cluster] id", t.cluster_id.size());
     // A frame a peer accepts must fit in the queue that sends it.
