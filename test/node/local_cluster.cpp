@@ -3,6 +3,8 @@
 #include <raftlite/file_persister.hpp>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/system/system_error.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <random>
@@ -29,6 +31,7 @@ local_cluster::local_cluster(std::size_t nodes, options_hook hook)
 
 local_cluster::~local_cluster() {
     stop_all();
+    snapshot_pool_.join();
     work_.reset();
     ioc_.stop();
     thread_.join();
@@ -56,6 +59,7 @@ void local_cluster::start(node_id id) {
     {
         std::lock_guard<std::mutex> lock(mutex_);
         delivered_[id].clear();
+        restored_[id] = snapshot_meta{};
     }
     const auto data_dir = data_dirs_.count(id) ? data_dirs_[id] : dir_ / std::to_string(id);
     auto n = std::make_unique<node>(ioc_, o, std::make_unique<file_persister>(data_dir.string()));
@@ -63,6 +67,44 @@ void local_cluster::start(node_id id) {
         std::lock_guard<std::mutex> lock(mutex_);
         delivered_[id].emplace_back(i, *p);
     });
+    if (snapshots_) {
+        n->on_snapshot(
+            [this, id](snapshot_sink sink) {
+                // Captured here, on the delivery path; written elsewhere.
+                deliveries state;
+                {
+                    std::lock_guard<std::mutex> lock(mutex_);
+                    state = delivered_[id];
+                }
+                auto shared = std::make_shared<snapshot_sink>(std::move(sink));
+                boost::asio::post(snapshot_pool_, [shared, state = std::move(state)] {
+                    std::string bytes;
+                    for (const auto& [i, p] : state) bytes += std::to_string(i) + '\t' + p + '\n';
+                    if (auto ec = shared->write(bytes)) {
+                        shared->finish(ec);
+                        return;
+                    }
+                    shared->finish();
+                });
+            },
+            [this, id](snapshot_source& source) {
+                std::string bytes;
+                if (auto ec = source.read_all(bytes)) throw boost::system::system_error(ec);
+                deliveries state;
+                std::size_t pos = 0;
+                while (pos < bytes.size()) {
+                    const auto tab = bytes.find('\t', pos);
+                    const auto eol = bytes.find('\n', pos);
+                    if (tab == std::string::npos || eol == std::string::npos || tab > eol)
+                        throw std::runtime_error("local_cluster: a snapshot that does not parse");
+                    state.emplace_back(std::stoull(bytes.substr(pos, tab - pos)), bytes.substr(tab + 1, eol - tab - 1));
+                    pos = eol + 1;
+                }
+                std::lock_guard<std::mutex> lock(mutex_);
+                delivered_[id] = std::move(state);
+                restored_[id] = source.meta();
+            });
+    }
     auto ec = n->start();
     BOOST_REQUIRE_MESSAGE(!ec, "node " << id << " failed to start: " << ec.message());
     nodes_[id] = std::move(n);
@@ -118,6 +160,11 @@ bool local_cluster::wait_delivered(node_id id, std::size_t count) {
         std::lock_guard<std::mutex> lock(mutex_);
         return delivered_[id].size() >= count;
     });
+}
+
+snapshot_meta local_cluster::restored(node_id id) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return restored_[id];
 }
 
 local_cluster::deliveries local_cluster::delivered(node_id id) {

@@ -7,6 +7,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <chrono>
 #include <filesystem>
@@ -33,6 +34,13 @@ public:
 
     explicit local_cluster(std::size_t nodes, options_hook hook = {});
     ~local_cluster();
+
+    /// From the next start() on, nodes take snapshots (node::on_snapshot):
+    /// the application state is the list of deliveries, written on a thread
+    /// of the cluster's own; a restore replaces the list.
+    void enable_snapshots(bool on = true) { snapshots_ = on; }
+    /// The last snapshot node `id` restored since it started (index 0: none).
+    snapshot_meta restored(node_id id);
 
     void start(node_id id);     ///< (re)creates node `id` from its data directory
     /// Puts node `id`'s data directory at `dir` from its next start() on
@@ -63,6 +71,9 @@ private:
     std::mutex mutex_;
     std::map<node_id, deliveries> delivered_;
     std::map<node_id, std::filesystem::path> data_dirs_;
+    bool snapshots_ = false;
+    std::map<node_id, snapshot_meta> restored_;
+    boost::asio::thread_pool snapshot_pool_{1};   // writes the snapshots off the strand
 };
 
 } // namespace raftlite::test

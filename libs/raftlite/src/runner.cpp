@@ -169,7 +169,10 @@ void runner::carry_out(output& o) {
     // 4. A snapshot from the leader replaces the application's state, then
     // deliveries in index order, then outcomes. (A delivery handler may stop
     // the node.)
-    if (o.restore) restore(*o.restore);
+    if (o.restore) {
+        ++snapshots_installed_;
+        restore(*o.restore);
+    }
     if (!running_) return;
     deliver(o.committed);
     if (!running_) return;
@@ -318,7 +321,6 @@ void runner::receive_snapshot_data(std::vector<install_snapshot>& chunks) {
 
 void runner::received_snapshot_done(const snapshot_meta& expected, error_code ec) {
     if (!running_) return;
-    if (!ec) ++snapshots_installed_;
     feed(snapshot_received{expected, !ec});
     flush();
 }
