@@ -269,6 +269,9 @@ BOOST_AUTO_TEST_CASE(write_queued_stores_what_waits_behind_the_rounds_in_flight)
     for (disk_round& in_flight : f.host.rounds) BOOST_REQUIRE(!in_flight.write_and_sync(f.disk));
     BOOST_REQUIRE(!f.r->write_queued());
     BOOST_TEST(f.disk.durable_last_index() == 4u);
+    // The commit index goes with the hard state, for the next start.
+    BOOST_TEST(f.disk.durable_hard_state().commit == f.r->raft().commit_length());
+    BOOST_TEST(f.r->raft().commit_length() >= 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -371,12 +371,19 @@ void runner::stop(error_code reason) {
     for (std::uint64_t r : pending) host_->broadcast_done(r, reason, 0);
 }
 
+// Also saves the commit index with the hard state (it is otherwise saved
+// only with a term, a vote or a snapshot), so that after a clean stop the
+// restart delivers everything committed before it hears from a leader.
 error_code runner::write_queued() {
-    if (queued_.empty()) return {};
     disk_round round;
     round.batches_.assign(std::make_move_iterator(queued_.begin()), std::make_move_iterator(queued_.end()));
     queued_.clear();
     after_sync_waiting_ = 0;
+    if (core_ && !failed_) {
+        write_batch last;
+        last.hard = hard_state{core_->current_term(), core_->voted_for(), core_->commit_length()};
+        round.batches_.push_back(std::move(last));
+    }
     return round.write_and_sync(*storage_);
 }
 

@@ -221,7 +221,8 @@ public:
     /// may then call write_queued() to store what is still queued.
     void stop(boost::system::error_code reason);
     /// Writes and syncs the batches still queued (at stop, with no round in
-    /// flight); their messages are not sent.
+    /// flight), and the commit index with the hard state; their messages
+    /// are not sent.
     boost::system::error_code write_queued();
 
     /// Switches between inline and deferred disk mode (tests).
