@@ -167,10 +167,15 @@ BOOST_AUTO_TEST_CASE(group_commit) {
 BOOST_AUTO_TEST_CASE(sweep_snapshots) {
     const run_stats total = run_family(family(6));
     BOOST_TEST_MESSAGE("snapshots: " << total.snapshots << " taken, " << total.snapshot_chunks
-                                     << " chunks sent, " << total.restores << " restores");
+                                     << " chunks sent, " << total.restores << " restores, "
+                                     << total.snapshots_deferred << " deferred (taken or received), "
+                                     << total.snapshots_abandoned << " abandoned by crashes");
     BOOST_TEST(total.snapshots > 0u);
     BOOST_TEST(total.snapshot_chunks > 0u);
     BOOST_TEST(total.restores > 0u);
+    // Deferred snapshots run, and crashes fall while one is unfinished.
+    BOOST_TEST(total.snapshots_deferred > 0u);
+    BOOST_TEST(total.snapshots_abandoned > 0u);
 }
 
 BOOST_AUTO_TEST_CASE(stale_local_reads_are_caught) {
