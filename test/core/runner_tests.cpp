@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <optional>
+#include <string>
 
 using namespace raftlite;
 using namespace raftlite::test;
@@ -32,18 +33,18 @@ struct recording_host final : runner_host {
     std::optional<boost::system::error_code> failure;
 
     std::size_t pending_calls = 0;            // deliveries_pending
-    std::vector<std::pair<char, index_t>> order;   // 'r'estore / 'd'eliver, as they came
+    std::vector<std::string> order;   // "restore N" / "deliver N", as they came
 
     void send(envelope m) override { sent.push_back(std::move(m)); }
     void write_and_sync(disk_round r) override { rounds.push_back(std::move(r)); }
     void deliver(const log_entry& e) override {
         delivered.push_back(e);
-        order.emplace_back('d', e.index);
+        order.push_back("deliver " + std::to_string(e.index));
     }
     void deliveries_pending() override { ++pending_calls; }
     void restore(const snapshot_meta& meta) override {
         restored.push_back(meta);
-        order.emplace_back('r', meta.index);
+        order.push_back("restore " + std::to_string(meta.index));
     }
     void take_snapshot(index_t index, term_t term) override { snapshot_asks.emplace_back(index, term); }
     std::vector<snapshot_meta> restored;
@@ -432,7 +433,7 @@ BOOST_AUTO_TEST_CASE(a_restart_restores_the_snapshot_then_delivers_what_follows)
         r.disk_round_done(std::move(round), ec);
     }
     BOOST_REQUIRE(r.raft().role() == role::leader);
-    const std::vector<std::pair<char, index_t>> expected{{'r', 6}, {'d', 7}, {'d', 8}, {'d', 9}};
+    const std::vector<std::string> expected{"restore 6", "deliver 7", "deliver 8", "deliver 9"};
     BOOST_TEST(host.order == expected, boost::test_tools::per_element());
     BOOST_TEST(host.delivered[0].data() == "after 1");
 }
