@@ -4,7 +4,9 @@
 //   sim --seeds A..B [--nodes N[,M...]]                             a sweep of seeds
 //   sim --minutes M [--seeds A..]                                   sweep for a while
 //   sim --explore [--depth D] [--crashes K] [--broadcasts B]        exhaustive exploration
-//       (3 nodes; also --drops, --duplicates, --timeouts, --heartbeats, --budget)
+//       (3 nodes; also --drops, --duplicates, --timeouts, --heartbeats, --budget,
+//       --snapshot-events S: up to S snapshots at a node's applied index, with
+//       log_keep_entries 0)
 //   --clients C, --max-sync TICKS, --group-commit   workload and disk of a run
 //   --faults crash,partition,loss,duplicate,late (or all, none); `late` holds
 //   some messages or duplicates of them back --late-min..--late-max ms
@@ -66,7 +68,7 @@ namespace {
               << "       (a --faults all sweep without --snapshots runs seeds S with S mod 4 in {2,3} with\n"
               << "        the snapshot family's settings; --snapshots 0 turns that off)\n"
               << "       sim --explore [--depth D] [--crashes K] [--broadcasts B] [--drops L] [--duplicates U]\n"
-              << "                     [--timeouts E] [--heartbeats H] [--budget STATES]\n";
+              << "                     [--timeouts E] [--heartbeats H] [--budget STATES] [--snapshot-events S]\n";
     std::exit(2);
 }
 
@@ -87,7 +89,7 @@ int explore_main(const explore_config& ec) {
     std::cout << "explore: 3 nodes, " << ec.broadcasts << " broadcasts, up to " << ec.max_crashes
               << " crash(es), up to " << ec.max_drops << " drop(s) and " << ec.max_duplicates
               << " duplicate(s), up to " << ec.max_timeouts << " election timeouts and " << ec.max_heartbeats
-              << " heartbeats, depth limit " << ec.depth << "\n"
+              << " heartbeats, " << ec.max_snapshots << " snapshot(s), depth limit " << ec.depth << "\n"
               << "  transitions explored " << r.transitions << ", distinct states " << r.distinct_states
               << ", max depth reached " << r.max_depth << (r.budget_exhausted ? " (state budget exhausted)" : "")
               << ", " << secs << " s\n"
@@ -193,6 +195,11 @@ int main(int argc, char** argv) {
         else if (a == "--budget") ec.max_states = number(value());
         else if (a == "--timeouts") ec.max_timeouts = number(value());
         else if (a == "--heartbeats") ec.max_heartbeats = number(value());
+        else if (a == "--snapshot-events") {
+            // every snapshot drops the whole log below it, so a lagging follower needs InstallSnapshot
+            ec.max_snapshots = number(value());
+            ec.core.log_keep_entries = 0;
+        }
         else if (a == "--help" || a == "-h") usage("help");
         else usage("unknown option " + a);
     }

@@ -256,6 +256,12 @@ void node_host::take_snapshot(index_t index, term_t term) {
     run_->snapshot_done(meta, ec);
 }
 
+bool node_host::request_snapshot(host_effects& fx) {
+    if (!run_) return false;
+    turn_scope t(fx_, fx);
+    return run_->request_snapshot();
+}
+
 void node_host::finish_snapshot(host_effects& fx) {
     if (!taking_ || !run_) return;
     turn_scope t(fx_, fx);

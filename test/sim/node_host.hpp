@@ -111,6 +111,10 @@ public:
     void set_deferred_snapshots(bool on) noexcept { deferred_snapshots_ = on; }
     bool snapshot_pending() const noexcept { return taking_.has_value(); }
     std::size_t seals_pending() const noexcept { return sealing_.size(); }
+    /// Asks the runner for a snapshot at the applied index now (the explorer's
+    /// snapshot event); false if it takes none (nothing new applied, or one
+    /// is being taken).
+    bool request_snapshot(host_effects& fx);
     /// Writes the captured state into the snapshot, finishes it (durable) and
     /// tells the runner (runner::snapshot_done).
     void finish_snapshot(host_effects& fx);
