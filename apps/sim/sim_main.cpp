@@ -94,7 +94,8 @@ int explore_main(const explore_config& ec) {
               << ", max depth reached " << r.max_depth << (r.budget_exhausted ? " (state budget exhausted)" : "")
               << ", " << secs << " s\n"
               << "  leaders seen in " << r.states_with_leader << " states, commits in " << r.states_with_commit
-              << " states\n";
+              << " states, snapshots in " << r.states_with_snapshot << " states, " << r.restores
+              << " restores\n";
     if (!r.ok) {
         std::cout << "VIOLATION: " << r.invariant << "\n  " << r.detail << "\npath:\n" << r.path;
         return 1;

@@ -139,6 +139,7 @@ private:
             s.net.push_back(std::move(env));
         }
         if (fx.reset_election_timer) s.election_armed[i] = true;
+        if (fx.restored) ++res_.restores;
         s.inv.after_turn(s.hosts, h, fx);
     }
     void boot(xstate& s, std::size_t i) {
@@ -164,14 +165,16 @@ private:
             if (it->second <= depth) return;
             it->second = depth;   // reached sooner: its subtree goes deeper now
         } else {
-            bool leader = false, commit = false;
+            bool leader = false, commit = false, snapshot = false;
             for (const node_host& n : s.hosts) {
                 if (!n.up()) continue;
                 leader |= n.core().role() == role::leader;
                 commit |= n.core().commit_length() > 0;
+                snapshot |= n.core().snapshot().index > 0;
             }
             res_.states_with_leader += leader;
             res_.states_with_commit += commit;
+            res_.states_with_snapshot += snapshot;
             if (visited_.size() > cfg_.max_states) throw budget{};
         }
         res_.max_depth = std::max(res_.max_depth, depth);

@@ -46,6 +46,8 @@ struct explore_result {
     bool budget_exhausted = false;
     std::uint64_t states_with_leader = 0;
     std::uint64_t states_with_commit = 0;
+    std::uint64_t states_with_snapshot = 0;   ///< some node holds a snapshot
+    std::uint64_t restores = 0;               ///< transitions that replaced a state machine by a snapshot
 };
 
 explore_result explore(const explore_config& cfg);
