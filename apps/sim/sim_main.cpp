@@ -4,11 +4,25 @@
 //   sim --seeds A..B [--nodes N[,M...]]                             a sweep of seeds
 //   sim --minutes M [--seeds A..]                                   sweep for a while
 //   sim --explore [--depth D] [--crashes K] [--broadcasts B]        exhaustive exploration
-//       (3 nodes; also --drops, --duplicates, --timeouts, --heartbeats, --budget)
+//       (3 nodes; also --drops, --duplicates, --timeouts, --heartbeats, --budget,
+//       --snapshot-events S: up to S snapshots at a node's applied index, with
+//       log_keep_entries 0)
 //   --clients C, --max-sync TICKS, --group-commit   workload and disk of a run
 //   --faults crash,partition,loss,duplicate,late (or all, none); `late` holds
 //   some messages or duplicates of them back --late-min..--late-max ms
 //   --batch E, --inflight F    the core's max_batch_entries and max_inflight
+//   --snapshots N              every node snapshots every N applied entries
+//                              (0: never), keeping --snapshot-keep K entries
+//                              (default 2) below it; snapshots travel in
+//                              chunks of --snapshot-chunk B bytes (default 8),
+//                              --snapshot-inflight F at a time (default 2);
+//                              --snapshot-delay D finishes snapshots, and
+//                              seals received ones, 1..D ms later (0, the
+//                              default: at once), so crashes fall in between
+//   A sweep with --faults all (the default) and no --snapshots runs every
+//   seed S with S mod 4 in {2, 3} with the snapshot settings of sim_tests'
+//   snapshot family (sim/sweep.hpp); --snapshots 0 turns that off. The replay
+//   line of a failure names the settings of its seed.
 //   --skip outcomes,failures   leave out two checks (every accepted broadcast
 //                              gets an outcome; a failed broadcast never
 //                              commits), to sweep for anything else
@@ -17,8 +31,9 @@
 //                              its leader), e.g. to see whether the liveness
 //                              bound alone catches a broken rule
 //   --broken RULE[,RULE]       switch on deliberately broken rules
-//                              (raftlite/detail/faults.hpp; load_without_sync
-//                              is node_host's broken restart)
+//                              (raftlite/detail/faults.hpp: core and runner
+//                              rules; load_without_sync is node_host's broken
+//                              restart)
 //
 // A sweep without --nodes alternates 3- and 5-node clusters; with a list
 // (--nodes 2,4,6) seed S runs list[S mod length]. A failing run prints its
@@ -26,15 +41,18 @@
 // replays it; the exit status is then 1.
 // test/sim/README.md describes the simulator.
 #include "sim/explorer.hpp"
+#include "sim/sweep.hpp"
 #include "sim/world.hpp"
 
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
+using namespace raftlite;
 using namespace raftlite::sim;
 
 namespace {
@@ -45,8 +63,12 @@ namespace {
               << "           [--faults all|none|crash,partition,loss,duplicate,late] [--trace] [--skip outcomes,failures]\n"
               << "           [--clients C] [--max-sync TICKS] [--group-commit] [--batch E] [--inflight F]\n"
               << "           [--late-min TICKS] [--late-max TICKS] [--process-crashes 0..100] [--broken RULE,...]\n"
+              << "           [--snapshots N] [--snapshot-keep K] [--snapshot-chunk B] [--snapshot-inflight F]\n"
+              << "           [--snapshot-delay D]\n"
+              << "       (a --faults all sweep without --snapshots runs seeds S with S mod 4 in {2,3} with\n"
+              << "        the snapshot family's settings; --snapshots 0 turns that off)\n"
               << "       sim --explore [--depth D] [--crashes K] [--broadcasts B] [--drops L] [--duplicates U]\n"
-              << "                     [--timeouts E] [--heartbeats H] [--budget STATES]\n";
+              << "                     [--timeouts E] [--heartbeats H] [--budget STATES] [--snapshot-events S]\n";
     std::exit(2);
 }
 
@@ -67,12 +89,13 @@ int explore_main(const explore_config& ec) {
     std::cout << "explore: 3 nodes, " << ec.broadcasts << " broadcasts, up to " << ec.max_crashes
               << " crash(es), up to " << ec.max_drops << " drop(s) and " << ec.max_duplicates
               << " duplicate(s), up to " << ec.max_timeouts << " election timeouts and " << ec.max_heartbeats
-              << " heartbeats, depth limit " << ec.depth << "\n"
+              << " heartbeats, " << ec.max_snapshots << " snapshot(s), depth limit " << ec.depth << "\n"
               << "  transitions explored " << r.transitions << ", distinct states " << r.distinct_states
               << ", max depth reached " << r.max_depth << (r.budget_exhausted ? " (state budget exhausted)" : "")
               << ", " << secs << " s\n"
               << "  leaders seen in " << r.states_with_leader << " states, commits in " << r.states_with_commit
-              << " states\n";
+              << " states, snapshots in " << r.states_with_snapshot << " states, " << r.restores
+              << " restores\n";
     if (!r.ok) {
         std::cout << "VIOLATION: " << r.invariant << "\n  " << r.detail << "\npath:\n" << r.path;
         return 1;
@@ -90,6 +113,8 @@ int main(int argc, char** argv) {
     std::vector<std::size_t> node_list;   // empty: 3 and 5 alternate in a sweep
     double minutes = 0;
     explore_config ec;
+    std::optional<index_t> snapshots;   // --snapshots; unset: a --faults all sweep mixes them in
+    std::optional<std::uint64_t> snap_keep, snap_chunk, snap_inflight, snap_delay;
     for (int k = 1; k < argc; ++k) {
         const std::string a = argv[k];
         auto value = [&]() -> std::string {
@@ -118,6 +143,11 @@ int main(int argc, char** argv) {
         else if (a == "--late-max") cfg.late_max = number(value());
         else if (a == "--process-crashes") cfg.process_crash_percent = number(value());
         else if (a == "--steps") cfg.steps = number(value());
+        else if (a == "--snapshots") snapshots = number(value());
+        else if (a == "--snapshot-keep") snap_keep = number(value());
+        else if (a == "--snapshot-chunk") snap_chunk = number(value());
+        else if (a == "--snapshot-inflight") snap_inflight = number(value());
+        else if (a == "--snapshot-delay") snap_delay = number(value());
         else if (a == "--faults") {
             try { cfg.faults = fault_kinds::parse(value()); } catch (const std::exception& e) { usage(e.what()); }
         }
@@ -150,7 +180,9 @@ int main(int argc, char** argv) {
                 else if (w == "ignore_higher_term_in_response") b.ignore_higher_term_in_response = true;
                 else if (w == "no_timer_reset_on_leader_message") b.no_timer_reset_on_leader_message = true;
                 else if (w == "no_check_quorum_step_down") b.no_check_quorum_step_down = true;
+                else if (w == "install_older_snapshot") b.install_older_snapshot = true;
                 else if (w == "after_sync_messages_before_sync") cfg.broken_driver.after_sync_messages_before_sync = true;
+                else if (w == "compact_before_snapshot_durable") cfg.broken_driver.compact_before_snapshot_durable = true;
                 else if (w == "load_without_sync") cfg.broken_load = true;
                 else usage("unknown broken rule '" + w + "' (see raftlite/detail/faults.hpp)");
             }
@@ -164,6 +196,11 @@ int main(int argc, char** argv) {
         else if (a == "--budget") ec.max_states = number(value());
         else if (a == "--timeouts") ec.max_timeouts = number(value());
         else if (a == "--heartbeats") ec.max_heartbeats = number(value());
+        else if (a == "--snapshot-events") {
+            // every snapshot drops the whole log below it, so a lagging follower needs InstallSnapshot
+            ec.max_snapshots = number(value());
+            ec.core.log_keep_entries = 0;
+        }
         else if (a == "--help" || a == "-h") usage("help");
         else usage("unknown option " + a);
     }
@@ -172,6 +209,19 @@ int main(int argc, char** argv) {
         if (n < 1 || n > 9) usage("--nodes must be 1..9");
     if (cfg.core.max_batch_entries == 0 || cfg.core.max_inflight == 0) usage("--batch and --inflight must be positive");
     if (cfg.late_max < cfg.late_min) usage("--late-max must not be below --late-min");
+    if (snap_chunk && *snap_chunk == 0) usage("--snapshot-chunk must be positive");
+    if (snap_inflight && *snap_inflight == 0) usage("--snapshot-inflight must be positive");
+    if (snapshots && *snapshots != 0) {
+        cfg.snapshot_entries = *snapshots;
+        cfg.core.log_keep_entries = snap_keep.value_or(2);
+        cfg.core.snapshot_chunk_bytes = snap_chunk.value_or(8);
+        cfg.core.snapshot_chunks_inflight = snap_inflight.value_or(2);
+        cfg.snapshot_delay = snap_delay.value_or(0);
+    } else if ((snap_keep || snap_chunk || snap_inflight || snap_delay) && !snapshots) {
+        usage("--snapshot-keep, --snapshot-chunk, --snapshot-inflight and --snapshot-delay need --snapshots N");
+    }
+    // A full-fault sweep covers snapshots too unless told otherwise.
+    const bool mix_snapshots = sweep && !snapshots && cfg.faults.to_string() == "all";
     if (minutes > 0 && last == first) last = ~0ull;
     if (trace_on) cfg.trace_all = &std::cout;
 
@@ -186,6 +236,7 @@ int main(int argc, char** argv) {
         } else {
             c.nodes = node_list[seed % node_list.size()];
         }
+        if (mix_snapshots && seed % 4 >= 2) apply_snapshot_settings(c, seed);
         const run_result r = run_world(c);
         ++runs;
         total += r.stats;
@@ -210,6 +261,9 @@ int main(int argc, char** argv) {
               << total.lost_writes << "\n"
               << "client operations " << total.ops << " checked for linearizability (" << total.ops_determinate
               << " with known outcome), entries committed " << total.committed
-              << ", worst heal-to-commit " << total.heal_to_commit_ms << " ms\n";
+              << ", worst heal-to-commit " << total.heal_to_commit_ms << " ms\n"
+              << "snapshots " << total.snapshots << " taken, " << total.snapshot_chunks << " chunks sent, "
+              << total.restores << " restores, " << total.snapshots_deferred << " deferred, "
+              << total.snapshots_abandoned << " abandoned by crashes\n";
     return failures ? 1 : 0;
 }

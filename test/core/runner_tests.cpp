@@ -9,7 +9,9 @@
 #include <raftlite/memory_persister.hpp>
 #include <raftlite/runner.hpp>
 
+#include <functional>
 #include <optional>
+#include <string>
 
 using namespace raftlite;
 using namespace raftlite::test;
@@ -30,10 +32,20 @@ struct recording_host final : runner_host {
     std::optional<bool> heartbeat;
     std::optional<boost::system::error_code> failure;
 
+    std::size_t pending_calls = 0;            // deliveries_pending
+    std::vector<std::string> order;   // "restore N" / "deliver N", as they came
+
     void send(envelope m) override { sent.push_back(std::move(m)); }
     void write_and_sync(disk_round r) override { rounds.push_back(std::move(r)); }
-    void deliver(const log_entry& e) override { delivered.push_back(e); }
-    void restore(const snapshot_meta& meta) override { restored.push_back(meta); }
+    void deliver(const log_entry& e) override {
+        delivered.push_back(e);
+        order.push_back("deliver " + std::to_string(e.index));
+    }
+    void deliveries_pending() override { ++pending_calls; }
+    void restore(const snapshot_meta& meta) override {
+        restored.push_back(meta);
+        order.push_back("restore " + std::to_string(meta.index));
+    }
     void take_snapshot(index_t index, term_t term) override { snapshot_asks.emplace_back(index, term); }
     std::vector<snapshot_meta> restored;
     std::vector<std::pair<index_t, term_t>> snapshot_asks;
@@ -48,11 +60,13 @@ struct recording_host final : runner_host {
 // A runner for node `self` of an n-node cluster, loaded and started, with at
 // most two disk rounds in flight.
 struct fixture {
-    explicit fixture(std::size_t n = 3, node_id self = 1, bool inline_sync = false) {
+    explicit fixture(std::size_t n = 3, node_id self = 1, bool inline_sync = false,
+                     std::function<void(runner_options&)> tweak = {}) {
         runner_options o;
         o.core = make_config(self, n);
         o.sync_inline = inline_sync;
         o.max_rounds_in_flight = 2;
+        if (tweak) tweak(o);
         r.emplace(std::move(o), disk, host);
         BOOST_REQUIRE(!r->load());
         r->start();
@@ -272,6 +286,190 @@ BOOST_AUTO_TEST_CASE(write_queued_stores_what_waits_behind_the_rounds_in_flight)
     // The commit index goes with the hard state, for the next start.
     BOOST_TEST(f.disk.durable_hard_state().commit == f.r->raft().commit_length());
     BOOST_TEST(f.r->raft().commit_length() >= 1u);
+}
+
+// ---- bounded deliveries and snapshots (Raft §7; thesis §5) ----------------------
+
+namespace {
+
+// A one-node leader of term 1 with `n` entries after its no-op committed, in
+// one round (so they commit together).
+void lead_and_commit(fixture& f, std::size_t n) {
+    f.r->step(election_timeout{});
+    f.settle();
+    BOOST_REQUIRE(f.r->raft().role() == role::leader);
+    for (std::size_t k = 0; k < n; ++k) f.r->feed_broadcast(make_bytes("e" + std::to_string(k)));
+    f.r->flush();
+    f.settle();
+}
+
+// The application's side of take_snapshot: write `data` and finish.
+snapshot_meta write_snapshot(memory_persister& disk, index_t index, term_t term, const std::string& data,
+                             std::vector<node_id> members) {
+    std::unique_ptr<snapshot_writer> w;
+    BOOST_REQUIRE(!disk.begin_snapshot(index, term, std::move(members), w));
+    BOOST_REQUIRE(!w->write(data));
+    snapshot_meta meta;
+    BOOST_REQUIRE(!w->finish(meta));
+    return meta;
+}
+
+} // namespace
+
+// A long catch-up is handed over a bounded number of entries per call, so
+// timers and messages get their turns in between; the rest follows, in order,
+// on resume_deliveries.
+BOOST_AUTO_TEST_CASE(bounded_deliveries_per_turn_resume_in_order) {
+    fixture f(1, 1, false, [](runner_options& o) { o.max_deliveries_per_turn = 2; });
+    f.r->step(election_timeout{});
+    f.settle();
+    BOOST_REQUIRE_EQUAL(f.host.delivered.size(), 1u);   // the no-op
+    for (int k = 0; k < 5; ++k) f.r->feed_broadcast(make_bytes("x" + std::to_string(k)));
+    f.r->flush();
+    BOOST_REQUIRE_EQUAL(f.host.rounds.size(), 1u);   // one round: the five commit together
+    f.complete_round();
+    BOOST_TEST(indexes_of(f.host.delivered) == (std::vector<index_t>{1, 2, 3}), boost::test_tools::per_element());
+    BOOST_TEST(f.host.pending_calls == 1u);
+    BOOST_TEST(f.r->deliveries_waiting() == 3u);
+    BOOST_TEST(f.r->applied() == 3u);
+    f.r->resume_deliveries();
+    BOOST_TEST(indexes_of(f.host.delivered) == (std::vector<index_t>{1, 2, 3, 4, 5}),
+               boost::test_tools::per_element());
+    BOOST_TEST(f.host.pending_calls == 2u);
+    f.r->resume_deliveries();
+    BOOST_TEST(indexes_of(f.host.delivered) == (std::vector<index_t>{1, 2, 3, 4, 5, 6}),
+               boost::test_tools::per_element());
+    BOOST_TEST(f.host.pending_calls == 2u);   // nothing waits any more
+    BOOST_TEST(f.r->deliveries_waiting() == 0u);
+    BOOST_TEST(f.host.delivered.back().data() == "x4");
+}
+
+// The application snapshots what it has applied; the prefix goes only once
+// the snapshot is durable, and in the same round as the snapshot becomes
+// current (use_snapshot before remove_prefix: §7), keeping log_keep_entries.
+BOOST_AUTO_TEST_CASE(a_finished_snapshot_compacts_the_log_in_the_next_round) {
+    fixture f(1, 1, false, [](runner_options& o) { o.core.log_keep_entries = 2; });
+    lead_and_commit(f, 4);   // entries 1 (no-op) .. 5
+    BOOST_REQUIRE_EQUAL(f.r->applied(), 5u);
+    BOOST_REQUIRE(f.r->request_snapshot());
+    BOOST_REQUIRE_EQUAL(f.host.snapshot_asks.size(), 1u);
+    BOOST_TEST(f.host.snapshot_asks[0].first == 5u);
+    BOOST_TEST(f.host.snapshot_asks[0].second == 1u);
+    BOOST_TEST(f.r->snapshot_in_progress());
+    BOOST_TEST(!f.r->request_snapshot());   // one at a time
+    // Nothing is dropped while the application writes.
+    BOOST_TEST(f.host.rounds.empty());
+    BOOST_TEST(f.disk.log_start() == 1u);
+    const snapshot_meta meta = write_snapshot(f.disk, 5, 1, "state at 5", f.r->raft().config().members);
+    f.r->snapshot_done(meta, {});
+    BOOST_TEST(!f.r->snapshot_in_progress());
+    BOOST_TEST(f.r->snapshots_taken() == 1u);
+    BOOST_REQUIRE_EQUAL(f.host.rounds.size(), 1u);
+    const write_batch& b = f.host.rounds[0].batches().back();
+    BOOST_REQUIRE(b.use_snapshot.has_value());
+    BOOST_TEST((*b.use_snapshot == meta));
+    BOOST_REQUIRE(b.remove_prefix.has_value());
+    BOOST_TEST(b.remove_prefix->first == 4u);   // entries 4 and 5 stay (log_keep_entries 2)
+    BOOST_TEST(b.remove_prefix->second == 1u);
+    BOOST_TEST(f.r->raft().log().start() == 4u);
+    BOOST_TEST(f.r->raft().snapshot().index == 5u);
+    BOOST_TEST(f.disk.log_start() == 1u);   // not written yet
+    f.complete_round();
+    BOOST_TEST(f.disk.log_start() == 4u);
+    BOOST_REQUIRE(f.disk.durable_state().snapshot.has_value());
+    BOOST_TEST((*f.disk.durable_state().snapshot == meta));
+    BOOST_TEST(f.disk.durable_state().log_start == 4u);
+}
+
+// A snapshot the application failed to write changes nothing; it is asked
+// for again after as many more entries.
+BOOST_AUTO_TEST_CASE(a_failed_snapshot_changes_nothing) {
+    fixture f(1);
+    lead_and_commit(f, 2);
+    BOOST_REQUIRE(f.r->request_snapshot());
+    f.r->snapshot_done(snapshot_meta{}, make_error_code(errc::storage_failed));
+    BOOST_TEST(!f.r->snapshot_in_progress());
+    BOOST_TEST(f.host.rounds.empty());
+    BOOST_TEST(f.r->raft().snapshot().index == 0u);
+    BOOST_TEST(f.r->running());
+}
+
+// A restart restores the newest snapshot first and delivers only the
+// committed entries after it, though the log still holds some before it.
+BOOST_AUTO_TEST_CASE(a_restart_restores_the_snapshot_then_delivers_what_follows) {
+    memory_persister disk;
+    snapshot_meta meta;
+    {
+        fixture f(1, 1, false, [](runner_options& o) { o.core.log_keep_entries = 2; });
+        lead_and_commit(f, 5);   // 1 .. 6
+        BOOST_REQUIRE(f.r->request_snapshot());
+        meta = write_snapshot(f.disk, 6, 1, "state at 6", f.r->raft().config().members);
+        f.r->snapshot_done(meta, {});
+        f.settle();
+        f.r->broadcast(make_bytes("after 1"));
+        f.r->broadcast(make_bytes("after 2"));
+        f.settle();
+        BOOST_REQUIRE_EQUAL(f.r->applied(), 8u);
+        BOOST_REQUIRE_EQUAL(f.disk.durable_state().log_start, 5u);   // entries 5 and 6 kept below the snapshot
+        disk = f.disk;
+    }
+    disk.crash();   // power loss: everything above was synced
+    recording_host host;
+    runner_options o;
+    o.core = make_config(1, 1);
+    o.core.log_keep_entries = 2;
+    runner r(std::move(o), disk, host);
+    BOOST_REQUIRE(!r.load());
+    r.start();
+    BOOST_REQUIRE_EQUAL(host.restored.size(), 1u);
+    BOOST_TEST((host.restored[0] == meta));
+    // The state machine can read it back.
+    std::string data;
+    BOOST_TEST(!disk.read_snapshot(meta, 0, meta.size, data));
+    BOOST_TEST(data == "state at 6");
+    // Leading again commits 7, 8 and the new no-op: delivered after the restore.
+    r.step(election_timeout{});
+    while (!host.rounds.empty()) {
+        disk_round round = std::move(host.rounds.front());
+        host.rounds.erase(host.rounds.begin());
+        const auto ec = round.write_and_sync(disk);
+        r.disk_round_done(std::move(round), ec);
+    }
+    BOOST_REQUIRE(r.raft().role() == role::leader);
+    const std::vector<std::string> expected{"restore 6", "deliver 7", "deliver 8", "deliver 9"};
+    BOOST_TEST(host.order == expected, boost::test_tools::per_element());
+    BOOST_TEST(host.delivered[0].data() == "after 1");
+}
+
+// A received snapshot whose data does not match what the leader announced
+// (size and CRC-32C) is not installed: the follower asks for it from the
+// start again (next_offset 0), once the answer's term is durable (§5.1).
+BOOST_AUTO_TEST_CASE(a_received_snapshot_that_fails_its_checksum_is_asked_for_again) {
+    fixture f(3, 2);
+    memory_persister leader_disk;
+    snapshot_meta meta = write_snapshot(leader_disk, 5, 1, "leader state", {1, 2, 3});
+    const std::string data = "leader stati";   // damaged in transit: same size, another CRC
+    install_snapshot m{1, meta, 0, make_bytes(data), true};
+    f.r->step(message_received{envelope{1, 2, m}});
+    f.settle();
+    BOOST_TEST(f.host.restored.empty());
+    BOOST_TEST(f.r->snapshots_installed() == 0u);
+    BOOST_TEST(!f.disk.current_snapshot().has_value());
+    auto answers = of_type<install_snapshot_response>(f.host.sent);
+    BOOST_REQUIRE(!answers.empty());
+    BOOST_TEST(answers.back().second.next_offset == 0u);
+    BOOST_TEST(!answers.back().second.installed);
+    BOOST_TEST(answers.back().second.index == 5u);
+    // The leader starts over with the right data: installed and restored.
+    install_snapshot again{1, meta, 0, make_bytes("leader state"), true};
+    f.r->step(message_received{envelope{1, 2, again}});
+    f.settle();
+    BOOST_TEST(f.r->snapshots_installed() == 1u);
+    BOOST_REQUIRE_EQUAL(f.host.restored.size(), 1u);
+    BOOST_TEST((f.host.restored[0] == meta));
+    answers = of_type<install_snapshot_response>(f.host.sent);
+    BOOST_TEST(answers.back().second.installed);
+    BOOST_TEST(f.r->raft().log().start() == 6u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

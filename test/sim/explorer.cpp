@@ -59,7 +59,7 @@ struct xstate {
     std::vector<envelope> net;            // in flight, unordered
     std::vector<bool> election_armed;
     invariants inv{3};
-    std::size_t crashes = 0, drops = 0, dups = 0, broadcasts = 0, timeouts = 0, heartbeats = 0;
+    std::size_t crashes = 0, drops = 0, dups = 0, broadcasts = 0, timeouts = 0, heartbeats = 0, snapshots = 0;
     std::uint64_t next_request = 1;
 
     std::uint64_t hash(std::vector<std::uint64_t> ms) const {   // ms: message hashes of net
@@ -70,12 +70,14 @@ struct xstate {
             const auto& d = h.disk().durable_state();
             x.add(d.hard.current_term); x.add(d.hard.voted_for); x.add(d.last_index());
             x.add(h.disk().unsynced_ops());
+            x.add(d.log_start); x.add(d.snapshot ? d.snapshot->index : 0);
             if (!h.up()) continue;
             const raftlite::core& c = h.core();
             x.add(c.current_term()); x.add(c.voted_for()); x.add(static_cast<int>(c.role())); x.add(c.leader());
             x.add(c.commit_length()); x.add(c.durable_length()); x.add(c.pending_broadcasts());
             x.add(h.syncs_pending()); x.add(h.heartbeat_active()); x.add(election_armed[i]);
-            for (index_t k = 1; k <= c.log().length(); ++k) {
+            x.add(c.log().start()); x.add(c.snapshot().index); x.add(h.runner().applied());
+            for (index_t k = c.log().start(); k <= c.log().length(); ++k) {
                 x.add(c.log().at(k).term);
                 x.add(c.log().at(k).origin.request);
             }
@@ -84,6 +86,7 @@ struct xstate {
         std::sort(ms.begin(), ms.end());   // the network is a multiset
         for (auto m : ms) x.add(m);
         x.add(crashes); x.add(drops); x.add(dups); x.add(broadcasts); x.add(timeouts); x.add(heartbeats);
+        x.add(snapshots);
         return x.h;
     }
 };
@@ -136,6 +139,7 @@ private:
             s.net.push_back(std::move(env));
         }
         if (fx.reset_election_timer) s.election_armed[i] = true;
+        if (fx.restored) ++res_.restores;
         s.inv.after_turn(s.hosts, h, fx);
     }
     void boot(xstate& s, std::size_t i) {
@@ -161,14 +165,16 @@ private:
             if (it->second <= depth) return;
             it->second = depth;   // reached sooner: its subtree goes deeper now
         } else {
-            bool leader = false, commit = false;
+            bool leader = false, commit = false, snapshot = false;
             for (const node_host& n : s.hosts) {
                 if (!n.up()) continue;
                 leader |= n.core().role() == role::leader;
                 commit |= n.core().commit_length() > 0;
+                snapshot |= n.core().snapshot().index > 0;
             }
             res_.states_with_leader += leader;
             res_.states_with_commit += commit;
+            res_.states_with_snapshot += snapshot;
             if (visited_.size() > cfg_.max_states) throw budget{};
         }
         res_.max_depth = std::max(res_.max_depth, depth);
@@ -242,6 +248,17 @@ private:
                     ++t.broadcasts;
                     const std::uint64_t r = t.next_request++;
                     turn(t, i, broadcast_request{r, make_bytes("p k " + std::to_string(r))});
+                });
+            // The application snapshots what it has applied (Raft §7); the
+            // snapshot finishes inside the step (copies of a host cannot share
+            // a snapshot being written).
+            if (s.snapshots < cfg_.max_snapshots && !s.hosts[i].runner().snapshot_in_progress() &&
+                s.hosts[i].runner().applied() > s.hosts[i].core().snapshot().index)
+                go({"snapshot at", nullptr, i + 1}, [&](xstate& t) {
+                    ++t.snapshots;
+                    host_effects fx;
+                    t.hosts[i].request_snapshot(fx);
+                    carry_out(t, i, fx);
                 });
             if (s.crashes < cfg_.max_crashes) {
                 go({"crash, losing unsynced writes:", nullptr, i + 1}, [&](xstate& t) {

@@ -4,7 +4,9 @@
 // deliver, drop or duplicate any in-flight message (so every reordering is
 // covered), fire a node's election or heartbeat timer, complete a node's
 // pending sync, crash a node (losing all or none of its unsynced writes) and
-// restart it, issue a broadcast at a node. States already seen (by a hash of
+// restart it, issue a broadcast at a node, take a snapshot at a node's
+// applied index (max_snapshots; with core.log_keep_entries 0 a follower that
+// lags then needs InstallSnapshot). States already seen (by a hash of
 // every core's observable state, the disks and the network) are not explored
 // again unless reached at a smaller depth. The same invariants as the random
 // simulator are checked after every transition.
@@ -27,6 +29,7 @@ struct explore_config {
     std::size_t max_duplicates = 1;
     std::size_t max_timeouts = 3;     ///< election timeouts along a path
     std::size_t max_heartbeats = 2;
+    std::size_t max_snapshots = 0;    ///< snapshot events along a path (a node snapshots what it applied)
     std::uint64_t max_states = 40'000'000;   ///< distinct states before giving up (memory bound)
     core_config core;                 ///< template (self/members set per node)
     detail::core_faults broken_core;  ///< deliberately broken protocol rules (sim_fault_tests)
@@ -43,6 +46,8 @@ struct explore_result {
     bool budget_exhausted = false;
     std::uint64_t states_with_leader = 0;
     std::uint64_t states_with_commit = 0;
+    std::uint64_t states_with_snapshot = 0;   ///< some node holds a snapshot
+    std::uint64_t restores = 0;               ///< transitions that replaced a state machine by a snapshot
 };
 
 explore_result explore(const explore_config& cfg);

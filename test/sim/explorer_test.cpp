@@ -22,3 +22,28 @@ BOOST_AUTO_TEST_CASE(exploration_to_depth_8) {
     BOOST_TEST_MESSAGE("exploration: " << r.transitions << " transitions, " << r.distinct_states
                                        << " distinct states, depth " << r.max_depth);
 }
+
+// Snapshots at small depth: one election, the no-op committed, one node
+// snapshots what it applied with no log kept below it (Raft §7), so a
+// follower that lags is sent the snapshot; every interleaving to depth 14
+// (about 20 k states).
+BOOST_AUTO_TEST_CASE(exploration_with_a_snapshot_to_depth_14) {
+    explore_config c;
+    c.depth = 14;
+    c.broadcasts = 0;
+    c.max_crashes = 0;
+    c.max_drops = 0;
+    c.max_duplicates = 0;
+    c.max_timeouts = 1;
+    c.max_heartbeats = 2;
+    c.max_snapshots = 1;
+    c.core.log_keep_entries = 0;
+    const explore_result r = explore(c);
+    BOOST_TEST(r.ok, r.invariant << ": " << r.detail << "\n" << r.path);
+    BOOST_TEST(!r.budget_exhausted);
+    BOOST_TEST(r.states_with_snapshot > 0u);
+    BOOST_TEST(r.restores > 0u);   // a follower installed the snapshot
+    BOOST_TEST_MESSAGE("exploration with a snapshot: " << r.transitions << " transitions, " << r.distinct_states
+                                                       << " distinct states, " << r.states_with_snapshot
+                                                       << " with a snapshot, " << r.restores << " restores");
+}

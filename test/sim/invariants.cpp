@@ -80,6 +80,22 @@ void invariants::on_send(const node_host& h, const envelope& env) {
     if (term > mx) mx = term;
 }
 
+// Entries below the log's start must be in the current snapshot: otherwise
+// a restart from this image has lost entries the node stored and may have
+// acknowledged, or voted with (its log looked longer than it is).
+void invariants::covered(const node_host& h, const memory_persister::image& img, const char* which) {
+    const index_t snap = img.snapshot ? img.snapshot->index : 0;
+    if (img.log_start > snap + 1)
+        throw violation("durability", str("node ", h.id(), "'s ", which, " log starts at entry ", img.log_start,
+                                          " but its current snapshot covers only entries 1..", snap,
+                                          ": entries ", snap + 1, "..", img.log_start - 1, " are gone"));
+}
+
+void invariants::after_crash(const node_host& h) const {
+    covered(h, h.disk().durable_state(), "durable");
+    covered(h, h.disk().written_state(), "written");
+}
+
 void invariants::leader_completeness(const node_host& h, index_t from) const {
     const raftlite::core& c = h.core();
     // Entries below the log start are in the leader's snapshot, which holds
@@ -118,6 +134,9 @@ void invariants::after_turn(const std::vector<node_host>& hosts, const node_host
     if (c.current_term() < max_term_sent_[n - 1])
         throw violation("persistence", str("node ", n, " is in term ", c.current_term(), " after sending term ",
                                            max_term_sent_[n - 1]));
+    covered(h, h.disk().durable_state(), "durable");
+    covered(h, h.disk().written_state(), "written");
+
     // the driver wrote what the core asked for
     // (Writes queued for a round, or in a round waiting behind the one
     // syncing, are not on the disk yet.)

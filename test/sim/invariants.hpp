@@ -14,6 +14,10 @@
 //   durability           a vote, a candidacy, an acknowledgement or any term a node
 //                        speaks is on its disk (synced) when the message leaves
 //   persistence          term and vote never go back, across restarts included
+//   durability (log)     a node's disk, written or durable, holds every entry
+//                        from 1 to its last, in its log or in its current
+//                        snapshot: a log prefix goes only once a snapshot that
+//                        covers it is durably current (Raft §7; thesis §5.1)
 // A violation throws sim::violation naming the property.
 #ifndef RAFTLITE_SIM_INVARIANTS_HPP
 #define RAFTLITE_SIM_INVARIANTS_HPP
@@ -47,6 +51,8 @@ public:
     void on_send(const node_host& h, const envelope& env);
     /// After one host turn. `hosts` is every node (index = id - 1).
     void after_turn(const std::vector<node_host>& hosts, const node_host& h, const host_effects& fx);
+    /// After a crash: what survived on the disk still covers its log.
+    void after_crash(const node_host& h) const;
     /// At the end of a run, once every node is up and caught up.
     void check_converged(const std::vector<node_host>& hosts) const;
 
@@ -69,6 +75,7 @@ private:
     };
     static entry_sig sig_of(const log_entry& e);
     void leader_completeness(const node_host& h, index_t from) const;
+    static void covered(const node_host& h, const memory_persister::image& img, const char* which);
 
     std::map<term_t, node_id> leaders_;
     std::map<std::pair<index_t, term_t>, std::pair<entry_sig, term_t>> appended_;

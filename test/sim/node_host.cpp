@@ -51,8 +51,24 @@ node_host::node_host(const node_host& o)
     : cfg_(o.cfg_), broken_core_(o.broken_core_), broken_driver_(o.broken_driver_),
       broken_load_(o.broken_load_), disk_(o.disk_),
       run_(o.run_), rounds_(o.rounds_), machine_(o.machine_), incarnation_(o.incarnation_),
-      heartbeat_(o.heartbeat_), next_request_(o.next_request_) {
+      heartbeat_(o.heartbeat_), next_request_(o.next_request_), snapshot_entries_(o.snapshot_entries_),
+      deferred_snapshots_(o.deferred_snapshots_), abandoned_(o.abandoned_) {
+    copy_pending(o);
     if (run_) run_->rebind(disk_, *this);
+}
+
+// A snapshot being taken gets a writer of the copy's own disk (nothing was
+// written to the original's yet: the data goes in at finish_snapshot). A
+// received snapshot's writer holds data already and cannot be split: the
+// explorer, which copies hosts, runs with snapshots finishing inline.
+void node_host::copy_pending(const node_host& o) {
+    if (!o.sealing_.empty()) throw std::logic_error("node_host: cannot copy a host with received snapshots unsealed");
+    sealing_.clear();
+    taking_.reset();
+    if (!o.taking_) return;
+    taking_ = taking{o.taking_->index, o.taking_->term, o.taking_->data, nullptr};
+    std::unique_ptr<snapshot_writer> w;
+    if (!disk_.begin_snapshot(taking_->index, taking_->term, cfg_.members, w)) taking_->writer = std::move(w);
 }
 
 node_host& node_host::operator=(const node_host& o) {
@@ -68,6 +84,10 @@ node_host& node_host::operator=(const node_host& o) {
     incarnation_ = o.incarnation_;
     heartbeat_ = o.heartbeat_;
     next_request_ = o.next_request_;
+    snapshot_entries_ = o.snapshot_entries_;
+    deferred_snapshots_ = o.deferred_snapshots_;
+    abandoned_ = o.abandoned_;
+    copy_pending(o);
     if (run_) run_->rebind(disk_, *this);
     return *this;
 }
@@ -92,7 +112,25 @@ void node_host::boot(host_effects& fx) {
     run_->start();
 }
 
+// A snapshot not yet finished or sealed dies with the process: its writer
+// buffered the data, none of it is durable (a file writer's temporary file
+// is discarded at the next start).
+std::size_t node_host::abandon_snapshots() {
+    std::size_t n = 0;
+    if (taking_) {
+        if (taking_->writer) taking_->writer->abandon();
+        taking_.reset();
+        ++n;
+    }
+    for (sealing& s : sealing_) s.writer->abandon();
+    n += sealing_.size();
+    sealing_.clear();
+    abandoned_ += n;
+    return n;
+}
+
 std::size_t node_host::crash(std::size_t keep) {
+    abandon_snapshots();
     run_.reset();
     rounds_.clear();
     machine_.reset();
@@ -103,6 +141,7 @@ std::size_t node_host::crash(std::size_t keep) {
 }
 
 void node_host::process_crash() {
+    abandon_snapshots();
     run_.reset();
     rounds_.clear();
     machine_.reset();
@@ -187,20 +226,77 @@ void node_host::restore(const snapshot_meta& meta) {
     fx_->restored_digest = machine_.digest();
 }
 
-// The simulated application snapshots at once (its map is small); the
-// snapshot is durable when finish() returns, as on files.
+// The application captures its state at the call: the map as of entry
+// `index`, the last one delivered (Raft §7: a snapshot holds committed state
+// only). Inline, the snapshot is written and finished (durable) before the
+// call returns; deferred, the world finishes it later while deliveries go
+// on, as an application writing on another thread does (thesis §5.1).
 void node_host::take_snapshot(index_t index, term_t term) {
     std::unique_ptr<snapshot_writer> w;
     boost::system::error_code ec = disk_.begin_snapshot(index, term, cfg_.members, w);
-    snapshot_meta meta;
     if (!ec && machine_.applied() != index)
         throw violation("snapshot", "node " + std::to_string(id()) + " asked for a snapshot at " +
                                         std::to_string(index) + " having applied " +
                                         std::to_string(machine_.applied()));
-    if (!ec) ec = w->write(machine_.snapshot());
+    if (ec) {
+        run_->snapshot_done(snapshot_meta{}, ec);
+        return;
+    }
+    if (deferred_snapshots_) {
+        if (taking_) throw violation("driver", "node " + std::to_string(id()) +
+                                                   " asked for a snapshot while one is being taken");
+        taking_ = taking{index, term, machine_.snapshot(), std::move(w)};
+        fx_->snapshot_started = true;
+        return;
+    }
+    snapshot_meta meta;
+    ec = w->write(machine_.snapshot());
     if (!ec) ec = w->finish(meta);
     if (!ec) ++fx_->snapshots_taken;
     run_->snapshot_done(meta, ec);
+}
+
+bool node_host::request_snapshot(host_effects& fx) {
+    if (!run_) return false;
+    turn_scope t(fx_, fx);
+    return run_->request_snapshot();
+}
+
+void node_host::finish_snapshot(host_effects& fx) {
+    if (!taking_ || !run_) return;
+    turn_scope t(fx_, fx);
+    taking done = std::move(*taking_);
+    taking_.reset();
+    snapshot_meta meta;
+    boost::system::error_code ec =
+        done.writer ? boost::system::error_code{} : boost::system::errc::make_error_code(boost::system::errc::io_error);
+    if (!ec) ec = done.writer->write(done.data);
+    if (!ec) ec = done.writer->finish(meta);
+    if (!ec) ++fx.snapshots_taken;
+    run_->snapshot_done(meta, ec);
+}
+
+// Sealing fsyncs: a real host does it off the runner's context, and the
+// core answers the leader only once it hears snapshot_received (§5.1: the
+// answer promises the snapshot is durable).
+void node_host::finish_received_snapshot(raftlite::runner& r, std::shared_ptr<snapshot_writer> writer,
+                                         const snapshot_meta& expected) {
+    if (!deferred_snapshots_) {
+        runner_host::finish_received_snapshot(r, std::move(writer), expected);
+        return;
+    }
+    sealing_.push_back(sealing{std::move(writer), expected});
+    ++fx_->seals_queued;
+}
+
+void node_host::seal_received(host_effects& fx) {
+    if (sealing_.empty() || !run_) return;
+    turn_scope t(fx_, fx);
+    sealing s = std::move(sealing_.front());
+    sealing_.pop_front();
+    snapshot_meta sealed;
+    const boost::system::error_code ec = s.writer->finish(sealed, &s.expected);
+    run_->received_snapshot_done(s.expected, ec);
 }
 
 } // namespace raftlite::sim

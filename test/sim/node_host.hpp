@@ -20,6 +20,8 @@
 #include <raftlite/runner.hpp>
 
 #include <deque>
+#include <memory>
+#include <string>
 #include <optional>
 #include <vector>
 
@@ -37,6 +39,12 @@ struct host_effects {
     std::optional<snapshot_meta> restored;   ///< the state machine was replaced by this snapshot ...
     std::uint64_t restored_digest = 0;       ///< ... and then held this map
     std::size_t snapshots_taken = 0;
+    /// Deferred snapshots: the application captured its state for a snapshot
+    /// (the world schedules finish_snapshot) ...
+    bool snapshot_started = false;
+    /// ... and received snapshots wait to be sealed (the world schedules
+    /// seal_received, once for each, in order).
+    std::size_t seals_queued = 0;
 
     void clear() { *this = host_effects(); }
 };
@@ -64,7 +72,8 @@ public:
     /// Power loss: the node stops at once, keeping `keep` of the disk's
     /// unsynced writes (a disk may persist any prefix of what it was given).
     /// Unsent after-sync messages and the state machine are lost.
-    /// Returns how many disk writes were lost.
+    /// Returns how many disk writes were lost. Snapshots being taken or
+    /// sealed are abandoned (abandoned_snapshots() counts them).
     std::size_t crash(std::size_t keep);
     std::size_t crash(prng& rng) { return crash(rng.uniform(0, disk_.unsynced_ops())); }
     /// Process crash: the process dies, the operating system does not. Every
@@ -93,7 +102,28 @@ public:
     const kv_machine& machine() const noexcept { return machine_; }
     /// Snapshots after this many applied entries (0: none), from the next boot on.
     void set_snapshot_entries(index_t n) noexcept { snapshot_entries_ = n; }
+    /// Deferred snapshots, as a real application takes them: take_snapshot
+    /// only captures the state machine's bytes (a frozen copy) and the world
+    /// writes and finishes the snapshot later (finish_snapshot) while
+    /// deliveries go on; a received snapshot is sealed later too
+    /// (seal_received). A crash in between abandons them: the writer's data
+    /// was never durable. Off: both finish inside the runner's call.
+    void set_deferred_snapshots(bool on) noexcept { deferred_snapshots_ = on; }
+    bool snapshot_pending() const noexcept { return taking_.has_value(); }
+    std::size_t seals_pending() const noexcept { return sealing_.size(); }
+    /// Asks the runner for a snapshot at the applied index now (the explorer's
+    /// snapshot event); false if it takes none (nothing new applied, or one
+    /// is being taken).
+    bool request_snapshot(host_effects& fx);
+    /// Writes the captured state into the snapshot, finishes it (durable) and
+    /// tells the runner (runner::snapshot_done).
+    void finish_snapshot(host_effects& fx);
+    /// Seals the oldest received snapshot waiting (writer->finish checks it
+    /// against what the leader announced) and tells the runner.
+    void seal_received(host_effects& fx);
     unsigned incarnation() const noexcept { return incarnation_; }
+    /// Snapshots (taken or received) a crash abandoned before they were durable.
+    std::uint64_t abandoned_snapshots() const noexcept { return abandoned_; }
     bool heartbeat_active() const noexcept { return heartbeat_; }
 
 private:
@@ -109,6 +139,10 @@ private:
     void write_round(const disk_round& round);
     void restore(const snapshot_meta& meta) override;
     void take_snapshot(index_t index, term_t term) override;
+    void finish_received_snapshot(raftlite::runner& r, std::shared_ptr<snapshot_writer> writer,
+                                  const snapshot_meta& expected) override;
+    std::size_t abandon_snapshots();
+    void copy_pending(const node_host& o);
 
     core_config cfg_;
     detail::core_faults broken_core_;
@@ -123,6 +157,22 @@ private:
     bool heartbeat_ = false;
     std::uint64_t next_request_ = 1;
     index_t snapshot_entries_ = 0;
+    bool deferred_snapshots_ = false;
+    std::uint64_t abandoned_ = 0;
+    /// A snapshot the application is taking: the state captured at the call.
+    struct taking {
+        index_t index = 0;
+        term_t term = 0;
+        std::string data;
+        std::shared_ptr<snapshot_writer> writer;
+    };
+    std::optional<taking> taking_;
+    /// Received snapshots waiting to be sealed, oldest first.
+    struct sealing {
+        std::shared_ptr<snapshot_writer> writer;
+        snapshot_meta expected;
+    };
+    std::deque<sealing> sealing_;
 };
 
 } // namespace raftlite::sim

@@ -53,6 +53,7 @@ run_stats& run_stats::operator+=(const run_stats& o) {
     elections += o.elections; messages += o.messages; ops += o.ops; ops_determinate += o.ops_determinate;
     committed += o.committed; lost_writes += o.lost_writes;
     snapshots += o.snapshots; snapshot_chunks += o.snapshot_chunks; restores += o.restores;
+    snapshots_deferred += o.snapshots_deferred; snapshots_abandoned += o.snapshots_abandoned;
     heal_to_commit_ms = std::max(heal_to_commit_ms, o.heal_to_commit_ms);
     return *this;
 }
@@ -70,8 +71,11 @@ struct ev_fault {};
 struct ev_heal_network { std::uint64_t serial; };
 struct ev_restart { std::size_t node; };
 struct ev_drain { std::size_t node; unsigned incarnation; };
+struct ev_snapshot_done { std::size_t node; unsigned incarnation; };   // deferred: the application finishes its snapshot
+struct ev_seal { std::size_t node; unsigned incarnation; };            // deferred: a received snapshot is sealed
 using sched_payload = std::variant<ev_deliver, ev_election, ev_heartbeat, ev_sync, ev_client,
-                                   ev_client_timeout, ev_fault, ev_heal_network, ev_restart, ev_drain>;
+                                   ev_client_timeout, ev_fault, ev_heal_network, ev_restart, ev_drain,
+                                   ev_snapshot_done, ev_seal>;
 
 struct scheduled {
     std::uint64_t time;
@@ -105,6 +109,7 @@ public:
             c.members = members;
             hosts_.emplace_back(c, cfg.broken_core, cfg.broken_driver, cfg.broken_load);
             hosts_.back().set_snapshot_entries(cfg.snapshot_entries);
+            hosts_.back().set_deferred_snapshots(cfg.snapshot_delay != 0);
         }
         election_gen_.assign(cfg.nodes, 0);
         heard_.assign(cfg.nodes, std::vector<std::uint64_t>(cfg.nodes, 0));
@@ -112,6 +117,7 @@ public:
         leader_term_.assign(cfg.nodes, 0);
         heartbeat_gen_.assign(cfg.nodes, 0);
         sync_free_at_.assign(cfg.nodes, 0);
+        seal_free_at_.assign(cfg.nodes, 0);
         restart_pending_.assign(cfg.nodes, false);
         inbox_.resize(cfg.nodes);
         inv_.check_false_failures = cfg.check_false_failures;
@@ -159,7 +165,7 @@ private:
     std::priority_queue<scheduled, std::vector<scheduled>, std::greater<>> queue_;
     std::uint64_t seq_ = 0;
     std::uint64_t now_ = 0;
-    std::vector<std::uint64_t> election_gen_, heartbeat_gen_, sync_free_at_;
+    std::vector<std::uint64_t> election_gen_, heartbeat_gen_, sync_free_at_, seal_free_at_;
     // Check-quorum: when each leader last heard a log_response of its term
     // from each node, and since when it leads (in which term).
     std::vector<std::vector<std::uint64_t>> heard_;
@@ -202,6 +208,8 @@ void world::boot(std::size_t i) {
 
 void world::crash(std::size_t i) {
     const std::size_t before = hosts_[i].disk().unsynced_ops();
+    const std::uint64_t abandoned = hosts_[i].abandoned_snapshots();
+    const std::size_t unfinished = hosts_[i].snapshot_pending() + hosts_[i].seals_pending();
     ++stats_.crashes;
     // (no draw when every crash is a power loss: such runs stay as they were)
     if (cfg_.process_crash_percent > 0 && rng_.uniform(0, 99) < cfg_.process_crash_percent) {
@@ -213,6 +221,10 @@ void world::crash(std::size_t i) {
         stats_.lost_writes += lost;
         trace_.line(now_, "n%zu CRASHES (power loss: %zu of %zu unsynced disk writes lost)", i + 1, lost, before);
     }
+    stats_.snapshots_abandoned += hosts_[i].abandoned_snapshots() - abandoned;
+    if (unfinished != 0) trace_.line(now_, "n%zu abandons %zu unfinished snapshot(s)", i + 1, unfinished);
+    // What survived on the disk must still hold every entry it held.
+    inv_.after_crash(hosts_[i]);
     // timers and syncs die with the process: their generations move on
     ++election_gen_[i];
     ++heartbeat_gen_[i];
@@ -331,6 +343,18 @@ void world::carry_out(std::size_t i, host_effects& fx) {
         const std::uint64_t at = std::max(now_ + rng_.uniform(0, cfg_.max_sync), sync_free_at_[i]);
         sync_free_at_[i] = at;
         schedule(at, ev_sync{i, h.incarnation()});
+    }
+    // Deferred snapshots finish a while later (world_config::snapshot_delay);
+    // received ones are sealed one after another, in order.
+    if (fx.snapshot_started) {
+        ++stats_.snapshots_deferred;
+        schedule(now_ + rng_.uniform(1, cfg_.snapshot_delay), ev_snapshot_done{i, h.incarnation()});
+    }
+    for (std::size_t k = 0; k < fx.seals_queued; ++k) {
+        ++stats_.snapshots_deferred;
+        const std::uint64_t at = std::max(now_ + rng_.uniform(1, cfg_.snapshot_delay), seal_free_at_[i]);
+        seal_free_at_[i] = at;
+        schedule(at, ev_seal{i, h.incarnation()});
     }
     if (fx.reset_election_timer) arm_election(i);
     if (fx.heartbeat_timer) {
@@ -593,6 +617,20 @@ void world::dispatch(const sched_payload& p) {
                 hosts_[e.node].step_many(batch, fx);
                 carry_out(e.node, fx);
                 after_receive(e.node);
+            } else if constexpr (std::is_same_v<T, ev_snapshot_done>) {
+                node_host& h = hosts_[e.node];
+                if (!h.up() || h.incarnation() != e.incarnation || !h.snapshot_pending()) return;
+                trace_.line(now_, "n%zu finishes its snapshot", e.node + 1);
+                host_effects fx;
+                h.finish_snapshot(fx);
+                carry_out(e.node, fx);
+            } else if constexpr (std::is_same_v<T, ev_seal>) {
+                node_host& h = hosts_[e.node];
+                if (!h.up() || h.incarnation() != e.incarnation || h.seals_pending() == 0) return;
+                trace_.line(now_, "n%zu seals a received snapshot", e.node + 1);
+                host_effects fx;
+                h.seal_received(fx);
+                carry_out(e.node, fx);
             } else if constexpr (std::is_same_v<T, ev_restart>) {
                 if (!hosts_[e.node].up() && restart_pending_[e.node]) boot(e.node);
             }
@@ -616,7 +654,8 @@ bool world::quiescent() const {
     if (l == hosts_.size()) return false;
     const raftlite::core& lc = hosts_[l].core();
     for (const node_host& h : hosts_) {
-        if (!h.up() || h.syncs_pending() != 0 || !h.runner().queued().empty() || h.runner().after_sync_waiting() != 0)
+        if (!h.up() || h.syncs_pending() != 0 || !h.runner().queued().empty() || h.runner().after_sync_waiting() != 0 ||
+            h.seals_pending() != 0)
             return false;
         const raftlite::core& c = h.core();
         if (c.current_term() != lc.current_term() || c.log().length() != lc.log().length() ||
@@ -827,6 +866,10 @@ std::string describe_failure(const world_config& cfg, const run_result& r) {
     if (cfg.max_sync != d.max_sync) s << " --max-sync " << cfg.max_sync;
     if (cfg.clients != d.clients) s << " --clients " << cfg.clients;
     if (cfg.process_crash_percent != d.process_crash_percent) s << " --process-crashes " << cfg.process_crash_percent;
+    if (cfg.snapshot_entries != 0)
+        s << " --snapshots " << cfg.snapshot_entries << " --snapshot-keep " << cfg.core.log_keep_entries
+          << " --snapshot-chunk " << cfg.core.snapshot_chunk_bytes << " --snapshot-inflight "
+          << cfg.core.snapshot_chunks_inflight << " --snapshot-delay " << cfg.snapshot_delay;
     std::string broken;
     const auto& b = cfg.broken_core;
     for (auto [on, name] : {std::pair{b.commit_earlier_term_by_count, "commit_earlier_term_by_count"},
@@ -836,7 +879,9 @@ std::string describe_failure(const world_config& cfg, const run_result& r) {
                             std::pair{b.ignore_higher_term_in_response, "ignore_higher_term_in_response"},
                             std::pair{b.no_timer_reset_on_leader_message, "no_timer_reset_on_leader_message"},
                             std::pair{b.no_check_quorum_step_down, "no_check_quorum_step_down"},
+                            std::pair{b.install_older_snapshot, "install_older_snapshot"},
                             std::pair{cfg.broken_driver.after_sync_messages_before_sync, "after_sync_messages_before_sync"},
+                            std::pair{cfg.broken_driver.compact_before_snapshot_durable, "compact_before_snapshot_durable"},
                             std::pair{cfg.broken_load, "load_without_sync"}})
         if (on) broken += (broken.empty() ? "" : ",") + std::string(name);
     if (!broken.empty()) s << " --broken " << broken;

@@ -69,6 +69,13 @@ struct world_config {
     /// entries (0: never) and compacts its log down to core.log_keep_entries,
     /// so followers that fall behind get InstallSnapshot (Raft §7).
     index_t snapshot_entries = 0;
+    /// Deferred snapshots (0: off, every snapshot finishes inside the call
+    /// that asks for it): a node's application captures its state when asked
+    /// and finishes the snapshot 1..snapshot_delay ticks later, while
+    /// deliveries go on; a snapshot received from the leader is sealed
+    /// 1..snapshot_delay ticks after its last chunk. A crash in between
+    /// abandons either (node_host::set_deferred_snapshots).
+    std::uint64_t snapshot_delay = 0;
     /// Drivers group-commit: half the messages a node receives wait up to 2 ms
     /// and are then stepped together into one output (one write batch, one sync).
     bool group_commit = false;
@@ -91,9 +98,10 @@ struct world_config {
     // One exchange (a request and its answer) takes at most a round trip:
     // each side syncs before it speaks (Raft §5.1: respond to RPCs only after
     // updating stable storage), a group-committing driver holds a message up
-    // to 2 ticks, and the network takes up to max_latency each way.
+    // to 2 ticks, the network takes up to max_latency each way, and the
+    // answer to a snapshot's last chunk waits for the seal (snapshot_delay).
     std::uint64_t round_trip() const {
-        return 2 * (max_latency + max_sync + (group_commit ? 2 : 0));
+        return 2 * (max_latency + max_sync + (group_commit ? 2 : 0)) + snapshot_delay;
     }
     /// A healed cluster, with no node more than `catch_up` round trips of
     /// replication behind (entries to fetch in batches of max_batch_entries,
@@ -148,6 +156,8 @@ struct run_stats {
     std::uint64_t snapshots = 0;        ///< snapshots taken
     std::uint64_t snapshot_chunks = 0;  ///< install_snapshot messages sent
     std::uint64_t restores = 0;         ///< state machines replaced by a snapshot (restarts and installs)
+    std::uint64_t snapshots_deferred = 0;   ///< snapshots taken or received that finished later (snapshot_delay)
+    std::uint64_t snapshots_abandoned = 0;  ///< of those, the ones a crash abandoned before they were durable
     run_stats& operator+=(const run_stats& o);
 };
 

@@ -96,6 +96,24 @@ BOOST_AUTO_TEST_CASE(same_seed_same_trace) {
     BOOST_TEST(ra.digest != rc.digest);
 }
 
+// Deferred snapshots draw their delays from the run's generator too.
+BOOST_AUTO_TEST_CASE(same_seed_same_trace_with_deferred_snapshots) {
+    std::ostringstream a, b;
+    world_config c = config(6002, 5, 4000);
+    c.snapshot_entries = 7;
+    c.core.log_keep_entries = 1;
+    c.core.snapshot_chunk_bytes = 5;
+    c.snapshot_delay = 20;
+    c.trace_all = &a;
+    const run_result ra = run_world(c);
+    c.trace_all = &b;
+    const run_result rb = run_world(c);
+    BOOST_TEST(ra.ok, ra.invariant << ": " << ra.detail);
+    BOOST_TEST(ra.stats.snapshots_deferred > 0u);
+    BOOST_TEST((a.str() == b.str()), "two runs of seed 6002 with deferred snapshots differ");
+    BOOST_TEST(ra.digest == rb.digest);
+}
+
 BOOST_AUTO_TEST_CASE(no_faults_elects_and_commits) {
     for (std::size_t nodes : {1u, 3u, 5u}) {
         const world_config c = config(1, nodes, 5000, fault_kinds::none());
@@ -167,10 +185,15 @@ BOOST_AUTO_TEST_CASE(group_commit) {
 BOOST_AUTO_TEST_CASE(sweep_snapshots) {
     const run_stats total = run_family(family(6));
     BOOST_TEST_MESSAGE("snapshots: " << total.snapshots << " taken, " << total.snapshot_chunks
-                                     << " chunks sent, " << total.restores << " restores");
+                                     << " chunks sent, " << total.restores << " restores, "
+                                     << total.snapshots_deferred << " deferred (taken or received), "
+                                     << total.snapshots_abandoned << " abandoned by crashes");
     BOOST_TEST(total.snapshots > 0u);
     BOOST_TEST(total.snapshot_chunks > 0u);
     BOOST_TEST(total.restores > 0u);
+    // Deferred snapshots run, and crashes fall while one is unfinished.
+    BOOST_TEST(total.snapshots_deferred > 0u);
+    BOOST_TEST(total.snapshots_abandoned > 0u);
 }
 
 BOOST_AUTO_TEST_CASE(stale_local_reads_are_caught) {

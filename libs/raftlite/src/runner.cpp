@@ -283,6 +283,20 @@ bool runner::request_snapshot() {
     snapshot_in_progress_ = true;
     applied_since_snapshot_ = 0;
     bytes_since_snapshot_ = 0;
+    if (faults_.compact_before_snapshot_durable) {
+        // Broken: the prefix the core will drop once the snapshot is taken
+        // (all but log_keep_entries) goes to the disk now, in its own round.
+        const index_t keep = opts_.core.log_keep_entries;
+        const index_t upto = applied_ + 1 > keep ? applied_ + 1 - keep : 1;
+        if (upto > core_->log().start()) {
+            write_batch b;
+            b.remove_prefix = std::make_pair(upto, core_->log().term_at(upto - 1));
+            b.last_index = core_->log().length();
+            b.last_term = core_->log().last_term();
+            queued_.push_back(std::move(b));
+            start_round();
+        }
+    }
     host_->take_snapshot(applied_, core_->log().term_at(applied_));
     return true;
 }

@@ -46,6 +46,11 @@ struct runner_faults {
     /// Messages that promise durability leave with the immediate messages,
     /// before the writes they depend on are synced.
     bool after_sync_messages_before_sync = false;
+    /// The log prefix a snapshot will cover is dropped on the disk when the
+    /// snapshot is asked for, before the application has written it, let
+    /// alone made it durable (Raft §7 compacts only what a durable snapshot
+    /// holds): until then the disk holds neither.
+    bool compact_before_snapshot_durable = false;
 };
 
 struct core_test_access;
