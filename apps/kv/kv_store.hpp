@@ -7,13 +7,20 @@
 // immutable and may be read from any thread while the store goes on.
 //
 // Why shards: a snapshot must capture the state at the delivered index
-// without holding up deliveries. Copying a std::map of 1M small keys costs
-// about 0.5 s (measured, see kv_store.cpp), far too long on the delivery path.
-// So the map is split by a stable hash of the key into `shard_count` std::maps,
-// each behind a shared_ptr. snapshot() copies the shard pointers only (O(shards),
-// tens of microseconds); a write to a shard the image still shares copies that
-// one shard first (copy-on-write, ~1/shard_count of the map), so the copy work
-// after a snapshot is spread over the writes that follow, a small piece each.
+// without holding up deliveries. Copying a std::map of 1M small keys on the
+// delivery path stalls it for the whole copy. So the map is split by a stable
+// hash of the key into `shard_count` std::maps, each behind a shared_ptr.
+// snapshot() copies the shard pointers only; a write to a shard that a live
+// image still shares copies that one shard first (copy-on-write, ~1/4096 of
+// the map). Images live only while the snapshot thread writes them out, so
+// only the writes in that window copy anything, one small shard each, instead
+// of one long stop.
+//
+// Measured with 1M keys ("keyN" -> "value-M", 30 MB encoded), -O2, on a
+// shared 2-core machine under load: a std::map copy 580 ms; snapshot() 0.24
+// ms; the 4096 shard copies that 100000 writes right after a snapshot caused
+// 650 ms in all (0.16 ms each; 100000 writes without copies: 107 ms);
+// encoding 300 ms and decoding 700 ms, both off the delivery path.
 #ifndef RAFTLITE_KV_STORE_HPP
 #define RAFTLITE_KV_STORE_HPP
 
