@@ -111,6 +111,14 @@ route route_request(http_request& req) {
                          "X-Request-Id must be a decimal 64-bit unsigned integer");
     }
 
+    if (query == "stale=1") {
+        if (req.method() != http::verb::get)
+            return error(http::status::bad_request, "bad_request", "'?stale=1' is for GET only");
+        if (auto why = validate(cmd); !why.empty())
+            return error(http::status::bad_request, "bad_command", std::move(why));
+        return stale_read_route{std::move(cmd.key)};
+    }
+
     switch (req.method()) {
     case http::verb::get:
         cmd.op = kv_op::get;

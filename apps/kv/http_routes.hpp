@@ -31,6 +31,13 @@ struct metrics_route {};
 /// GET /: the status page (status_page.hpp), which reads /status and /metrics.
 struct page_route {};
 
+/// GET /kv/<key>?stale=1: the value in the contacted peer's own state, not
+/// through the log (not linearizable: it may be behind the cluster; it is
+/// answered without a leader).
+struct stale_read_route {
+    std::string key;
+};
+
 /// A request that is answered with an error and submits nothing. The body is
 /// {"error": token, "message": message}; 405 responses carry `allow` in an
 /// Allow header.
@@ -41,7 +48,7 @@ struct route_error {
     std::string allow;   ///< 405 only: the methods the path takes
 };
 
-using route = std::variant<kv_command, status_route, metrics_route, page_route, route_error>;
+using route = std::variant<kv_command, status_route, metrics_route, page_route, stale_read_route, route_error>;
 
 /// Maps a complete request to a route. A returned kv_command has passed
 /// validate(). May move the request's body out (PUT), so `req` is not to be

@@ -63,6 +63,7 @@ struct http_server::state {
     submit_fn submit;
     status_fn status;
     status_fn metrics;
+    local_read_fn local_read;
     std::atomic<std::size_t> active{0};
     std::atomic<bool> stopped{false};
     std::unique_ptr<net::ssl::context> tls;   // set by start() when options.tls_cert_file is
@@ -272,6 +273,21 @@ private:
                                   std::string("metrics failed: ") + e.what(), false);
             }
             return send(make(http::status::ok, std::move(body), prometheus_content_type), false);
+        }
+        if (auto* stale = std::get_if<stale_read_route>(&r)) {
+            if (!st_->local_read)
+                return send_error(http::status::not_found, "no_such_route",
+                                  "this server has no local reads", false);
+            std::optional<std::string> value;
+            try {
+                value = st_->local_read(stale->key);
+            } catch (const std::exception& e) {
+                return send_error(http::status::internal_server_error, "internal",
+                                  std::string("local read failed: ") + e.what(), false);
+            }
+            if (!value)
+                return send_error(http::status::not_found, "not_found", "no such key", false);
+            return send(make(http::status::ok, std::move(*value), "application/octet-stream"), false);
         }
         if (std::holds_alternative<page_route>(r)) {
             auto res = make(http::status::ok, std::string(status_page_html()), "text/html; charset=utf-8");
@@ -535,8 +551,9 @@ std::unique_ptr<net::ssl::context> make_tls_context(const http_server_options& o
 } // namespace
 
 http_server::http_server(net::io_context& ioc, http_server_options options, submit_fn submit,
-                         status_fn status, status_fn metrics)
+                         status_fn status, status_fn metrics, local_read_fn local_read)
     : ioc_(ioc), state_(std::make_shared<state>()) {
+    state_->local_read = std::move(local_read);
     state_->options = std::move(options);
     state_->submit = std::move(submit);
     state_->status = std::move(status);

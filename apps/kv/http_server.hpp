@@ -13,6 +13,11 @@
 //                           (null: the key must be absent). 200 {"result":"ok"};
 //                           409 {"error":"cas_failed","current":"..." | null}.
 //                           JSON strings carry UTF-8 only: binary values need PUT/GET.
+//   GET    /kv/<key>?stale=1  the value in this peer's own state, not through
+//                           the log: not linearizable (it may be behind the
+//                           cluster), answered even without a leader. 200 body
+//                           = the value; 404 {"error":"not_found"} (404
+//                           no_such_route without a local read callback)
 //   GET    /status          200 the status callback's JSON
 //   GET    /metrics         200 the metrics callback's text (Prometheus
 //                           exposition format); 404 without a callback
@@ -52,6 +57,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace boost::asio {
@@ -75,6 +81,9 @@ using submit_fn =
     std::function<void(kv_command cmd, std::function<void(http_result)> complete)>;
 /// Returns the JSON text served at GET /status (called on a server thread).
 using status_fn = std::function<std::string()>;
+/// The value of a key in the local state (GET /kv/<key>?stale=1), called on a
+/// server thread; nullopt: absent.
+using local_read_fn = std::function<std::optional<std::string>(const std::string& key)>;
 
 /// The server's settings; a kv peer reads them from [kv] (kv_config.hpp).
 struct http_server_options {
@@ -92,9 +101,10 @@ struct http_server_options {
 class http_server {
 public:
     /// The server runs its work on `ioc` (run by one or more threads).
-    /// `metrics` returns the text served at GET /metrics (none: 404).
+    /// `metrics` returns the text served at GET /metrics (none: 404);
+    /// `local_read` answers stale reads (none: 404).
     http_server(boost::asio::io_context& ioc, http_server_options options, submit_fn submit,
-                status_fn status, status_fn metrics = {});
+                status_fn status, status_fn metrics = {}, local_read_fn local_read = {});
     /// Stops (see stop()).
     ~http_server();
     http_server(const http_server&) = delete;

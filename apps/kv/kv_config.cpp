@@ -38,6 +38,11 @@ http_server_options read_kv(const config_section& s, const raft_config& cfg) {
 
 } // namespace
 
+void apply_kv_defaults(node_options& options) {
+    if (options.snapshot_entries == 0 && options.snapshot_bytes == 0)
+        options.snapshot_entries = default_snapshot_entries;
+}
+
 app_section kv_section(std::optional<http_server_options>& out, bool required) {
     return {"kv", required, "listen = host:port for clients",
             [&out](const config_section& s, const raft_config& cfg) { out = read_kv(s, cfg); }};
@@ -46,12 +51,14 @@ app_section kv_section(std::optional<http_server_options>& out, bool required) {
 kv_config parse_kv_config(std::string_view text, const std::filesystem::path& path) {
     std::optional<http_server_options> http;
     auto peer = parse_config(text, path, {kv_section(http, true)});
+    apply_kv_defaults(peer.node);
     return {std::move(peer), std::move(*http)};
 }
 
 kv_config load_kv_config(const std::filesystem::path& path) {
     std::optional<http_server_options> http;
     auto peer = load_config(path, {kv_section(http, true)});
+    apply_kv_defaults(peer.node);
     return {std::move(peer), std::move(*http)};
 }
 

@@ -10,6 +10,12 @@
 //                            a certificate this CA signed
 // Defaults are those of http_server_options. Paths are resolved against the
 // config file's directory, and must exist.
+//
+// Snapshots: the library takes none unless asked, but a kv peer's log would
+// then grow without bound (and a restart replay all of it). So when the file
+// sets neither [raft] snapshot_entries nor snapshot_bytes, a kv peer takes a
+// snapshot every default_snapshot_entries applied entries; either key in the
+// file replaces this default.
 #ifndef RAFTLITE_KV_CONFIG_HPP
 #define RAFTLITE_KV_CONFIG_HPP
 
@@ -23,6 +29,14 @@
 #include <string_view>
 
 namespace raftlite::kv {
+
+/// [raft] snapshot_entries of a kv peer whose file sets neither
+/// snapshot_entries nor snapshot_bytes.
+inline constexpr index_t default_snapshot_entries = 100000;
+
+/// Applies the rule above to options read from a file (0 means unset: the
+/// file cannot hold a 0).
+void apply_kv_defaults(node_options& options);
 
 /// A kv peer's configuration.
 struct kv_config {

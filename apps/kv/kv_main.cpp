@@ -6,10 +6,19 @@
 // receives it broadcasts the encoded command (forwarded to the leader when
 // this peer follows), and answers once the command is committed and applied
 // here, in log order. So any peer answers, and a read never returns stale data.
-// At start the state is rebuilt by replaying the log.
+// The one exception is GET /kv/<key>?stale=1, answered at once from this
+// peer's own state (possibly behind the cluster; it works without a leader).
+//
+// Snapshots: when the node asks (every [raft] snapshot_entries applied
+// entries, 100000 by default, see kv_config.hpp) the store is frozen on the
+// delivery path in O(shards) (kv_store.hpp) and written out on a thread of
+// its own, so deliveries go on meanwhile; then the node drops the log prefix.
+// At start the state is the newest snapshot plus the log entries after it; a
+// follower too far behind gets the leader's snapshot (InstallSnapshot).
 #include "http_server.hpp"
 #include "kv_command.hpp"
 #include "kv_config.hpp"
+#include "kv_snapshot.hpp"
 #include "kv_store.hpp"
 #include "prometheus.hpp"
 
@@ -20,7 +29,9 @@
 #include <raftlite/node.hpp>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/json.hpp>
 #include <boost/program_options.hpp>
 
@@ -28,7 +39,9 @@
 #include <condition_variable>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <random>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 
@@ -43,18 +56,34 @@ using namespace raftlite;
 /// request id, until its committed entry is applied here.
 class kv_peer {
 public:
-    kv_peer(boost::asio::io_context& ioc, const kv::kv_config& cfg)
+    /// `failed` runs (on the event loop) when the node stops by itself:
+    /// storage or delivery failure, e.g. a snapshot that cannot be restored.
+    kv_peer(boost::asio::io_context& ioc, const kv::kv_config& cfg, std::function<void()> failed)
         : cfg_(cfg),
-          node_(ioc, cfg.peer.node, std::make_unique<file_persister>(cfg.peer.data_dir.string())),
+          storage_(new file_persister(cfg.peer.data_dir.string())),
+          node_(ioc, cfg.peer.node, std::unique_ptr<persister>(storage_)),
           server_(ioc, cfg.http,
                   [this](kv::kv_command c, std::function<void(kv::http_result)> done) {
                       submit(std::move(c), std::move(done));
                   },
                   [this] { return status_json(); },
-                  [this] { return kv::format_prometheus(node_.metrics()); }),
-          next_request_(std::random_device{}() | (std::uint64_t(std::random_device{}()) << 32)) {
+                  [this] { return kv::format_prometheus(node_.metrics(), snapshot_gauges()); },
+                  [this](const std::string& key) { return store_.get(key); }),
+          next_request_(std::random_device{}() | (std::uint64_t(std::random_device{}()) << 32)),
+          failed_(std::move(failed)) {
         node_.on_deliver([this](index_t index, const shared_bytes& payload) { apply(index, payload); });
+        node_.on_snapshot([this](snapshot_sink sink) { take_snapshot(std::move(sink)); },
+                          [this](snapshot_source& source) { restore(source); });
+        node_.on_stop([this](boost::system::error_code reason) {
+            if (reason == errc::stopped) return;
+            RAFTLITE_LOG_APP(error) << "the node stopped: " << reason.message() << "; exiting";
+            if (failed_) failed_();
+        });
     }
+
+    /// Why start() failed, in words (the file and what is wrong with it),
+    /// when the storage knows.
+    std::string storage_error() const { return storage_->last_error_message(); }
 
     boost::system::error_code start() {
         if (auto ec = node_.start()) return ec;
@@ -85,13 +114,14 @@ private:
         waiting_[id] = std::move(done);
         node_.async_broadcast(std::move(bytes), [this, id](boost::system::error_code ec, index_t) {
             // On success the entry was applied before this runs (delivery
-            // precedes completion) and apply() answered already.
-            if (!ec) return;
+            // precedes completion) and apply() answered already, unless a
+            // snapshot from the leader covered it: then its result is not
+            // known here.
             auto it = waiting_.find(id);
             if (it == waiting_.end()) return;
             auto done = std::move(it->second);
             waiting_.erase(it);
-            done({ec, {}});
+            done({ec ? ec : make_error_code(errc::outcome_unknown), {}});
         });
     }
 
@@ -101,14 +131,77 @@ private:
         if (!cmd) {
             // Every peer sees the same bytes and reaches the same verdict.
             RAFTLITE_LOG_APP(warning) << "entry " << index << " is not a kv command: " << error;
+            state_index_ = index;
             return;
         }
+        state_index_ = index;
         kv::kv_result r = store_.apply(*cmd);
         auto it = waiting_.find(cmd->request_id);
         if (it == waiting_.end()) return;
         auto done = std::move(it->second);
         waiting_.erase(it);
         done({{}, std::move(r)});
+    }
+
+    // Runs where deliveries run, right after entry sink.index() was applied:
+    // freeze the store there (O(shards), nothing copied) and write it out on
+    // the snapshot thread, so that deliveries are not held up by the writing
+    // nor by finish()'s fsync.
+    void take_snapshot(snapshot_sink sink) {
+        auto image = std::make_shared<const kv::kv_image>(store_.snapshot());
+        auto s = std::make_shared<snapshot_sink>(std::move(sink));
+        boost::asio::post(snapshot_thread_, [image, s] {
+            boost::system::error_code ec;
+            try {
+                kv::write_snapshot(*image, [&](std::string_view piece) {
+                    if (auto e = s->write(piece)) throw boost::system::system_error(e, "writing the snapshot");
+                });
+            } catch (const boost::system::system_error& e) {
+                ec = e.code();
+                RAFTLITE_LOG_APP(error) << "snapshot of entries 1.." << s->index() << ": " << e.what();
+            } catch (const std::exception& e) {
+                ec = boost::system::errc::make_error_code(boost::system::errc::io_error);
+                RAFTLITE_LOG_APP(error) << "snapshot of entries 1.." << s->index() << ": " << e.what();
+            }
+            s->finish(ec);
+        });
+    }
+
+    // Replaces the store by a snapshot's state, at start or from the leader.
+    // Bytes that are not a valid snapshot throw, which stops the node
+    // (delivery_failed) and so this process: it must not serve a state it
+    // could not load.
+    void restore(snapshot_source& source) {
+        const snapshot_meta meta = source.meta();
+        kv::kv_store loaded;
+        try {
+            loaded = kv::read_snapshot([&](std::string& out) {
+                std::string piece;
+                if (auto ec = source.read(piece))
+                    throw std::runtime_error(ec.message() + ": " + storage_->snapshot_error_message());
+                out += piece;
+            });
+        } catch (const std::exception& e) {
+            const std::string why = "cannot restore the snapshot of entries 1.." + std::to_string(meta.index) +
+                                    " (term " + std::to_string(meta.term) + ") in " + cfg_.peer.data_dir.string() +
+                                    ": " + e.what();
+            RAFTLITE_LOG_APP(error) << why;
+            std::cerr << "raftlite-kv: " << why << "\n";
+            throw std::runtime_error(why);
+        }
+        store_ = std::move(loaded);
+        state_index_ = meta.index;
+        RAFTLITE_LOG_APP(info) << "restored " << store_.size() << " keys from the snapshot of entries 1.."
+                               << meta.index;
+    }
+
+    kv::snapshot_gauges snapshot_gauges() const {
+        const node_status s = node_.status();
+        return {s.snapshot_index, s.log_start, log_entries(s), s.snapshots_taken, s.snapshots_installed};
+    }
+
+    static std::uint64_t log_entries(const node_status& s) {
+        return s.last_log_index + 1 > s.log_start ? s.last_log_index + 1 - s.log_start : 0;
     }
 
     std::string status_json() {
@@ -121,10 +214,20 @@ private:
         o["commit_index"] = s.commit_index;
         o["last_log_index"] = s.last_log_index;
         o["applied_index"] = s.applied_index;
+        o["snapshot_index"] = s.snapshot_index;
+        o["log_start"] = s.log_start;
+        o["log_entries"] = log_entries(s);   // entries held: last_log_index - log_start + 1
+        o["snapshots_taken"] = s.snapshots_taken;
+        o["snapshots_installed"] = s.snapshots_installed;
         json::object match;
         for (const auto& [id, m] : s.match_index) match[std::to_string(id)] = m;
         o["match_index"] = std::move(match);
         o["keys"] = store_.size();
+        // The digest is kept up to date by every write (kv_store.hpp): free
+        // to read. state_index is the last entry it reflects (applied_index
+        // comes from the node's published status and may be a moment older
+        // or count entries that carry no command).
+        o["state_index"] = state_index_;
         char digest[17];
         std::snprintf(digest, sizeof digest, "%016llx", static_cast<unsigned long long>(store_.digest()));
         o["digest"] = digest;
@@ -156,11 +259,18 @@ private:
     }
 
     kv::kv_config cfg_;
+    file_persister* storage_;   // owned by node_
     node node_;
     kv::http_server server_;
     kv::kv_store store_;
+    index_t state_index_ = 0;   // the last entry store_ reflects
     std::unordered_map<std::uint64_t, std::function<void(kv::http_result)>> waiting_;
     std::uint64_t next_request_;
+    std::function<void()> failed_;
+    // Last, so destroyed first: a snapshot being written finishes (its
+    // queued successors are dropped, abandoning them) while the node and its
+    // storage still exist.
+    boost::asio::thread_pool snapshot_thread_{1};
 };
 
 } // namespace
@@ -199,10 +309,23 @@ int main(int argc, char** argv) {
     // One thread: the node's strand, the HTTP sessions and the state machine
     // share it, so the store needs no lock.
     boost::asio::io_context ioc(1);
-    kv_peer peer(ioc, cfg);
+    boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    bool node_failed = false;
+    std::optional<kv_peer> peer_holder;
+    peer_holder.emplace(ioc, cfg, [&] {
+        // The node stopped by itself: no signal is coming, so stop waiting for one.
+        node_failed = true;
+        boost::system::error_code ignored;
+        signals.cancel(ignored);
+        peer_holder->stop();
+    });
+    kv_peer& peer = *peer_holder;
     try {
         if (auto ec = peer.start()) {
-            std::cerr << "raftlite-kv: cannot start node " << cfg.peer.node.core.self << ": " << ec.message() << "\n";
+            const std::string detail = peer.storage_error();
+            std::cerr << "raftlite-kv: cannot start node " << cfg.peer.node.core.self << ": " << ec.message()
+                      << (detail.empty() ? "" : ": " + detail) << "\n";
+            RAFTLITE_LOG_APP(error) << "cannot start: " << ec.message() << (detail.empty() ? "" : ": " + detail);
             return 1;
         }
     } catch (const std::exception& e) {
@@ -215,7 +338,6 @@ int main(int argc, char** argv) {
     // Then nothing holds the io_context and run() returns by itself. The
     // watchdog is a thread, not a timer on the io_context: a pending timer
     // would itself keep run() going until it fired.
-    boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
     std::mutex wind_down_mutex;
     std::condition_variable wind_down_cv;
     bool wound_down = false;
@@ -245,7 +367,7 @@ int main(int argc, char** argv) {
     }
     wind_down_cv.notify_all();
     if (watchdog.joinable()) watchdog.join();
-    if (forced) return 1;
+    if (forced || node_failed) return 1;
     RAFTLITE_LOG_APP(info) << "stopped";
     return 0;
 }

@@ -1,6 +1,8 @@
 // raftlite kv — the replicated state machine.
 #include "kv_store.hpp"
 
+#include <atomic>
+
 namespace raftlite::kv {
 namespace {
 
@@ -15,7 +17,7 @@ void mix(std::uint64_t& h, std::string_view bytes) {
 }
 
 // The length first, so that ("ab","c") and ("a","bc") differ.
-void mix_string(std::uint64_t& h, const std::string& s) {
+void mix_string(std::uint64_t& h, std::string_view s) {
     std::uint64_t n = s.size();
     char len[8];
     for (int i = 0; i < 8; ++i)
@@ -24,7 +26,30 @@ void mix_string(std::uint64_t& h, const std::string& s) {
     mix(h, s);
 }
 
+// splitmix64's finalizer: FNV-1a's low bits are weak, and both the shard
+// index and the digest's sum want every bit to depend on every input byte.
+std::uint64_t finalize(std::uint64_t z) noexcept {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+std::size_t shard_index(std::string_view key) noexcept {
+    std::uint64_t h = fnv_offset;
+    mix(h, key);
+    return static_cast<std::size_t>(finalize(h) & (shard_count - 1));
+}
+
+static_assert((shard_count & (shard_count - 1)) == 0, "shard_count must be a power of two");
+
 } // namespace
+
+std::uint64_t entry_hash(std::string_view key, std::string_view value) noexcept {
+    std::uint64_t h = fnv_offset;
+    mix_string(h, key);
+    mix_string(h, value);
+    return finalize(h);
+}
 
 const char* status_name(kv_status s) noexcept {
     switch (s) {
@@ -36,35 +61,87 @@ const char* status_name(kv_status s) noexcept {
     return "unknown";
 }
 
+void kv_image::for_each(const std::function<void(const std::string&, const std::string&)>& f) const {
+    for (const auto& shard : shards_)
+        for (const auto& [k, v] : *shard) f(k, v);
+}
+
+kv_store::kv_store() {
+    shards_.reserve(shard_count);
+    for (std::size_t i = 0; i < shard_count; ++i) shards_.push_back(std::make_shared<kv_shard>());
+}
+
+const kv_shard& kv_store::shard_of(const std::string& key) const { return *shards_[shard_index(key)]; }
+
+kv_shard& kv_store::writable_shard_of(const std::string& key) {
+    auto& p = shards_[shard_index(key)];
+    if (p.use_count() != 1) {
+        // A kv_image (possibly being written out on another thread) shares it.
+        p = std::make_shared<kv_shard>(*p);
+    } else {
+        // The last image let go of it on another thread: its reads of the
+        // shard happen before our writes (use_count() is a relaxed load; the
+        // release of the image's reference pairs with this fence).
+        std::atomic_thread_fence(std::memory_order_acquire);
+    }
+    return *p;
+}
+
+void kv_store::put(const std::string& key, const std::string& value) {
+    kv_shard& s = writable_shard_of(key);
+    auto [it, inserted] = s.try_emplace(key, value);
+    if (inserted) {
+        ++size_;
+    } else {
+        digest_ -= entry_hash(key, it->second);
+        it->second = value;
+    }
+    digest_ += entry_hash(key, value);
+}
+
+bool kv_store::erase(const std::string& key) {
+    // Look before copying: a delete of an absent key must not unshare a shard.
+    const kv_shard& ro = shard_of(key);
+    if (ro.find(key) == ro.end()) return false;
+    kv_shard& s = writable_shard_of(key);
+    auto it = s.find(key);
+    digest_ -= entry_hash(key, it->second);
+    s.erase(it);
+    --size_;
+    return true;
+}
+
+std::optional<std::string> kv_store::get(const std::string& key) const {
+    const kv_shard& s = shard_of(key);
+    auto it = s.find(key);
+    if (it == s.end()) return std::nullopt;
+    return it->second;
+}
+
 kv_result kv_store::apply(const kv_command& c) {
     ++applied_;
     kv_result r;
     switch (c.op) {
     case kv_op::put:
-        data_[c.key] = c.value;
+        put(c.key, c.value);
         return r;
-    case kv_op::get: {
-        auto it = data_.find(c.key);
-        if (it == data_.end())
-            r.status = kv_status::not_found;
-        else
-            r.value = it->second;
+    case kv_op::get:
+        r.value = get(c.key);
+        if (!r.value) r.status = kv_status::not_found;
         return r;
-    }
     case kv_op::del:
-        if (data_.erase(c.key) == 0)
+        if (!erase(c.key))
             r.status = kv_status::not_found;
         return r;
     case kv_op::cas: {
-        auto it = data_.find(c.key);
-        bool matches = it == data_.end() ? !c.expected : (c.expected && *c.expected == it->second);
+        auto current = get(c.key);
+        bool matches = !current ? !c.expected : (c.expected && *c.expected == *current);
         if (!matches) {
             r.status = kv_status::cas_failed;
-            if (it != data_.end())
-                r.value = it->second;
+            r.value = std::move(current);
             return r;
         }
-        data_[c.key] = c.value;
+        put(c.key, c.value);
         return r;
     }
     }
@@ -87,13 +164,39 @@ kv_result kv_store::apply_encoded(std::string_view bytes) {
     return apply(*c);
 }
 
-std::uint64_t kv_store::digest() const noexcept {
-    std::uint64_t h = fnv_offset;
-    for (auto& [k, v] : data_) {
-        mix_string(h, k);
-        mix_string(h, v);
-    }
-    return h;
+kv_image kv_store::snapshot() const {
+    kv_image img;
+    img.shards_.assign(shards_.begin(), shards_.end());
+    img.size_ = size_;
+    img.applied_ = applied_;
+    img.digest_ = digest_;
+    return img;
+}
+
+void kv_store::restore(const kv_image& image) {
+    // Shares the image's shards: the first write to each copies it, as after
+    // a snapshot (the image's shards are never written through it).
+    shards_.clear();
+    shards_.reserve(image.shards_.size());
+    for (const auto& s : image.shards_) shards_.push_back(std::const_pointer_cast<kv_shard>(s));
+    size_ = image.size_;
+    applied_ = image.applied_;
+    digest_ = image.digest_;
+}
+
+bool kv_store::load_entry(std::string key, std::string value) {
+    kv_shard& s = writable_shard_of(key);
+    const std::uint64_t h = entry_hash(key, value);
+    if (!s.try_emplace(std::move(key), std::move(value)).second) return false;
+    ++size_;
+    digest_ += h;
+    return true;
+}
+
+std::map<std::string, std::string> kv_store::contents() const {
+    std::map<std::string, std::string> all;
+    for (const auto& shard : shards_) all.insert(shard->begin(), shard->end());
+    return all;
 }
 
 } // namespace raftlite::kv

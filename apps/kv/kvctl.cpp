@@ -180,6 +180,8 @@ struct peer_row {
     std::string error;   ///< set: unreachable or a bad answer, and why
     std::string role;
     std::uint64_t term = 0, leader = 0, commit = 0, applied = 0, last = 0, keys = 0;
+    // "-" from a peer older than snapshots.
+    std::string snapshot = "-", log_start = "-", held = "-";
     std::string digest;
     std::map<raftlite::node_id, std::uint64_t> lag;   ///< the leader's view of each follower
 };
@@ -207,6 +209,9 @@ peer_row read_status(const peer& p) {
         row.last = u64("last_log_index");
         row.keys = u64("keys");
         row.digest = json::value_to<std::string>(v.at("digest"));
+        if (v.contains("snapshot_index")) row.snapshot = std::to_string(u64("snapshot_index"));
+        if (v.contains("log_start")) row.log_start = std::to_string(u64("log_start"));
+        if (v.contains("log_entries")) row.held = std::to_string(u64("log_entries"));
         // "peers" is newer than the other fields: a peer without it shows no lag.
         if (const auto* peers = v.if_contains("peers"))
             for (const auto& pv : peers->as_array()) {
@@ -221,7 +226,10 @@ peer_row read_status(const peer& p) {
 }
 
 // One line per peer under a header; columns separated by spaces, so that
-// scripts can pick fields with awk ($1 peer, $2 role, $3 term, ...). The lag
+// scripts can pick fields with awk ($1 peer, $2 role, $3 term, ... $13
+// digest): peer role term leader commit applied last snapshot start held lag
+// keys digest. snapshot is the last entry the peer's snapshot covers (0:
+// none), start the first entry its log holds, held how many it holds. The lag
 // is the leader's (a follower's entries behind the leader's last index); "-"
 // where the leader did not answer or the peer is the leader.
 int print_status(const std::map<raftlite::node_id, peer>& peers, std::optional<raftlite::node_id> only) {
@@ -231,8 +239,8 @@ int print_status(const std::map<raftlite::node_id, peer>& peers, std::optional<r
     const peer_row* leader = nullptr;
     for (const peer_row& r : rows)
         if (r.error.empty() && r.role == "leader" && (!leader || r.term > leader->term)) leader = &r;
-    std::printf("%-6s %-10s %6s %6s %8s %8s %8s %6s %6s %s\n", "peer", "role", "term", "leader", "commit",
-                "applied", "last", "lag", "keys", "digest");
+    std::printf("%-6s %-10s %6s %6s %8s %8s %8s %8s %8s %7s %6s %6s %s\n", "peer", "role", "term", "leader",
+                "commit", "applied", "last", "snapshot", "start", "held", "lag", "keys", "digest");
     int reachable = 0;
     for (const peer_row& r : rows) {
         const std::string name = "n" + std::to_string(r.id);
@@ -244,12 +252,12 @@ int print_status(const std::map<raftlite::node_id, peer>& peers, std::optional<r
         std::string lag = "-";
         if (leader && leader != &r)
             if (auto it = leader->lag.find(r.id); it != leader->lag.end()) lag = std::to_string(it->second);
-        std::printf("%-6s %-10s %6llu %6s %8llu %8llu %8llu %6s %6llu %s\n", name.c_str(), r.role.c_str(),
-                    static_cast<unsigned long long>(r.term),
+        std::printf("%-6s %-10s %6llu %6s %8llu %8llu %8llu %8s %8s %7s %6s %6llu %s\n", name.c_str(),
+                    r.role.c_str(), static_cast<unsigned long long>(r.term),
                     r.leader ? ("n" + std::to_string(r.leader)).c_str() : "-",
                     static_cast<unsigned long long>(r.commit), static_cast<unsigned long long>(r.applied),
-                    static_cast<unsigned long long>(r.last), lag.c_str(), static_cast<unsigned long long>(r.keys),
-                    r.digest.c_str());
+                    static_cast<unsigned long long>(r.last), r.snapshot.c_str(), r.log_start.c_str(),
+                    r.held.c_str(), lag.c_str(), static_cast<unsigned long long>(r.keys), r.digest.c_str());
     }
     std::fflush(stdout);
     return reachable > 0 ? 0 : 1;

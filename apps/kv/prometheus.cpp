@@ -79,7 +79,7 @@ std::string peer_label(node_id id) { return "peer=\"" + std::to_string(id) + "\"
 
 } // namespace
 
-std::string format_prometheus(const node_metrics& m) {
+std::string format_prometheus(const node_metrics& m, const std::optional<snapshot_gauges>& snap) {
     writer w;
     w.single("node_id", "gauge", "This node's id.", std::uint64_t(m.id));
     w.single("term", "gauge", "The current Raft term.", std::uint64_t(m.term));
@@ -93,6 +93,18 @@ std::string format_prometheus(const node_metrics& m) {
              std::uint64_t(m.applied_index));
     w.single("last_log_index", "gauge", "The index of the last entry in this node's log.",
              std::uint64_t(m.last_log_index));
+    if (snap) {
+        w.single("snapshot_index", "gauge", "The last log index the current snapshot covers (0: none).",
+                 std::uint64_t(snap->snapshot_index));
+        w.single("log_start_index", "gauge", "The index of the first entry held in this node's log.",
+                 std::uint64_t(snap->log_start));
+        w.single("log_entries", "gauge", "Log entries held (those after the snapshot not compacted yet).",
+                 snap->log_entries);
+        w.single("snapshots_taken_total", "counter", "Snapshots this node took since it started.",
+                 snap->snapshots_taken);
+        w.single("snapshots_installed_total", "counter", "Snapshots this node installed from a leader since it started.",
+                 snap->snapshots_installed);
+    }
     w.single("elections_started_total", "counter", "Elections this node started as a candidate.",
              m.elections_started);
     w.single("terms_as_leader_total", "counter", "Terms in which this node became leader.",

@@ -6,6 +6,8 @@
 
 #include <raftlite/metrics.hpp>
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 namespace raftlite::kv {
@@ -13,10 +15,20 @@ namespace raftlite::kv {
 /// The Content-Type of format_prometheus's text.
 inline constexpr const char* prometheus_content_type = "text/plain; version=0.0.4; charset=utf-8";
 
-/// Every metric of `m`, each family with its HELP and TYPE lines, names
-/// prefixed raftlite_. Peer metrics carry the label peer="<id>"; a follower's
-/// match lag is absent (only a leader knows it).
-std::string format_prometheus(const node_metrics& m);
+/// Snapshot and log compaction figures (from node_status, which node_metrics
+/// does not carry).
+struct snapshot_gauges {
+    index_t snapshot_index = 0;          ///< the last entry the current snapshot covers (0: none)
+    index_t log_start = 1;               ///< the first entry held in the log
+    std::uint64_t log_entries = 0;       ///< entries held: last_log_index - log_start + 1
+    std::uint64_t snapshots_taken = 0;
+    std::uint64_t snapshots_installed = 0;
+};
+
+/// Every metric of `m` (and of `snap`, when given), each family with its
+/// HELP and TYPE lines, names prefixed raftlite_. Peer metrics carry the
+/// label peer="<id>"; a follower's match lag is absent (only a leader knows it).
+std::string format_prometheus(const node_metrics& m, const std::optional<snapshot_gauges>& snap = std::nullopt);
 
 } // namespace raftlite::kv
 

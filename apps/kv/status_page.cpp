@@ -33,6 +33,11 @@ dt { color: #666; } dd { margin: 0; }
 <dt>commit index</dt><dd id="commit">?</dd>
 <dt>applied index</dt><dd id="applied">?</dd>
 <dt>last log index</dt><dd id="last-index">?</dd>
+<dt>snapshot index</dt><dd id="snapshot-index">?</dd>
+<dt>log start</dt><dd id="log-start">?</dd>
+<dt>entries held</dt><dd id="log-entries">?</dd>
+<dt>snapshots taken / installed</dt><dd id="snapshots">?</dd>
+<dt>state digest</dt><dd id="digest">?</dd>
 </dl>
 <h2>Members</h2>
 <table>
@@ -58,6 +63,13 @@ function showStatus(s) {
   $("commit").textContent = s.commit_index;
   $("applied").textContent = s.applied_index;
   $("last-index").textContent = s.last_log_index;
+  // Absent from peers older than snapshots: shown as "-".
+  const or = (v) => v === undefined ? "-" : v;
+  $("snapshot-index").textContent = s.snapshot_index ? s.snapshot_index : s.snapshot_index === 0 ? "none" : "-";
+  $("log-start").textContent = or(s.log_start);
+  $("log-entries").textContent = or(s.log_entries);
+  $("snapshots").textContent = or(s.snapshots_taken) + " / " + or(s.snapshots_installed);
+  $("digest").textContent = or(s.digest);
   const peers = new Map((s.peers || []).map((p) => [p.id, p]));
   const body = $("members");
   body.replaceChildren();

@@ -5,6 +5,8 @@
 //
 // Element ids the page fills (tests and scripts may rely on them):
 //   self, role, term, leader, commit, applied, last-index   the peer's own view
+//   snapshot-index, log-start, log-entries, snapshots, digest   its snapshot,
+//                the log it holds, and its state's digest
 //   members      a <tbody>: one <tr class="member" data-id data-role> per member
 //   leader-changes  an <ol> of the recent leaders learned of, newest first
 //   broadcasts   a <tbody> of broadcast outcomes (from /metrics)

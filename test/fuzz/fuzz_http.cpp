@@ -37,6 +37,8 @@ void check_route(route& r) {
         std::string why;
         auto back = try_decode(bytes, why);
         RAFTLITE_FUZZ_CHECK(back && *back == *cmd, "command does not survive its encoding");
+    } else if (auto* s = std::get_if<stale_read_route>(&r)) {
+        RAFTLITE_FUZZ_CHECK(!s->key.empty() && s->key.size() <= max_key_bytes, "stale read of an invalid key");
     } else if (auto* e = std::get_if<route_error>(&r)) {
         const unsigned code = static_cast<unsigned>(e->status);
         RAFTLITE_FUZZ_CHECK(code >= 400 && code < 500, "error route is not a 4xx");

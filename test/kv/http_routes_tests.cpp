@@ -59,6 +59,15 @@ BOOST_AUTO_TEST_CASE(status_and_its_method) {
     BOOST_TEST(e.allow == "GET");
 }
 
+BOOST_AUTO_TEST_CASE(stale_reads_are_their_own_route) {
+    auto r = route_of(http::verb::get, "/kv/a%2Fb?stale=1");
+    BOOST_TEST_REQUIRE(std::holds_alternative<stale_read_route>(r));
+    BOOST_TEST(std::get<stale_read_route>(r).key == "a/b");
+    BOOST_TEST(error_of(route_of(http::verb::put, "/kv/k?stale=1", "v")).token == "bad_request");
+    BOOST_TEST(error_of(route_of(http::verb::get, "/kv/?stale=1")).token == "bad_command");
+    BOOST_TEST(error_of(route_of(http::verb::get, "/kv/k?stale=0")).token == "bad_request");
+}
+
 BOOST_AUTO_TEST_CASE(hostile_targets_are_errors) {
     BOOST_TEST(error_of(route_of(http::verb::get, "/kv/%")).token == "bad_key");
     BOOST_TEST(error_of(route_of(http::verb::get, "/kv/%4")).token == "bad_key");

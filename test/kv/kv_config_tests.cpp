@@ -147,4 +147,18 @@ BOOST_AUTO_TEST_CASE(tls_keys) {
     BOOST_TEST(contains(e, "kv.key does not exist"), e);
 }
 
+BOOST_AUTO_TEST_CASE(snapshots_by_default_unless_the_file_says_otherwise) {
+    const std::string kv = "[kv]\nlisten = 127.0.0.1:8101\n";
+    auto plain = parse(kv);
+    BOOST_TEST(plain.peer.node.snapshot_entries == default_snapshot_entries);
+    BOOST_TEST(plain.peer.node.snapshot_bytes == 0u);
+    auto entries = parse("[raft]\nsnapshot_entries = 500\n" + kv);
+    BOOST_TEST(entries.peer.node.snapshot_entries == 500u);
+    BOOST_TEST(entries.peer.node.snapshot_bytes == 0u);
+    // By size only: the count default does not come back.
+    auto bytes = parse("[raft]\nsnapshot_bytes = 1048576\n" + kv);
+    BOOST_TEST(bytes.peer.node.snapshot_entries == 0u);
+    BOOST_TEST(bytes.peer.node.snapshot_bytes == 1048576u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -53,10 +53,10 @@ BOOST_AUTO_TEST_CASE(compare_and_swap) {
     r = s.apply(cas("k", std::string("nope"), "v2"));
     BOOST_TEST((r.status == kv_status::cas_failed));
     BOOST_TEST((r.value == std::optional<std::string>("v1")));
-    BOOST_TEST(s.snapshot().at("k") == "v1");
+    BOOST_TEST(s.contents().at("k") == "v1");
     // right expected value: swaps
     BOOST_TEST((s.apply(cas("k", std::string("v1"), "v2")).status == kv_status::ok));
-    BOOST_TEST(s.snapshot().at("k") == "v2");
+    BOOST_TEST(s.contents().at("k") == "v2");
     // expected a value on an absent key: fails with no current value
     r = s.apply(cas("other", std::string(""), "x"));
     BOOST_TEST((r.status == kv_status::cas_failed));
@@ -89,9 +89,9 @@ BOOST_AUTO_TEST_CASE(same_commands_same_state) {
         r2.push_back(s2.apply_encoded(encode(c)));
     }
     BOOST_TEST((r1 == r2));
-    BOOST_TEST((s1.snapshot() == s2.snapshot()));
+    BOOST_TEST((s1.contents() == s2.contents()));
     BOOST_TEST(s1.digest() == s2.digest());
-    BOOST_TEST(s1.snapshot().size() == 3u);
+    BOOST_TEST(s1.contents().size() == 3u);
 }
 
 BOOST_AUTO_TEST_CASE(digest_sees_every_difference) {

@@ -116,6 +116,27 @@ BOOST_AUTO_TEST_CASE(a_follower_has_no_lag_samples_and_empty_histograms_are_vali
     BOOST_TEST(parsed.find("raftlite_broadcast_duration_seconds_bucket", "le", "+Inf")->value == 0);
 }
 
+BOOST_AUTO_TEST_CASE(snapshot_gauges_follow_the_format) {
+    kv::snapshot_gauges g;
+    g.snapshot_index = 30000;
+    g.log_start = 29001;
+    g.log_entries = 1500;
+    g.snapshots_taken = 3;
+    g.snapshots_installed = 1;
+    const std::string text = kv::format_prometheus(leader_metrics(), g);
+    const auto parsed = parse_prometheus(text);
+    BOOST_TEST(parsed.problems.empty(), "problems:\n" << problems_of(text) << "text:\n" << text);
+    BOOST_TEST(parsed.find("raftlite_snapshot_index")->value == 30000);
+    BOOST_TEST(parsed.find("raftlite_log_start_index")->value == 29001);
+    BOOST_TEST(parsed.find("raftlite_log_entries")->value == 1500);
+    BOOST_TEST(parsed.find("raftlite_snapshots_taken_total")->value == 3);
+    BOOST_TEST(parsed.find("raftlite_snapshots_installed_total")->value == 1);
+    BOOST_TEST(parsed.types.at("raftlite_snapshot_index") == "gauge");
+    BOOST_TEST(parsed.types.at("raftlite_snapshots_taken_total") == "counter");
+    // Without them (a program that takes no snapshots) the families are absent.
+    BOOST_TEST(!parse_prometheus(kv::format_prometheus(leader_metrics())).find("raftlite_snapshot_index"));
+}
+
 // The checker finds each kind of mistake (else the tests above prove nothing).
 BOOST_AUTO_TEST_CASE(the_checker_rejects_broken_text) {
     const std::string head = "# HELP raftlite_x_total x.\n# TYPE raftlite_x_total counter\n";

@@ -29,9 +29,9 @@ struct page_server {
     http_server server;
     std::thread thread;
 
-    explicit page_server(status_fn metrics)
+    explicit page_server(status_fn metrics, local_read_fn local_read = {})
         : server(ioc, http_server_options{}, [](kv_command, std::function<void(http_result)>) {},
-                 [] { return std::string(R"({"id":1})"); }, std::move(metrics)) {
+                 [] { return std::string(R"({"id":1})"); }, std::move(metrics), std::move(local_read)) {
         server.start();
         thread = std::thread([this] { ioc.run(); });
     }
@@ -86,7 +86,8 @@ BOOST_AUTO_TEST_CASE(the_page_is_self_contained_html_with_its_elements, *boost::
     BOOST_TEST(std::string(res[http::field::content_type]).rfind("text/html", 0) == 0);
     const std::string& body = res.body();
     BOOST_TEST(body.rfind("<!DOCTYPE html>", 0) == 0);
-    for (const char* id : {"self", "role", "term", "leader", "commit", "applied", "last-index", "members",
+    for (const char* id : {"self", "role", "term", "leader", "commit", "applied", "last-index", "snapshot-index",
+                           "log-start", "log-entries", "snapshots", "digest", "members",
                            "leader-changes", "broadcasts", "updated", "error"})
         BOOST_TEST(body.find(std::string("id=\"") + id + "\"") != std::string::npos, "no element " << id);
     // It reads both endpoints, and nothing from elsewhere.
@@ -111,6 +112,23 @@ BOOST_AUTO_TEST_CASE(metrics_without_a_callback_are_not_found, *boost::unit_test
     page_server s({});
     BOOST_TEST(s.get("/metrics").result_int() == 404);
     BOOST_TEST(s.get("/status").result_int() == 200);
+}
+
+// GET /kv/<key>?stale=1 is answered by the local read callback; the submit
+// callback (the log) never sees it.
+BOOST_AUTO_TEST_CASE(stale_reads_come_from_the_local_read_callback, *boost::unit_test::timeout(60)) {
+    page_server s({}, [](const std::string& key) -> std::optional<std::string> {
+        if (key == "k") return std::string("local value");
+        return std::nullopt;
+    });
+    auto res = s.get("/kv/k?stale=1");
+    BOOST_TEST(res.result_int() == 200);
+    BOOST_TEST(res.body() == "local value");
+    BOOST_TEST(s.get("/kv/other?stale=1").result_int() == 404);
+    page_server without({});
+    res = without.get("/kv/k?stale=1");
+    BOOST_TEST(res.result_int() == 404);
+    BOOST_TEST(res.body().find("no_such_route") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

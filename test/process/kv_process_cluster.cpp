@@ -3,6 +3,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
@@ -108,7 +109,109 @@ run_result run_program(const std::filesystem::path& program, const std::vector<s
     return r;
 }
 
-kv_process_cluster::kv_process_cluster(std::size_t peers)
+namespace {
+
+// One keep-alive connection of bulk_put: PUTs the next index it takes from
+// the shared counter, retrying an index until it is acknowledged.
+class bulk_writer : public std::enable_shared_from_this<bulk_writer> {
+public:
+    struct shared {
+        std::size_t next = 0, count = 0, acked = 0;
+        std::uint16_t port = 0;
+        const std::function<std::string(std::size_t)>* key = nullptr;
+        const std::function<std::string(std::size_t)>* value = nullptr;
+        std::size_t failures = 0;   // connections lost or refused, in a row
+    };
+
+    bulk_writer(asio::io_context& ioc, shared& sh) : ioc_(ioc), stream_(ioc), timer_(ioc), sh_(sh) {}
+
+    void start() { connect(); }
+
+private:
+    void connect() {
+        stream_.close();
+        buf_.clear();
+        stream_.expires_after(30s);
+        stream_.async_connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), sh_.port),
+                              [self = shared_from_this()](boost::system::error_code ec) {
+            if (ec) return self->failed();
+            self->next();
+        });
+    }
+
+    void failed() {
+        // A peer that stopped answering ends the run (the caller sees fewer
+        // acknowledgements); a connection that dropped is opened again.
+        if (++sh_.failures > 50) return;
+        connect();
+    }
+
+    void next() {
+        if (!current_) {
+            if (sh_.next >= sh_.count) return;
+            current_ = sh_.next++;
+        }
+        req_ = {http::verb::put, "/kv/" + (*sh_.key)(*current_), 11};
+        req_.set(http::field::host, "127.0.0.1");
+        req_.keep_alive(true);
+        req_.body() = (*sh_.value)(*current_);
+        req_.prepare_payload();
+        res_ = {};
+        stream_.expires_after(30s);
+        http::async_write(stream_, req_, [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+            if (ec) return self->failed();
+            http::async_read(self->stream_, self->buf_, self->res_,
+                             [self](boost::system::error_code ec, std::size_t) { self->answered(ec); });
+        });
+    }
+
+    void answered(boost::system::error_code ec) {
+        if (ec) return failed();
+        sh_.failures = 0;
+        if (res_.result_int() == 200) {
+            ++sh_.acked;
+            current_.reset();
+        } else if (res_.result_int() == 429 || res_.result_int() == 503 || res_.result_int() == 504) {
+            // Busy or no leader for a moment: the same write again after a pause.
+            if (!res_.keep_alive()) return connect();
+            timer_.expires_after(20ms);
+            timer_.async_wait([self = shared_from_this()](boost::system::error_code) { self->next(); });
+            return;
+        } else {
+            BOOST_TEST_MESSAGE("bulk put: HTTP " << res_.result_int() << " " << res_.body());
+            current_.reset();   // not retryable: counted as not acknowledged
+        }
+        if (!res_.keep_alive()) return connect();
+        next();
+    }
+
+    asio::io_context& ioc_;
+    boost::beast::tcp_stream stream_;
+    asio::steady_timer timer_;
+    shared& sh_;
+    std::optional<std::size_t> current_;
+    http::request<http::string_body> req_;
+    http::response<http::string_body> res_;
+    boost::beast::flat_buffer buf_;
+};
+
+} // namespace
+
+std::size_t bulk_put(std::uint16_t port, std::size_t count, std::size_t connections,
+                     const std::function<std::string(std::size_t)>& key,
+                     const std::function<std::string(std::size_t)>& value) {
+    asio::io_context ioc;
+    bulk_writer::shared sh;
+    sh.count = count;
+    sh.port = port;
+    sh.key = &key;
+    sh.value = &value;
+    for (std::size_t i = 0; i < connections; ++i) std::make_shared<bulk_writer>(ioc, sh)->start();
+    ioc.run();
+    return sh.acked;
+}
+
+kv_process_cluster::kv_process_cluster(std::size_t peers, const std::string& raft_extra)
     : dir_(std::filesystem::temp_directory_path() / ("raftlite-kv-test-" + std::to_string(std::random_device{}()))) {
     std::filesystem::create_directories(dir_);
     for (std::size_t i = 0; i < peers; ++i) {
@@ -120,7 +223,7 @@ kv_process_cluster::kv_process_cluster(std::size_t peers)
         f << "[cluster]\nid = process-test\n[node]\nid = " << i << "\nlisten = 127.0.0.1:" << peer_ports_[i - 1]
           << "\ndata_dir = n" << i << "\n[peers]\n";
         for (std::size_t j = 1; j <= peers; ++j) f << j << " = 127.0.0.1:" << peer_ports_[j - 1] << "\n";
-        f << "[raft]\nelection_timeout_min_ms = 200\nelection_timeout_max_ms = 400\nheartbeat_ms = 40\n"
+        f << "[raft]\nelection_timeout_min_ms = 200\nelection_timeout_max_ms = 400\nheartbeat_ms = 40\n" << raft_extra
           << "[log]\nlevel = info\nfile = n" << i << ".log\n[kv]\nlisten = 127.0.0.1:" << kv_ports_[i - 1] << "\n";
     }
 }
@@ -138,6 +241,8 @@ kv_process_cluster::~kv_process_cluster() {
 std::filesystem::path kv_process_cluster::config(node_id id) const {
     return dir_ / ("n" + std::to_string(id) + ".ini");
 }
+
+std::filesystem::path kv_process_cluster::data_dir(node_id id) const { return dir_ / ("n" + std::to_string(id)); }
 
 void kv_process_cluster::start(node_id id) {
     BOOST_REQUIRE(!pids_.count(id));
@@ -210,6 +315,18 @@ std::optional<peer_status> kv_process_cluster::status(node_id id) const {
         s.leader = o.at("leader").to_number<node_id>();
         s.applied = o.at("applied_index").to_number<index_t>();
         s.digest = boost::json::value_to<std::string>(o.at("digest"));
+        auto u64 = [&](const char* key) -> std::uint64_t {
+            const auto* v = o.if_contains(key);
+            return v ? v->to_number<std::uint64_t>() : 0;
+        };
+        s.state_index = u64("state_index");
+        s.last_log_index = u64("last_log_index");
+        s.snapshot_index = u64("snapshot_index");
+        s.log_start = u64("log_start");
+        s.log_entries = u64("log_entries");
+        s.snapshots_taken = u64("snapshots_taken");
+        s.snapshots_installed = u64("snapshots_installed");
+        s.keys = u64("keys");
         return s;
     } catch (const std::exception&) {
         return std::nullopt;

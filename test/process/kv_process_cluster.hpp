@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -37,6 +38,14 @@ struct peer_status {
     node_id leader = 0;
     index_t applied = 0;
     std::string digest;
+    index_t state_index = 0;        ///< the last entry the digest reflects
+    index_t last_log_index = 0;
+    index_t snapshot_index = 0;
+    index_t log_start = 0;
+    std::uint64_t log_entries = 0;
+    std::uint64_t snapshots_taken = 0;
+    std::uint64_t snapshots_installed = 0;
+    std::uint64_t keys = 0;
 };
 
 /// Runs a program with arguments; returns its exit status and what it wrote
@@ -47,9 +56,19 @@ struct run_result {
 };
 run_result run_program(const std::filesystem::path& program, const std::vector<std::string>& args);
 
+/// Writes to one peer from `connections` keep-alive HTTP connections at
+/// once: PUT key(i) = value(i) for i in [0, count), each until it is
+/// acknowledged (429 and 503 are retried on the same connection; a
+/// connection that fails is opened again). Returns how many were
+/// acknowledged (count unless the peer stopped answering).
+std::size_t bulk_put(std::uint16_t port, std::size_t count, std::size_t connections,
+                     const std::function<std::string(std::size_t)>& key,
+                     const std::function<std::string(std::size_t)>& value);
+
 class kv_process_cluster {
 public:
-    explicit kv_process_cluster(std::size_t peers);
+    /// `raft_extra`: lines added to each peer's [raft] section.
+    explicit kv_process_cluster(std::size_t peers, const std::string& raft_extra = {});
     ~kv_process_cluster();   ///< kills every process it started, removes its directory
 
     void start(node_id id);
@@ -66,6 +85,7 @@ public:
 
     std::uint16_t kv_port(node_id id) const { return kv_ports_.at(id - 1); }
     std::filesystem::path config(node_id id) const;
+    std::filesystem::path data_dir(node_id id) const;
     std::optional<peer_status> status(node_id id) const;
     /// What peer `id` wrote to its log file so far (every run of it).
     std::string log_text(node_id id) const;

@@ -58,6 +58,8 @@ BOOST_AUTO_TEST_CASE(metrics_status_page_and_kvctl_status_on_a_running_cluster) 
         BOOST_TEST(t.problems.empty(), "n" << id << ":\n" << problems_of(t));
         BOOST_TEST(value_or_zero(t, "raftlite_node_id") == id);
         BOOST_TEST(value_or_zero(t, "raftlite_disk_round_duration_seconds_count") > 0);
+        BOOST_TEST(t.types.count("raftlite_snapshot_index") == 1u);
+        BOOST_TEST(value_or_zero(t, "raftlite_log_start_index") == 1);
         committed += value_or_zero(t, "raftlite_broadcasts_total", "outcome", "committed");
         if (id == *leader) {
             leader_text = r->body;
@@ -82,8 +84,9 @@ BOOST_AUTO_TEST_CASE(metrics_status_page_and_kvctl_status_on_a_running_cluster) 
     BOOST_TEST(status->body.find("\"members\":[1,2,3]") != std::string::npos, status->body);
     BOOST_TEST(status->body.find("\"leader_changes\":[{") != std::string::npos, status->body);
 
-    // kvctl status: a header and one row of 10 columns per peer, one leader,
-    // and the leader's lag for each follower.
+    // kvctl status: a header and one row of 13 columns per peer (peer role
+    // term leader commit applied last snapshot start held lag keys digest),
+    // one leader, and the leader's lag for each follower.
     const auto kvctl = run_program(staged_program("kvctl"),
                                    {"--cluster", c.config(1).parent_path().string(), "status"});
     BOOST_TEST_REQUIRE(kvctl.status == 0, kvctl.output);
@@ -97,15 +100,19 @@ BOOST_AUTO_TEST_CASE(metrics_status_page_and_kvctl_status_on_a_running_cluster) 
         std::istringstream fields(line);
         std::vector<std::string> f;
         for (std::string w; fields >> w;) f.push_back(w);
-        BOOST_TEST_REQUIRE(f.size() == 10u, line);
+        BOOST_TEST_REQUIRE(f.size() == 13u, line);
         ++rows;
+        // No snapshot yet (6 writes): snapshot 0, the log from entry 1, all of it held.
+        BOOST_TEST(f[7] == "0", line);
+        BOOST_TEST(f[8] == "1", line);
+        BOOST_TEST(f[9] == f[6], line);
         if (f[1] == "leader") {
             ++leaders;
             BOOST_TEST(f[0] == "n" + std::to_string(*leader));
-            BOOST_TEST(f[7] == "-");
+            BOOST_TEST(f[10] == "-");
         } else {
             BOOST_TEST(f[3] == "n" + std::to_string(*leader), line);
-            BOOST_TEST(f[7].find_first_not_of("0123456789") == std::string::npos, line);
+            BOOST_TEST(f[10].find_first_not_of("0123456789") == std::string::npos, line);
         }
     }
     BOOST_TEST(rows == 3);
