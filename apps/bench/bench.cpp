@@ -69,6 +69,7 @@ struct settings {
     int nodes = 3;
     bool json = false;
     std::string dir;
+    bool restart_child = false;
     raftlite::index_t snapshot_entries = 0;   // 0: no snapshots (the figures stay comparable with earlier runs)
     std::size_t state_slots = 100000;
     bool app_state = false;                   // apply entries to the slot table without snapshotting it
@@ -737,7 +738,12 @@ restart_times time_restart(const settings& s, const std::string& dir) {
     r.start_ms = ms(started);
     r.restored_ms = app->restores > 0 ? ms(app->restored_at.load()) : 0;
     r.ready_ms = ms(t_ready);
-    const auto st = n.status();
+    // The status is published after the strand's turn: wait for the one that saw the tail.
+    auto st = n.status();
+    for (int i = 0; i < 100 && st.applied_index < target; ++i) {
+        std::this_thread::sleep_for(10ms);
+        st = n.status();
+    }
     r.log_entries = static_cast<std::size_t>(st.last_log_index + 1 - st.log_start);
     if (!r.ok || app->restores == 0) {
         std::cerr << "raftlite-bench: restart: not ready (applied " << st.applied_index << ", restores "
@@ -750,7 +756,44 @@ restart_times time_restart(const settings& s, const std::string& dir) {
     return r;
 }
 
-int run_restart(settings s) {
+// Child side: one timed restart, its figures on stdout.
+int run_restart_child(const settings& s) {
+    raftlite::log_settings ls;
+    ls.level = raftlite::severity::error;   // the peers it names never answer
+    raftlite::init_logging(ls);
+    const restart_times r = time_restart(s, s.dir);
+    std::cout << std::fixed << std::setprecision(3) << "result {\"ok\":" << r.ok << ",\"start_ms\":" << r.start_ms
+              << ",\"restored_ms\":" << r.restored_ms << ",\"ready_ms\":" << r.ready_ms
+              << ",\"log_entries\":" << r.log_entries << "}" << std::endl;
+    return r.ok ? 0 : 1;
+}
+
+restart_times restart_in_child(const char* self, const settings& s, const std::string& dir) {
+    child c = spawn(self, {"--restart-child", "--dir", dir, "--restart-entries", std::to_string(s.restart_entries),
+                           "--restart-tail", std::to_string(s.restart_tail), "--state-slots",
+                           std::to_string(s.state_slots), "--payload", std::to_string(s.payload)});
+    children.push_back(c);
+    restart_times r;
+    while (auto line = read_line(c.from, 0)) {
+        if (line->rfind("result ", 0) != 0) continue;
+        r.ok = json_number(*line, "ok") != 0;
+        r.start_ms = json_number(*line, "start_ms");
+        r.restored_ms = json_number(*line, "restored_ms");
+        r.ready_ms = json_number(*line, "ready_ms");
+        r.log_entries = static_cast<std::size_t>(json_number(*line, "log_entries"));
+        break;
+    }
+    std::fclose(c.to);
+    std::fclose(c.from);
+    int st = 0;
+    ::waitpid(c.pid, &st, 0);
+    children.pop_back();
+    return r;
+}
+
+int run_restart(const char* self, settings s) {
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
     const bool own_dir = s.dir.empty();
     if (own_dir)
         s.dir = (std::filesystem::temp_directory_path() / ("raftlite-bench-" + std::to_string(::getpid()))).string();
@@ -769,13 +812,16 @@ int run_restart(settings s) {
     }
     const double build_s = std::chrono::duration<double>(clock_type::now() - b0).count();
 
-    // Alternately from a cold page cache (as after a reboot) and a warm one (a process restart).
+    // Each restart in a process of its own, as a real one is (a second node
+    // in the same process reuses the heap the first one grew: several times
+    // faster, and not what a restarted peer sees). Alternately from a cold
+    // page cache (as after a reboot) and a warm one (a process restart).
     std::vector<restart_times> cold, warm;
     bool ok = true;
     for (int i = 0; i < s.restart_runs && ok; ++i) {
         evict_from_page_cache(dir);
-        cold.push_back(time_restart(s, dir));
-        warm.push_back(time_restart(s, dir));
+        cold.push_back(restart_in_child(self, s, dir));
+        warm.push_back(restart_in_child(self, s, dir));
         ok = cold.back().ok && warm.back().ok;
     }
     if (own_dir) std::filesystem::remove_all(s.dir);
@@ -788,6 +834,13 @@ int run_restart(settings s) {
         std::ostringstream o;
         o << std::fixed << std::setprecision(1);
         for (std::size_t i = 0; i < v.size(); ++i) o << (i ? "," : "") << v[i].ready_ms;
+        return o.str();
+    };
+    auto detail = [](const std::vector<restart_times>& v) {
+        std::ostringstream o;
+        o << std::fixed << std::setprecision(1);
+        for (std::size_t i = 0; i < v.size(); ++i)
+            o << (i ? ", " : "") << v[i].start_ms << "/" << v[i].restored_ms << "/" << v[i].ready_ms;
         return o.str();
     };
     const auto& c = cold;
@@ -809,9 +862,9 @@ int run_restart(settings s) {
               << s.restart_tail << " after the snapshot), built in " << build_s << " s\n"
               << "  restart ms (median of " << c.size() << ", cold page cache)  ready "
               << median(c, &restart_times::ready_ms) << "  [start() returned " << median(c, &restart_times::start_ms)
-              << ", restored " << median(c, &restart_times::restored_ms) << "]  runs " << list(cold)
-              << "\n  restart ms (warm page cache)  ready " << median(warm, &restart_times::ready_ms) << "  runs "
-              << list(warm) << "\n  reference: fdatasync/s " << fsyncs << " (" << 1e6 / std::max(fsyncs, 1.0)
+              << ", restored " << median(c, &restart_times::restored_ms) << "]\n    runs (started/restored/ready) "
+              << detail(cold) << "\n  restart ms (warm page cache)  ready " << median(warm, &restart_times::ready_ms)
+              << "\n    runs (started/restored/ready) " << detail(warm) << "\n  reference: fdatasync/s " << fsyncs << " (" << 1e6 / std::max(fsyncs, 1.0)
               << " us each)\n";
     return 0;
 }
@@ -842,6 +895,7 @@ int main(int argc, char** argv) {
         ("restart-tail", po::value(&s.restart_tail)->default_value(1000), "entries after the snapshot (restart mode)")
         ("restart-runs", po::value(&s.restart_runs)->default_value(3), "restarts timed, cold and warm (restart mode)")
         ("peer", po::value(&peer), "internal: run as peer N")
+        ("restart-child", po::bool_switch(&s.restart_child), "internal: time one restart from --dir")
         ("ports", po::value(&ports), "internal: the peers' ports");
     po::variables_map vm;
     try {
@@ -866,12 +920,13 @@ int main(int argc, char** argv) {
         for (std::string x; std::getline(ss, x, ',');) p.push_back(static_cast<std::uint16_t>(std::stoi(x)));
         return run_peer(s, peer, p);
     }
+    if (s.restart_child) return run_restart_child(s);
     if (s.restart_entries > 0) {
         if (s.restart_runs < 1 || s.state_slots < 1) {
             std::cerr << "raftlite-bench: --restart-runs >= 1, --state-slots >= 1\n";
             return 2;
         }
-        return run_restart(s);
+        return run_restart(argv[0], s);
     }
     return run_parent(argv[0], s);
 }
