@@ -44,6 +44,7 @@
 #include <future>
 #include <iomanip>
 #include <iostream>
+#include <malloc.h>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -84,6 +85,10 @@ struct settings {
 // Figures that must not grow with the run's length.
 
 // Resident set size of this process in KiB (VmRSS), or VmHWM for the peak.
+// Bytes malloc has handed out and not had back, in KiB: against VmRSS it
+// tells live data from memory the allocator keeps after frees.
+long heap_in_use_kb() { return static_cast<long>(::mallinfo2().uordblks / 1024); }
+
 long read_status_kb(const char* field) {
     std::ifstream f("/proc/self/status");
     const std::string key = std::string(field) + ":";
@@ -146,7 +151,9 @@ public:
     explicit slot_table(std::size_t k) : slots_(std::max<std::size_t>(k, 1)) {}
 
     void apply(const raftlite::shared_bytes& payload) {
-        slots_[std::hash<std::string_view>{}(*payload) % slots_.size()] = payload;
+        auto& slot = slots_[std::hash<std::string_view>{}(*payload) % slots_.size()];
+        if (!slot) filled_.fetch_add(1, std::memory_order_relaxed);
+        slot = payload;
     }
     /// A frozen copy to serialize on another thread while deliveries go on:
     /// K reference-count increments, no payload is copied.
@@ -193,14 +200,16 @@ public:
             data.remove_prefix(len);
         }
         slots_ = std::move(slots);
+        filled_ = static_cast<std::size_t>(
+            std::count_if(slots_.begin(), slots_.end(), [](const auto& v) { return bool(v); }));
     }
 
-    std::size_t filled() const {
-        return static_cast<std::size_t>(std::count_if(slots_.begin(), slots_.end(), [](const auto& v) { return bool(v); }));
-    }
+    /// Slots holding a value; readable from any thread (the status loop).
+    std::size_t filled() const { return filled_.load(std::memory_order_relaxed); }
 
 private:
     std::vector<raftlite::shared_bytes> slots_;
+    std::atomic<std::size_t> filled_{0};
 };
 
 // A payload of `size` bytes that differs per sequence number (it starts with
@@ -338,8 +347,11 @@ raftlite::node_options peer_options(const settings& s, raftlite::node_id id, con
 struct memory_watch {
     std::mutex m;
     long rss_kb_first_snapshot = 0;
+    long heap_kb_first_snapshot = 0;
     raftlite::index_t commit_at_first_snapshot = 0;
-    std::string series;   // "[seconds,rss_kb,commit,log_entries],..." every 5 s
+    std::size_t filled_at_first_snapshot = 0;
+    std::uint64_t bytes_of_first_snapshot = 0;
+    std::string series;   // "[seconds,rss_kb,heap_kb,commit,log_entries,filled_slots],..." every 5 s
 };
 
 int run_peer(const settings& s, raftlite::node_id id, const std::vector<std::uint16_t>& ports) {
@@ -423,6 +435,7 @@ int run_peer(const settings& s, raftlite::node_id id, const std::vector<std::uin
                     h = hist;
                 }
                 const long rss_kb_end = read_status_kb("VmRSS");
+                const long heap_kb_end = heap_in_use_kb();
                 stopping = true;
                 while (outstanding > 0) std::this_thread::sleep_for(1ms);
                 const auto st = n.status();
@@ -440,11 +453,15 @@ int run_peer(const settings& s, raftlite::node_id id, const std::vector<std::uin
                        << ",\"rss_kb_start\":" << rss_kb_start
                        << ",\"rss_kb_first_snapshot\":" << mem.rss_kb_first_snapshot
                        << ",\"rss_kb_end\":" << rss_kb_end << ",\"rss_kb_peak\":" << read_status_kb("VmHWM")
+                       << ",\"heap_kb_first_snapshot\":" << mem.heap_kb_first_snapshot
+                       << ",\"heap_kb_end\":" << heap_kb_end
                        << ",\"commit_at_first_snapshot\":" << mem.commit_at_first_snapshot
+                       << ",\"filled_at_first_snapshot\":" << mem.filled_at_first_snapshot
+                       << ",\"bytes_of_first_snapshot\":" << mem.bytes_of_first_snapshot
                        << ",\"commit_index\":" << st.commit_index << ",\"snapshot_index\":" << st.snapshot_index
                        << ",\"log_entries\":" << st.last_log_index + 1 - st.log_start
                        << ",\"snapshot_bytes\":" << (app ? app->last_snapshot_bytes.load() : 0)
-                       << ",\"filled_slots\":" << (app ? app->table.filled() : 0)   // racy read, a rough figure
+                       << ",\"filled_slots\":" << (app ? app->table.filled() : 0)
                        << ",\"rss_series\":[" << mem.series << "]}";
                 }
                 std::cout << "result " << js.str() << std::endl;
@@ -465,14 +482,19 @@ int run_peer(const settings& s, raftlite::node_id id, const std::vector<std::uin
             if (mem.rss_kb_first_snapshot == 0 && st.snapshots_taken > 0) {
                 // The first snapshot is durable and the log prefix it covers is gone.
                 mem.rss_kb_first_snapshot = read_status_kb("VmRSS");
+                mem.heap_kb_first_snapshot = heap_in_use_kb();
                 mem.commit_at_first_snapshot = st.commit_index;
+                mem.filled_at_first_snapshot = app ? app->table.filled() : 0;
+                mem.bytes_of_first_snapshot = app ? app->last_snapshot_bytes.load() : 0;
             }
             if (told_leader && clock_type::now() >= next_sample) {
                 next_sample += 5s;
                 mem.series += (mem.series.empty() ? "[" : ",[") +
                               std::to_string(std::chrono::duration_cast<std::chrono::seconds>(clock_type::now() - began).count()) +
-                              "," + std::to_string(read_status_kb("VmRSS")) + "," + std::to_string(st.commit_index) + "," +
-                              std::to_string(st.last_log_index + 1 - st.log_start) + "]";
+                              "," + std::to_string(read_status_kb("VmRSS")) + "," + std::to_string(heap_in_use_kb()) +
+                              "," + std::to_string(st.commit_index) + "," +
+                              std::to_string(st.last_log_index + 1 - st.log_start) + "," +
+                              std::to_string(app ? app->table.filled() : 0) + "]";
             }
         }
         std::this_thread::sleep_for(10ms);
@@ -631,7 +653,10 @@ int run_parent(const char* self, settings s) {
     std::cout << "\n  leader rss KiB  start " << integer("rss_kb_start") << "  first snapshot "
               << integer("rss_kb_first_snapshot") << " (commit "
               << integer("commit_at_first_snapshot") << ")  end " << integer("rss_kb_end")
-              << "  peak " << integer("rss_kb_peak")
+              << "  peak " << integer("rss_kb_peak") << "\n  leader heap in use KiB  first snapshot "
+              << integer("heap_kb_first_snapshot") << " (" << integer("filled_at_first_snapshot")
+              << " slots filled, snapshot " << integer("bytes_of_first_snapshot") << " bytes)  end "
+              << integer("heap_kb_end")
               << "\n  reference: fdatasync/s " << fsyncs << " (" << 1e6 / std::max(fsyncs, 1.0)
               << " us each), loopback rtt " << rtt << " us\n";
     return 0;
