@@ -668,13 +668,17 @@ int run_parent(const char* self, settings s) {
                   << integer("snapshots") << " taken, last " << integer("snapshot_bytes")
                   << " bytes";
     std::cout << "\n  leader log " << integer("log_entries") << " entries at commit " << integer("commit_index");
-    std::cout << "\n  leader rss KiB  start " << integer("rss_kb_start") << "  first snapshot "
-              << integer("rss_kb_first_snapshot") << " (commit "
-              << integer("commit_at_first_snapshot") << ")  end " << integer("rss_kb_end")
-              << "  peak " << integer("rss_kb_peak") << "\n  leader heap in use KiB  first snapshot "
-              << integer("heap_kb_first_snapshot") << " (" << integer("filled_at_first_snapshot")
-              << " slots filled, snapshot " << integer("bytes_of_first_snapshot") << " bytes)  end "
-              << integer("heap_kb_end")
+    std::cout << "\n  leader rss KiB  start " << integer("rss_kb_start");
+    if (integer("snapshots") > 0)
+        std::cout << "  first snapshot " << integer("rss_kb_first_snapshot") << " (commit "
+                  << integer("commit_at_first_snapshot") << ")";
+    std::cout << "  end " << integer("rss_kb_end") << "  peak " << integer("rss_kb_peak")
+              << "\n  leader heap in use KiB";
+    if (integer("snapshots") > 0)
+        std::cout << "  first snapshot " << integer("heap_kb_first_snapshot") << " ("
+                  << integer("filled_at_first_snapshot") << " slots filled, snapshot "
+                  << integer("bytes_of_first_snapshot") << " bytes)";
+    std::cout << "  end " << integer("heap_kb_end")
               << "\n  reference: fdatasync/s " << fsyncs << " (" << 1e6 / std::max(fsyncs, 1.0)
               << " us each), loopback rtt " << rtt << " us\n";
     return 0;
