@@ -6,6 +6,13 @@
 // concurrent broadcasts of P-byte payloads through the library API for D
 // seconds (after a warm-up), collects its figures, stops every process it
 // started (also on Ctrl-C), and prints one table (or --json).
+//
+// With --snapshot-entries N (or --app-state) every peer applies the entries
+// to a real application state of bounded size (--state-slots K slots, each
+// write replacing slot hash(payload) % K) and, with N > 0, snapshots it every
+// N entries; the leader then reports its snapshots and resident set size.
+// --restart-entries N starts no cluster: it builds a data directory holding a
+// snapshot of N entries and a log tail, and times a node's restart from it.
 #include <raftlite/file_persister.hpp>
 #include <raftlite/memory_persister.hpp>
 #include <raftlite/node.hpp>
@@ -16,11 +23,15 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/program_options.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <bit>
+#include <charconv>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -28,8 +39,13 @@
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
+#include <fstream>
+#include <functional>
+#include <future>
 #include <iomanip>
 #include <iostream>
+#include <malloc.h>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -54,6 +70,206 @@ struct settings {
     int nodes = 3;
     bool json = false;
     std::string dir;
+    bool restart_child = false;
+    raftlite::index_t snapshot_entries = 0;   // 0: no snapshots (the figures stay comparable with earlier runs)
+    std::size_t state_slots = 100000;
+    bool app_state = false;                   // apply entries to the slot table without snapshotting it
+    std::size_t mmap_threshold = 1 << 20;     // with an application state: glibc's M_MMAP_THRESHOLD (0: glibc's adaptive default)
+    raftlite::index_t restart_entries = 0;    // > 0: the restart benchmark instead of a cluster
+    std::size_t restart_tail = 1000;
+    int restart_runs = 3;
+
+    bool with_state() const { return app_state || snapshot_entries > 0; }
+};
+
+// ---------------------------------------------------------------------------
+// Figures that must not grow with the run's length.
+
+// Resident set size of this process in KiB (VmRSS), or VmHWM for the peak.
+// Bytes malloc has handed out and not had back, in KiB: against VmRSS it
+// tells live data from memory the allocator keeps after frees.
+long heap_in_use_kb() { return static_cast<long>(::mallinfo2().uordblks / 1024); }
+
+long read_status_kb(const char* field) {
+    std::ifstream f("/proc/self/status");
+    const std::string key = std::string(field) + ":";
+    for (std::string line; std::getline(f, line);)
+        if (line.rfind(key, 0) == 0) return std::stol(line.substr(key.size()));
+    return 0;
+}
+
+// Log-linear latency buckets (as HdrHistogram does): 128 per power of two, so
+// a percentile is within 1/128 of the exact value, in fixed memory. Keeping
+// every sample grew the leader by 8 bytes per broadcast, which a memory
+// figure over a long run would count against the library.
+class latency_histogram {
+public:
+    void record(std::uint64_t ns) {
+        ++counts_[bucket(ns)];
+        ++total_;
+        max_ = std::max(max_, ns);
+    }
+    std::uint64_t count() const { return total_; }
+    std::uint64_t max() const { return max_; }
+    /// The value at rank floor(q * count) (the rank the sorted-vector version used).
+    double percentile_us(double q) const {
+        if (total_ == 0) return 0;
+        const std::uint64_t rank = std::min<std::uint64_t>(total_ - 1, static_cast<std::uint64_t>(q * total_));
+        std::uint64_t seen = 0;
+        for (std::size_t i = 0; i < counts_.size(); ++i) {
+            seen += counts_[i];
+            if (seen > rank) return std::min<double>(midpoint(i), static_cast<double>(max_)) / 1000.0;
+        }
+        return max_ / 1000.0;
+    }
+
+private:
+    static constexpr int sub_bits = 7;
+    static std::size_t bucket(std::uint64_t v) {
+        const int msb = std::bit_width(v) - 1;
+        const int shift = std::max(0, msb - sub_bits);
+        return (static_cast<std::size_t>(shift) << sub_bits) + static_cast<std::size_t>(v >> shift);
+    }
+    static double midpoint(std::size_t i) {
+        if (i < (2u << sub_bits)) return static_cast<double>(i);
+        const int shift = static_cast<int>(i >> sub_bits) - 1;
+        const std::uint64_t m = i - (static_cast<std::size_t>(shift) << sub_bits);
+        return static_cast<double>(m << shift) + static_cast<double>(std::uint64_t(1) << shift) / 2;
+    }
+    std::array<std::uint64_t, (58u << sub_bits)> counts_{};
+    std::uint64_t total_ = 0;
+    std::uint64_t max_ = 0;
+};
+
+// ---------------------------------------------------------------------------
+// The peers' application state: K slots, each entry replaces the value of
+// slot hash(payload) % K. Its size is bounded by K whatever the number of
+// entries, so with snapshots on a peer's memory must stop growing; the values
+// are the payloads themselves (shared with the log, not copied).
+
+class slot_table {
+public:
+    explicit slot_table(std::size_t k) : slots_(std::max<std::size_t>(k, 1)) {}
+
+    void apply(const raftlite::shared_bytes& payload) {
+        auto& slot = slots_[std::hash<std::string_view>{}(*payload) % slots_.size()];
+        if (!slot) filled_.fetch_add(1, std::memory_order_relaxed);
+        slot = payload;
+    }
+    /// A frozen copy to serialize on another thread while deliveries go on:
+    /// K reference-count increments, no payload is copied.
+    std::vector<raftlite::shared_bytes> capture() const { return slots_; }
+
+    /// Format: the slot count (u64), then per slot its length (u32) and bytes.
+    static boost::system::error_code serialize(const std::vector<raftlite::shared_bytes>& slots,
+                                               const std::function<boost::system::error_code(std::string_view)>& write) {
+        std::string buf;
+        buf.reserve(1 << 20);
+        auto put = [&](const void* p, std::size_t n) { buf.append(static_cast<const char*>(p), n); };
+        const std::uint64_t k = slots.size();
+        put(&k, sizeof k);
+        for (const auto& v : slots) {
+            const std::uint32_t len = v ? static_cast<std::uint32_t>(v->size()) : 0;
+            put(&len, sizeof len);
+            if (len) put(v->data(), len);
+            if (buf.size() >= (1u << 20)) {
+                if (auto ec = write(buf)) return ec;
+                buf.clear();
+            }
+        }
+        return buf.empty() ? boost::system::error_code{} : write(buf);
+    }
+
+    /// Replaces the state by a serialized one, read in chunks: a whole copy
+    /// of the snapshot in memory first cost a restart as much time again in
+    /// page faults and copying. Throws on malformed data (the node then
+    /// stops, as for a failed delivery).
+    void restore(raftlite::snapshot_source& source) {
+        std::string buf, chunk;
+        std::size_t pos = 0;   // buf[pos..] is not parsed yet
+        auto take = [&](void* p, std::size_t n) {
+            while (buf.size() - pos < n) {
+                if (auto ec = source.read(chunk)) throw std::runtime_error("cannot read snapshot: " + ec.message());
+                if (chunk.empty()) throw std::runtime_error("truncated slot table snapshot");
+                buf.erase(0, pos);
+                pos = 0;
+                buf += chunk;
+            }
+            if (p) std::memcpy(p, buf.data() + pos, n);
+            pos += n;
+            return std::string_view(buf).substr(pos - n, n);
+        };
+        std::uint64_t k = 0;
+        take(&k, sizeof k);
+        if (k == 0 || k > (std::uint64_t(1) << 32)) throw std::runtime_error("bad slot count in snapshot");
+        std::vector<raftlite::shared_bytes> slots(k);
+        for (auto& v : slots) {
+            std::uint32_t len = 0;
+            take(&len, sizeof len);
+            if (len != 0) v = raftlite::make_bytes(std::string(take(nullptr, len)));
+        }
+        slots_ = std::move(slots);
+        filled_ = static_cast<std::size_t>(
+            std::count_if(slots_.begin(), slots_.end(), [](const auto& v) { return bool(v); }));
+    }
+
+    /// Slots holding a value; readable from any thread (the status loop).
+    std::size_t filled() const { return filled_.load(std::memory_order_relaxed); }
+
+private:
+    std::vector<raftlite::shared_bytes> slots_;
+    std::atomic<std::size_t> filled_{0};
+};
+
+// A payload of `size` bytes that differs per sequence number (it starts with
+// the number in hex), so that entries spread over the slots.
+std::string make_payload(std::uint64_t seq, std::size_t size) {
+    std::string p(std::max<std::size_t>(size, 16), 'p');
+    char hex[16];
+    auto r = std::to_chars(hex, hex + sizeof hex, seq, 16);
+    std::memcpy(p.data(), hex, static_cast<std::size_t>(r.ptr - hex));
+    p.resize(size);
+    return p;
+}
+
+// Takes and restores snapshots of a slot_table for a node: the take handler
+// captures the table where deliveries run and serializes it on a thread of
+// its own, so the node never waits for the write and fsync.
+struct snapshotting_state {
+    slot_table table;
+    asio::thread_pool writer{1};
+    std::atomic<std::uint64_t> last_snapshot_bytes{0};
+    std::atomic<std::uint64_t> restores{0};
+    std::atomic<clock_type::time_point> restored_at{};
+
+    explicit snapshotting_state(std::size_t k) : table(k) {}
+    ~snapshotting_state() { writer.join(); }
+
+    /// `applied`, if set, runs after each delivered entry is applied.
+    void attach(raftlite::node& n, std::function<void(raftlite::index_t)> applied = {}) {
+        n.on_deliver([this, applied = std::move(applied)](raftlite::index_t i, const raftlite::shared_bytes& p) {
+            table.apply(p);
+            if (applied) applied(i);
+        });
+        n.on_snapshot(
+            [this](raftlite::snapshot_sink sink) {
+                asio::post(writer, [this, frozen = table.capture(), sink = std::make_shared<raftlite::snapshot_sink>(
+                                                                        std::move(sink))]() mutable {
+                    std::uint64_t bytes = 0;
+                    auto ec = slot_table::serialize(frozen, [&](std::string_view d) {
+                        bytes += d.size();
+                        return sink->write(d);
+                    });
+                    frozen.clear();   // the payloads it held may go before the fsync
+                    if (!sink->finish(ec)) last_snapshot_bytes = bytes;
+                });
+            },
+            [this](raftlite::snapshot_source& source) {
+                table.restore(source);
+                restored_at = clock_type::now();
+                ++restores;
+            });
+    }
 };
 
 // ---------------------------------------------------------------------------
@@ -115,18 +331,8 @@ std::uint16_t free_port() {
 //   stdout: "ready", "leader", "result <json>"
 //   stdin:  "run" (drive the load, if leader), "quit"
 
-struct load_result {
-    std::vector<double> latencies_us;
-    double elapsed_s = 0;
-    std::size_t errors = 0;
-};
-
-int run_peer(const settings& s, raftlite::node_id id, const std::vector<std::uint16_t>& ports) {
-    raftlite::log_settings ls;
-    ls.level = raftlite::severity::warning;
-    ls.node = id;
-    raftlite::init_logging(ls);
-
+// The peer's node options: node 1 times out first, so it usually leads.
+raftlite::node_options peer_options(const settings& s, raftlite::node_id id, const std::vector<std::uint16_t>& ports) {
     raftlite::node_options o;
     o.core.self = id;
     for (std::size_t i = 0; i < ports.size(); ++i) {
@@ -136,11 +342,30 @@ int run_peer(const settings& s, raftlite::node_id id, const std::vector<std::uin
     o.transport.cluster_id = "bench";
     o.transport.listen = {"127.0.0.1", ports[id - 1]};
     o.core.max_pending = std::max<std::size_t>(4096, s.clients * 2);
-    // Node 1 times out first, so the leader is usually node 1.
     o.election_timeout_min = id == 1 ? 100ms : 400ms;
     o.election_timeout_max = id == 1 ? 150ms : 800ms;
     o.heartbeat_interval = 30ms;
     o.seed = id;
+    o.snapshot_entries = s.snapshot_entries;
+    return o;
+}
+
+// What the leader's memory did over the run (sampled by the peer's status loop).
+struct memory_watch {
+    std::mutex m;
+    long rss_kb_first_snapshot = 0;
+    long heap_kb_first_snapshot = 0;
+    raftlite::index_t commit_at_first_snapshot = 0;
+    std::size_t filled_at_first_snapshot = 0;
+    std::uint64_t bytes_of_first_snapshot = 0;
+    std::string series;   // "[seconds,rss_kb,heap_kb,commit,log_entries,filled_slots],..." every 5 s
+};
+
+int run_peer(const settings& s, raftlite::node_id id, const std::vector<std::uint16_t>& ports) {
+    raftlite::log_settings ls;
+    ls.level = raftlite::severity::warning;
+    ls.node = id;
+    raftlite::init_logging(ls);
 
     std::unique_ptr<raftlite::persister> storage;
     if (s.durability == "none")
@@ -148,11 +373,26 @@ int run_peer(const settings& s, raftlite::node_id id, const std::vector<std::uin
     else
         storage = std::make_unique<raftlite::file_persister>((std::filesystem::path(s.dir) / std::to_string(id)).string());
 
+    // Snapshot-sized buffers (the serialized state, the memory persister's
+    // copy of it) are allocated and freed at every snapshot. glibc raises its
+    // mmap threshold to the largest mmapped block freed (up to 32 MiB), after
+    // which those buffers come from the heap and the pages they leave stay
+    // resident: measured, that alone made the leader's RSS 20 MiB larger at
+    // the end of a 60-second run than with the threshold fixed. A fixed
+    // threshold keeps them mmapped, so RSS shows what the process holds.
+    if (s.with_state() && s.mmap_threshold > 0) ::mallopt(M_MMAP_THRESHOLD, static_cast<int>(s.mmap_threshold));
+
     asio::io_context ioc(1);
-    raftlite::node n(ioc, o, std::move(storage));
-    // The benchmark measures commits, not an application: deliveries are
-    // taken and dropped (without a handler they would wait for async_receive).
-    n.on_deliver([](raftlite::index_t, const raftlite::shared_bytes&) {});
+    raftlite::node n(ioc, peer_options(s, id, ports), std::move(storage));
+    std::optional<snapshotting_state> app;
+    if (s.with_state()) {
+        app.emplace(s.state_slots);
+        app->attach(n);
+    } else {
+        // The benchmark measures commits, not an application: deliveries are
+        // taken and dropped (without a handler they would wait for async_receive).
+        n.on_deliver([](raftlite::index_t, const raftlite::shared_bytes&) {});
+    }
     if (auto ec = n.start()) {
         std::cerr << "peer " << id << ": cannot start: " << ec.message() << "\n";
         return 1;
@@ -162,31 +402,35 @@ int run_peer(const settings& s, raftlite::node_id id, const std::vector<std::uin
     std::cout << "ready" << std::endl;
     bool told_leader = false;
     std::atomic<bool> quit{false};
+    memory_watch mem;
     std::thread input([&] {
         std::string line;
         while (std::getline(std::cin, line)) {
             if (line == "quit") break;
             if (line == "run") {
-                load_result r;
                 std::mutex m;
-                const std::string payload(s.payload, 'p');
-                const auto data = raftlite::make_bytes(payload);
+                latency_histogram hist;
+                std::size_t errors = 0;
+                double elapsed_s = 0;
+                const std::string fixed_payload(s.payload, 'p');
+                const auto data = raftlite::make_bytes(fixed_payload);
                 std::atomic<bool> measuring{false}, stopping{false};
                 std::atomic<int> outstanding{0};
-                std::vector<double> lat;
-                lat.reserve(1 << 20);
+                std::uint64_t seq = 0;   // used on the io thread only
                 std::function<void()> issue;
                 issue = [&] {
                     if (stopping) return;
                     ++outstanding;
+                    // With an application state, payloads differ so that they spread over the slots.
+                    auto payload = s.with_state() ? raftlite::make_bytes(make_payload(++seq, s.payload)) : data;
                     const auto t0 = clock_type::now();
-                    n.async_broadcast(data, [&, t0](boost::system::error_code ec, raftlite::index_t) {
-                        const double us = std::chrono::duration<double, std::micro>(clock_type::now() - t0).count();
+                    n.async_broadcast(std::move(payload), [&, t0](boost::system::error_code ec, raftlite::index_t) {
+                        const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now() - t0).count();
                         {
                             std::lock_guard<std::mutex> lock(m);
                             if (measuring) {
-                                if (ec) ++r.errors;
-                                else lat.push_back(us);
+                                if (ec) ++errors;
+                                else hist.record(static_cast<std::uint64_t>(ns));
                             }
                         }
                         --outstanding;
@@ -195,40 +439,79 @@ int run_peer(const settings& s, raftlite::node_id id, const std::vector<std::uin
                 };
                 for (int c = 0; c < s.clients; ++c) asio::post(ioc, issue);
                 std::this_thread::sleep_for(std::chrono::duration<double>(s.warmup));
+                const long rss_kb_start = read_status_kb("VmRSS");
                 const auto start = clock_type::now();
                 measuring = true;
                 std::this_thread::sleep_for(std::chrono::duration<double>(s.seconds));
+                latency_histogram h;
                 {
                     std::lock_guard<std::mutex> lock(m);
                     measuring = false;
-                    r.elapsed_s = std::chrono::duration<double>(clock_type::now() - start).count();
-                    r.latencies_us = lat;
+                    elapsed_s = std::chrono::duration<double>(clock_type::now() - start).count();
+                    h = hist;
                 }
+                const long rss_kb_end = read_status_kb("VmRSS");
+                const long heap_kb_end = heap_in_use_kb();
                 stopping = true;
                 while (outstanding > 0) std::this_thread::sleep_for(1ms);
-                std::sort(r.latencies_us.begin(), r.latencies_us.end());
-                auto pct = [&](double q) {
-                    if (r.latencies_us.empty()) return 0.0;
-                    return r.latencies_us[std::min(r.latencies_us.size() - 1,
-                                                   static_cast<std::size_t>(q * r.latencies_us.size()))];
-                };
-                const double ops = r.latencies_us.size() / r.elapsed_s;
+                const auto st = n.status();
+                const double ops = h.count() / elapsed_s;
                 std::ostringstream js;
                 js << std::fixed << std::setprecision(1) << "{\"ops_per_s\":" << ops
                    << ",\"mb_per_s\":" << std::setprecision(3) << ops * s.payload / 1e6 << std::setprecision(1)
-                   << ",\"p50_us\":" << pct(0.5) << ",\"p90_us\":" << pct(0.9) << ",\"p99_us\":" << pct(0.99)
-                   << ",\"p999_us\":" << pct(0.999)
-                   << ",\"max_us\":" << (r.latencies_us.empty() ? 0.0 : r.latencies_us.back())
-                   << ",\"operations\":" << r.latencies_us.size() << ",\"errors\":" << r.errors << "}";
+                   << ",\"p50_us\":" << h.percentile_us(0.5) << ",\"p90_us\":" << h.percentile_us(0.9)
+                   << ",\"p99_us\":" << h.percentile_us(0.99) << ",\"p999_us\":" << h.percentile_us(0.999)
+                   << ",\"max_us\":" << h.max() / 1000.0 << ",\"operations\":" << h.count()
+                   << ",\"errors\":" << errors;
+                {
+                    std::lock_guard<std::mutex> lock(mem.m);
+                    js << ",\"snapshots\":" << st.snapshots_taken
+                       << ",\"rss_kb_start\":" << rss_kb_start
+                       << ",\"rss_kb_first_snapshot\":" << mem.rss_kb_first_snapshot
+                       << ",\"rss_kb_end\":" << rss_kb_end << ",\"rss_kb_peak\":" << read_status_kb("VmHWM")
+                       << ",\"heap_kb_first_snapshot\":" << mem.heap_kb_first_snapshot
+                       << ",\"heap_kb_end\":" << heap_kb_end
+                       << ",\"commit_at_first_snapshot\":" << mem.commit_at_first_snapshot
+                       << ",\"filled_at_first_snapshot\":" << mem.filled_at_first_snapshot
+                       << ",\"bytes_of_first_snapshot\":" << mem.bytes_of_first_snapshot
+                       << ",\"commit_index\":" << st.commit_index << ",\"snapshot_index\":" << st.snapshot_index
+                       << ",\"log_entries\":" << st.last_log_index + 1 - st.log_start
+                       << ",\"snapshot_bytes\":" << (app ? app->last_snapshot_bytes.load() : 0)
+                       << ",\"filled_slots\":" << (app ? app->table.filled() : 0)
+                       << ",\"rss_series\":[" << mem.series << "]}";
+                }
                 std::cout << "result " << js.str() << std::endl;
             }
         }
         quit = true;
     });
+    const auto began = clock_type::now();
+    auto next_sample = began;
     while (!quit) {
-        if (!told_leader && n.status().role == raftlite::role::leader) {
+        const auto st = n.status();
+        if (!told_leader && st.role == raftlite::role::leader) {
             told_leader = true;
             std::cout << "leader" << std::endl;
+        }
+        {
+            std::lock_guard<std::mutex> lock(mem.m);
+            if (mem.rss_kb_first_snapshot == 0 && st.snapshots_taken > 0) {
+                // The first snapshot is durable and the log prefix it covers is gone.
+                mem.rss_kb_first_snapshot = read_status_kb("VmRSS");
+                mem.heap_kb_first_snapshot = heap_in_use_kb();
+                mem.commit_at_first_snapshot = st.commit_index;
+                mem.filled_at_first_snapshot = app ? app->table.filled() : 0;
+                mem.bytes_of_first_snapshot = app ? app->last_snapshot_bytes.load() : 0;
+            }
+            if (told_leader && clock_type::now() >= next_sample) {
+                next_sample += 5s;
+                mem.series += (mem.series.empty() ? "[" : ",[") +
+                              std::to_string(std::chrono::duration_cast<std::chrono::seconds>(clock_type::now() - began).count()) +
+                              "," + std::to_string(read_status_kb("VmRSS")) + "," + std::to_string(heap_in_use_kb()) +
+                              "," + std::to_string(st.commit_index) + "," +
+                              std::to_string(st.last_log_index + 1 - st.log_start) + "," +
+                              std::to_string(app ? app->table.filled() : 0) + "]";
+            }
         }
         std::this_thread::sleep_for(10ms);
     }
@@ -288,7 +571,7 @@ child spawn(const char* self, const std::vector<std::string>& args) {
 std::optional<std::string> read_line(FILE* f, int timeout_ms) {
     // poll-free: the children always answer; a timeout only guards against a crash
     (void)timeout_ms;
-    char buf[4096];
+    char buf[16384];
     if (!std::fgets(buf, sizeof buf, f)) return std::nullopt;
     std::string s(buf);
     while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
@@ -319,10 +602,15 @@ int run_parent(const char* self, settings s) {
     for (auto p : ports) port_list += (port_list.empty() ? "" : ",") + std::to_string(p);
 
     for (int i = 1; i <= s.nodes; ++i) {
-        children.push_back(spawn(self, {"--peer", std::to_string(i), "--ports", port_list, "--clients",
-                                         std::to_string(s.clients), "--payload", std::to_string(s.payload),
-                                         "--seconds", std::to_string(s.seconds), "--warmup",
-                                         std::to_string(s.warmup), "--durability", s.durability, "--dir", s.dir}));
+        std::vector<std::string> args{"--peer", std::to_string(i), "--ports", port_list, "--clients",
+                                      std::to_string(s.clients), "--payload", std::to_string(s.payload),
+                                      "--seconds", std::to_string(s.seconds), "--warmup", std::to_string(s.warmup),
+                                      "--durability", s.durability, "--dir", s.dir,
+                                      "--snapshot-entries", std::to_string(s.snapshot_entries),
+                                      "--state-slots", std::to_string(s.state_slots),
+                                      "--mmap-threshold", std::to_string(s.mmap_threshold)};
+        if (s.app_state) args.push_back("--app-state");
+        children.push_back(spawn(self, args));
     }
     int status = 1;
     std::string result;
@@ -359,7 +647,10 @@ int run_parent(const char* self, settings s) {
         result.pop_back();   // the closing brace
         std::cout << result << std::fixed << std::setprecision(1) << ",\"fdatasync_per_s\":" << fsyncs
                   << ",\"rtt_us\":" << rtt << ",\"clients\":" << s.clients << ",\"payload\":" << s.payload
-                  << ",\"nodes\":" << s.nodes << ",\"durability\":\"" << s.durability << "\"}\n";
+                  << ",\"nodes\":" << s.nodes << ",\"durability\":\"" << s.durability
+                  << "\",\"snapshot_entries\":" << s.snapshot_entries << ",\"state_slots\":"
+                  << (s.with_state() ? s.state_slots : 0) << ",\"mmap_threshold\":"
+                  << (s.with_state() ? s.mmap_threshold : 0) << "}\n";
         return 0;
     }
     std::cout << std::fixed << std::setprecision(1);
@@ -369,9 +660,259 @@ int run_parent(const char* self, settings s) {
               << "\n  latency us  p50 " << json_number(result, "p50_us") << "  p90 "
               << json_number(result, "p90_us") << "  p99 " << json_number(result, "p99_us") << "  p99.9 "
               << json_number(result, "p999_us") << "  max " << json_number(result, "max_us")
-              << "\n  errors " << json_number(result, "errors")
+              << "\n  errors " << json_number(result, "errors");
+    auto integer = [&](const char* key) { return static_cast<long long>(json_number(result, key)); };
+    if (s.with_state())
+        std::cout << "\n  state " << s.state_slots << " slots (" << integer("filled_slots")
+                  << " filled), snapshots every " << s.snapshot_entries << " entries: "
+                  << integer("snapshots") << " taken, last " << integer("snapshot_bytes")
+                  << " bytes";
+    std::cout << "\n  leader log " << integer("log_entries") << " entries at commit " << integer("commit_index");
+    std::cout << "\n  leader rss KiB  start " << integer("rss_kb_start");
+    if (integer("snapshots") > 0)
+        std::cout << "  first snapshot " << integer("rss_kb_first_snapshot") << " (commit "
+                  << integer("commit_at_first_snapshot") << ")";
+    std::cout << "  end " << integer("rss_kb_end") << "  peak " << integer("rss_kb_peak")
+              << "\n  leader heap in use KiB";
+    if (integer("snapshots") > 0)
+        std::cout << "  first snapshot " << integer("heap_kb_first_snapshot") << " ("
+                  << integer("filled_at_first_snapshot") << " slots filled, snapshot "
+                  << integer("bytes_of_first_snapshot") << " bytes)";
+    std::cout << "  end " << integer("heap_kb_end")
               << "\n  reference: fdatasync/s " << fsyncs << " (" << 1e6 / std::max(fsyncs, 1.0)
               << " us each), loopback rtt " << rtt << " us\n";
+    return 0;
+}
+
+// ---------------------------------------------------------------------------
+// Restart mode: how long a node takes to come back from a large snapshot.
+
+// Evicts a directory's files from the page cache (they are synced, so their
+// pages are clean and the kernel drops them without privileges): the next
+// restart reads from the disk, as after a reboot.
+void evict_from_page_cache(const std::filesystem::path& dir) {
+    for (const auto& f : std::filesystem::directory_iterator(dir)) {
+        if (!f.is_regular_file()) continue;
+        int fd = ::open(f.path().c_str(), O_RDONLY);
+        if (fd < 0) continue;
+        ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+        ::close(fd);
+    }
+}
+
+// What the peers' data directory looks like after N entries with snapshots:
+// a snapshot of the slot table as of entry N, the log_keep_entries entries
+// below it that compaction keeps, and `tail` committed entries after it.
+// Written with the persister API (what the node drives), not by replaying N
+// entries through a cluster.
+boost::system::error_code build_restart_dir(const settings& s, const std::string& dir, raftlite::snapshot_meta& meta,
+                                            std::size_t& log_entries) {
+    using namespace raftlite;
+    file_persister p(dir);
+    persistent_state loaded;
+    if (auto ec = p.load(loaded)) return ec;
+    const term_t term = 1;
+    const index_t n = s.restart_entries;
+    slot_table table(s.state_slots);
+    for (index_t i = 1; i <= n; ++i) table.apply(make_bytes(make_payload(i, s.payload)));
+    std::unique_ptr<snapshot_writer> w;
+    if (auto ec = p.begin_snapshot(n, term, {1, 2, 3}, w)) return ec;
+    if (auto ec = slot_table::serialize(table.capture(), [&](std::string_view d) { return w->write(d); })) return ec;
+    if (auto ec = w->finish(meta)) return ec;
+    if (auto ec = p.use_snapshot(meta)) return ec;
+    const index_t keep = core_config{}.log_keep_entries;
+    const index_t first = n >= keep ? n - keep + 1 : 1;
+    if (first > 1)
+        if (auto ec = p.remove_prefix(first, term)) return ec;
+    std::vector<log_entry> batch;
+    for (index_t i = first; i <= n + s.restart_tail; ++i) {
+        batch.push_back(log_entry{term, i, entry_kind::application, entry_origin{1, i}, make_bytes(make_payload(i, s.payload))});
+        if (batch.size() == 1000 || i == n + s.restart_tail) {
+            if (auto ec = p.append(batch)) return ec;
+            batch.clear();
+        }
+    }
+    log_entries = static_cast<std::size_t>(n + s.restart_tail - first + 1);
+    if (auto ec = p.save_hard_state(hard_state{term, 1, n + s.restart_tail})) return ec;
+    return p.sync();
+}
+
+struct restart_times {
+    double start_ms = 0;     // node constructed and start() returned (the persister's load)
+    double restored_ms = 0;  // ... and the restore handler has run
+    double ready_ms = 0;     // ... and the log tail is delivered
+    std::size_t log_entries = 0;
+    bool ok = false;
+};
+
+restart_times time_restart(const settings& s, const std::string& dir) {
+    using namespace raftlite;
+    restart_times r;
+    const index_t target = s.restart_entries + s.restart_tail;
+    std::promise<void> ready;
+    auto ready_future = ready.get_future();
+    // Peers that never answer: the node stays a follower or candidate, so the
+    // directory is the same at every run.
+    node_options o;
+    o.core.self = 1;
+    o.core.members = {1, 2, 3};
+    o.transport.cluster_id = "bench";
+    o.transport.listen = {"127.0.0.1", 0};
+    o.transport.peers[2] = {"127.0.0.1", free_port()};
+    o.transport.peers[3] = {"127.0.0.1", free_port()};
+    o.seed = 1;
+
+    const auto t0 = clock_type::now();
+    asio::io_context ioc(1);
+    std::optional<snapshotting_state> app;
+    app.emplace(s.state_slots);
+    node n(ioc, o, std::make_unique<file_persister>(dir));
+    app->attach(n, [&, done = false](index_t i) mutable {
+        if (!done && i >= target) {
+            done = true;
+            ready.set_value();
+        }
+    });
+    if (auto ec = n.start()) {
+        std::cerr << "raftlite-bench: restart: cannot start: " << ec.message() << "\n";
+        return r;
+    }
+    const auto started = clock_type::now();
+    std::thread io([&] { ioc.run(); });
+    r.ok = ready_future.wait_for(120s) == std::future_status::ready;
+    const auto t_ready = clock_type::now();
+    auto ms = [&](clock_type::time_point t) { return std::chrono::duration<double, std::milli>(t - t0).count(); };
+    r.start_ms = ms(started);
+    r.restored_ms = app->restores > 0 ? ms(app->restored_at.load()) : 0;
+    r.ready_ms = ms(t_ready);
+    // The status is published after the strand's turn: wait for the one that saw the tail.
+    auto st = n.status();
+    for (int i = 0; i < 100 && st.applied_index < target; ++i) {
+        std::this_thread::sleep_for(10ms);
+        st = n.status();
+    }
+    r.log_entries = static_cast<std::size_t>(st.last_log_index + 1 - st.log_start);
+    if (!r.ok || app->restores == 0) {
+        std::cerr << "raftlite-bench: restart: not ready (applied " << st.applied_index << ", restores "
+                  << app->restores << ")\n";
+        r.ok = false;
+    }
+    n.stop();
+    ioc.stop();
+    io.join();
+    return r;
+}
+
+// Child side: one timed restart, its figures on stdout.
+int run_restart_child(const settings& s) {
+    raftlite::log_settings ls;
+    ls.level = raftlite::severity::error;   // the peers it names never answer
+    raftlite::init_logging(ls);
+    const restart_times r = time_restart(s, s.dir);
+    std::cout << std::fixed << std::setprecision(3) << "result {\"ok\":" << r.ok << ",\"start_ms\":" << r.start_ms
+              << ",\"restored_ms\":" << r.restored_ms << ",\"ready_ms\":" << r.ready_ms
+              << ",\"log_entries\":" << r.log_entries << "}" << std::endl;
+    return r.ok ? 0 : 1;
+}
+
+restart_times restart_in_child(const char* self, const settings& s, const std::string& dir) {
+    child c = spawn(self, {"--restart-child", "--dir", dir, "--restart-entries", std::to_string(s.restart_entries),
+                           "--restart-tail", std::to_string(s.restart_tail), "--state-slots",
+                           std::to_string(s.state_slots), "--payload", std::to_string(s.payload)});
+    children.push_back(c);
+    restart_times r;
+    while (auto line = read_line(c.from, 0)) {
+        if (line->rfind("result ", 0) != 0) continue;
+        r.ok = json_number(*line, "ok") != 0;
+        r.start_ms = json_number(*line, "start_ms");
+        r.restored_ms = json_number(*line, "restored_ms");
+        r.ready_ms = json_number(*line, "ready_ms");
+        r.log_entries = static_cast<std::size_t>(json_number(*line, "log_entries"));
+        break;
+    }
+    std::fclose(c.to);
+    std::fclose(c.from);
+    int st = 0;
+    ::waitpid(c.pid, &st, 0);
+    children.pop_back();
+    return r;
+}
+
+int run_restart(const char* self, settings s) {
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    const bool own_dir = s.dir.empty();
+    if (own_dir)
+        s.dir = (std::filesystem::temp_directory_path() / ("raftlite-bench-" + std::to_string(::getpid()))).string();
+    std::filesystem::create_directories(s.dir);
+    const double fsyncs = measure_fdatasync_per_s(s.dir);
+    const std::string dir = (std::filesystem::path(s.dir) / "restart").string();
+    std::filesystem::remove_all(dir);
+
+    raftlite::snapshot_meta meta;
+    std::size_t built_entries = 0;
+    const auto b0 = clock_type::now();
+    if (auto ec = build_restart_dir(s, dir, meta, built_entries)) {
+        std::cerr << "raftlite-bench: cannot build the restart directory: " << ec.message() << "\n";
+        if (own_dir) std::filesystem::remove_all(s.dir);
+        return 1;
+    }
+    const double build_s = std::chrono::duration<double>(clock_type::now() - b0).count();
+
+    // Each restart in a process of its own, as a real one is (a second node
+    // in the same process reuses the heap the first one grew: several times
+    // faster, and not what a restarted peer sees). Alternately from a cold
+    // page cache (as after a reboot) and a warm one (a process restart).
+    std::vector<restart_times> cold, warm;
+    bool ok = true;
+    for (int i = 0; i < s.restart_runs && ok; ++i) {
+        evict_from_page_cache(dir);
+        cold.push_back(restart_in_child(self, s, dir));
+        warm.push_back(restart_in_child(self, s, dir));
+        ok = cold.back().ok && warm.back().ok;
+    }
+    if (own_dir) std::filesystem::remove_all(s.dir);
+    if (!ok) return 1;
+    auto median = [](std::vector<restart_times> v, double restart_times::*f) {
+        std::sort(v.begin(), v.end(), [f](const auto& a, const auto& b) { return a.*f < b.*f; });
+        return v[v.size() / 2].*f;
+    };
+    auto list = [](const std::vector<restart_times>& v) {
+        std::ostringstream o;
+        o << std::fixed << std::setprecision(1);
+        for (std::size_t i = 0; i < v.size(); ++i) o << (i ? "," : "") << v[i].ready_ms;
+        return o.str();
+    };
+    auto detail = [](const std::vector<restart_times>& v) {
+        std::ostringstream o;
+        o << std::fixed << std::setprecision(1);
+        for (std::size_t i = 0; i < v.size(); ++i)
+            o << (i ? ", " : "") << v[i].start_ms << "/" << v[i].restored_ms << "/" << v[i].ready_ms;
+        return o.str();
+    };
+    const auto& c = cold;
+    std::cout << std::fixed << std::setprecision(1);
+    if (s.json) {
+        std::cout << "{\"restart_ms\":" << median(c, &restart_times::ready_ms)
+                  << ",\"restart_ms_warm\":" << median(warm, &restart_times::ready_ms)
+                  << ",\"start_ms\":" << median(c, &restart_times::start_ms)
+                  << ",\"restored_ms\":" << median(c, &restart_times::restored_ms)
+                  << ",\"restart_ms_runs\":[" << list(cold) << "],\"restart_ms_warm_runs\":[" << list(warm) << "]"
+                  << ",\"snapshot_entries\":" << s.restart_entries << ",\"snapshot_bytes\":" << meta.size
+                  << ",\"log_entries\":" << c.front().log_entries << ",\"tail_entries\":" << s.restart_tail
+                  << ",\"state_slots\":" << s.state_slots << ",\"payload\":" << s.payload
+                  << ",\"build_s\":" << build_s << ",\"fdatasync_per_s\":" << fsyncs << "}\n";
+        return 0;
+    }
+    std::cout << "raftlite-bench restart: snapshot of " << s.restart_entries << " entries (" << s.state_slots
+              << " slots, " << meta.size << " bytes) + log of " << c.front().log_entries << " entries ("
+              << s.restart_tail << " after the snapshot), built in " << build_s << " s\n"
+              << "  restart ms (median of " << c.size() << ", cold page cache)  ready "
+              << median(c, &restart_times::ready_ms) << "  [start() returned " << median(c, &restart_times::start_ms)
+              << ", restored " << median(c, &restart_times::restored_ms) << "]\n    runs (started/restored/ready) "
+              << detail(cold) << "\n  restart ms (warm page cache)  ready " << median(warm, &restart_times::ready_ms)
+              << "\n    runs (started/restored/ready) " << detail(warm) << "\n  reference: fdatasync/s " << fsyncs << " (" << 1e6 / std::max(fsyncs, 1.0)
+              << " us each)\n";
     return 0;
 }
 
@@ -391,7 +932,19 @@ int main(int argc, char** argv) {
         ("nodes", po::value(&s.nodes)->default_value(3), "3 or 5 processes")
         ("json", po::bool_switch(&s.json), "print one JSON object")
         ("dir", po::value(&s.dir), "data directory (default: a temporary one)")
+        ("snapshot-entries", po::value(&s.snapshot_entries)->default_value(0),
+         "every peer keeps an application state (--state-slots) and snapshots it every N entries (0: off)")
+        ("state-slots", po::value(&s.state_slots)->default_value(100000),
+         "slots of the application state (each entry replaces slot hash(payload) % K)")
+        ("app-state", po::bool_switch(&s.app_state), "keep the application state without snapshots (for comparison)")
+        ("mmap-threshold", po::value(&s.mmap_threshold)->default_value(1 << 20),
+         "with an application state, the peers' malloc mmap threshold in bytes (0: glibc's adaptive one)")
+        ("restart-entries", po::value(&s.restart_entries)->default_value(0),
+         "no cluster: time a node's restart from a snapshot of N entries plus a log tail")
+        ("restart-tail", po::value(&s.restart_tail)->default_value(1000), "entries after the snapshot (restart mode)")
+        ("restart-runs", po::value(&s.restart_runs)->default_value(3), "restarts timed, cold and warm (restart mode)")
         ("peer", po::value(&peer), "internal: run as peer N")
+        ("restart-child", po::bool_switch(&s.restart_child), "internal: time one restart from --dir")
         ("ports", po::value(&ports), "internal: the peers' ports");
     po::variables_map vm;
     try {
@@ -415,6 +968,14 @@ int main(int argc, char** argv) {
         std::stringstream ss(ports);
         for (std::string x; std::getline(ss, x, ',');) p.push_back(static_cast<std::uint16_t>(std::stoi(x)));
         return run_peer(s, peer, p);
+    }
+    if (s.restart_child) return run_restart_child(s);
+    if (s.restart_entries > 0) {
+        if (s.restart_runs < 1 || s.state_slots < 1) {
+            std::cerr << "raftlite-bench: --restart-runs >= 1, --state-slots >= 1\n";
+            return 2;
+        }
+        return run_restart(argv[0], s);
     }
     return run_parent(argv[0], s);
 }
