@@ -663,9 +663,8 @@ void core::on_log_synced(const log_synced& s, output& out) {
 void core::on_snapshot_taken(const snapshot_meta& meta, output& out) {
     if (meta.index <= snapshot_.index) return;   // an older one finished late
     // Only committed state may be snapshotted: a snapshot is never undone.
-    if (meta.index > commit_length_ || (log_.holds(meta.index) || meta.index == log_.start() - 1
-                                            ? log_.term_at(meta.index) != meta.term
-                                            : true))
+    const bool known = log_.holds(meta.index) || meta.index + 1 == log_.start();
+    if (meta.index > commit_length_ || !known || log_.term_at(meta.index) != meta.term)
         throw std::invalid_argument("raftlite::core: snapshot_taken of an uncommitted or unknown entry");
     snapshot_ = meta;
     out.use_snapshot = meta;
@@ -767,10 +766,11 @@ void core::install_received_snapshot(const snapshot_meta& meta, output& out) {
         // §7: otherwise the whole log is discarded; it starts after the snapshot.
         out.truncate(log_.start());
         log_.reset(meta.index + 1, meta.term);
-        durable_length_ = std::min(durable_length_, meta.index);
     }
     out.remove_prefix = std::make_pair(meta.index + 1, meta.term);
-    durable_length_ = std::max(durable_length_, std::min(meta.index, log_.length()));
+    // The snapshot file is durable: what it covers counts as our own durable
+    // log (for the leader this node may become).
+    durable_length_ = std::max(std::min(durable_length_, log_.length()), meta.index);
     out.restore = meta;
     commit_length_ = std::max(commit_length_, meta.index);
     if (faults_.install_older_snapshot) commit_length_ = meta.index;
