@@ -337,6 +337,9 @@ private:
                 res.set(http::field::retry_after, "1");
                 return send(std::move(res), false);
             }
+            if (r.error == raftlite::errc::payload_too_large)
+                return send_error(http::status::payload_too_large, "payload_too_large", r.error.message(),
+                                  false);
             if (r.error == raftlite::errc::timed_out)
                 return send_error(http::status::gateway_timeout, "timed_out", r.error.message(),
                                   false);

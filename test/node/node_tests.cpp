@@ -223,3 +223,35 @@ BOOST_AUTO_TEST_CASE(deliveries_can_run_on_an_executor_of_the_application) {
     BOOST_TEST(seen == (std::vector<std::string>{"a", "b", "c"}));
     BOOST_TEST((ran_on == std::this_thread::get_id()));
 }
+
+// A payload no frame, decoder or storage of the cluster would take is refused
+// at once; before, it was appended and then dropped by the transport on every
+// retry, and replication wedged behind it.
+BOOST_AUTO_TEST_CASE(a_payload_too_large_for_the_cluster_fails_at_once_and_the_cluster_goes_on) {
+    local_cluster c(3, [](node_id, node_options& o) {
+        o.transport.max_frame_bytes = 64 * 1024;
+        o.transport.limits.max_payload_bytes = 32 * 1024;
+        o.core.max_batch_bytes = 16 * 1024;
+    });
+    c.start_all();
+    const node_id leader = c.wait_for_leader();
+    BOOST_REQUIRE(leader != no_node);
+    const node_id follower = leader == 1 ? 2 : 1;
+    for (node_id from : {leader, follower}) {
+        auto f = c.at(from).async_broadcast(std::string(32 * 1024 + 1, 'x'), boost::asio::use_future);
+        BOOST_REQUIRE(f.wait_for(30s) == std::future_status::ready);
+        try {
+            f.get();
+            BOOST_FAIL("an oversized broadcast committed");
+        } catch (const boost::system::system_error& e) {
+            BOOST_TEST(e.code() == make_error_code(errc::payload_too_large));
+        }
+    }
+    // The largest payload that fits every limit commits, and so does what follows.
+    broadcast_ok(c.at(follower), std::string(32 * 1024, 'y'));
+    broadcast_ok(c.at(leader), "after");
+    for (node_id id = 1; id <= 3; ++id) {
+        BOOST_REQUIRE(c.wait_delivered(id, 2));
+        BOOST_TEST(c.delivered(id).back().second == "after");
+    }
+}

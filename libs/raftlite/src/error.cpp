@@ -26,6 +26,7 @@ public:
         case errc::delivery_failed: return "the application's delivery handler failed; the node stopped";
         case errc::internal_error: return "a raftlite self-check failed; the node stopped";
         case errc::snapshot_gone: return "the snapshot is no longer stored (a newer one replaced it)";
+        case errc::payload_too_large: return "payload larger than the cluster's frames, decoders or storage accept";
         }
         return "unknown raftlite error";
     }
@@ -45,6 +46,7 @@ public:
         case errc::bad_config: return se::make_error_condition(se::invalid_argument);
         case errc::already_locked: return se::make_error_condition(se::device_or_resource_busy);
         case errc::snapshot_gone: return se::make_error_condition(se::no_such_file_or_directory);
+        case errc::payload_too_large: return se::make_error_condition(se::message_size);
         default: return {ev, *this};
         }
     }

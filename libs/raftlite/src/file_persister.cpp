@@ -387,6 +387,8 @@ boost::system::error_code file_persister::append(const std::vector<log_entry>& e
 boost::system::error_code file_persister::truncate_suffix(index_t from) {
     return impl_->truncate_suffix(from);
 }
+std::size_t file_persister::max_entry_bytes() const noexcept { return impl_->opts.max_payload; }
+
 boost::system::error_code file_persister::remove_prefix(index_t upto, term_t prefix_term) {
     return impl_->remove_prefix(upto, prefix_term);
 }

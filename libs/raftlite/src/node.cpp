@@ -47,6 +47,11 @@ namespace {
 // bounded by the log.
 constexpr std::size_t max_received = 1024;
 
+// Frame bytes around one entry's payload in a log_request (frame header,
+// message tag, the request's fields, the entry's fields and length), with
+// room to spare; a forward_request needs less.
+constexpr std::size_t max_entry_frame_overhead = 256;
+
 } // namespace
 
 // The node is the runner's Asio world: a strand for every event, steady
@@ -411,10 +416,28 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
         });
     }
 
+    // The largest payload every hop takes: one entry alone in a log_request
+    // or a forward_request frame, the peers' decoder (configured alike
+    // across the cluster) and the storage. A larger one would be appended
+    // and then dropped by every transport on every retry, wedging
+    // replication behind it; it is refused at once instead.
+    std::size_t max_payload() const {
+        const auto& t = opts.transport;
+        const std::size_t frame = t.max_frame_bytes > max_entry_frame_overhead
+                                      ? t.max_frame_bytes - max_entry_frame_overhead
+                                      : 0;
+        return std::min({t.limits.max_payload_bytes, frame, storage->max_entry_bytes()});
+    }
+
     void broadcast(shared_bytes payload, detail::broadcast_waiters::waiter w, cancel_state& cancel) {
         if (!running || !run->running()) {
             metrics.broadcast_refused(closed_reason());
             complete(std::move(w), closed_reason(), index_t{0});
+            return;
+        }
+        if (payload && payload->size() > max_payload()) {
+            metrics.broadcast_refused(errc::payload_too_large);
+            complete(std::move(w), boost::system::error_code(errc::payload_too_large), index_t{0});
             return;
         }
         std::uint64_t request = 0;

@@ -24,6 +24,7 @@ enum class errc {
     delivery_failed,   ///< the application's delivery handler threw; the node stopped
     internal_error,    ///< a raftlite self-check failed; the node stopped
     snapshot_gone,     ///< the snapshot asked for is no longer stored (a newer one replaced it)
+    payload_too_large, ///< a broadcast larger than the transport, the peers' decoder or the storage accept
 };
 
 const boost::system::error_category& raftlite_category() noexcept;

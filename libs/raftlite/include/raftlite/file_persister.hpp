@@ -70,6 +70,7 @@ public:
     boost::system::error_code truncate_suffix(index_t from) override;
     boost::system::error_code remove_prefix(index_t upto, term_t prefix_term) override;
     boost::system::error_code sync() override;
+    std::size_t max_entry_bytes() const noexcept override;
 
     /// The writer touches only its own file and directory descriptor: it may
     /// run on any thread, beside the log writes, and outlive the persister.

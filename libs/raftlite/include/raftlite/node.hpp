@@ -113,7 +113,9 @@ public:
     /// Broadcasts `payload` through the log, from any peer. Completes with
     /// (error_code{}, index) once the entry is committed, or with an error:
     /// errc::not_leader, superseded, busy, timed_out, stopped, storage_failed,
-    /// delivery_failed, internal_error. Cancellation (any type): a broadcast
+    /// delivery_failed, internal_error; errc::payload_too_large at once for a
+    /// payload larger than a frame, the decoder's max_payload_bytes or the
+    /// storage take. Cancellation (any type): a broadcast
     /// that never left this node completes with operation_aborted and will
     /// never commit; one that did completes with errc::outcome_unknown.
     template <class CompletionToken>

@@ -100,6 +100,8 @@ public:
     /// on a thread of their own. In-memory storage says false and is written
     /// inline, saving two thread hand-offs per batch.
     virtual bool blocks() const noexcept { return true; }
+    /// The largest entry payload the storage takes (append fails beyond it).
+    virtual std::size_t max_entry_bytes() const noexcept { return static_cast<std::size_t>(-1); }
 };
 
 } // namespace raftlite
