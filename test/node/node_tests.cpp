@@ -238,14 +238,14 @@ BOOST_AUTO_TEST_CASE(a_payload_too_large_for_the_cluster_fails_at_once_and_the_c
     BOOST_REQUIRE(leader != no_node);
     const node_id follower = leader == 1 ? 2 : 1;
     for (node_id from : {leader, follower}) {
-        auto f = c.at(from).async_broadcast(std::string(32 * 1024 + 1, 'x'), boost::asio::use_future);
+        // A callback, not use_future: a failed future carries an exception_ptr,
+        // whose reference count ThreadSanitizer cannot see in libstdc++.
+        std::promise<boost::system::error_code> p;
+        c.at(from).async_broadcast(std::string(32 * 1024 + 1, 'x'),
+                                   [&](boost::system::error_code ec, index_t) { p.set_value(ec); });
+        auto f = p.get_future();
         BOOST_REQUIRE(f.wait_for(30s) == std::future_status::ready);
-        try {
-            f.get();
-            BOOST_FAIL("an oversized broadcast committed");
-        } catch (const boost::system::system_error& e) {
-            BOOST_TEST(e.code() == make_error_code(errc::payload_too_large));
-        }
+        BOOST_TEST(f.get() == make_error_code(errc::payload_too_large));
     }
     // The largest payload that fits every limit commits, and so does what follows.
     broadcast_ok(c.at(follower), std::string(32 * 1024, 'y'));
