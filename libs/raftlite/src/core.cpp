@@ -505,16 +505,24 @@ bool core::append_entries(const log_request& m, output& out) {
     return true;
 }
 
-void core::on_log_response(node_id from, const log_response& m, output& out) {
-    if (m.term > current_term_) {
-        if (faults_.ignore_higher_term_in_response) return;   // broken: §5.1 says adopt it and step down
-        become_follower(m.term, out);
-        return;
+// The progress of follower `from` for its answer of term `term` to this
+// leader; null when there is nothing to do with the answer: a higher term
+// (the leader steps down, §5.1), a stale term, or no longer the leader.
+core::progress* core::answering_follower(node_id from, term_t term, output& out) {
+    if (term > current_term_) {
+        // (broken: §5.1 says adopt the higher term and step down)
+        if (!faults_.ignore_higher_term_in_response) become_follower(term, out);
+        return nullptr;
     }
-    if (current_role_ != role::leader || m.term != current_term_) return;   // stale
+    if (current_role_ != role::leader || term != current_term_) return nullptr;   // stale
     auto it = followers_.find(from);
-    if (it == followers_.end()) return;
-    progress& p = it->second;
+    return it == followers_.end() ? nullptr : &it->second;
+}
+
+void core::on_log_response(node_id from, const log_response& m, output& out) {
+    progress* follower = answering_follower(from, m.term, out);
+    if (!follower) return;
+    progress& p = *follower;
     if (m.success) {
         if (m.ack > log_.length() || m.ack < m.prefix_len) {   // a lie: nobody acks what was not sent
             ++stats_.messages_rejected;
@@ -784,15 +792,9 @@ void core::install_received_snapshot(const snapshot_meta& meta, output& out) {
 }
 
 void core::on_install_snapshot_response(node_id from, const install_snapshot_response& m, output& out) {
-    if (m.term > current_term_) {
-        if (faults_.ignore_higher_term_in_response) return;
-        become_follower(m.term, out);
-        return;
-    }
-    if (current_role_ != role::leader || m.term != current_term_) return;   // stale
-    auto it = followers_.find(from);
-    if (it == followers_.end()) return;
-    progress& p = it->second;
+    progress* follower = answering_follower(from, m.term, out);
+    if (!follower) return;
+    progress& p = *follower;
     if (!p.snapshotting) return;
     p.recently_active = true;
     if (m.installed) {

@@ -239,6 +239,7 @@ private:
     void on_forward_response(node_id from, const forward_response& m, output& out);
     void on_install_snapshot(node_id from, const install_snapshot& m, output& out);
     void on_install_snapshot_response(node_id from, const install_snapshot_response& m, output& out);
+    progress* answering_follower(node_id from, term_t term, output& out);
 
     // transitions
     void become_follower(term_t term, output& out);
