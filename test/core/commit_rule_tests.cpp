@@ -188,7 +188,7 @@ BOOST_AUTO_TEST_CASE(followers_plus_unsynced_leader_still_commit_on_a_majority) 
 }
 
 BOOST_AUTO_TEST_CASE(acknowledgements_only_after_sync) {
-    core f(make_config(2, 3));
+    core f(make_config(2, 3, without_stickiness()));
     output o = f.step(recv(1, 2, log_request{1, 0, 0, 0, {make_entry(1, 1)}}));
     BOOST_TEST(of_type<log_response>(o.messages).empty());
     BOOST_TEST(of_type<log_response>(o.messages_after_sync).size() == 1u);

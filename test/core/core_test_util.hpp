@@ -23,8 +23,23 @@ inline std::ostream& boost_test_print_type(std::ostream& os, broadcast_result r)
     case broadcast_result::not_leader: return os << "not_leader";
     case broadcast_result::superseded: return os << "superseded";
     case broadcast_result::busy: return os << "busy";
+    case broadcast_result::unknown: return os << "unknown";
     }
     return os << "?";
+}
+inline std::ostream& boost_test_print_type(std::ostream& os, read_result r) {
+    switch (r) {
+    case read_result::ready: return os << "ready";
+    case read_result::not_leader: return os << "not_leader";
+    case read_result::busy: return os << "busy";
+    }
+    return os << "?";
+}
+/// The classic rules of the Raft paper (§5), without leader stickiness
+/// (thesis §4.2.3), for tests of the rules it would mask.
+inline core_config without_stickiness(core_config c = {}) {
+    c.leader_stickiness = false;
+    return c;
 }
 inline std::ostream& boost_test_print_type(std::ostream& os, entry_kind k) {
     return os << (k == entry_kind::noop ? "noop" : "application");

@@ -7,7 +7,7 @@ using namespace raftlite::test;
 BOOST_AUTO_TEST_SUITE(terms_5_1)
 
 BOOST_AUTO_TEST_CASE(higher_term_in_vote_request_reverts_leader_to_follower) {
-    core c(make_config(1, 3));
+    core c(make_config(1, 3, without_stickiness()));
     establish_leader(c);
     BOOST_REQUIRE_EQUAL(c.current_term(), 1u);
     output o = c.step(recv(2, 1, vote_request{5, 0, 0}));   // its log is behind: no vote
@@ -115,7 +115,7 @@ BOOST_AUTO_TEST_CASE(stale_log_response_and_vote_response_ignored) {
 }
 
 BOOST_AUTO_TEST_CASE(leader_cleared_whenever_term_changes) {
-    core c(make_config(2, 3), make_state(0, no_node, {1, 1}));
+    core c(make_config(2, 3, without_stickiness()), make_state(0, no_node, {1, 1}));
     follow(c, 1, 1);
     BOOST_REQUIRE_EQUAL(c.leader(), 1u);
     // A candidate with a shorter log: no vote, but the term moves on and the

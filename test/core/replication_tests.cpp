@@ -284,14 +284,22 @@ BOOST_AUTO_TEST_CASE(lost_requests_recovered_by_heartbeats_through_a_probe) {
     for (const auto& r : between<log_request>(o.messages, 1, 3)) BOOST_TEST(r.suffix.empty());
 }
 
-BOOST_AUTO_TEST_CASE(lost_probe_is_resent_on_the_heartbeat_only) {
+BOOST_AUTO_TEST_CASE(lost_probe_is_probed_again_without_entries_on_the_heartbeat) {
     core c(make_config(1, 3), make_state(1, no_node, {1, 1}));
     output won = win_election(c, {2});   // probes at prefix 2 to 2 and 3: lost
     BOOST_REQUIRE_EQUAL(between<log_request>(won.messages, 1, 3).size(), 1u);
     output o = c.step(broadcast_request{1, make_bytes("a")});
     BOOST_TEST(between<log_request>(o.messages, 1, 3).empty());   // one probe at a time
+    // The heartbeat probes the same prefix again, but without the batch,
+    // which may still be on its way.
     o = c.step(heartbeat_timeout{});
     auto rq = between<log_request>(o.messages, 1, 3);
+    BOOST_REQUIRE_EQUAL(rq.size(), 1u);
+    BOOST_TEST(rq[0].prefix_len == 2u);
+    BOOST_TEST(rq[0].suffix.empty());
+    // Its answer says the prefix matches: the entries follow at once.
+    o = c.step(recv(3, 1, log_response{2, 2, true, 2, rq[0].read_round}));
+    rq = between<log_request>(o.messages, 1, 3);
     BOOST_REQUIRE_EQUAL(rq.size(), 1u);
     BOOST_TEST(rq[0].prefix_len == 2u);
     BOOST_TEST(indexes_of(rq[0].suffix) == (std::vector<index_t>{3, 4}), boost::test_tools::per_element());

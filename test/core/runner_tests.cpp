@@ -28,6 +28,7 @@ struct recording_host final : runner_host {
         index_t index;
     };
     std::vector<outcome> outcomes;
+    std::vector<outcome> read_outcomes;
     std::size_t election_resets = 0;
     std::optional<bool> heartbeat;
     std::optional<boost::system::error_code> failure;
@@ -51,6 +52,9 @@ struct recording_host final : runner_host {
     std::vector<std::pair<index_t, term_t>> snapshot_asks;
     void broadcast_done(std::uint64_t request, boost::system::error_code ec, index_t index) override {
         outcomes.push_back({request, ec, index});
+    }
+    void read_done(std::uint64_t request, boost::system::error_code ec, index_t index) override {
+        read_outcomes.push_back({request, ec, index});
     }
     void reset_election_timer() override { ++election_resets; }
     void set_heartbeat(bool on) override { heartbeat = on; }

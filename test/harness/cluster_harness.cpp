@@ -65,19 +65,33 @@ void sim_node::broadcast_done(std::uint64_t request, boost::system::error_code e
     completions.push_back(completion{request, *result, index});
 }
 
+void sim_node::read_done(std::uint64_t request, boost::system::error_code ec, index_t index) {
+    read_result r = read_result::ready;
+    if (ec == errc::not_leader) r = read_result::not_leader;
+    else if (ec == errc::busy) r = read_result::busy;
+    else if (ec) harness_error("unexpected read outcome " + ec.message());
+    reads.push_back(read_completion{request, r, index});
+}
+
 void sim_node::storage_failed(boost::system::error_code ec) {
     harness_error("storage failed: " + ec.message());
 }
 
 // ---- construction -------------------------------------------------------------
 
-cluster_harness::cluster_harness(std::size_t n, core_config tmpl) {
+cluster_harness::cluster_harness(std::size_t n, core_config tmpl) : cluster_harness(n, [&] {
+        tmpl.leader_stickiness = false;   // see the header
+        return tmpl;
+    }(), leader_stickiness{}) {}
+
+cluster_harness::cluster_harness(std::size_t n, core_config tmpl, leader_stickiness) {
     for (node_id id = 1; id <= n; ++id) tmpl.members.push_back(id);
     for (node_id id = 1; id <= n; ++id) add_node(id, tmpl, nullptr);
     for (auto& [id, s] : nodes_) boot(s);
 }
 
 cluster_harness::cluster_harness(std::map<node_id, persistent_state> restored, core_config tmpl) {
+    tmpl.leader_stickiness = false;   // see the header
     tmpl.members.clear();
     for (const auto& [id, ps] : restored) tmpl.members.push_back(id);
     for (const auto& [id, ps] : restored) add_node(id, tmpl, &ps);
@@ -265,6 +279,14 @@ std::uint64_t cluster_harness::broadcast(node_id n, std::string payload) {
     sim_node& s = state(n);
     if (!s.up) harness_error("broadcast on node " + std::to_string(n) + ", which is down");
     const std::uint64_t req = s.run->broadcast(make_bytes(std::move(payload)));
+    s.next_request_ = s.run->next_request();
+    return req;
+}
+
+std::uint64_t cluster_harness::read(node_id n) {
+    sim_node& s = state(n);
+    if (!s.up) harness_error("read on node " + std::to_string(n) + ", which is down");
+    const std::uint64_t req = s.run->read();
     s.next_request_ = s.run->next_request();
     return req;
 }

@@ -49,6 +49,8 @@ struct sim_node final : runner_host {
     std::optional<snapshot_meta> restored;   ///< the last snapshot restored (its data replaced `state`)
     std::size_t snapshots_taken = 0;
     std::vector<completion> completions;     ///< every completion reported, in order
+    std::vector<read_completion> reads;      ///< every read outcome reported, in order
+    std::optional<std::chrono::nanoseconds> clock;   ///< what now() reads (lease reads); none: no clock
     std::size_t election_timer_resets = 0;
     bool heartbeat_running = false;
     std::size_t restarts = 0;
@@ -66,6 +68,8 @@ struct sim_node final : runner_host {
     void restore(const snapshot_meta& meta) override;
     void take_snapshot(index_t index, term_t term) override;
     void broadcast_done(std::uint64_t request, boost::system::error_code ec, index_t index) override;
+    void read_done(std::uint64_t request, boost::system::error_code ec, index_t index) override;
+    std::optional<std::chrono::nanoseconds> now() override { return clock; }
     void reset_election_timer() override { ++election_timer_resets; }
     void set_heartbeat(bool running) override { heartbeat_running = running; }
     void storage_failed(boost::system::error_code ec) override;
@@ -78,7 +82,15 @@ using envelope_pred = std::function<bool(const envelope&)>;
 class cluster_harness {
 public:
     /// `n` empty nodes with ids 1..n; `tmpl` supplies every parameter but self and members.
+    ///
+    /// The harness has no clock: a test fires one node's election timeout
+    /// while the others' timers stand still, where in real time they would
+    /// have run for as long. Leader stickiness (thesis §4.2.3) would then
+    /// refuse every election a test forces, so the harness turns it off
+    /// unless asked for with `leader_stickiness{}` (the tests of that rule).
     explicit cluster_harness(std::size_t n, core_config tmpl = {});
+    struct leader_stickiness {};
+    cluster_harness(std::size_t n, core_config tmpl, leader_stickiness);
     /// Nodes restarting from the given durable states (ids are the keys).
     explicit cluster_harness(std::map<node_id, persistent_state> restored, core_config tmpl = {});
 
@@ -99,6 +111,8 @@ public:
     void heartbeat_all();
     /// Starts a broadcast on node n; returns its request id.
     std::uint64_t broadcast(node_id n, std::string payload);
+    /// Starts a linearizable read on node n; returns its request id.
+    std::uint64_t read(node_id n);
 
     // ---- network -------------------------------------------------------------
     const std::deque<envelope>& queue() const { return net_; }

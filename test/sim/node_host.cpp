@@ -167,6 +167,13 @@ std::uint64_t node_host::broadcast(shared_bytes payload, host_effects& fx) {
     return request;
 }
 
+std::uint64_t node_host::read(host_effects& fx) {
+    turn_scope t(fx_, fx);
+    const std::uint64_t request = run_->read();
+    next_request_ = run_->next_request();
+    return request;
+}
+
 void node_host::complete_sync(host_effects& fx) {
     if (rounds_.empty()) return;
     turn_scope t(fx_, fx);
@@ -199,6 +206,14 @@ void node_host::broadcast_done(std::uint64_t request, boost::system::error_code 
     const auto result = core_outcome(ec);
     if (!result) throw violation("driver", "unexpected broadcast outcome " + ec.message());
     fx_->completions.push_back(completion{request, *result, index});
+}
+
+void node_host::read_done(std::uint64_t request, boost::system::error_code ec, index_t index) {
+    read_result r = read_result::ready;
+    if (ec == errc::not_leader) r = read_result::not_leader;
+    else if (ec == errc::busy) r = read_result::busy;
+    else if (ec) throw violation("driver", "unexpected read outcome " + ec.message());
+    fx_->reads.push_back(read_completion{request, r, index});
 }
 
 void node_host::set_heartbeat(bool running) {

@@ -19,6 +19,7 @@
 #include <raftlite/memory_persister.hpp>
 #include <raftlite/runner.hpp>
 
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <string>
@@ -33,6 +34,7 @@ struct host_effects {
     std::vector<log_entry> appended;     ///< entries the core appended
     std::vector<log_entry> delivered;    ///< entries applied to the state machine
     std::vector<completion> completions;
+    std::vector<read_completion> reads;  ///< read outcomes; ready ones after the deliveries up to their index
     bool reset_election_timer = false;
     std::optional<bool> heartbeat_timer;
     std::size_t syncs_queued = 0;        ///< new disk rounds (the world schedules their completion)
@@ -90,6 +92,11 @@ public:
     void step_many(const std::vector<event>& es, host_effects& fx);
     /// Starts a broadcast; returns its request id (unique across restarts).
     std::uint64_t broadcast(shared_bytes payload, host_effects& fx);
+    /// Starts a linearizable read (thesis §6.4); returns its request id.
+    std::uint64_t read(host_effects& fx);
+    /// The node's own clock (what runner_host::now() reads, for lease reads);
+    /// the world sets it before each turn. None: the node has no clock.
+    void set_clock(std::optional<std::chrono::nanoseconds> now) noexcept { clock_ = now; }
     /// Completes the oldest disk round in flight: its writes become durable,
     /// the next round's writes reach the disk, its after-sync messages leave
     /// and the core hears log_synced.
@@ -132,6 +139,8 @@ private:
     void write_and_sync(disk_round round) override;
     void deliver(const log_entry& entry) override;
     void broadcast_done(std::uint64_t request, boost::system::error_code ec, index_t index) override;
+    void read_done(std::uint64_t request, boost::system::error_code ec, index_t index) override;
+    std::optional<std::chrono::nanoseconds> now() override { return clock_; }
     void reset_election_timer() override { fx_->reset_election_timer = true; }
     void set_heartbeat(bool running) override;
     void storage_failed(boost::system::error_code ec) override;
@@ -155,6 +164,7 @@ private:
     host_effects* fx_ = nullptr;         ///< the turn being carried out
     unsigned incarnation_ = 0;           ///< boots so far
     bool heartbeat_ = false;
+    std::optional<std::chrono::nanoseconds> clock_;
     std::uint64_t next_request_ = 1;
     index_t snapshot_entries_ = 0;
     bool deferred_snapshots_ = false;

@@ -194,7 +194,7 @@ void serialize(Archive& ar, vote_response& m, const unsigned int) {
 
 template <class Archive>
 void serialize(Archive& ar, log_request& m, const unsigned int) {
-    ar & m.term & m.prefix_len & m.prefix_term & m.leader_commit;
+    ar & m.term & m.prefix_len & m.prefix_term & m.leader_commit & m.read_round;
     std::uint64_t n = m.suffix.size();
     ar & n;
     if constexpr (Archive::is_loading::value) {
@@ -214,7 +214,7 @@ template <class Archive>
 void serialize(Archive& ar, log_response& m, const unsigned int) {
     ar & m.term & m.ack;
     wire_bool(ar, m.success);
-    ar & m.prefix_len;
+    ar & m.prefix_len & m.read_round;
 }
 
 template <class Archive>
@@ -272,6 +272,18 @@ void serialize(Archive& ar, install_snapshot_response& m, const unsigned int) {
 }
 
 template <class Archive>
+void serialize(Archive& ar, read_index_request& m, const unsigned int) {
+    ar & m.request;
+}
+
+template <class Archive>
+void serialize(Archive& ar, read_index_response& m, const unsigned int) {
+    ar & m.request;
+    wire_enum(ar, m.result, read_index_response::status::busy);
+    ar & m.index;
+}
+
+template <class Archive>
 void serialize(Archive& ar, handshake& h, const unsigned int) {
     if constexpr (Archive::is_loading::value)
         wire_string(ar, h.cluster_id, context(ar).limits->max_cluster_id_bytes,
@@ -299,6 +311,8 @@ RAFTLITE_WIRE_TYPE(raftlite::forward_response)
 RAFTLITE_WIRE_TYPE(raftlite::snapshot_meta)
 RAFTLITE_WIRE_TYPE(raftlite::install_snapshot)
 RAFTLITE_WIRE_TYPE(raftlite::install_snapshot_response)
+RAFTLITE_WIRE_TYPE(raftlite::read_index_request)
+RAFTLITE_WIRE_TYPE(raftlite::read_index_response)
 RAFTLITE_WIRE_TYPE(raftlite::handshake)
 
 namespace raftlite {

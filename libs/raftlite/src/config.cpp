@@ -417,6 +417,9 @@ void for_each_tunable(node_options& o, F&& f) {
     f("raft", "hold_elections", o.core.hold_elections);
     f("raft", "forward_retry_after", o.core.forward_retry_after);
     f("raft", "check_quorum", o.core.check_quorum);
+    f("raft", "leader_stickiness", o.core.leader_stickiness);
+    f("raft", "max_pending_reads", o.core.max_pending_reads);
+    f("raft", "lease_reads", o.lease_reads);
     f("raft", "snapshot_entries", o.snapshot_entries);
     f("raft", "snapshot_bytes", o.snapshot_bytes);
     f("raft", "snapshot_keep_entries", o.core.log_keep_entries);
@@ -458,6 +461,15 @@ void read_raft(const config_section& s, raft_config& c) {
                    ") is too close to election_timeout_min_ms (" +
                    std::to_string(o.election_timeout_min.count()) +
                    "); expected heartbeat_ms * 2 < election_timeout_min_ms");
+    unsigned drift_percent = static_cast<unsigned>(o.max_clock_drift * 100.0 + 0.5);
+    s.get("max_clock_drift_percent", drift_percent);
+    if (drift_percent >= 100)
+        s.fail({"max_clock_drift_percent"}, "[raft] max_clock_drift_percent must be below 100");
+    o.max_clock_drift = drift_percent / 100.0;
+    // A lease is safe only while the followers that confirmed it keep their
+    // promise not to elect anyone else (thesis §6.4.1).
+    if (o.lease_reads && (!o.core.check_quorum || !o.core.leader_stickiness))
+        s.fail({"lease_reads"}, "[raft] lease_reads = true needs check_quorum = true and leader_stickiness = true");
     if (o.core.snapshot_chunk_bytes == 0)
         s.fail({"snapshot_chunk_bytes"}, "[raft] snapshot_chunk_bytes must be at least 1");
     if (o.core.snapshot_chunks_inflight == 0)

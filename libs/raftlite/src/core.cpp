@@ -27,7 +27,7 @@ const char* role_name(role r) noexcept {
 
 bool output::empty() const noexcept {
     return !has_writes() && messages.empty() && messages_after_sync.empty() &&
-           committed.empty() && completions.empty() && !reset_election_timer &&
+           committed.empty() && completions.empty() && reads.empty() && !reset_election_timer &&
            !heartbeat_timer && snapshot_data.empty() && snapshot_sends.empty() && !restore;
 }
 
@@ -52,6 +52,7 @@ void output::clear() {
     messages_after_sync.clear();
     committed.clear();
     completions.clear();
+    reads.clear();
     reset_election_timer = false;
     heartbeat_timer.reset();
 }
@@ -75,6 +76,12 @@ void validate(const core_config& cfg) {
         throw std::invalid_argument("raftlite::core: batch and inflight limits must be positive");
     if (cfg.snapshot_chunk_bytes == 0 || cfg.snapshot_chunks_inflight == 0)
         throw std::invalid_argument("raftlite::core: snapshot chunk size and window must be positive");
+    if (cfg.lease_duration.count() < 0)
+        throw std::invalid_argument("raftlite::core: lease_duration must not be negative");
+    // A lease is only as good as the promise of the followers that answered
+    // the round not to elect anyone else before it ends (thesis §6.4.1).
+    if (cfg.lease_duration.count() > 0 && (!cfg.check_quorum || !cfg.leader_stickiness))
+        throw std::invalid_argument("raftlite::core: lease reads need check_quorum and leader_stickiness");
 }
 
 } // namespace
@@ -114,6 +121,7 @@ void core::step(const event& e, output& out) {
             else if constexpr (std::is_same_v<T, log_synced>) on_log_synced(ev, out);
             else if constexpr (std::is_same_v<T, snapshot_taken>) on_snapshot_taken(ev.meta, out);
             else if constexpr (std::is_same_v<T, snapshot_received>) on_snapshot_received(ev, out);
+            else if constexpr (std::is_same_v<T, read_request>) on_read(ev.request, out);
         },
         e);
     check_invariants();
@@ -165,6 +173,7 @@ void core::on_election_timeout(output& out) {
             p.recently_active = false;
         }
         if (cfg_.check_quorum && active < quorum() && !faults_.no_check_quorum_step_down) {
+            leave_reads_behind(out);
             current_role_ = role::follower;
             followers_.clear();
             out.heartbeat_timer = false;
@@ -172,14 +181,20 @@ void core::on_election_timeout(output& out) {
         }
         return;
     }
-    // A broadcast held without a leader fails after a bounded number of
-    // elections: the caller always hears back.
+    // The leader we heard from has been silent for an election timeout:
+    // votes count again (thesis §4.2.3).
+    heard_from_leader_ = false;
+    // A broadcast or read held without a leader fails after a bounded
+    // number of elections: the caller always hears back.
     bool holding = std::any_of(pending_.begin(), pending_.end(), [](const auto& kv) {
         return kv.second.where == pending::state::held && !kv.second.ever_forwarded;
+    }) || std::any_of(pending_reads_.begin(), pending_reads_.end(), [](const auto& kv) {
+        return kv.second.asked == no_node;
     });
     if (holding && ++elections_without_leader_ >= cfg_.hold_elections) {
         elections_without_leader_ = 0;
         fail_held(broadcast_result::not_leader, out);
+        fail_held_reads(out);
     }
     become_candidate(out);
 }
@@ -194,6 +209,9 @@ bool core::withdraw(std::uint64_t request) {
 
 void core::on_heartbeat(output& out) {
     if (current_role_ != role::leader) return;   // a stale tick after stepping down
+    // Every heartbeat begins a read round: reads waiting for the next round
+    // are confirmed by it, and under a lease its answers extend the lease.
+    start_read_round();
     for (auto& [f, p] : followers_) {
         // Snapshot chunks that brought no progress for two heartbeats were
         // probably lost: send again from what the follower acknowledged.
@@ -212,6 +230,7 @@ void core::on_heartbeat(output& out) {
         }
         replicate_log(f, p, true, out);
     }
+    if (quorum() == 1) confirm_read_round(read_round_, out);
 }
 
 // ---- elections (Raft §5.2, §5.4.1) ----------------------------------------------
@@ -229,6 +248,7 @@ void core::become_candidate(output& out) {
     followers_.clear();
     for (auto& [req, p] : pending_)   // the old leader may never answer: ask the next one
         if (p.where == pending::state::forwarded) p.where = pending::state::held;
+    for (auto& [req, r] : pending_reads_) r.asked = no_node;
     out.reset_election_timer = true;
     const vote_request rq{current_term_, log_.length(), log_.last_term()};
     // The vote for ourselves must be durable before anyone can act on our
@@ -239,6 +259,16 @@ void core::become_candidate(output& out) {
 }
 
 void core::on_vote_request(node_id from, const vote_request& m, output& out) {
+    // Thesis §4.2.3: while a current leader is known (a follower heard from
+    // it since its last election timeout; a leader knows itself), a vote
+    // request is disregarded: its term is not adopted and no vote granted.
+    // A server cut off by a partition, back with a higher term, then cannot
+    // depose a healthy leader; and a lease read relies on it (§6.4.1).
+    if (m.term > current_term_ && cfg_.leader_stickiness && !faults_.vote_despite_leader &&
+        (current_role_ == role::leader || (current_leader_ != no_node && heard_from_leader_))) {
+        ++stats_.votes_disregarded;
+        return;
+    }
     if (m.term > current_term_) become_follower(m.term, out);
     // §5.4.1: grant only to a candidate whose log is at least as up to date.
     const term_t last_term = log_.last_term();
@@ -278,8 +308,12 @@ void core::become_follower(term_t term, output& out) {
         set_leader(no_node, out);
         for (auto& [req, p] : pending_)
             if (p.where == pending::state::forwarded) p.where = pending::state::held;
+        for (auto& [req, r] : pending_reads_) r.asked = no_node;
     }
-    if (current_role_ == role::leader) out.heartbeat_timer = false;
+    if (current_role_ == role::leader) {
+        leave_reads_behind(out);
+        out.heartbeat_timer = false;
+    }
     current_role_ = role::follower;
     followers_.clear();
 }
@@ -297,6 +331,15 @@ void core::become_leader(output& out) {
     out.heartbeat_timer = true;
     out.reset_election_timer = true;     // from now on it paces the check-quorum
     set_leader(cfg_.self, out);
+    // A lease or a confirmed round of an earlier term says nothing of this
+    // one. Our own reads waiting for a leader: we are it now.
+    confirmed_round_ = read_round_;
+    round_starts_.clear();
+    lease_until_ = std::chrono::nanoseconds{0};
+    std::vector<std::uint64_t> own_reads;
+    for (const auto& [req, r] : pending_reads_) own_reads.push_back(req);
+    pending_reads_.clear();
+    for (auto req : own_reads) take_up_read(cfg_.self, req, out);
     // Raft thesis §6.4: commit an entry of the new term at once, so that
     // entries of earlier terms commit (Figure 8 forbids counting them).
     // (The Figure 8 fault also skips it: the noop hides the unsafe counting.)
@@ -324,7 +367,10 @@ void core::set_leader(node_id leader, output& out) {
     current_leader_ = leader;
     if (leader != no_node) {
         elections_without_leader_ = 0;
-        if (leader != cfg_.self) forward_pending(out);
+        if (leader != cfg_.self) {
+            forward_pending(out);
+            ask_leader_for_reads(out);
+        }
     }
 }
 
@@ -340,6 +386,7 @@ log_request core::make_log_request(index_t prefix_len, bool with_entries) const 
     r.prefix_len = prefix_len;
     r.prefix_term = log_.term_at(prefix_len);
     r.leader_commit = commit_length_;
+    r.read_round = read_round_;
     if (with_entries) {
         // A bounded batch (max_batch_entries, max_batch_bytes), never the whole
         // unacknowledged suffix: one message must stay small however far behind
@@ -366,7 +413,13 @@ void core::replicate_log(node_id f, progress& p, bool heartbeat, output& out) {
     }
     if (!p.replicating) {
         // Probing: one request at a time until the follower's log matches.
-        if (p.probe_outstanding && !heartbeat) return;
+        // A heartbeat while the probe is out probes again without entries:
+        // the batch may still be on its way, and re-sending up to
+        // max_batch_bytes every heartbeat would crowd the link.
+        if (p.probe_outstanding) {
+            if (heartbeat) send(f, make_log_request(p.sent_length, false), out);
+            return;
+        }
         send(f, make_log_request(p.sent_length, true), out);
         p.probe_outstanding = true;
         return;
@@ -437,7 +490,7 @@ void core::on_log_request(node_id from, const log_request& m, output& out) {
     if (m.term > current_term_) become_follower(m.term, out);
     if (m.term < current_term_) {
         // §5.1: reject a stale leader; our term in the answer makes it step down.
-        send_after_sync(from, log_response{current_term_, 0, false, m.prefix_len}, out);
+        send_after_sync(from, log_response{current_term_, 0, false, m.prefix_len, m.read_round}, out);
         return;
     }
     if (current_role_ == role::leader) {
@@ -448,6 +501,7 @@ void core::on_log_request(node_id from, const log_request& m, output& out) {
     // A candidate learns that another node won this term (§5.2).
     if (current_role_ == role::candidate) become_follower(m.term, out);
     set_leader(from, out);
+    heard_from_leader_ = true;
     // §5.2: a follower remains one while it hears from a valid leader.
     if (!faults_.no_timer_reset_on_leader_message) out.reset_election_timer = true;
     retry_forwards(out);
@@ -462,7 +516,7 @@ void core::on_log_request(node_id from, const log_request& m, output& out) {
         index_t hint = log_.length() < m.prefix_len ? log_.length()
                                                      : log_.first_index_of_term_run(m.prefix_len) - 1;
         hint = std::max(hint, commit_length_);
-        send_after_sync(from, log_response{current_term_, hint, false, m.prefix_len}, out);
+        send_after_sync(from, log_response{current_term_, hint, false, m.prefix_len, m.read_round}, out);
         return;
     }
     if (!append_entries(m, out)) {
@@ -476,7 +530,7 @@ void core::on_log_request(node_id from, const log_request& m, output& out) {
     if (new_commit > commit_length_) advance_commit(new_commit, out);
     // The acknowledgement promises durability: it leaves only after the
     // appended entries are synced to stable storage, never before (§5.3).
-    send_after_sync(from, log_response{current_term_, match, true, m.prefix_len}, out);
+    send_after_sync(from, log_response{current_term_, match, true, m.prefix_len, m.read_round}, out);
 }
 
 bool core::append_entries(const log_request& m, output& out) {
@@ -523,6 +577,9 @@ void core::on_log_response(node_id from, const log_response& m, output& out) {
     progress* follower = answering_follower(from, m.term, out);
     if (!follower) return;
     progress& p = *follower;
+    // Any answer in our term, accepted or not, says the follower took us for
+    // its leader when the request arrived (thesis §6.4).
+    note_read_round(p, m.read_round, out);
     if (m.success) {
         if (m.ack > log_.length() || m.ack < m.prefix_len) {   // a lie: nobody acks what was not sent
             ++stats_.messages_rejected;
@@ -575,8 +632,10 @@ void core::commit_log_entries(output& out) {
     std::sort(acks.begin(), acks.end(), std::greater<>());
     const index_t ready = acks[quorum() - 1];
     // Figure 8 (§5.4.2): never commit an earlier term's entry by counting replicas.
-    if (ready > commit_length_ && (log_.term_at(ready) == current_term_ || faults_.commit_earlier_term_by_count))
+    if (ready > commit_length_ && (log_.term_at(ready) == current_term_ || faults_.commit_earlier_term_by_count)) {
         advance_commit(ready, out);
+        if (!read_waiters_.empty()) release_reads(out);   // reads waiting for our term's first commit
+    }
 }
 
 void core::advance_commit(index_t new_commit, output& out) {
@@ -717,6 +776,7 @@ void core::on_install_snapshot(node_id from, const install_snapshot& m, output& 
     }
     if (current_role_ == role::candidate) become_follower(m.term, out);
     set_leader(from, out);
+    heard_from_leader_ = true;
     if (!faults_.no_timer_reset_on_leader_message) out.reset_election_timer = true;
     // §7: a snapshot that holds nothing beyond what is committed here is not
     // needed; the answer lets the leader go on from the log.
@@ -892,6 +952,13 @@ void core::retry_forwards(output& out) {
         if (p.where == pending::state::forwarded && ++p.requests_since_forward >= cfg_.forward_retry_after)
             send_forward(req, p, out);
     }
+    // Reads are idempotent: an unanswered one is simply asked again.
+    for (auto& [req, r] : pending_reads_) {
+        if (r.asked != no_node && ++r.requests_since_ask >= cfg_.forward_retry_after) {
+            r.requests_since_ask = 0;
+            send(r.asked, read_index_request{req}, out);
+        }
+    }
 }
 
 bool core::origin_findable(index_t search_from) const noexcept {
@@ -994,6 +1061,226 @@ void core::fail_held(broadcast_result r, output& out) {
     for (auto req : held) complete(req, r, 0, out);
 }
 
+// ---- reads (thesis §6.4) ---------------------------------------------------------
+//
+// A read is linearizable if it is served from a state that has applied
+// everything committed before the read began. The leader's commit index is
+// such a point once (1) an entry of its own term has committed (before
+// that, it may not know the latest commit), and (2) it has confirmed that it
+// still leads, by a heartbeat round begun after the read arrived and
+// answered by a majority (a newer leader would have kept them from answering
+// in our term). Rounds are shared: every read waiting when one begins is
+// confirmed by it, and at most one round is in flight for reads (every
+// heartbeat begins one as well), so a burst of reads costs one round trip,
+// not one each. Followers ask the leader for a read index and serve the read
+// themselves once they have applied it.
+
+bool core::own_term_committed() const noexcept {
+    return commit_length_ > 0 && log_.term_at(commit_length_) == current_term_;
+}
+
+bool core::lease_valid() const noexcept {
+    return cfg_.lease_duration.count() > 0 && has_clock_ && current_role_ == role::leader && now_ < lease_until_;
+}
+
+void core::on_read(std::uint64_t request, output& out) {
+    if (request == 0 || pending_reads_.count(request))
+        throw std::invalid_argument("raftlite::core: a read needs a fresh non-zero request id");
+    if (current_role_ == role::leader) {
+        take_up_read(cfg_.self, request, out);
+        return;
+    }
+    if (pending_reads_.size() >= cfg_.max_pending_reads) {
+        out.reads.push_back({request, read_result::busy, 0});
+        return;
+    }
+    pending_read& r = pending_reads_[request];
+    if (current_leader_ != no_node) {
+        r.asked = current_leader_;
+        send(current_leader_, read_index_request{request}, out);
+    }
+    // else: held until a leader is known (bounded by hold_elections)
+}
+
+void core::take_up_read(node_id from, std::uint64_t request, output& out) {
+    if (read_waiters_.size() >= cfg_.max_pending_reads) {
+        answer_read(from, request, read_result::busy, 0, out);
+        return;
+    }
+    if (faults_.read_without_round) {   // broken: no confirmation that we still lead
+        answer_read(from, request, read_result::ready, commit_length_, out);
+        return;
+    }
+    if (!own_term_committed()) {
+        read_waiters_.push_back({from, request, 0, 0});
+        return;
+    }
+    if (lease_valid()) {
+        ++stats_.lease_reads;
+        answer_read(from, request, read_result::ready, commit_length_, out);
+        return;
+    }
+    read_waiters_.push_back({from, request, commit_length_, read_round_ + 1});
+    // No round in flight: begin one now. Otherwise the read waits for the
+    // next, begun when the one in flight is confirmed (or at the heartbeat).
+    if (confirmed_round_ == read_round_) begin_read_round(out);
+}
+
+void core::start_read_round() {
+    ++read_round_;
+    ++stats_.read_rounds;
+    if (cfg_.lease_duration.count() > 0 && has_clock_) round_starts_.emplace_back(read_round_, now_);
+}
+
+void core::begin_read_round(output& out) {
+    start_read_round();
+    for (auto& [f, p] : followers_) replicate_log(f, p, true, out);
+    if (quorum() == 1) confirm_read_round(read_round_, out);
+}
+
+void core::note_read_round(progress& p, std::uint64_t round, output& out) {
+    round = std::min(round, read_round_);   // nobody answers a round not begun
+    if (round <= p.acked_round) return;
+    p.acked_round = round;
+    if (round <= confirmed_round_) return;
+    // The highest round a majority answered, counting ourselves.
+    std::vector<std::uint64_t> rounds;
+    rounds.reserve(followers_.size() + 1);
+    rounds.push_back(read_round_);
+    for (const auto& [f, q] : followers_) rounds.push_back(q.acked_round);
+    std::sort(rounds.begin(), rounds.end(), std::greater<>());
+    confirm_read_round(rounds[quorum() - 1], out);
+}
+
+void core::confirm_read_round(std::uint64_t round, output& out) {
+    if (round <= confirmed_round_) return;
+    confirmed_round_ = round;
+    // Thesis §6.4.1: the followers that answered a round begun at time t
+    // will not elect another leader before t plus their minimum election
+    // timeout (leader_stickiness), which lease_duration stays below.
+    while (!round_starts_.empty() && round_starts_.front().first <= round) {
+        lease_until_ = std::max(lease_until_, round_starts_.front().second + cfg_.lease_duration);
+        round_starts_.pop_front();
+    }
+    release_reads(out);
+}
+
+void core::release_reads(output& out) {
+    if (current_role_ != role::leader) return;
+    const bool own_committed = own_term_committed();
+    bool need_round = false;
+    std::deque<read_waiter> waiting;
+    for (read_waiter& w : read_waiters_) {
+        if (w.round == 0) {
+            if (!own_committed) {
+                waiting.push_back(w);
+                continue;
+            }
+            if (lease_valid()) {
+                ++stats_.lease_reads;
+                answer_read(w.from, w.request, read_result::ready, commit_length_, out);
+                continue;
+            }
+            w.index = commit_length_;
+            w.round = read_round_ + 1;
+        }
+        if (w.round <= confirmed_round_) {
+            answer_read(w.from, w.request, read_result::ready, w.index, out);
+            continue;
+        }
+        if (w.round > read_round_) need_round = true;
+        waiting.push_back(w);
+    }
+    read_waiters_.swap(waiting);
+    if (need_round && confirmed_round_ == read_round_) begin_read_round(out);
+}
+
+void core::answer_read(node_id from, std::uint64_t request, read_result r, index_t index, output& out) {
+    if (from == cfg_.self) {
+        out.reads.push_back({request, r, index});
+        return;
+    }
+    read_index_response m;
+    m.request = request;
+    m.index = index;
+    m.result = r == read_result::ready        ? read_index_response::status::ready
+               : r == read_result::not_leader ? read_index_response::status::not_leader
+                                              : read_index_response::status::busy;
+    send(from, m, out);
+}
+
+void core::leave_reads_behind(output& out) {
+    // Reads of our own wait for the next leader (they are idempotent, so
+    // asking it is always safe); a follower's reads are sent back to it.
+    for (const read_waiter& w : read_waiters_) {
+        if (w.from == cfg_.self) pending_reads_[w.request];
+        else answer_read(w.from, w.request, read_result::not_leader, 0, out);
+    }
+    read_waiters_.clear();
+    round_starts_.clear();
+    lease_until_ = std::chrono::nanoseconds{0};
+}
+
+void core::ask_leader_for_reads(output& out) {
+    for (auto& [req, r] : pending_reads_) {
+        if (r.asked == current_leader_) continue;
+        r.asked = current_leader_;
+        r.requests_since_ask = 0;
+        send(current_leader_, read_index_request{req}, out);
+    }
+}
+
+void core::fail_held_reads(output& out) {
+    for (auto it = pending_reads_.begin(); it != pending_reads_.end();) {
+        if (it->second.asked != no_node) {
+            ++it;
+            continue;
+        }
+        out.reads.push_back({it->first, read_result::not_leader, 0});
+        it = pending_reads_.erase(it);
+    }
+}
+
+void core::withdraw_read(std::uint64_t request) {
+    pending_reads_.erase(request);
+    auto it = std::find_if(read_waiters_.begin(), read_waiters_.end(), [&](const read_waiter& w) {
+        return w.from == cfg_.self && w.request == request;
+    });
+    if (it != read_waiters_.end()) read_waiters_.erase(it);
+}
+
+void core::on_read_index_request(node_id from, const read_index_request& m, output& out) {
+    if (m.request == 0) {
+        ++stats_.messages_rejected;
+        return;
+    }
+    if (current_role_ != role::leader) {
+        answer_read(from, m.request, read_result::not_leader, 0, out);
+        return;
+    }
+    take_up_read(from, m.request, out);
+}
+
+void core::on_read_index_response(node_id from, const read_index_response& m, output& out) {
+    auto it = pending_reads_.find(m.request);
+    if (it == pending_reads_.end() || it->second.asked != from) return;   // answered already, or asked elsewhere since
+    switch (m.result) {
+    case read_index_response::status::ready:
+        out.reads.push_back({m.request, read_result::ready, m.index});
+        pending_reads_.erase(it);
+        return;
+    case read_index_response::status::busy:
+        out.reads.push_back({m.request, read_result::busy, 0});
+        pending_reads_.erase(it);
+        return;
+    case read_index_response::status::not_leader:
+        it->second.asked = no_node;   // asked again once a leader is known
+        if (from == current_leader_) current_leader_ = no_node;   // our belief was stale
+        return;
+    }
+    ++stats_.messages_rejected;   // an unknown status value
+}
+
 // ---- messages -----------------------------------------------------------------
 
 void core::on_message(const envelope& env, output& out) {
@@ -1013,6 +1300,8 @@ void core::on_message(const envelope& env, output& out) {
             else if constexpr (std::is_same_v<T, install_snapshot>) on_install_snapshot(env.from, m, out);
             else if constexpr (std::is_same_v<T, install_snapshot_response>)
                 on_install_snapshot_response(env.from, m, out);
+            else if constexpr (std::is_same_v<T, read_index_request>) on_read_index_request(env.from, m, out);
+            else if constexpr (std::is_same_v<T, read_index_response>) on_read_index_response(env.from, m, out);
         },
         env.msg);
 }
@@ -1051,6 +1340,8 @@ void core::check_invariants() const {
     if (current_role_ == role::candidate && voted_for_ != cfg_.self) fail("a candidate votes for itself");
     if (commit_length_ < snapshot_.index) fail("a snapshot covers only committed entries");
     if (snapshot_.index != 0 && log_.start() > snapshot_.index + 1) fail("the log continues the snapshot without a gap");
+    if (current_role_ != role::leader && !read_waiters_.empty()) fail("only a leader holds reads for a round");
+    if (confirmed_round_ > read_round_) fail("only a round begun is confirmed");
 }
 
 } // namespace raftlite

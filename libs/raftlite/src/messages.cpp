@@ -13,6 +13,8 @@ const char* message_name(const message& m) noexcept {
     case 5: return "forward_response";
     case 6: return "install_snapshot";
     case 7: return "install_snapshot_response";
+    case 8: return "read_index_request";
+    case 9: return "read_index_response";
     }
     return "unknown";
 }

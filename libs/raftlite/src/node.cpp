@@ -98,6 +98,7 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
     std::vector<event> inbox;                  // events waiting for the next drain (group commit)
     bool drain_scheduled = false;
     detail::broadcast_waiters waiters;
+    detail::broadcast_waiters read_waiters;     // async_read_index (same signature and deadlines)
     std::atomic<bool> running{false};          // written by start() on the caller's thread
     bool failed = false;                       // storage failed
     boost::system::error_code stop_reason;
@@ -306,6 +307,23 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
         if (auto w = waiters.take(request)) complete(std::move(*w), ec, index);
     }
 
+    void read_done(std::uint64_t request, boost::system::error_code ec, index_t index) override {
+        auto w = read_waiters.take(request);
+        if (!w) return;
+        // With a delivery executor, the deliveries up to `index` were posted
+        // there: the completion follows them, so the application's state
+        // has them when the handler runs.
+        if (deliver_executor && !ec) {
+            asio::post(*deliver_executor, [self = shared_from_this(), w = std::move(*w), ec, index]() mutable {
+                self->complete(std::move(w), ec, index);
+            });
+            return;
+        }
+        complete(std::move(*w), ec, index);
+    }
+
+    std::optional<std::chrono::nanoseconds> now() override { return clock_type::now().time_since_epoch(); }
+
     void reset_election_timer() override { arm_election_timer(); }
 
     void set_heartbeat(bool on) override {
@@ -374,7 +392,8 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
     // Broadcasts without an outcome by their deadline complete with timed_out.
     void arm_deadline_timer() {
         if (deadline_running) return;
-        const auto next = waiters.next_deadline();
+        auto next = waiters.next_deadline();
+        if (auto r = read_waiters.next_deadline(); r && (!next || *r < *next)) next = r;
         if (!next) return;
         deadline_running = true;
         deadline_timer.expires_at(*next);
@@ -383,6 +402,8 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
             if (ec || !self->running) return;
             for (std::uint64_t request : self->waiters.expired(clock_type::now()))
                 self->run->abandon(request, errc::timed_out);
+            for (std::uint64_t request : self->read_waiters.expired(clock_type::now()))
+                self->run->abandon_read(request, errc::timed_out);
             self->arm_deadline_timer();
         });
     }
@@ -454,6 +475,50 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
         schedule_drain();
     }
 
+    // As initiate_broadcast: work and cancellation slot on the caller's thread.
+    void initiate_read(asio::any_completion_handler<read_signature> h) {
+        detail::broadcast_waiters::waiter w(std::move(h), strand);
+        auto cancel = std::make_shared<cancel_state>();
+        auto slot = w.handler.get_cancellation_slot();
+        if (slot.is_connected()) {
+            slot.assign([weak = weak_from_this(), strand = strand, cancel](asio::cancellation_type) {
+                asio::post(strand, [weak, cancel] {
+                    cancel->requested = true;
+                    auto self = weak.lock();
+                    if (self && self->running && cancel->request) self->cancel_read(cancel->request);
+                });
+            });
+        }
+        asio::dispatch(strand, [self = shared_from_this(), w = std::move(w), cancel]() mutable {
+            self->read(std::move(w), *cancel);
+        });
+    }
+
+    void read(detail::broadcast_waiters::waiter w, cancel_state& cancel) {
+        if (!running || !run->running()) {
+            complete(std::move(w), closed_reason(), index_t{0});
+            return;
+        }
+        // The waiter is registered first: the runner may report the read
+        // from inside feed_read (a leader of one, or under its lease).
+        const std::uint64_t request = run->next_request();
+        read_waiters.add(request, std::move(w), clock_type::now() + opts.broadcast_timeout);
+        guarded([&] {
+            if (run->feed_read() != request) throw std::logic_error("raftlite::node: read ids out of step");
+        });
+        cancel.request = request;
+        if (cancel.requested) cancel_read(request);
+        arm_deadline_timer();
+        schedule_drain();
+    }
+
+    void cancel_read(std::uint64_t request) {
+        guarded([&] {
+            run->abandon_read(request, boost::system::error_code(ECANCELED, boost::system::system_category()));
+            run->flush();
+        });
+    }
+
     void cancel_broadcast(std::uint64_t request) {
         guarded([&] {
             run->cancel(request);
@@ -516,6 +581,8 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
         storage.reset();
         for (std::uint64_t request : waiters.requests())
             if (auto w = waiters.take(request)) complete(std::move(*w), boost::system::error_code(reason), index_t{0});
+        for (std::uint64_t request : read_waiters.requests())
+            if (auto w = read_waiters.take(request)) complete(std::move(*w), boost::system::error_code(reason), index_t{0});
         auto snapshot_waiting = std::move(snapshot_waiters);
         snapshot_waiters.clear();
         for (auto& w : snapshot_waiting) complete(std::move(w), boost::system::error_code(reason), index_t{0});
@@ -598,6 +665,17 @@ boost::system::error_code node::start() {
     if (d.running || d.run) return {};
     runner_options ro;
     ro.core = d.opts.core;
+    if (d.opts.lease_reads) {
+        // Thesis §6.4.1: the lease must end before any follower that answered
+        // the round may time out, on its clock, however the clocks drift
+        // within the bound: a leader's d_L spans at most d_L / (1 - d) of
+        // true time, a follower's minimum timeout at least min / (1 + d).
+        const double drift = d.opts.max_clock_drift;
+        if (!(drift >= 0.0 && drift < 1.0)) return make_error_code(boost::system::errc::invalid_argument);
+        const auto min = std::chrono::duration_cast<std::chrono::nanoseconds>(d.opts.election_timeout_min);
+        ro.core.lease_duration = std::chrono::nanoseconds(
+            static_cast<std::int64_t>(static_cast<double>(min.count()) * (1.0 - drift) / (1.0 + drift)));
+    }
     ro.applied_index = d.opts.applied_index;
     ro.max_deliveries_per_turn = d.opts.max_deliveries_per_turn;
     if (d.take_snapshot_handler) {
@@ -669,6 +747,10 @@ boost::system::error_code node::start() {
 
 void node::do_broadcast(broadcast_handler handler, shared_bytes payload) {
     impl_->initiate_broadcast(std::move(payload), std::move(handler));
+}
+
+void node::do_read_index(asio::any_completion_handler<read_signature> handler) {
+    impl_->initiate_read(std::move(handler));
 }
 
 void node::do_receive(receive_handler handler) {

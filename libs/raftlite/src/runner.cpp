@@ -105,7 +105,26 @@ void runner::start() {
 
 void runner::feed(const event& e) {
     if (!running_) return;
+    step_core(e);
+}
+
+// Every step sees the clock as it is now: a lease is judged (and a round's
+// start recorded) by the time of the event, never by an older reading.
+void runner::step_core(const event& e) {
+    if (opts_.core.lease_duration.count() > 0)
+        if (auto t = host_->now()) core_->observe_clock(*t);
     core_->step(e, out_);
+}
+
+std::uint64_t runner::feed_read() {
+    const std::uint64_t request = next_request_++;
+    if (!running_) {
+        host_->read_done(request, failed_ ? errc::storage_failed : errc::stopped, 0);
+        return request;
+    }
+    reads_outstanding_.insert(request);
+    step_core(read_request{request});
+    return request;
 }
 
 std::uint64_t runner::feed_broadcast(shared_bytes payload) {
@@ -115,7 +134,7 @@ std::uint64_t runner::feed_broadcast(shared_bytes payload) {
         return request;
     }
     outstanding_.insert(request);
-    core_->step(broadcast_request{request, std::move(payload)}, out_);
+    step_core(broadcast_request{request, std::move(payload)});
     return request;
 }
 
@@ -177,6 +196,7 @@ void runner::carry_out(output& o) {
     deliver(o.committed);
     if (!running_) return;
     complete(o.completions);
+    complete_reads(o.reads);
     // 5. Timers.
     if (o.reset_election_timer) host_->reset_election_timer();
     if (o.heartbeat_timer) host_->set_heartbeat(*o.heartbeat_timer);
@@ -213,7 +233,7 @@ void runner::finish_round(const disk_round& round) {
     }
     if (round.has_writes()) {
         const write_batch& last = round.batches_.back();
-        core_->step(log_synced{last.last_index, last.last_term}, out_);
+        step_core(log_synced{last.last_index, last.last_term});
     }
 }
 
@@ -256,6 +276,7 @@ void runner::resume_deliveries() {
         ++n;
         host_->deliver(e);
     }
+    release_applied_reads();
     if (running_) maybe_snapshot();
 }
 
@@ -268,6 +289,7 @@ void runner::restore(const snapshot_meta& meta) {
     applied_since_snapshot_ = 0;
     bytes_since_snapshot_ = 0;
     host_->restore(meta);
+    release_applied_reads();
 }
 
 void runner::maybe_snapshot() {
@@ -362,6 +384,42 @@ void runner::complete(const std::vector<completion>& done) {
     }
 }
 
+// A read index is a point in the log: the read may be served once the
+// application has everything up to it (thesis §6.4, step 4), so a ready
+// read waits here until the deliveries reach it.
+void runner::complete_reads(const std::vector<read_completion>& done) {
+    for (const read_completion& r : done) {
+        if (!reads_outstanding_.count(r.request)) continue;   // abandoned earlier
+        if (r.result == read_result::ready) {
+            reads_applying_.emplace(r.index, r.request);
+            continue;
+        }
+        reads_outstanding_.erase(r.request);
+        host_->read_done(r.request, r.result == read_result::busy ? errc::busy : errc::not_leader, 0);
+    }
+    release_applied_reads();
+}
+
+void runner::release_applied_reads() {
+    while (running_ && !reads_applying_.empty() && reads_applying_.begin()->first <= applied_) {
+        const auto [index, request] = *reads_applying_.begin();
+        reads_applying_.erase(reads_applying_.begin());
+        if (reads_outstanding_.erase(request)) host_->read_done(request, {}, index);
+    }
+}
+
+void runner::abandon_read(std::uint64_t request, error_code ec) {
+    if (!reads_outstanding_.erase(request)) return;
+    if (core_) core_->withdraw_read(request);
+    for (auto it = reads_applying_.begin(); it != reads_applying_.end(); ++it) {
+        if (it->second == request) {
+            reads_applying_.erase(it);
+            break;
+        }
+    }
+    host_->read_done(request, ec, 0);
+}
+
 void runner::cancel(std::uint64_t request) {
     if (!running_ || !outstanding_.count(request)) return;
     if (!core_->withdraw(request)) {
@@ -383,6 +441,10 @@ void runner::stop(error_code reason) {
     std::set<std::uint64_t> pending;
     pending.swap(outstanding_);
     for (std::uint64_t r : pending) host_->broadcast_done(r, reason, 0);
+    std::set<std::uint64_t> reads;
+    reads.swap(reads_outstanding_);
+    reads_applying_.clear();
+    for (std::uint64_t r : reads) host_->read_done(r, reason, 0);
 }
 
 // Also saves the commit index with the hard state (it is otherwise saved

@@ -40,9 +40,10 @@ inline constexpr std::uint16_t wire_format_version = 1;
 /// Version of the Raft protocol spoken on a connection, exchanged in the
 /// handshake. Distinct from the wire format: the protocol may change with an
 /// unchanged framing. 2: install_snapshot and its answer, and
-/// forward_response's `unknown` status; a peer speaking 1 is refused at the
-/// handshake with a log line naming both versions.
-inline constexpr std::uint32_t protocol_version = 2;
+/// forward_response's `unknown` status. 3: read rounds in log_request and
+/// log_response, read_index_request and read_index_response. A peer speaking
+/// another version is refused at the handshake with a log line naming both.
+inline constexpr std::uint32_t protocol_version = 3;
 
 inline constexpr char frame_magic[4] = {'R', 'F', 'T', 'L'};
 

@@ -25,6 +25,7 @@
 #include <raftlite/raft_log.hpp>
 #include <raftlite/types.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -58,6 +59,19 @@ struct core_config {
     std::size_t snapshot_chunk_bytes = 1 << 20;  ///< snapshot data per install_snapshot message
     std::size_t snapshot_chunks_inflight = 4;    ///< unacknowledged snapshot chunks per follower
     index_t log_keep_entries = 1024;             ///< entries kept below a new snapshot's index, so a follower slightly behind catches up from the log
+    std::size_t max_pending_reads = 4096;        ///< reads awaiting a read index: this node's own, and on the leader those of followers
+    /// Thesis §4.2.3: a follower that heard from a current leader since its
+    /// last election timeout disregards vote requests (neither adopts their
+    /// term nor grants), and so does a leader, so that a server cut off and
+    /// back cannot depose a healthy leader. Lease reads rely on it.
+    bool leader_stickiness = true;
+    /// Lease reads (thesis §6.4.1): once a majority answered a heartbeat
+    /// round begun at time t on the leader's clock, it serves reads without a
+    /// round until t + lease_duration. Safe only if lease_duration is below
+    /// the minimum election timeout by the clocks' drift bound (the driver
+    /// computes it: node_options::max_clock_drift), and only with
+    /// check_quorum and leader_stickiness. 0: every read waits for a round.
+    std::chrono::nanoseconds lease_duration{0};
 };
 
 enum class role { follower, candidate, leader };
@@ -83,6 +97,16 @@ struct completion {
     index_t index = 0;   ///< the committed entry's index (committed only)
 };
 
+/// The outcome of a read (thesis §6.4). `ready`: a linearizable read may be
+/// served from the application's state once it has applied `index`.
+enum class read_result { ready, not_leader, busy };
+
+struct read_completion {
+    std::uint64_t request = 0;
+    read_result result = read_result::ready;
+    index_t index = 0;   ///< the read index (ready only)
+};
+
 /// What a driver must do after step() (see the file comment for the order).
 struct output {
     std::optional<hard_state> save_hard_state;
@@ -97,6 +121,7 @@ struct output {
     std::optional<snapshot_meta> restore;      ///< the application's state becomes this snapshot's (before `committed`)
     std::vector<log_entry> committed;          ///< newly committed, in index order (noops included)
     std::vector<completion> completions;
+    std::vector<read_completion> reads;        ///< read indexes (after `committed`: wait until applied)
     bool reset_election_timer = false;
     std::optional<bool> heartbeat_timer;       ///< true: start (leader), false: stop
 
@@ -115,6 +140,8 @@ struct election_timeout {};
 struct heartbeat_timeout {};
 struct message_received { envelope env; };
 struct broadcast_request { std::uint64_t request = 0; shared_bytes payload; };
+/// A linearizable read (thesis §6.4): answered with a read index in `reads`.
+struct read_request { std::uint64_t request = 0; };
 /// The driver made the log durable up to `last_index`, whose term was `last_term`.
 struct log_synced { index_t last_index = 0; term_t last_term = 0; };
 /// A snapshot of this node's application state is durable (its writer
@@ -125,13 +152,16 @@ struct snapshot_taken { snapshot_meta meta; };
 struct snapshot_received { snapshot_meta meta; bool ok = false; };
 
 using event = std::variant<election_timeout, heartbeat_timeout, message_received,
-                           broadcast_request, log_synced, snapshot_taken, snapshot_received>;
+                           broadcast_request, log_synced, snapshot_taken, snapshot_received, read_request>;
 
 /// Counters a driver can export.
 struct core_stats {
     std::uint64_t elections_started = 0;
     std::uint64_t terms_as_leader = 0;
     std::uint64_t messages_rejected = 0;   ///< from unknown senders or violating the protocol
+    std::uint64_t votes_disregarded = 0;   ///< vote requests ignored while a leader was known (thesis §4.2.3)
+    std::uint64_t read_rounds = 0;         ///< heartbeat rounds begun for reads (leader)
+    std::uint64_t lease_reads = 0;         ///< reads served under the leader's lease, without a round
 };
 
 class core {
@@ -154,6 +184,17 @@ public:
     /// Returns false, changing nothing, for any other request, whose outcome
     /// the cluster may still decide. Takes no actions, so it needs no output.
     bool withdraw(std::uint64_t request);
+    /// Forgets a read this node asked for (its caller gave up): no answer
+    /// will be reported for it. Takes no actions.
+    void withdraw_read(std::uint64_t request);
+
+    /// The driver's monotonic clock, read before an event is stepped; only
+    /// lease reads use it (the time a heartbeat round began). Without it,
+    /// no read is served under a lease.
+    void observe_clock(std::chrono::nanoseconds now) noexcept {
+        now_ = now;
+        has_clock_ = true;
+    }
 
     // ---- observers (for the driver's status and for tests) ----
     node_id id() const noexcept { return cfg_.self; }
@@ -171,6 +212,10 @@ public:
     const core_config& config() const noexcept { return cfg_; }
     const core_stats& stats() const noexcept { return stats_; }
     std::size_t pending_broadcasts() const noexcept { return pending_.size(); }
+    /// Reads awaiting a read index: this node's own, and a leader's waiters.
+    std::size_t pending_reads() const noexcept { return pending_reads_.size() + read_waiters_.size(); }
+    /// True while this leader's lease holds (lease reads on, clock observed).
+    bool lease_valid() const noexcept;
     /// This node's broadcasts awaiting an outcome and where each waits
     /// ("request 7: held", "... forwarded to n2", "... appended at 12 term 3"); for diagnostics.
     std::vector<std::string> describe_pending() const;
@@ -200,6 +245,21 @@ private:
         std::uint64_t snap_acked = 0;  ///< bytes the follower has, in order
         std::uint64_t snap_sent = 0;   ///< next byte to send
         bool snap_done_sent = false;   ///< the last chunk is out
+        std::uint64_t acked_round = 0; ///< the highest read round it answered in this term
+    };
+
+    // a read waiting on the leader for its round (thesis §6.4)
+    struct read_waiter {
+        node_id from = no_node;        ///< the node that asked (self: a read of our own)
+        std::uint64_t request = 0;
+        index_t index = 0;             ///< the read index: the commit length when the read was taken up
+        std::uint64_t round = 0;       ///< the round that confirms it; 0: waits for an entry of our term to commit
+    };
+
+    // a read of our own waiting for the leader's read index (not leader)
+    struct pending_read {
+        node_id asked = no_node;       ///< no_node: held until a leader is known
+        unsigned requests_since_ask = 0;
     };
 
     // the snapshot a follower is receiving
@@ -230,6 +290,7 @@ private:
     void on_log_synced(const log_synced& s, output& out);
     void on_snapshot_taken(const snapshot_meta& meta, output& out);
     void on_snapshot_received(const snapshot_received& r, output& out);
+    void on_read(std::uint64_t request, output& out);
 
     void on_vote_request(node_id from, const vote_request& m, output& out);
     void on_vote_response(node_id from, const vote_response& m, output& out);
@@ -239,6 +300,8 @@ private:
     void on_forward_response(node_id from, const forward_response& m, output& out);
     void on_install_snapshot(node_id from, const install_snapshot& m, output& out);
     void on_install_snapshot_response(node_id from, const install_snapshot_response& m, output& out);
+    void on_read_index_request(node_id from, const read_index_request& m, output& out);
+    void on_read_index_response(node_id from, const read_index_response& m, output& out);
     progress* answering_follower(node_id from, term_t term, output& out);
 
     // transitions
@@ -258,6 +321,18 @@ private:
     void send_snapshot_chunks(node_id f, progress& p, bool heartbeat, output& out);
     void install_received_snapshot(const snapshot_meta& meta, output& out);
 
+    // reads (thesis §6.4)
+    void take_up_read(node_id from, std::uint64_t request, output& out);
+    bool own_term_committed() const noexcept;
+    void start_read_round();
+    void begin_read_round(output& out);
+    void note_read_round(progress& p, std::uint64_t round, output& out);
+    void confirm_read_round(std::uint64_t round, output& out);
+    void release_reads(output& out);
+    void answer_read(node_id from, std::uint64_t request, read_result r, index_t index, output& out);
+    void ask_leader_for_reads(output& out);
+    void leave_reads_behind(output& out);   ///< this node stops leading
+    void fail_held_reads(output& out);
     // broadcasts
     void forward_pending(output& out);
     void retry_forwards(output& out);
@@ -294,6 +369,16 @@ private:
     index_t durable_length_ = 0;       ///< own log durable up to here (the leader's own ack)
     unsigned elections_without_leader_ = 0;
     term_t superseded_below_term_ = 0;  ///< appended broadcasts of earlier terms were resolved up to this committed term
+
+    std::deque<read_waiter> read_waiters_;                ///< leader: reads awaiting their round, in order
+    std::map<std::uint64_t, pending_read> pending_reads_; ///< not leader: our reads awaiting a leader's read index
+    std::uint64_t read_round_ = 0;                        ///< leader: the last round begun
+    std::uint64_t confirmed_round_ = 0;                   ///< leader: the last round a majority answered
+    std::deque<std::pair<std::uint64_t, std::chrono::nanoseconds>> round_starts_;   ///< leader: rounds begun since the last confirmed one, and when
+    std::chrono::nanoseconds lease_until_{0};             ///< leader: the lease holds before this time
+    std::chrono::nanoseconds now_{0};                     ///< the driver's clock (observe_clock)
+    bool has_clock_ = false;
+    bool heard_from_leader_ = false;                      ///< since our last election timeout (thesis §4.2.3)
 
     std::map<std::uint64_t, pending> pending_;            ///< this node's broadcasts by request id
     std::multimap<index_t, std::uint64_t> pending_by_index_;   ///< appended ones, by entry index (two may claim one index: a stale answer and our own entry)

@@ -36,6 +36,10 @@ struct log_request {
     term_t prefix_term = 0;        ///< term of entry prefix_len (prevLogTerm)
     index_t leader_commit = 0;     ///< leader's commit length
     std::vector<log_entry> suffix; ///< entries prefix_len+1 ... (bounded batch)
+    /// The leader's read round when it sent this (thesis §6.4): an answer
+    /// in the same term echoes it, confirming that the follower still took
+    /// the sender for its leader after the round began.
+    std::uint64_t read_round = 0;
 };
 
 /// Follower's answer (Kleppmann: LogResponse(follower, term, ack, success)).
@@ -49,6 +53,7 @@ struct log_response {
     index_t ack = 0;
     bool success = false;
     index_t prefix_len = 0;
+    std::uint64_t read_round = 0;  ///< echoes the request's read_round
 };
 
 /// A broadcast made on a follower, forwarded to the leader.
@@ -93,8 +98,25 @@ struct install_snapshot_response {
     bool installed = false;        ///< the snapshot is durable and installed
 };
 
+/// A follower asks the leader for a read index (thesis §6.4: reads served by
+/// followers): the leader's commit index once it has confirmed that it still
+/// leads. Reads are idempotent, so a lost request is simply asked again.
+struct read_index_request {
+    std::uint64_t request = 0;     ///< the follower's own read id
+};
+
+/// The leader's answer: `ready` with the index the follower must have
+/// applied before it serves the read from its own state.
+struct read_index_response {
+    enum class status : std::uint8_t { ready = 0, not_leader = 1, busy = 2 };
+    std::uint64_t request = 0;
+    status result = status::ready;
+    index_t index = 0;
+};
+
 using message = std::variant<vote_request, vote_response, log_request, log_response,
-                             forward_request, forward_response, install_snapshot, install_snapshot_response>;
+                             forward_request, forward_response, install_snapshot, install_snapshot_response,
+                             read_index_request, read_index_response>;
 
 /// A message with its addressing.
 struct envelope {

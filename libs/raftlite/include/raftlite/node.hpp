@@ -74,6 +74,7 @@ public:
     using receive_signature = void(boost::system::error_code, index_t, shared_bytes);
     using stop_signature = void(boost::system::error_code);
     using snapshot_signature = void(boost::system::error_code, index_t);
+    using read_signature = void(boost::system::error_code, index_t);
     /// Takes a snapshot of the application's state as of sink.index() (the
     /// entry just delivered): capture the state now, write it to the sink on
     /// any thread, then sink.finish() (see snapshot.hpp). Runs where
@@ -125,6 +126,24 @@ public:
     template <class CompletionToken>
     auto async_broadcast(std::string payload, CompletionToken&& token) {
         return async_broadcast(make_bytes(std::move(payload)), std::forward<CompletionToken>(token));
+    }
+
+    /// A linearizable read (Raft thesis §6.4, ReadIndex), from any peer:
+    /// completes with (error_code{}, index) once this node knows that `index`
+    /// (the leader's commit index when the read began, confirmed by a
+    /// heartbeat round a majority answered, or under the leader's lease with
+    /// node_options::lease_reads) covers every write completed before the
+    /// read began, and its deliveries have reached it. A read served from
+    /// the application's state in the handler (or after it) is therefore
+    /// linearizable, and nothing is written to the log. With a delivery
+    /// executor the handler runs after the deliveries up to `index` ran
+    /// there. Errors: errc::not_leader (no leader within hold_elections
+    /// election timeouts), busy (max_pending_reads), timed_out
+    /// (broadcast_timeout), stopped, storage_failed. Cancellation (any
+    /// type): completes with operation_aborted.
+    template <class CompletionToken>
+    auto async_read_index(CompletionToken&& token) {
+        return initiate<read_signature>(&node::do_read_index, token);
     }
 
     /// Pull-style delivery (when no delivery handler is set): completes with
@@ -186,6 +205,7 @@ private:
     void do_receive(boost::asio::any_completion_handler<receive_signature> handler);
     void do_stop(boost::asio::any_completion_handler<stop_signature> handler);
     void do_snapshot(boost::asio::any_completion_handler<snapshot_signature> handler);
+    void do_read_index(boost::asio::any_completion_handler<read_signature> handler);
 
     struct impl;
     std::shared_ptr<impl> impl_;

@@ -23,7 +23,14 @@ struct node_options {
     std::chrono::milliseconds election_timeout_min{300};
     std::chrono::milliseconds election_timeout_max{600};
     std::chrono::milliseconds heartbeat_interval{50};
-    std::chrono::milliseconds broadcast_timeout{10000};     ///< a broadcast without outcome by then completes with errc::timed_out
+    std::chrono::milliseconds broadcast_timeout{10000};     ///< a broadcast or read without outcome by then completes with errc::timed_out
+    /// Lease reads (Raft thesis §6.4.1): a leader serves async_read_index
+    /// without a heartbeat round while a majority answered one begun less
+    /// than election_timeout_min × (1 − d) / (1 + d) ago, d = max_clock_drift.
+    /// Safe only if every peer's clock rate stays within d of true time
+    /// (timers included); off, every read costs a round trip to a majority.
+    bool lease_reads = false;
+    double max_clock_drift = 0.1;                           ///< the drift bound d of lease reads, in [0, 1)
     index_t applied_index = 0;                              ///< entries up to here were applied before a restart: not delivered again
     index_t snapshot_entries = 0;                           ///< ask for a snapshot after this many applied entries (0: not by count; needs node::on_snapshot)
     std::uint64_t snapshot_bytes = 0;                       ///< ... or this many applied payload bytes (0: not by size)

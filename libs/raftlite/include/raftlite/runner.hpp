@@ -30,9 +30,11 @@
 
 #include <boost/system/error_code.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -97,6 +99,14 @@ public:
     /// The outcome of a broadcast: {} with the entry's index once committed,
     /// or errc::not_leader, superseded, busy, timed_out, stopped, storage_failed.
     virtual void broadcast_done(std::uint64_t request, boost::system::error_code ec, index_t index) = 0;
+    /// The outcome of a read (runner::feed_read, thesis §6.4): {} with the
+    /// read index once every entry up to it was delivered here, so the
+    /// application's state may serve a linearizable read now; or
+    /// errc::not_leader, busy, timed_out, stopped, storage_failed.
+    virtual void read_done(std::uint64_t request, boost::system::error_code ec, index_t index) = 0;
+    /// A monotonic clock, for lease reads (core_config::lease_duration).
+    /// nullopt: the host has none, and no read is served under a lease.
+    virtual std::optional<std::chrono::nanoseconds> now() { return std::nullopt; }
     /// Restart the election timer with a fresh random timeout.
     virtual void reset_election_timer() = 0;
     /// Start (true) or stop (false) the periodic heartbeat timer.
@@ -194,6 +204,15 @@ public:
         flush();
         return r;
     }
+    /// Starts a linearizable read (fed, not flushed); returns its request id.
+    /// runner_host::read_done reports it.
+    std::uint64_t feed_read();
+    /// Starts a read and carries out the output; returns its request id.
+    std::uint64_t read() {
+        const std::uint64_t r = feed_read();
+        flush();
+        return r;
+    }
     /// Carries out everything fed so far.
     void flush();
     /// A deferred round came back (on the runner's context).
@@ -210,6 +229,8 @@ public:
     /// The broadcast completes now with `ec` (e.g. errc::timed_out), and its
     /// later outcome, if any, is not reported.
     void abandon(std::uint64_t request, boost::system::error_code ec);
+    /// The read completes now with `ec` (e.g. errc::timed_out) and is forgotten.
+    void abandon_read(std::uint64_t request, boost::system::error_code ec);
     /// The caller gives up on a broadcast: one that never left this node is
     /// withdrawn and completes with operation_aborted; one that did completes
     /// with errc::outcome_unknown (it may still commit).
@@ -241,6 +262,8 @@ public:
     std::size_t deliveries_waiting() const noexcept { return undelivered_.size(); }
     std::uint64_t next_request() const noexcept { return next_request_; }
     std::size_t outstanding() const noexcept { return outstanding_.size(); }
+    /// Reads awaiting an outcome (a read index, or the delivery up to it).
+    std::size_t reads_outstanding() const noexcept { return reads_outstanding_.size(); }
     /// Deferred rounds handed to the host and not yet back.
     std::size_t rounds_in_flight() const noexcept { return rounds_in_flight_; }
     /// Batches waiting for the next round.
@@ -267,6 +290,9 @@ private:
     void send_snapshot_chunks(std::vector<snapshot_send>& sends);
     void maybe_snapshot();
     void complete(const std::vector<completion>& done);
+    void complete_reads(const std::vector<read_completion>& done);
+    void release_applied_reads();
+    void step_core(const event& e);
     void fail(boost::system::error_code ec);
 
     runner_options opts_;
@@ -292,6 +318,8 @@ private:
     snapshot_meta receiving_meta_;
     std::uint64_t next_request_ = 1;
     std::set<std::uint64_t> outstanding_;   ///< broadcasts awaiting an outcome
+    std::set<std::uint64_t> reads_outstanding_;             ///< reads awaiting an outcome
+    std::multimap<index_t, std::uint64_t> reads_applying_;  ///< reads with their index, until delivered up to it
     detail::runner_faults faults_;          ///< all off outside the simulator's broken-driver tests
 };
 
