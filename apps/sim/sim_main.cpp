@@ -64,7 +64,10 @@ namespace {
               << "           [--clients C] [--max-sync TICKS] [--group-commit] [--batch E] [--inflight F]\n"
               << "           [--late-min TICKS] [--late-max TICKS] [--process-crashes 0..100] [--broken RULE,...]\n"
               << "           [--snapshots N] [--snapshot-keep K] [--snapshot-chunk B] [--snapshot-inflight F]\n"
-              << "           [--snapshot-delay D]\n"
+              << "           [--snapshot-delay D] [--reads log|read_index|lease|mixed] [--clock-drift D]\n"
+              << "           [--lease-drift-bound B]\n"
+              << "       (a --faults all sweep without --reads mixes the three read modes, a third of the\n"
+              << "        seeds each, lease seeds with clocks drifting 0.9 of the bound)\n"
               << "       (a --faults all sweep without --snapshots runs seeds S with S mod 4 in {2,3} with\n"
               << "        the snapshot family's settings; --snapshots 0 turns that off)\n"
               << "       sim --explore [--depth D] [--crashes K] [--broadcasts B] [--drops L] [--duplicates U]\n"
@@ -115,6 +118,7 @@ int main(int argc, char** argv) {
     explore_config ec;
     std::optional<index_t> snapshots;   // --snapshots; unset: a --faults all sweep mixes them in
     std::optional<std::uint64_t> snap_keep, snap_chunk, snap_inflight, snap_delay;
+    std::optional<std::string> reads;   // --reads; unset: a --faults all sweep mixes the three modes
     for (int k = 1; k < argc; ++k) {
         const std::string a = argv[k];
         auto value = [&]() -> std::string {
@@ -154,6 +158,15 @@ int main(int argc, char** argv) {
         else if (a == "--clients") cfg.clients = number(value());
         else if (a == "--max-sync") cfg.max_sync = number(value());
         else if (a == "--group-commit") cfg.group_commit = true;
+        else if (a == "--reads") {
+            reads = value();
+            if (*reads == "log") cfg.reads = sim_read_mode::log;
+            else if (*reads == "read_index") cfg.reads = sim_read_mode::read_index;
+            else if (*reads == "lease") cfg.reads = sim_read_mode::lease;
+            else if (*reads != "mixed") usage("--reads takes log, read_index, lease or mixed");
+        }
+        else if (a == "--clock-drift") cfg.clock_drift = std::stod(value());
+        else if (a == "--lease-drift-bound") cfg.lease_drift_bound = std::stod(value());
         else if (a == "--trace") trace_on = true;
         else if (a == "--skip") {
             // leaves out checks (both are on by default)
@@ -181,6 +194,7 @@ int main(int argc, char** argv) {
                 else if (w == "no_timer_reset_on_leader_message") b.no_timer_reset_on_leader_message = true;
                 else if (w == "no_check_quorum_step_down") b.no_check_quorum_step_down = true;
                 else if (w == "install_older_snapshot") b.install_older_snapshot = true;
+                else if (w == "read_without_round") b.read_without_round = true;
                 else if (w == "after_sync_messages_before_sync") cfg.broken_driver.after_sync_messages_before_sync = true;
                 else if (w == "compact_before_snapshot_durable") cfg.broken_driver.compact_before_snapshot_durable = true;
                 else if (w == "load_without_sync") cfg.broken_load = true;
@@ -210,6 +224,8 @@ int main(int argc, char** argv) {
     if (cfg.core.max_batch_entries == 0 || cfg.core.max_inflight == 0) usage("--batch and --inflight must be positive");
     if (cfg.late_max < cfg.late_min) usage("--late-max must not be below --late-min");
     if (snap_chunk && *snap_chunk == 0) usage("--snapshot-chunk must be positive");
+    if (!(cfg.clock_drift >= 0 && cfg.clock_drift < 1)) usage("--clock-drift must be in [0, 1)");
+    if (!(cfg.lease_drift_bound >= 0 && cfg.lease_drift_bound < 1)) usage("--lease-drift-bound must be in [0, 1)");
     if (snap_inflight && *snap_inflight == 0) usage("--snapshot-inflight must be positive");
     if (snapshots && *snapshots != 0) {
         cfg.snapshot_entries = *snapshots;
@@ -222,6 +238,8 @@ int main(int argc, char** argv) {
     }
     // A full-fault sweep covers snapshots too unless told otherwise.
     const bool mix_snapshots = sweep && !snapshots && cfg.faults.to_string() == "all";
+    // ... and the read modes, as the standard sweep does.
+    const bool mix_reads = (sweep && !reads && cfg.faults.to_string() == "all") || (reads && *reads == "mixed");
     if (minutes > 0 && last == first) last = ~0ull;
     if (trace_on) cfg.trace_all = &std::cout;
 
@@ -237,6 +255,10 @@ int main(int argc, char** argv) {
             c.nodes = node_list[seed % node_list.size()];
         }
         if (mix_snapshots && seed % 4 >= 2) apply_snapshot_settings(c, seed);
+        if (mix_reads) {
+            c.reads = static_cast<sim_read_mode>(seed % 3);
+            c.clock_drift = c.reads == sim_read_mode::lease ? 0.9 * c.lease_drift_bound : 0.0;
+        }
         const run_result r = run_world(c);
         ++runs;
         total += r.stats;
@@ -264,6 +286,8 @@ int main(int argc, char** argv) {
               << ", worst heal-to-commit " << total.heal_to_commit_ms << " ms\n"
               << "snapshots " << total.snapshots << " taken, " << total.snapshot_chunks << " chunks sent, "
               << total.restores << " restores, " << total.snapshots_deferred << " deferred, "
-              << total.snapshots_abandoned << " abandoned by crashes\n";
+              << total.snapshots_abandoned << " abandoned by crashes\n"
+              << "reads without the log " << total.reads << " (" << total.read_rounds << " heartbeat rounds, "
+              << total.lease_reads << " under a lease)\n";
     return failures ? 1 : 0;
 }

@@ -16,13 +16,13 @@ void describe(const message& msg, char* buf, std::size_t size) {
             else if constexpr (std::is_same_v<T, vote_response>)
                 std::snprintf(buf, size, "vote_response{t%llu %s}", ull(m.term), m.granted ? "granted" : "refused");
             else if constexpr (std::is_same_v<T, log_request>)
-                std::snprintf(buf, size, "log_request{t%llu prefix %llu/t%llu commit %llu +%llu%s}", ull(m.term),
+                std::snprintf(buf, size, "log_request{t%llu prefix %llu/t%llu commit %llu +%llu%s round %llu}", ull(m.term),
                               ull(m.prefix_len), ull(m.prefix_term), ull(m.leader_commit),
                               ull(m.suffix.size()),
-                              m.suffix.empty() ? "" : (m.suffix.back().term == m.term ? "" : " old"));
+                              m.suffix.empty() ? "" : (m.suffix.back().term == m.term ? "" : " old"), ull(m.read_round));
             else if constexpr (std::is_same_v<T, log_response>)
-                std::snprintf(buf, size, "log_response{t%llu %s ack %llu prefix %llu}", ull(m.term),
-                              m.success ? "ok" : "fail", ull(m.ack), ull(m.prefix_len));
+                std::snprintf(buf, size, "log_response{t%llu %s ack %llu prefix %llu round %llu}", ull(m.term),
+                              m.success ? "ok" : "fail", ull(m.ack), ull(m.prefix_len), ull(m.read_round));
             else if constexpr (std::is_same_v<T, forward_request>)
                 std::snprintf(buf, size, "forward_request{req %llu from %llu}", ull(m.request), ull(m.search_from));
             else if constexpr (std::is_same_v<T, forward_response>)
@@ -35,6 +35,11 @@ void describe(const message& msg, char* buf, std::size_t size) {
             else if constexpr (std::is_same_v<T, install_snapshot_response>)
                 std::snprintf(buf, size, "install_snapshot_response{t%llu idx %llu next %llu%s}", ull(m.term),
                               ull(m.index), ull(m.next_offset), m.installed ? " installed" : "");
+            else if constexpr (std::is_same_v<T, read_index_request>)
+                std::snprintf(buf, size, "read_index_request{req %llu}", ull(m.request));
+            else if constexpr (std::is_same_v<T, read_index_response>)
+                std::snprintf(buf, size, "read_index_response{req %llu status %d at %llu}", ull(m.request),
+                              int(m.result), ull(m.index));
             else
                 static_assert(sizeof(T) == 0, "describe() does not know this message");
         },

@@ -31,6 +31,10 @@ inline world_config sweep_config(std::uint64_t seed, std::size_t nodes, std::uin
     c.nodes = nodes;
     c.steps = steps;
     c.faults = fault_kinds::all();
+    // Gets go through the log, through ReadIndex, or under a lease with
+    // clocks drifting within the bound the lease assumes, a third each.
+    c.reads = static_cast<sim_read_mode>(seed % 3);
+    if (c.reads == sim_read_mode::lease) c.clock_drift = 0.9 * c.lease_drift_bound;
     return c;
 }
 

@@ -10,6 +10,8 @@
 #include "trace.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <map>
 #include <queue>
 #include <sstream>
@@ -55,6 +57,7 @@ run_stats& run_stats::operator+=(const run_stats& o) {
     snapshots += o.snapshots; snapshot_chunks += o.snapshot_chunks; restores += o.restores;
     snapshots_deferred += o.snapshots_deferred; snapshots_abandoned += o.snapshots_abandoned;
     heal_to_commit_ms = std::max(heal_to_commit_ms, o.heal_to_commit_ms);
+    reads += o.reads; read_rounds += o.read_rounds; lease_reads += o.lease_reads;
     return *this;
 }
 
@@ -86,6 +89,8 @@ struct scheduled {
 
 struct client_state {
     bool busy = false;
+    bool reading = false;         // the operation is a read (read_index or lease mode)
+    std::string key;              // reading: the key to read once the read index is applied
     std::size_t op = 0;           // handle in the history
     std::size_t node = 0;         // host index
     std::uint64_t request = 0;
@@ -103,8 +108,23 @@ public:
         net_.late_max = cfg.late_max;
         std::vector<node_id> members;
         for (std::size_t i = 1; i <= cfg.nodes; ++i) members.push_back(i);
+        core_config tmpl = cfg.core;
+        if (cfg.reads == sim_read_mode::lease) {
+            // Thesis §6.4.1 (as node::start computes it): the lease ends
+            // before a follower's minimum election timeout can, however
+            // clocks drift within the bound. One tick is one millisecond.
+            const double b = cfg.lease_drift_bound;
+            tmpl.lease_duration = std::chrono::nanoseconds(
+                static_cast<std::int64_t>(1e6 * static_cast<double>(cfg.election_timeout) * (1 - b) / (1 + b)));
+        }
+        rate_.assign(cfg.nodes, 1.0);
+        if (cfg.clock_drift > 0) {
+            prng clocks(cfg.seed ^ 0x636c6f636bULL);   // its own stream: the main one stays as it was
+            for (double& r : rate_)
+                r = 1.0 - cfg.clock_drift + 2.0 * cfg.clock_drift * static_cast<double>(clocks.uniform(0, 1000000)) / 1e6;
+        }
         for (std::size_t i = 1; i <= cfg.nodes; ++i) {
-            core_config c = cfg.core;
+            core_config c = tmpl;
             c.self = i;
             c.members = members;
             hosts_.emplace_back(c, cfg.broken_core, cfg.broken_driver, cfg.broken_load);
@@ -143,6 +163,12 @@ private:
     void client_issue(std::size_t c);
     void client_done(std::size_t c);
     void on_completion(std::size_t i, const completion& cp);
+    void on_read(std::size_t i, const read_completion& rc);
+    /// Ticks of true time that `local` ticks of node i's clock take.
+    std::uint64_t true_ticks(std::size_t i, std::uint64_t local) const {
+        return static_cast<std::uint64_t>(std::ceil(static_cast<double>(local) / rate_[i]));
+    }
+    void set_clocks();
     void fault();
     void heal();
     std::size_t leader_index() const;   // a host that believes it leads, or npos
@@ -172,6 +198,8 @@ private:
     std::vector<std::uint64_t> leader_since_;
     std::vector<term_t> leader_term_;
     term_t received_term_ = 0;   // highest term in the messages of the turn being taken
+    term_t vote_term_ = 0;       // ... in its vote requests (leader stickiness may disregard them, thesis §4.2.3)
+    std::uint64_t disregarded_before_ = 0;   // the node's votes_disregarded before the turn
     // Leader stability, once quiesced: every node's term then.
     std::vector<term_t> stable_terms_;
     std::vector<bool> restart_pending_;
@@ -185,6 +213,8 @@ private:
     // the client gave up: a late `committed` still tells when it took effect.
     struct outstanding { std::size_t client; std::size_t op; };
     std::map<std::pair<std::size_t, std::uint64_t>, outstanding> by_request_;   // (host, request) ->
+    std::map<std::pair<std::size_t, std::uint64_t>, outstanding> by_read_;      // reads: (host, request) ->
+    std::vector<double> rate_;      // each node's clock rate (world_config::clock_drift)
     kv_history history_;
     std::vector<bool> no_effect_;   // by op: failed, and (checked separately) never committed
     run_stats stats_;
@@ -236,11 +266,20 @@ void world::crash(std::size_t i) {
     // Its core is gone: no outcome will come for its broadcasts (they stay indeterminate).
     for (auto it = by_request_.begin(); it != by_request_.end();)
         it = it->first.first == i ? by_request_.erase(it) : std::next(it);
+    // A read that never returned had no effect.
+    for (auto it = by_read_.begin(); it != by_read_.end();) {
+        if (it->first.first != i) {
+            ++it;
+            continue;
+        }
+        no_effect_[it->second.op] = true;
+        it = by_read_.erase(it);
+    }
 }
 
 void world::arm_election(std::size_t i) {
     const std::uint64_t t = cfg_.election_timeout;
-    schedule(now_ + rng_.uniform(t, 2 * t - 1), ev_election{i, ++election_gen_[i]});
+    schedule(now_ + true_ticks(i, rng_.uniform(t, 2 * t - 1)), ev_election{i, ++election_gen_[i]});
 }
 
 void world::turn(std::size_t i, const event& e) {
@@ -255,7 +294,9 @@ void world::turn(std::size_t i, const event& e) {
 // carry, and the answers a leader hears from its followers.
 void world::before_receive(std::size_t i, const std::vector<event>& es) {
     received_term_ = 0;
+    vote_term_ = 0;
     const raftlite::core& c = hosts_[i].core();
+    disregarded_before_ = c.stats().votes_disregarded;
     for (const event& e : es) {
         const auto* m = std::get_if<message_received>(&e);
         if (!m) continue;
@@ -265,7 +306,8 @@ void world::before_receive(std::size_t i, const std::vector<event>& es) {
                 // Every term a message carries is its sender's current term
                 // (install_snapshot and its answer too), except a
                 // forward_response's: the term of the entry it appended.
-                if constexpr (requires { msg.term; }) {
+                if constexpr (std::is_same_v<T, vote_request>) vote_term_ = std::max(vote_term_, msg.term);
+                else if constexpr (requires { msg.term; }) {
                     if constexpr (!std::is_same_v<T, forward_response>)
                         received_term_ = std::max(received_term_, msg.term);
                 }
@@ -282,6 +324,10 @@ void world::before_receive(std::size_t i, const std::vector<event>& es) {
 // Raft §5.1: "If a server receives a request or response with a higher term,
 // it updates its current term" (and a leader or candidate steps down).
 void world::after_receive(std::size_t i) {
+    // A vote request disregarded while a leader is known (thesis §4.2.3) is
+    // the one message whose higher term a node does not adopt.
+    if (hosts_[i].up() && hosts_[i].core().stats().votes_disregarded == disregarded_before_)
+        received_term_ = std::max(received_term_, vote_term_);
     if (!cfg_.check_terms || !hosts_[i].up() || received_term_ <= hosts_[i].core().current_term()) return;
     throw violation("higher term", "node " + std::to_string(i + 1) + " received a message of term " +
                                        std::to_string(received_term_) + " and stays in term " +
@@ -359,7 +405,7 @@ void world::carry_out(std::size_t i, host_effects& fx) {
     if (fx.reset_election_timer) arm_election(i);
     if (fx.heartbeat_timer) {
         ++heartbeat_gen_[i];
-        if (*fx.heartbeat_timer) schedule(now_ + cfg_.heartbeat, ev_heartbeat{i, heartbeat_gen_[i]});
+        if (*fx.heartbeat_timer) schedule(now_ + true_ticks(i, cfg_.heartbeat), ev_heartbeat{i, heartbeat_gen_[i]});
     }
     inv_.after_turn(hosts_, h, fx);
     if (h.up()) check_quorum_rule(i);
@@ -370,6 +416,38 @@ void world::carry_out(std::size_t i, host_effects& fx) {
                     static_cast<unsigned long long>(h.core().current_term()),
                     static_cast<unsigned long long>(h.core().commit_length()));
     for (const completion& cp : fx.completions) on_completion(i, cp);
+    for (const read_completion& rc : fx.reads) on_read(i, rc);
+}
+
+// A read's outcome: ready once node i applied the read index, so its state
+// machine answers now (thesis §6.4); the history checks it was not stale.
+void world::on_read(std::size_t i, const read_completion& rc) {
+    static const char* names[] = {"ready", "not_leader", "busy"};
+    trace_.line(now_, "n%zu read %llu: %s at %llu", i + 1, static_cast<unsigned long long>(rc.request),
+                names[static_cast<int>(rc.result)], static_cast<unsigned long long>(rc.index));
+    auto it = by_read_.find({i, rc.request});
+    if (it == by_read_.end()) return;
+    const outstanding o = it->second;
+    by_read_.erase(it);
+    client_state& cl = clients_[o.client];
+    if (rc.result == read_result::ready) {
+        if (hosts_[i].machine().applied() < rc.index)
+            throw violation("driver", "a read reported at index " + std::to_string(rc.index) +
+                                          " before the state machine applied it (" +
+                                          std::to_string(hosts_[i].machine().applied()) + ")");
+        history_.complete_get(o.op, now_, hosts_[i].machine().value(history_.ops()[o.op].key));
+        ++stats_.ops_determinate;
+    } else {
+        no_effect_[o.op] = true;   // a read that failed read nothing
+    }
+    if (cl.busy && cl.node == i && cl.request == rc.request) client_done(o.client);
+}
+
+// Every node's clock, read before anything happens at this instant (lease
+// reads judge their lease by it): true time in milliseconds times its rate.
+void world::set_clocks() {
+    for (std::size_t i = 0; i < hosts_.size(); ++i)
+        hosts_[i].set_clock(std::chrono::nanoseconds(static_cast<std::int64_t>(static_cast<double>(now_) * 1e6 * rate_[i])));
 }
 
 void world::on_completion(std::size_t i, const completion& cp) {
@@ -408,6 +486,15 @@ void world::on_completion(std::size_t i, const completion& cp) {
 
 void world::client_done(std::size_t c) {
     client_state& cl = clients_[c];
+    if (cl.busy && cl.reading) {
+        // A read given up on has no effect; its late answer is not awaited.
+        auto it = by_read_.find({cl.node, cl.request});
+        if (it != by_read_.end()) {
+            no_effect_[it->second.op] = true;
+            by_read_.erase(it);
+        }
+    }
+    cl.reading = false;
     cl.busy = false;
     ++cl.serial;
     if (clients_active_) schedule(now_ + rng_.uniform(0, cfg_.client_think), ev_client{c});
@@ -458,6 +545,18 @@ void world::client_issue(std::size_t c) {
     no_effect_.push_back(false);
     cl.node = i;
     ++stats_.ops;
+    if (cmd.kind == kv_kind::get && cfg_.reads != sim_read_mode::log) {
+        cl.reading = true;
+        ++stats_.reads;
+        schedule(now_ + cfg_.client_timeout, ev_client_timeout{c, cl.serial});
+        host_effects fx;
+        cl.request = hosts_[i].read(fx);
+        by_read_[{i, cl.request}] = {c, cl.op};
+        trace_.line(now_, "client %zu -> n%zu read %llu: g %s", c, i + 1, static_cast<unsigned long long>(cl.request),
+                    cmd.key.c_str());
+        carry_out(i, fx);
+        return;
+    }
     const std::string payload = encode(cmd);
     schedule(now_ + cfg_.client_timeout, ev_client_timeout{c, cl.serial});
     host_effects fx;
@@ -580,7 +679,7 @@ void world::dispatch(const sched_payload& p) {
                 turn(e.node, election_timeout{});
             } else if constexpr (std::is_same_v<T, ev_heartbeat>) {
                 if (!hosts_[e.node].up() || e.gen != heartbeat_gen_[e.node]) return;
-                schedule(now_ + cfg_.heartbeat, ev_heartbeat{e.node, e.gen});   // periodic until stopped
+                schedule(now_ + true_ticks(e.node, cfg_.heartbeat), ev_heartbeat{e.node, e.gen});   // periodic until stopped
                 turn(e.node, heartbeat_timeout{});
             } else if constexpr (std::is_same_v<T, ev_sync>) {
                 if (!hosts_[e.node].up() || hosts_[e.node].incarnation() != e.incarnation ||
@@ -732,6 +831,7 @@ run_result world::run() {
             scheduled s = queue_.top();
             queue_.pop();
             now_ = s.time;
+            if (cfg_.reads == sim_read_mode::lease) set_clocks();
             ++stats_.steps;
             dispatch(s.what);
         };
@@ -838,6 +938,11 @@ run_result world::run() {
     stats_.virtual_ms = now_;
     stats_.elections = inv_.leaders_elected();
     stats_.committed = inv_.committed_length();
+    for (const node_host& h : hosts_) {
+        if (!h.up()) continue;
+        stats_.read_rounds += h.core().stats().read_rounds;
+        stats_.lease_reads += h.core().stats().lease_reads;
+    }
     res.stats = stats_;
     res.digest = trace_.digest();
     if (!res.ok) res.trace = trace_.last();
@@ -845,6 +950,15 @@ run_result world::run() {
 }
 
 } // namespace
+
+const char* read_mode_name(sim_read_mode m) noexcept {
+    switch (m) {
+    case sim_read_mode::log: return "log";
+    case sim_read_mode::read_index: return "read_index";
+    case sim_read_mode::lease: return "lease";
+    }
+    return "unknown";
+}
 
 run_result run_world(const world_config& cfg) {
     world w(cfg);
@@ -858,6 +972,9 @@ std::string describe_failure(const world_config& cfg, const run_result& r) {
       << "last events:\n" << r.trace
       << "replay: sim --seed " << r.seed << " --nodes " << cfg.nodes << " --steps " << cfg.steps
       << " --faults " << cfg.faults.to_string() << (cfg.group_commit ? " --group-commit" : "");
+    if (cfg.reads != sim_read_mode::log) s << " --reads " << read_mode_name(cfg.reads);
+    if (cfg.clock_drift > 0) s << " --clock-drift " << cfg.clock_drift;
+    if (cfg.lease_drift_bound != world_config{}.lease_drift_bound) s << " --lease-drift-bound " << cfg.lease_drift_bound;
     const world_config d;
     if (cfg.core.max_batch_entries != d.core.max_batch_entries) s << " --batch " << cfg.core.max_batch_entries;
     if (cfg.core.max_inflight != d.core.max_inflight) s << " --inflight " << cfg.core.max_inflight;
@@ -880,6 +997,7 @@ std::string describe_failure(const world_config& cfg, const run_result& r) {
                             std::pair{b.no_timer_reset_on_leader_message, "no_timer_reset_on_leader_message"},
                             std::pair{b.no_check_quorum_step_down, "no_check_quorum_step_down"},
                             std::pair{b.install_older_snapshot, "install_older_snapshot"},
+                            std::pair{b.read_without_round, "read_without_round"},
                             std::pair{cfg.broken_driver.after_sync_messages_before_sync, "after_sync_messages_before_sync"},
                             std::pair{cfg.broken_driver.compact_before_snapshot_durable, "compact_before_snapshot_durable"},
                             std::pair{cfg.broken_load, "load_without_sync"}})

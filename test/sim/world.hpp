@@ -38,6 +38,14 @@ struct fault_kinds {
     std::string to_string() const;
 };
 
+/// How the simulated clients read (the kv store's read modes).
+enum class sim_read_mode {
+    log,          ///< a get is a log entry, like a write
+    read_index,   ///< runner::read (thesis §6.4): a heartbeat round, then the local state
+    lease,        ///< the same, served under the leader's lease when it holds (thesis §6.4.1)
+};
+const char* read_mode_name(sim_read_mode m) noexcept;
+
 struct world_config {
     std::uint64_t seed = 1;
     std::size_t nodes = 3;
@@ -83,6 +91,16 @@ struct world_config {
     /// are answered from the contacted node's state machine, not through the
     /// log (the stale-read incident of the test scenarios).
     bool local_reads = false;
+    /// How gets are served; lease mode sets core.lease_duration from
+    /// lease_drift_bound.
+    sim_read_mode reads = sim_read_mode::log;
+    /// Each node's clock (and its timers) runs at a rate drawn from
+    /// [1 - clock_drift, 1 + clock_drift] of true time. 0: every clock exact.
+    double clock_drift = 0;
+    /// The drift bound lease reads assume (node_options::max_clock_drift): the
+    /// lease lasts election_timeout × (1 - b) / (1 + b) on the leader's clock.
+    /// Reads stay linearizable while clock_drift <= this bound.
+    double lease_drift_bound = 0.1;
     bool check_outcomes = true;             ///< healed and idle, every accepted broadcast has an outcome
     bool check_false_failures = true;       ///< a broadcast that failed never commits later
     bool check_terms = true;                ///< a node adopts a higher term it receives (§5.1)
@@ -120,8 +138,13 @@ struct world_config {
     /// and misses it (the leader-stability check below catches the latter even
     /// when it does not).
     std::uint64_t liveness_bound(std::uint64_t catch_up = 0) const {
-        return election_rounds * (2 * election_timeout + round_trip()) + 2 * heartbeat +
+        return election_rounds * (2 * slow(election_timeout) + round_trip()) + 2 * slow(heartbeat) +
                (4 + catch_up) * round_trip();
+    }
+    /// True time that `ticks` of the slowest clock (clock_drift) take.
+    std::uint64_t slow(std::uint64_t ticks) const {
+        if (clock_drift <= 0) return ticks;
+        return static_cast<std::uint64_t>(static_cast<double>(ticks) / (1.0 - clock_drift)) + 1;
     }
     /// Once a healed cluster has quiesced (one leader, every log equal to its
     /// log and committed, nothing in flight on any disk), no node's term may
@@ -130,14 +153,14 @@ struct world_config {
     /// election timers (§5.2: a follower remains one while it receives valid
     /// RPCs from a leader), and no message of a higher term exists. Checked
     /// when heartbeat + round_trip() < election_timeout.
-    std::uint64_t stability_window() const { return 4 * election_timeout; }
+    std::uint64_t stability_window() const { return 4 * slow(election_timeout); }
     /// Check-quorum (Raft thesis §6.2): a leader steps down when a whole
     /// election timeout passed without hearing from a majority. Its timer
     /// fires every [T, 2T), each time counting the followers heard since the
     /// last firing, so a leader still leads at most this long after it last
     /// heard from a majority (or after it was elected). Checked after every
     /// turn of a leader when core.check_quorum is on.
-    std::uint64_t check_quorum_bound() const { return 4 * election_timeout; }
+    std::uint64_t check_quorum_bound() const { return 4 * slow(election_timeout); }
 };
 
 struct run_stats {
@@ -153,6 +176,9 @@ struct run_stats {
     std::uint64_t committed = 0;        ///< entries known committed
     std::uint64_t lost_writes = 0;      ///< unsynced disk operations lost by crashes
     std::uint64_t heal_to_commit_ms = 0;
+    std::uint64_t reads = 0;            ///< gets served without the log (read_index, lease)
+    std::uint64_t read_rounds = 0;      ///< heartbeat rounds the leaders began for reads (all nodes, final incarnations)
+    std::uint64_t lease_reads = 0;      ///< reads served under a lease (final incarnations)
     std::uint64_t snapshots = 0;        ///< snapshots taken
     std::uint64_t snapshot_chunks = 0;  ///< install_snapshot messages sent
     std::uint64_t restores = 0;         ///< state machines replaced by a snapshot (restarts and installs)

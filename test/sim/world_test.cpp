@@ -144,6 +144,11 @@ BOOST_AUTO_TEST_CASE(three_hundred_seeds_all_faults) {
     BOOST_TEST(total.process_crashes > 100u);
     BOOST_TEST(total.partitions > 1000u);
     BOOST_TEST(total.ops > 10000u);
+    // A third of the seeds read through ReadIndex, a third under leases.
+    BOOST_TEST_MESSAGE("main family: " << total.reads << " reads without the log, " << total.read_rounds
+                                       << " heartbeat rounds, " << total.lease_reads << " under a lease");
+    BOOST_TEST(total.reads > 1000u);
+    BOOST_TEST(total.lease_reads > 0u);
 }
 
 BOOST_AUTO_TEST_CASE(even_cluster_sizes) {
@@ -165,10 +170,10 @@ BOOST_AUTO_TEST_CASE(tiny_batches) {
 
 BOOST_AUTO_TEST_CASE(slow_disks) {
     // Syncs of up to 40 ms: many more crashes fall between a write and its
-    // sync, and lose it.
+    // sync, and lose it (fewer since two seeds in three read without the log).
     const run_stats total = run_family(family(4));
     BOOST_TEST_MESSAGE("slow disks: " << total.crashes << " crashes lost " << total.lost_writes << " unsynced writes");
-    BOOST_TEST(total.lost_writes > 100u);
+    BOOST_TEST(total.lost_writes > 50u);
 }
 
 BOOST_AUTO_TEST_CASE(group_commit) {
@@ -359,4 +364,49 @@ BOOST_AUTO_TEST_CASE(process_crash_check_can_fail) {
     BOOST_TEST(a.durable < a.written);
     BOOST_TEST(a.promised == a.written);
     BOOST_TEST(a.survived < a.promised, "promised " << a.promised << ", survived " << a.survived);
+}
+
+// Lease reads (thesis §6.4.1) are safe only while clocks drift within the
+// bound the lease assumes. With clocks drifting far beyond it, a deposed
+// leader whose clock runs slow still thinks its lease holds after the others
+// elected a successor and wrote: the linearizability check must see it (so
+// the check of lease reads in the standard sweep, where clocks stay within
+// the bound, is real).
+BOOST_AUTO_TEST_CASE(lease_reads_with_clocks_drifting_beyond_the_bound_are_caught) {
+    bool caught = false;
+    for (std::uint64_t seed = 1; seed <= 200 && !caught; ++seed) {
+        world_config c;
+        c.seed = seed;
+        c.nodes = 3;
+        c.steps = 6000;
+        c.faults = fault_kinds::parse("partition");
+        c.reads = sim_read_mode::lease;
+        c.lease_drift_bound = 0.05;
+        c.clock_drift = 0.6;
+        c.check_quorum_rule = false;   // a leader's slow clock also stretches its check-quorum
+        c.check_stability = false;
+        const run_result r = run_world(c);
+        if (!r.ok && r.invariant == "linearizability") {
+            caught = true;
+            BOOST_TEST_MESSAGE("stale lease read caught at seed " << seed << ":\n" << r.detail);
+        }
+    }
+    BOOST_TEST(caught, "no stale lease read in 200 seeds with clocks drifting 0.6 against a bound of 0.05");
+}
+
+// The same worlds with clocks within the bound: no violation.
+BOOST_AUTO_TEST_CASE(lease_reads_with_clocks_within_the_bound_are_linearizable) {
+    for (std::uint64_t seed = 1; seed <= 30; ++seed) {
+        world_config c;
+        c.seed = seed;
+        c.nodes = 3;
+        c.steps = 6000;
+        c.faults = fault_kinds::parse("partition");
+        c.reads = sim_read_mode::lease;
+        c.lease_drift_bound = 0.1;
+        c.clock_drift = 0.1;
+        const run_result r = run_world(c);
+        BOOST_TEST(r.ok, describe_failure(c, r));
+        BOOST_TEST(r.stats.lease_reads > 0u);
+    }
 }

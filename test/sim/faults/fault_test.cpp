@@ -31,6 +31,7 @@ enum class fault {
     load_without_sync,
     install_older_snapshot,
     compact_before_snapshot_durable,
+    read_without_round,
 };
 
 namespace {
@@ -53,6 +54,7 @@ void set_fault(world_config& w, fault f) {
     w.broken_load = f == fault::load_without_sync;
     w.broken_core.install_older_snapshot = f == fault::install_older_snapshot;
     w.broken_driver.compact_before_snapshot_durable = f == fault::compact_before_snapshot_durable;
+    w.broken_core.read_without_round = f == fault::read_without_round;
 }
 
 // The standard sweep's snapshot family, seeds first..last, with `f`.
@@ -264,4 +266,12 @@ BOOST_AUTO_TEST_CASE(compact_before_snapshot_durable_is_caught) {
     BOOST_TEST(c.invariant == "durability", c.invariant);
     BOOST_TEST_MESSAGE("compact_before_snapshot_durable: " << c.invariant << " at seed " << c.seed << " after "
                                                            << c.runs << " runs");
+}
+
+// Thesis §6.4: a leader confirms that it still leads (a heartbeat round a
+// majority answers) before it serves a read from its state. Without it, a
+// leader cut off from the cluster answers from a state a newer leader has
+// moved past: a stale read the linearizability check finds.
+BOOST_AUTO_TEST_CASE(sweep_catches_read_without_round) {
+    expect_caught(fault::read_without_round, "a read served without confirming leadership", {"linearizability"});
 }
