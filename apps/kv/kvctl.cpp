@@ -70,11 +70,11 @@ std::map<raftlite::node_id, peer> read_cluster(const std::filesystem::path& dir)
     if (!std::filesystem::is_directory(dir)) throw std::runtime_error(dir.string() + ": not a directory");
     for (const auto& f : std::filesystem::directory_iterator(dir)) {
         if (f.path().extension() != ".ini") continue;
-        std::optional<raftlite::kv::http_server_options> kv;
+        std::optional<raftlite::kv::kv_settings> kv;
         const auto cfg = raftlite::load_config(f.path(), {raftlite::kv::kv_section(kv, false)});
         if (!kv) continue;
         const auto id = cfg.node.core.self;
-        peers[id] = {id, kv->address, std::to_string(kv->port), raftlite::kv::serves_https(*kv)};
+        peers[id] = {id, kv->http.address, std::to_string(kv->http.port), raftlite::kv::serves_https(kv->http)};
     }
     if (peers.empty()) throw std::runtime_error(dir.string() + ": no peer config with a [kv] section");
     return peers;
