@@ -109,12 +109,26 @@ std::string percent_encode(const std::string& s) {
     return out;
 }
 
+// Runs one asynchronous operation on `ioc` to its end; throws its error.
+// Asynchronous because a tcp_stream's deadline (expires_after) bounds only
+// asynchronous operations: a synchronous read from a peer that stopped
+// answering (SIGSTOP, a partition) would wait forever, and --attempt-timeout-ms
+// is what lets kvctl move on to the next peer with the same request.
+template <class Initiate>
+void complete(asio::io_context& ioc, const char* what, Initiate initiate) {
+    boost::system::error_code result = asio::error::would_block;
+    initiate([&result](boost::system::error_code ec, auto&&...) { result = ec; });
+    ioc.restart();
+    ioc.run();
+    if (result) throw boost::system::system_error(result, what);
+}
+
 // One request and its response on a connected stream (plain or TLS);
 // `tcp` is the layer that carries the timeouts.
 template <class Stream>
-std::optional<response> exchange(Stream& stream, boost::beast::tcp_stream& tcp, const std::string& host,
-                                 http::verb verb, const std::string& target, const std::string& body,
-                                 const headers& extra, std::chrono::milliseconds timeout) {
+std::optional<response> exchange(asio::io_context& ioc, Stream& stream, boost::beast::tcp_stream& tcp,
+                                 const std::string& host, http::verb verb, const std::string& target,
+                                 const std::string& body, const headers& extra, std::chrono::milliseconds timeout) {
     http::request<http::string_body> req{verb, target, 11};
     req.set(http::field::host, host);
     req.set(http::field::user_agent, "kvctl");
@@ -124,11 +138,12 @@ std::optional<response> exchange(Stream& stream, boost::beast::tcp_stream& tcp, 
         req.prepare_payload();
     }
     tcp.expires_after(timeout);
-    http::write(stream, req);
+    complete(ioc, "sending the request", [&](auto handler) { http::async_write(stream, req, std::move(handler)); });
     boost::beast::flat_buffer buf;
     http::response<http::string_body> res;
     tcp.expires_after(timeout);
-    http::read(stream, buf, res);
+    complete(ioc, "reading the response",
+             [&](auto handler) { http::async_read(stream, buf, res, std::move(handler)); });
     response r;
     r.status = res.result_int();
     r.body = res.body();
@@ -144,10 +159,11 @@ std::optional<response> request(const peer& p, http::verb verb, const std::strin
         asio::io_context ioc;
         boost::beast::tcp_stream tcp(ioc);
         asio::ip::tcp::resolver resolver(ioc);
+        const auto endpoints = resolver.resolve(host, p.port);
         tcp.expires_after(timeout);
-        tcp.connect(resolver.resolve(host, p.port));
+        complete(ioc, "connecting", [&](auto handler) { tcp.async_connect(endpoints, std::move(handler)); });
         if (!p.https)
-            return exchange(tcp, tcp, host, verb, target, body, extra, timeout);
+            return exchange(ioc, tcp, tcp, host, verb, target, body, extra, timeout);
         if (!tls_context)
             throw std::runtime_error("serves HTTPS: pass --tls-ca");
         asio::ssl::stream<boost::beast::tcp_stream&> tls(tcp, *tls_context);
@@ -158,8 +174,9 @@ std::optional<response> request(const peer& p, http::verb verb, const std::strin
         if (not_an_ip)
             SSL_set_tlsext_host_name(tls.native_handle(), host.c_str()); // SNI: names only
         tcp.expires_after(timeout);
-        tls.handshake(asio::ssl::stream_base::client);
-        return exchange(tls, tcp, host, verb, target, body, extra, timeout);
+        complete(ioc, "TLS handshake",
+                 [&](auto handler) { tls.async_handshake(asio::ssl::stream_base::client, std::move(handler)); });
+        return exchange(ioc, tls, tcp, host, verb, target, body, extra, timeout);
     } catch (const std::exception& e) {
         last_error = e.what();
         return std::nullopt;
