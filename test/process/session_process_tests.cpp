@@ -161,3 +161,18 @@ BOOST_FIXTURE_TEST_CASE(one_request_id_on_two_peers, three_peers, *boost::unit_t
         BOOST_TEST(rb->body == "B", "round " << round << ": n" << second << " answered " << rb->body);
     }
 }
+
+// kvctl's attempt timeout: a peer that accepts connections but never answers
+// (SIGSTOP) costs one attempt, then the same write goes to the next peer.
+BOOST_FIXTURE_TEST_CASE(kvctl_moves_on_from_a_peer_that_does_not_answer, three_peers,
+                        *boost::unit_test::timeout(180)) {
+    kv_process_cluster& c = cluster;
+    c.pause(1);   // kvctl asks peers in id order: n1 first
+    auto put = run_program(staged_program("kvctl"), {"--cluster", c.config_dir().string(), "--attempt-timeout-ms",
+                                                     "500", "--timeout", "60000", "-v", "put", "k", "v"});
+    BOOST_TEST(put.status == 0, put.output);
+    BOOST_TEST(put.output.find("n1: unreachable") != std::string::npos, put.output);
+    c.resume(1);
+    BOOST_REQUIRE(c.wait_for_leader());
+    BOOST_TEST((value_of(c, 2, "k") == std::optional<std::string>("v")));
+}
