@@ -22,7 +22,66 @@ route_error method_not_allowed(const char* allow) {
                        std::string("allowed: ") + allow, allow};
 }
 
+enum class header { absent, valid, malformed };
+
+// A decimal u64 in `text` (nothing else).
+bool parse_u64(std::string_view text, std::uint64_t& out) {
+    auto [p, err] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return err == std::errc() && p == text.data() + text.size() && !text.empty();
+}
+
+header u64_header(const http_request& req, std::string_view name, std::uint64_t& out) {
+    auto it = req.find(name);
+    if (it == req.end())
+        return header::absent;
+    return parse_u64(it->value(), out) ? header::valid : header::malformed;
+}
+
+// X-Client-Id and X-Client-Seq: a command of a client session (Raft thesis
+// §6.3), applied once however often it is sent. Both or neither.
+std::optional<route_error> read_session_headers(const http_request& req, kv_command& cmd) {
+    const header id = u64_header(req, "X-Client-Id", cmd.client_id);
+    const header seq = u64_header(req, "X-Client-Seq", cmd.client_seq);
+    if (id == header::absent && seq == header::absent)
+        return std::nullopt;
+    if (id == header::absent || seq == header::absent)
+        return error(http::status::bad_request, "bad_session",
+                     "X-Client-Id and X-Client-Seq go together: send both or neither");
+    if (id == header::malformed || seq == header::malformed || cmd.client_id == 0 || cmd.client_seq == 0)
+        return error(http::status::bad_request, "bad_session",
+                     "X-Client-Id and X-Client-Seq must be decimal 64-bit unsigned integers above 0");
+    return std::nullopt;
+}
+
+// POST /session opens a client session; DELETE /session/<id> closes one.
+route session_route(const http_request& req, std::string_view path) {
+    if (req.find("X-Client-Id") != req.end() || req.find("X-Client-Seq") != req.end())
+        return error(http::status::bad_request, "bad_session",
+                     "/session takes no X-Client-Id nor X-Client-Seq (the id is in the path)");
+    kv_command cmd;
+    if (path == "/session") {
+        if (req.method() != http::verb::post)
+            return method_not_allowed("POST");
+        cmd.op = kv_op::open_session;
+        return cmd;
+    }
+    if (req.method() != http::verb::delete_)
+        return method_not_allowed("DELETE");
+    if (!parse_u64(path.substr(std::string_view("/session/").size()), cmd.client_id) || cmd.client_id == 0)
+        return error(http::status::bad_request, "bad_client_id",
+                     "DELETE /session/<id> needs a decimal client id above 0");
+    cmd.op = kv_op::close_session;
+    return cmd;
+}
+
 } // namespace
+
+std::optional<std::string> valid_request_id(const http_request& req) {
+    std::uint64_t ignored = 0;
+    if (u64_header(req, "X-Request-Id", ignored) != header::valid)
+        return std::nullopt;
+    return std::string(req.find("X-Request-Id")->value());
+}
 
 std::optional<std::string> percent_decode(std::string_view in) {
     auto hex = [](char c) -> int {
@@ -92,10 +151,24 @@ route route_request(http_request& req) {
         return page_route{};
     }
 
+    // X-Request-Id is for tracing only: echoed back, never used to match
+    // a committed command to its request (kv_command.hpp: the origin is).
+    std::uint64_t ignored = 0;
+    if (u64_header(req, "X-Request-Id", ignored) == header::malformed)
+        return error(http::status::bad_request, "bad_request_id",
+                     "X-Request-Id must be a decimal 64-bit unsigned integer");
+
+    if (path == "/session" || path.substr(0, 9) == "/session/") {
+        if (!query.empty())
+            return error(http::status::bad_request, "bad_request",
+                         "unexpected query '" + std::string(query) + "'");
+        return session_route(req, path);
+    }
+
     constexpr std::string_view prefix = "/kv/";
     if (path.substr(0, prefix.size()) != prefix)
         return error(http::status::not_found, "no_such_route",
-                     "no such path; expected /kv/<key>, /status, /metrics or /");
+                     "no such path; expected /kv/<key>, /session, /status, /metrics or /");
 
     kv_command cmd;
     auto key = percent_decode(path.substr(prefix.size()));
@@ -103,17 +176,15 @@ route route_request(http_request& req) {
         return error(http::status::bad_request, "bad_key", "malformed percent-encoding in the key");
     cmd.key = std::move(*key);
 
-    if (auto id = req.find("X-Request-Id"); id != req.end()) {
-        auto text = id->value();
-        auto [p, err] = std::from_chars(text.data(), text.data() + text.size(), cmd.request_id);
-        if (err != std::errc() || p != text.data() + text.size())
-            return error(http::status::bad_request, "bad_request_id",
-                         "X-Request-Id must be a decimal 64-bit unsigned integer");
-    }
+    if (auto e = read_session_headers(req, cmd))
+        return *e;
 
     if (query == "stale=1") {
         if (req.method() != http::verb::get)
             return error(http::status::bad_request, "bad_request", "'?stale=1' is for GET only");
+        if (cmd.client_id != 0)
+            return error(http::status::bad_request, "bad_session",
+                         "'?stale=1' reads are not in the log and take no X-Client-Id/X-Client-Seq");
         if (auto why = validate(cmd); !why.empty())
             return error(http::status::bad_request, "bad_command", std::move(why));
         return stale_read_route{std::move(cmd.key)};

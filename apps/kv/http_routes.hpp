@@ -51,10 +51,14 @@ struct route_error {
 using route = std::variant<kv_command, status_route, metrics_route, page_route, stale_read_route, route_error>;
 
 /// Maps a complete request to a route. A returned kv_command has passed
-/// validate(). May move the request's body out (PUT), so `req` is not to be
+/// validate(); its origin is left for the peer to fill in. May move the request's body out (PUT), so `req` is not to be
 /// used for its body afterwards. Never throws on any input except
 /// std::bad_alloc.
 route route_request(http_request& req);
+
+/// The request's X-Request-Id when it is a valid decimal u64 (nullopt when
+/// absent or malformed). For tracing only: the server echoes it back.
+std::optional<std::string> valid_request_id(const http_request& req);
 
 /// Decodes %XX escapes; nullopt when an escape is malformed or truncated.
 std::optional<std::string> percent_decode(std::string_view in);

@@ -181,6 +181,7 @@ private:
         if (st_->stopped)
             return close_now();
         parser_.emplace();
+        request_id_.reset();
         parser_->body_limit(st_->options.body_limit);
         parser_->header_limit(static_cast<std::uint32_t>(
             std::min<std::size_t>(st_->options.header_limit, std::numeric_limits<std::uint32_t>::max())));
@@ -244,6 +245,7 @@ private:
     void handle(request req) {
         keep_alive_ = req.keep_alive();
         version_ = req.version();
+        request_id_ = valid_request_id(req);
 
         auto r = route_request(req);
         if (auto* e = std::get_if<route_error>(&r)) {
@@ -353,6 +355,10 @@ private:
                 return send(make(http::status::ok, r.result.value.value_or(""),
                                  "application/octet-stream"),
                             false);
+            if (op == kv_op::open_session)
+                return send(make(http::status::ok, json_text(boost::json::object{{"client_id", r.result.client_id}}),
+                                 "application/json"),
+                            false);
             return send(make(http::status::ok, R"({"result":"ok"})", "application/json"), false);
         case kv_status::not_found:
             return send_error(http::status::not_found, "not_found", "no such key", false);
@@ -368,6 +374,10 @@ private:
         }
         case kv_status::bad_command:
             return send_error(http::status::bad_request, "bad_command", r.result.error, false);
+        case kv_status::session_expired:
+            return send_error(http::status::gone, "session_expired", r.result.error, false);
+        case kv_status::stale_request:
+            return send_error(http::status::conflict, "stale_request", r.result.error, false);
         }
         send_error(http::status::internal_server_error, "internal", "unknown result", false);
     }
@@ -376,6 +386,8 @@ private:
         response res{s, version_ ? version_ : 11u};
         res.set(http::field::server, "raftlite-kv");
         res.set(http::field::content_type, content_type);
+        if (request_id_)
+            res.set("X-Request-Id", *request_id_);   // tracing: the client's own id, echoed
         res.body() = std::move(body);
         return res;
     }
@@ -449,6 +461,7 @@ private:
     bool counted_;
     bool keep_alive_ = false;
     unsigned version_ = 11;
+    std::optional<std::string> request_id_;   // the request's valid X-Request-Id
     char scratch_[4096];
 };
 

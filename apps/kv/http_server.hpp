@@ -22,8 +22,34 @@
 //   GET    /metrics         200 the metrics callback's text (Prometheus
 //                           exposition format); 404 without a callback
 //   GET    /                200 the status page (text/html, status_page.hpp)
-// A request may carry "X-Request-Id: <decimal u64>"; it becomes
-// kv_command::request_id (0 when absent).
+//   POST   /session         opens a client session (through the log):
+//                           200 {"client_id": N}
+//   DELETE /session/<id>    closes it: 200 {"result":"ok"};
+//                           410 {"error":"session_expired"} when it is not open
+//
+// Client sessions make a write exactly-once (Raft thesis §6.3; kv_store.hpp).
+// "X-Client-Id: <id>" and "X-Client-Seq: <n>" (decimal u64s above 0, both or
+// neither; 400 bad_session otherwise) on PUT, DELETE, POST ?cas or a GET
+// through the log put the command in session <id> as its n-th command. The
+// client numbers its commands upwards and sends a retry with the same n: a
+// command already applied is not applied again, and the retry is answered
+// with the original result. Errors of a command with a session:
+//   410 {"error":"session_expired"}  the session is not open (never opened,
+//                                    closed, or expired after session_expiry_s
+//                                    unused, or evicted beyond max_sessions): its
+//                                    commands may or may not have applied; open
+//                                    a new session
+//   409 {"error":"stale_request"}    a later command of the session was
+//                                    applied already; this one's result is gone
+// A command without the headers is applied each time it is committed: a
+// retry after a lost answer may apply it twice.
+//
+// "X-Request-Id: <decimal u64>" (400 bad_request_id when malformed) is for
+// tracing only: every response to that request carries the same header back.
+// It plays no part in matching a committed command to the request waiting
+// for it (the peer does that by the command's origin: its own node id and a
+// request number of its own, kv_command.hpp), so clients choosing the same
+// id, on one peer or several, each get their own answer.
 //
 // Errors have a JSON body {"error": "<token>", "message": "<text>"}:
 //   submit not_leader                 503 (any peer forwards to the leader, so
@@ -31,6 +57,8 @@
 //   submit busy                       429 (Retry-After: 1)
 //   submit timed_out                  504
 //   submit any other error            503
+//   (503 and 504 leave the outcome unknown: the command may still apply.
+//   Retry it with the same X-Client-Id/X-Client-Seq to make that safe.)
 //   bad request / bad key / bad JSON  400     unknown path 404     wrong method 405
 //   body over the limit               413     headers over the limit 431
 //   too many connections              503 {"error":"too_many_connections"}, then close
@@ -76,7 +104,7 @@ struct http_result {
 };
 
 /// Called once per command with the completion to call exactly once (later
-/// calls are ignored). It may be called from any thread, or from inside submit.
+/// calls are ignored). The command's origin is left 0 for the callee to set. It may be called from any thread, or from inside submit.
 using submit_fn =
     std::function<void(kv_command cmd, std::function<void(http_result)> complete)>;
 /// Returns the JSON text served at GET /status (called on a server thread).

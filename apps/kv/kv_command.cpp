@@ -6,7 +6,9 @@
 namespace raftlite::kv {
 namespace {
 
-constexpr std::uint8_t format_version = 1;
+constexpr std::uint8_t format_version = 2;
+// Before sessions: still decoded (kv_command.hpp), never written.
+constexpr std::uint8_t format_version_1 = 1;
 constexpr std::uint8_t flag_has_expected = 1;
 
 // Integers are little-endian (kv_command.hpp).
@@ -86,11 +88,44 @@ const char* op_name(kv_op op) noexcept {
     case kv_op::get: return "get";
     case kv_op::del: return "delete";
     case kv_op::cas: return "cas";
+    case kv_op::open_session: return "open_session";
+    case kv_op::close_session: return "close_session";
+    case kv_op::clock: return "clock";
     }
     return "unknown";
 }
 
+namespace {
+
+// The fields of the session ops and clock (validate()).
+std::string validate_control(const kv_command& c) {
+    const std::string name = op_name(c.op);
+    if (!c.key.empty() || !c.value.empty() || c.expected)
+        return name + " takes no key, value nor expected value";
+    if (c.client_seq != 0)
+        return name + " takes no client seq";
+    if (c.op == kv_op::close_session) {
+        if (c.client_id == 0)
+            return "close_session needs the client id of the session to close";
+    } else if (c.client_id != 0) {
+        return name + " takes no client id";
+    }
+    if (c.op == kv_op::close_session && c.clock_ms != 0)
+        return name + " takes no clock";
+    return {};
+}
+
+} // namespace
+
 std::string validate(const kv_command& c) {
+    if (c.op > kv_op::clock)
+        return "unknown op " + std::to_string(static_cast<unsigned>(c.op));
+    if (!c.has_key())
+        return validate_control(c);
+    if (c.clock_ms != 0)
+        return std::string(op_name(c.op)) + " takes no clock";
+    if ((c.client_id == 0) != (c.client_seq == 0))
+        return "a client id and a client seq go together (both 0: no session)";
     if (c.key.empty())
         return "empty key";
     if (c.key.size() > max_key_bytes)
@@ -108,25 +143,27 @@ std::string validate(const kv_command& c) {
             return "expected value of " + std::to_string(c.expected->size()) +
                    " bytes exceeds the limit of " + std::to_string(max_value_bytes);
         return {};
-    case kv_op::get:
-    case kv_op::del:
+    default:
         if (!c.value.empty() || c.expected)
             return std::string(op_name(c.op)) + " takes no value and no expected value";
         return {};
     }
-    return "unknown op " + std::to_string(static_cast<unsigned>(c.op));
 }
 
 std::string encode(const kv_command& c) {
     if (auto why = validate(c); !why.empty())
         throw bad_command("cannot encode " + std::string(op_name(c.op)) + ": " + why);
     std::string out;
-    out.reserve(3 + 8 + 12 + c.key.size() + c.value.size() +
+    out.reserve(3 + 5 * 8 + 12 + c.key.size() + c.value.size() +
                 (c.expected ? c.expected->size() : 0));
     out.push_back(static_cast<char>(format_version));
     out.push_back(static_cast<char>(c.op));
     out.push_back(static_cast<char>(c.expected ? flag_has_expected : 0));
-    put_u64(out, c.request_id);
+    put_u64(out, c.origin_node);
+    put_u64(out, c.origin_request);
+    put_u64(out, c.client_id);
+    put_u64(out, c.client_seq);
+    put_u64(out, c.clock_ms);
     put_bytes(out, c.key);
     put_bytes(out, c.value);
     if (c.expected)
@@ -137,11 +174,13 @@ std::string encode(const kv_command& c) {
 kv_command decode(std::string_view bytes) {
     cursor in(bytes);
     auto version = in.u8("version");
-    if (version != format_version)
+    if (version != format_version && version != format_version_1)
         throw bad_command("unsupported command format version " + std::to_string(version) +
-                          " (expected " + std::to_string(format_version) + ")");
+                          " (expected " + std::to_string(format_version) + ", or " +
+                          std::to_string(format_version_1) + " of an older raftlite-kv)");
     auto op = in.u8("op");
-    if (op > static_cast<std::uint8_t>(kv_op::cas))
+    const auto last_op = version == format_version_1 ? kv_op::cas : kv_op::clock;
+    if (op > static_cast<std::uint8_t>(last_op))
         throw bad_command("unknown op " + std::to_string(op));
     auto flags = in.u8("flags");
     if (flags & ~flag_has_expected)
@@ -151,16 +190,28 @@ kv_command decode(std::string_view bytes) {
     c.op = static_cast<kv_op>(op);
     if ((flags & flag_has_expected) && c.op != kv_op::cas)
         throw bad_command(std::string(op_name(c.op)) + " cannot carry an expected value");
-    c.request_id = in.u64("request id");
+    if (version == format_version_1) {
+        // Its request id was matched like today's origin request, but on any
+        // peer: origin node 0 is no peer, so no request waits for it now.
+        c.origin_request = in.u64("request id");
+    } else {
+        c.origin_node = in.u64("origin node");
+        c.origin_request = in.u64("origin request");
+        c.client_id = in.u64("client id");
+        c.client_seq = in.u64("client seq");
+        c.clock_ms = in.u64("clock ms");
+    }
     c.key = in.bytes("key", max_key_bytes);
-    if (c.key.empty())
+    if (c.key.empty() && c.has_key())
         throw bad_command("empty key");
     c.value = in.bytes("value", max_value_bytes);
-    if (!c.value.empty() && (c.op == kv_op::get || c.op == kv_op::del))
+    if (!c.value.empty() && c.op != kv_op::put && c.op != kv_op::cas)
         throw bad_command(std::string(op_name(c.op)) + " cannot carry a value");
     if (flags & flag_has_expected)
         c.expected = in.bytes("expected value", max_value_bytes);
     in.finish();
+    if (auto why = validate(c); !why.empty())
+        throw bad_command(why);
     return c;
 }
 

@@ -5,16 +5,30 @@
 // them. Reads (get) go through the log too, so that a read sees every write
 // committed before it (linearizable reads without leases).
 //
-// Encoding (version 1), all integers little-endian:
-//   u8  version (1)
-//   u8  op (0 put, 1 get, 2 delete, 3 cas)
+// Encoding (version 2), all integers little-endian:
+//   u8  version (2)
+//   u8  op (0 put, 1 get, 2 delete, 3 cas, 4 open_session, 5 close_session, 6 clock)
 //   u8  flags (bit 0: cas has an expected value; other bits must be 0)
-//   u64 request id
-//   u32 key length,   key bytes       (1 .. max_key_bytes)
-//   u32 value length, value bytes     (put, cas; 0 for get and delete)
+//   u64 origin node      the peer that broadcast it (0: none)
+//   u64 origin request   that peer's number for the HTTP request waiting for it
+//   u64 client id        the client session (0: none); close_session: the one to close
+//   u64 client seq       the command's number in its session (0 exactly when no session)
+//   u64 clock ms         clock: the leader's unix ms; open_session: the opener's
+//                        (cluster time while no session is open); 0 otherwise
+//   u32 key length,   key bytes       (1 .. max_key_bytes; 0 for the session ops and clock)
+//   u32 value length, value bytes     (put, cas; 0 otherwise)
 //   u32 expected length, bytes        (cas with flag bit 0 only)
 // and nothing after. Decoding is strict: any other byte string is an error,
-// never a guess, because every peer must reach the same verdict.
+// never a guess, because every peer must reach the same verdict. Version 1
+// (before sessions: a u64 request id where version 2 has the origin, nothing
+// from client id to clock ms, no session ops) still decodes, as a command
+// without a session whose origin node is 0, so logs and snapshots written by
+// an older raftlite-kv stay readable.
+//
+// The origin is what lets the peer that broadcast a command answer the HTTP
+// request waiting for it, and only that request: the request number is the
+// server's own, never a client's header. The client session (id, seq) makes a
+// retried command apply once (Raft thesis §6.3; kv_store.hpp).
 #ifndef RAFTLITE_KV_COMMAND_HPP
 #define RAFTLITE_KV_COMMAND_HPP
 
@@ -33,9 +47,17 @@ inline constexpr std::size_t max_key_bytes = 1024;
 /// Longest value, in bytes (the HTTP front end's body limit is usually lower).
 inline constexpr std::size_t max_value_bytes = 16u << 20;
 
-enum class kv_op : std::uint8_t { put = 0, get = 1, del = 2, cas = 3 };
+enum class kv_op : std::uint8_t {
+    put = 0,
+    get = 1,
+    del = 2,
+    cas = 3,
+    open_session = 4,    ///< registers a client session; its id is this entry's log index
+    close_session = 5,   ///< ends session client_id
+    clock = 6,           ///< cluster time for session expiry, written by the leader's kv process
+};
 
-/// "put", "get", "delete", "cas".
+/// "put", "get", "delete", "cas", "open_session", "close_session", "clock".
 const char* op_name(kv_op op) noexcept;
 
 struct kv_command {
@@ -45,8 +67,22 @@ struct kv_command {
     /// cas: the value the key must hold for the swap to happen; nullopt means
     /// "the key must be absent" (create-if-absent).
     std::optional<std::string> expected;
-    /// Chosen by the client or the front end to recognise its request; 0: none.
-    std::uint64_t request_id = 0;
+    /// The peer that broadcast the command (0: none, e.g. a version-1 command).
+    std::uint64_t origin_node = 0;
+    /// That peer's number for the request waiting for the command (never a
+    /// client's: see the top of this file).
+    std::uint64_t origin_request = 0;
+    /// Client session and the command's number in it; both 0: no session
+    /// (the command applies each time it is committed). close_session: the
+    /// session to close, seq 0.
+    std::uint64_t client_id = 0;
+    std::uint64_t client_seq = 0;
+    /// clock: the leader's unix time in ms. open_session: the opener's, used
+    /// only while no session is open (kv_store::apply). 0 for the others.
+    std::uint64_t clock_ms = 0;
+
+    /// A data command (put, get, delete, cas), not a session op nor clock.
+    bool has_key() const noexcept { return op <= kv_op::cas; }
 
     friend bool operator==(const kv_command&, const kv_command&) = default;
 };
@@ -59,7 +95,8 @@ public:
 };
 
 /// Why `c` cannot be encoded (empty key, key or value too long, a field its
-/// op does not take), or an empty string when it is valid.
+/// op does not take, a client id without a seq or the other way round), or
+/// an empty string when it is valid.
 std::string validate(const kv_command& c);
 
 /// Encodes a valid command. Throws bad_command when validate() objects.

@@ -7,7 +7,23 @@ namespace raftlite::kv {
 
 namespace {
 
-http_server_options read_kv(const config_section& s, const raft_config& cfg) {
+kv_session_options read_sessions(const config_section& s) {
+    kv_session_options o;
+    // Up to ten years; a session open that long is a leak, not a client.
+    const std::uint64_t expiry_s = s.integer("session_expiry_s", o.limits.expiry_ms / 1000, 1, 315360000);
+    o.limits.expiry_ms = expiry_s * 1000;
+    s.get("max_sessions", o.limits.max_sessions);
+    s.get("session_tick_ms", o.tick);
+    // Between two ticks cluster time stands still: a tick as long as the
+    // expiry would expire a session the moment it was last used.
+    if (static_cast<std::uint64_t>(o.tick.count()) >= o.limits.expiry_ms)
+        s.fail({"session_tick_ms", "session_expiry_s"},
+               "[kv] session_tick_ms: " + std::to_string(o.tick.count()) +
+                   " ms; expected less than session_expiry_s (" + std::to_string(expiry_s) + " s)");
+    return o;
+}
+
+http_server_options read_http(const config_section& s, const raft_config& cfg) {
     http_server_options o;
     const auto listen = s.address("listen");
     o.address = listen.host;
@@ -43,23 +59,25 @@ void apply_kv_defaults(node_options& options) {
         options.snapshot_entries = default_snapshot_entries;
 }
 
-app_section kv_section(std::optional<http_server_options>& out, bool required) {
+app_section kv_section(std::optional<kv_settings>& out, bool required) {
     return {"kv", required, "listen = host:port for clients",
-            [&out](const config_section& s, const raft_config& cfg) { out = read_kv(s, cfg); }};
+            [&out](const config_section& s, const raft_config& cfg) {
+                out = kv_settings{read_http(s, cfg), read_sessions(s)};
+            }};
 }
 
 kv_config parse_kv_config(std::string_view text, const std::filesystem::path& path) {
-    std::optional<http_server_options> http;
-    auto peer = parse_config(text, path, {kv_section(http, true)});
+    std::optional<kv_settings> kv;
+    auto peer = parse_config(text, path, {kv_section(kv, true)});
     apply_kv_defaults(peer.node);
-    return {std::move(peer), std::move(*http)};
+    return {std::move(peer), std::move(kv->http), kv->sessions};
 }
 
 kv_config load_kv_config(const std::filesystem::path& path) {
-    std::optional<http_server_options> http;
-    auto peer = load_config(path, {kv_section(http, true)});
+    std::optional<kv_settings> kv;
+    auto peer = load_config(path, {kv_section(kv, true)});
     apply_kv_defaults(peer.node);
-    return {std::move(peer), std::move(*http)};
+    return {std::move(peer), std::move(kv->http), kv->sessions};
 }
 
 } // namespace raftlite::kv

@@ -8,7 +8,9 @@
 //        tls_cert, tls_key   optional, together: HTTPS with this certificate
 //        client_ca           optional, needs tls_cert: clients must present
 //                            a certificate this CA signed
-// Defaults are those of http_server_options. Paths are resolved against the
+//        session_expiry_s, max_sessions, session_tick_ms
+//                            optional: client sessions (kv_session_options)
+// Defaults are those of http_server_options and kv_session_options. Paths are resolved against the
 // config file's directory, and must exist.
 //
 // Snapshots: the library takes none unless asked, but a kv peer's log would
@@ -21,9 +23,11 @@
 
 #include "http_server.hpp"
 
+#include <raftlite/client_sessions.hpp>
 #include <raftlite/config.hpp>
 #include <raftlite/transport_options.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string_view>
@@ -38,15 +42,32 @@ inline constexpr index_t default_snapshot_entries = 100000;
 /// file cannot hold a 0).
 void apply_kv_defaults(node_options& options);
 
+/// Client sessions (Raft thesis §6.3; kv_store.hpp, kv_main.cpp). Every peer
+/// of a cluster must have the same limits: they decide which sessions expire.
+struct kv_session_options {
+    /// [kv] session_expiry_s (default 3600) and max_sessions (default 100000).
+    session_limits limits;
+    /// [kv] session_tick_ms: how often the leader writes its clock to the log
+    /// while sessions are open; less than the expiry.
+    std::chrono::milliseconds tick{1000};
+};
+
+/// What the [kv] section holds.
+struct kv_settings {
+    http_server_options http;
+    kv_session_options sessions;
+};
+
 /// A kv peer's configuration.
 struct kv_config {
-    raft_config peer;            ///< the library's sections
-    http_server_options http;    ///< [kv]
+    raft_config peer;               ///< the library's sections
+    http_server_options http;       ///< [kv]
+    kv_session_options sessions;    ///< [kv]
 };
 
 /// The [kv] section for load_config: when the file has it, `out` receives
 /// it. With `required`, a file without [kv] is an error.
-app_section kv_section(std::optional<http_server_options>& out, bool required);
+app_section kv_section(std::optional<kv_settings>& out, bool required);
 
 /// Reads a kv peer's config file; [kv] is required. Throws config_error.
 kv_config load_kv_config(const std::filesystem::path& path);

@@ -15,6 +15,15 @@
 // its own, so deliveries go on meanwhile; then the node drops the log prefix.
 // At start the state is the newest snapshot plus the log entries after it; a
 // follower too far behind gets the leader's snapshot (InstallSnapshot).
+//
+// Answers: a committed command answers only the HTTP request that broadcast
+// it, on this peer. Its origin (this node's id, and a request number this
+// process chose, never a client's header) is in the command, and apply()
+// matches both. Client sessions (Raft thesis §6.3, kv_store.hpp) make a
+// retried write apply once; their cluster time comes from `clock` commands
+// the leader writes every [kv] session_tick_ms while sessions are open (none
+// while none are, so an idle cluster's log does not grow; an open_session
+// carries its opener's clock for that case).
 #include "http_server.hpp"
 #include "kv_command.hpp"
 #include "kv_config.hpp"
@@ -31,6 +40,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/json.hpp>
 #include <boost/program_options.hpp>
@@ -52,8 +62,8 @@ namespace {
 
 using namespace raftlite;
 
-/// Joins the HTTP front end to the node: a command waits, keyed by its
-/// request id, until its committed entry is applied here.
+/// Joins the HTTP front end to the node: a command waits, keyed by the
+/// request number in its origin, until its committed entry is applied here.
 class kv_peer {
 public:
     /// `failed` runs (on the event loop) when the node stops by itself:
@@ -69,8 +79,12 @@ public:
                   [this] { return status_json(); },
                   [this] { return kv::format_prometheus(node_.metrics(), snapshot_gauges()); },
                   [this](const std::string& key) { return store_.get(key); }),
+          store_(cfg.sessions.limits),
+          // Random, so that an entry a previous run of this peer broadcast
+          // (committing only now) does not answer a request of this run.
           next_request_(std::random_device{}() | (std::uint64_t(std::random_device{}()) << 32)),
-          failed_(std::move(failed)) {
+          failed_(std::move(failed)),
+          clock_timer_(ioc) {
         node_.on_deliver([this](index_t index, const shared_bytes& payload) { apply(index, payload); });
         node_.on_snapshot([this](snapshot_sink sink) { take_snapshot(std::move(sink)); },
                           [this](snapshot_source& source) { restore(source); });
@@ -88,6 +102,7 @@ public:
     boost::system::error_code start() {
         if (auto ec = node_.start()) return ec;
         server_.start();
+        arm_clock();
         RAFTLITE_LOG_APP(info) << "serving clients on " << kv::listen_address(cfg_.http)
                                << (!kv::serves_https(cfg_.http)      ? " (plain HTTP)"
                                    : cfg_.http.client_ca_file.empty() ? " (HTTPS)"
@@ -96,14 +111,20 @@ public:
     }
 
     void stop() {
+        // No timer may stay armed: the process ends when nothing holds the
+        // io_context (the shutdown comment in main()).
+        stopped_ = true;
+        clock_timer_.cancel();
         server_.stop();
         node_.stop();
     }
 
 private:
     void submit(kv::kv_command c, std::function<void(kv::http_result)> done) {
-        if (c.request_id == 0) c.request_id = ++next_request_;
-        const std::uint64_t id = c.request_id;
+        c.origin_node = cfg_.peer.node.core.self;
+        c.origin_request = ++next_request_;
+        if (c.op == kv::kv_op::open_session) c.clock_ms = unix_ms();
+        const std::uint64_t id = c.origin_request;
         std::string bytes;
         try {
             bytes = kv::encode(c);
@@ -135,12 +156,42 @@ private:
             return;
         }
         state_index_ = index;
-        kv::kv_result r = store_.apply(*cmd);
-        auto it = waiting_.find(cmd->request_id);
+        kv::kv_result r = store_.apply(*cmd, index);
+        // Only the request that broadcast this entry, on this peer, waits
+        // for it: another peer's request numbers are its own business.
+        if (cmd->origin_node != cfg_.peer.node.core.self) return;
+        auto it = waiting_.find(cmd->origin_request);
         if (it == waiting_.end()) return;
         auto done = std::move(it->second);
         waiting_.erase(it);
         done({{}, std::move(r)});
+    }
+
+    static std::uint64_t unix_ms() {
+        const auto now = std::chrono::system_clock::now().time_since_epoch();
+        return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(now).count());
+    }
+
+    // Cluster time for session expiry (kv_store.hpp): every session_tick_ms
+    // the leader, while sessions are open, writes its clock to the log; every
+    // peer decides expiry when it applies that entry, so all decide alike.
+    // One clock command at a time: a slow commit does not pile them up.
+    void arm_clock() {
+        if (stopped_) return;
+        clock_timer_.expires_after(cfg_.sessions.tick);
+        clock_timer_.async_wait([this](boost::system::error_code ec) {
+            if (ec || stopped_) return;
+            if (!clock_in_flight_ && !store_.sessions().empty() && node_.status().role == role::leader) {
+                kv::kv_command c;
+                c.op = kv::kv_op::clock;
+                c.origin_node = cfg_.peer.node.core.self;
+                c.clock_ms = unix_ms();
+                clock_in_flight_ = true;
+                node_.async_broadcast(kv::encode(c),
+                                      [this](boost::system::error_code, index_t) { clock_in_flight_ = false; });
+            }
+            arm_clock();
+        });
     }
 
     // Runs where deliveries run, right after entry sink.index() was applied:
@@ -173,14 +224,16 @@ private:
     // could not load.
     void restore(snapshot_source& source) {
         const snapshot_meta meta = source.meta();
-        kv::kv_store loaded;
+        kv::kv_store loaded(cfg_.sessions.limits);
         try {
-            loaded = kv::read_snapshot([&](std::string& out) {
-                std::string piece;
-                if (auto ec = source.read(piece))
-                    throw std::runtime_error(ec.message() + ": " + storage_->snapshot_error_message());
-                out += piece;
-            });
+            loaded = kv::read_snapshot(
+                [&](std::string& out) {
+                    std::string piece;
+                    if (auto ec = source.read(piece))
+                        throw std::runtime_error(ec.message() + ": " + storage_->snapshot_error_message());
+                    out += piece;
+                },
+                cfg_.sessions.limits);
         } catch (const std::exception& e) {
             const std::string why = "cannot restore the snapshot of entries 1.." + std::to_string(meta.index) +
                                     " (term " + std::to_string(meta.term) + ") in " + cfg_.peer.data_dir.string() +
@@ -231,6 +284,8 @@ private:
         char digest[17];
         std::snprintf(digest, sizeof digest, "%016llx", static_cast<unsigned long long>(store_.digest()));
         o["digest"] = digest;
+        o["sessions"] = store_.sessions().count();
+        o["cluster_time_ms"] = store_.sessions().now_ms();
         o["running"] = s.running;
         o["storage_failed"] = s.storage_failed;
         // For the status page and kvctl status: every member, what this
@@ -267,6 +322,9 @@ private:
     std::unordered_map<std::uint64_t, std::function<void(kv::http_result)>> waiting_;
     std::uint64_t next_request_;
     std::function<void()> failed_;
+    boost::asio::steady_timer clock_timer_;   // cancelled by stop()
+    bool clock_in_flight_ = false;
+    bool stopped_ = false;
     // Last, so destroyed first: a snapshot being written finishes (its
     // queued successors are dropped, abandoning them) while the node and its
     // storage still exist.

@@ -2,12 +2,15 @@
 #include "kv_snapshot.hpp"
 
 #include <cstring>
+#include <limits>
 
 namespace raftlite::kv {
 
 namespace {
 
 constexpr std::string_view magic = "RLKVSNAP";
+// Before client sessions: read, never written.
+constexpr std::uint32_t format_version_1 = 1;
 
 void put_u32(std::string& out, std::uint32_t v) {
     for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -101,7 +104,11 @@ void write_snapshot(const kv_image& image, const snapshot_writer_fn& write, std:
     });
     // The image is immutable: a mismatch is a bug in kv_store, never input.
     if (written != image.size()) throw std::logic_error("kv_image size does not match its entries");
-    put_u64(buf, image.digest());
+    put_u64(buf, image.entries_digest());
+    std::string sessions;
+    image.sessions().encode(sessions);
+    put_u64(buf, sessions.size());
+    buf += sessions;
     write(buf);
 }
 
@@ -111,15 +118,16 @@ std::string encode_snapshot(const kv_image& image) {
     return out;
 }
 
-kv_store read_snapshot(const snapshot_reader_fn& read) {
+kv_store read_snapshot(const snapshot_reader_fn& read, session_limits limits) {
     byte_source in(read);
     if (in.take(magic.size(), "the magic") != magic)
         throw bad_snapshot("not a raftlite-kv snapshot (the first 8 bytes are not \"RLKVSNAP\")");
     const std::uint32_t version = in.u32("the version");
-    if (version != snapshot_format_version)
+    if (version != snapshot_format_version && version != format_version_1)
         throw bad_snapshot("unsupported raftlite-kv snapshot format version " + std::to_string(version) +
-                           " (this program reads version " + std::to_string(snapshot_format_version) + ")");
-    kv_store store;
+                           " (this program reads versions " + std::to_string(format_version_1) + " and " +
+                           std::to_string(snapshot_format_version) + ")");
+    kv_store store(limits);
     store.set_applied(in.u64("the applied count"));
     const std::uint64_t count = in.u64("the entry count");
     // `count` is not trusted for any allocation: entries are read one by one
@@ -141,19 +149,36 @@ kv_store read_snapshot(const snapshot_reader_fn& read) {
                                ": a key that came before");
     }
     const std::uint64_t digest = in.u64("the digest");
-    if (digest != store.digest())
+    if (digest != store.entries_digest())
         throw bad_snapshot("the entries do not match the snapshot's digest");
+    if (version != format_version_1) {
+        const std::uint64_t at = in.offset();
+        const std::uint64_t length = in.u64("the session table length");
+        // take() holds at most what the input has: a forged length fails as
+        // truncated without allocating it.
+        if (length > std::numeric_limits<std::size_t>::max())
+            throw bad_snapshot("session table length " + std::to_string(length) + " at byte " + std::to_string(at));
+        try {
+            store.set_sessions(client_sessions::decode(in.take(static_cast<std::size_t>(length), "the session table"),
+                                                       limits));
+        } catch (const bad_client_sessions& e) {
+            throw bad_snapshot("the session table at byte " + std::to_string(at + 8) + ": " + e.what());
+        }
+    }
     if (!in.at_end())
-        throw bad_snapshot("unexpected bytes after the digest, at byte " + std::to_string(in.offset()));
+        throw bad_snapshot("unexpected bytes after the " + std::string(version == format_version_1 ? "digest" : "session table") +
+                           ", at byte " + std::to_string(in.offset()));
     return store;
 }
 
-kv_store decode_snapshot(std::string_view bytes) {
+kv_store decode_snapshot(std::string_view bytes, session_limits limits) {
     bool given = false;
-    return read_snapshot([&](std::string& out) {
-        if (!given) out.append(bytes);
-        given = true;
-    });
+    return read_snapshot(
+        [&](std::string& out) {
+            if (!given) out.append(bytes);
+            given = true;
+        },
+        limits);
 }
 
 } // namespace raftlite::kv

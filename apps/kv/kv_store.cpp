@@ -51,22 +51,12 @@ std::uint64_t entry_hash(std::string_view key, std::string_view value) noexcept 
     return finalize(h);
 }
 
-const char* status_name(kv_status s) noexcept {
-    switch (s) {
-    case kv_status::ok: return "ok";
-    case kv_status::not_found: return "not_found";
-    case kv_status::cas_failed: return "cas_failed";
-    case kv_status::bad_command: return "bad_command";
-    }
-    return "unknown";
-}
-
 void kv_image::for_each(const std::function<void(const std::string&, const std::string&)>& f) const {
     for (const auto& shard : shards_)
         for (const auto& [k, v] : *shard) f(k, v);
 }
 
-kv_store::kv_store() {
+kv_store::kv_store(session_limits limits) : sessions_(limits) {
     shards_.reserve(shard_count);
     for (std::size_t i = 0; i < shard_count; ++i) shards_.push_back(std::make_shared<kv_shard>());
 }
@@ -118,8 +108,18 @@ std::optional<std::string> kv_store::get(const std::string& key) const {
     return it->second;
 }
 
-kv_result kv_store::apply(const kv_command& c) {
+kv_result kv_store::apply(const kv_command& c, index_t index) {
     ++applied_;
+    if (!c.has_key())
+        return apply_control(c, index);
+    if (c.client_id != 0)
+        return apply_in_session(c);
+    // No session: applied each time it commits (a retry of a command whose
+    // answer was lost applies it again).
+    return apply_data(c);
+}
+
+kv_result kv_store::apply_data(const kv_command& c) {
     kv_result r;
     switch (c.op) {
     case kv_op::put:
@@ -144,6 +144,8 @@ kv_result kv_store::apply(const kv_command& c) {
         put(c.key, c.value);
         return r;
     }
+    default:
+        break;
     }
     // Only reachable with an op value outside the enum (not from decode()).
     r.status = kv_status::bad_command;
@@ -151,7 +153,65 @@ kv_result kv_store::apply(const kv_command& c) {
     return r;
 }
 
-kv_result kv_store::apply_encoded(std::string_view bytes) {
+// Raft thesis §6.3: the session's latest command is applied once; a retry of
+// it is answered with the result saved when it was applied.
+kv_result kv_store::apply_in_session(const kv_command& c) {
+    kv_result r;
+    switch (sessions_.check(c.client_id, c.client_seq)) {
+    case client_sessions::verdict::fresh:
+        r = apply_data(c);
+        sessions_.record(c.client_id, c.client_seq, encode_result(r));
+        return r;
+    case client_sessions::verdict::duplicate: {
+        std::string error;
+        if (auto saved = try_decode_result(*sessions_.saved(c.client_id), error)) return *saved;
+        // Only from a snapshot whose saved bytes are not a result: the same
+        // verdict on every peer that loaded it.
+        r.status = kv_status::bad_command;
+        r.error = "the result saved for client " + std::to_string(c.client_id) + " seq " +
+                  std::to_string(c.client_seq) + " cannot be read: " + error;
+        return r;
+    }
+    case client_sessions::verdict::stale:
+        r.status = kv_status::stale_request;
+        r.error = "client " + std::to_string(c.client_id) + " already applied a command after seq " +
+                  std::to_string(c.client_seq) + "; its result is no longer kept";
+        return r;
+    case client_sessions::verdict::unknown_session:
+        break;
+    }
+    r.status = kv_status::session_expired;
+    r.error = "client session " + std::to_string(c.client_id) +
+              " is not open (never opened, closed, or expired); open a new one";
+    return r;
+}
+
+kv_result kv_store::apply_control(const kv_command& c, index_t index) {
+    kv_result r;
+    switch (c.op) {
+    case kv_op::open_session:
+        // Ticks stop while no session is open (kv_main.cpp), so cluster time
+        // may be far behind: take the opener's time then, when it can expire
+        // nobody. With sessions open, only the leader's clock moves it.
+        r.client_id = sessions_.open(index, sessions_.empty() ? c.clock_ms : 0);
+        return r;
+    case kv_op::close_session:
+        if (!sessions_.close(c.client_id)) {
+            r.status = kv_status::session_expired;
+            r.error = "client session " + std::to_string(c.client_id) + " is not open";
+        }
+        return r;
+    case kv_op::clock:
+        sessions_.advance_time(c.clock_ms);
+        return r;
+    default:
+        r.status = kv_status::bad_command;
+        r.error = "unknown op " + std::to_string(static_cast<unsigned>(c.op));
+        return r;
+    }
+}
+
+kv_result kv_store::apply_encoded(std::string_view bytes, index_t index) {
     std::string error;
     auto c = try_decode(bytes, error);
     if (!c) {
@@ -161,12 +221,14 @@ kv_result kv_store::apply_encoded(std::string_view bytes) {
         r.error = error;
         return r;
     }
-    return apply(*c);
+    return apply(*c, index);
 }
 
 kv_image kv_store::snapshot() const {
     kv_image img;
     img.shards_.assign(shards_.begin(), shards_.end());
+    // A copy: the table is bounded (max_sessions) and small beside the map.
+    img.sessions_ = std::make_shared<const client_sessions>(sessions_);
     img.size_ = size_;
     img.applied_ = applied_;
     img.digest_ = digest_;
@@ -179,6 +241,7 @@ void kv_store::restore(const kv_image& image) {
     shards_.clear();
     shards_.reserve(image.shards_.size());
     for (const auto& s : image.shards_) shards_.push_back(std::const_pointer_cast<kv_shard>(s));
+    sessions_ = *image.sessions_;
     size_ = image.size_;
     applied_ = image.applied_;
     digest_ = image.digest_;

@@ -21,10 +21,25 @@
 // ms; the 4096 shard copies that 100000 writes right after a snapshot caused
 // 650 ms in all (0.16 ms each; 100000 writes without copies: 107 ms);
 // encoding 300 ms and decoding 700 ms, both off the delivery path.
+//
+// Client sessions (Raft thesis §6.3): the store keeps a
+// raftlite::client_sessions table beside the map. A command with a session
+// (client id, seq) is checked against it before it is applied: a fresh one is
+// applied and its encoded result saved; a retry of the latest one (the client
+// did not hear the answer) gets the saved result and changes nothing; an older
+// one, or one of a session that is not open, changes nothing and gets
+// stale_request or session_expired. Cluster time for expiry comes from clock
+// commands (the leader's unix ms, kv_main.cpp) and, while no session is open,
+// from open_session commands (see apply()); never from this process's clock.
+// The table is copied by snapshot() (it is bounded by max_sessions), so it
+// is part of every image and snapshot, and of the digest.
 #ifndef RAFTLITE_KV_STORE_HPP
 #define RAFTLITE_KV_STORE_HPP
 
 #include "kv_command.hpp"
+#include "kv_result.hpp"
+
+#include <raftlite/client_sessions.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -38,25 +53,6 @@
 
 namespace raftlite::kv {
 
-enum class kv_status {
-    ok,            ///< done; get: `value` holds the value
-    not_found,     ///< get or delete of an absent key
-    cas_failed,    ///< cas: the key did not hold the expected value; `value` holds what it holds
-    bad_command,   ///< committed bytes that do not decode; `error` says why
-};
-
-/// "ok", "not_found", "cas_failed", "bad_command".
-const char* status_name(kv_status s) noexcept;
-
-struct kv_result {
-    kv_status status = kv_status::ok;
-    /// get (ok): the value. cas_failed: the current value (nullopt: key absent).
-    std::optional<std::string> value;
-    std::string error;   ///< bad_command only
-
-    friend bool operator==(const kv_result&, const kv_result&) = default;
-};
-
 /// Shards of the map (a power of two). Part of no format: a snapshot lists
 /// entries, not shards, so this may change between versions.
 inline constexpr std::size_t shard_count = 4096;
@@ -69,7 +65,11 @@ class kv_image {
 public:
     std::size_t size() const noexcept { return size_; }
     std::uint64_t applied() const noexcept { return applied_; }
-    std::uint64_t digest() const noexcept { return digest_; }
+    /// kv_store::digest() and entries_digest() of the state frozen.
+    std::uint64_t digest() const noexcept { return digest_ + sessions_->digest(); }
+    std::uint64_t entries_digest() const noexcept { return digest_; }
+    /// The client sessions as they were.
+    const client_sessions& sessions() const noexcept { return *sessions_; }
     /// Every entry, shard by shard and in key order within a shard: the same
     /// order for the same state on every peer.
     void for_each(const std::function<void(const std::string&, const std::string&)>& f) const;
@@ -77,6 +77,7 @@ public:
 private:
     friend class kv_store;
     std::vector<std::shared_ptr<const kv_shard>> shards_;
+    std::shared_ptr<const client_sessions> sessions_ = std::make_shared<const client_sessions>();
     std::size_t size_ = 0;
     std::uint64_t applied_ = 0;
     std::uint64_t digest_ = 0;
@@ -84,14 +85,19 @@ private:
 
 class kv_store {
 public:
-    kv_store();
+    /// `limits` must be the same on every peer (they decide expiry).
+    explicit kv_store(session_limits limits = {});
 
-    /// Applies one command and returns its result.
-    kv_result apply(const kv_command& c);
+    /// Applies the command committed at log index `index` and returns its
+    /// result. The index is the id of a session that open_session registers.
+    /// An open_session while no session is open first moves cluster time to
+    /// its clock_ms: ticks stop while there are no sessions (kv_main.cpp),
+    /// and the new session must not count the quiet time as idle.
+    kv_result apply(const kv_command& c, index_t index);
 
     /// Decodes committed bytes and applies them. Bytes that do not decode
     /// change nothing and give bad_command, the same verdict on every peer.
-    kv_result apply_encoded(std::string_view bytes);
+    kv_result apply_encoded(std::string_view bytes, index_t index);
 
     /// The value of `key` in the local state (no command, nothing counted).
     std::optional<std::string> get(const std::string& key) const;
@@ -106,15 +112,23 @@ public:
     /// nothing changes, when the key is already there.
     bool load_entry(std::string key, std::string value);
     void set_applied(std::uint64_t n) noexcept { applied_ = n; }
+    /// Replaces the session table (loading a snapshot).
+    void set_sessions(client_sessions sessions) { sessions_ = std::move(sessions); }
+
+    /// The client sessions (read-only: they change only by applying commands).
+    const client_sessions& sessions() const noexcept { return sessions_; }
 
     /// The whole state as one ordered map, for tests and tools comparing peers.
     std::map<std::string, std::string> contents() const;
 
     /// A 64-bit digest of the state: the sum (mod 2^64) over the entries of a
-    /// hash of (key length, key, value length, value). Equal on peers that
-    /// hold the same map, whatever the order of the writes; kept up to date
-    /// by each write, so reading it costs nothing.
-    std::uint64_t digest() const noexcept { return digest_; }
+    /// hash of (key length, key, value length, value), plus the session
+    /// table's digest (client_sessions::digest()). Equal on peers that hold
+    /// the same map and sessions, whatever the order of the writes; kept up
+    /// to date by each write, so reading it costs nothing.
+    std::uint64_t digest() const noexcept { return digest_ + sessions_.digest(); }
+    /// The map's part of digest() (what a snapshot checks its entries against).
+    std::uint64_t entries_digest() const noexcept { return digest_; }
 
     std::size_t size() const noexcept { return size_; }
     /// Commands applied so far (bad ones included).
@@ -126,11 +140,18 @@ private:
     kv_shard& writable_shard_of(const std::string& key);
     void put(const std::string& key, const std::string& value);
     bool erase(const std::string& key);
+    /// put, get, delete, cas, without looking at sessions.
+    kv_result apply_data(const kv_command& c);
+    /// A command of a session: applied once, its result saved (see the top).
+    kv_result apply_in_session(const kv_command& c);
+    /// open_session, close_session, clock.
+    kv_result apply_control(const kv_command& c, index_t index);
 
     std::vector<std::shared_ptr<kv_shard>> shards_;
+    client_sessions sessions_;
     std::size_t size_ = 0;
     std::uint64_t applied_ = 0;
-    std::uint64_t digest_ = 0;
+    std::uint64_t digest_ = 0;   // of the map's entries
 };
 
 /// The hash each entry adds to the digest (exposed for tests).

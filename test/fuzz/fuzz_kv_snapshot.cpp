@@ -2,7 +2,8 @@
 // restore runs on the bytes of a snapshot file.
 //
 // Any input must either be rejected with bad_snapshot or decode into a store
-// whose own encoding decodes again to the same contents, digest and count.
+// whose own encoding decodes again to the same contents, client sessions,
+// digest and count.
 // The input is also fed in pieces of 1..16 bytes (the first byte chooses), so
 // fields that straddle reads are covered; both ways must agree.
 //
@@ -45,6 +46,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     RAFTLITE_FUZZ_CHECK(whole->contents() == pieces->contents(), "whole and piecewise contents differ");
     const kv_store again = decode_snapshot(encode_snapshot(whole->snapshot()));
     RAFTLITE_FUZZ_CHECK(again.contents() == whole->contents(), "a decoded store does not survive its encoding");
+    RAFTLITE_FUZZ_CHECK(again.sessions() == whole->sessions() && pieces->sessions() == whole->sessions(),
+                        "decoded client sessions differ between readings or through their encoding");
     RAFTLITE_FUZZ_CHECK(again.digest() == whole->digest() && again.size() == whole->size() &&
                             again.applied() == whole->applied(),
                         "a decoded store's digest, size or count changed through its encoding");

@@ -8,6 +8,8 @@
 #include <boost/beast/http.hpp>
 
 #include <string>
+#include <utility>
+#include <vector>
 #include <variant>
 
 namespace http = boost::beast::http;
@@ -15,12 +17,27 @@ using namespace raftlite::kv;
 
 namespace {
 
-route route_of(http::verb method, const std::string& target, const std::string& body = {},
-               const std::string& request_id = {}) {
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
+http_request request_of(http::verb method, const std::string& target, const std::string& body = {},
+                        const header_list& headers = {}) {
     http_request req{method, target, 11};
     req.body() = body;
-    if (!request_id.empty())
-        req.set("X-Request-Id", request_id);
+    for (const auto& [name, value] : headers)
+        req.set(name, value);
+    return req;
+}
+
+route route_of(http::verb method, const std::string& target, const std::string& body = {},
+               const std::string& request_id = {}) {
+    auto req = request_of(method, target, body,
+                          request_id.empty() ? header_list{} : header_list{{"X-Request-Id", request_id}});
+    return route_request(req);
+}
+
+route route_with(http::verb method, const std::string& target, const header_list& headers,
+                 const std::string& body = {}) {
+    auto req = request_of(method, target, body, headers);
     return route_request(req);
 }
 
@@ -43,7 +60,9 @@ BOOST_AUTO_TEST_CASE(commands_from_the_four_methods) {
     BOOST_TEST((command_of(put).op == kv_op::put));
     BOOST_TEST(command_of(put).key == "a/b");
     BOOST_TEST(command_of(put).value == "v");
-    BOOST_TEST(command_of(put).request_id == 7u);
+    // X-Request-Id is validated but not part of the command (only echoed).
+    BOOST_TEST(command_of(put).origin_request == 0u);
+    BOOST_TEST(command_of(put).client_id == 0u);
     BOOST_TEST((command_of(route_of(http::verb::get, "/kv/k")).op == kv_op::get));
     BOOST_TEST((command_of(route_of(http::verb::delete_, "/kv/k")).op == kv_op::del));
     auto cas = route_of(http::verb::post, "/kv/k?cas", R"({"expected":null,"value":"x"})");
@@ -95,6 +114,56 @@ BOOST_AUTO_TEST_CASE(hostile_headers_and_bodies_are_errors) {
     BOOST_TEST(error_of(route_of(http::verb::post, "/kv/k?cas",
                                  R"({"expected":null,"value":"x","z":1})"))
                    .token == "bad_body");
+}
+
+BOOST_AUTO_TEST_CASE(request_ids_are_for_tracing_only) {
+    auto req = request_of(http::verb::get, "/kv/k", {}, {{"X-Request-Id", "42"}});
+    BOOST_TEST((valid_request_id(req) == std::optional<std::string>("42")));
+    auto bad = request_of(http::verb::get, "/kv/k", {}, {{"X-Request-Id", "4 2"}});
+    BOOST_TEST(!valid_request_id(bad).has_value());
+    BOOST_TEST(!valid_request_id(request_of(http::verb::get, "/kv/k")).has_value());
+    BOOST_TEST(error_of(route_of(http::verb::post, "/session", {}, "x")).token == "bad_request_id");
+}
+
+BOOST_AUTO_TEST_CASE(session_routes) {
+    auto open = route_of(http::verb::post, "/session");
+    BOOST_TEST((command_of(open).op == kv_op::open_session));
+    auto close = route_of(http::verb::delete_, "/session/17");
+    BOOST_TEST((command_of(close).op == kv_op::close_session));
+    BOOST_TEST(command_of(close).client_id == 17u);
+    BOOST_TEST(error_of(route_of(http::verb::get, "/session")).allow == "POST");
+    BOOST_TEST(error_of(route_of(http::verb::post, "/session/17")).allow == "DELETE");
+    BOOST_TEST(error_of(route_of(http::verb::delete_, "/session/0")).token == "bad_client_id");
+    BOOST_TEST(error_of(route_of(http::verb::delete_, "/session/x")).token == "bad_client_id");
+    BOOST_TEST(error_of(route_of(http::verb::delete_, "/session/")).token == "bad_client_id");
+    BOOST_TEST(error_of(route_of(http::verb::delete_, "/session/18446744073709551616")).token == "bad_client_id");
+    BOOST_TEST(error_of(route_of(http::verb::post, "/session?x")).token == "bad_request");
+    BOOST_TEST(error_of(route_with(http::verb::post, "/session", {{"X-Client-Id", "1"}, {"X-Client-Seq", "1"}}))
+                   .token == "bad_session");
+}
+
+BOOST_AUTO_TEST_CASE(session_headers) {
+    auto cas = route_with(http::verb::post, "/kv/k?cas", {{"X-Client-Id", "5"}, {"X-Client-Seq", "9"}},
+                          R"({"expected":"a","value":"b"})");
+    BOOST_TEST(command_of(cas).client_id == 5u);
+    BOOST_TEST(command_of(cas).client_seq == 9u);
+    auto get = route_with(http::verb::get, "/kv/k", {{"X-Client-Id", "5"}, {"X-Client-Seq", "10"}});
+    BOOST_TEST(command_of(get).client_seq == 10u);
+    const std::vector<header_list> bad = {
+        {{"X-Client-Id", "5"}},
+        {{"X-Client-Seq", "5"}},
+        {{"X-Client-Id", "0"}, {"X-Client-Seq", "1"}},
+        {{"X-Client-Id", "1"}, {"X-Client-Seq", "0"}},
+        {{"X-Client-Id", "-1"}, {"X-Client-Seq", "1"}},
+        {{"X-Client-Id", "1"}, {"X-Client-Seq", ""}},
+        {{"X-Client-Id", "18446744073709551616"}, {"X-Client-Seq", "1"}},
+    };
+    for (const auto& h : bad) {
+        const auto r = route_with(http::verb::put, "/kv/k", h, "v");
+        BOOST_TEST(error_of(r).token == "bad_session");
+    }
+    BOOST_TEST(error_of(route_with(http::verb::get, "/kv/k?stale=1", {{"X-Client-Id", "1"}, {"X-Client-Seq", "1"}}))
+                   .token == "bad_session");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -4,6 +4,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "http_server.hpp"
+#include "kv_test_util.hpp"
 
 #include <raftlite/config.hpp>
 #include <raftlite/error.hpp>
@@ -26,6 +27,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
 using namespace raftlite::kv;
+using namespace raftlite::kv::testing;
 
 namespace {
 
@@ -89,7 +91,7 @@ struct server_fixture {
         else if (c.key == "later")
             return deferred.set_value(done);   // completed by the test thread
         else
-            r.result = store.apply(c);
+            r.result = apply_next(store, c);
         done(r);
         done(r);   // a second call must be ignored
     }
@@ -174,18 +176,56 @@ BOOST_FIXTURE_TEST_CASE(put_get_delete, server_fixture, *boost::unit_test::timeo
 
 BOOST_FIXTURE_TEST_CASE(commands_reach_submit, server_fixture, *boost::unit_test::timeout(60)) {
     client c(port());
-    BOOST_TEST(c.request(http::verb::put, "/kv/a%2Fb%20c", std::string("\0v", 2),
-                         {{"X-Request-Id", "12345"}})
-                   .result_int() == 200);
+    auto put = c.request(http::verb::put, "/kv/a%2Fb%20c", std::string("\0v", 2), {{"X-Request-Id", "12345"}});
+    BOOST_TEST(put.result_int() == 200);
+    // X-Request-Id is only echoed: it is not in the command, whose origin
+    // the peer fills in.
+    BOOST_TEST(put["X-Request-Id"] == "12345");
     auto r = c.request(http::verb::get, "/kv/a%2fb%20c");
     BOOST_TEST(r.body() == std::string("\0v", 2));
+    BOOST_TEST((r.find("X-Request-Id") == r.end()));   // not carried over from the previous request
     std::lock_guard lock(mutex);
     BOOST_REQUIRE_EQUAL(submitted.size(), 2u);
     BOOST_TEST(submitted[0].key == "a/b c");
     BOOST_TEST((submitted[0].op == kv_op::put));
-    BOOST_TEST(submitted[0].request_id == 12345u);
+    BOOST_TEST(submitted[0].origin_request == 0u);
+    BOOST_TEST(submitted[0].client_id == 0u);
     BOOST_TEST((submitted[1].op == kv_op::get));
-    BOOST_TEST(submitted[1].request_id == 0u);
+}
+
+// Client sessions end to end, the fixture's submit applying to a kv_store:
+// a retried write (same X-Client-Id, X-Client-Seq) gets the original answer
+// and is applied once; an older seq and an unknown session are refused.
+BOOST_FIXTURE_TEST_CASE(session_commands_apply_once, server_fixture, *boost::unit_test::timeout(60)) {
+    client c(port());
+    auto opened = c.request(http::verb::post, "/session");
+    BOOST_TEST_REQUIRE(opened.result_int() == 200);
+    const auto id = json_of(opened).at("client_id").to_number<std::uint64_t>();
+    BOOST_TEST(id > 0u);
+    const std::string sid = std::to_string(id);
+    auto in_session = [&](std::uint64_t seq) {
+        return std::vector<std::pair<std::string, std::string>>{{"X-Client-Id", sid},
+                                                                {"X-Client-Seq", std::to_string(seq)}};
+    };
+    BOOST_TEST(c.request(http::verb::put, "/kv/k", "a").result_int() == 200);
+    const std::string swap = R"({"expected":"a","value":"b"})";
+    BOOST_TEST(c.request(http::verb::post, "/kv/k?cas", swap, in_session(1)).result_int() == 200);
+    // Someone else moves the value on; the retry must not see that.
+    BOOST_TEST(c.request(http::verb::put, "/kv/k", "a").result_int() == 200);
+    BOOST_TEST(c.request(http::verb::post, "/kv/k?cas", swap, in_session(1)).result_int() == 200);
+    BOOST_TEST(c.request(http::verb::get, "/kv/k").body() == "a");   // the retry changed nothing
+    auto second = c.request(http::verb::post, "/kv/k?cas", swap, in_session(2));
+    BOOST_TEST(second.result_int() == 200);
+    BOOST_TEST(c.request(http::verb::get, "/kv/k").body() == "b");
+    auto stale = c.request(http::verb::post, "/kv/k?cas", swap, in_session(1));
+    BOOST_TEST(stale.result_int() == 409);
+    BOOST_TEST(json_of(stale).at("error").as_string() == "stale_request");
+    BOOST_TEST(c.request(http::verb::delete_, "/session/" + sid).result_int() == 200);
+    auto gone = c.request(http::verb::put, "/kv/k", "c", in_session(3));
+    BOOST_TEST(gone.result_int() == 410);
+    BOOST_TEST(json_of(gone).at("error").as_string() == "session_expired");
+    BOOST_TEST(c.request(http::verb::delete_, "/session/" + sid).result_int() == 410);
+    BOOST_TEST(c.request(http::verb::get, "/kv/k").body() == "b");
 }
 
 BOOST_FIXTURE_TEST_CASE(compare_and_swap, server_fixture, *boost::unit_test::timeout(60)) {

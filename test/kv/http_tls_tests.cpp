@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "http_server.hpp"
+#include "kv_test_util.hpp"
 #include "tls/tls_certs.hpp"
 
 #include <raftlite/config.hpp>
@@ -28,6 +29,7 @@ namespace http = beast::http;
 namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 using namespace raftlite::kv;
+using namespace raftlite::kv::testing;
 using raftlite::test::test_certs;
 
 namespace {
@@ -56,7 +58,7 @@ struct tls_server {
             ioc, o,
             [this](kv_command c, std::function<void(http_result)> done) {
                 http_result r;
-                r.result = store.apply(c);
+                r.result = apply_next(store, c);
                 done(r);
             },
             [] { return std::string("{}"); });

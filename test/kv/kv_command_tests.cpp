@@ -68,14 +68,85 @@ BOOST_AUTO_TEST_CASE(empty_expected_differs_from_absent) {
 
 BOOST_AUTO_TEST_CASE(layout_is_stable) {
     // The format is replicated and stored: pin it down byte for byte.
-    kv_command c{kv_op::cas, "k", "v", std::string("o"), 0x0102};
-    std::string expected("\x01\x03\x01"
+    kv_command c{kv_op::cas, "k", "v", std::string("o"), 0x0102, 0x03, 0x04, 0x05};
+    std::string expected("\x02\x03\x01"
+                         "\x02\x01\x00\x00\x00\x00\x00\x00"
+                         "\x03\x00\x00\x00\x00\x00\x00\x00"
+                         "\x04\x00\x00\x00\x00\x00\x00\x00"
+                         "\x05\x00\x00\x00\x00\x00\x00\x00"
+                         "\x00\x00\x00\x00\x00\x00\x00\x00"
+                         "\x01\x00\x00\x00k"
+                         "\x01\x00\x00\x00v"
+                         "\x01\x00\x00\x00o",
+                         3 + 5 * 8 + 5 + 5 + 5);
+    BOOST_TEST(encode(c) == expected);
+}
+
+// Logs and snapshots of an older raftlite-kv hold version 1 commands: they
+// decode as commands without a session whose origin is no peer.
+BOOST_AUTO_TEST_CASE(version_1_still_decodes) {
+    const std::string v1("\x01\x03\x01"
                          "\x02\x01\x00\x00\x00\x00\x00\x00"
                          "\x01\x00\x00\x00k"
                          "\x01\x00\x00\x00v"
                          "\x01\x00\x00\x00o",
                          3 + 8 + 5 + 5 + 5);
-    BOOST_TEST(encode(c) == expected);
+    const kv_command c = decode(v1);
+    BOOST_TEST((c.op == kv_op::cas));
+    BOOST_TEST(c.key == "k");
+    BOOST_TEST(c.value == "v");
+    BOOST_TEST((c.expected == std::optional<std::string>("o")));
+    BOOST_TEST(c.origin_node == 0u);
+    BOOST_TEST(c.origin_request == 0x0102u);
+    BOOST_TEST(c.client_id == 0u);
+    std::string v1_session_op = v1;
+    v1_session_op[1] = 4;   // open_session did not exist in version 1
+    BOOST_TEST(decode_fails(v1_session_op, "unknown op 4"));
+}
+
+BOOST_AUTO_TEST_CASE(session_ops_and_clock) {
+    kv_command open{kv_op::open_session};
+    open.origin_node = 2;
+    open.origin_request = 9;
+    open.clock_ms = 1700000000000;
+    kv_command close{kv_op::close_session};
+    close.client_id = 17;
+    kv_command clock{kv_op::clock};
+    clock.clock_ms = 1700000001000;
+    kv_command in_session{kv_op::del, "k"};
+    in_session.client_id = 17;
+    in_session.client_seq = 3;
+    for (const auto& c : {open, close, clock, in_session}) {
+        BOOST_TEST(validate(c).empty(), op_name(c.op) << ": " << validate(c));
+        BOOST_TEST((decode(encode(c)) == c));
+    }
+    auto invalid = [](kv_command c, const std::string& why) {
+        BOOST_TEST(validate(c).find(why) != std::string::npos, op_name(c.op) << ": '" << validate(c) << "'");
+        BOOST_CHECK_THROW(encode(c), bad_command);
+    };
+    kv_command c = open;
+    c.key = "k";
+    invalid(c, "open_session takes no key");
+    c = close;
+    c.client_id = 0;
+    invalid(c, "close_session needs the client id");
+    c = clock;
+    c.client_id = 1;
+    invalid(c, "clock takes no client id");
+    c = in_session;
+    c.client_seq = 0;
+    invalid(c, "a client id and a client seq go together");
+    c = in_session;
+    c.client_id = 0;
+    invalid(c, "a client id and a client seq go together");
+    c = in_session;
+    c.clock_ms = 1;
+    invalid(c, "delete takes no clock");
+    // Decoding refuses what encoding refuses: a session op with a key.
+    std::string bytes = encode(open);
+    bytes[3 + 5 * 8] = 1;
+    bytes.insert(3 + 5 * 8 + 4, "k");
+    BOOST_TEST(decode_fails(bytes, "open_session takes no key"));
 }
 
 BOOST_AUTO_TEST_CASE(every_truncation_fails) {
@@ -94,11 +165,11 @@ BOOST_AUTO_TEST_CASE(bad_encodings) {
     BOOST_TEST(decode_fails(good + "x", "1 unexpected bytes after the command"));
 
     auto b = good;
-    b[0] = 2;
-    BOOST_TEST(decode_fails(b, "unsupported command format version 2"));
+    b[0] = 3;
+    BOOST_TEST(decode_fails(b, "unsupported command format version 3"));
     b = good;
-    b[1] = 4;
-    BOOST_TEST(decode_fails(b, "unknown op 4"));
+    b[1] = 7;
+    BOOST_TEST(decode_fails(b, "unknown op 7"));
     b = good;
     b[2] = 2;
     BOOST_TEST(decode_fails(b, "unknown flag bits 2"));
@@ -108,17 +179,17 @@ BOOST_AUTO_TEST_CASE(bad_encodings) {
 
     // key length 0, and beyond the limit (no allocation of the claimed size)
     b = good;
-    set_u32(b, 11, 0);
+    set_u32(b, 43, 0);
     BOOST_TEST(decode_fails(b, "empty key"));
     b = good;
-    set_u32(b, 11, 0xffffffffu);
+    set_u32(b, 43, 0xffffffffu);
     BOOST_TEST(decode_fails(b, "key length 4294967295 exceeds the limit of 1024 bytes"));
     // value length beyond the bytes present
     b = good;
-    set_u32(b, 16, 1000);
+    set_u32(b, 48, 1000);
     BOOST_TEST(decode_fails(b, "truncated command: value needs 1000 bytes, 1 left"));
     b = good;
-    set_u32(b, 16, 0x7fffffffu);
+    set_u32(b, 48, 0x7fffffffu);
     BOOST_TEST(decode_fails(b, "value length 2147483647 exceeds the limit"));
 
     // get and delete carry no value
@@ -146,6 +217,9 @@ BOOST_AUTO_TEST_CASE(op_names) {
     BOOST_TEST(op_name(kv_op::get) == std::string("get"));
     BOOST_TEST(op_name(kv_op::del) == std::string("delete"));
     BOOST_TEST(op_name(kv_op::cas) == std::string("cas"));
+    BOOST_TEST(op_name(kv_op::open_session) == std::string("open_session"));
+    BOOST_TEST(op_name(kv_op::close_session) == std::string("close_session"));
+    BOOST_TEST(op_name(kv_op::clock) == std::string("clock"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

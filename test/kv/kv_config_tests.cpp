@@ -110,6 +110,13 @@ BOOST_AUTO_TEST_CASE(errors) {
          {"n1.ini:12: [kv] idle_timeout_ms: expected an integer in 1..3600000"}},
         {"[kv]\nlisten = 127.0.0.1:8102\nbody_limit = 10\n",
          {"n1.ini:12: [kv] unknown key 'body_limit'", "body_limit_bytes"}},
+        {"[kv]\nlisten = 127.0.0.1:8102\nsession_expiry_s = 0\n",
+         {"n1.ini:12: [kv] session_expiry_s", "1..315360000"}},
+        {"[kv]\nlisten = 127.0.0.1:8102\nmax_sessions = -1\n", {"n1.ini:12: [kv] max_sessions", "got '-1'"}},
+        {"[kv]\nlisten = 127.0.0.1:8102\nsession_tick_ms = soon\n",
+         {"n1.ini:12: [kv] session_tick_ms", "got 'soon'"}},
+        {"[kv]\nlisten = 127.0.0.1:8102\nsession_expiry_s = 2\nsession_tick_ms = 2000\n",
+         {"n1.ini:13: [kv] session_tick_ms: 2000 ms; expected less than session_expiry_s (2 s)"}},
     };
     for (const auto& c : cases) {
         const auto e = error_of(c.extra);
@@ -121,13 +128,13 @@ BOOST_AUTO_TEST_CASE(errors) {
 
 // kvctl reads [kv] where present and skips peers without it.
 BOOST_AUTO_TEST_CASE(optional_section) {
-    std::optional<http_server_options> http;
-    auto c = parse_config(base, "/x/n1.ini", {kv_section(http, false)});
+    std::optional<kv_settings> kv;
+    auto c = parse_config(base, "/x/n1.ini", {kv_section(kv, false)});
     BOOST_TEST(c.node.core.self == 1u);
-    BOOST_TEST(!http.has_value());
-    parse_config(base + "[kv]\nlisten = h:1\n", "/x/n1.ini", {kv_section(http, false)});
-    BOOST_REQUIRE(http.has_value());
-    BOOST_TEST(http->address == "h");
+    BOOST_TEST(!kv.has_value());
+    parse_config(base + "[kv]\nlisten = h:1\n", "/x/n1.ini", {kv_section(kv, false)});
+    BOOST_REQUIRE(kv.has_value());
+    BOOST_TEST(kv->http.address == "h");
 }
 
 BOOST_AUTO_TEST_CASE(tls_keys) {
@@ -145,6 +152,17 @@ BOOST_AUTO_TEST_CASE(tls_keys) {
     BOOST_TEST(contains(e, "[kv] client_ca: client certificates need HTTPS"), e);
     e = error_of("[kv]\nlisten = 127.0.0.1:8101\ntls_cert = kv-server.pem\ntls_key = kv.key\n");
     BOOST_TEST(contains(e, "kv.key does not exist"), e);
+}
+
+BOOST_AUTO_TEST_CASE(session_keys) {
+    auto plain = parse("[kv]\nlisten = 127.0.0.1:8101\n");
+    BOOST_TEST(plain.sessions.limits.expiry_ms == 3600000u);
+    BOOST_TEST(plain.sessions.limits.max_sessions == 100000u);
+    BOOST_TEST(plain.sessions.tick.count() == 1000);
+    auto set = parse("[kv]\nlisten = 127.0.0.1:8101\nsession_expiry_s = 60\nmax_sessions = 5\nsession_tick_ms = 250\n");
+    BOOST_TEST(set.sessions.limits.expiry_ms == 60000u);
+    BOOST_TEST(set.sessions.limits.max_sessions == 5u);
+    BOOST_TEST(set.sessions.tick.count() == 250);
 }
 
 BOOST_AUTO_TEST_CASE(snapshots_by_default_unless_the_file_says_otherwise) {

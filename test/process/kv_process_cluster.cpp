@@ -51,18 +51,30 @@ std::filesystem::path staged_program(const std::string& name) {
     return self.parent_path().parent_path() / "bin" / name;
 }
 
-std::optional<http_reply> http_call(std::uint16_t port, const std::string& method, const std::string& target,
-                                    const std::string& body, std::chrono::milliseconds timeout) {
-    // Asynchronous operations, so that the deadline covers connect, write and
-    // read alike (tcp_stream's timeouts do not apply to synchronous calls).
-    asio::io_context ioc;
-    boost::beast::tcp_stream stream(ioc);
+namespace {
+
+http::request<http::string_body> make_request(const std::string& method, const std::string& target,
+                                              const std::string& body, const http_headers& headers) {
     http::request<http::string_body> req{http::string_to_verb(method), target, 11};
     req.set(http::field::host, "127.0.0.1");
+    for (const auto& [name, value] : headers) req.set(name, value);
     if (!body.empty() || method == "PUT" || method == "POST") {
         req.body() = body;
         req.prepare_payload();
     }
+    return req;
+}
+
+} // namespace
+
+std::optional<http_reply> http_call(std::uint16_t port, const std::string& method, const std::string& target,
+                                    const std::string& body, std::chrono::milliseconds timeout,
+                                    const http_headers& headers) {
+    // Asynchronous operations, so that the deadline covers connect, write and
+    // read alike (tcp_stream's timeouts do not apply to synchronous calls).
+    asio::io_context ioc;
+    boost::beast::tcp_stream stream(ioc);
+    auto req = make_request(method, target, body, headers);
     boost::beast::flat_buffer buf;
     http::response<http::string_body> res;
     bool done = false;
@@ -79,7 +91,22 @@ std::optional<http_reply> http_call(std::uint16_t port, const std::string& metho
     });
     ioc.run();
     if (!done) return std::nullopt;
-    return http_reply{res.result_int(), res.body()};
+    http_reply reply{res.result_int(), res.body(), {}};
+    for (const auto& field : res) reply.headers[std::string(field.name_string())] = std::string(field.value());
+    return reply;
+}
+
+bool http_send_and_hang_up(std::uint16_t port, const std::string& method, const std::string& target,
+                           const std::string& body, const http_headers& headers) {
+    asio::io_context ioc;
+    asio::ip::tcp::socket socket(ioc);
+    boost::system::error_code ec;
+    socket.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
+    if (ec) return false;
+    auto req = make_request(method, target, body, headers);
+    http::write(socket, req, ec);
+    socket.close();
+    return !ec;
 }
 
 run_result run_program(const std::filesystem::path& program, const std::vector<std::string>& args) {

@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace raftlite::test {
@@ -25,12 +26,21 @@ std::filesystem::path staged_program(const std::string& name);
 struct http_reply {
     unsigned status = 0;
     std::string body;
+    std::map<std::string, std::string> headers;   ///< as the server named them
 };
+
+using http_headers = std::vector<std::pair<std::string, std::string>>;
 
 /// One HTTP request; nullopt when the peer cannot be reached or times out.
 std::optional<http_reply> http_call(std::uint16_t port, const std::string& method, const std::string& target,
                                     const std::string& body = {},
-                                    std::chrono::milliseconds timeout = std::chrono::seconds(5));
+                                    std::chrono::milliseconds timeout = std::chrono::seconds(5),
+                                    const http_headers& headers = {});
+
+/// Sends one request and closes the connection without reading the answer,
+/// as a client whose own timeout expired does. False when it could not be sent.
+bool http_send_and_hang_up(std::uint16_t port, const std::string& method, const std::string& target,
+                           const std::string& body, const http_headers& headers);
 
 struct peer_status {
     std::string role;
@@ -85,6 +95,8 @@ public:
 
     std::uint16_t kv_port(node_id id) const { return kv_ports_.at(id - 1); }
     std::filesystem::path config(node_id id) const;
+    /// The directory of every peer's config file (kvctl --cluster).
+    std::filesystem::path config_dir() const { return dir_; }
     std::filesystem::path data_dir(node_id id) const;
     std::optional<peer_status> status(node_id id) const;
     /// What peer `id` wrote to its log file so far (every run of it).
