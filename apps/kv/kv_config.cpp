@@ -23,6 +23,19 @@ kv_session_options read_sessions(const config_section& s) {
     return o;
 }
 
+kv_read_mode read_read_mode(const config_section& s, const raft_config& cfg) {
+    const auto v = s.value("read_mode");
+    if (!v) return kv_read_mode::read_index;
+    if (*v == "log") return kv_read_mode::log;
+    if (*v == "read_index") return kv_read_mode::read_index;
+    if (*v != "lease") s.bad_value("read_mode", "log, read_index or lease", *v);
+    // A lease holds only while the followers that confirmed it elect nobody
+    // else (thesis §6.4.1).
+    if (!cfg.node.core.check_quorum || !cfg.node.core.leader_stickiness)
+        s.fail({"read_mode"}, "[kv] read_mode = lease needs [raft] check_quorum = true and leader_stickiness = true");
+    return kv_read_mode::lease;
+}
+
 http_server_options read_http(const config_section& s, const raft_config& cfg) {
     http_server_options o;
     const auto listen = s.address("listen");
@@ -62,22 +75,39 @@ void apply_kv_defaults(node_options& options) {
 app_section kv_section(std::optional<kv_settings>& out, bool required) {
     return {"kv", required, "listen = host:port for clients",
             [&out](const config_section& s, const raft_config& cfg) {
-                out = kv_settings{read_http(s, cfg), read_sessions(s)};
+                out = kv_settings{read_http(s, cfg), read_sessions(s), read_read_mode(s, cfg)};
             }};
 }
+
+const char* read_mode_name(kv_read_mode m) noexcept {
+    switch (m) {
+    case kv_read_mode::log: return "log";
+    case kv_read_mode::read_index: return "read_index";
+    case kv_read_mode::lease: return "lease";
+    }
+    return "unknown";
+}
+
+namespace {
+
+kv_config make_kv_config(raft_config peer, kv_settings kv) {
+    apply_kv_defaults(peer.node);
+    if (kv.read_mode == kv_read_mode::lease) peer.node.lease_reads = true;
+    return {std::move(peer), std::move(kv.http), kv.sessions, kv.read_mode};
+}
+
+} // namespace
 
 kv_config parse_kv_config(std::string_view text, const std::filesystem::path& path) {
     std::optional<kv_settings> kv;
     auto peer = parse_config(text, path, {kv_section(kv, true)});
-    apply_kv_defaults(peer.node);
-    return {std::move(peer), std::move(kv->http), kv->sessions};
+    return make_kv_config(std::move(peer), std::move(*kv));
 }
 
 kv_config load_kv_config(const std::filesystem::path& path) {
     std::optional<kv_settings> kv;
     auto peer = load_config(path, {kv_section(kv, true)});
-    apply_kv_defaults(peer.node);
-    return {std::move(peer), std::move(kv->http), kv->sessions};
+    return make_kv_config(std::move(peer), std::move(*kv));
 }
 
 } // namespace raftlite::kv

@@ -10,6 +10,8 @@
 //                            a certificate this CA signed
 //        session_expiry_s, max_sessions, session_tick_ms
 //                            optional: client sessions (kv_session_options)
+//        read_mode           optional: log, read_index (default) or lease
+//                            (kv_read_mode; lease turns on [raft] lease_reads)
 // Defaults are those of http_server_options and kv_session_options. Paths are resolved against the
 // config file's directory, and must exist.
 //
@@ -52,10 +54,20 @@ struct kv_session_options {
     std::chrono::milliseconds tick{1000};
 };
 
+/// How GET /kv/<key> is served (Raft thesis §6.4). Every mode is
+/// linearizable; they differ in what a read costs.
+enum class kv_read_mode {
+    log,          ///< a get is a log entry: a disk write and a replication round per read
+    read_index,   ///< node::async_read_index: one heartbeat round a majority answers (shared), nothing written
+    lease,        ///< read_index under the leader's lease: no round while it holds; safe only under bounded clock drift
+};
+const char* read_mode_name(kv_read_mode m) noexcept;
+
 /// What the [kv] section holds.
 struct kv_settings {
     http_server_options http;
     kv_session_options sessions;
+    kv_read_mode read_mode = kv_read_mode::read_index;
 };
 
 /// A kv peer's configuration.
@@ -63,6 +75,7 @@ struct kv_config {
     raft_config peer;               ///< the library's sections
     http_server_options http;       ///< [kv]
     kv_session_options sessions;    ///< [kv]
+    kv_read_mode read_mode = kv_read_mode::read_index;   ///< [kv] read_mode
 };
 
 /// The [kv] section for load_config: when the file has it, `out` receives

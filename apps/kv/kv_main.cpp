@@ -2,10 +2,12 @@
 //
 //   raftlite-kv --config conf/local/n1.ini
 //
-// Every request, reads included, goes through the Raft log: the peer that
-// receives it broadcasts the encoded command (forwarded to the leader when
-// this peer follows), and answers once the command is committed and applied
-// here, in log order. So any peer answers, and a read never returns stale data.
+// Every write goes through the Raft log: the peer that receives it
+// broadcasts the encoded command (forwarded to the leader when this peer
+// follows), and answers once the command is committed and applied here, in
+// log order. Reads follow [kv] read_mode: through the log too (log), or by a
+// read index (read_index, the default; lease): no log entry, and still never
+// stale (Raft thesis §6.4). So any peer answers every request.
 // The one exception is GET /kv/<key>?stale=1, answered at once from this
 // peer's own state (possibly behind the cluster; it works without a leader).
 //
@@ -121,6 +123,10 @@ public:
 
 private:
     void submit(kv::kv_command c, std::function<void(kv::http_result)> done) {
+        if (c.op == kv::kv_op::get && cfg_.read_mode != kv::kv_read_mode::log) {
+            read(std::move(c.key), std::move(done));
+            return;
+        }
         c.origin_node = cfg_.peer.node.core.self;
         c.origin_request = ++next_request_;
         if (c.op == kv::kv_op::open_session) c.clock_ms = unix_ms();
@@ -144,6 +150,25 @@ private:
             waiting_.erase(it);
             done({ec ? ec : make_error_code(errc::outcome_unknown), {}});
         });
+    }
+
+    // Raft thesis §6.4: a linearizable read without the log. The node
+    // completes once this peer has applied everything up to a read index
+    // that covers every write completed before the read began (confirmed by
+    // the leader with a heartbeat round, or under its lease), so the local
+    // store answers. The handler runs on the node's strand, like apply().
+    void read(std::string key, std::function<void(kv::http_result)> done) {
+        node_.async_read_index(
+            [this, key = std::move(key), done = std::move(done)](boost::system::error_code ec, index_t) {
+                if (ec) {
+                    done({ec, {}});
+                    return;
+                }
+                kv::kv_result r;
+                r.value = store_.get(key);
+                r.status = r.value ? kv::kv_status::ok : kv::kv_status::not_found;
+                done({{}, std::move(r)});
+            });
     }
 
     void apply(index_t index, const shared_bytes& payload) {
@@ -275,6 +300,9 @@ private:
         json::object match;
         for (const auto& [id, m] : s.match_index) match[std::to_string(id)] = m;
         o["match_index"] = std::move(match);
+        o["read_mode"] = kv::read_mode_name(cfg_.read_mode);
+        o["reads_by_lease"] = s.core.lease_reads;
+        o["read_rounds"] = s.core.read_rounds;
         o["keys"] = store_.size();
         // The digest is kept up to date by every write (kv_store.hpp): free
         // to read. state_index is the last entry it reflects (applied_index

@@ -87,6 +87,7 @@ void check_equal(const message& a, const message& b) {
                 BOOST_TEST(x.prefix_len == y.prefix_len);
                 BOOST_TEST(x.prefix_term == y.prefix_term);
                 BOOST_TEST(x.leader_commit == y.leader_commit);
+                BOOST_TEST(x.read_round == y.read_round);
                 BOOST_REQUIRE_EQUAL(x.suffix.size(), y.suffix.size());
                 for (std::size_t i = 0; i < x.suffix.size(); ++i)
                     check_equal(x.suffix[i], y.suffix[i]);
@@ -95,6 +96,7 @@ void check_equal(const message& a, const message& b) {
                 BOOST_TEST(x.ack == y.ack);
                 BOOST_TEST(x.success == y.success);
                 BOOST_TEST(x.prefix_len == y.prefix_len);
+                BOOST_TEST(x.read_round == y.read_round);
             } else if constexpr (std::is_same_v<T, forward_request>) {
                 BOOST_TEST(x.request == y.request);
                 BOOST_TEST(x.search_from == y.search_from);
@@ -117,6 +119,12 @@ void check_equal(const message& a, const message& b) {
                 BOOST_TEST(x.index == y.index);
                 BOOST_TEST(x.next_offset == y.next_offset);
                 BOOST_TEST(x.installed == y.installed);
+            } else if constexpr (std::is_same_v<T, read_index_request>) {
+                BOOST_TEST(x.request == y.request);
+            } else if constexpr (std::is_same_v<T, read_index_response>) {
+                BOOST_TEST(x.request == y.request);
+                BOOST_TEST((x.result == y.result));
+                BOOST_TEST(x.index == y.index);
             } else {
                 static_assert(sizeof(T) == 0, "check_equal does not know this message");
             }
@@ -175,7 +183,10 @@ std::vector<message> sample_messages() {
     big.suffix.push_back(entry(9, 1101, std::string(1 << 20, 'z'))); // a large payload
     v.push_back(big);
     v.push_back(log_response{4, 12, true, 11});
-    v.push_back(log_response{4, 3, false, 11});
+    v.push_back(log_response{4, 3, false, 11, 77});
+    log_request round{3, 10, 2, 9, {}};
+    round.read_round = 1234567;
+    v.push_back(round);
     v.push_back(forward_request{12, 5, make_bytes("forwarded")});
     v.push_back(forward_request{13, 0, make_bytes("")});
     v.push_back(forward_request{14, 0, nullptr}); // null is sent as empty
@@ -193,6 +204,10 @@ std::vector<message> sample_messages() {
     v.push_back(install_snapshot_response{3, 120, 4096, false});
     v.push_back(install_snapshot_response{3, 120, 9000, true});
     v.push_back(install_snapshot_response{});
+    v.push_back(read_index_request{42});
+    v.push_back(read_index_response{42, read_index_response::status::ready, 900});
+    v.push_back(read_index_response{43, read_index_response::status::not_leader, 0});
+    v.push_back(read_index_response{44, read_index_response::status::busy, 0});
     return v;
 }
 

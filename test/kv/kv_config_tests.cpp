@@ -165,6 +165,22 @@ BOOST_AUTO_TEST_CASE(session_keys) {
     BOOST_TEST(set.sessions.tick.count() == 250);
 }
 
+BOOST_AUTO_TEST_CASE(read_mode_key) {
+    auto plain = parse("[kv]\nlisten = 127.0.0.1:8101\n");
+    BOOST_TEST(read_mode_name(plain.read_mode) == std::string("read_index"));
+    BOOST_TEST(!plain.peer.node.lease_reads);
+    auto log = parse("[kv]\nlisten = 127.0.0.1:8101\nread_mode = log\n");
+    BOOST_TEST(read_mode_name(log.read_mode) == std::string("log"));
+    // A lease is the library's: read_mode = lease turns it on.
+    auto lease = parse("[kv]\nlisten = 127.0.0.1:8101\nread_mode = lease\n");
+    BOOST_TEST(read_mode_name(lease.read_mode) == std::string("lease"));
+    BOOST_TEST(lease.peer.node.lease_reads);
+    std::string e = error_of("[kv]\nlisten = 127.0.0.1:8101\nread_mode = fast\n");
+    BOOST_TEST(contains(e, "n1.ini:12: [kv] read_mode: expected log, read_index or lease, got 'fast'"), e);
+    e = error_of("[raft]\ncheck_quorum = false\n[kv]\nlisten = 127.0.0.1:8101\nread_mode = lease\n");
+    BOOST_TEST(contains(e, "read_mode = lease needs [raft] check_quorum = true and leader_stickiness = true"), e);
+}
+
 BOOST_AUTO_TEST_CASE(snapshots_by_default_unless_the_file_says_otherwise) {
     const std::string kv = "[kv]\nlisten = 127.0.0.1:8101\n";
     auto plain = parse(kv);

@@ -238,7 +238,7 @@ std::size_t bulk_put(std::uint16_t port, std::size_t count, std::size_t connecti
     return sh.acked;
 }
 
-kv_process_cluster::kv_process_cluster(std::size_t peers, const std::string& raft_extra)
+kv_process_cluster::kv_process_cluster(std::size_t peers, const std::string& raft_extra, const std::string& kv_extra)
     : dir_(std::filesystem::temp_directory_path() / ("raftlite-kv-test-" + std::to_string(std::random_device{}()))) {
     std::filesystem::create_directories(dir_);
     for (std::size_t i = 0; i < peers; ++i) {
@@ -251,7 +251,7 @@ kv_process_cluster::kv_process_cluster(std::size_t peers, const std::string& raf
           << "\ndata_dir = n" << i << "\n[peers]\n";
         for (std::size_t j = 1; j <= peers; ++j) f << j << " = 127.0.0.1:" << peer_ports_[j - 1] << "\n";
         f << "[raft]\nelection_timeout_min_ms = 200\nelection_timeout_max_ms = 400\nheartbeat_ms = 40\n" << raft_extra
-          << "[log]\nlevel = info\nfile = n" << i << ".log\n[kv]\nlisten = 127.0.0.1:" << kv_ports_[i - 1] << "\n";
+          << "[log]\nlevel = info\nfile = n" << i << ".log\n[kv]\nlisten = 127.0.0.1:" << kv_ports_[i - 1] << "\n" << kv_extra;
     }
 }
 

@@ -77,8 +77,9 @@ std::size_t bulk_put(std::uint16_t port, std::size_t count, std::size_t connecti
 
 class kv_process_cluster {
 public:
-    /// `raft_extra`: lines added to each peer's [raft] section.
-    explicit kv_process_cluster(std::size_t peers, const std::string& raft_extra = {});
+    /// `raft_extra`, `kv_extra`: lines added to each peer's [raft] and [kv] sections.
+    explicit kv_process_cluster(std::size_t peers, const std::string& raft_extra = {},
+                                const std::string& kv_extra = {});
     ~kv_process_cluster();   ///< kills every process it started, removes its directory
 
     void start(node_id id);

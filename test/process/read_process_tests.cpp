@@ -1,0 +1,69 @@
+// raftlite-kv processes: GET through a read index (Raft thesis §6.4), in the
+// default read_index mode and under leases: every peer answers with what was
+// written before, and reads write nothing to the log.
+#include <boost/test/unit_test.hpp>
+
+#include "kv_process_cluster.hpp"
+
+#include <boost/json.hpp>
+
+using namespace raftlite;
+using namespace raftlite::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string status_field(const kv_process_cluster& c, node_id id, const char* field) {
+    auto r = http_call(c.kv_port(id), "GET", "/status", {}, 10s);
+    BOOST_REQUIRE(r);
+    BOOST_REQUIRE_EQUAL(r->status, 200u);
+    const auto& o = boost::json::parse(r->body).as_object();
+    const auto& v = o.at(field);
+    return v.is_string() ? std::string(v.as_string()) : boost::json::serialize(v);
+}
+
+// N reads spread over the peers, each right after a write it must see; the
+// log of every peer is as long after the reads as before them.
+void reads_see_writes_and_leave_the_log_alone(kv_process_cluster& c) {
+    for (node_id id = 1; id <= 3; ++id) c.start(id);
+    BOOST_REQUIRE(c.wait_for_leader());
+    for (int i = 0; i < 10; ++i) {
+        const std::string v = "v" + std::to_string(i);
+        BOOST_REQUIRE(c.put("k", v, 20s));
+        // Acknowledged, so every peer's read must see it (linearizability),
+        // whether or not that peer has applied it yet.
+        for (node_id id = 1; id <= 3; ++id) {
+            auto r = http_call(c.kv_port(id), "GET", "/kv/k", {}, 10s);
+            BOOST_REQUIRE(r);
+            BOOST_TEST(r->status == 200u);
+            BOOST_TEST(r->body == v);
+        }
+    }
+    BOOST_REQUIRE(c.wait_converged());
+    std::map<node_id, index_t> before;
+    for (node_id id = 1; id <= 3; ++id) before[id] = c.status(id)->last_log_index;
+    for (int i = 0; i < 60; ++i) {
+        auto r = http_call(c.kv_port(1 + i % 3), "GET", "/kv/k", {}, 10s);
+        BOOST_REQUIRE(r);
+        BOOST_TEST(r->status == 200u);
+        BOOST_TEST(r->body == "v9");
+        auto missing = http_call(c.kv_port(1 + i % 3), "GET", "/kv/nothing-here", {}, 10s);
+        BOOST_REQUIRE(missing);
+        BOOST_TEST(missing->status == 404u);
+    }
+    for (node_id id = 1; id <= 3; ++id) BOOST_TEST(c.status(id)->last_log_index == before[id]);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(read_index_reads_are_linearizable_and_do_not_grow_the_log, *boost::unit_test::timeout(180)) {
+    kv_process_cluster c(3);
+    reads_see_writes_and_leave_the_log_alone(c);
+    BOOST_TEST(status_field(c, 1, "read_mode") == "read_index");
+}
+
+BOOST_AUTO_TEST_CASE(lease_reads_are_linearizable_and_do_not_grow_the_log, *boost::unit_test::timeout(180)) {
+    kv_process_cluster c(3, {}, "read_mode = lease\n");
+    reads_see_writes_and_leave_the_log_alone(c);
+    BOOST_TEST(status_field(c, 1, "read_mode") == "lease");
+}
