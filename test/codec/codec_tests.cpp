@@ -443,7 +443,11 @@ BOOST_AUTO_TEST_CASE(out_of_range_enums_and_bools) {
 
     log_request lr{1, 0, 0, 0, {entry(1, 1, "")}};
     buf = encoded(lr);
-    buf[frame_header_size + 1 + 4 * 8 + 8 + 16] = 2; // entry kind
+    buf[frame_header_size + 1 + 5 * 8 + 8 + 16] = 2; // entry kind (after term, prefix, commit, read round, count)
+    BOOST_TEST((decode_frame(buf) == errc::bad_message));
+
+    buf = encoded(read_index_response{1, read_index_response::status::ready, 5});
+    buf[frame_header_size + 1 + 8] = 3; // status
     BOOST_TEST((decode_frame(buf) == errc::bad_message));
 }
 
