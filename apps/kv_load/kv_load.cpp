@@ -25,6 +25,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
@@ -89,6 +90,7 @@ struct settings {
 
 struct target {
     std::string name;   // host:port as given, or "n<id> host:port"
+    std::string host;   // host:port, for the Host field
     tcp::endpoint endpoint;
 };
 
@@ -164,18 +166,24 @@ private:
                    (p_.load == workload::mixed &&
                     static_cast<double>(w_.next_random() % 1000000) < p_.read_ratio * 1000000);
         }
-        req_ = {};
-        req_.version(11);
-        req_.method(read ? http::verb::get : http::verb::put);
-        req_.target("/kv/k" + std::to_string(key));
-        req_.set(http::field::host, t_.name);
+        // The request is formatted into a buffer the connection keeps: this
+        // program shares the machine's cores with the cluster it measures,
+        // so each request should cost it as little as it can (figures in
+        // docs/performance.md, "raftlite-kv over HTTP").
+        out_.clear();
+        out_ += read ? "GET /kv/k" : "PUT /kv/k";
+        out_ += std::to_string(key);
+        out_ += " HTTP/1.1\r\nHost: ";
+        out_ += t_.host;
         if (!read) {
-            req_.body() = p_.value;
-            req_.prepare_payload();
+            out_ += "\r\nContent-Length: ";
+            out_ += std::to_string(p_.value.size());
         }
+        out_ += "\r\n\r\n";
+        if (!read) out_ += p_.value;
         started_ = clock_type::now();
         stream_.expires_after(p_.timeout);
-        http::async_write(stream_, req_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        asio::async_write(stream_, asio::buffer(out_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
             if (ec) return self->fail(ec == beast::error::timeout ? "timeout" : "io");
             self->do_read();
         });
@@ -240,7 +248,7 @@ private:
     beast::tcp_stream stream_;
     asio::steady_timer pause_;
     beast::flat_buffer buffer_;
-    http::request<http::string_body> req_;
+    std::string out_;   // the request being sent
     http::response<http::string_body> res_;
     clock_type::time_point started_;
 };
@@ -334,7 +342,7 @@ std::vector<target> resolve_targets(const settings& s, std::string& data_dir) {
     std::vector<target> out;
     for (const auto& [id, a] : named) {
         const auto results = resolver.resolve(a.host, std::to_string(a.port));
-        out.push_back({(id.empty() ? "" : id + " ") + a.to_string(), results.begin()->endpoint()});
+        out.push_back({(id.empty() ? "" : id + " ") + a.to_string(), a.to_string(), results.begin()->endpoint()});
     }
     return out;
 }
