@@ -18,6 +18,9 @@
 #include <raftlite/node.hpp>
 #include <raftlite/logging.hpp>
 
+#include "latency_histogram.hpp"
+#include "reference_figures.hpp"
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -59,6 +62,10 @@ namespace asio = boost::asio;
 using clock_type = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
+using raftlite::bench::latency_histogram;
+using raftlite::bench::measure_fdatasync_per_s;
+using raftlite::bench::measure_loopback_rtt_us;
+
 namespace {
 
 struct settings {
@@ -97,49 +104,6 @@ long read_status_kb(const char* field) {
         if (line.rfind(key, 0) == 0) return std::stol(line.substr(key.size()));
     return 0;
 }
-
-// Log-linear latency buckets (as HdrHistogram does): 128 per power of two, so
-// a percentile is within 1/128 of the exact value, in fixed memory. Keeping
-// every sample grew the leader by 8 bytes per broadcast, which a memory
-// figure over a long run would count against the library.
-class latency_histogram {
-public:
-    void record(std::uint64_t ns) {
-        ++counts_[bucket(ns)];
-        ++total_;
-        max_ = std::max(max_, ns);
-    }
-    std::uint64_t count() const { return total_; }
-    std::uint64_t max() const { return max_; }
-    /// The value at rank floor(q * count) (the rank the sorted-vector version used).
-    double percentile_us(double q) const {
-        if (total_ == 0) return 0;
-        const std::uint64_t rank = std::min<std::uint64_t>(total_ - 1, static_cast<std::uint64_t>(q * total_));
-        std::uint64_t seen = 0;
-        for (std::size_t i = 0; i < counts_.size(); ++i) {
-            seen += counts_[i];
-            if (seen > rank) return std::min<double>(midpoint(i), static_cast<double>(max_)) / 1000.0;
-        }
-        return max_ / 1000.0;
-    }
-
-private:
-    static constexpr int sub_bits = 7;
-    static std::size_t bucket(std::uint64_t v) {
-        const int msb = std::bit_width(v) - 1;
-        const int shift = std::max(0, msb - sub_bits);
-        return (static_cast<std::size_t>(shift) << sub_bits) + static_cast<std::size_t>(v >> shift);
-    }
-    static double midpoint(std::size_t i) {
-        if (i < (2u << sub_bits)) return static_cast<double>(i);
-        const int shift = static_cast<int>(i >> sub_bits) - 1;
-        const std::uint64_t m = i - (static_cast<std::size_t>(shift) << sub_bits);
-        return static_cast<double>(m << shift) + static_cast<double>(std::uint64_t(1) << shift) / 2;
-    }
-    std::array<std::uint64_t, (58u << sub_bits)> counts_{};
-    std::uint64_t total_ = 0;
-    std::uint64_t max_ = 0;
-};
 
 // ---------------------------------------------------------------------------
 // The peers' application state: K slots, each entry replaces the value of
@@ -271,54 +235,6 @@ struct snapshotting_state {
             });
     }
 };
-
-// ---------------------------------------------------------------------------
-// Reference limits measured in the same run.
-
-double measure_fdatasync_per_s(const std::filesystem::path& dir) {
-    const auto file = dir / "fdatasync-probe";
-    int fd = ::open(file.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0600);
-    if (fd < 0) return 0;
-    char buf[256];
-    std::memset(buf, 'x', sizeof buf);
-    int n = 0;
-    const auto start = clock_type::now();
-    while (clock_type::now() - start < 1s) {
-        if (::write(fd, buf, sizeof buf) != static_cast<ssize_t>(sizeof buf)) break;
-        ::fdatasync(fd);
-        ++n;
-    }
-    const double s = std::chrono::duration<double>(clock_type::now() - start).count();
-    ::close(fd);
-    std::filesystem::remove(file);
-    return n / s;
-}
-
-double measure_loopback_rtt_us() {
-    asio::io_context ioc;
-    asio::ip::tcp::acceptor acc(ioc, {asio::ip::make_address("127.0.0.1"), 0});
-    asio::ip::tcp::socket a(ioc), b(ioc);
-    a.connect(acc.local_endpoint());
-    acc.accept(b);
-    a.set_option(asio::ip::tcp::no_delay(true));
-    b.set_option(asio::ip::tcp::no_delay(true));
-    std::thread echo([&] {
-        char c[64];
-        boost::system::error_code ec;
-        while (asio::read(b, asio::buffer(c), ec) == sizeof c && !ec) asio::write(b, asio::buffer(c), ec);
-    });
-    char msg[64] = {};
-    const int rounds = 2000;
-    const auto start = clock_type::now();
-    for (int i = 0; i < rounds; ++i) {
-        asio::write(a, asio::buffer(msg));
-        asio::read(a, asio::buffer(msg));
-    }
-    const double us = std::chrono::duration<double, std::micro>(clock_type::now() - start).count() / rounds;
-    a.close();
-    echo.join();
-    return us;
-}
 
 std::uint16_t free_port() {
     asio::io_context ioc;

@@ -1,6 +1,8 @@
 // raftlite-kv — reading the [kv] section of a peer's config file.
 #include "kv_config.hpp"
 
+#include <algorithm>
+#include <stdexcept>
 #include <utility>
 
 namespace raftlite::kv {
@@ -108,6 +110,21 @@ kv_config load_kv_config(const std::filesystem::path& path) {
     std::optional<kv_settings> kv;
     auto peer = load_config(path, {kv_section(kv, true)});
     return make_kv_config(std::move(peer), std::move(*kv));
+}
+
+std::vector<kv_cluster_peer> load_kv_cluster(const std::filesystem::path& dir) {
+    if (!std::filesystem::is_directory(dir)) throw std::runtime_error(dir.string() + ": not a directory");
+    std::vector<kv_cluster_peer> peers;
+    for (const auto& f : std::filesystem::directory_iterator(dir)) {
+        if (f.path().extension() != ".ini") continue;
+        std::optional<http_server_options> http;
+        const auto cfg = load_config(f.path(), {kv_section(http, false)});
+        if (!http) continue;
+        peers.push_back({cfg.node.core.self, std::move(*http), cfg.data_dir});
+    }
+    if (peers.empty()) throw std::runtime_error(dir.string() + ": no peer config with a [kv] section");
+    std::sort(peers.begin(), peers.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    return peers;
 }
 
 } // namespace raftlite::kv

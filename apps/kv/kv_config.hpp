@@ -33,6 +33,7 @@
 #include <filesystem>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 namespace raftlite::kv {
 
@@ -87,6 +88,19 @@ kv_config load_kv_config(const std::filesystem::path& path);
 
 /// Parses config text as if read from `path` (see parse_config).
 kv_config parse_kv_config(std::string_view text, const std::filesystem::path& path);
+
+/// One peer of a cluster directory, as a client sees it.
+struct kv_cluster_peer {
+    node_id id = 0;
+    http_server_options http;             ///< its [kv] section: where it serves clients
+    std::filesystem::path data_dir;       ///< its [node] data_dir (resolved against the file)
+};
+
+/// Reads every *.ini of a cluster directory (e.g. conf/local) that has a [kv]
+/// section, in id order: what a client needs to reach every peer. Throws
+/// config_error for a bad file, std::runtime_error when `dir` is not a
+/// directory or holds no such file.
+std::vector<kv_cluster_peer> load_kv_cluster(const std::filesystem::path& dir);
 
 /// Where the server listens, as written in [kv] listen.
 inline endpoint_address listen_address(const http_server_options& o) { return {o.address, o.port}; }

@@ -1,0 +1,52 @@
+// raftlite-kv-load against a real 3-process cluster: a few hundred requests
+// of each workload, spread over every peer (--cluster reads their [kv]
+// addresses), all answered 200. No timing is checked: the figures are the
+// benchmark's business, this only shows the program works end to end.
+#include <boost/test/unit_test.hpp>
+
+#include "kv_process_cluster.hpp"
+
+#include <boost/json.hpp>
+
+using namespace raftlite;
+using namespace raftlite::test;
+
+namespace {
+
+boost::json::object load(const std::vector<std::string>& args) {
+    auto r = run_program(staged_program("raftlite-kv-load"), args);
+    BOOST_TEST_MESSAGE("raftlite-kv-load: " << r.output);
+    BOOST_REQUIRE_EQUAL(r.status, 0);
+    // stdout carries the one JSON object on its last line.
+    auto end = r.output.find_last_not_of('\n');
+    auto begin = r.output.rfind('\n', end);
+    return boost::json::parse(r.output.substr(begin == std::string::npos ? 0 : begin + 1)).as_object();
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(kv_load_puts_and_reads_through_every_peer_without_errors) {
+    kv_process_cluster c(3);
+    for (node_id id = 1; id <= 3; ++id) c.start(id);
+    BOOST_REQUIRE(c.wait_for_leader());
+    const std::string cluster = c.config(1).parent_path().string();
+
+    for (const char* workload : {"put", "get", "mixed"}) {
+        BOOST_TEST_CONTEXT("workload " << workload) {
+            auto o = load({"--cluster", cluster, "--connections", "6", "--workload", workload, "--keys", "40",
+                           "--requests", "300", "--no-reference", "--json"});
+            BOOST_TEST(o.at("errors").as_int64() == 0);
+            BOOST_TEST(o.at("ok").as_int64() == 300);
+            // Two connections to each peer: every peer answered.
+            for (const auto& [name, ok] : o.at("ok_by_target").as_object()) {
+                BOOST_TEST_CONTEXT("target " << name) { BOOST_TEST(ok.as_int64() > 0); }
+            }
+        }
+    }
+    // One address alone, and the reference figures printed beside the figures.
+    auto o = load({"--target", "127.0.0.1:" + std::to_string(c.kv_port(1)), "--connections", "4", "--requests",
+                   "100", "--data-dir", c.data_dir(1).string(), "--json"});
+    BOOST_TEST(o.at("errors").as_int64() == 0);
+    BOOST_TEST(o.at("fdatasync_per_s").to_number<double>() > 0);
+    BOOST_TEST(o.at("rtt_us").to_number<double>() > 0);
+}
