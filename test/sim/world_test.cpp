@@ -3,6 +3,7 @@
 // with all faults, even cluster sizes, batches of one and of two, slow disks,
 // group commit. Every run prints its seed; a failure prints the command that
 // replays it.
+#include "kv_machine.hpp"
 #include "node_host.hpp"
 #include "sweep.hpp"
 #include "world.hpp"
@@ -249,6 +250,110 @@ BOOST_AUTO_TEST_CASE(two_requests_expected_at_one_index_both_get_an_outcome) {
 BOOST_AUTO_TEST_CASE(failure_is_final) {
     const std::string seeds = seeds_failing("failure is final", 1, 40, 3, false, true);
     BOOST_TEST(seeds.empty(), "broadcasts completed as failed that committed, in seeds:" << seeds);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// The simulated state machine's client sessions (thesis §6.3), entry by
+// entry: what the retrying clients of the sweep rely on.
+namespace {
+
+log_entry command(index_t index, const std::string& payload) {
+    log_entry e;
+    e.term = 1;
+    e.index = index;
+    e.payload = make_bytes(payload);
+    return e;
+}
+
+kv_options two_sessions() {
+    kv_options o;
+    o.sessions = 2;
+    return o;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(kv_sessions)
+
+BOOST_AUTO_TEST_CASE(session_prefix_round_trips_and_decodes_strictly) {
+    kv_command c;
+    c.kind = kv_kind::cas;
+    c.key = "k1";
+    c.expected = 3;
+    c.value = 4;
+    c.session = {2, 17};
+    BOOST_TEST(encode(c) == "s2.17 c k1 3 4");
+    const auto d = decode(encode(c));
+    BOOST_TEST_REQUIRE(d.has_value());
+    BOOST_TEST((d->session == kv_session{2, 17}));
+    BOOST_TEST(d->value == 4);
+    BOOST_TEST(decode("p k1 5")->session.id == 0u);
+    for (const char* bad : {"s0.1 p k 1", "s1.0 p k 1", "s1 p k 1", "s1. p k 1", "s.1 p k 1", "s1.2x p k 1",
+                            "s+1.2 p k 1", "s1.-2 p k 1", "s1.2", "s1.2 s1.2 p k 1"})
+        BOOST_TEST(!decode(bad).has_value(), bad);
+}
+
+BOOST_AUTO_TEST_CASE(a_retry_is_answered_from_the_session_table) {
+    kv_machine m(two_sessions());
+    BOOST_TEST((m.apply(command(1, "s1.1 c k -1 5")).verdict == kv_verdict::fresh));
+    BOOST_TEST(m.result(1).succeeded);
+    // The retry commits again: not applied (the cas would fail now), answered as the first time.
+    const kv_applied& again = m.apply(command(2, "s1.1 c k -1 5"));
+    BOOST_TEST((again.verdict == kv_verdict::duplicate));
+    BOOST_TEST(again.result.succeeded);
+    BOOST_TEST(m.value("k") == 5);
+    BOOST_TEST((m.apply(command(3, "s2.1 p k 7")).verdict == kv_verdict::fresh));   // another session
+    BOOST_TEST((m.apply(command(4, "s1.2 g k")).verdict == kv_verdict::fresh));
+    BOOST_TEST(m.result(4).observed == 7);
+    // Once the client moved on, a late copy of its first command answers nothing.
+    BOOST_TEST((m.apply(command(5, "s1.1 c k -1 5")).verdict == kv_verdict::stale));
+    BOOST_TEST((m.apply(command(6, "s3.1 p k 1")).verdict == kv_verdict::unknown_session));
+    BOOST_TEST(m.value("k") == 7);
+    // Without a session, every copy applies.
+    BOOST_TEST((m.apply(command(7, "d k")).verdict == kv_verdict::none));
+    BOOST_TEST(m.value("k") == kv_absent);
+}
+
+BOOST_AUTO_TEST_CASE(sessions_travel_in_snapshots) {
+    kv_machine a(two_sessions());
+    a.apply(command(1, "s1.1 c k -1 5"));
+    a.apply(command(2, "s2.1 p j 2"));
+    kv_machine b(two_sessions());
+    BOOST_TEST_REQUIRE(b.restore(a.snapshot(), 2));
+    BOOST_TEST(b.digest() == a.digest());
+    // The restored replica never applied the cas, yet knows its retry.
+    const kv_applied& r = b.apply(command(3, "s1.1 c k -1 5"));
+    BOOST_TEST((r.verdict == kv_verdict::duplicate));
+    BOOST_TEST(r.result.succeeded);
+    // The sessions are part of the state: the same map with another table differs.
+    kv_machine c(two_sessions());
+    c.apply(command(1, "c k -1 5"));
+    c.apply(command(2, "p j 2"));
+    BOOST_TEST(c.digest() != a.digest());
+    // Strict: a table cut short, or missing, is no snapshot (and changes nothing).
+    const std::string snap = a.snapshot();
+    kv_machine d(two_sessions());
+    BOOST_TEST(!d.restore(snap.substr(0, snap.size() - 1), 2));
+    BOOST_TEST(!d.restore(c.snapshot().substr(0, c.snapshot().find("sessions")), 2));
+    BOOST_TEST(d.applied() == 0u);
+    // A machine without sessions writes the map alone.
+    kv_machine plain;
+    plain.apply(command(1, "p k 1"));
+    BOOST_TEST(plain.snapshot() == "1 k1\n");
+    // A crash starts the table over: sessions open, nothing recorded.
+    a.reset();
+    BOOST_TEST(a.digest() == kv_machine(two_sessions()).digest());
+}
+
+BOOST_AUTO_TEST_CASE(the_broken_machine_applies_a_retry_again) {
+    kv_options o = two_sessions();
+    o.ignore_sessions = true;
+    kv_machine m(o);
+    m.apply(command(1, "s1.1 c k -1 5"));
+    const kv_applied& again = m.apply(command(2, "s1.1 c k -1 5"));
+    BOOST_TEST((again.verdict == kv_verdict::fresh));
+    BOOST_TEST(!again.result.succeeded);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
