@@ -15,7 +15,8 @@ std::string str(auto&&... parts) {
 }
 } // namespace
 
-invariants::invariants(std::size_t nodes) : max_term_sent_(nodes, 0), delivered_(nodes, 0) {}
+invariants::invariants(std::size_t nodes, const kv_options& machine)
+    : reference_(machine), max_term_sent_(nodes, 0), delivered_(nodes, 0) {}
 
 invariants::entry_sig invariants::sig_of(const log_entry& e) {
     return {e.term, e.kind, e.origin, e.payload};
@@ -174,7 +175,8 @@ void invariants::after_turn(const std::vector<node_host>& hosts, const node_host
 
     // delivery and state machine safety
     const index_t first_new = committed_.size() + 1;
-    for (const log_entry& e : fx.delivered) {
+    for (std::size_t d = 0; d < fx.delivered.size(); ++d) {
+        const log_entry& e = fx.delivered[d];
         index_t& k = delivered_[n - 1];
         if (e.index != k + 1)
             throw violation("delivery", str("node ", n, " delivered entry ", e.index, " after ", k));
@@ -200,6 +202,17 @@ void invariants::after_turn(const std::vector<node_host>& hosts, const node_host
                                                         " completed ", names[f->second],
                                                         " but commits at index ", e.index));
             }
+        }
+        // Thesis §6.3: a command of a session takes effect once, however
+        // often its client sent it. (State machine safety makes the entry at
+        // an index the same on every node, so one index per command suffices.)
+        const kv_applied& a = fx.applied.at(d);
+        if (a.verdict == kv_verdict::fresh) {
+            auto [it, first] = fresh_at_.emplace(std::pair(a.session.id, a.session.seq), e.index);
+            if (!first && it->second != e.index)
+                throw violation("exactly once", str("node ", n, " applied command ", a.session.seq, " of session ",
+                                                    a.session.id, " at index ", e.index,
+                                                    "; it was applied at index ", it->second, " already"));
         }
     }
     // newly known committed entries must be in every leader of a later term

@@ -18,6 +18,10 @@
 //                        from 1 to its last, in its log or in its current
 //                        snapshot: a log prefix goes only once a snapshot that
 //                        covers it is durably current (Raft §7; thesis §5.1)
+//   exactly once         a client session's command (session, seq) is applied
+//                        fresh at one index only, on every node that applies
+//                        it: a retry that commits elsewhere in the log is a
+//                        duplicate (thesis §6.3)
 // A violation throws sim::violation naming the property.
 #ifndef RAFTLITE_SIM_INVARIANTS_HPP
 #define RAFTLITE_SIM_INVARIANTS_HPP
@@ -42,8 +46,9 @@ public:
 
 class invariants {
 public:
-    /// Node ids are 1..nodes.
-    explicit invariants(std::size_t nodes);
+    /// Node ids are 1..nodes; `machine`: the options of every node's state
+    /// machine (the reference replays the committed log with the same ones).
+    explicit invariants(std::size_t nodes, const kv_options& machine = {});
 
     /// After a (re)boot: the core starts from what is durable.
     void on_boot(const node_host& h);
@@ -82,6 +87,8 @@ private:
     std::vector<entry_sig> committed_;                      ///< index i at [i-1]
     kv_machine reference_;                                  ///< the committed log, applied once
     std::vector<std::uint64_t> digests_;                    ///< reference_'s map after entry i, at [i-1]
+    /// (session, seq) -> the index at which the command was applied fresh
+    std::map<std::pair<std::uint64_t, std::uint64_t>, index_t> fresh_at_;
     std::map<std::pair<term_t, node_id>, node_id> votes_;   ///< (term, voter) -> candidate
     std::vector<term_t> max_term_sent_;                     ///< by id - 1
     std::vector<index_t> delivered_;                        ///< by id - 1, since the last boot

@@ -198,7 +198,7 @@ void node_host::write_round(const disk_round& round) {
 }
 
 void node_host::deliver(const log_entry& entry) {
-    machine_.apply(entry);
+    fx_->applied.push_back(machine_.apply(entry));
     fx_->delivered.push_back(entry);
 }
 

@@ -33,6 +33,7 @@ struct host_effects {
     std::vector<envelope> sent;          ///< messages that left the node, in order
     std::vector<log_entry> appended;     ///< entries the core appended
     std::vector<log_entry> delivered;    ///< entries applied to the state machine
+    std::vector<kv_applied> applied;     ///< what the state machine made of each, in the same order
     std::vector<completion> completions;
     std::vector<read_completion> reads;  ///< read outcomes; ready ones after the deliveries up to their index
     bool reset_election_timer = false;
@@ -107,6 +108,9 @@ public:
     const raftlite::runner& runner() const { return *run_; }
     const memory_persister& disk() const noexcept { return disk_; }
     const kv_machine& machine() const noexcept { return machine_; }
+    /// The state machine starts over with these options (sessions, the
+    /// broken machine that ignores them); set before the first boot.
+    void set_machine(const kv_options& o) { machine_ = kv_machine(o); }
     /// Snapshots after this many applied entries (0: none), from the next boot on.
     void set_snapshot_entries(index_t n) noexcept { snapshot_entries_ = n; }
     /// Deferred snapshots, as a real application takes them: take_snapshot
