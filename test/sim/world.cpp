@@ -58,6 +58,7 @@ run_stats& run_stats::operator+=(const run_stats& o) {
     snapshots_deferred += o.snapshots_deferred; snapshots_abandoned += o.snapshots_abandoned;
     heal_to_commit_ms = std::max(heal_to_commit_ms, o.heal_to_commit_ms);
     reads += o.reads; read_rounds += o.read_rounds; lease_reads += o.lease_reads;
+    retries += o.retries; duplicates += o.duplicates;
     return *this;
 }
 
@@ -70,6 +71,7 @@ struct ev_heartbeat { std::size_t node; std::uint64_t gen; };
 struct ev_sync { std::size_t node; unsigned incarnation; };
 struct ev_client { std::size_t client; };
 struct ev_client_timeout { std::size_t client; std::uint64_t serial; };
+struct ev_client_retry { std::size_t client; std::uint64_t serial; };   // retrying clients: the next attempt
 struct ev_fault {};
 struct ev_heal_network { std::uint64_t serial; };
 struct ev_restart { std::size_t node; };
@@ -77,8 +79,8 @@ struct ev_drain { std::size_t node; unsigned incarnation; };
 struct ev_snapshot_done { std::size_t node; unsigned incarnation; };   // deferred: the application finishes its snapshot
 struct ev_seal { std::size_t node; unsigned incarnation; };            // deferred: a received snapshot is sealed
 using sched_payload = std::variant<ev_deliver, ev_election, ev_heartbeat, ev_sync, ev_client,
-                                   ev_client_timeout, ev_fault, ev_heal_network, ev_restart, ev_drain,
-                                   ev_snapshot_done, ev_seal>;
+                                   ev_client_timeout, ev_client_retry, ev_fault, ev_heal_network, ev_restart,
+                                   ev_drain, ev_snapshot_done, ev_seal>;
 
 struct scheduled {
     std::uint64_t time;
@@ -93,14 +95,32 @@ struct client_state {
     std::string key;              // reading: the key to read once the read index is applied
     std::size_t op = 0;           // handle in the history
     std::size_t node = 0;         // host index
-    std::uint64_t request = 0;
-    std::uint64_t serial = 0;     // distinguishes this operation's timeout from older ones
+    std::uint64_t request = 0;    // the attempt awaited (0: none, a retry is due)
+    std::uint64_t serial = 0;     // distinguishes this attempt's timeout from older ones
+    // retrying_clients: the operation is sent again until an attempt commits
+    bool retrying = false;
+    std::string payload;          // the command, (session, seq) included: the same in every attempt
+    std::uint64_t seq = 0;        // the last seq used in the client's session
+    std::uint64_t attempts = 0;   // of the operation, so far
 };
+
+// A client's request whose outcome is not known yet: its client and its
+// operation in the history.
+struct outstanding { std::size_t client; std::size_t op; };
+
+// Every node's state machine, and the checks' reference machine, open a
+// session for each client when clients retry (kv_machine.hpp).
+kv_options machine_options(const world_config& cfg) {
+    kv_options o;
+    o.sessions = cfg.retrying_clients ? cfg.clients : 0;
+    o.ignore_sessions = cfg.broken_sessions;
+    return o;
+}
 
 class world {
 public:
     explicit world(const world_config& cfg)
-        : cfg_(cfg), rng_(cfg.seed), net_(cfg.nodes), inv_(cfg.nodes),
+        : cfg_(cfg), rng_(cfg.seed), net_(cfg.nodes), inv_(cfg.nodes, machine_options(cfg)),
           trace_(cfg.trace_keep, cfg.trace_all), clients_(cfg.clients) {
         net_.min_latency = cfg.min_latency;
         net_.max_latency = cfg.max_latency;
@@ -130,6 +150,7 @@ public:
             hosts_.emplace_back(c, cfg.broken_core, cfg.broken_driver, cfg.broken_load);
             hosts_.back().set_snapshot_entries(cfg.snapshot_entries);
             hosts_.back().set_deferred_snapshots(cfg.snapshot_delay != 0);
+            hosts_.back().set_machine(machine_options(cfg));
         }
         election_gen_.assign(cfg.nodes, 0);
         heard_.assign(cfg.nodes, std::vector<std::uint64_t>(cfg.nodes, 0));
@@ -161,7 +182,10 @@ private:
     void carry_out(std::size_t i, host_effects& fx);
     void arm_election(std::size_t i);
     void client_issue(std::size_t c);
+    void client_send(std::size_t c, std::size_t i);
+    void client_retry(std::size_t c);
     void client_done(std::size_t c);
+    void answer(const outstanding& o, std::size_t i, index_t index, const kv_applied& a);
     void on_completion(std::size_t i, const completion& cp);
     void on_read(std::size_t i, const read_completion& rc);
     /// Ticks of true time that `local` ticks of node i's clock take.
@@ -175,6 +199,7 @@ private:
     bool converged(index_t upto) const;
     bool quiescent() const;
     std::uint64_t catch_up_round_trips() const;
+    std::uint64_t snapshot_round_trips(index_t longest, index_t to_come) const;
     void before_receive(std::size_t i, const std::vector<event>& es);
     void after_receive(std::size_t i);
     void check_quorum_rule(std::size_t i);
@@ -211,7 +236,6 @@ private:
     std::int64_t next_value_ = 0;
     // Every broadcast a client made whose outcome is not known yet, also after
     // the client gave up: a late `committed` still tells when it took effect.
-    struct outstanding { std::size_t client; std::size_t op; };
     std::map<std::pair<std::size_t, std::uint64_t>, outstanding> by_request_;   // (host, request) ->
     std::map<std::pair<std::size_t, std::uint64_t>, outstanding> by_read_;      // reads: (host, request) ->
     std::vector<double> rate_;      // each node's clock rate (world_config::clock_drift)
@@ -261,7 +285,9 @@ void world::crash(std::size_t i) {
     inbox_[i].clear();
     leader_term_[i] = 0;
     for (std::size_t c = 0; c < clients_.size(); ++c) {
-        if (clients_[c].busy && clients_[c].node == i) client_done(c);   // outcome unknown
+        if (!clients_[c].busy || clients_[c].node != i) continue;
+        if (clients_[c].retrying) client_retry(c);   // outcome unknown: send it again elsewhere
+        else client_done(c);                         // outcome unknown
     }
     // Its core is gone: no outcome will come for its broadcasts (they stay indeterminate).
     for (auto it = by_request_.begin(); it != by_request_.end();)
@@ -463,25 +489,68 @@ void world::on_completion(std::size_t i, const completion& cp) {
     if (it == by_request_.end()) return;
     const outstanding o = it->second;
     by_request_.erase(it);
-    if (cp.result == broadcast_result::committed && hosts_[i].machine().has_result(cp.index)) {
+    client_state& cl = clients_[o.client];
+    const bool awaited = cl.busy && cl.node == i && cl.request == cp.request;
+    const bool answered = cp.result == broadcast_result::committed && hosts_[i].machine().has_result(cp.index);
+    if (answered) {
         // The result is what this node's state machine computed at that index.
-        const kv_result& r = hosts_[i].machine().result(cp.index);
-        switch (history_.ops()[o.op].kind) {
-        case kv_kind::put: history_.complete_put(o.op, now_); break;
-        case kv_kind::del: history_.complete_del(o.op, now_); break;
-        case kv_kind::get: history_.complete_get(o.op, now_, r.observed); break;
-        case kv_kind::cas: history_.complete_cas(o.op, now_, r.succeeded); break;
-        }
-        ++stats_.ops_determinate;
+        answer(o, i, cp.index, hosts_[i].machine().outcome(cp.index));
     } else if (cp.result != broadcast_result::committed && cp.result != broadcast_result::unknown &&
-               cfg_.check_false_failures) {
+               cfg_.check_false_failures && !cfg_.retrying_clients) {
         // A failed broadcast never commits ("failure is final", checked on
         // every delivery), so it had no effect. Unchecked, it stays
-        // indeterminate: it may commit later.
+        // indeterminate: it may commit later. A retrying client's operation
+        // stays indeterminate too: another attempt of it may commit.
         no_effect_[o.op] = true;
     }
-    client_state& cl = clients_[o.client];
-    if (cl.busy && cl.node == i && cl.request == cp.request) client_done(o.client);
+    if (!awaited) return;
+    if (cl.retrying && !answered) client_retry(o.client);   // not_leader, busy, superseded, unknown, no result here
+    else client_done(o.client);
+}
+
+// Op o.op's attempt committed at `index` on node i, and its state machine
+// made `a` of it. Sessions (thesis §6.3): only one attempt of a command
+// applies (fresh); the others commit as duplicates, answered with the result
+// saved then, or, once the client has moved on, as stale (no answer; the
+// client no longer waits for one).
+void world::answer(const outstanding& o, std::size_t i, index_t index, const kv_applied& a) {
+    const client_state& cl = clients_[o.client];
+    const bool current = cl.busy && cl.op == o.op;   // the client still waits for this operation
+    auto where = [&] {
+        return "client " + std::to_string(o.client) + "'s command " + std::to_string(a.session.seq) +
+               " (session " + std::to_string(a.session.id) + ") committed at index " + std::to_string(index) +
+               " on node " + std::to_string(i + 1);
+    };
+    switch (a.verdict) {
+    case kv_verdict::unknown_session:
+        // The sessions open before any entry and never expire.
+        throw violation("exactly once", where() + " in a session the state machine does not know");
+    case kv_verdict::stale:
+        // A client has one command in flight: its session cannot have applied
+        // a later one while it waits.
+        if (current)
+            throw violation("exactly once", where() + " as stale, while its client still waits for it");
+        return;
+    case kv_verdict::duplicate: ++stats_.duplicates; break;
+    case kv_verdict::none:
+    case kv_verdict::fresh: break;
+    }
+    const kv_op& op = history_.ops()[o.op];
+    if (op.determinate) {
+        // Answered before (by another attempt): a duplicate gets the same answer.
+        if ((op.kind == kv_kind::get && op.observed != a.result.observed) ||
+            (op.kind == kv_kind::cas && op.succeeded != a.result.succeeded))
+            throw violation("exactly once", where() + " answered " + kv_verdict_name(a.verdict) + " with " +
+                                                "another result than its first answer (" + to_string(op) + ")");
+        return;
+    }
+    switch (op.kind) {
+    case kv_kind::put: history_.complete_put(o.op, now_); break;
+    case kv_kind::del: history_.complete_del(o.op, now_); break;
+    case kv_kind::get: history_.complete_get(o.op, now_, a.result.observed); break;
+    case kv_kind::cas: history_.complete_cas(o.op, now_, a.result.succeeded); break;
+    }
+    ++stats_.ops_determinate;
 }
 
 void world::client_done(std::size_t c) {
@@ -495,6 +564,7 @@ void world::client_done(std::size_t c) {
         }
     }
     cl.reading = false;
+    cl.retrying = false;
     cl.busy = false;
     ++cl.serial;
     if (clients_active_) schedule(now_ + rng_.uniform(0, cfg_.client_think), ev_client{c});
@@ -557,14 +627,43 @@ void world::client_issue(std::size_t c) {
         carry_out(i, fx);
         return;
     }
-    const std::string payload = encode(cmd);
+    if (cfg_.retrying_clients) {
+        cl.retrying = true;
+        cmd.session = {c + 1, ++cl.seq};   // client c's session (kv_machine.hpp), its next command
+    }
+    cl.payload = encode(cmd);
+    cl.attempts = 0;
+    client_send(c, i);
+}
+
+// One attempt of client c's operation, through node i.
+void world::client_send(std::size_t c, std::size_t i) {
+    client_state& cl = clients_[c];
+    cl.node = i;
+    ++cl.attempts;
     schedule(now_ + cfg_.client_timeout, ev_client_timeout{c, cl.serial});
     host_effects fx;
-    cl.request = hosts_[i].broadcast(make_bytes(payload), fx);   // ids are the node's, unique across its restarts
+    cl.request = hosts_[i].broadcast(make_bytes(cl.payload), fx);   // ids are the node's, unique across its restarts
     by_request_[{i, cl.request}] = {c, cl.op};
-    trace_.line(now_, "client %zu -> n%zu request %llu: %s", c, i + 1, static_cast<unsigned long long>(cl.request),
-                payload.c_str());
+    if (cl.attempts == 1)
+        trace_.line(now_, "client %zu -> n%zu request %llu: %s", c, i + 1, static_cast<unsigned long long>(cl.request),
+                    cl.payload.c_str());
+    else
+        trace_.line(now_, "client %zu -> n%zu request %llu: %s (attempt %llu)", c, i + 1,
+                    static_cast<unsigned long long>(cl.request), cl.payload.c_str(),
+                    static_cast<unsigned long long>(cl.attempts));
     carry_out(i, fx);
+}
+
+// A retrying client does not know whether its command took effect: it sends
+// the same (session, seq) again shortly, through a node picked then (thesis
+// §6.3: the session table answers a retry of an applied command with the
+// saved result instead of applying it again).
+void world::client_retry(std::size_t c) {
+    client_state& cl = clients_[c];
+    ++cl.serial;       // the abandoned attempt's timeout no longer applies ...
+    cl.request = 0;    // ... nor does its outcome end the operation
+    schedule(now_ + rng_.uniform(1, 30), ev_client_retry{c, cl.serial});
 }
 
 std::size_t world::leader_index() const {
@@ -692,10 +791,21 @@ void world::dispatch(const sched_payload& p) {
             } else if constexpr (std::is_same_v<T, ev_client_timeout>) {
                 client_state& cl = clients_[e.client];
                 if (cl.busy && cl.serial == e.serial) {
-                    trace_.line(now_, "client %zu gives up on request %llu", e.client,
-                                static_cast<unsigned long long>(cl.request));
-                    client_done(e.client);
+                    trace_.line(now_, "client %zu %s request %llu", e.client,
+                                cl.retrying ? "retries" : "gives up on", static_cast<unsigned long long>(cl.request));
+                    if (cl.retrying) client_retry(e.client);
+                    else client_done(e.client);
                 }
+            } else if constexpr (std::is_same_v<T, ev_client_retry>) {
+                client_state& cl = clients_[e.client];
+                if (!cl.busy || cl.serial != e.serial) return;
+                const std::size_t i = rng_.uniform(0, hosts_.size() - 1);
+                if (!hosts_[i].up()) {   // connection refused: try again soon
+                    schedule(now_ + rng_.uniform(1, 30), ev_client_retry{e.client, cl.serial});
+                    return;
+                }
+                ++stats_.retries;
+                client_send(e.client, i);
             } else if constexpr (std::is_same_v<T, ev_fault>) {
                 if (faulting_) fault();
             } else if constexpr (std::is_same_v<T, ev_heal_network>) {
@@ -781,11 +891,15 @@ void world::check_stable() const {
 // heal: the entries it lacks or holds wrongly (beyond the last entry it holds
 // that is known committed), in batches, plus one rejected probe per term run
 // of its log beyond that point. Entries yet to come (each client's last
-// operation, the next leader's no-op, the probe) count too.
+// operation, sent once more by a retrying client, the next leader's no-op,
+// the probe) count too. With snapshots, a node more than log_keep_entries
+// behind may find what it needs compacted away: it gets a snapshot first.
 std::uint64_t world::catch_up_round_trips() const {
     index_t longest = 0;
     for (const node_host& h : hosts_) longest = std::max(longest, h.core().log().length());
-    longest += clients_.size() + 2;
+    const index_t to_come = clients_.size() * (cfg_.retrying_clients ? 2 : 1) + 2;
+    longest += to_come;
+    const std::uint64_t snapshot = cfg_.snapshot_entries != 0 ? snapshot_round_trips(longest, to_come) : 0;
     const std::uint64_t batch = cfg_.core.max_batch_entries;
     std::uint64_t worst = 0;
     for (const node_host& h : hosts_) {
@@ -796,9 +910,39 @@ std::uint64_t world::catch_up_round_trips() const {
         std::uint64_t runs = 1;
         for (index_t k = good + 1; k <= log.length(); ++k)
             if (k > log.start() && log.term_at(k) != log.term_at(k - 1)) ++runs;
-        worst = std::max<std::uint64_t>(worst, (longest - good + batch - 1) / batch + runs);
+        std::uint64_t trips = (longest - good + batch - 1) / batch + runs;
+        if (longest - good > cfg_.core.log_keep_entries) trips += snapshot;
+        worst = std::max<std::uint64_t>(worst, trips);
     }
     return worst;
+}
+
+// Round trips to send a lagging node the leader's snapshot (Raft §7): its
+// bytes in chunks of snapshot_chunk_bytes, snapshot_chunks_inflight per round
+// trip, and one for the last answer; the leader starts over with each newer
+// snapshot it takes meanwhile, one per snapshot_entries entries beyond the
+// newest snapshot. The bytes: the largest state a node holds or snapshotted
+// now, and 10 more for each entry yet to come (one adds at most a short key
+// line, the probe's, or lengthens a value or a saved answer by a few digits).
+// Client sessions make snapshots larger (each session's record), so with
+// chunks of a few bytes this is what dominates a snapshot seed's bound.
+std::uint64_t world::snapshot_round_trips(index_t longest, index_t to_come) const {
+    std::uint64_t bytes = 0;
+    index_t newest = 0;
+    for (const node_host& h : hosts_) {
+        if (h.up()) bytes = std::max<std::uint64_t>(bytes, h.machine().snapshot().size());
+        if (const auto m = h.disk().current_snapshot()) {
+            bytes = std::max(bytes, m->size);
+            newest = std::max(newest, m->index);
+        }
+    }
+    bytes += 10 * to_come;
+    const std::uint64_t chunk = std::max<std::uint64_t>(cfg_.core.snapshot_chunk_bytes, 1);
+    const std::uint64_t window = std::max<std::uint64_t>(cfg_.core.snapshot_chunks_inflight, 1);
+    const std::uint64_t transfer = ((bytes + chunk - 1) / chunk + window - 1) / window + 1;
+    const std::uint64_t transfers = 1 + (longest - std::min(newest, longest) + cfg_.snapshot_entries - 1) /
+                                            cfg_.snapshot_entries;
+    return transfer * transfers;
 }
 
 bool world::converged(index_t upto) const {
@@ -878,9 +1022,25 @@ run_result world::run() {
             step_once();
         }
         stats_.heal_to_commit_ms = now_ - healed;
-        // Let the clients' outstanding operations finish or time out.
-        while (!queue_.empty() && std::any_of(clients_.begin(), clients_.end(), [](auto& c) { return c.busy; }))
+        // Let the clients' outstanding operations finish or time out. A
+        // retrying client goes on until its command commits, which in a
+        // healed cluster takes the attempt under way (client_timeout at
+        // most), then an attempt that commits within the liveness bound.
+        const std::uint64_t clients_deadline =
+            now_ + 2 * cfg_.client_timeout + cfg_.liveness_bound(catch_up_round_trips());
+        while (!queue_.empty() && std::any_of(clients_.begin(), clients_.end(), [](auto& c) { return c.busy; })) {
+            if (queue_.top().time > clients_deadline) {
+                std::string busy;
+                for (std::size_t c = 0; c < clients_.size(); ++c)
+                    if (clients_[c].busy)
+                        busy += " client " + std::to_string(c) + " (" + clients_[c].payload + ", " +
+                                std::to_string(clients_[c].attempts) + " attempts)";
+                throw violation("liveness", "clients still without an answer " +
+                                                std::to_string(clients_deadline - healed) +
+                                                " ms after the heal:" + busy);
+            }
             step_once();
+        }
         // Quiescence: one leader, every log equal to its log and committed,
         // nothing in flight on any disk. The end-of-run checks must not race
         // a commit still on its way.
@@ -973,6 +1133,7 @@ std::string describe_failure(const world_config& cfg, const run_result& r) {
       << "replay: sim --seed " << r.seed << " --nodes " << cfg.nodes << " --steps " << cfg.steps
       << " --faults " << cfg.faults.to_string() << (cfg.group_commit ? " --group-commit" : "");
     if (cfg.reads != sim_read_mode::log) s << " --reads " << read_mode_name(cfg.reads);
+    if (cfg.retrying_clients) s << " --retrying-clients";
     if (cfg.clock_drift > 0) s << " --clock-drift " << cfg.clock_drift;
     if (cfg.lease_drift_bound != world_config{}.lease_drift_bound) s << " --lease-drift-bound " << cfg.lease_drift_bound;
     const world_config d;
@@ -1000,7 +1161,8 @@ std::string describe_failure(const world_config& cfg, const run_result& r) {
                             std::pair{b.read_without_round, "read_without_round"},
                             std::pair{cfg.broken_driver.after_sync_messages_before_sync, "after_sync_messages_before_sync"},
                             std::pair{cfg.broken_driver.compact_before_snapshot_durable, "compact_before_snapshot_durable"},
-                            std::pair{cfg.broken_load, "load_without_sync"}})
+                            std::pair{cfg.broken_load, "load_without_sync"},
+                            std::pair{cfg.broken_sessions, "sessions_ignored"}})
         if (on) broken += (broken.empty() ? "" : ",") + std::string(name);
     if (!broken.empty()) s << " --broken " << broken;
     s

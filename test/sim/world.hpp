@@ -91,6 +91,21 @@ struct world_config {
     /// are answered from the contacted node's state machine, not through the
     /// log (the stale-read incident of the test scenarios).
     bool local_reads = false;
+    /// Clients that retry (Raft thesis §6.3): every command a client sends
+    /// through the log carries its session (client c: session c + 1, see
+    /// kv_machine.hpp) and the next seq in it. When the outcome is not
+    /// `committed` with a result (client_timeout, not_leader, busy,
+    /// superseded, unknown, or its node crashed), the client sends the same
+    /// (session, seq) again to a node picked at random, until one attempt
+    /// commits; the operation is invoked at the first attempt and completed
+    /// with the committed attempt's result (a duplicate's is the one saved
+    /// when the command first applied). Reads that do not go through the log
+    /// (read_index, lease) are not retried.
+    bool retrying_clients = false;
+    /// A deliberately broken state machine, to show the exactly-once check at
+    /// work: it ignores the session table and applies every retry again
+    /// (kv_options::ignore_sessions).
+    bool broken_sessions = false;
     /// How gets are served; lease mode sets core.lease_duration from
     /// lease_drift_bound.
     sim_read_mode reads = sim_read_mode::log;
@@ -184,6 +199,8 @@ struct run_stats {
     std::uint64_t restores = 0;         ///< state machines replaced by a snapshot (restarts and installs)
     std::uint64_t snapshots_deferred = 0;   ///< snapshots taken or received that finished later (snapshot_delay)
     std::uint64_t snapshots_abandoned = 0;  ///< of those, the ones a crash abandoned before they were durable
+    std::uint64_t retries = 0;          ///< attempts a retrying client sent after its first (retrying_clients)
+    std::uint64_t duplicates = 0;       ///< attempts that committed as a duplicate, answered from the session table
     run_stats& operator+=(const run_stats& o);
 };
 
