@@ -8,6 +8,10 @@
 //       --snapshot-events S: up to S snapshots at a node's applied index, with
 //       log_keep_entries 0)
 //   --clients C, --max-sync TICKS, --group-commit   workload and disk of a run
+//   --retrying-clients         clients retry a command of unknown outcome with
+//                              the same (session, seq) until it commits; the
+//                              state machines answer retries from their
+//                              session tables (exactly once, thesis §6.3)
 //   --faults crash,partition,loss,duplicate,late (or all, none); `late` holds
 //   some messages or duplicates of them back --late-min..--late-max ms
 //   --batch E, --inflight F    the core's max_batch_entries and max_inflight
@@ -21,8 +25,11 @@
 //                              default: at once), so crashes fall in between
 //   A sweep with --faults all (the default) and no --snapshots runs every
 //   seed S with S mod 4 in {2, 3} with the snapshot settings of sim_tests'
-//   snapshot family (sim/sweep.hpp); --snapshots 0 turns that off. The replay
-//   line of a failure names the settings of its seed.
+//   snapshot family (sim/sweep.hpp); --snapshots 0 turns that off. It also
+//   runs half the seeds with retrying clients, as sim_tests does
+//   (retrying_clients_for in sim/sweep.hpp), unless --retrying-clients puts
+//   them in every seed. The replay line of a failure names the settings of
+//   its seed.
 //   --skip outcomes,failures   leave out two checks (every accepted broadcast
 //                              gets an outcome; a failed broadcast never
 //                              commits), to sweep for anything else
@@ -33,7 +40,8 @@
 //   --broken RULE[,RULE]       switch on deliberately broken rules
 //                              (raftlite/detail/faults.hpp: core and runner
 //                              rules; load_without_sync is node_host's broken
-//                              restart)
+//                              restart; sessions_ignored, a state machine
+//                              that applies every retry again)
 //
 // A sweep without --nodes alternates 3- and 5-node clusters; with a list
 // (--nodes 2,4,6) seed S runs list[S mod length]. A failing run prints its
@@ -65,11 +73,12 @@ namespace {
               << "           [--late-min TICKS] [--late-max TICKS] [--process-crashes 0..100] [--broken RULE,...]\n"
               << "           [--snapshots N] [--snapshot-keep K] [--snapshot-chunk B] [--snapshot-inflight F]\n"
               << "           [--snapshot-delay D] [--reads log|read_index|lease|mixed] [--clock-drift D]\n"
-              << "           [--lease-drift-bound B]\n"
+              << "           [--lease-drift-bound B] [--retrying-clients]\n"
               << "       (a --faults all sweep without --reads mixes the three read modes, a third of the\n"
               << "        seeds each, lease seeds with clocks drifting 0.9 of the bound)\n"
               << "       (a --faults all sweep without --snapshots runs seeds S with S mod 4 in {2,3} with\n"
               << "        the snapshot family's settings; --snapshots 0 turns that off)\n"
+              << "       (a --faults all sweep without --retrying-clients runs them in seeds S with S/6 odd)\n"
               << "       sim --explore [--depth D] [--crashes K] [--broadcasts B] [--drops L] [--duplicates U]\n"
               << "                     [--timeouts E] [--heartbeats H] [--budget STATES] [--snapshot-events S]\n";
     std::exit(2);
@@ -158,6 +167,7 @@ int main(int argc, char** argv) {
         else if (a == "--clients") cfg.clients = number(value());
         else if (a == "--max-sync") cfg.max_sync = number(value());
         else if (a == "--group-commit") cfg.group_commit = true;
+        else if (a == "--retrying-clients") cfg.retrying_clients = true;
         else if (a == "--reads") {
             reads = value();
             if (*reads == "log") cfg.reads = sim_read_mode::log;
@@ -198,6 +208,7 @@ int main(int argc, char** argv) {
                 else if (w == "after_sync_messages_before_sync") cfg.broken_driver.after_sync_messages_before_sync = true;
                 else if (w == "compact_before_snapshot_durable") cfg.broken_driver.compact_before_snapshot_durable = true;
                 else if (w == "load_without_sync") cfg.broken_load = true;
+                else if (w == "sessions_ignored") cfg.broken_sessions = true;
                 else usage("unknown broken rule '" + w + "' (see raftlite/detail/faults.hpp)");
             }
         }
@@ -240,6 +251,8 @@ int main(int argc, char** argv) {
     const bool mix_snapshots = sweep && !snapshots && cfg.faults.to_string() == "all";
     // ... and the read modes, as the standard sweep does.
     const bool mix_reads = (sweep && !reads && cfg.faults.to_string() == "all") || (reads && *reads == "mixed");
+    // ... and retrying clients.
+    const bool mix_retrying = sweep && !cfg.retrying_clients && cfg.faults.to_string() == "all";
     if (minutes > 0 && last == first) last = ~0ull;
     if (trace_on) cfg.trace_all = &std::cout;
 
@@ -259,6 +272,7 @@ int main(int argc, char** argv) {
             c.reads = static_cast<sim_read_mode>(seed % 3);
             c.clock_drift = c.reads == sim_read_mode::lease ? 0.9 * c.lease_drift_bound : 0.0;
         }
+        if (mix_retrying) c.retrying_clients = retrying_clients_for(seed);
         const run_result r = run_world(c);
         ++runs;
         total += r.stats;
@@ -288,6 +302,8 @@ int main(int argc, char** argv) {
               << total.restores << " restores, " << total.snapshots_deferred << " deferred, "
               << total.snapshots_abandoned << " abandoned by crashes\n"
               << "reads without the log " << total.reads << " (" << total.read_rounds << " heartbeat rounds, "
-              << total.lease_reads << " under a lease)\n";
+              << total.lease_reads << " under a lease)\n"
+              << "retrying clients: " << total.retries << " retries, " << total.duplicates
+              << " duplicates answered from the session table\n";
     return failures ? 1 : 0;
 }

@@ -4,8 +4,10 @@
 //
 // Every family runs with every fault kind (crashes, power losses and process
 // crashes, partitions of every shape, loss, duplication, late delivery) and
-// every check on. Seed S of a family replays with the command line that
-// describe_failure() prints.
+// every check on; a third of the seeds read through the log, a third through
+// ReadIndex, a third under leases, and half of them run retrying clients.
+// Seed S of a family replays with the command line that describe_failure()
+// prints.
 #ifndef RAFTLITE_SIM_SWEEP_HPP
 #define RAFTLITE_SIM_SWEEP_HPP
 
@@ -25,6 +27,12 @@ struct sweep_family {
     std::size_t seeds() const { return static_cast<std::size_t>(last - first + 1); }
 };
 
+/// Half the seeds run retrying clients (world_config::retrying_clients:
+/// sessions, exactly-once retries, thesis §6.3). seed mod 6 picks the read
+/// mode (mod 3) and, in most families, the cluster size (mod 2); seed / 6
+/// leaves both alone, so every read mode and size runs with and without.
+inline bool retrying_clients_for(std::uint64_t seed) { return (seed / 6) % 2 == 1; }
+
 inline world_config sweep_config(std::uint64_t seed, std::size_t nodes, std::uint64_t steps) {
     world_config c;
     c.seed = seed;
@@ -35,6 +43,7 @@ inline world_config sweep_config(std::uint64_t seed, std::size_t nodes, std::uin
     // clocks drifting within the bound the lease assumes, a third each.
     c.reads = static_cast<sim_read_mode>(seed % 3);
     if (c.reads == sim_read_mode::lease) c.clock_drift = 0.9 * c.lease_drift_bound;
+    c.retrying_clients = retrying_clients_for(seed);
     return c;
 }
 

@@ -32,6 +32,7 @@ enum class fault {
     install_older_snapshot,
     compact_before_snapshot_durable,
     read_without_round,
+    sessions_ignored,
 };
 
 namespace {
@@ -55,6 +56,7 @@ void set_fault(world_config& w, fault f) {
     w.broken_core.install_older_snapshot = f == fault::install_older_snapshot;
     w.broken_driver.compact_before_snapshot_durable = f == fault::compact_before_snapshot_durable;
     w.broken_core.read_without_round = f == fault::read_without_round;
+    w.broken_sessions = f == fault::sessions_ignored;
 }
 
 // The standard sweep's snapshot family, seeds first..last, with `f`.
@@ -276,4 +278,14 @@ BOOST_AUTO_TEST_CASE(compact_before_snapshot_durable_is_caught) {
 // moved past: a stale read the linearizability check finds.
 BOOST_AUTO_TEST_CASE(sweep_catches_read_without_round) {
     expect_caught(fault::read_without_round, "a read served without confirming leadership", {"linearizability"});
+}
+
+// Thesis §6.3: a client that retries a command of unknown outcome needs the
+// state machine to recognise the retry (its session and seq) and answer it
+// with the saved result. A state machine that ignores its session table
+// applies a retry of a command that took effect once more: the half of the
+// sweep that runs retrying clients sees the command applied at two indexes.
+BOOST_AUTO_TEST_CASE(sweep_catches_sessions_ignored) {
+    expect_caught(fault::sessions_ignored, "a state machine that applies every retry again",
+                  {"exactly once", "linearizability"});
 }
