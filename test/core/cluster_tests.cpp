@@ -321,7 +321,7 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(cluster_costs)
 
-BOOST_AUTO_TEST_CASE(ten_agreements_cost_about_four_messages_each) {
+BOOST_AUTO_TEST_CASE(ten_agreements_cost_about_eight_messages_each) {
     cluster_harness h(3);
     BOOST_REQUIRE_EQUAL(h.elect(1), 1u);
     const std::size_t mark = h.sent().size();
@@ -331,7 +331,10 @@ BOOST_AUTO_TEST_CASE(ten_agreements_cost_about_four_messages_each) {
     }
     h.settle(1);   // followers learn the last commit
     for (node_id n : h.ids()) BOOST_TEST(h.delivered(n).size() == 10u);
-    BOOST_TEST(sent_since(h, mark) <= 44u);   // 10 x (2 requests + 2 acks) + one heartbeat round
+    // 10 x (2 requests + 2 acks + the commit announced to both followers and
+    // answered) + one heartbeat round. Without the announcements, 44, but a
+    // follower learns each commit a heartbeat late.
+    BOOST_TEST(sent_since(h, mark) <= 84u);
 }
 
 BOOST_AUTO_TEST_CASE(an_idle_heartbeat_round_costs_two_messages_per_follower) {

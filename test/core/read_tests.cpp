@@ -156,6 +156,21 @@ BOOST_AUTO_TEST_CASE(a_follower_read_waits_for_its_own_deliveries) {
     BOOST_TEST(h.delivered(3) == (std::vector<std::string>{"y"}), boost::test_tools::per_element());
 }
 
+BOOST_AUTO_TEST_CASE(a_follower_learns_a_commit_without_waiting_for_a_heartbeat) {
+    // The commit index is announced as soon as it moves: a follower's read
+    // index (or forwarded broadcast) does not wait a heartbeat for it.
+    cluster_harness h(3);
+    BOOST_REQUIRE_EQUAL(h.elect(1), 1u);
+    h.broadcast(2, "x");
+    h.run_until_quiet();   // no heartbeat fires
+    for (node_id n : h.ids()) BOOST_TEST(h.delivered(n) == (std::vector<std::string>{"x"}), boost::test_tools::per_element());
+    const std::uint64_t req = h.read(3);
+    h.run_until_quiet();
+    auto r = reads_of(h, 3, req);
+    BOOST_REQUIRE_EQUAL(r.size(), 1u);
+    BOOST_TEST(r[0].result == read_result::ready);
+}
+
 BOOST_AUTO_TEST_CASE(reads_do_not_grow_the_log) {
     cluster_harness h(3);
     BOOST_REQUIRE_EQUAL(h.elect(1), 1u);

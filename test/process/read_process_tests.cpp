@@ -17,8 +17,8 @@ std::string status_field(const kv_process_cluster& c, node_id id, const char* fi
     auto r = http_call(c.kv_port(id), "GET", "/status", {}, 10s);
     BOOST_REQUIRE(r);
     BOOST_REQUIRE_EQUAL(r->status, 200u);
-    const auto& o = boost::json::parse(r->body).as_object();
-    const auto& v = o.at(field);
+    const boost::json::value parsed = boost::json::parse(r->body);
+    const auto& v = parsed.as_object().at(field);
     return v.is_string() ? std::string(v.as_string()) : boost::json::serialize(v);
 }
 

@@ -417,10 +417,10 @@ void core::replicate_log(node_id f, progress& p, bool heartbeat, output& out) {
         // the batch may still be on its way, and re-sending up to
         // max_batch_bytes every heartbeat would crowd the link.
         if (p.probe_outstanding) {
-            if (heartbeat) send(f, make_log_request(p.sent_length, false), out);
+            if (heartbeat) send_log_request(f, p, make_log_request(p.sent_length, false), out);
             return;
         }
-        send(f, make_log_request(p.sent_length, true), out);
+        send_log_request(f, p, make_log_request(p.sent_length, true), out);
         p.probe_outstanding = true;
         return;
     }
@@ -430,14 +430,32 @@ void core::replicate_log(node_id f, progress& p, bool heartbeat, output& out) {
         log_request r = make_log_request(p.sent_length, true);
         p.sent_length = r.prefix_len + r.suffix.size();
         p.inflight.push_back(p.sent_length);
-        send(f, std::move(r), out);
+        send_log_request(f, p, std::move(r), out);
         sent = true;
     }
     // A heartbeat names a prefix known to match, so it is accepted whatever
     // is still in flight, and it carries the commit length.
     // (Below the log start the prefix is the snapshot's last entry: a
     // follower without it rejects, and is then sent the snapshot.)
-    if (heartbeat && !sent) send(f, make_log_request(std::max(p.acked_length, log_.start() - 1), false), out);
+    if (heartbeat && !sent) send_log_request(f, p, make_log_request(std::max(p.acked_length, log_.start() - 1), false), out);
+}
+
+void core::send_log_request(node_id f, progress& p, log_request r, output& out) {
+    p.commit_sent = std::max(p.commit_sent, r.leader_commit);
+    send(f, std::move(r), out);
+}
+
+// A follower learns of a commit from the next log_request; when no entries
+// are on their way to it, that would be the next heartbeat, and a read
+// index or a forwarded broadcast waiting on it would wait that long. So a
+// new commit index goes out at once, in an empty log_request, to every
+// follower that holds entries it does not know are committed (etcd's leader
+// does the same after each commit).
+void core::announce_commit(output& out) {
+    for (auto& [f, p] : followers_) {
+        if (p.snapshotting || p.commit_sent >= commit_length_ || p.acked_length <= p.commit_sent) continue;
+        send_log_request(f, p, make_log_request(std::max(p.acked_length, log_.start() - 1), false), out);
+    }
 }
 
 void core::start_snapshot_transfer(progress& p) {
@@ -599,7 +617,10 @@ void core::on_log_response(node_id from, const log_response& m, output& out) {
             p.sent_length = m.ack;
         }
         commit_log_entries(out);
-        if (current_role_ == role::leader) replicate_log(from, p, false, out);
+        if (current_role_ == role::leader) {
+            replicate_log(from, p, false, out);   // new entries carry the new commit index
+            announce_commit(out);
+        }
         return;
     }
     // Rejected. The empty prefix always matches: a follower rejecting it is
@@ -722,7 +743,9 @@ void core::on_log_synced(const log_synced& s, output& out) {
     if (log_.term_at(s.last_index) != s.last_term) return;
     if (s.last_index <= durable_length_) return;
     durable_length_ = s.last_index;
-    if (current_role_ == role::leader) commit_log_entries(out);
+    if (current_role_ != role::leader) return;
+    commit_log_entries(out);
+    announce_commit(out);
 }
 
 // ---- snapshots (Raft §7; thesis §5) -------------------------------------------

@@ -246,6 +246,7 @@ private:
         std::uint64_t snap_sent = 0;   ///< next byte to send
         bool snap_done_sent = false;   ///< the last chunk is out
         std::uint64_t acked_round = 0; ///< the highest read round it answered in this term
+        index_t commit_sent = 0;       ///< the highest leader_commit sent to it
     };
 
     // a read waiting on the leader for its round (thesis §6.4)
@@ -312,6 +313,8 @@ private:
 
     // replication
     void replicate_log(node_id f, progress& p, bool heartbeat, output& out);
+    void send_log_request(node_id f, progress& p, log_request r, output& out);
+    void announce_commit(output& out);
     log_request make_log_request(index_t prefix_len, bool with_entries) const;
     bool append_entries(const log_request& m, output& out);
     void commit_log_entries(output& out);
