@@ -177,6 +177,7 @@ int main(int argc, char** argv) {
         }
         else if (a == "--clock-drift") cfg.clock_drift = std::stod(value());
         else if (a == "--lease-drift-bound") cfg.lease_drift_bound = std::stod(value());
+        else if (a == "--leader-clock-factor") cfg.leader_clock_factor = std::stod(value());
         else if (a == "--trace") trace_on = true;
         else if (a == "--skip") {
             // leaves out checks (both are on by default)

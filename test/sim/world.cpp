@@ -190,7 +190,11 @@ private:
     void on_read(std::size_t i, const read_completion& rc);
     /// Ticks of true time that `local` ticks of node i's clock take.
     std::uint64_t true_ticks(std::size_t i, std::uint64_t local) const {
-        return static_cast<std::uint64_t>(std::ceil(static_cast<double>(local) / rate_[i]));
+        return static_cast<std::uint64_t>(std::ceil(static_cast<double>(local) / effective_rate(i)));
+    }
+    double effective_rate(std::size_t i) const {
+        const bool leads = hosts_[i].up() && hosts_[i].core().role() == role::leader;
+        return rate_[i] * (leads ? cfg_.leader_clock_factor : 1.0);
     }
     void set_clocks();
     void fault();
@@ -239,6 +243,8 @@ private:
     std::map<std::pair<std::size_t, std::uint64_t>, outstanding> by_request_;   // (host, request) ->
     std::map<std::pair<std::size_t, std::uint64_t>, outstanding> by_read_;      // reads: (host, request) ->
     std::vector<double> rate_;      // each node's clock rate (world_config::clock_drift)
+    std::vector<double> local_ns_;  // each node's clock reading, advanced at its rate
+    std::uint64_t clocks_at_ = 0;   // the true time the readings are for
     kv_history history_;
     std::vector<bool> no_effect_;   // by op: failed, and (checked separately) never committed
     run_stats stats_;
@@ -470,10 +476,15 @@ void world::on_read(std::size_t i, const read_completion& rc) {
 }
 
 // Every node's clock, read before anything happens at this instant (lease
-// reads judge their lease by it): true time in milliseconds times its rate.
+// reads judge their lease by it): it advances at the node's rate (slower
+// while it leads, world_config::leader_clock_factor), one tick a millisecond.
 void world::set_clocks() {
-    for (std::size_t i = 0; i < hosts_.size(); ++i)
-        hosts_[i].set_clock(std::chrono::nanoseconds(static_cast<std::int64_t>(static_cast<double>(now_) * 1e6 * rate_[i])));
+    if (local_ns_.size() != hosts_.size()) local_ns_.assign(hosts_.size(), 0.0);
+    for (std::size_t i = 0; i < hosts_.size(); ++i) {
+        local_ns_[i] += static_cast<double>(now_ - clocks_at_) * 1e6 * effective_rate(i);
+        hosts_[i].set_clock(std::chrono::nanoseconds(static_cast<std::int64_t>(local_ns_[i])));
+    }
+    clocks_at_ = now_;
 }
 
 void world::on_completion(std::size_t i, const completion& cp) {
@@ -1136,6 +1147,7 @@ std::string describe_failure(const world_config& cfg, const run_result& r) {
     if (cfg.retrying_clients) s << " --retrying-clients";
     if (cfg.clock_drift > 0) s << " --clock-drift " << cfg.clock_drift;
     if (cfg.lease_drift_bound != world_config{}.lease_drift_bound) s << " --lease-drift-bound " << cfg.lease_drift_bound;
+    if (cfg.leader_clock_factor != 1.0) s << " --leader-clock-factor " << cfg.leader_clock_factor;
     const world_config d;
     if (cfg.core.max_batch_entries != d.core.max_batch_entries) s << " --batch " << cfg.core.max_batch_entries;
     if (cfg.core.max_inflight != d.core.max_inflight) s << " --inflight " << cfg.core.max_inflight;

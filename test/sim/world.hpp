@@ -116,6 +116,10 @@ struct world_config {
     /// lease lasts election_timeout × (1 - b) / (1 + b) on the leader's clock.
     /// Reads stay linearizable while clock_drift <= this bound.
     double lease_drift_bound = 0.1;
+    /// A leader's clock (and timers) run this much slower while it leads, on
+    /// top of its drift (1: no change): a drift beyond any bound, where it
+    /// matters most, to show that the lease check is real.
+    double leader_clock_factor = 1.0;
     bool check_outcomes = true;             ///< healed and idle, every accepted broadcast has an outcome
     bool check_false_failures = true;       ///< a broadcast that failed never commits later
     bool check_terms = true;                ///< a node adopts a higher term it receives (§5.1)
