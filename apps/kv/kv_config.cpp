@@ -117,10 +117,10 @@ std::vector<kv_cluster_peer> load_kv_cluster(const std::filesystem::path& dir) {
     std::vector<kv_cluster_peer> peers;
     for (const auto& f : std::filesystem::directory_iterator(dir)) {
         if (f.path().extension() != ".ini") continue;
-        std::optional<http_server_options> http;
-        const auto cfg = load_config(f.path(), {kv_section(http, false)});
-        if (!http) continue;
-        peers.push_back({cfg.node.core.self, std::move(*http), cfg.data_dir});
+        std::optional<kv_settings> kv;
+        const auto cfg = load_config(f.path(), {kv_section(kv, false)});
+        if (!kv) continue;
+        peers.push_back({cfg.node.core.self, std::move(kv->http), cfg.data_dir});
     }
     if (peers.empty()) throw std::runtime_error(dir.string() + ": no peer config with a [kv] section");
     std::sort(peers.begin(), peers.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
