@@ -50,6 +50,7 @@
 #include <malloc.h>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <sstream>
 #include <string>
 #include <sys/wait.h>
@@ -85,6 +86,10 @@ struct settings {
     raftlite::index_t restart_entries = 0;    // > 0: the restart benchmark instead of a cluster
     std::size_t restart_tail = 1000;
     int restart_runs = 3;
+    std::string workload = "write";           // write | read | mixed
+    double read_ratio = 0.5;                  // mixed: the probability that an operation is a read
+    bool lease = false;                       // node_options::lease_reads
+    std::string read_from = "leader";         // leader | any: which peers the clients use
 
     bool with_state() const { return app_state || snapshot_entries > 0; }
 };
@@ -177,6 +182,9 @@ public:
             std::count_if(slots_.begin(), slots_.end(), [](const auto& v) { return bool(v); }));
     }
 
+    /// The value of slot i % K (a read of the state; on the delivery thread).
+    const raftlite::shared_bytes& get(std::uint64_t i) const { return slots_[i % slots_.size()]; }
+
     /// Slots holding a value; readable from any thread (the status loop).
     std::size_t filled() const { return filled_.load(std::memory_order_relaxed); }
 
@@ -209,9 +217,10 @@ struct snapshotting_state {
     explicit snapshotting_state(std::size_t k) : table(k) {}
     ~snapshotting_state() { writer.join(); }
 
-    /// `applied`, if set, runs after each delivered entry is applied.
+    /// `applied`, if set, runs after each delivered entry is applied, and
+    /// after a restore with the snapshot's last entry.
     void attach(raftlite::node& n, std::function<void(raftlite::index_t)> applied = {}) {
-        n.on_deliver([this, applied = std::move(applied)](raftlite::index_t i, const raftlite::shared_bytes& p) {
+        n.on_deliver([this, applied](raftlite::index_t i, const raftlite::shared_bytes& p) {
             table.apply(p);
             if (applied) applied(i);
         });
@@ -228,10 +237,11 @@ struct snapshotting_state {
                     if (!sink->finish(ec)) last_snapshot_bytes = bytes;
                 });
             },
-            [this](raftlite::snapshot_source& source) {
+            [this, applied = std::move(applied)](raftlite::snapshot_source& source) {
                 table.restore(source);
                 restored_at = clock_type::now();
                 ++restores;
+                if (applied) applied(source.meta().index);
             });
     }
 };
@@ -263,6 +273,9 @@ raftlite::node_options peer_options(const settings& s, raftlite::node_id id, con
     o.heartbeat_interval = 30ms;
     o.seed = id;
     o.snapshot_entries = s.snapshot_entries;
+    // Reads under the leader's lease need check_quorum and leader_stickiness,
+    // which the core has on by default.
+    o.lease_reads = s.lease;
     return o;
 }
 
@@ -301,13 +314,17 @@ int run_peer(const settings& s, raftlite::node_id id, const std::vector<std::uin
     asio::io_context ioc(1);
     raftlite::node n(ioc, peer_options(s, id, ports), std::move(storage));
     std::optional<snapshotting_state> app;
+    // The last entry this peer's state holds: a read checks that it covers
+    // the read index it was given.
+    std::atomic<raftlite::index_t> applied{0};
+    auto note_applied = [&applied](raftlite::index_t i) { applied.store(i, std::memory_order_relaxed); };
     if (s.with_state()) {
         app.emplace(s.state_slots);
-        app->attach(n);
+        app->attach(n, note_applied);
     } else {
         // The benchmark measures commits, not an application: deliveries are
-        // taken and dropped (without a handler they would wait for async_receive).
-        n.on_deliver([](raftlite::index_t, const raftlite::shared_bytes&) {});
+        // only counted (without a handler they would wait for async_receive).
+        n.on_deliver([note_applied](raftlite::index_t i, const raftlite::shared_bytes&) { note_applied(i); });
     }
     if (auto ec = n.start()) {
         std::cerr << "peer " << id << ": cannot start: " << ec.message() << "\n";
@@ -323,62 +340,101 @@ int run_peer(const settings& s, raftlite::node_id id, const std::vector<std::uin
         std::string line;
         while (std::getline(std::cin, line)) {
             if (line == "quit") break;
-            if (line == "run") {
+            if (line == "run" || line.rfind("run ", 0) == 0) {
+                // "run N": N clients on this peer (--read-from any spreads them); "run": --clients.
+                const int clients = line.size() > 4 ? std::stoi(line.substr(4)) : s.clients;
                 std::mutex m;
-                latency_histogram hist;
-                std::size_t errors = 0;
+                latency_histogram read_hist, write_hist;
+                std::uint64_t read_errors = 0, write_errors = 0, stale_reads = 0;
                 double elapsed_s = 0;
                 const std::string fixed_payload(s.payload, 'p');
                 const auto data = raftlite::make_bytes(fixed_payload);
                 std::atomic<bool> measuring{false}, stopping{false};
                 std::atomic<int> outstanding{0};
-                std::uint64_t seq = 0;   // used on the io thread only
+                // Used on the io thread only (issue() and the completions run there).
+                std::uint64_t seq = 0;
+                std::uint64_t read_sink = 0;
+                raftlite::index_t last_write = 0;   // the highest index of a write completed here
+                std::mt19937_64 rng(id);
+                const double p_read = s.workload == "read" ? 1.0 : s.workload == "mixed" ? s.read_ratio : 0.0;
+                std::bernoulli_distribution is_read(p_read);
+                auto record = [&](bool read, boost::system::error_code ec, clock_type::time_point t0) {
+                    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now() - t0).count();
+                    std::lock_guard<std::mutex> lock(m);
+                    if (!measuring) return;
+                    if (ec) ++(read ? read_errors : write_errors);
+                    else (read ? read_hist : write_hist).record(static_cast<std::uint64_t>(ns));
+                };
                 std::function<void()> issue;
                 issue = [&] {
                     if (stopping) return;
                     ++outstanding;
+                    const auto t0 = clock_type::now();
+                    if (p_read > 0 && is_read(rng)) {
+                        // A linearizable read: once the node says its state
+                        // covers `index`, read that state here. The completion
+                        // runs on the node's strand, where deliveries run.
+                        // Linearizable: the read must see every write completed
+                        // before it began, here at least this peer's own.
+                        const raftlite::index_t floor = last_write;
+                        n.async_read_index([&, t0, floor](boost::system::error_code ec, raftlite::index_t index) {
+                            if (!ec) {
+                                if (index < floor || applied.load(std::memory_order_relaxed) < floor) {
+                                    ++stale_reads;
+                                    ec = make_error_code(boost::system::errc::state_not_recoverable);
+                                } else if (app) {
+                                    const auto& v = app->table.get(++seq);
+                                    read_sink += v ? v->size() : 0;
+                                } else {
+                                    read_sink += applied.load(std::memory_order_relaxed);
+                                }
+                            }
+                            record(true, ec, t0);
+                            --outstanding;
+                            issue();
+                        });
+                        return;
+                    }
                     // With an application state, payloads differ so that they spread over the slots.
                     auto payload = s.with_state() ? raftlite::make_bytes(make_payload(++seq, s.payload)) : data;
-                    const auto t0 = clock_type::now();
-                    n.async_broadcast(std::move(payload), [&, t0](boost::system::error_code ec, raftlite::index_t) {
-                        const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now() - t0).count();
-                        {
-                            std::lock_guard<std::mutex> lock(m);
-                            if (measuring) {
-                                if (ec) ++errors;
-                                else hist.record(static_cast<std::uint64_t>(ns));
-                            }
-                        }
+                    n.async_broadcast(std::move(payload), [&, t0](boost::system::error_code ec, raftlite::index_t index) {
+                        if (!ec) last_write = std::max(last_write, index);
+                        record(false, ec, t0);
                         --outstanding;
                         issue();
                     });
                 };
-                for (int c = 0; c < s.clients; ++c) asio::post(ioc, issue);
+                for (int c = 0; c < clients; ++c) asio::post(ioc, issue);
                 std::this_thread::sleep_for(std::chrono::duration<double>(s.warmup));
                 const long rss_kb_start = read_status_kb("VmRSS");
+                const auto st0 = n.status();
                 const auto start = clock_type::now();
                 measuring = true;
                 std::this_thread::sleep_for(std::chrono::duration<double>(s.seconds));
-                latency_histogram h;
+                latency_histogram rh, wh;
+                std::uint64_t re = 0, we = 0, stale = 0;
                 {
                     std::lock_guard<std::mutex> lock(m);
                     measuring = false;
                     elapsed_s = std::chrono::duration<double>(clock_type::now() - start).count();
-                    h = hist;
+                    rh = read_hist;
+                    wh = write_hist;
+                    re = read_errors;
+                    we = write_errors;
+                    stale = stale_reads;
                 }
                 const long rss_kb_end = read_status_kb("VmRSS");
                 const long heap_kb_end = heap_in_use_kb();
+                const auto st = n.status();
                 stopping = true;
                 while (outstanding > 0) std::this_thread::sleep_for(1ms);
-                const auto st = n.status();
-                const double ops = h.count() / elapsed_s;
+                // The figures themselves are computed by the parent from the
+                // histograms of every peer that ran clients; this peer's
+                // memory and log figures matter when it leads.
                 std::ostringstream js;
-                js << std::fixed << std::setprecision(1) << "{\"ops_per_s\":" << ops
-                   << ",\"mb_per_s\":" << std::setprecision(3) << ops * s.payload / 1e6 << std::setprecision(1)
-                   << ",\"p50_us\":" << h.percentile_us(0.5) << ",\"p90_us\":" << h.percentile_us(0.9)
-                   << ",\"p99_us\":" << h.percentile_us(0.99) << ",\"p999_us\":" << h.percentile_us(0.999)
-                   << ",\"max_us\":" << h.max() / 1000.0 << ",\"operations\":" << h.count()
-                   << ",\"errors\":" << errors;
+                js << std::fixed << std::setprecision(3)
+                   << "{\"read_rounds\":" << st.core.read_rounds - st0.core.read_rounds
+                   << ",\"lease_reads\":" << st.core.lease_reads - st0.core.lease_reads;
                 {
                     std::lock_guard<std::mutex> lock(mem.m);
                     js << ",\"snapshots\":" << st.snapshots_taken
@@ -394,8 +450,12 @@ int run_peer(const settings& s, raftlite::node_id id, const std::vector<std::uin
                        << ",\"log_entries\":" << st.last_log_index + 1 - st.log_start
                        << ",\"snapshot_bytes\":" << (app ? app->last_snapshot_bytes.load() : 0)
                        << ",\"filled_slots\":" << (app ? app->table.filled() : 0)
-                       << ",\"rss_series\":[" << mem.series << "]}";
+                       << ",\"rss_series\":[" << mem.series << "]";
                 }
+                // Last, so that the parent can cut them off what it prints.
+                js << ",\"elapsed_s\":" << elapsed_s << ",\"is_leader\":" << (st.role == raftlite::role::leader ? 1 : 0)
+                   << ",\"peer_read_errors\":" << re << ",\"peer_write_errors\":" << we
+                   << ",\"peer_stale_reads\":" << stale << ",\"read_hist\":\"" << rh.encode() << "\",\"write_hist\":\"" << wh.encode() << "\"}";
                 std::cout << "result " << js.str() << std::endl;
             }
         }
@@ -487,9 +547,14 @@ child spawn(const char* self, const std::vector<std::string>& args) {
 std::optional<std::string> read_line(FILE* f, int timeout_ms) {
     // poll-free: the children always answer; a timeout only guards against a crash
     (void)timeout_ms;
+    // A result line carries latency histograms and can be long: read it whole.
+    std::string s;
     char buf[16384];
-    if (!std::fgets(buf, sizeof buf, f)) return std::nullopt;
-    std::string s(buf);
+    while (std::fgets(buf, sizeof buf, f)) {
+        s += buf;
+        if (!s.empty() && s.back() == '\n') break;
+    }
+    if (s.empty()) return std::nullopt;
     while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
     return s;
 }
@@ -498,6 +563,14 @@ double json_number(const std::string& js, const std::string& key) {
     auto p = js.find("\"" + key + "\":");
     if (p == std::string::npos) return 0;
     return std::stod(js.substr(p + key.size() + 3));
+}
+
+// A string value without escapes (the peers write only such).
+std::string json_string(const std::string& js, const std::string& key) {
+    auto p = js.find("\"" + key + "\":\"");
+    if (p == std::string::npos) return {};
+    p += key.size() + 4;
+    return js.substr(p, js.find('"', p) - p);
 }
 
 int run_parent(const char* self, settings s) {
@@ -526,23 +599,40 @@ int run_parent(const char* self, settings s) {
                                       "--state-slots", std::to_string(s.state_slots),
                                       "--mmap-threshold", std::to_string(s.mmap_threshold)};
         if (s.app_state) args.push_back("--app-state");
+        if (s.lease) args.push_back("--lease");
+        args.insert(args.end(), {"--workload", s.workload, "--read-ratio", std::to_string(s.read_ratio)});
         children.push_back(spawn(self, args));
     }
-    int status = 1;
-    std::string result;
     // Each child prints "ready", then "leader" if it becomes leader. Node 1 is
-    // configured to time out first; we read its lines until it leads.
+    // configured to time out first; we read its lines until it leads, then
+    // start the clients: all on it (--read-from leader), or client i on peer
+    // i mod N (--read-from any).
+    std::vector<int> share(children.size(), 0);
+    for (int c = 0; c < s.clients; ++c) ++share[s.read_from == "any" ? c % children.size() : 0];
     auto& first = children.front();
-    for (;;) {
-        auto line = read_line(first.from, 0);
-        if (!line) break;
-        if (*line == "leader") {
-            std::fputs("run\n", first.to);
-            std::fflush(first.to);
-        } else if (line->rfind("result ", 0) == 0) {
-            result = line->substr(7);
-            status = 0;
-            break;
+    bool started = false;
+    while (auto line = read_line(first.from, 0)) {
+        if (*line != "leader") continue;
+        for (std::size_t i = 0; i < children.size(); ++i) {
+            if (share[i] == 0) continue;
+            std::fprintf(children[i].to, "run %d\n", share[i]);
+            std::fflush(children[i].to);
+        }
+        started = true;
+        break;
+    }
+    // One result from every peer that ran clients.
+    std::vector<std::string> results(children.size());
+    int status = started ? 0 : 1;
+    for (std::size_t i = 0; i < children.size() && status == 0; ++i) {
+        if (share[i] == 0) continue;
+        status = 1;
+        while (auto line = read_line(children[i].from, 0)) {
+            if (line->rfind("result ", 0) == 0) {
+                results[i] = line->substr(7);
+                status = 0;
+                break;
+            }
         }
     }
     for (auto& c : children) {
@@ -556,27 +646,95 @@ int run_parent(const char* self, settings s) {
     }
     if (own_dir) std::filesystem::remove_all(s.dir);
     if (status != 0) {
-        std::cerr << "raftlite-bench: the leader produced no result\n";
+        std::cerr << "raftlite-bench: a peer running clients produced no result\n";
         return 1;
     }
+
+    // Reads, writes and both, over every peer that ran clients: ops/s summed
+    // (each over its own measured time), latencies from the merged histograms.
+    struct figures {
+        latency_histogram h;
+        double ops = 0;
+        std::uint64_t errors = 0;
+    };
+    figures reads, writes, all;
+    std::uint64_t stale_reads = 0;
+    std::string leader_result;   // memory and log figures: the leader's (node 1, normally)
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        const std::string& r = results[i];
+        if (r.empty()) continue;
+        const double elapsed = std::max(json_number(r, "elapsed_s"), 1e-9);
+        auto add = [&](figures& f, const char* hist, const char* errors) {
+            latency_histogram h;
+            if (!h.decode(json_string(r, hist))) throw std::runtime_error(std::string("bad histogram ") + hist);
+            f.ops += h.count() / elapsed;
+            f.errors += static_cast<std::uint64_t>(json_number(r, errors));
+            f.h.merge(h);
+            all.ops += h.count() / elapsed;
+            all.errors += static_cast<std::uint64_t>(json_number(r, errors));
+            all.h.merge(h);
+        };
+        add(reads, "read_hist", "peer_read_errors");
+        add(writes, "write_hist", "peer_write_errors");
+        stale_reads += static_cast<std::uint64_t>(json_number(r, "peer_stale_reads"));
+        if (leader_result.empty() || json_number(r, "is_leader") != 0) leader_result = r;
+    }
+    // The leader's figures without its own operation counts and histograms (they come last).
+    leader_result.erase(leader_result.find(",\"elapsed_s\":"));
+    leader_result.erase(0, 1);   // the opening brace
+
+    auto op_json = [](std::ostream& o, const std::string& prefix, const figures& f) {
+        o << ",\"" << prefix << "ops_per_s\":" << f.ops << ",\"" << prefix << "p50_us\":" << f.h.percentile_us(0.5)
+          << ",\"" << prefix << "p90_us\":" << f.h.percentile_us(0.9) << ",\"" << prefix
+          << "p99_us\":" << f.h.percentile_us(0.99) << ",\"" << prefix << "p999_us\":" << f.h.percentile_us(0.999)
+          << ",\"" << prefix << "max_us\":" << f.h.max() / 1000.0 << ",\"" << prefix
+          << "operations\":" << f.h.count() << ",\"" << prefix << "errors\":" << f.errors;
+    };
     if (s.json) {
-        result.pop_back();   // the closing brace
-        std::cout << result << std::fixed << std::setprecision(1) << ",\"fdatasync_per_s\":" << fsyncs
-                  << ",\"rtt_us\":" << rtt << ",\"clients\":" << s.clients << ",\"payload\":" << s.payload
-                  << ",\"nodes\":" << s.nodes << ",\"durability\":\"" << s.durability
-                  << "\",\"snapshot_entries\":" << s.snapshot_entries << ",\"state_slots\":"
-                  << (s.with_state() ? s.state_slots : 0) << ",\"mmap_threshold\":"
-                  << (s.with_state() ? s.mmap_threshold : 0) << "}\n";
+        std::ostringstream o;
+        o << std::fixed << std::setprecision(1) << "{\"workload\":\"" << s.workload << "\"";
+        op_json(o, "", all);
+        o << ",\"mb_per_s\":" << std::setprecision(3) << writes.ops * s.payload / 1e6 << std::setprecision(1);
+        op_json(o, "read_", reads);
+        op_json(o, "write_", writes);
+        o << ",\"stale_reads\":" << stale_reads << "," << leader_result << ",\"fdatasync_per_s\":" << fsyncs
+          << ",\"rtt_us\":" << rtt << ",\"clients\":" << s.clients << ",\"payload\":" << s.payload
+          << ",\"nodes\":" << s.nodes << ",\"durability\":\"" << s.durability
+          << "\",\"read_ratio\":" << std::setprecision(3)
+          << (s.workload == "read" ? 1.0 : s.workload == "mixed" ? s.read_ratio : 0.0) << std::setprecision(1)
+          << ",\"lease\":" << (s.lease ? "true" : "false") << ",\"read_from\":\"" << s.read_from
+          << "\",\"snapshot_entries\":" << s.snapshot_entries << ",\"state_slots\":"
+          << (s.with_state() ? s.state_slots : 0) << ",\"mmap_threshold\":"
+          << (s.with_state() ? s.mmap_threshold : 0) << "}\n";
+        std::cout << o.str();
         return 0;
     }
+    const std::string& result = leader_result;
     std::cout << std::fixed << std::setprecision(1);
-    std::cout << "raftlite-bench: " << s.nodes << " processes on 127.0.0.1, " << s.clients << " clients, "
-              << s.payload << "-byte payloads, durability " << s.durability << ", " << s.seconds << " s\n";
-    std::cout << "  ops/s " << json_number(result, "ops_per_s") << "   MB/s " << json_number(result, "mb_per_s")
-              << "\n  latency us  p50 " << json_number(result, "p50_us") << "  p90 "
-              << json_number(result, "p90_us") << "  p99 " << json_number(result, "p99_us") << "  p99.9 "
-              << json_number(result, "p999_us") << "  max " << json_number(result, "max_us")
-              << "\n  errors " << json_number(result, "errors");
+    std::cout << "raftlite-bench: " << s.nodes << " processes on 127.0.0.1, " << s.clients << " clients ("
+              << (s.read_from == "any" ? "spread over every peer" : "on the leader") << "), workload "
+              << s.workload;
+    if (s.workload == "mixed") std::cout << " (read ratio " << s.read_ratio << ")";
+    if (s.workload != "write") std::cout << (s.lease ? ", lease reads" : ", reads by a heartbeat round");
+    std::cout << ", " << s.payload << "-byte payloads, durability " << s.durability << ", " << s.seconds << " s\n";
+    auto op_line = [](const char* what, const figures& f) {
+        std::cout << what << "ops/s " << f.ops << "  latency us  p50 " << f.h.percentile_us(0.5) << "  p90 "
+                  << f.h.percentile_us(0.9) << "  p99 " << f.h.percentile_us(0.99) << "  p99.9 "
+                  << f.h.percentile_us(0.999) << "  max " << f.h.max() / 1000.0 << "  errors " << f.errors << "\n";
+    };
+    if (s.workload == "write") {
+        std::cout << "  ops/s " << all.ops << "   MB/s " << writes.ops * s.payload / 1e6 << "\n  latency us  p50 "
+                  << all.h.percentile_us(0.5) << "  p90 " << all.h.percentile_us(0.9) << "  p99 "
+                  << all.h.percentile_us(0.99) << "  p99.9 " << all.h.percentile_us(0.999) << "  max "
+                  << all.h.max() / 1000.0 << "\n  errors " << all.errors;
+    } else {
+        op_line("  all     ", all);
+        op_line("  reads   ", reads);
+        op_line("  writes  ", writes);
+        std::cout << "  stale reads " << stale_reads << ", leader's read rounds "
+                  << static_cast<long long>(json_number(result, "read_rounds")) << ", lease reads "
+                  << static_cast<long long>(json_number(result, "lease_reads"));
+    }
     auto integer = [&](const char* key) { return static_cast<long long>(json_number(result, key)); };
     if (s.with_state())
         std::cout << "\n  state " << s.state_slots << " slots (" << integer("filled_slots")
@@ -859,6 +1017,12 @@ int main(int argc, char** argv) {
          "no cluster: time a node's restart from a snapshot of N entries plus a log tail")
         ("restart-tail", po::value(&s.restart_tail)->default_value(1000), "entries after the snapshot (restart mode)")
         ("restart-runs", po::value(&s.restart_runs)->default_value(3), "restarts timed, cold and warm (restart mode)")
+        ("workload", po::value(&s.workload)->default_value("write"),
+         "write (async_broadcast) | read (async_read_index, then a read of the applied state) | mixed")
+        ("read-ratio", po::value(&s.read_ratio)->default_value(0.5), "mixed: the probability that an operation is a read")
+        ("lease", po::bool_switch(&s.lease), "reads under the leader's lease (node_options::lease_reads)")
+        ("read-from", po::value(&s.read_from)->default_value("leader"),
+         "leader: every client on the leader | any: client i on peer i mod N (followers ask the leader)")
         ("peer", po::value(&peer), "internal: run as peer N")
         ("restart-child", po::bool_switch(&s.restart_child), "internal: time one restart from --dir")
         ("ports", po::value(&ports), "internal: the peers' ports");
@@ -877,6 +1041,11 @@ int main(int argc, char** argv) {
     if ((s.durability != "fsync" && s.durability != "none") || (s.nodes != 3 && s.nodes != 5) || s.clients < 1 ||
         s.seconds <= 0) {
         std::cerr << "raftlite-bench: --durability fsync|none, --nodes 3|5, --clients >= 1, --seconds > 0\n";
+        return 2;
+    }
+    if ((s.workload != "write" && s.workload != "read" && s.workload != "mixed") || !(s.read_ratio >= 0 && s.read_ratio <= 1) ||
+        (s.read_from != "leader" && s.read_from != "any")) {
+        std::cerr << "raftlite-bench: --workload write|read|mixed, --read-ratio in [0, 1], --read-from leader|any\n";
         return 2;
     }
     if (peer > 0) {

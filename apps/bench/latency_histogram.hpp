@@ -6,8 +6,11 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 namespace raftlite::bench {
 
@@ -43,6 +46,37 @@ public:
             if (seen > rank) return std::min<double>(midpoint(i), static_cast<double>(max_)) / 1000.0;
         }
         return max_ / 1000.0;
+    }
+
+    /// The samples as text, to merge histograms of several processes
+    /// (raftlite-bench with clients on every peer): "max;sum;bucket:count,..."
+    /// with the non-empty buckets only, a few hundred in a run.
+    std::string encode() const {
+        std::string out = std::to_string(max_) + ";" + std::to_string(sum_) + ";";
+        for (std::size_t i = 0; i < counts_.size(); ++i)
+            if (counts_[i]) out += std::to_string(i) + ":" + std::to_string(counts_[i]) + ",";
+        return out;
+    }
+    /// Reads what encode() wrote; false (and the histogram unchanged) when malformed.
+    bool decode(std::string_view text) {
+        latency_histogram h;
+        const char* p = text.data();
+        const char* const end = p + text.size();
+        auto number = [&](std::uint64_t& v, char sep) {
+            auto r = std::from_chars(p, end, v);
+            if (r.ec != std::errc{} || r.ptr == end || *r.ptr != sep) return false;
+            p = r.ptr + 1;
+            return true;
+        };
+        if (!number(h.max_, ';') || !number(h.sum_, ';')) return false;
+        while (p != end) {
+            std::uint64_t i = 0, c = 0;
+            if (!number(i, ':') || !number(c, ',') || i >= h.counts_.size()) return false;
+            h.counts_[i] += c;
+            h.total_ += c;
+        }
+        *this = h;
+        return true;
     }
 
 private:
