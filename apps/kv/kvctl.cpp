@@ -49,6 +49,7 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -120,7 +121,9 @@ void complete(asio::io_context& ioc, const char* what, Initiate initiate) {
     initiate([&result](boost::system::error_code ec, auto&&...) { result = ec; });
     ioc.restart();
     ioc.run();
-    if (result) throw boost::system::system_error(result, what);
+    // (The message alone: boost::system::system_error::what() also names the
+    // Asio source line, which tells a user nothing.)
+    if (result) throw std::runtime_error(std::string(what) + ": " + result.message());
 }
 
 // One request and its response on a connected stream (plain or TLS);
