@@ -416,22 +416,31 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
         bool requested = false;
     };
 
+    // Connects the waiter's cancellation slot, if it has one: a cancellation
+    // (emitted from the caller's context) is posted to the strand, where it
+    // calls `cancel` with the operation's request id once it has one.
+    std::shared_ptr<cancel_state> connect_cancellation(detail::broadcast_waiters::waiter& w,
+                                                       void (impl::*cancel)(std::uint64_t)) {
+        auto state = std::make_shared<cancel_state>();
+        auto slot = w.handler.get_cancellation_slot();
+        if (slot.is_connected()) {
+            slot.assign([weak = weak_from_this(), strand = strand, state, cancel](asio::cancellation_type) {
+                asio::post(strand, [weak, state, cancel] {
+                    state->requested = true;
+                    auto self = weak.lock();
+                    if (self && self->running && state->request) ((*self).*cancel)(state->request);
+                });
+            });
+        }
+        return state;
+    }
+
     // On the caller's thread, as Asio's own initiating functions do: the
     // handler's executor has outstanding work and its cancellation slot is
     // connected before async_broadcast returns.
     void initiate_broadcast(shared_bytes payload, broadcast_handler h) {
         detail::broadcast_waiters::waiter w(std::move(h), strand);
-        auto cancel = std::make_shared<cancel_state>();
-        auto slot = w.handler.get_cancellation_slot();
-        if (slot.is_connected()) {
-            slot.assign([weak = weak_from_this(), strand = strand, cancel](asio::cancellation_type) {
-                asio::post(strand, [weak, cancel] {
-                    cancel->requested = true;
-                    auto self = weak.lock();
-                    if (self && self->running && cancel->request) self->cancel_broadcast(cancel->request);
-                });
-            });
-        }
+        auto cancel = connect_cancellation(w, &impl::cancel_broadcast);
         asio::dispatch(strand, [self = shared_from_this(), p = std::move(payload), w = std::move(w), cancel]() mutable {
             self->broadcast(std::move(p), std::move(w), *cancel);
         });
@@ -478,17 +487,7 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
     // As initiate_broadcast: work and cancellation slot on the caller's thread.
     void initiate_read(asio::any_completion_handler<read_signature> h) {
         detail::broadcast_waiters::waiter w(std::move(h), strand);
-        auto cancel = std::make_shared<cancel_state>();
-        auto slot = w.handler.get_cancellation_slot();
-        if (slot.is_connected()) {
-            slot.assign([weak = weak_from_this(), strand = strand, cancel](asio::cancellation_type) {
-                asio::post(strand, [weak, cancel] {
-                    cancel->requested = true;
-                    auto self = weak.lock();
-                    if (self && self->running && cancel->request) self->cancel_read(cancel->request);
-                });
-            });
-        }
+        auto cancel = connect_cancellation(w, &impl::cancel_read);
         asio::dispatch(strand, [self = shared_from_this(), w = std::move(w), cancel]() mutable {
             self->read(std::move(w), *cancel);
         });
