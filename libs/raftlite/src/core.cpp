@@ -264,7 +264,7 @@ void core::on_vote_request(node_id from, const vote_request& m, output& out) {
     // request is disregarded: its term is not adopted and no vote granted.
     // A server cut off by a partition, back with a higher term, then cannot
     // depose a healthy leader; and a lease read relies on it (§6.4.1).
-    if (m.term > current_term_ && cfg_.leader_stickiness && !faults_.vote_despite_leader &&
+    if (m.term > current_term_ && cfg_.leader_stickiness &&
         (current_role_ == role::leader || (current_leader_ != no_node && heard_from_leader_))) {
         ++stats_.votes_disregarded;
         return;

@@ -43,9 +43,6 @@ struct core_faults {
     /// heartbeat round that confirms it still leads (thesis §6.4), so a
     /// deposed leader that has not heard of its successor serves stale reads.
     bool read_without_round = false;
-    /// A follower grants votes while it hears from a current leader (thesis
-    /// §4.2.3 says disregard them), which a lease read relies on.
-    bool vote_despite_leader = false;
 };
 
 /// Broken driver rules inside raftlite::runner.
