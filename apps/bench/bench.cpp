@@ -262,7 +262,7 @@ raftlite::node_options peer_options(const settings& s, raftlite::node_id id, con
     raftlite::node_options o;
     o.core.self = id;
     for (std::size_t i = 0; i < ports.size(); ++i) {
-        o.core.members.push_back(i + 1);
+        o.core.members.put(raftlite::member{i + 1, true, {}, {}});
         o.transport.peers[i + 1] = {"127.0.0.1", ports[i]};
     }
     o.transport.cluster_id = "bench";

@@ -320,7 +320,7 @@ private:
         // peer knows of each (progress only when it leads), recent leaders.
         const node_metrics m = node_.metrics();
         json::array members;
-        for (node_id id : cfg_.peer.node.core.members) members.push_back(id);
+        for (node_id id : cfg_.peer.node.core.members.voters()) members.push_back(id);
         o["members"] = std::move(members);
         json::array peers;
         for (const peer_metrics& p : m.peers) {

@@ -528,7 +528,7 @@ BOOST_AUTO_TEST_CASE(install_snapshot_round_trips) {
     const auto out = round_trip(chunk(9, meta, 744, every_byte));
     const auto& got = std::get<install_snapshot>(out);
     BOOST_TEST(got.done);
-    BOOST_TEST(got.meta.members == meta.members);
+    BOOST_TEST((got.meta.members == meta.members));
 
     // Only the snapshot's own bounds limit an offset: the last byte of the
     // largest snapshot the wire can describe.

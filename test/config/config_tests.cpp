@@ -143,7 +143,7 @@ BOOST_AUTO_TEST_CASE(local_cluster_configs_load) {
         BOOST_TEST(c.node.transport.listen.to_string() == "127.0.0.1:710" + std::to_string(n));
         BOOST_TEST(c.node.transport.peers.size() == 3u);
         BOOST_TEST(c.node.transport.peers.at(n) == c.node.transport.listen);
-        BOOST_TEST((c.node.core.members == std::vector<raftlite::node_id>{1, 2, 3}));
+        BOOST_TEST((c.node.core.members.voters() == std::vector<raftlite::node_id>{1, 2, 3}));
         // data/local/nN at the repository root, whatever the working directory
         BOOST_TEST(c.data_dir ==
                    (fs::absolute(root) / "data" / "local" / ("n" + std::to_string(n)))
@@ -289,10 +289,11 @@ BOOST_AUTO_TEST_CASE(check_quorum_true) {
 
 BOOST_AUTO_TEST_CASE(peers_fill_both_members_and_addresses) {
     auto c = parse_config(replace(good, "1 = 127.0.0.1:7101", "9 = [::1]:7109"), "x.ini");
-    BOOST_TEST((c.node.core.members == std::vector<raftlite::node_id>{2, 3, 9}));
+    BOOST_TEST((c.node.core.members.voters() == std::vector<raftlite::node_id>{2, 3, 9}));
     BOOST_TEST(c.node.transport.peers.at(9).host == "::1");
     BOOST_TEST(c.node.transport.peers.at(9).port == 7109);
     BOOST_TEST(c.node.transport.peers.at(9).to_string() == "[::1]:7109");
+    BOOST_TEST(c.node.core.members.find(9)->address == "[::1]:7109");   // the bootstrap configuration carries it
 }
 
 BOOST_AUTO_TEST_CASE(absolute_data_dir_kept) {

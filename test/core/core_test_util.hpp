@@ -93,7 +93,7 @@ inline void establish_leader(core& c) {
     synced(c);
     const term_t t = c.current_term();
     const index_t n = c.log().length();
-    for (node_id f : c.config().members) {
+    for (node_id f : c.configuration().voters()) {
         if (f == c.id()) continue;
         c.step(recv(f, c.id(), log_response{t, n, true, c.sent_length(f) < n ? c.sent_length(f) : n - 1}));
     }

@@ -47,7 +47,7 @@ struct recording_host final : runner_host {
         restored.push_back(meta);
         order.push_back("restore " + std::to_string(meta.index));
     }
-    void take_snapshot(index_t index, term_t term) override { snapshot_asks.emplace_back(index, term); }
+    void take_snapshot(index_t index, term_t term, const membership&) override { snapshot_asks.emplace_back(index, term); }
     std::vector<snapshot_meta> restored;
     std::vector<std::pair<index_t, term_t>> snapshot_asks;
     void broadcast_done(std::uint64_t request, boost::system::error_code ec, index_t index) override {
@@ -309,7 +309,7 @@ void lead_and_commit(fixture& f, std::size_t n) {
 
 // The application's side of take_snapshot: write `data` and finish.
 snapshot_meta write_snapshot(memory_persister& disk, index_t index, term_t term, const std::string& data,
-                             std::vector<node_id> members) {
+                             membership members) {
     std::unique_ptr<snapshot_writer> w;
     BOOST_REQUIRE(!disk.begin_snapshot(index, term, std::move(members), w));
     BOOST_REQUIRE(!w->write(data));

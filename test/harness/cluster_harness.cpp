@@ -48,10 +48,10 @@ void sim_node::restore(const snapshot_meta& meta) {
 }
 
 // The application snapshots at once: its state is a string.
-void sim_node::take_snapshot(index_t index, term_t term) {
+void sim_node::take_snapshot(index_t index, term_t term, const membership& members) {
     std::unique_ptr<snapshot_writer> w;
     snapshot_meta meta;
-    boost::system::error_code ec = disk.begin_snapshot(index, term, cfg.members, w);
+    boost::system::error_code ec = disk.begin_snapshot(index, term, members, w);
     if (!ec) ec = w->write(state);
     if (!ec) ec = w->finish(meta);
     if (!ec) ++snapshots_taken;
@@ -73,6 +73,10 @@ void sim_node::read_done(std::uint64_t request, boost::system::error_code ec, in
     reads.push_back(read_completion{request, r, index});
 }
 
+void sim_node::membership_done(std::uint64_t request, boost::system::error_code ec, index_t) {
+    changes.emplace_back(request, ec);
+}
+
 void sim_node::storage_failed(boost::system::error_code ec) {
     harness_error("storage failed: " + ec.message());
 }
@@ -85,15 +89,15 @@ cluster_harness::cluster_harness(std::size_t n, core_config tmpl) : cluster_harn
     }(), leader_stickiness{}) {}
 
 cluster_harness::cluster_harness(std::size_t n, core_config tmpl, leader_stickiness) {
-    for (node_id id = 1; id <= n; ++id) tmpl.members.push_back(id);
+    for (node_id id = 1; id <= n; ++id) tmpl.members.put(member{id, true, {}, {}});
     for (node_id id = 1; id <= n; ++id) add_node(id, tmpl, nullptr);
     for (auto& [id, s] : nodes_) boot(s);
 }
 
 cluster_harness::cluster_harness(std::map<node_id, persistent_state> restored, core_config tmpl) {
     tmpl.leader_stickiness = false;   // see the header
-    tmpl.members.clear();
-    for (const auto& [id, ps] : restored) tmpl.members.push_back(id);
+    tmpl.members = membership{};
+    for (const auto& [id, ps] : restored) tmpl.members.put(member{id, true, {}, {}});
     for (const auto& [id, ps] : restored) add_node(id, tmpl, &ps);
     for (auto& [id, s] : nodes_) boot(s);
 }
@@ -123,6 +127,26 @@ void cluster_harness::boot(sim_node& s) {
     if (auto ec = s.run->load()) harness_error("load failed: " + ec.message());
     s.next_request_ = s.run->next_request();
     s.run->start();
+}
+
+void cluster_harness::add_joining_node(node_id id) {
+    if (nodes_.count(id)) harness_error("node " + std::to_string(id) + " exists");
+    core_config tmpl = nodes_.begin()->second.cfg;
+    tmpl.members = membership{};
+    add_node(id, tmpl, nullptr);
+    boot(nodes_.at(id));
+}
+
+std::uint64_t cluster_harness::change(node_id n, membership_change c) {
+    sim_node& s = state(n);
+    if (!s.run) harness_error("node " + std::to_string(n) + " is down");
+    return s.run->change_membership(std::move(c));
+}
+
+std::optional<boost::system::error_code> cluster_harness::change_outcome(node_id n, std::uint64_t request) const {
+    for (const auto& [r, ec] : state(n).changes)
+        if (r == request) return ec;
+    return std::nullopt;
 }
 
 std::vector<node_id> cluster_harness::ids() const {
@@ -360,8 +384,8 @@ node_id cluster_harness::elect(node_id n) {
 
 core_config make_config(node_id self, std::size_t n, core_config tmpl) {
     tmpl.self = self;
-    tmpl.members.clear();
-    for (node_id id = 1; id <= n; ++id) tmpl.members.push_back(id);
+    tmpl.members = membership{};
+    for (node_id id = 1; id <= n; ++id) tmpl.members.put(member{id, true, {}, {}});
     return tmpl;
 }
 

@@ -50,6 +50,9 @@ struct sim_node final : runner_host {
     std::size_t snapshots_taken = 0;
     std::vector<completion> completions;     ///< every completion reported, in order
     std::vector<read_completion> reads;      ///< every read outcome reported, in order
+    /// Every membership change outcome reported, in order (error codes as the runner gives them).
+    std::vector<std::pair<std::uint64_t, boost::system::error_code>> changes;
+    std::vector<membership> configurations;  ///< every configuration_changed, in order
     std::optional<std::chrono::nanoseconds> clock;   ///< what now() reads (lease reads); none: no clock
     std::size_t election_timer_resets = 0;
     bool heartbeat_running = false;
@@ -66,9 +69,11 @@ struct sim_node final : runner_host {
     void write_first_round();
     void deliver(const log_entry& entry) override;
     void restore(const snapshot_meta& meta) override;
-    void take_snapshot(index_t index, term_t term) override;
+    void take_snapshot(index_t index, term_t term, const membership& members) override;
     void broadcast_done(std::uint64_t request, boost::system::error_code ec, index_t index) override;
     void read_done(std::uint64_t request, boost::system::error_code ec, index_t index) override;
+    void membership_done(std::uint64_t request, boost::system::error_code ec, index_t index) override;
+    void configuration_changed(const membership& members) override { configurations.push_back(members); }
     std::optional<std::chrono::nanoseconds> now() override { return clock; }
     void reset_election_timer() override { ++election_timer_resets; }
     void set_heartbeat(bool running) override { heartbeat_running = running; }
@@ -113,6 +118,13 @@ public:
     std::uint64_t broadcast(node_id n, std::string payload);
     /// Starts a linearizable read on node n; returns its request id.
     std::uint64_t read(node_id n);
+    /// Asks node n for a membership change; returns its request id.
+    std::uint64_t change(node_id n, membership_change c);
+    /// The outcome node n reported for change `request`; nothing while none.
+    std::optional<boost::system::error_code> change_outcome(node_id n, std::uint64_t request) const;
+    /// Adds node `id`, empty, with no bootstrap configuration: it waits to
+    /// be added by a leader (a new machine joining the cluster).
+    void add_joining_node(node_id id);
 
     // ---- network -------------------------------------------------------------
     const std::deque<envelope>& queue() const { return net_; }

@@ -39,7 +39,7 @@ node_options one_node(std::size_t members = 1) {
     node_options o;
     o.core.self = 1;
     for (node_id m = 1; m <= members; ++m) {
-        o.core.members.push_back(m);
+        o.core.members.put(member{m, true, {}, {}});
         o.transport.peers[m] = {"127.0.0.1", 0};
     }
     o.transport.cluster_id = "asio-conventions";

@@ -44,7 +44,7 @@ void local_cluster::start(node_id id) {
     node_options o;
     o.core.self = id;
     for (std::size_t i = 0; i < ports_.size(); ++i) {
-        o.core.members.push_back(i + 1);
+        o.core.members.put(member{i + 1, true, {}, {}});
         o.transport.peers[i + 1] = {"127.0.0.1", ports_[i]};
     }
     o.transport.cluster_id = "test";

@@ -33,7 +33,7 @@ std::string app_data(std::size_t size, std::uint64_t seed) {
 
 // Writes `data` into a new snapshot in pieces of varied sizes and finishes it.
 snapshot_meta write_snapshot(persister& p, index_t index, term_t term, const std::string& data,
-                             std::vector<node_id> members = {1, 2, 3}) {
+                             membership members = {1, 2, 3}) {
     std::unique_ptr<snapshot_writer> w;
     const auto ec = p.begin_snapshot(index, term, members, w);
     BOOST_TEST_REQUIRE(!ec, "begin_snapshot: " << ec.message());

@@ -44,7 +44,7 @@ std::uint64_t message_hash(const envelope& env) {
                 // how long they are; their bytes follow from the snapshot.
                 x.add(m.term); x.add(m.meta.index); x.add(m.meta.term); x.add(m.meta.size); x.add(m.meta.crc);
                 x.add(m.meta.members.size());
-                for (node_id id : m.meta.members) x.add(id);
+                for (const member& mb : m.meta.members.members()) x.add(mb.id), x.add(mb.voter ? 1 : 0);
                 x.add(m.offset); x.add(m.data ? m.data->size() : 0); x.add(m.done);
             }
             else if constexpr (std::is_same_v<T, install_snapshot_response>) { x.add(m.term); x.add(m.index); x.add(m.next_offset); x.add(m.installed); }

@@ -22,7 +22,7 @@ public:
     boost::system::error_code truncate_suffix(index_t from) override { return d_.truncate_suffix(from); }
     boost::system::error_code remove_prefix(index_t upto, term_t t) override { return d_.remove_prefix(upto, t); }
     boost::system::error_code sync() override { return d_.sync(); }
-    boost::system::error_code begin_snapshot(index_t index, term_t term, std::vector<node_id> members,
+    boost::system::error_code begin_snapshot(index_t index, term_t term, membership members,
                                              std::unique_ptr<snapshot_writer>& out) override {
         return d_.begin_snapshot(index, term, std::move(members), out);
     }
@@ -66,9 +66,9 @@ void node_host::copy_pending(const node_host& o) {
     sealing_.clear();
     taking_.reset();
     if (!o.taking_) return;
-    taking_ = taking{o.taking_->index, o.taking_->term, o.taking_->data, nullptr};
+    taking_ = taking{o.taking_->index, o.taking_->term, o.taking_->members, o.taking_->data, nullptr};
     std::unique_ptr<snapshot_writer> w;
-    if (!disk_.begin_snapshot(taking_->index, taking_->term, cfg_.members, w)) taking_->writer = std::move(w);
+    if (!disk_.begin_snapshot(taking_->index, taking_->term, taking_->members, w)) taking_->writer = std::move(w);
 }
 
 node_host& node_host::operator=(const node_host& o) {
@@ -246,9 +246,9 @@ void node_host::restore(const snapshot_meta& meta) {
 // only). Inline, the snapshot is written and finished (durable) before the
 // call returns; deferred, the world finishes it later while deliveries go
 // on, as an application writing on another thread does (thesis §5.1).
-void node_host::take_snapshot(index_t index, term_t term) {
+void node_host::take_snapshot(index_t index, term_t term, const membership& members) {
     std::unique_ptr<snapshot_writer> w;
-    boost::system::error_code ec = disk_.begin_snapshot(index, term, cfg_.members, w);
+    boost::system::error_code ec = disk_.begin_snapshot(index, term, members, w);
     if (!ec && machine_.applied() != index)
         throw violation("snapshot", "node " + std::to_string(id()) + " asked for a snapshot at " +
                                         std::to_string(index) + " having applied " +
@@ -260,7 +260,7 @@ void node_host::take_snapshot(index_t index, term_t term) {
     if (deferred_snapshots_) {
         if (taking_) throw violation("driver", "node " + std::to_string(id()) +
                                                    " asked for a snapshot while one is being taken");
-        taking_ = taking{index, term, machine_.snapshot(), std::move(w)};
+        taking_ = taking{index, term, members, machine_.snapshot(), std::move(w)};
         fx_->snapshot_started = true;
         return;
     }

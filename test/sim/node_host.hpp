@@ -151,7 +151,7 @@ private:
     void appended(const std::vector<log_entry>& entries) override;
     void write_round(const disk_round& round);
     void restore(const snapshot_meta& meta) override;
-    void take_snapshot(index_t index, term_t term) override;
+    void take_snapshot(index_t index, term_t term, const membership& members) override;
     void finish_received_snapshot(raftlite::runner& r, std::shared_ptr<snapshot_writer> writer,
                                   const snapshot_meta& expected) override;
     std::size_t abandon_snapshots();
@@ -177,6 +177,7 @@ private:
     struct taking {
         index_t index = 0;
         term_t term = 0;
+        membership members;
         std::string data;
         std::shared_ptr<snapshot_writer> writer;
     };

@@ -176,7 +176,7 @@ constexpr std::uint64_t min_entry_bytes = 8 + 8 + 1 + 8 + 8 + 8;
 template <class Archive>
 void serialize(Archive& ar, log_entry& e, const unsigned int) {
     ar & e.term & e.index;
-    wire_enum(ar, e.kind, entry_kind::noop);
+    wire_enum(ar, e.kind, entry_kind::configuration);
     ar & e.origin.node & e.origin.request;
     wire_bytes(ar, e.payload);
 }
@@ -230,16 +230,33 @@ void serialize(Archive& ar, forward_response& m, const unsigned int) {
     ar & m.term & m.index;
 }
 
+constexpr std::size_t max_member_string = 4096;
+
 template <class Archive>
 void serialize(Archive& ar, snapshot_meta& m, const unsigned int) {
     ar & m.index & m.term;
-    std::uint64_t n = m.members.size();
+    // The configuration as of the snapshot (thesis §5.1): each server's id,
+    // voter flag, address and application info.
+    std::vector<member> members = m.members.members();
+    std::uint64_t n = members.size();
     ar & n;
     if constexpr (Archive::is_loading::value) {
-        check_count(ar, n, 8, context(ar).limits->max_members, "snapshot has more members than max_members");
-        m.members.assign(static_cast<std::size_t>(n), no_node);
+        check_count(ar, n, 8 + 1 + 8 + 8, context(ar).limits->max_members, "snapshot has more members than max_members");
+        members.assign(static_cast<std::size_t>(n), member{});
     }
-    for (node_id& id : m.members) ar & id;
+    for (member& x : members) {
+        ar & x.id;
+        wire_bool(ar, x.voter);
+        wire_string(ar, x.address, max_member_string, "member address over 4096 bytes");
+        wire_string(ar, x.info, max_member_string, "member info over 4096 bytes");
+    }
+    if constexpr (Archive::is_loading::value) {
+        try {
+            m.members = membership(std::move(members));
+        } catch (const std::invalid_argument&) {
+            throw wire_error("snapshot members: a zero or duplicate id");
+        }
+    }
     ar & m.size & m.crc;
 }
 

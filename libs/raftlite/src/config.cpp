@@ -393,9 +393,10 @@ void read_peers(const config_section& s, raft_config& c) {
                                   " is also node " + std::to_string(other) +
                                   "'s; expected one address per peer");
         peers.emplace(*id, *addr);
-        c.node.core.members.push_back(*id);
+        // The bootstrap configuration carries each peer's address, so that
+        // a server added later learns where everyone is from the log.
+        c.node.core.members.put(member{*id, true, addr->to_string(), {}});
     }
-    std::sort(c.node.core.members.begin(), c.node.core.members.end());
     if (peers.empty())
         s.fail({}, "[peers] is empty; expected one 'id = host:port' line per peer, this node "
                    "included");

@@ -23,11 +23,34 @@ const char* role_name(role r) noexcept {
     return "unknown";
 }
 
+const char* action_name(membership_change::action a) noexcept {
+    switch (a) {
+    case membership_change::action::add_learner: return "add_learner";
+    case membership_change::action::promote: return "promote";
+    case membership_change::action::demote: return "demote";
+    case membership_change::action::remove: return "remove";
+    }
+    return "unknown";
+}
+
+const char* membership_result_name(membership_result r) noexcept {
+    switch (r) {
+    case membership_result::committed: return "committed";
+    case membership_result::not_leader: return "not_leader";
+    case membership_result::busy: return "busy";
+    case membership_result::rejected: return "rejected";
+    case membership_result::not_caught_up: return "not_caught_up";
+    case membership_result::unknown: return "unknown";
+    }
+    return "unknown";
+}
+
 // ---- output -----------------------------------------------------------------
 
 bool output::empty() const noexcept {
     return !has_writes() && messages.empty() && messages_after_sync.empty() &&
-           committed.empty() && completions.empty() && reads.empty() && !reset_election_timer &&
+           committed.empty() && completions.empty() && reads.empty() && membership_changes.empty() &&
+           !configuration && !reset_election_timer &&
            !heartbeat_timer && snapshot_data.empty() && snapshot_sends.empty() && !restore;
 }
 
@@ -53,6 +76,8 @@ void output::clear() {
     committed.clear();
     completions.clear();
     reads.clear();
+    membership_changes.clear();
+    configuration.reset();
     reset_election_timer = false;
     heartbeat_timer.reset();
 }
@@ -63,13 +88,10 @@ namespace {
 
 void validate(const core_config& cfg) {
     if (cfg.self == no_node) throw std::invalid_argument("raftlite::core: self id must not be 0");
-    std::vector<node_id> m = cfg.members;
-    std::sort(m.begin(), m.end());
-    if (std::adjacent_find(m.begin(), m.end()) != m.end())
-        throw std::invalid_argument("raftlite::core: duplicate member id");
-    if (std::find(m.begin(), m.end(), no_node) != m.end())
-        throw std::invalid_argument("raftlite::core: member id 0 is reserved");
-    if (!std::binary_search(m.begin(), m.end(), cfg.self))
+    // (membership's own constructor refuses duplicate and zero ids.) A
+    // bootstrap configuration names this node as a voter; an empty one
+    // means it joins a running cluster.
+    if (!cfg.members.empty() && !cfg.members.is_voter(cfg.self))
         throw std::invalid_argument("raftlite::core: self id " + std::to_string(cfg.self) +
                                     " is not among the members");
     if (cfg.max_batch_entries == 0 || cfg.max_inflight == 0)
@@ -102,11 +124,13 @@ core::core(core_config cfg, const persistent_state& restored)
     // hearing from a leader.
     durable_length_ = log_.length();
     commit_length_ = std::max({log_.start() - 1, snapshot_.index, std::min(restored.hard.commit, log_.length())});
+    for (index_t i = log_.start(); i <= log_.length(); ++i) note_configuration(log_.at(i));
 }
 
 output core::start() {
     output out;
     out.reset_election_timer = true;
+    out.configuration = configuration();
     return out;
 }
 
@@ -122,6 +146,7 @@ void core::step(const event& e, output& out) {
             else if constexpr (std::is_same_v<T, snapshot_taken>) on_snapshot_taken(ev.meta, out);
             else if constexpr (std::is_same_v<T, snapshot_received>) on_snapshot_received(ev, out);
             else if constexpr (std::is_same_v<T, read_request>) on_read(ev.request, out);
+            else if constexpr (std::is_same_v<T, membership_request>) on_membership_request(ev, out);
         },
         e);
     check_invariants();
@@ -167,17 +192,22 @@ void core::on_election_timeout(output& out) {
         // Check-quorum (Raft thesis §6.2): a leader that has not heard from a
         // majority for a whole election timeout steps down, so that clients
         // cut off with it learn quickly that it cannot commit.
-        std::size_t active = 1;
+        // Only voters count (a leader being removed does not count itself).
+        const membership& c = configuration();
+        std::size_t active = c.is_voter(cfg_.self) ? 1 : 0;
         for (auto& [id, p] : followers_) {
-            if (p.recently_active) ++active;
+            if (p.recently_active && c.is_voter(id)) ++active;
             p.recently_active = false;
         }
         if (cfg_.check_quorum && active < quorum() && !faults_.no_check_quorum_step_down) {
-            leave_reads_behind(out);
-            current_role_ = role::follower;
-            followers_.clear();
-            out.heartbeat_timer = false;
-            set_leader(no_node, out);
+            leave_leadership(out);
+            return;
+        }
+        // A learner being promoted gets rounds of one election timeout each
+        // (thesis §4.2.1): a new round aims at the log's end as it is now.
+        if (change_ && change_->at == change_in_progress::stage::catching_up) {
+            if (++change_->rounds > cfg_.promote_rounds) finish_change(membership_result::not_caught_up, 0, out);
+            else change_->round_target = log_.length();
         }
         return;
     }
@@ -196,6 +226,9 @@ void core::on_election_timeout(output& out) {
         fail_held(broadcast_result::not_leader, out);
         fail_held_reads(out);
     }
+    // Learners, removed servers and servers waiting to join never stand
+    // for election (thesis §4.2.1, §4.2.2).
+    if (!is_voter()) return;
     become_candidate(out);
 }
 
@@ -230,7 +263,7 @@ void core::on_heartbeat(output& out) {
         }
         replicate_log(f, p, true, out);
     }
-    if (quorum() == 1) confirm_read_round(read_round_, out);
+    if (only_voter()) confirm_read_round(read_round_, out);
 }
 
 // ---- elections (Raft §5.2, §5.4.1) ----------------------------------------------
@@ -252,10 +285,11 @@ void core::become_candidate(output& out) {
     out.reset_election_timer = true;
     const vote_request rq{current_term_, log_.length(), log_.last_term()};
     // The vote for ourselves must be durable before anyone can act on our
-    // candidacy, or a restart could vote twice in this term.
-    for (node_id n : cfg_.members)
-        if (n != cfg_.self) send_after_sync(n, rq, out);
-    if (votes_received_.size() >= quorum()) become_leader(out);   // a one-node cluster
+    // candidacy, or a restart could vote twice in this term. Only voters
+    // are asked (learners' votes would not count).
+    for (const member& m : configuration().members())
+        if (m.id != cfg_.self && (m.voter || faults_.count_learner_votes)) send_after_sync(m.id, rq, out);
+    if (votes_counted() >= quorum()) become_leader(out);   // a one-voter cluster
 }
 
 void core::on_vote_request(node_id from, const vote_request& m, output& out) {
@@ -295,7 +329,7 @@ void core::on_vote_response(node_id from, const vote_response& m, output& out) {
     // §5.2: a vote counts only in the term it was granted in.
     if (current_role_ == role::candidate && (m.term == current_term_ || faults_.count_stale_votes) && m.granted) {
         votes_received_.insert(from);
-        if (votes_received_.size() >= quorum()) become_leader(out);
+        if (votes_counted() >= quorum()) become_leader(out);
     }
 }
 
@@ -311,6 +345,9 @@ void core::become_follower(term_t term, output& out) {
         for (auto& [req, r] : pending_reads_) r.asked = no_node;
     }
     if (current_role_ == role::leader) {
+        if (change_) finish_change(change_->at == change_in_progress::stage::appended ? membership_result::unknown
+                                                                                  : membership_result::not_leader,
+                                   0, out);
         leave_reads_behind(out);
         out.heartbeat_timer = false;
     }
@@ -318,15 +355,30 @@ void core::become_follower(term_t term, output& out) {
     followers_.clear();
 }
 
+// A leader stops leading without a newer term: it lost touch with a
+// majority (check-quorum), or the configuration it committed leaves it out.
+void core::leave_leadership(output& out) {
+    if (change_) finish_change(change_->at == change_in_progress::stage::appended ? membership_result::unknown
+                                                                              : membership_result::not_leader,
+                               0, out);
+    leave_reads_behind(out);
+    current_role_ = role::follower;
+    followers_.clear();
+    out.heartbeat_timer = false;
+    set_leader(no_node, out);
+}
+
 void core::become_leader(output& out) {
     current_role_ = role::leader;
     ++stats_.terms_as_leader;
     followers_.clear();
-    for (node_id n : cfg_.members) {
-        if (n == cfg_.self) continue;
+    // Every other server of the configuration, learners included, is
+    // replicated to (Kleppmann: sentLength[f] = log.length, ackedLength[f] = 0).
+    for (const member& m : configuration().members()) {
+        if (m.id == cfg_.self) continue;
         progress p;
-        p.sent_length = log_.length();   // Kleppmann: sentLength[f] = log.length, ackedLength[f] = 0
-        followers_.emplace(n, p);
+        p.sent_length = log_.length();
+        followers_.emplace(m.id, p);
     }
     out.heartbeat_timer = true;
     out.reset_election_timer = true;     // from now on it paces the check-quorum
@@ -559,8 +611,10 @@ bool core::append_entries(const log_request& m, output& out) {
         const log_entry& e = m.suffix[k];
         if (e.index != m.prefix_len + 1 + k || e.term < prev || e.term > m.term || !e.payload)
             return false;
+        if (e.kind == entry_kind::configuration && !decode_membership(e.data())) return false;
         prev = e.term;
     }
+    bool config_changed = false;
     for (const log_entry& e : m.suffix) {
         if (e.index <= log_.length()) {
             if (e.index < log_.start() || log_.term_at(e.index) == e.term) continue;   // already have it
@@ -570,10 +624,21 @@ bool core::append_entries(const log_request& m, output& out) {
             log_.truncate_suffix(e.index);
             out.truncate(e.index);
             durable_length_ = std::min(durable_length_, e.index - 1);
+            // Thesis §4.1: a configuration removed from the log no longer applies.
+            auto gone = configs_.lower_bound(e.index);
+            if (gone != configs_.end()) {
+                configs_.erase(gone, configs_.end());
+                config_changed = true;
+            }
         }
         log_.append(e);
         out.append.push_back(e);
+        if (e.kind == entry_kind::configuration) {
+            note_configuration(e);
+            config_changed = true;
+        }
     }
+    if (config_changed) configuration_changed(out);
     return true;
 }
 
@@ -620,6 +685,8 @@ void core::on_log_response(node_id from, const log_response& m, output& out) {
         if (current_role_ == role::leader) {
             replicate_log(from, p, false, out);   // new entries carry the new commit index
             announce_commit(out);
+            if (change_ && change_->at == change_in_progress::stage::catching_up && change_->change.server.id == from)
+                advance_change(out);
         }
         return;
     }
@@ -646,16 +713,32 @@ void core::on_log_response(node_id from, const log_response& m, output& out) {
 void core::commit_log_entries(output& out) {
     // Kleppmann's CommitLogEntries: the longest prefix acknowledged by a quorum.
     // The leader counts itself only for what is durable on its own disk.
+    // Only the voters of the configuration in force count (thesis §4.1,
+    // §4.2.1): not learners, and not the leader itself once it is out.
+    const membership& c = configuration();
     std::vector<index_t> acks;
-    acks.reserve(followers_.size() + 1);
-    acks.push_back(durable_length_);
-    for (const auto& [f, p] : followers_) acks.push_back(p.acked_length);
+    acks.reserve(c.size());
+    for (const member& m : c.members()) {
+        if (!m.voter) continue;
+        if (m.id == cfg_.self) {
+            acks.push_back(durable_length_);
+            continue;
+        }
+        auto it = followers_.find(m.id);
+        acks.push_back(it == followers_.end() ? 0 : it->second.acked_length);
+    }
+    if (acks.empty()) return;
     std::sort(acks.begin(), acks.end(), std::greater<>());
-    const index_t ready = acks[quorum() - 1];
+    const index_t ready = acks[c.quorum() - 1];
     // Figure 8 (§5.4.2): never commit an earlier term's entry by counting replicas.
     if (ready > commit_length_ && (log_.term_at(ready) == current_term_ || faults_.commit_earlier_term_by_count)) {
         advance_commit(ready, out);
         if (!read_waiters_.empty()) release_reads(out);   // reads waiting for our term's first commit
+        if (change_) advance_change(out);
+        // Thesis §4.2.2: a leader that is not a voter of its committed
+        // configuration steps down; the others elect a leader among them.
+        if (current_role_ == role::leader && !is_voter() && configuration_index() <= commit_length_)
+            leave_leadership(out);
     }
 }
 
@@ -756,6 +839,8 @@ void core::on_snapshot_taken(const snapshot_meta& meta, output& out) {
     const bool known = log_.holds(meta.index) || meta.index + 1 == log_.start();
     if (meta.index > commit_length_ || !known || log_.term_at(meta.index) != meta.term)
         throw std::invalid_argument("raftlite::core: snapshot_taken of an uncommitted or unknown entry");
+    if (meta.members != configuration_at(meta.index))
+        throw std::invalid_argument("raftlite::core: snapshot_taken with another configuration than configuration_at(index)");
     snapshot_ = meta;
     out.use_snapshot = meta;
     // The prefix the snapshot covers goes, but for a tail of log_keep_entries:
@@ -767,6 +852,8 @@ void core::on_snapshot_taken(const snapshot_meta& meta, output& out) {
         const term_t prefix_term = log_.term_at(upto - 1);
         log_.remove_prefix(upto);
         out.remove_prefix = std::make_pair(upto, prefix_term);
+        // Configurations compacted away are the snapshot's or older.
+        configs_.erase(configs_.begin(), configs_.lower_bound(upto));
     }
     save_hard_state(out, true);
     // A transfer of an older snapshot cannot go on: its file is replaced.
@@ -853,11 +940,14 @@ void core::install_received_snapshot(const snapshot_meta& meta, output& out) {
     if (log_.holds(meta.index) && log_.term_at(meta.index) == meta.term) {
         // §7: our log has the snapshot's last entry: keep what follows it.
         log_.remove_prefix(meta.index + 1);
+        configs_.erase(configs_.begin(), configs_.upper_bound(meta.index));
     } else {
         // §7: otherwise the whole log is discarded; it starts after the snapshot.
         out.truncate(log_.start());
         log_.reset(meta.index + 1, meta.term);
+        configs_.clear();
     }
+    configuration_changed(out);   // thesis §5.1: the snapshot carries the configuration
     out.remove_prefix = std::make_pair(meta.index + 1, meta.term);
     // The snapshot file is durable: what it covers counts as our own durable
     // log (for the leader this node may become).
@@ -914,6 +1004,197 @@ void core::on_install_snapshot_response(node_id from, const install_snapshot_res
     send_snapshot_chunks(from, p, false, out);
 }
 
+// ---- membership (thesis §4) -------------------------------------------------------
+//
+// Single-server changes: each configuration differs from the one before by
+// one server, so any majority of the old and any majority of the new
+// overlap, and no two leaders can be elected in one term across a change
+// (§4.1). A server uses the latest configuration in its log, committed or
+// not, and falls back to the one before when a truncation removes it. The
+// leader starts a change only when the previous one has committed and an
+// entry of its own term has committed (the fix of the single-server bug
+// found after the thesis: without it, a new leader's change could overlap
+// an uncommitted change of a deposed leader's term).
+
+const membership& core::configuration() const noexcept {
+    if (!configs_.empty()) return configs_.rbegin()->second;
+    if (snapshot_.index > 0 && !snapshot_.members.empty()) return snapshot_.members;
+    return cfg_.members;
+}
+
+index_t core::configuration_index() const noexcept {
+    if (!configs_.empty()) return configs_.rbegin()->first;
+    if (snapshot_.index > 0 && !snapshot_.members.empty()) return snapshot_.index;
+    return 0;
+}
+
+membership core::configuration_at(index_t index) const {
+    auto it = configs_.upper_bound(index);
+    if (it != configs_.begin()) return std::prev(it)->second;
+    if (snapshot_.index > 0 && !snapshot_.members.empty()) return snapshot_.members;
+    return cfg_.members;
+}
+
+void core::note_configuration(const log_entry& e) {
+    if (e.kind != entry_kind::configuration) return;
+    auto c = decode_membership(e.data());
+    // Entries are checked before they enter the log (append_entries); one
+    // that does not decode came from our own disk, checksummed.
+    if (!c) throw std::logic_error("raftlite::core: configuration entry " + std::to_string(e.index) + " does not decode");
+    configs_[e.index] = std::move(*c);
+}
+
+void core::configuration_changed(output& out) {
+    const membership& c = configuration();
+    out.configuration = c;
+    if (current_role_ != role::leader) return;
+    // Replicate to every server now in the configuration, and only to them.
+    for (auto it = followers_.begin(); it != followers_.end();) {
+        if (c.contains(it->first)) ++it;
+        else it = followers_.erase(it);
+    }
+    for (const member& m : c.members()) {
+        if (m.id == cfg_.self || followers_.count(m.id)) continue;
+        progress p;
+        p.sent_length = log_.length();
+        followers_.emplace(m.id, p);
+    }
+}
+
+std::size_t core::votes_counted() const {
+    const membership& c = configuration();
+    return static_cast<std::size_t>(std::count_if(votes_received_.begin(), votes_received_.end(), [&](node_id v) {
+        return c.is_voter(v) || (faults_.count_learner_votes && c.contains(v));
+    }));
+}
+
+bool core::only_voter() const noexcept {
+    const membership& c = configuration();
+    return c.voter_count() == 1 && c.is_voter(cfg_.self);
+}
+
+namespace {
+
+// The configuration after `change`, or why there is none. `done`: the
+// change is already in force (asking again is answered as committed).
+struct change_plan {
+    std::optional<membership> next;
+    bool done = false;
+    std::string why;
+};
+
+change_plan plan_change(const membership& c, const membership_change& ch) {
+    change_plan plan;
+    const node_id id = ch.server.id;
+    const member* m = c.find(id);
+    if (id == no_node) {
+        plan.why = "server id 0 is reserved";
+        return plan;
+    }
+    membership next = c;
+    switch (ch.what) {
+    case membership_change::action::add_learner:
+        if (m) {
+            if (!m->voter && m->address == ch.server.address && m->info == ch.server.info) plan.done = true;
+            else plan.why = "server " + std::to_string(id) + " is already a member";
+            return plan;
+        }
+        next.put(member{id, false, ch.server.address, ch.server.info});
+        break;
+    case membership_change::action::promote:
+        if (!m) {
+            plan.why = "server " + std::to_string(id) + " is not a member";
+            return plan;
+        }
+        if (m->voter) {
+            plan.done = true;
+            return plan;
+        }
+        next.put(member{id, true, m->address, m->info});
+        break;
+    case membership_change::action::demote:
+    case membership_change::action::remove:
+        if (!m || (ch.what == membership_change::action::demote && !m->voter)) {
+            plan.done = true;   // already out, or already a learner
+            return plan;
+        }
+        if (m->voter && c.voter_count() == 1) {
+            plan.why = "server " + std::to_string(id) + " is the last voter";
+            return plan;
+        }
+        if (ch.what == membership_change::action::remove) next.erase(id);
+        else next.put(member{id, false, m->address, m->info});
+        break;
+    }
+    plan.next = std::move(next);
+    return plan;
+}
+
+} // namespace
+
+void core::on_membership_request(const membership_request& r, output& out) {
+    if (r.request == 0) throw std::invalid_argument("raftlite::core: a membership change needs a non-zero request id");
+    auto answer = [&](membership_result res, index_t index) {
+        out.membership_changes.push_back({r.request, res, index});
+    };
+    if (current_role_ != role::leader) return answer(membership_result::not_leader, 0);
+    if (change_) return answer(membership_result::busy, 0);
+    const change_plan plan = plan_change(configuration(), r.change);
+    if (plan.done) {
+        // In force already: committed once its entry is.
+        if (configuration_index() <= commit_length_) return answer(membership_result::committed, configuration_index());
+        return answer(membership_result::busy, 0);
+    }
+    if (!plan.next) return answer(membership_result::rejected, 0);
+    change_ = change_in_progress{r.request, r.change};
+    advance_change(out);
+}
+
+// Moves the change under way as far as it can go now: it waits for an
+// entry of our term and for the previous configuration to commit, then for
+// the learner to catch up (promotions), then for its own entry to commit.
+void core::advance_change(output& out) {
+    if (!change_ || current_role_ != role::leader) return;
+    change_in_progress& c = *change_;
+    using stage = change_in_progress::stage;
+    if (c.at == stage::waiting) {
+        if (!own_term_committed()) return;
+        if (configuration_index() > commit_length_ && !faults_.concurrent_changes) return;
+        if (c.change.what == membership_change::action::promote) {
+            c.at = stage::catching_up;
+            c.round_target = log_.length();
+            c.rounds = 0;
+        } else {
+            c.at = stage::appended;
+        }
+    }
+    if (c.at == stage::catching_up) {
+        // Thesis §4.2.1: promote only a learner within a round of the log's
+        // end, so that the new voter does not hold up commits while it
+        // catches up (with it counted, an even split could stall).
+        auto it = followers_.find(c.change.server.id);
+        if (it == followers_.end() || it->second.acked_length < c.round_target) return;
+        c.at = stage::appended;
+    }
+    if (c.at == stage::appended && c.index == 0) {
+        const change_plan plan = plan_change(configuration(), c.change);
+        if (plan.done) return finish_change(membership_result::committed, configuration_index(), out);
+        if (!plan.next) return finish_change(membership_result::rejected, 0, out);
+        ++stats_.configurations_appended;
+        c.index = append_local(entry_kind::configuration, {}, make_bytes(encode_membership(*plan.next)), out);
+        if (faults_.concurrent_changes) return finish_change(membership_result::committed, c.index, out);   // broken
+    }
+    if (!change_) return;   // finished while appending (a one-voter cluster commits at once)
+    if (change_->at == stage::appended && change_->index != 0 && change_->index <= commit_length_)
+        finish_change(membership_result::committed, change_->index, out);
+}
+
+void core::finish_change(membership_result r, index_t index, output& out) {
+    if (!change_) return;
+    out.membership_changes.push_back({change_->request, r, index});
+    change_.reset();
+}
+
 // ---- broadcasts --------------------------------------------------------------
 
 index_t core::append_local(entry_kind kind, entry_origin origin, shared_bytes payload, output& out) {
@@ -924,6 +1205,12 @@ index_t core::append_local(entry_kind kind, entry_origin origin, shared_bytes pa
     e.origin = origin;
     e.payload = std::move(payload);
     log_.append(e);
+    if (kind == entry_kind::configuration) {
+        // Thesis §4.1: in force from now on, before it commits, so that the
+        // new server is replicated to (and counted) at once.
+        note_configuration(e);
+        configuration_changed(out);
+    }
     out.append.push_back(std::move(e));
     for (auto& [f, p] : followers_) replicate_log(f, p, false, out);
     return log_.length();
@@ -1158,7 +1445,7 @@ void core::start_read_round() {
 void core::begin_read_round(output& out) {
     start_read_round();
     for (auto& [f, p] : followers_) replicate_log(f, p, true, out);
-    if (quorum() == 1) confirm_read_round(read_round_, out);
+    if (only_voter()) confirm_read_round(read_round_, out);
 }
 
 void core::note_read_round(progress& p, std::uint64_t round, output& out) {
@@ -1166,13 +1453,23 @@ void core::note_read_round(progress& p, std::uint64_t round, output& out) {
     if (round <= p.acked_round) return;
     p.acked_round = round;
     if (round <= confirmed_round_) return;
-    // The highest round a majority answered, counting ourselves.
+    // The highest round a majority of the voters answered, counting
+    // ourselves if we vote.
+    const membership& c = configuration();
     std::vector<std::uint64_t> rounds;
-    rounds.reserve(followers_.size() + 1);
-    rounds.push_back(read_round_);
-    for (const auto& [f, q] : followers_) rounds.push_back(q.acked_round);
+    rounds.reserve(c.size());
+    for (const member& m : c.members()) {
+        if (!m.voter) continue;
+        if (m.id == cfg_.self) {
+            rounds.push_back(read_round_);
+            continue;
+        }
+        auto it = followers_.find(m.id);
+        rounds.push_back(it == followers_.end() ? 0 : it->second.acked_round);
+    }
+    if (rounds.empty()) return;
     std::sort(rounds.begin(), rounds.end(), std::greater<>());
-    confirm_read_round(rounds[quorum() - 1], out);
+    confirm_read_round(rounds[c.quorum() - 1], out);
 }
 
 void core::confirm_read_round(std::uint64_t round, output& out) {
@@ -1307,7 +1604,11 @@ void core::on_read_index_response(node_id from, const read_index_response& m, ou
 // ---- messages -----------------------------------------------------------------
 
 void core::on_message(const envelope& env, output& out) {
-    if (env.to != cfg_.self || env.from == cfg_.self || !is_member(env.from)) {
+    // Any server of the cluster may write to us, member or not (the
+    // transport authenticated it): a leader adds a server before the server
+    // knows it, and a voter grants votes to candidates it does not know of
+    // yet (thesis §4.1).
+    if (env.to != cfg_.self || env.from == cfg_.self || env.from == no_node) {
         ++stats_.messages_rejected;
         return;
     }
@@ -1348,9 +1649,6 @@ void core::send_after_sync(node_id to, message m, output& out) {
     out.messages_after_sync.push_back(envelope{cfg_.self, to, std::move(m)});
 }
 
-bool core::is_member(node_id n) const noexcept {
-    return std::find(cfg_.members.begin(), cfg_.members.end(), n) != cfg_.members.end();
-}
 
 void core::check_invariants() const {
     // LogCabin-style self checks: cheap, always on. A failure is a bug in
@@ -1365,6 +1663,14 @@ void core::check_invariants() const {
     if (snapshot_.index != 0 && log_.start() > snapshot_.index + 1) fail("the log continues the snapshot without a gap");
     if (current_role_ != role::leader && !read_waiters_.empty()) fail("only a leader holds reads for a round");
     if (confirmed_round_ > read_round_) fail("only a round begun is confirmed");
+    if (current_role_ == role::leader) {
+        const membership& c = configuration();
+        if (followers_.size() + (c.contains(cfg_.self) ? 1 : 0) != c.size())
+            fail("a leader replicates to every other server of its configuration");
+        for (const auto& [f, p] : followers_)
+            if (!c.contains(f)) fail("a leader replicates only to servers of its configuration");
+    }
+    if (change_ && current_role_ != role::leader) fail("only a leader carries out a membership change");
 }
 
 } // namespace raftlite

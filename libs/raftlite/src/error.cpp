@@ -27,6 +27,8 @@ public:
         case errc::internal_error: return "a raftlite self-check failed; the node stopped";
         case errc::snapshot_gone: return "the snapshot is no longer stored (a newer one replaced it)";
         case errc::payload_too_large: return "payload larger than the cluster's frames, decoders or storage accept";
+        case errc::change_rejected: return "the membership change does not fit the configuration";
+        case errc::not_caught_up: return "the learner did not catch up with the leader's log in time";
         }
         return "unknown raftlite error";
     }
@@ -47,6 +49,8 @@ public:
         case errc::already_locked: return se::make_error_condition(se::device_or_resource_busy);
         case errc::snapshot_gone: return se::make_error_condition(se::no_such_file_or_directory);
         case errc::payload_too_large: return se::make_error_condition(se::message_size);
+        case errc::change_rejected: return se::make_error_condition(se::invalid_argument);
+        case errc::not_caught_up: return se::make_error_condition(se::timed_out);
         default: return {ev, *this};
         }
     }

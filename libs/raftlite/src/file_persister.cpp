@@ -282,7 +282,7 @@ struct file_persister::impl {
     }
 
     // ---- snapshots (Raft §7; thesis §5) ---------------------------------------------
-    error_code begin_snapshot(index_t index, term_t term, std::vector<node_id> members,
+    error_code begin_snapshot(index_t index, term_t term, membership members,
                               std::unique_ptr<snapshot_writer>& out) {
         std::string msg;
         if (!loaded) {
@@ -393,7 +393,7 @@ boost::system::error_code file_persister::remove_prefix(index_t upto, term_t pre
     return impl_->remove_prefix(upto, prefix_term);
 }
 boost::system::error_code file_persister::sync() { return impl_->sync(); }
-boost::system::error_code file_persister::begin_snapshot(index_t index, term_t term, std::vector<node_id> members,
+boost::system::error_code file_persister::begin_snapshot(index_t index, term_t term, membership members,
                                                          std::unique_ptr<snapshot_writer>& out) {
     return impl_->begin_snapshot(index, term, std::move(members), out);
 }

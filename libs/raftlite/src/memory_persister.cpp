@@ -114,7 +114,7 @@ private:
 
 } // namespace
 
-error_code memory_persister::begin_snapshot(index_t index, term_t term, std::vector<node_id> members,
+error_code memory_persister::begin_snapshot(index_t index, term_t term, membership members,
                                             std::unique_ptr<snapshot_writer>& out) {
     if (index == 0) return boost::system::errc::make_error_code(boost::system::errc::invalid_argument);
     snapshot_meta meta;

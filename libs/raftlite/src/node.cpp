@@ -99,6 +99,7 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
     bool drain_scheduled = false;
     detail::broadcast_waiters waiters;
     detail::broadcast_waiters read_waiters;     // async_read_index (same signature and deadlines)
+    detail::broadcast_waiters change_waiters;   // async_change_membership (same signature and deadlines)
     std::atomic<bool> running{false};          // written by start() on the caller's thread
     bool failed = false;                       // storage failed
     boost::system::error_code stop_reason;
@@ -253,11 +254,11 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
         });
     }
 
-    void take_snapshot(index_t index, term_t term) override {
+    void take_snapshot(index_t index, term_t term, const membership& members) override {
         std::unique_ptr<snapshot_writer> writer;
         boost::system::error_code ec;
         if (!take_snapshot_handler) ec = boost::system::errc::make_error_code(boost::system::errc::operation_not_supported);
-        else ec = storage->begin_snapshot(index, term, opts.core.members, writer);
+        else ec = storage->begin_snapshot(index, term, members, writer);
         if (ec) {
             asio::post(strand, [weak = weak_from_this(), ec] {
                 if (auto self = weak.lock()) self->snapshot_finished(snapshot_meta{}, ec);
@@ -320,6 +321,16 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
             return;
         }
         complete(std::move(*w), ec, index);
+    }
+
+    void membership_done(std::uint64_t request, boost::system::error_code ec, index_t index) override {
+        if (auto w = change_waiters.take(request)) complete(std::move(*w), ec, index);
+    }
+
+    // Thesis §4.1: a configuration is in force from the moment it is in the
+    // log. The transport reaches every server it names from now on.
+    void configuration_changed(const membership& m) override {
+        RAFTLITE_LOG_CORE(info) << "configuration: " << to_string(m) << " (term=" << run->raft().current_term() << ")";
     }
 
     std::optional<std::chrono::nanoseconds> now() override { return clock_type::now().time_since_epoch(); }
@@ -394,6 +405,7 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
         if (deadline_running) return;
         auto next = waiters.next_deadline();
         if (auto r = read_waiters.next_deadline(); r && (!next || *r < *next)) next = r;
+        if (auto r = change_waiters.next_deadline(); r && (!next || *r < *next)) next = r;
         if (!next) return;
         deadline_running = true;
         deadline_timer.expires_at(*next);
@@ -404,6 +416,8 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
                 self->run->abandon(request, errc::timed_out);
             for (std::uint64_t request : self->read_waiters.expired(clock_type::now()))
                 self->run->abandon_read(request, errc::timed_out);
+            for (std::uint64_t request : self->change_waiters.expired(clock_type::now()))
+                self->run->abandon_change(request, errc::timed_out);
             self->arm_deadline_timer();
         });
     }
@@ -511,6 +525,42 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
         schedule_drain();
     }
 
+    // As initiate_broadcast: work and cancellation slot on the caller's thread.
+    void initiate_change(asio::any_completion_handler<membership_signature> h, membership_change change) {
+        detail::broadcast_waiters::waiter w(std::move(h), strand);
+        auto cancel = connect_cancellation(w, &impl::cancel_change);
+        asio::dispatch(strand, [self = shared_from_this(), w = std::move(w), cancel, c = std::move(change)]() mutable {
+            self->change_membership(std::move(c), std::move(w), *cancel);
+        });
+    }
+
+    void change_membership(membership_change change, detail::broadcast_waiters::waiter w, cancel_state& cancel) {
+        if (!running || !run->running()) {
+            complete(std::move(w), closed_reason(), index_t{0});
+            return;
+        }
+        RAFTLITE_LOG_CORE(info) << "membership change asked: " << action_name(change.what) << " " << change.server.id
+                                << " (term=" << run->raft().current_term() << ")";
+        // Registered first: the runner may answer from inside the call.
+        const std::uint64_t request = run->next_request();
+        change_waiters.add(request, std::move(w), clock_type::now() + opts.broadcast_timeout);
+        guarded([&] {
+            if (run->feed_membership_change(std::move(change)) != request)
+                throw std::logic_error("raftlite::node: membership change ids out of step");
+        });
+        cancel.request = request;
+        if (cancel.requested) cancel_change(request);
+        arm_deadline_timer();
+        schedule_drain();
+    }
+
+    void cancel_change(std::uint64_t request) {
+        guarded([&] {
+            run->abandon_change(request, boost::system::error_code(ECANCELED, boost::system::system_category()));
+            run->flush();
+        });
+    }
+
     void cancel_read(std::uint64_t request) {
         guarded([&] {
             run->abandon_read(request, boost::system::error_code(ECANCELED, boost::system::system_category()));
@@ -582,6 +632,8 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
             if (auto w = waiters.take(request)) complete(std::move(*w), boost::system::error_code(reason), index_t{0});
         for (std::uint64_t request : read_waiters.requests())
             if (auto w = read_waiters.take(request)) complete(std::move(*w), boost::system::error_code(reason), index_t{0});
+        for (std::uint64_t request : change_waiters.requests())
+            if (auto w = change_waiters.take(request)) complete(std::move(*w), boost::system::error_code(reason), index_t{0});
         auto snapshot_waiting = std::move(snapshot_waiters);
         snapshot_waiters.clear();
         for (auto& w : snapshot_waiting) complete(std::move(w), boost::system::error_code(reason), index_t{0});
@@ -624,8 +676,10 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
         s.snapshots_taken = run->snapshots_taken();
         s.snapshots_installed = run->snapshots_installed();
         if (raft.role() == role::leader)
-            for (node_id m : opts.core.members)
-                if (m != self()) s.match_index[m] = raft.acked_length(m);
+            for (const member& m : raft.configuration().members())
+                if (m.id != self()) s.match_index[m.id] = raft.acked_length(m.id);
+        s.members = raft.configuration();
+        s.configuration_index = raft.configuration_index();
         s.running = running;
         s.storage_failed = failed;
         s.stop_reason = stop_reason;
@@ -750,6 +804,11 @@ void node::do_broadcast(broadcast_handler handler, shared_bytes payload) {
 
 void node::do_read_index(asio::any_completion_handler<read_signature> handler) {
     impl_->initiate_read(std::move(handler));
+}
+
+void node::do_change_membership(asio::any_completion_handler<membership_signature> handler,
+                                membership_change change) {
+    impl_->initiate_change(std::move(handler), std::move(change));
 }
 
 void node::do_receive(receive_handler handler) {

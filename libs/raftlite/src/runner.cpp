@@ -127,6 +127,17 @@ std::uint64_t runner::feed_read() {
     return request;
 }
 
+std::uint64_t runner::feed_membership_change(membership_change change) {
+    const std::uint64_t request = next_request_++;
+    if (!running_) {
+        host_->membership_done(request, failed_ ? errc::storage_failed : errc::stopped, 0);
+        return request;
+    }
+    changes_outstanding_.insert(request);
+    step_core(membership_request{request, std::move(change)});
+    return request;
+}
+
 std::uint64_t runner::feed_broadcast(shared_bytes payload) {
     const std::uint64_t request = next_request_++;
     if (!running_) {
@@ -178,6 +189,8 @@ void runner::carry_out(output& o) {
     }
     // A received snapshot's data goes to its own file, not the log.
     receive_snapshot_data(o.snapshot_data);
+    // The host reaches a new server before the first message to it leaves.
+    if (o.configuration) host_->configuration_changed(*o.configuration);
     // 2. Messages that depend on no write leave now, so that a leader's
     // replication runs while its own write is in flight (thesis §10.2.1).
     for (envelope& m : o.messages) host_->send(std::move(m));
@@ -197,6 +210,7 @@ void runner::carry_out(output& o) {
     if (!running_) return;
     complete(o.completions);
     complete_reads(o.reads);
+    complete_changes(o.membership_changes);
     // 5. Timers.
     if (o.reset_election_timer) host_->reset_election_timer();
     if (o.heartbeat_timer) host_->set_heartbeat(*o.heartbeat_timer);
@@ -319,7 +333,7 @@ bool runner::request_snapshot() {
             start_round();
         }
     }
-    host_->take_snapshot(applied_, core_->log().term_at(applied_));
+    host_->take_snapshot(applied_, core_->log().term_at(applied_), core_->configuration_at(applied_));
     return true;
 }
 
@@ -408,6 +422,26 @@ void runner::release_applied_reads() {
     }
 }
 
+void runner::complete_changes(const std::vector<membership_completion>& done) {
+    for (const membership_completion& c : done) {
+        if (!changes_outstanding_.erase(c.request)) continue;
+        error_code ec;
+        switch (c.result) {
+        case membership_result::committed: break;
+        case membership_result::not_leader: ec = errc::not_leader; break;
+        case membership_result::busy: ec = errc::busy; break;
+        case membership_result::rejected: ec = errc::change_rejected; break;
+        case membership_result::not_caught_up: ec = errc::not_caught_up; break;
+        case membership_result::unknown: ec = errc::outcome_unknown; break;
+        }
+        host_->membership_done(c.request, ec, ec ? 0 : c.index);
+    }
+}
+
+void runner::abandon_change(std::uint64_t request, error_code ec) {
+    if (changes_outstanding_.erase(request)) host_->membership_done(request, ec, 0);
+}
+
 void runner::abandon_read(std::uint64_t request, error_code ec) {
     if (!reads_outstanding_.erase(request)) return;
     if (core_) core_->withdraw_read(request);
@@ -445,6 +479,9 @@ void runner::stop(error_code reason) {
     reads.swap(reads_outstanding_);
     reads_applying_.clear();
     for (std::uint64_t r : reads) host_->read_done(r, reason, 0);
+    std::set<std::uint64_t> changes;
+    changes.swap(changes_outstanding_);
+    for (std::uint64_t r : changes) host_->membership_done(r, reason, 0);
 }
 
 // Also saves the commit index with the hard state (it is otherwise saved

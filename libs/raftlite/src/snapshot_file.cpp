@@ -92,13 +92,13 @@ error_code read_trailer(int fd, const std::string& path, index_t index, term_t t
     }
     unsigned char footer[snapshot_footer_size];
     if (auto ec = pread_all(fd, footer, sizeof footer, file_size - sizeof footer, path, msg)) return ec;
-    std::uint32_t members = 0;
+    std::uint32_t configuration_bytes = 0;
     std::string why;
-    if (!decode_snapshot_footer(footer, file_size, members, why)) {
+    if (!decode_snapshot_footer(footer, file_size, configuration_bytes, why)) {
         msg = path + ": " + why;
         return raftlite::errc::corrupt_data;
     }
-    const std::size_t trailer_size = 8u * members + snapshot_footer_size;
+    const std::size_t trailer_size = std::size_t{configuration_bytes} + snapshot_footer_size;
     std::string trailer(trailer_size, '\0');
     if (auto ec = pread_all(fd, trailer.data(), trailer_size, file_size - trailer_size, path, msg)) return ec;
     if (!decode_snapshot_trailer(trailer, file_size, meta, why)) {
@@ -247,7 +247,7 @@ private:
 } // namespace
 
 error_code begin_snapshot_file(std::shared_ptr<file_io> io, const std::string& dir, index_t index, term_t term,
-                               std::vector<node_id> members, std::shared_ptr<shared_message> errors,
+                               membership members, std::shared_ptr<shared_message> errors,
                                std::unique_ptr<snapshot_writer>& out, std::string& msg) {
     if (members.size() > snapshot_max_members) {
         msg = "snapshot " + std::to_string(index) + ": " + std::to_string(members.size()) + " members, more than " +

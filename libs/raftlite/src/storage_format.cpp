@@ -184,34 +184,45 @@ bool decode_hard_state(std::string_view bytes, hard_state& hs, std::string& why)
 }
 
 std::string encode_snapshot_trailer(const snapshot_meta& meta) {
-    const std::size_t n = meta.members.size();
-    std::string out(8 * n + snapshot_footer_size, '\0');
+    const std::string config = encode_membership(meta.members);
+    const std::size_t n = config.size();
+    std::string out(n + snapshot_footer_size, '\0');
     auto* p = reinterpret_cast<unsigned char*>(out.data());
-    for (std::size_t i = 0; i < n; ++i) put_u64_le(p + 8 * i, meta.members[i]);
-    unsigned char* f = p + 8 * n;
+    std::memcpy(p, config.data(), n);
+    unsigned char* f = p + n;
     std::memcpy(f, snapshot_magic.data(), 8);
-    put_u32_le(f + 8, storage_format_version);
+    put_u32_le(f + 8, snapshot_format_version);
     put_u32_le(f + 12, static_cast<std::uint32_t>(n));
     put_u64_le(f + 16, meta.index);
     put_u64_le(f + 24, meta.term);
     put_u64_le(f + 32, meta.size);
     put_u32_le(f + 40, meta.crc);
-    put_u32_le(f + 44, crc32c(p, 8 * n + 44));
+    put_u32_le(f + 44, crc32c(p, n + 44));
     return out;
 }
 
-bool decode_snapshot_footer(const unsigned char* f, std::uint64_t file_size, std::uint32_t& member_count,
+bool decode_snapshot_footer(const unsigned char* f, std::uint64_t file_size, std::uint32_t& configuration_bytes,
                             std::string& why) {
-    // The member count is needed before the checksum can be computed (it
-    // covers the member list), so it is bounded first: a damaged count must
-    // never make us read or allocate past the file.
-    member_count = get_u32_le(f + 12);
-    if (member_count > snapshot_max_members ||
-        8ull * member_count + snapshot_footer_size > file_size) {
-        why = "snapshot footer is damaged (member count " + std::to_string(member_count) +
+    // The configuration's size is needed before the checksum can be
+    // computed (it covers the configuration), so it is bounded first: a
+    // damaged field must never make us read or allocate past the file.
+    const std::uint32_t version = get_u32_le(f + 8);
+    const std::uint32_t field = get_u32_le(f + 12);
+    std::uint64_t bytes = 0;
+    if (version == 1) {
+        bytes = field <= snapshot_max_members ? 8ull * field : UINT64_MAX;
+    } else if (version == snapshot_format_version) {
+        bytes = field <= snapshot_max_configuration_bytes ? field : UINT64_MAX;
+    } else {
+        why = "unsupported snapshot format version " + std::to_string(version);
+        return false;
+    }
+    if (bytes == UINT64_MAX || bytes + snapshot_footer_size > file_size) {
+        why = "snapshot footer is damaged (configuration size field " + std::to_string(field) +
               " does not fit a file of " + std::to_string(file_size) + " bytes)";
         return false;
     }
+    configuration_bytes = static_cast<std::uint32_t>(bytes);
     return true;
 }
 
@@ -224,8 +235,13 @@ bool decode_snapshot_trailer(std::string_view trailer, std::uint64_t file_size, 
     const auto* p = reinterpret_cast<const unsigned char*>(trailer.data());
     const unsigned char* f = p + trailer.size() - snapshot_footer_size;
     const std::size_t n = trailer.size() - snapshot_footer_size;
-    if (n % 8 != 0 || get_u32_le(f + 12) != n / 8) {
-        why = "snapshot member count does not match its trailer";
+    const std::uint32_t version = get_u32_le(f + 8);
+    if (version != 1 && version != snapshot_format_version) {
+        why = "unsupported snapshot format version " + std::to_string(version);
+        return false;
+    }
+    if (version == 1 ? (n % 8 != 0 || get_u32_le(f + 12) != n / 8) : get_u32_le(f + 12) != n) {
+        why = "snapshot configuration size does not match its trailer";
         return false;
     }
     if (get_u32_le(f + 44) != crc32c(p, n + 44)) {
@@ -234,10 +250,6 @@ bool decode_snapshot_trailer(std::string_view trailer, std::uint64_t file_size, 
     }
     if (std::memcmp(f, snapshot_magic.data(), 8) != 0) {
         why = "bad snapshot magic";
-        return false;
-    }
-    if (get_u32_le(f + 8) != storage_format_version) {
-        why = "unsupported snapshot format version " + std::to_string(get_u32_le(f + 8));
         return false;
     }
     snapshot_meta m;
@@ -250,8 +262,23 @@ bool decode_snapshot_trailer(std::string_view trailer, std::uint64_t file_size, 
               std::to_string(file_size);
         return false;
     }
-    m.members.resize(n / 8);
-    for (std::size_t i = 0; i < n / 8; ++i) m.members[i] = get_u64_le(p + 8 * i);
+    if (version == 1) {
+        std::vector<node_id> voters(n / 8);
+        for (std::size_t i = 0; i < n / 8; ++i) voters[i] = get_u64_le(p + 8 * i);
+        try {
+            m.members = membership(voters);
+        } catch (const std::invalid_argument& e) {
+            why = std::string("snapshot voters: ") + e.what();
+            return false;
+        }
+    } else {
+        auto config = decode_membership(std::string_view(trailer.data(), n));
+        if (!config) {
+            why = "snapshot configuration does not decode";
+            return false;
+        }
+        m.members = std::move(*config);
+    }
     meta = std::move(m);
     return true;
 }

@@ -13,7 +13,9 @@
 //      `messages_after_sync` may leave only once every write handed to the
 //      driver so far, by this output or an earlier one, is durable;
 //   4. replace the application's state by the snapshot `restore` names, then
-//      deliver `committed` entries past it in order, then report `completions`;
+//      deliver `committed` entries past it in order, then report `completions`
+//      (and `reads`, `membership_changes`); take up `configuration`, the
+//      membership now in force (its peers' addresses);
 //   5. reset the election timer / start or stop the heartbeat timer.
 // The algorithm follows Kleppmann's event-driven formulation of Raft
 // (variable names included), with the Raft paper's rules cited where enforced.
@@ -46,7 +48,11 @@ struct persistent_state;
 /// (node_options / the simulator); the core only counts timer events.
 struct core_config {
     node_id self = no_node;
-    std::vector<node_id> members;          ///< every voter, self included
+    /// The bootstrap configuration: in force only while neither the log nor
+    /// a snapshot holds one (a cluster's first start). Usually every peer of
+    /// the config file, as voters, self included. Empty: this node joins an
+    /// existing cluster and waits, holding no vote, until a leader adds it.
+    membership members;
 
     std::size_t max_batch_entries = 512;   ///< entries per log_request
     std::size_t max_batch_bytes = 1 << 20; ///< payload bytes per log_request (at least one entry is sent)
@@ -72,6 +78,11 @@ struct core_config {
     /// computes it: node_options::max_clock_drift), and only with
     /// check_quorum and leader_stickiness. 0: every read waits for a round.
     std::chrono::nanoseconds lease_duration{0};
+    /// Catch-up rounds a learner gets before its promotion fails (thesis
+    /// §4.2.1): a round begins at each election timeout with the leader's
+    /// last index as its target, and the learner is promoted as soon as it
+    /// reaches the target of the round in progress.
+    unsigned promote_rounds = 10;
 };
 
 enum class role { follower, candidate, leader };
@@ -107,6 +118,38 @@ struct read_completion {
     index_t index = 0;   ///< the read index (ready only)
 };
 
+/// One single-server membership change (thesis §4.1, §4.2.1).
+struct membership_change {
+    enum class action : std::uint8_t {
+        add_learner,   ///< a new server that receives the log without voting
+        promote,       ///< a learner becomes a voter, once it has caught up
+        demote,        ///< a voter becomes a learner
+        remove,        ///< a server leaves the configuration
+    };
+    action what = action::add_learner;
+    member server;     ///< add_learner: the whole record; otherwise its id
+};
+const char* action_name(membership_change::action a) noexcept;
+
+/// The outcome of a membership change, as the leader sees it.
+///   committed      the configuration holding the change is committed (or
+///                  already was: asking again for a change in force is safe)
+///   not_leader     this node does not lead; nothing was appended
+///   busy           another change is under way (one at a time, §4.1)
+///   rejected       the change makes no sense for the configuration (an id
+///                  taken, no such learner, the last voter removed)
+///   not_caught_up  the learner did not catch up within promote_rounds
+///   unknown        leadership was lost after the entry was appended: it
+///                  may still commit; look at the configuration
+enum class membership_result { committed, not_leader, busy, rejected, not_caught_up, unknown };
+const char* membership_result_name(membership_result r) noexcept;
+
+struct membership_completion {
+    std::uint64_t request = 0;
+    membership_result result = membership_result::committed;
+    index_t index = 0;   ///< the configuration entry's index (committed only)
+};
+
 /// What a driver must do after step() (see the file comment for the order).
 struct output {
     std::optional<hard_state> save_hard_state;
@@ -122,6 +165,10 @@ struct output {
     std::vector<log_entry> committed;          ///< newly committed, in index order (noops included)
     std::vector<completion> completions;
     std::vector<read_completion> reads;        ///< read indexes (after `committed`: wait until applied)
+    std::vector<membership_completion> membership_changes;
+    /// The configuration in force changed (a configuration entry appended or
+    /// truncated, a snapshot installed), or the core started: this one.
+    std::optional<membership> configuration;
     bool reset_election_timer = false;
     std::optional<bool> heartbeat_timer;       ///< true: start (leader), false: stop
 
@@ -142,6 +189,8 @@ struct message_received { envelope env; };
 struct broadcast_request { std::uint64_t request = 0; shared_bytes payload; };
 /// A linearizable read (thesis §6.4): answered with a read index in `reads`.
 struct read_request { std::uint64_t request = 0; };
+/// A membership change (thesis §4.1): answered in `membership_changes`.
+struct membership_request { std::uint64_t request = 0; membership_change change; };
 /// The driver made the log durable up to `last_index`, whose term was `last_term`.
 struct log_synced { index_t last_index = 0; term_t last_term = 0; };
 /// A snapshot of this node's application state is durable (its writer
@@ -152,7 +201,8 @@ struct snapshot_taken { snapshot_meta meta; };
 struct snapshot_received { snapshot_meta meta; bool ok = false; };
 
 using event = std::variant<election_timeout, heartbeat_timeout, message_received,
-                           broadcast_request, log_synced, snapshot_taken, snapshot_received, read_request>;
+                           broadcast_request, log_synced, snapshot_taken, snapshot_received, read_request,
+                           membership_request>;
 
 /// Counters a driver can export.
 struct core_stats {
@@ -162,6 +212,7 @@ struct core_stats {
     std::uint64_t votes_disregarded = 0;   ///< vote requests ignored while a leader was known (thesis §4.2.3)
     std::uint64_t read_rounds = 0;         ///< heartbeat rounds begun for reads (leader)
     std::uint64_t lease_reads = 0;         ///< reads served under the leader's lease, without a round
+    std::uint64_t configurations_appended = 0;  ///< membership changes this node appended as leader
 };
 
 class core {
@@ -223,7 +274,19 @@ public:
     index_t acked_length(node_id f) const noexcept;
     /// Kleppmann's sentLength[f] (leader only; 0 otherwise).
     index_t sent_length(node_id f) const noexcept;
-    std::size_t quorum() const noexcept { return cfg_.members.size() / 2 + 1; }
+    /// The configuration in force: the latest in the log, committed or not
+    /// (thesis §4.1), else the snapshot's, else the bootstrap one.
+    const membership& configuration() const noexcept;
+    /// The index of the entry that holds it (the snapshot's index; 0: bootstrap).
+    index_t configuration_index() const noexcept;
+    /// The configuration as of entry `index` (for a snapshot taken there):
+    /// the latest configuration entry at or below it. Precondition: index
+    /// is not below the current snapshot's.
+    membership configuration_at(index_t index) const;
+    /// True when this node votes in the configuration in force.
+    bool is_voter() const noexcept { return configuration().is_voter(cfg_.self); }
+    /// The votes or acknowledgements that make a majority of the voters.
+    std::size_t quorum() const noexcept { return configuration().quorum(); }
 
 private:
     friend struct detail::core_test_access;
@@ -292,6 +355,7 @@ private:
     void on_snapshot_taken(const snapshot_meta& meta, output& out);
     void on_snapshot_received(const snapshot_received& r, output& out);
     void on_read(std::uint64_t request, output& out);
+    void on_membership_request(const membership_request& r, output& out);
 
     void on_vote_request(node_id from, const vote_request& m, output& out);
     void on_vote_response(node_id from, const vote_response& m, output& out);
@@ -336,6 +400,14 @@ private:
     void ask_leader_for_reads(output& out);
     void leave_reads_behind(output& out);   ///< this node stops leading
     void fail_held_reads(output& out);
+    // membership (thesis §4)
+    void note_configuration(const log_entry& e);
+    void configuration_changed(output& out);
+    std::size_t votes_counted() const;
+    bool only_voter() const noexcept;
+    void advance_change(output& out);
+    void finish_change(membership_result r, index_t index, output& out);
+    void leave_leadership(output& out);   ///< a leader stops leading without a new term
     // broadcasts
     void forward_pending(output& out);
     void retry_forwards(output& out);
@@ -352,7 +424,6 @@ private:
     void save_hard_state(output& out, bool with_commit = false);
     void send(node_id to, message m, output& out);
     void send_after_sync(node_id to, message m, output& out);
-    bool is_member(node_id n) const noexcept;
     void check_invariants() const;
 
     core_config cfg_;
@@ -382,6 +453,18 @@ private:
     std::chrono::nanoseconds now_{0};                     ///< the driver's clock (observe_clock)
     bool has_clock_ = false;
     bool heard_from_leader_ = false;                      ///< since our last election timeout (thesis §4.2.3)
+
+    // a membership change the leader is carrying out (one at a time, §4.1)
+    struct change_in_progress {
+        std::uint64_t request = 0;
+        membership_change change;
+        enum class stage { waiting, catching_up, appended } at = stage::waiting;
+        index_t round_target = 0;      ///< catching_up: the index the learner must reach
+        unsigned rounds = 0;           ///< catching_up: rounds begun
+        index_t index = 0;             ///< appended: the configuration entry
+    };
+    std::map<index_t, membership> configs_;               ///< configuration entries in the log, by index
+    std::optional<change_in_progress> change_;            ///< leader: the change under way
 
     std::map<std::uint64_t, pending> pending_;            ///< this node's broadcasts by request id
     std::multimap<index_t, std::uint64_t> pending_by_index_;   ///< appended ones, by entry index (two may claim one index: a stale answer and our own entry)

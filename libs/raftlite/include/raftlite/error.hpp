@@ -25,6 +25,8 @@ enum class errc {
     internal_error,    ///< a raftlite self-check failed; the node stopped
     snapshot_gone,     ///< the snapshot asked for is no longer stored (a newer one replaced it)
     payload_too_large, ///< a broadcast larger than the transport, the peers' decoder or the storage accept
+    change_rejected,   ///< a membership change that does not fit the configuration (id taken, no such learner, last voter)
+    not_caught_up,     ///< a learner did not catch up with the leader's log in time to be promoted
 };
 
 const boost::system::error_category& raftlite_category() noexcept;

@@ -76,7 +76,7 @@ public:
     /// run on any thread, beside the log writes, and outlive the persister.
     /// Its failures are described by snapshot_error_message(), not
     /// last_error_message(), and do not fail the persister.
-    boost::system::error_code begin_snapshot(index_t index, term_t term, std::vector<node_id> members,
+    boost::system::error_code begin_snapshot(index_t index, term_t term, membership members,
                                              std::unique_ptr<snapshot_writer>& out) override;
     /// Makes the finished snapshot `meta` current and removes the older
     /// snapshot files (the directory entry changes are synced by the next

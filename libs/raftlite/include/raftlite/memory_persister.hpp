@@ -55,7 +55,7 @@ public:
     /// The writer keeps the data in memory and stores it at finish(). It may
     /// run on any thread and outlive the persister (it then stores nothing
     /// anyone reads).
-    boost::system::error_code begin_snapshot(index_t index, term_t term, std::vector<node_id> members,
+    boost::system::error_code begin_snapshot(index_t index, term_t term, membership members,
                                              std::unique_ptr<snapshot_writer>& out) override;
     /// A write (counted by unsynced_ops() and fail_after()); snapshot_gone
     /// when no finished snapshot holds `meta`.

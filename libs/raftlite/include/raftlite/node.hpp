@@ -42,7 +42,9 @@ struct node_status {
     index_t log_start = 1;                    ///< the first entry held in the log
     std::uint64_t snapshots_taken = 0;        ///< by this node, since it started
     std::uint64_t snapshots_installed = 0;    ///< received from a leader, since it started
-    std::map<node_id, index_t> match_index;   ///< leader only: per follower
+    std::map<node_id, index_t> match_index;   ///< leader only: per follower (learners included)
+    membership members;                       ///< the configuration in force (thesis §4.1: the latest in the log)
+    index_t configuration_index = 0;          ///< the entry that holds it (0: the bootstrap configuration)
     bool running = false;
     bool storage_failed = false;
     boost::system::error_code stop_reason;    ///< once stopped: errc::stopped, storage_failed, delivery_failed, internal_error
@@ -75,6 +77,7 @@ public:
     using stop_signature = void(boost::system::error_code);
     using snapshot_signature = void(boost::system::error_code, index_t);
     using read_signature = void(boost::system::error_code, index_t);
+    using membership_signature = void(boost::system::error_code, index_t);
     /// Takes a snapshot of the application's state as of sink.index() (the
     /// entry just delivered): capture the state now, write it to the sink on
     /// any thread, then sink.finish() (see snapshot.hpp). Runs where
@@ -146,6 +149,54 @@ public:
         return initiate<read_signature>(&node::do_read_index, token);
     }
 
+    /// A single-server membership change (Raft thesis §4.1), asked of the
+    /// leader (a follower completes with errc::not_leader; ask the leader
+    /// node_status names). Completes with (error_code{}, index) once the
+    /// configuration entry holding the change is committed (at once when the
+    /// change is in force already: asking again is safe), or with an error:
+    /// errc::busy (another change is under way: one at a time),
+    /// change_rejected (an id taken, no such learner, the last voter),
+    /// not_caught_up (a learner that did not catch up within
+    /// core_config::promote_rounds election timeouts), outcome_unknown
+    /// (leadership was lost after the entry was appended: look at
+    /// node_status::members), timed_out (broadcast_timeout; the change may
+    /// still happen), stopped, storage_failed. The configuration is in force
+    /// from the moment its entry is in the log, before it commits.
+    /// Cancellation (any type): completes with operation_aborted; the change
+    /// may still happen.
+    template <class CompletionToken>
+    auto async_change_membership(membership_change change, CompletionToken&& token) {
+        return initiate<membership_signature>(&node::do_change_membership, token, std::move(change));
+    }
+    /// Adds a server as a learner (thesis §4.2.1): it receives the log (a
+    /// snapshot first, if needed) but does not vote. `server.address` is
+    /// where the others reach it; `server.info` is the application's.
+    template <class CompletionToken>
+    auto async_add_learner(member server, CompletionToken&& token) {
+        server.voter = false;
+        return async_change_membership(membership_change{membership_change::action::add_learner, std::move(server)},
+                                       std::forward<CompletionToken>(token));
+    }
+    /// Makes a learner a voter, once it is within a round of the leader's log.
+    template <class CompletionToken>
+    auto async_promote(node_id id, CompletionToken&& token) {
+        return async_change_membership(membership_change{membership_change::action::promote, member{id, true, {}, {}}},
+                                       std::forward<CompletionToken>(token));
+    }
+    /// Makes a voter a learner.
+    template <class CompletionToken>
+    auto async_demote(node_id id, CompletionToken&& token) {
+        return async_change_membership(membership_change{membership_change::action::demote, member{id, true, {}, {}}},
+                                       std::forward<CompletionToken>(token));
+    }
+    /// Removes a server; removing the leader itself is allowed (it steps
+    /// down once the configuration without it commits, thesis §4.2.2).
+    template <class CompletionToken>
+    auto async_remove(node_id id, CompletionToken&& token) {
+        return async_change_membership(membership_change{membership_change::action::remove, member{id, true, {}, {}}},
+                                       std::forward<CompletionToken>(token));
+    }
+
     /// Pull-style delivery (when no delivery handler is set): completes with
     /// the next committed application entry, in index order, each once. A
     /// consumer that stops pulling slows delivery down (the node keeps a
@@ -206,6 +257,8 @@ private:
     void do_stop(boost::asio::any_completion_handler<stop_signature> handler);
     void do_snapshot(boost::asio::any_completion_handler<snapshot_signature> handler);
     void do_read_index(boost::asio::any_completion_handler<read_signature> handler);
+    void do_change_membership(boost::asio::any_completion_handler<membership_signature> handler,
+                              membership_change change);
 
     struct impl;
     std::shared_ptr<impl> impl_;

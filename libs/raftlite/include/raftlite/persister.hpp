@@ -77,7 +77,7 @@ public:
     // ---- snapshots (Raft §7; thesis §5) ----------------------------------
     /// Starts a snapshot covering entries 1..index. Safe to call from any
     /// thread; the writer may be used on any one thread.
-    virtual boost::system::error_code begin_snapshot(index_t index, term_t term, std::vector<node_id> members,
+    virtual boost::system::error_code begin_snapshot(index_t index, term_t term, membership members,
                                                      std::unique_ptr<snapshot_writer>& out) = 0;
     /// Makes a finished snapshot the current one (a write, durable with the
     /// next sync()): the next load() starts from it, and older snapshot files

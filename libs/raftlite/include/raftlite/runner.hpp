@@ -93,7 +93,8 @@ public:
     /// be written, synced and handed back in that order: a round's writes
     /// start only after the previous round's sync.
     virtual void write_and_sync(disk_round round) = 0;
-    /// A committed entry (application entries and the leaders' no-ops), in
+    /// A committed entry (application entries, the leaders' no-ops and
+    /// configuration entries), in
     /// index order, each index at most once per runner.
     virtual void deliver(const log_entry& entry) = 0;
     /// The outcome of a broadcast: {} with the entry's index once committed,
@@ -104,6 +105,18 @@ public:
     /// application's state may serve a linearizable read now; or
     /// errc::not_leader, busy, timed_out, stopped, storage_failed.
     virtual void read_done(std::uint64_t request, boost::system::error_code ec, index_t index) = 0;
+    /// The outcome of a membership change (runner::feed_membership_change):
+    /// {} with the configuration entry's index once committed, or
+    /// errc::not_leader, busy, change_rejected, not_caught_up,
+    /// outcome_unknown (leadership lost after the entry was appended: look at
+    /// the configuration), stopped, storage_failed.
+    virtual void membership_done(std::uint64_t request, boost::system::error_code ec, index_t index) {
+        (void)request, (void)ec, (void)index;
+    }
+    /// The configuration in force changed (thesis §4.1: from the moment its
+    /// entry is in the log), or the runner started: reach these servers.
+    /// Called before the messages of the same step are sent.
+    virtual void configuration_changed(const membership& members) { (void)members; }
     /// A monotonic clock, for lease reads (core_config::lease_duration).
     /// nullopt: the host has none, and no read is served under a lease.
     virtual std::optional<std::chrono::nanoseconds> now() { return std::nullopt; }
@@ -132,11 +145,12 @@ public:
     /// Committed entries after meta.index are delivered next.
     virtual void restore(const snapshot_meta& meta) = 0;
     /// Asks the application for a snapshot of its state as of entry `index`
-    /// (the last one delivered): it fills a persister::begin_snapshot writer,
+    /// (the last one delivered), whose configuration was `members` (stored
+    /// with it, thesis §5.1): it fills a persister::begin_snapshot writer,
     /// on any thread, while deliveries go on, and the host hands the result
     /// to runner::snapshot_done on the runner's context. A host that cannot
     /// take snapshots calls snapshot_done with an error.
-    virtual void take_snapshot(index_t index, term_t term) = 0;
+    virtual void take_snapshot(index_t index, term_t term, const membership& members) = 0;
     /// Seals a snapshot received from the leader (writer->finish with
     /// `expected`, which fsyncs: off the runner's context where that blocks)
     /// and reports it with runner::received_snapshot_done, possibly from
@@ -213,6 +227,15 @@ public:
         flush();
         return r;
     }
+    /// Starts a membership change (fed, not flushed); returns its request id.
+    /// runner_host::membership_done reports it.
+    std::uint64_t feed_membership_change(membership_change change);
+    /// Starts a membership change and carries out the output.
+    std::uint64_t change_membership(membership_change change) {
+        const std::uint64_t r = feed_membership_change(std::move(change));
+        flush();
+        return r;
+    }
     /// Carries out everything fed so far.
     void flush();
     /// A deferred round came back (on the runner's context).
@@ -231,6 +254,9 @@ public:
     void abandon(std::uint64_t request, boost::system::error_code ec);
     /// The read completes now with `ec` (e.g. errc::timed_out) and is forgotten.
     void abandon_read(std::uint64_t request, boost::system::error_code ec);
+    /// The membership change completes now with `ec` (e.g. errc::timed_out);
+    /// the leader may still carry it out, and its outcome is not reported.
+    void abandon_change(std::uint64_t request, boost::system::error_code ec);
     /// The caller gives up on a broadcast: one that never left this node is
     /// withdrawn and completes with operation_aborted; one that did completes
     /// with errc::outcome_unknown (it may still commit).
@@ -292,6 +318,7 @@ private:
     void complete(const std::vector<completion>& done);
     void complete_reads(const std::vector<read_completion>& done);
     void release_applied_reads();
+    void complete_changes(const std::vector<membership_completion>& done);
     void step_core(const event& e);
     void fail(boost::system::error_code ec);
 
@@ -319,6 +346,7 @@ private:
     std::uint64_t next_request_ = 1;
     std::set<std::uint64_t> outstanding_;   ///< broadcasts awaiting an outcome
     std::set<std::uint64_t> reads_outstanding_;             ///< reads awaiting an outcome
+    std::set<std::uint64_t> changes_outstanding_;           ///< membership changes awaiting an outcome
     std::multimap<index_t, std::uint64_t> reads_applying_;  ///< reads with their index, until delivered up to it
     detail::runner_faults faults_;          ///< all off outside the simulator's broken-driver tests
 };

@@ -44,7 +44,7 @@ private:
 /// `<name>.tmp` there. The writer opens the directory itself, so it depends
 /// on nothing of the persister's and may outlive it or run on another thread.
 error_code begin_snapshot_file(std::shared_ptr<file_io> io, const std::string& dir, index_t index, term_t term,
-                               std::vector<node_id> members, std::shared_ptr<shared_message> errors,
+                               membership members, std::shared_ptr<shared_message> errors,
                                std::unique_ptr<snapshot_writer>& out, std::string& msg);
 
 /// The snapshot files and leftover temporary files of a directory.

@@ -43,6 +43,13 @@ struct core_faults {
     /// heartbeat round that confirms it still leads (thesis §6.4), so a
     /// deposed leader that has not heard of its successor serves stale reads.
     bool read_without_round = false;
+    /// A candidate counts the votes of learners (thesis §4.2.1: they never
+    /// vote), so a minority of voters with learners elects a leader.
+    bool count_learner_votes = false;
+    /// A leader starts a membership change while the previous one is
+    /// uncommitted, and reports a change done once appended (thesis §4.1
+    /// allows one at a time): two changes apart may have disjoint majorities.
+    bool concurrent_changes = false;
 };
 
 /// Broken driver rules inside raftlite::runner.

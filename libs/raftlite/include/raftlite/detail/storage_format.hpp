@@ -59,25 +59,31 @@ bool decode_hard_state(std::string_view bytes, hard_state& hs, std::string& why)
 // ---- snapshot files ----------------------------------------------------------------
 // "snapshot-<index, 20 digits>-<term, 20 digits>.snap": the application's data
 // from offset 0 (so a read at data offset k is a read at file offset k), then
-// the voters (member_count u64s), then a fixed 48-byte footer:
-//   0 magic[8] "RLSNAPSH"   8 version:u32   12 member_count:u32
+// the configuration, then a fixed 48-byte footer:
+//   0 magic[8] "RLSNAPSH"   8 version:u32   12 members_field:u32
 //  16 index:u64   24 term:u64   32 data_size:u64   40 data_crc:u32 (crc32c of the data)
-//  44 meta_crc:u32 (crc32c of the member list and footer bytes 0..43)
-// A file's size must be exactly data_size + 8 * member_count + 48.
+//  44 meta_crc:u32 (crc32c of the configuration and footer bytes 0..43)
+// Version 2 (written now): the configuration is encode_membership's bytes
+// and members_field their length. Version 1 (still read): the voters as
+// members_field u64s, no learners and no addresses.
+// A file's size must be exactly data_size + the configuration's bytes + 48.
 inline constexpr std::size_t snapshot_footer_size = 48;
 inline constexpr std::string_view snapshot_magic = "RLSNAPSH";
-/// More voters than this in a footer is damage, never an allocation.
+inline constexpr std::uint32_t snapshot_format_version = 2;
+/// More voters than this in a version 1 footer is damage, never an allocation.
 inline constexpr std::uint32_t snapshot_max_members = 4096;
+/// A version 2 configuration longer than this is damage.
+inline constexpr std::uint32_t snapshot_max_configuration_bytes = 1u << 24;
 
-/// The member list and footer that end a snapshot file of `meta`.
+/// The configuration and footer that end a snapshot file of `meta`.
 std::string encode_snapshot_trailer(const snapshot_meta& meta);
 /// Reads the footer at the end of a file of `file_size` bytes (`footer` is its
-/// last 48 bytes): the member count, hence where the member list starts.
+/// last 48 bytes): the size of the configuration, hence where it starts.
 /// False (and why) when the footer cannot be believed enough to find it.
 bool decode_snapshot_footer(const unsigned char* footer, std::uint64_t file_size,
-                            std::uint32_t& member_count, std::string& why);
+                            std::uint32_t& configuration_bytes, std::string& why);
 /// Checks and decodes the whole trailer (`trailer` is the last
-/// 8 * member_count + 48 bytes of a file of `file_size` bytes) into `meta`.
+/// configuration_bytes + 48 bytes of a file of `file_size` bytes) into `meta`.
 bool decode_snapshot_trailer(std::string_view trailer, std::uint64_t file_size, snapshot_meta& meta,
                              std::string& why);
 
