@@ -89,7 +89,7 @@ struct pair_fixture : net_fixture {
         ob.peers[oa.self] = {"127.0.0.1", a->listen_port()};
         b = std::make_unique<transport>(ioc, ob, in_b.handler());
         b->start();
-        raftlite::detail::transport_test_access::set_peer_address(*a, id_b, {"127.0.0.1", b->listen_port()});
+        a->add_peer(id_b, {"127.0.0.1", b->listen_port()});
     }
 };
 

@@ -150,7 +150,7 @@ struct pair_fixture : net_fixture {
         o2.peers[1] = {"127.0.0.1", t1->listen_port()};
         t2 = std::make_unique<transport>(ioc, o2, in2.handler());
         t2->start();
-        test_access::set_peer_address(*t1, 2, {"127.0.0.1", t2->listen_port()});
+        t1->add_peer(2, {"127.0.0.1", t2->listen_port()});
     }
 };
 
@@ -259,7 +259,7 @@ BOOST_FIXTURE_TEST_CASE(stats_follow_connections_and_drops, net_fixture) {
     inbox in2;
     transport t2(ioc, make_options(2, {{1, {"127.0.0.1", t1.listen_port()}}}), in2.handler());
     t2.start();
-    test_access::set_peer_address(t1, 2, {"127.0.0.1", t2.listen_port()});
+    t1.add_peer(2, {"127.0.0.1", t2.listen_port()});
     BOOST_REQUIRE(run_until([&] { return in2.got.size() == 4; }));
     BOOST_REQUIRE(run_until([&] { return t1.stats().peers[0].messages_sent == 4u; }));
     s = t1.stats();
@@ -578,7 +578,7 @@ BOOST_FIXTURE_TEST_CASE(bounded_queue_drops_oldest_while_disconnected, net_fixtu
     inbox in2;
     transport t2(ioc, make_options(2, {{1, {"127.0.0.1", t1.listen_port()}}}), in2.handler());
     t2.start();
-    test_access::set_peer_address(t1, 2, {"127.0.0.1", t2.listen_port()});
+    t1.add_peer(2, {"127.0.0.1", t2.listen_port()});
     BOOST_REQUIRE(run_until([&] { return in2.got.size() == 10; }));
     for (std::size_t i = 0; i < 10; ++i)
         BOOST_TEST(std::get<vote_request>(in2.got[i].msg).term == 16 + i);
