@@ -21,8 +21,9 @@
 //   peers_mutex_: add_peer, remove_peer and set_peers change it on the
 //   calling thread, then post reconcile() to the strand, which makes the
 //   connections follow (see transport_peers.cpp). Any thread looks a peer up
-//   under the shared lock. The lock is never held while anything else runs
-//   (no handler, no I/O): it guards the map and nothing more.
+//   under the shared lock. No handler and no I/O ever runs under the lock:
+//   under it the maps change, new links are made (not started) and
+//   reconcile() is posted, so that reconciles run in the order of the changes.
 //
 // Removal. A removed link is marked `removed` at once (under the lock):
 // enqueue() and deliver() check the mark on the strand, so nothing more is
