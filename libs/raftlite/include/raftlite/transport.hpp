@@ -148,9 +148,11 @@ public:
     /// Calling it twice, or after stop(), does nothing.
     void start();
 
-    /// Queues `env.msg` for peer `env.to`, a current peer (otherwise it is
-    /// dropped and counted) (env.from is ignored: the receiver
-    /// learns the sender from the handshake). Never blocks on the network: the
+    /// Queues `env.msg` for peer `env.to` (env.from is ignored: the receiver
+    /// learns the sender from the handshake); a message for an id that is not
+    /// a current peer is dropped and counted (dropped_unknown_peer), also one
+    /// for a sender let in by accept_unknown_peers: answering needs its
+    /// address, from add_peer or set_peers. Never blocks on the network: the
     /// message is encoded on the calling thread and handed to the transport's
     /// strand, which puts it in the peer's bounded queue. Thread-safe; may be
     /// called before start() (the message waits for the connection). Messages
@@ -180,7 +182,8 @@ public:
     /// again. A delivery already running on another thread may finish.
     /// Later send()s to `id` count as dropped_unknown_peer. An id that is not
     /// a peer is still refused from then on (and its connections, let in by
-    /// accept_unknown_peers, closed).
+    /// accept_unknown_peers, closed). Removed ids are remembered until they
+    /// are added again.
     void remove_peer(node_id id);
 
     /// Makes the peers exactly `peers` in one step, as add_peer for every
