@@ -89,7 +89,7 @@ struct pair_fixture : net_fixture {
         ob.peers[oa.self] = {"127.0.0.1", a->listen_port()};
         b = std::make_unique<transport>(ioc, ob, in_b.handler());
         b->start();
-        raftlite::detail::transport_test_access::set_peer_address(*a, id_b, {"127.0.0.1", b->listen_port()});
+        a->add_peer(id_b, {"127.0.0.1", b->listen_port()});
     }
 };
 
@@ -254,6 +254,80 @@ BOOST_FIXTURE_TEST_CASE(reconnects_with_tls_after_the_peer_restarts, pair_fixtur
         return !in_b.got.empty();
     }));
     BOOST_TEST(a->stats().connects >= 2u);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_peer_added_at_runtime_is_name_checked, net_fixture) {
+    inbox in_a, in_liar, in_c;
+    transport a(ioc, make_options(1, certs.tls("node-1")), in_a.handler());
+    a.start();
+    // Claims to be node 3 with node 2's genuine certificate.
+    auto ol = make_options(3, certs.tls("node-2"));
+    ol.peers[1] = {"127.0.0.1", a.listen_port()};
+    transport liar(ioc, ol, in_liar.handler());
+    liar.start();
+
+    // Node 1 adds node 3 at the liar's address: both directions are refused,
+    // exactly as for a peer configured at start.
+    a.add_peer(3, {"127.0.0.1", liar.listen_port()});
+    for (int i = 1; i <= 5; ++i) {
+        a.send({1, 3, vote_request{term_t(i), 1, 1}});
+        liar.send({3, 1, vote_request{term_t(i), 3, 1}});
+    }
+    BOOST_REQUIRE(run_until([&] {
+        return a.stats().handshakes_rejected >= 3 && a.stats().connect_failures >= 3;
+    }));
+    BOOST_TEST(in_a.got.empty());
+    BOOST_TEST(in_liar.got.empty());
+    BOOST_TEST(a.stats().tls_handshakes_failed == 0u); // the CA signed it: the name check refuses
+    BOOST_TEST(a.stats().connects == 0u);
+
+    // A genuine node 2, added later, gets through both ways.
+    auto oc = make_options(2, certs.tls("node-2"));
+    oc.peers[1] = {"127.0.0.1", a.listen_port()};
+    transport c(ioc, oc, in_c.handler());
+    c.start();
+    a.add_peer(2, {"127.0.0.1", c.listen_port()});
+    a.send({1, 2, vote_request{7, 1, 1}});
+    c.send({2, 1, vote_request{8, 2, 1}});
+    BOOST_REQUIRE(run_until([&] { return in_c.got.size() == 1 && in_a.got.size() == 1; }));
+    BOOST_TEST(in_a.got[0].from == 2u);
+    BOOST_TEST(in_c.got[0].from == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(unknown_senders_are_name_checked_too, net_fixture) {
+    // accept_unknown_peers widens which ids may connect, not what proves one.
+    auto oa = make_options(1, certs.tls("node-1"));
+    oa.accept_unknown_peers = true;
+    inbox in_a, in_liar, in_c;
+    transport a(ioc, oa, in_a.handler());
+    a.start();
+    auto ol = make_options(3, certs.tls("node-2"));   // node 2's certificate, says node 3
+    ol.peers[1] = {"127.0.0.1", a.listen_port()};
+    transport liar(ioc, ol, in_liar.handler());
+    liar.start();
+    liar.send({3, 1, vote_request{1, 3, 1}});
+    BOOST_REQUIRE(run_until([&] { return a.stats().handshakes_rejected >= 3; }));
+    BOOST_TEST(in_a.got.empty());
+    BOOST_TEST(a.stats().tls_handshakes_failed == 0u);
+
+    // A certificate from another CA is refused by TLS itself.
+    auto orogue = make_options(3, certs.tls("rogue-node-3", "both-cas.pem"));
+    orogue.peers[1] = {"127.0.0.1", a.listen_port()};
+    transport rogue(ioc, orogue, in_liar.handler());
+    rogue.start();
+    rogue.send({3, 1, vote_request{1, 3, 1}});
+    BOOST_REQUIRE(run_until([&] { return a.stats().tls_handshakes_failed >= 2; }));
+    BOOST_TEST(in_a.got.empty());
+
+    // Node 4, unknown to node 1 but with its own certificate, is let in.
+    auto oc = make_options(4, certs.tls("node-4"));
+    oc.peers[1] = {"127.0.0.1", a.listen_port()};
+    transport c(ioc, oc, in_c.handler());
+    c.start();
+    c.send({4, 1, vote_request{9, 4, 1}});
+    BOOST_REQUIRE(run_until([&] { return in_a.got.size() == 1; }));
+    BOOST_TEST(in_a.got[0].from == 4u);
+    BOOST_TEST(a.stats().unknown_messages_received == 1u);
 }
 
 BOOST_FIXTURE_TEST_CASE(unusable_tls_files_fail_start_naming_the_file, net_fixture) {

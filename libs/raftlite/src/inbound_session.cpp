@@ -126,9 +126,9 @@ void inbound_session::process() {
         }
         env.from = peer_;
         env.to = state_.opts.self;
-        // The application may call send() or even stop() (which closes this
-        // session: the loop condition notices).
-        state_.deliver(std::move(env), *from_, frame_header_size + n);
+        // The application may call send(), remove_peer() or even stop()
+        // (which closes this session: the loop condition notices).
+        state_.deliver(std::move(env), *this, frame_header_size + n);
     }
 }
 
@@ -213,6 +213,12 @@ bool inbound_session::accept_handshake(const char* data, std::size_t n) {
         return false;
     }
     const auto& o = state_.opts;
+    // Which ids may connect: a current peer; another one only when
+    // accept_unknown_peers says so and it was not removed. What the handshake
+    // proves is the same for every sender: with TLS the CA vouches for the
+    // certificate, the certificate for the id, so one node's key never lets
+    // it speak for another.
+    transport_state::sender_lookup sender;
     std::ostringstream os;
     if (h.cluster_id != o.cluster_id)
         os << "wrong cluster id '" << h.cluster_id << "' (this is '" << o.cluster_id << "')";
@@ -221,11 +227,13 @@ bool inbound_session::accept_handshake(const char* data, std::size_t n) {
            << protocol_version << ")";
     else if (h.sender == o.self)
         os << "sender claims to be this node (n" << h.sender << ")";
-    else if (!state_.links.contains(h.sender))
-        os << "unknown node id n" << h.sender << " (not a configured peer)";
+    else if (h.sender == no_node)
+        os << "no sender id";
+    else if (sender = state_.lookup_sender(h.sender); !sender.link && sender.removed)
+        os << "n" << h.sender << " was removed from the peers";
+    else if (!sender.link && !o.accept_unknown_peers)
+        os << "unknown node id n" << h.sender << " (not a peer)";
     else if (std::string names; stream_.is_tls() && !peer_certificate_names(stream_, h.sender, names))
-        // The CA vouches for the certificate, the certificate for the id:
-        // one node's key must not let it speak for another.
         os << "claims to be n" << h.sender << " but its certificate names " << names << " (expected "
            << tls_node_name(h.sender) << ")";
     if (!os.str().empty()) {
@@ -233,12 +241,23 @@ bool inbound_session::accept_handshake(const char* data, std::size_t n) {
         return false;
     }
     peer_ = h.sender;
-    from_ = &state_.links.at(peer_)->counters;
+    link_ = std::move(sender.link);
+    from_ = link_ ? &link_->counters : &state_.unknown;
     from_->inbound_connections.fetch_add(1, std::memory_order_relaxed);
     handshake_timer_.cancel();
-    RAFTLITE_NET_LOG(state_, info) << "accepted connection from n" << peer_ << " (" << remote_ << ")";
+    RAFTLITE_NET_LOG(state_, info) << "accepted connection from n" << peer_ << " (" << remote_ << ")"
+                                   << (link_ ? "" : ", not a peer (accept_unknown_peers)");
     state_.session_authenticated(peer_, shared_from_this());
     return true;
+}
+
+void inbound_session::attach(std::shared_ptr<peer_link> link) {
+    if (closed_ || link_ || !from_)
+        return;
+    link_ = std::move(link);
+    from_->inbound_connections.fetch_sub(1, std::memory_order_relaxed);
+    from_ = &link_->counters;
+    from_->inbound_connections.fetch_add(1, std::memory_order_relaxed);
 }
 
 void inbound_session::reject(const std::string& why) {

@@ -39,12 +39,21 @@ peer_link::peer_link(transport_state& state, node_id peer, endpoint_address addr
     encode_handshake(handshake{state.opts.cluster_id, state.opts.self, protocol_version}, handshake_frame_);
 }
 
-void peer_link::start() { do_resolve(); }
+void peer_link::start() {
+    if (started_)
+        return;
+    started_ = true;
+    do_resolve();
+}
 
-void peer_link::close() {
+void peer_link::close() { close_dropping(counters.dropped_stopped); }
+
+void peer_link::retire() { close_dropping(state_.counters.dropped_peer_removed); }
+
+void peer_link::close_dropping(counter& dropped) {
     reset_connection();
     backoff_timer_.cancel();
-    count(counters.dropped_stopped, queue_.size());
+    count(dropped, queue_.size());
     queue_.clear();
     queued_bytes_ = 0;
     queue_changed();
@@ -54,7 +63,8 @@ void peer_link::set_address(endpoint_address address) {
     if (address == address_)
         return; // keep a working connection
     address_ = std::move(address);
-    if (!state_.stopped.load() && gen_ != 0) {
+    if (!state_.stopped.load() && started_) {
+        RAFTLITE_NET_LOG(state_, info) << "n" << peer_ << " is now at " << address_ << ": reconnecting";
         // Started: reconnect now, to the new address, without waiting for a backoff.
         reset_connection();
         backoff_timer_.cancel();
@@ -156,6 +166,11 @@ void peer_link::on_handshake_written(const boost::system::error_code& ec, std::s
 // ---- writing ------------------------------------------------------------------
 
 void peer_link::enqueue(std::vector<char> frame) {
+    if (removed.load(std::memory_order_relaxed)) {
+        // Checked first: a removed link's counters may already be folded.
+        count(state_.counters.dropped_peer_removed);
+        return;
+    }
     if (state_.stopped.load(std::memory_order_relaxed)) {
         count(counters.dropped_stopped);
         return;

@@ -1,4 +1,5 @@
 // raftlite — the transport: wiring of listener, sessions and peer links.
+// Changes to the set of peers are in transport_peers.cpp.
 #include <raftlite/transport.hpp>
 
 #include "detail/inbound_session.hpp"
@@ -67,7 +68,7 @@ transport_state::transport_state(boost::asio::any_io_executor ex, transport_opti
     for (const auto& [id, address] : opts.peers) {
         if (id == opts.self || id == no_node)
             continue; // self's own entry is listed in shared configs; it is not a peer
-        links.emplace(id, std::make_shared<peer_link>(*this, id, address));
+        peers_.emplace(id, peer_entry{address, std::make_shared<peer_link>(*this, id, address)});
     }
 }
 
@@ -90,8 +91,13 @@ void transport_state::start() {
     listen_fd_.store(l->native_handle());
     if (stopped.load())
         release_listen_port(); // stop() ran meanwhile, before it could see the descriptor
+    std::size_t peer_count = 0;
+    {
+        std::shared_lock lock(peers_mutex_);
+        peer_count = peers_.size();
+    }
     RAFTLITE_NET_LOG(*this, info) << "listening on " << opts.listen.host << ":" << l->port() << ", "
-                                  << links.size() << " peer(s), cluster '" << opts.cluster_id << "'"
+                                  << peer_count << " peer(s), cluster '" << opts.cluster_id << "'"
                                   << (tls ? ", TLS as " + tls_node_name(opts.self) : std::string(", plain TCP"));
     boost::asio::dispatch(strand, [self = shared_from_this(), l = std::move(l)]() mutable { self->run(std::move(l)); });
 }
@@ -105,8 +111,8 @@ void transport_state::run(std::shared_ptr<listener> l) {
     if (stopped.load())
         return;
     listener_->start();
-    for (auto& [id, link] : links)
-        link->start();
+    running_ = true;
+    reconcile(); // starts every peer's link
 }
 
 void transport_state::stop() {
@@ -142,19 +148,30 @@ void transport_state::close_all() {
         if (auto s = weak.lock())
             s->close_quietly();
     by_peer_.clear();
-    for (auto& [id, link] : links)
-        link->close();
+    // Every link: those reconcile() has seen, and any added since (stop()
+    // makes later changes do nothing, so the set is final).
+    std::vector<std::shared_ptr<peer_link>> links;
+    {
+        std::shared_lock lock(peers_mutex_);
+        for (const auto& [id, e] : peers_)
+            links.push_back(e.link);
+        links.insert(links.end(), retiring_.begin(), retiring_.end());
+    }
+    for (const auto& [id, link] : active_)
+        links.push_back(link);
+    for (const auto& link : links)
+        link->close(); // a second close() of a link finds nothing left to do
+    active_.clear();
 }
 
 void transport_state::send(envelope env) {
-    auto it = links.find(env.to);
-    if (it == links.end()) {
+    auto link = find_link(env.to);
+    if (!link) {
         count(counters.dropped_unknown_peer);
         return;
     }
-    peer_link* link = it->second.get();
     if (stopped.load(std::memory_order_relaxed)) {
-        count(link->counters.dropped_stopped);
+        count_on(*link, &peer_counters::dropped_stopped);
         return;
     }
     std::vector<char> frame;
@@ -162,7 +179,7 @@ void transport_state::send(envelope env) {
         frame.reserve(estimated_frame_size(env.msg));
         encode_message(env.msg, frame);
     } catch (const std::exception& e) {
-        count(link->counters.dropped_too_large);
+        count_on(*link, &peer_counters::dropped_too_large);
         RAFTLITE_NET_LOG(*this, error) << "to n" << env.to << ": cannot encode " << message_name(env.msg)
                                        << ": " << e.what();
         return;
@@ -170,46 +187,60 @@ void transport_state::send(envelope env) {
     if (frame.size() > opts.max_frame_bytes) {
         // The peer would close the connection on it, losing everything queued
         // behind it too. The core bounds its batches, so this is a misconfiguration.
-        count(link->counters.dropped_too_large);
+        count_on(*link, &peer_counters::dropped_too_large);
         RAFTLITE_NET_LOG(*this, error) << "to n" << env.to << ": " << message_name(env.msg) << " of "
                                        << frame.size() << " bytes exceeds max_frame_bytes ("
                                        << opts.max_frame_bytes << "); dropped";
         return;
     }
     if (frame.size() > opts.max_queue_bytes || opts.max_queue_messages == 0) {
-        count(link->counters.dropped_too_large); // it could never be queued
+        count_on(*link, &peer_counters::dropped_too_large); // it could never be queued
         return;
     }
-    // The link belongs to the state, which the handler keeps alive.
-    boost::asio::dispatch(strand, [link, keep = shared_from_this(), frame = std::move(frame)]() mutable {
-        link->enqueue(std::move(frame));
-    });
-}
-
-void transport_state::set_peer_address(node_id id, endpoint_address address) {
-    auto it = links.find(id);
-    if (it == links.end())
-        return;
-    boost::asio::dispatch(strand, [link = it->second.get(), keep = shared_from_this(),
-                                   address = std::move(address)]() mutable {
-        if (!keep->stopped.load())
-            link->set_address(std::move(address));
-    });
+    // enqueue() drops the frame if the peer was removed meanwhile.
+    boost::asio::dispatch(strand, [link = std::move(link), keep = shared_from_this(),
+                                   frame = std::move(frame)]() mutable { link->enqueue(std::move(frame)); });
 }
 
 transport_stats transport_state::stats() const {
     auto get = [](const counter& c) { return c.load(std::memory_order_relaxed); };
     transport_stats s;
     s.dropped_unknown_peer = get(counters.dropped_unknown_peer);
+    s.dropped_peer_removed = get(counters.dropped_peer_removed);
     s.inbound_accepted = get(counters.inbound_accepted);
     s.inbound_rejected = get(counters.inbound_rejected);
     s.inbound_connections = get(counters.inbound_connections);
     s.handshakes_rejected = get(counters.handshakes_rejected);
     s.bad_frames = get(counters.bad_frames);
     s.tls_handshakes_failed = get(counters.tls_handshakes_failed);
-    s.peers.reserve(links.size());
-    for (const auto& [id, link] : links) {
-        const peer_counters& c = link->counters;
+    s.received_from_removed = get(counters.received_from_removed);
+    s.peers_added = get(counters.peers_added);
+    s.peers_removed = get(counters.peers_removed);
+
+    // Adds one set of counters to the totals.
+    auto add_totals = [&](const peer_counters& c) {
+        s.messages_sent += get(c.messages_sent);
+        s.bytes_sent += get(c.bytes_sent);
+        s.dropped_queue_full += get(c.dropped_queue_full);
+        s.dropped_too_large += get(c.dropped_too_large);
+        s.dropped_stopped += get(c.dropped_stopped);
+        s.connects += get(c.connects);
+        s.connect_failures += get(c.connect_failures);
+        s.outbound_connections += c.connected.load(std::memory_order_relaxed) ? 1 : 0;
+        s.messages_received += get(c.messages_received);
+        s.bytes_received += get(c.bytes_received);
+    };
+    s.unknown_messages_received = get(unknown.messages_received);
+    s.unknown_connections = get(unknown.inbound_connections);
+    add_totals(unknown);
+
+    std::shared_lock lock(peers_mutex_);
+    add_totals(retired_);
+    for (const auto& link : retiring_)
+        add_totals(link->counters);
+    s.peers.reserve(peers_.size());
+    for (const auto& [id, e] : peers_) {
+        const peer_counters& c = e.link->counters;
         peer_transport_stats p;
         p.id = id;
         p.messages_sent = get(c.messages_sent);
@@ -227,6 +258,7 @@ transport_stats transport_state::stats() const {
         p.bytes_received = get(c.bytes_received);
         p.inbound_connections = get(c.inbound_connections);
 
+        // The totals from the same reads, so that with one peer they equal its numbers.
         s.messages_sent += p.messages_sent;
         s.bytes_sent += p.bytes_sent;
         s.dropped_queue_full += queue_full;
@@ -265,9 +297,18 @@ void transport_state::session_authenticated(node_id peer, const std::shared_ptr<
     by_peer_[peer] = s;
 }
 
-void transport_state::deliver(envelope env, peer_counters& from, std::size_t frame_bytes) {
+void transport_state::deliver(envelope env, inbound_session& s, std::size_t frame_bytes) {
     if (stopped.load())
         return;
+    // A removed peer's sessions are closed by reconcile(); until then (and
+    // for what was already read) nothing of theirs is delivered.
+    const bool removed = s.link() ? s.link()->removed.load(std::memory_order_relaxed)
+                                  : lookup_sender(s.peer()).removed;
+    if (removed) {
+        count(counters.received_from_removed);
+        return;
+    }
+    peer_counters& from = s.counters();
     count(from.messages_received);
     count(from.bytes_received, frame_bytes);
     if (on_message)
@@ -276,13 +317,9 @@ void transport_state::deliver(envelope env, peer_counters& from, std::size_t fra
 
 } // namespace detail
 
-void detail::transport_test_access::set_peer_address(transport& t, node_id id, endpoint_address address) {
-    t.state_->set_peer_address(id, std::move(address));
-}
-
 std::size_t detail::transport_test_access::queued_messages(const transport& t, node_id peer) {
-    auto it = t.state_->links.find(peer);
-    return it == t.state_->links.end() ? 0 : it->second->counters.queued_messages.load();
+    const auto link = t.state_->find_link(peer);
+    return link ? link->counters.queued_messages.load() : 0;
 }
 
 transport::transport(boost::asio::any_io_executor ex, transport_options options, message_handler on_message)
@@ -302,6 +339,14 @@ void transport::start() { state_->start(); }
 void transport::send(envelope env) { state_->send(std::move(env)); }
 
 void transport::stop() { state_->stop(); }
+
+void transport::add_peer(node_id id, endpoint_address address) { state_->add_peer(id, std::move(address)); }
+
+void transport::remove_peer(node_id id) { state_->remove_peer(id); }
+
+void transport::set_peers(const std::map<node_id, endpoint_address>& peers) { state_->set_peers(peers); }
+
+std::map<node_id, endpoint_address> transport::peers() const { return state_->peers(); }
 
 std::uint16_t transport::listen_port() const noexcept { return state_->bound_port.load(); }
 

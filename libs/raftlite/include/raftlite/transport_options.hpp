@@ -69,7 +69,19 @@ struct transport_options {
     std::string cluster_id;                          ///< connections naming another cluster are refused
     node_id self = no_node;
     endpoint_address listen;                         ///< port 0: an ephemeral port (see transport::listen_port)
-    std::map<node_id, endpoint_address> peers;       ///< every member; self's entry is ignored
+    /// The peers at start: every member; self's entry is ignored. The set may
+    /// change while the transport runs (transport::add_peer, remove_peer,
+    /// set_peers); this field stays what it was at construction.
+    std::map<node_id, endpoint_address> peers;
+    /// Off (the default): a handshake from a sender that is not a current peer
+    /// is refused. On: any sender id of the same cluster is let in (a node
+    /// that joins a cluster hears from a leader it does not know yet), except
+    /// ids removed by remove_peer/set_peers and not added again. Either way
+    /// the handshake binds the connection to the id it names, and with TLS on
+    /// the certificate must name that id exactly as for a known peer; this
+    /// only widens WHICH ids may connect. Messages from such a sender carry
+    /// its id in envelope::from like any other.
+    bool accept_unknown_peers = false;
     std::size_t max_frame_bytes = default_max_frame_bytes; ///< larger frames close the connection
     decode_limits limits;
     std::size_t max_queue_bytes = 64 << 20;          ///< per peer: queued, unsent frames

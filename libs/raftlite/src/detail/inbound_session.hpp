@@ -41,6 +41,15 @@ public:
     void close_quietly();
 
     node_id peer() const noexcept { return peer_; }
+    /// The link of the peer this connection is authenticated as; null before
+    /// the handshake and for a sender that is not a peer (accept_unknown_peers).
+    const std::shared_ptr<peer_link>& link() const noexcept { return link_; }
+    /// Where this connection's messages are counted: link()'s counters, or
+    /// the transport's `unknown` ones.
+    peer_counters& counters() const noexcept { return *from_; }
+    /// On the strand: the sender, let in as unknown, is now the peer of
+    /// `link`: count on it from now on.
+    void attach(std::shared_ptr<peer_link> link);
 
     // For strand_handler: every operation belongs to the one connection.
     struct ticket_type {};
@@ -83,7 +92,8 @@ private:
     bool have_header_ = false;                 ///< frame_ holds the current frame's header
     frame_header frame_;
     node_id peer_ = no_node;                   ///< set by the handshake
-    peer_counters* from_ = nullptr;            ///< the peer's counters, once authenticated
+    std::shared_ptr<peer_link> link_;          ///< see link()
+    peer_counters* from_ = nullptr;            ///< see counters(); set with peer_
     bool closed_ = false;
 };
 

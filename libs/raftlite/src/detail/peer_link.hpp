@@ -9,6 +9,11 @@
 // the handlers of its operations: completions of an old connection can never
 // touch the next one. With TLS, the server's certificate must name the peer
 // this link is for before the raftlite handshake is sent.
+//
+// A link lives as long as its peer is a member: a peer removed and added
+// again gets a new link (and new counters). Once `removed` is set (by
+// remove_peer, on any thread) the link does nothing more: no completion of
+// its operations runs, nothing is queued; reconcile() then retires it.
 #ifndef RAFTLITE_SRC_DETAIL_PEER_LINK_HPP
 #define RAFTLITE_SRC_DETAIL_PEER_LINK_HPP
 
@@ -32,11 +37,14 @@ class peer_link : public std::enable_shared_from_this<peer_link> {
 public:
     peer_link(transport_state& state, node_id peer, endpoint_address address);
 
-    /// Starts connecting.
+    /// Starts connecting (once: later calls do nothing).
     void start();
     /// Closes the connection and cancels timers; queued frames are dropped
     /// (counted as dropped_stopped).
     void close();
+    /// close() for a removed peer: queued frames are counted in the
+    /// transport's dropped_peer_removed.
+    void retire();
     /// Uses `address` from now on: a different one drops the current
     /// connection and connects to it at once.
     void set_address(endpoint_address address);
@@ -45,7 +53,10 @@ public:
     void enqueue(std::vector<char> frame);
 
     node_id peer() const noexcept { return peer_; }
+    const endpoint_address& address() const noexcept { return address_; }
     peer_counters counters;
+    /// Set once, when the peer is removed (under the transport's peers lock).
+    std::atomic<bool> removed{false};
 
     // For strand_handler: an operation belongs to one connection attempt.
     struct ticket_type {
@@ -55,7 +66,8 @@ public:
     transport_state& state() const noexcept { return state_; }
     ticket_type ticket() const { return {gen_, stream_}; }
     bool current(const ticket_type& t) const noexcept {
-        return t.gen == gen_ && !state_.stopped.load(std::memory_order_relaxed);
+        return t.gen == gen_ && !state_.stopped.load(std::memory_order_relaxed) &&
+               !removed.load(std::memory_order_relaxed);
     }
 
 private:
@@ -85,6 +97,8 @@ private:
     void make_room(std::size_t incoming);
     /// Publishes the queue's size in `counters`.
     void queue_changed() noexcept;
+    /// Ends the connection and empties the queue, counting its frames in `dropped`.
+    void close_dropping(counter& dropped);
     /// "n2 at 127.0.0.1:7002", for log lines.
     std::string target() const;
 
@@ -97,6 +111,7 @@ private:
     boost::asio::steady_timer connect_timer_;  ///< bounds connect + handshake
     boost::asio::steady_timer backoff_timer_;
     std::uint64_t gen_ = 0;                    ///< connection attempt; stale completions are ignored
+    bool started_ = false;
     bool connected_ = false;                   ///< handshake written on the current socket
     connect_failure_log failures_;             ///< which failed attempts are worth a line
     std::chrono::milliseconds backoff_;

@@ -16,8 +16,23 @@
 //   the strand. Handlers that run before that close see `stopped` and do
 //   nothing.
 // - Counters are atomics, written on the strand (or in send()) and read by
-//   stats() from any thread. `links` is filled by the constructor and never
-//   changed, so any thread may look a peer up.
+//   stats() from any thread.
+// - The set of peers (peers_, with their peer_links) changes under
+//   peers_mutex_: add_peer, remove_peer and set_peers change it on the
+//   calling thread, then post reconcile() to the strand, which makes the
+//   connections follow (see transport_peers.cpp). Any thread looks a peer up
+//   under the shared lock. No handler and no I/O ever runs under the lock:
+//   under it the maps change, new links are made (not started) and
+//   reconcile() is posted, so that reconciles run in the order of the changes.
+//
+// Removal. A removed link is marked `removed` at once (under the lock):
+// enqueue() and deliver() check the mark on the strand, so nothing more is
+// queued for it or delivered from it. reconcile() then closes it and its
+// inbound sessions and folds its counters into retired_ (under the exclusive
+// lock), so totals never go back; until then stats() sums it from retiring_.
+// Code that counts on a link from another thread (send()) does so with
+// count_on(), under the shared lock, so that no count lands in a link whose
+// counters were already folded.
 //
 // Stale completions. Every handler is made by strand_handler(), which
 // checks, before the part's code runs, that the transport is not stopped and
@@ -45,7 +60,10 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
+#include <shared_mutex>
 #include <utility>
+#include <vector>
 
 namespace boost::asio::ssl { class context; }
 
@@ -85,9 +103,15 @@ struct transport_counters {
     counter handshakes_rejected{0};
     counter bad_frames{0};
     counter tls_handshakes_failed{0};
+    counter dropped_peer_removed{0};
+    counter received_from_removed{0};
+    counter peers_added{0};
+    counter peers_removed{0};
 };
 
-/// One peer's counters (peer_transport_stats); owned by its peer_link.
+/// One peer's counters (peer_transport_stats); owned by its peer_link. Also
+/// the sum of removed peers' (transport_state::retired_) and of senders that
+/// are no peers (transport_state::unknown).
 struct peer_counters {
     counter messages_sent{0};
     counter bytes_sent{0};
@@ -104,6 +128,9 @@ struct peer_counters {
     counter inbound_connections{0};   ///< authenticated, open now
 };
 
+/// Adds the cumulative counters of `from` (not what is open or queued now) to `to`.
+void fold_counters(const peer_counters& from, peer_counters& to) noexcept;
+
 class transport_state : public std::enable_shared_from_this<transport_state> {
 public:
     transport_state(boost::asio::any_io_executor ex, transport_options options,
@@ -114,9 +141,23 @@ public:
     void start();
     void stop();
     void send(envelope env);
-    /// Done on the strand.
-    void set_peer_address(node_id id, endpoint_address address);
+    void add_peer(node_id id, endpoint_address address);
+    void remove_peer(node_id id);
+    void set_peers(const std::map<node_id, endpoint_address>& peers);
+    std::map<node_id, endpoint_address> peers() const;
     transport_stats stats() const;
+    /// The current link to `id`, or null when `id` is not a peer.
+    std::shared_ptr<peer_link> find_link(node_id id) const;
+    /// What a handshake naming `id` finds: the link when `id` is a peer, and
+    /// whether `id` was removed (and not added again).
+    struct sender_lookup {
+        std::shared_ptr<peer_link> link;
+        bool removed = false;
+    };
+    sender_lookup lookup_sender(node_id id) const;
+    /// Counts `n` on `link`'s counter `c`, or on retired_ once the link's
+    /// counters were folded there.
+    void count_on(peer_link& link, counter peer_counters::*c, std::uint64_t n = 1);
 
     // ---- on the strand ----
     void add_session(const std::shared_ptr<inbound_session>& s);
@@ -126,9 +167,9 @@ public:
     /// only keeps one outbound connection to us).
     void session_authenticated(node_id peer, const std::shared_ptr<inbound_session>& s);
     std::size_t session_count() const noexcept { return sessions_.size(); }
-    /// Hands a message of `frame_bytes` from the peer counted by `from` to the
-    /// application, unless stopped.
-    void deliver(envelope env, peer_counters& from, std::size_t frame_bytes);
+    /// Hands a message of `frame_bytes` from the connection `s` to the
+    /// application, unless stopped or the sender was removed.
+    void deliver(envelope env, inbound_session& s, std::size_t frame_bytes);
 
     strand_type strand;
     const transport_options opts;
@@ -141,14 +182,31 @@ public:
     /// anything connects; null otherwise. Read-only once set.
     std::unique_ptr<boost::asio::ssl::context> tls;
     transport_counters counters;
-
-    /// One per peer, created in the constructor and never changed afterwards,
-    /// so any thread can look links up without synchronisation.
-    std::map<node_id, std::shared_ptr<peer_link>> links;
+    /// Inbound from senders that are not peers (accept_unknown_peers).
+    peer_counters unknown;
 
 private:
+    struct peer_entry {
+        endpoint_address address;
+        std::shared_ptr<peer_link> link;
+    };
+
     /// On the strand: starts accepting and connecting, unless stopped.
     void run(std::shared_ptr<listener> l);
+    /// With peers_mutex_ held exclusively: the changes of add_peer and
+    /// remove_peer; true when the set changed.
+    bool add_locked(node_id id, endpoint_address address);
+    bool remove_locked(node_id id);
+    /// Posts reconcile() to the strand (never runs it inline: it takes the
+    /// lock). Called with the lock held, so reconciles run in the order of
+    /// the changes.
+    void post_reconcile();
+    /// On the strand: makes links, sessions and counters follow peers_ (see
+    /// transport_peers.cpp). Idempotent.
+    void reconcile();
+    /// On the strand: closes a removed link and the sessions authenticated
+    /// through it.
+    void retire(const std::shared_ptr<peer_link>& link);
     /// On the strand: closes the listener, every session and every link.
     void close_all();
     /// Any thread, once: makes the listening socket stop listening with
@@ -162,7 +220,17 @@ private:
     std::atomic<bool> started_{false};
     /// The listening socket's descriptor from start() until stop() releases it.
     std::atomic<int> listen_fd_{-1};
+    // guarded by peers_mutex_
+    mutable std::shared_mutex peers_mutex_;
+    std::map<node_id, peer_entry> peers_;
+    std::set<node_id> removed_ids_;                        ///< removed and not added again
+    std::vector<std::shared_ptr<peer_link>> retiring_;    ///< removed, counters not yet folded
+    peer_counters retired_;                                ///< folded counters of removed peers (atomics: see count_on)
+
     // strand only
+    bool running_ = false;                                 ///< run() has started the listener
+    bool reconciled_ = false;                              ///< reconcile() has started the first links
+    std::map<node_id, std::shared_ptr<peer_link>> active_; ///< the links reconcile() knows of
     std::shared_ptr<listener> listener_;
     std::map<inbound_session*, std::weak_ptr<inbound_session>> sessions_;
     std::map<node_id, std::weak_ptr<inbound_session>> by_peer_;
