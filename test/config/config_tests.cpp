@@ -287,6 +287,17 @@ BOOST_AUTO_TEST_CASE(check_quorum_true) {
     BOOST_TEST(c.node.core.check_quorum);
 }
 
+BOOST_AUTO_TEST_CASE(join_leaves_the_bootstrap_configuration_empty) {
+    auto c = parse_config(replace(good, "[node]\n", "[node]\njoin = true\n"), "x.ini");
+    BOOST_TEST(c.node.core.members.empty());                   // waits to be added
+    BOOST_TEST(c.node.transport.peers.size() == 3u);            // but knows where the cluster is
+    BOOST_TEST(c.node.transport.accept_unknown_peers);
+    auto d = parse_config(replace(good, "[node]\n", "[node]\njoin = false\n"), "x.ini");
+    BOOST_TEST(d.node.core.members.voter_count() == 3u);
+    BOOST_TEST(!d.node.transport.accept_unknown_peers);
+    BOOST_CHECK_THROW(parse_config(replace(good, "[node]\n", "[node]\njoin = maybe\n"), "x.ini"), config_error);
+}
+
 BOOST_AUTO_TEST_CASE(peers_fill_both_members_and_addresses) {
     auto c = parse_config(replace(good, "1 = 127.0.0.1:7101", "9 = [::1]:7109"), "x.ini");
     BOOST_TEST((c.node.core.members.voters() == std::vector<raftlite::node_id>{2, 3, 9}));

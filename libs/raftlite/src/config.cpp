@@ -371,6 +371,7 @@ void read_node(const config_section& s, raft_config& c) {
     c.node.transport.listen = s.address("listen");
     c.data_dir = s.path("data_dir", "a directory path");
     c.log.node = c.node.core.self;
+    if (s.boolean("join", false)) set_join(c);
 }
 
 void read_peers(const config_section& s, raft_config& c) {
@@ -581,6 +582,11 @@ void check_sections(const detail::config_file& file, const std::vector<app_secti
 }
 
 } // namespace
+
+void set_join(raft_config& cfg) {
+    cfg.node.core.members = membership{};
+    cfg.node.transport.accept_unknown_peers = true;
+}
 
 raft_config parse_config(std::string_view text, const std::filesystem::path& path,
                          const std::vector<app_section>& apps) {

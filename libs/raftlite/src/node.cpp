@@ -172,6 +172,7 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
     }
 
     void deliver(const log_entry& e) override {
+        if (e.kind == entry_kind::configuration) update_peers();   // a configuration committed: who may go
         if (e.kind != entry_kind::application) return;
         if (pull_mode) {
             if (receiver) {
@@ -331,6 +332,42 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
     // log. The transport reaches every server it names from now on.
     void configuration_changed(const membership& m) override {
         RAFTLITE_LOG_CORE(info) << "configuration: " << to_string(m) << " (term=" << run->raft().current_term() << ")";
+        update_peers();
+    }
+
+    // The transport reaches every other server of the configuration in
+    // force and of the last committed one, at the address the configuration
+    // gives (or, for a server it gives none, the config file's), and no one
+    // else. Until a configuration that removes a server commits, that server
+    // may still be needed: a leader removing itself leads until then (thesis
+    // §4.2.2). Once it committed, the removed server's connections close and
+    // its frames are refused. A node that joins has no configuration until a
+    // leader adds it: the config file's peers are how it answers.
+    void update_peers() {
+        if (!net || !run || !run->loaded()) return;
+        const core& raft = run->raft();
+        const membership& latest = raft.configuration();
+        if (latest.empty()) {
+            net->set_peers(opts.transport.peers);
+            return;
+        }
+        std::vector<member> reach = latest.members();
+        const membership committed = raft.configuration_at(raft.commit_length());
+        for (const member& x : committed.members())
+            if (!latest.contains(x.id)) reach.push_back(x);
+        std::map<node_id, endpoint_address> peers;
+        for (const member& x : reach) {
+            if (x.id == self()) continue;
+            if (auto a = endpoint_address::parse(x.address)) {
+                peers.emplace(x.id, *a);
+            } else if (auto it = opts.transport.peers.find(x.id); it != opts.transport.peers.end()) {
+                peers.emplace(x.id, it->second);
+            } else {
+                RAFTLITE_LOG_NET(warning) << "server " << x.id << " has no usable address ('" << x.address
+                                          << "'): it cannot be reached";
+            }
+        }
+        net->set_peers(peers);
     }
 
     std::optional<std::chrono::nanoseconds> now() override { return clock_type::now().time_since_epoch(); }

@@ -142,13 +142,23 @@ struct app_section {
 /// needs beside them to run a peer.
 struct raft_config {
     /// [cluster] id and [node] id, listen go to node.core and node.transport;
-    /// [peers] to node.core.members and node.transport.peers (self included);
-    /// [raft], [transport] and [tls] to the fields they name.
+    /// [peers] to node.core.members (the bootstrap configuration, with each
+    /// peer's address) and node.transport.peers (self included), unless
+    /// [node] join = true (see set_join); [raft], [transport] and [tls] to
+    /// the fields they name.
     node_options node;
     std::filesystem::path data_dir;   ///< [node] data_dir, absolute after loading
     log_settings log;                 ///< [log]; log.node == node.core.self
     std::filesystem::path source;     ///< the file this was read from
 };
+
+/// Makes the node one that joins a running cluster ([node] join = true, or
+/// a program's --join): no bootstrap configuration (it never stands for
+/// election until a leader adds it and promotes it; thesis §4.2.1), the
+/// config file's peers are only where to reach the cluster, and peers it
+/// has not heard of may connect (the leader that adds it; the handshake
+/// and TLS still bind their identity).
+void set_join(raft_config& cfg);
 
 /// Reads and validates a config file; `apps` are the application's sections.
 /// Throws config_error.
