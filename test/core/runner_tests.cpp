@@ -56,6 +56,16 @@ struct recording_host final : runner_host {
     void read_done(std::uint64_t request, boost::system::error_code ec, index_t index) override {
         read_outcomes.push_back({request, ec, index});
     }
+    void membership_done(std::uint64_t request, boost::system::error_code ec, index_t index) override {
+        change_outcomes.push_back({request, ec, index});
+    }
+    void configuration_changed(const membership& m) override {
+        configurations.push_back(m);
+        sent_before_configuration.push_back(sent.size());
+    }
+    std::vector<outcome> change_outcomes;
+    std::vector<membership> configurations;
+    std::vector<std::size_t> sent_before_configuration;   // messages sent when each was reported
     void reset_election_timer() override { ++election_resets; }
     void set_heartbeat(bool on) override { heartbeat = on; }
     void storage_failed(boost::system::error_code ec) override { failure = ec; }
@@ -474,6 +484,76 @@ BOOST_AUTO_TEST_CASE(a_received_snapshot_that_fails_its_checksum_is_asked_for_ag
     answers = of_type<install_snapshot_response>(f.host.sent);
     BOOST_TEST(answers.back().second.installed);
     BOOST_TEST(f.r->raft().log().start() == 6u);
+}
+
+// ---- membership changes -----------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(the_host_learns_the_configuration_at_start_and_before_the_messages_to_a_new_server) {
+    fixture f(1, 1, true);
+    f.r->step(election_timeout{});
+    BOOST_REQUIRE(f.r->raft().role() == role::leader);
+    BOOST_REQUIRE_EQUAL(f.host.configurations.size(), 1u);   // at start: the bootstrap one
+    BOOST_TEST((f.host.configurations[0] == membership{1}));
+    const std::size_t sent = f.host.sent.size();
+    const auto request = f.r->change_membership({membership_change::action::add_learner, member{2, false, "h:1", {}}});
+    BOOST_REQUIRE_EQUAL(f.host.configurations.size(), 2u);
+    BOOST_TEST(f.host.configurations[1].contains(2));
+    // Told before the first message to server 2 left (a transport must know it first).
+    BOOST_TEST(f.host.sent_before_configuration[1] == sent);
+    BOOST_TEST(f.host.sent.size() > sent);
+    // One voter: committed once durable (inline here), the learner does not count.
+    BOOST_REQUIRE_EQUAL(f.host.change_outcomes.size(), 1u);
+    BOOST_TEST(f.host.change_outcomes[0].request == request);
+    BOOST_TEST(!f.host.change_outcomes[0].ec);
+    BOOST_TEST(f.host.change_outcomes[0].index == f.r->raft().configuration_index());
+}
+
+BOOST_AUTO_TEST_CASE(a_follower_answers_not_leader_and_an_abandoned_change_is_reported_once) {
+    fixture f;
+    f.r->change_membership({membership_change::action::remove, member{3, true, {}, {}}});
+    BOOST_REQUIRE_EQUAL(f.host.change_outcomes.size(), 1u);
+    BOOST_TEST((f.host.change_outcomes[0].ec == errc::not_leader));
+
+    fixture g(1, 1, true);
+    g.r->step(election_timeout{});
+    g.r->set_sync_inline(false);
+    const auto request = g.r->change_membership({membership_change::action::add_learner, member{2, false, {}, {}}});
+    BOOST_TEST(g.host.change_outcomes.empty());   // waits for its sync
+    g.r->abandon_change(request, errc::timed_out);
+    BOOST_REQUIRE_EQUAL(g.host.change_outcomes.size(), 1u);
+    BOOST_TEST((g.host.change_outcomes[0].ec == errc::timed_out));
+    g.settle();
+    BOOST_TEST(g.host.change_outcomes.size() == 1u);   // the later commit is not reported
+    BOOST_TEST(g.r->raft().configuration().contains(2));
+}
+
+BOOST_AUTO_TEST_CASE(a_stopped_runner_fails_changes_with_its_reason) {
+    fixture f(1, 1, false);
+    f.r->step(election_timeout{});
+    f.settle();
+    const auto pending = f.r->change_membership({membership_change::action::add_learner, member{2, false, {}, {}}});
+    f.r->stop(errc::stopped);
+    const auto after = f.r->change_membership({membership_change::action::add_learner, member{3, false, {}, {}}});
+    BOOST_REQUIRE_EQUAL(f.host.change_outcomes.size(), 2u);
+    BOOST_TEST(f.host.change_outcomes[0].request == pending);
+    BOOST_TEST((f.host.change_outcomes[0].ec == errc::stopped));
+    BOOST_TEST(f.host.change_outcomes[1].request == after);
+    BOOST_TEST((f.host.change_outcomes[1].ec == errc::stopped));
+}
+
+BOOST_AUTO_TEST_CASE(a_snapshot_is_taken_with_the_configuration_of_its_index) {
+    fixture f(1, 1, true);
+    f.r->step(election_timeout{});
+    f.r->change_membership({membership_change::action::add_learner, member{2, false, "h:2", "i"}});
+    BOOST_REQUIRE(f.r->request_snapshot());
+    BOOST_REQUIRE_EQUAL(f.host.snapshot_asks.size(), 1u);
+    const membership expected = f.r->raft().configuration();
+    BOOST_TEST(expected.contains(2));
+    // The application writes the snapshot with what it was given; the core
+    // refuses one carrying another configuration than its index's.
+    const snapshot_meta bad = write_snapshot(f.disk, f.host.snapshot_asks[0].first, f.host.snapshot_asks[0].second,
+                                             "state", membership{1});
+    BOOST_CHECK_THROW(f.r->snapshot_done(bad, {}), std::invalid_argument);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
