@@ -189,7 +189,7 @@ struct file_persister::impl {
                 return refuse(boost::system::errc::make_error_code(boost::system::errc::message_size),
                               "append: entry " + std::to_string(e.index) + " has " + std::to_string(e.size()) +
                                   " payload bytes, more than the bound " + std::to_string(opts.max_payload));
-            if (static_cast<unsigned>(e.kind) > static_cast<unsigned>(entry_kind::noop))
+            if (static_cast<unsigned>(e.kind) > static_cast<unsigned>(entry_kind::configuration))
                 return refuse(boost::system::errc::make_error_code(boost::system::errc::invalid_argument),
                               "append: entry " + std::to_string(e.index) + " has an unknown kind");
         }

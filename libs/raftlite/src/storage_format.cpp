@@ -120,7 +120,7 @@ header_check decode_record_header(const unsigned char* in, record_header& h, std
         why = "record reserved bytes are not zero";
         return header_check::bad_field;
     }
-    if (in[4] > static_cast<unsigned char>(entry_kind::noop)) {
+    if (in[4] > static_cast<unsigned char>(entry_kind::configuration)) {
         why = "unknown entry kind " + std::to_string(in[4]);
         return header_check::bad_field;
     }
