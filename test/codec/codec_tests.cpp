@@ -4,6 +4,7 @@
 
 #include <raftlite/codec.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -146,6 +147,13 @@ install_snapshot chunk(term_t term, const snapshot_meta& meta, std::uint64_t off
 // Bytes before the members of an encoded install_snapshot payload: message
 // type, term, meta.index, meta.term, member count.
 constexpr std::size_t members_at = 1 + 8 + 8 + 8 + 8;
+// A member record: id, voter flag, address length and bytes, info length and
+// bytes. Without address and info, 25 bytes.
+constexpr std::size_t member_record_bytes(std::size_t address = 0, std::size_t info = 0) {
+    return 8 + 1 + 8 + address + 8 + info;
+}
+// After the members: meta.size, meta.crc, offset, then the chunk's length.
+constexpr std::size_t after_members = 8 + 4 + 8;
 
 /// Encodes, parses the header, decodes; checks the frame is self-consistent.
 message round_trip(const message& m, const decode_limits& limits = {}) {
@@ -175,6 +183,9 @@ std::vector<message> sample_messages() {
     lr.suffix.push_back(entry(5, 1, "hello", entry_kind::application, {3, 77}));
     lr.suffix.push_back(entry(5, 2, "", entry_kind::noop));
     lr.suffix.push_back(entry(5, 3, std::string("\0\1\2\xff", 4)));
+    lr.suffix.push_back(entry(5, 4, encode_membership(membership(std::vector<member>{{1, true, "h1:1", ""},
+                                                                                      {4, false, "", "i"}})),
+                              entry_kind::configuration, {1, 9}));
     v.push_back(lr);
     log_request big{9, 100, 8, 99, {}};
     for (index_t i = 0; i < 1000; ++i)
@@ -201,6 +212,12 @@ std::vector<message> sample_messages() {
     v.push_back(chunk(3, meta, 4096, std::string(4096, '\0')));            // one in the middle
     v.push_back(chunk(3, meta, 8192, std::string(808, '\xff')));           // the last
     v.push_back(chunk(3, meta, 9000, ""));                                 // an empty one at the end
+    // Learners, addresses and info in the members.
+    const auto mixed = snapshot_meta{130, 4, membership(std::vector<member>{{1, true, "10.0.0.1:7000", "kv"},
+                                                                           {5, false, "", std::string("\0\xff", 2)},
+                                                                           {7, false, "h7:7", ""}}),
+                                     300, 77};
+    v.push_back(chunk(4, mixed, 100, std::string(200, 'k')));
     v.push_back(install_snapshot_response{3, 120, 4096, false});
     v.push_back(install_snapshot_response{3, 120, 9000, true});
     v.push_back(install_snapshot_response{});
@@ -443,7 +460,13 @@ BOOST_AUTO_TEST_CASE(out_of_range_enums_and_bools) {
 
     log_request lr{1, 0, 0, 0, {entry(1, 1, "")}};
     buf = encoded(lr);
-    buf[frame_header_size + 1 + 5 * 8 + 8 + 16] = 2; // entry kind (after term, prefix, commit, read round, count)
+    const std::size_t kind_at = frame_header_size + 1 + 5 * 8 + 8 + 16; // after term, prefix, commit, read round, count
+    BOOST_TEST_REQUIRE(buf[kind_at] == 0); // application
+    buf[kind_at] = 2;                      // configuration: the largest kind
+    BOOST_TEST(!decode_frame(buf));
+    buf[kind_at] = 3;
+    BOOST_TEST((decode_frame(buf) == errc::bad_message));
+    buf[kind_at] = char(0xff);
     BOOST_TEST((decode_frame(buf) == errc::bad_message));
 
     buf = encoded(read_index_response{1, read_index_response::status::ready, 5});
@@ -601,7 +624,10 @@ BOOST_AUTO_TEST_CASE(install_snapshot_chunk_length_beyond_the_frame) {
     const auto meta = snapshot(10, 1, {1}, std::numeric_limits<std::uint64_t>::max());
     auto buf = encoded(chunk(1, meta, 0, std::string(16, 'q')));
     std::vector<char> payload(buf.begin() + frame_header_size, buf.end());
-    const std::size_t length_at = members_at + 8 + 8 + 4 + 8; // one member, size, crc, offset
+    const std::size_t length_at = members_at + member_record_bytes() + after_members; // one member, size, crc, offset
+    std::uint64_t original = 0;
+    std::memcpy(&original, payload.data() + length_at, sizeof original);
+    BOOST_TEST_REQUIRE(original == 16u); // the offset is right
     const std::uint64_t forged = std::uint64_t(1) << 62;
     std::memcpy(payload.data() + length_at, &forged, sizeof forged);
     decode_limits unlimited;
@@ -697,41 +723,275 @@ BOOST_AUTO_TEST_CASE(install_snapshot_trailing_bytes) {
 }
 
 BOOST_AUTO_TEST_CASE(install_snapshot_truncated_at_every_offset) {
-    // A frame with every part: members, a chunk in the middle of its snapshot.
-    const auto meta = snapshot(120, 2, {1, 2, 3, 4, 5}, 9000, 0x12345678);
-    const auto buf = encoded(chunk(3, meta, 4096, std::string(2000, 'm')));
-    const std::size_t n = buf.size() - frame_header_size;
+    // Frames with every part: members (voters only; learners with addresses
+    // and info), a chunk in the middle of its snapshot.
+    const snapshot_meta metas[] = {
+        snapshot(120, 2, {1, 2, 3, 4, 5}, 9000, 0x12345678),
+        snapshot_meta{120, 2,
+                      membership(std::vector<member>{{1, true, "10.0.0.1:7000", "kv-1"},
+                                                     {2, false, "", std::string(300, '\xee')},
+                                                     {6, false, "h6:7000", ""}}),
+                      9000, 0x12345678},
+    };
+    for (const auto& meta : metas) {
+        const auto buf = encoded(chunk(3, meta, 4096, std::string(2000, 'm')));
+        const std::size_t n = buf.size() - frame_header_size;
 
-    // What any decode allocates whatever its input (the archive the codec
-    // makes again after a failure), measured right after a failure.
-    message out;
-    boost::system::error_code ec;
-    largest_allocation_decoding(buf.data() + frame_header_size, 1, out, {}, ec);
-    BOOST_REQUIRE((ec == errc::bad_message));
-    const std::size_t baseline = largest_allocation_decoding(nullptr, 0, out, {}, ec);
-    BOOST_REQUIRE((ec == errc::bad_message));
+        // What any decode allocates whatever its input (the archive the codec
+        // makes again after a failure), measured right after a failure.
+        message out;
+        boost::system::error_code ec;
+        largest_allocation_decoding(buf.data() + frame_header_size, 1, out, {}, ec);
+        BOOST_REQUIRE((ec == errc::bad_message));
+        const std::size_t baseline = largest_allocation_decoding(nullptr, 0, out, {}, ec);
+        BOOST_REQUIRE((ec == errc::bad_message));
 
-    for (std::size_t cut = 0; cut < n; ++cut) {
-        // a private copy of exactly `cut` bytes, so that reading past it is caught by ASan
-        std::vector<char> part(buf.begin() + frame_header_size, buf.begin() + frame_header_size + cut);
-        const std::size_t largest = largest_allocation_decoding(part.data(), part.size(), out, {}, ec);
-        BOOST_TEST_CONTEXT("cut at " << cut) {
-            BOOST_TEST((ec == errc::bad_message));
-            // The chunk's string holds at most the bytes left, and its terminator.
-            BOOST_TEST(largest <= std::max(baseline, cut + 1));
+        for (std::size_t cut = 0; cut < n; ++cut) {
+            // a private copy of exactly `cut` bytes, so that reading past it is caught by ASan
+            std::vector<char> part(buf.begin() + frame_header_size, buf.begin() + frame_header_size + cut);
+            const std::size_t largest = largest_allocation_decoding(part.data(), part.size(), out, {}, ec);
+            // The member records are allocated only for as many as the bytes
+            // left after the count could hold (25 bytes each at least).
+            const std::size_t left = cut > members_at ? cut - members_at : 0;
+            const std::size_t records =
+                sizeof(member) * std::min<std::size_t>(meta.members.size(), left / member_record_bytes());
+            BOOST_TEST_CONTEXT(meta.members.size() << " members, cut at " << cut) {
+                BOOST_TEST((ec == errc::bad_message));
+                // The chunk's string, and each address and info, holds at most
+                // the bytes left, and its terminator.
+                BOOST_TEST(largest <= std::max({baseline, cut + 1, records}));
+            }
         }
+        // The whole frame still decodes after all those failures, and the probe
+        // does see the chunk being allocated.
+        BOOST_TEST(largest_allocation_decoding(buf.data() + frame_header_size, n, out, {}, ec) >= 2000u);
+        BOOST_TEST(!ec);
+        BOOST_TEST((std::get<install_snapshot>(out).meta == meta));
+        BOOST_TEST_MESSAGE("largest allocation: " << baseline << " bytes for any decode");
     }
-    // The whole frame still decodes after all those failures, and the probe
-    // does see the chunk being allocated.
-    BOOST_TEST(largest_allocation_decoding(buf.data() + frame_header_size, n, out, {}, ec) >= 2000u);
-    BOOST_TEST(!ec);
-    BOOST_TEST_MESSAGE("largest allocation: " << baseline << " bytes for any decode");
 
+    message out;
     const auto resp = encoded(install_snapshot_response{3, 120, 4396, false});
     for (std::size_t cut = 0; cut < resp.size() - frame_header_size; ++cut) {
         std::vector<char> part(resp.begin() + frame_header_size, resp.begin() + frame_header_size + cut);
         BOOST_TEST_CONTEXT("response cut at " << cut) {
             BOOST_TEST((decode_message(part.data(), part.size(), out, {}) == errc::bad_message));
+        }
+    }
+}
+
+// ---- member records in install_snapshot ---------------------------------------
+
+namespace {
+
+std::string every_byte_value() {
+    std::string s;
+    for (int c = 0; c < 256; ++c)
+        s.push_back(char(c));
+    return s;
+}
+
+/// The payload (after the frame header) of an install_snapshot of `members`.
+std::vector<char> snapshot_payload(const membership& members) {
+    const auto buf = encoded(chunk(2, snapshot_meta{40, 3, members, 10, 5}, 0, "0123456789"));
+    return std::vector<char>(buf.begin() + frame_header_size, buf.end());
+}
+
+boost::system::error_code decode_payload(const std::vector<char>& payload, const char** why = nullptr,
+                                         const decode_limits& limits = {}) {
+    message out;
+    return decode_message(payload.data(), payload.size(), out, limits, why);
+}
+
+std::uint64_t get_u64_at(const std::vector<char>& v, std::size_t at) {
+    std::uint64_t x = 0;
+    std::memcpy(&x, v.data() + at, sizeof x); // the archive's (host) byte order
+    return x;
+}
+
+void set_u64_at(std::vector<char>& v, std::size_t at, std::uint64_t x) {
+    std::memcpy(v.data() + at, &x, sizeof x);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(member_records_round_trip) {
+    const std::string all = every_byte_value();
+    const membership members(std::vector<member>{
+        {1, true, "", ""},                                          // an empty address and info
+        {2, false, "learner.example:7000", "learner info"},         // a learner
+        {3, true, all, all},                                        // every byte value in both
+        {9, false, std::string(4096, '\xff'), std::string(4096, '\0')}, // both at the 4096-byte limit
+        {std::numeric_limits<node_id>::max(), true, "top", ""},
+    });
+    const auto meta = snapshot_meta{40, 3, members, 10, 5};
+    const auto out = round_trip(chunk(2, meta, 0, "0123456789"));
+    const auto& got = std::get<install_snapshot>(out).meta.members;
+    BOOST_TEST((got == members));
+    BOOST_REQUIRE_EQUAL(got.size(), 5u);
+    BOOST_TEST(got.members()[0].address.empty());
+    BOOST_TEST(got.members()[0].voter);
+    BOOST_TEST(!got.members()[1].voter);
+    BOOST_TEST(!got.is_voter(2));
+    BOOST_TEST(got.members()[2].address == all);
+    BOOST_TEST(got.members()[2].info == all);
+    BOOST_TEST(got.voter_count() == 3u);
+
+    // The records' layout: count, then id, voter byte, address and info as
+    // length + bytes, by ascending id.
+    const auto payload = snapshot_payload(members);
+    BOOST_TEST(get_u64_at(payload, members_at - 8) == 5u);
+    std::size_t at = members_at;
+    for (const member& m : members.members()) {
+        BOOST_TEST_CONTEXT("member " << m.id) {
+            BOOST_REQUIRE_LE(at + member_record_bytes(m.address.size(), m.info.size()), payload.size());
+            BOOST_TEST(get_u64_at(payload, at) == m.id);
+            BOOST_TEST(int(payload[at + 8]) == (m.voter ? 1 : 0));
+            BOOST_TEST(get_u64_at(payload, at + 9) == m.address.size());
+            BOOST_TEST(std::string(payload.data() + at + 17, m.address.size()) == m.address);
+            const std::size_t info_at = at + 17 + m.address.size();
+            BOOST_TEST(get_u64_at(payload, info_at) == m.info.size());
+            BOOST_TEST(std::string(payload.data() + info_at + 8, m.info.size()) == m.info);
+            at += member_record_bytes(m.address.size(), m.info.size());
+        }
+    }
+    BOOST_TEST(get_u64_at(payload, at) == 10u); // meta.size right after the last record
+    BOOST_TEST(payload.size() == at + after_members + 8 + 10 + 1); // chunk length, chunk, done
+
+    // Learners only, and no members at all.
+    round_trip(chunk(2, snapshot_meta{40, 3, membership(std::vector<member>{{4, false, "a", "b"}}), 1, 0}, 0, "x"));
+    round_trip(chunk(2, snapshot_meta{40, 3, membership{}, 1, 0}, 0, "x"));
+}
+
+BOOST_AUTO_TEST_CASE(member_voter_flag_out_of_range) {
+    const auto members = membership(std::vector<member>{{1, true, "a", ""}, {2, false, "", "i"}});
+    const auto good = snapshot_payload(members);
+    BOOST_TEST_REQUIRE(!decode_payload(good));
+    const std::size_t flags[] = {members_at + 8, members_at + member_record_bytes(1, 0) + 8};
+    BOOST_TEST_REQUIRE(int(good[flags[0]]) == 1);
+    BOOST_TEST_REQUIRE(int(good[flags[1]]) == 0);
+    for (std::size_t at : flags) {
+        for (int v : {0, 1, 2, 0x80, 0xff}) {
+            auto bad = good;
+            bad[at] = char(v);
+            const char* why = nullptr;
+            BOOST_TEST_CONTEXT("flag at " << at << " = " << v) {
+                if (v <= 1) {
+                    BOOST_TEST(!decode_payload(bad));
+                } else {
+                    BOOST_TEST((decode_payload(bad, &why) == errc::bad_message));
+                    BOOST_TEST(why != nullptr);
+                }
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(member_address_and_info_over_4096_bytes) {
+    const std::string limit(4096, 'a'), over(4097, 'a');
+    BOOST_TEST(!decode_payload(snapshot_payload(membership(std::vector<member>{{1, true, limit, limit}}))));
+    const membership cases[] = {
+        membership(std::vector<member>{{1, true, over, ""}}),
+        membership(std::vector<member>{{1, true, "", over}}),
+        membership(std::vector<member>{{1, true, "", ""}, {2, false, limit, over}}),
+    };
+    for (const auto& m : cases) {
+        const char* why = nullptr;
+        BOOST_TEST((decode_payload(snapshot_payload(m), &why) == errc::bad_message));
+        BOOST_TEST((why && std::string(why).find("over 4096 bytes") != std::string::npos), (why ? why : "?"));
+    }
+    // A forged address length of 2^62, before anything is allocated for it.
+    auto payload = snapshot_payload(membership(std::vector<member>{{1, true, "abc", ""}}));
+    BOOST_TEST_REQUIRE(get_u64_at(payload, members_at + 9) == 3u);
+    for (std::uint64_t len : {std::uint64_t(4097), std::uint64_t(1) << 62, ~std::uint64_t(0)}) {
+        set_u64_at(payload, members_at + 9, len);
+        message out;
+        boost::system::error_code ec;
+        const std::size_t largest = largest_allocation_decoding(payload.data(), payload.size(), out, {}, ec);
+        BOOST_TEST_CONTEXT("address length " << len) {
+            BOOST_TEST((ec == errc::bad_message));
+            BOOST_TEST(largest < std::size_t(1) << 20);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(member_ids_zero_duplicate_or_out_of_order) {
+    const auto good = snapshot_payload(membership{3, 5, 8});
+    BOOST_TEST_REQUIRE(!decode_payload(good));
+    const std::size_t id_at[] = {members_at, members_at + member_record_bytes(), members_at + 2 * member_record_bytes()};
+    BOOST_TEST_REQUIRE(get_u64_at(good, id_at[0]) == 3u);
+    BOOST_TEST_REQUIRE(get_u64_at(good, id_at[1]) == 5u);
+    BOOST_TEST_REQUIRE(get_u64_at(good, id_at[2]) == 8u);
+    struct bad_case {
+        const char* what;
+        std::size_t member;
+        std::uint64_t id;
+    };
+    const bad_case cases[] = {
+        {"zero first", 0, 0},
+        {"zero in the middle", 1, 0},
+        {"zero last", 2, 0},
+        {"duplicate of the previous", 1, 3},
+        {"duplicate of the last", 2, 5},
+        {"descending", 1, 2},
+        {"below the first", 2, 1},
+    };
+    for (const auto& c : cases) {
+        auto bad = good;
+        set_u64_at(bad, id_at[c.member], c.id);
+        const char* why = nullptr;
+        BOOST_TEST_CONTEXT(c.what) {
+            BOOST_TEST((decode_payload(bad, &why) == errc::bad_message));
+            BOOST_TEST(why != nullptr);
+        }
+    }
+    // Strictly ascending ids with gaps are fine.
+    auto ok = good;
+    set_u64_at(ok, id_at[1], 4);
+    set_u64_at(ok, id_at[2], std::numeric_limits<std::uint64_t>::max());
+    BOOST_TEST(!decode_payload(ok));
+}
+
+BOOST_AUTO_TEST_CASE(member_count_and_records_disagree) {
+    const auto good = snapshot_payload(membership{1, 2});
+    // One member more than the records: the rest of the frame is misread
+    // and runs out; one fewer: trailing bytes.
+    for (std::uint64_t count : {0u, 1u, 3u, 4u}) {
+        auto bad = good;
+        set_u64_at(bad, members_at - 8, count);
+        BOOST_TEST_CONTEXT("count " << count) { BOOST_TEST((decode_payload(bad) == errc::bad_message)); }
+    }
+    // Learners count toward max_members as voters do.
+    const auto learners = snapshot_payload(membership(std::vector<member>{{1, false, "", ""}, {2, false, "", ""}}));
+    decode_limits l;
+    l.max_members = 2;
+    BOOST_TEST(!decode_payload(learners, nullptr, l));
+    l.max_members = 1;
+    BOOST_TEST((decode_payload(learners, nullptr, l) == errc::bad_message));
+}
+
+BOOST_AUTO_TEST_CASE(log_request_with_a_configuration_entry) {
+    const auto config = membership(std::vector<member>{{1, true, "10.0.0.1:7000", "kv-1"},
+                                                       {2, true, "10.0.0.2:7000", ""},
+                                                       {3, false, "", every_byte_value()}});
+    log_request lr{7, 10, 6, 9, {}};
+    lr.suffix.push_back(entry(7, 11, "app"));
+    lr.suffix.push_back(entry(7, 12, encode_membership(config), entry_kind::configuration, {2, 5}));
+    lr.suffix.push_back(entry(7, 13, "", entry_kind::noop));
+    const auto out = round_trip(lr);
+    const auto& got = std::get<log_request>(out).suffix;
+    BOOST_REQUIRE_EQUAL(got.size(), 3u);
+    BOOST_TEST((got[1].kind == entry_kind::configuration));
+    const auto decoded = decode_membership(got[1].data());
+    BOOST_REQUIRE(decoded.has_value());
+    BOOST_TEST((*decoded == config));
+    // Truncated anywhere, refused.
+    const auto buf = encoded(lr);
+    for (std::size_t cut = 0; cut < buf.size() - frame_header_size; ++cut) {
+        std::vector<char> part(buf.begin() + frame_header_size, buf.begin() + frame_header_size + cut);
+        message m;
+        BOOST_TEST_CONTEXT("cut at " << cut) {
+            BOOST_TEST((decode_message(part.data(), part.size(), m, {}) == errc::bad_message));
         }
     }
 }

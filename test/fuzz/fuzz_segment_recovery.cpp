@@ -5,8 +5,9 @@
 //   even: "raw"    — the rest is the log: split before every segment magic
 //                    "RLLOGSEG", each piece is a segment file named after the
 //                    first index in its header (index 1 when it has none).
-//   odd:  "append" — a valid segment of 1..8 entries, with the rest of the
-//                    input appended to it (a torn or damaged tail).
+//   odd:  "append" — a valid segment of 1..8 entries (application, noop and
+//                    configuration ones), with the rest of the input
+//                    appended to it (a torn or damaged tail).
 // load() must then fail with corrupt_data, or return a log whose indexes are
 // contiguous and whose every entry is a record, with valid checksums, that
 // is in the input. A second load of the (possibly repaired) directory must
@@ -86,8 +87,16 @@ log_entry valid_entry(index_t index) {
     log_entry e;
     e.term = 1 + index / 3;
     e.index = index;
-    e.kind = index % 5 == 0 ? entry_kind::noop : entry_kind::application;
     e.origin = {2, index};
+    if (index % 3 == 2) {
+        // A configuration entry: encode_membership's bytes, with a learner
+        // and addresses (entry_kind::configuration, kind 2 on disk).
+        e.kind = entry_kind::configuration;
+        e.payload = make_bytes(encode_membership(membership(std::vector<member>{
+            {1, true, "10.0.0.1:7000", ""}, {index, false, std::string(index % 9, 'h'), "info"}})));
+        return e;
+    }
+    e.kind = index % 5 == 0 ? entry_kind::noop : entry_kind::application;
     e.payload = make_bytes(std::string(index * 7 % 23, static_cast<char>('a' + index)));
     return e;
 }
@@ -109,6 +118,8 @@ void check_log(const persistent_state& st, std::string_view input) {
         const auto& e = st.entries[i];
         RAFTLITE_FUZZ_CHECK(e.index == st.log_start + i, "indexes are not contiguous");
         RAFTLITE_FUZZ_CHECK(e.payload != nullptr, "entry without payload");
+        RAFTLITE_FUZZ_CHECK(static_cast<unsigned>(e.kind) <= static_cast<unsigned>(entry_kind::configuration),
+                            "an entry of an unknown kind loaded");
         // The entry's record, checksums included, must be in what was written.
         const std::string rec = encode_record(e);
         RAFTLITE_FUZZ_CHECK(std::search(input.begin(), input.end(), rec.begin(), rec.end()) !=

@@ -8,11 +8,12 @@
 // as the payload of a message frame with the default decode_limits.
 //
 // Decoding fails with errc::bad_message, or yields the chosen message that
-// keeps the chunk invariants (members within max_members, the chunk within
+// keeps the chunk invariants (members within max_members, by ascending
+// nonzero id, each address and info within 4096 bytes, the chunk within
 // max_snapshot_chunk_bytes and inside meta.size, `done` exactly when the chunk
 // ends the snapshot) and re-encodes to exactly the payload it came from.
 //
-// max_len: 4096 (a members list of a few dozen and a chunk of a few KiB; ./run fuzz reads this line)
+// max_len: 4096 (a few member records with addresses and a chunk of a few KiB; ./run fuzz reads this line)
 #include "fuzz_check.hpp"
 
 #include <raftlite/codec.hpp>
@@ -43,6 +44,17 @@ constexpr std::uint8_t answer_index = index_of<install_snapshot_response>();
 void check_chunk(const install_snapshot& m, const decode_limits& limits) {
     RAFTLITE_FUZZ_CHECK(m.data != nullptr, "decoded chunk without data");
     RAFTLITE_FUZZ_CHECK(m.meta.members.size() <= limits.max_members, "members over max_members");
+    const auto& ms = m.meta.members.members();
+    for (std::size_t i = 0; i < ms.size(); ++i) {
+        RAFTLITE_FUZZ_CHECK(ms[i].id != no_node, "a member with id 0");
+        RAFTLITE_FUZZ_CHECK(i == 0 || ms[i - 1].id < ms[i].id, "members not by ascending id");
+        RAFTLITE_FUZZ_CHECK(ms[i].address.size() <= 4096 && ms[i].info.size() <= 4096,
+                            "member address or info over 4096 bytes");
+        RAFTLITE_FUZZ_CHECK(m.meta.members.is_voter(ms[i].id) == ms[i].voter, "voter flag lost");
+    }
+    // The same configuration goes into snapshot files and configuration entries.
+    const auto config = decode_membership(encode_membership(m.meta.members));
+    RAFTLITE_FUZZ_CHECK(config && *config == m.meta.members, "members do not survive encode_membership");
     const std::uint64_t size = m.data->size();
     RAFTLITE_FUZZ_CHECK(size <= limits.max_snapshot_chunk_bytes, "chunk over max_snapshot_chunk_bytes");
     RAFTLITE_FUZZ_CHECK(m.offset <= m.meta.size, "chunk starts beyond the snapshot");

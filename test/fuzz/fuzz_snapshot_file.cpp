@@ -5,10 +5,16 @@
 //   even: "raw"   — the rest is the snapshot file, named after the index and
 //                   term its footer claims (1 and 1 when it is too short for one).
 //   odd:  "valid" — the rest is the application data of a snapshot file
-//                   encoded as the writer encodes it (index 1 + byte0 / 2).
+//                   encoded as the writer encodes it (format 2, index
+//                   1 + byte0 / 4), its configuration made from byte 0 and
+//                   the input: up to 7 members, learners among them, with
+//                   addresses and info cut from the input (any bytes). With
+//                   bit 1 of byte 0 set, the file is written as format 1 wrote
+//                   it instead (the voters as u64s), and loads with those voters.
 // load() must then fail with corrupt_data (and say why), or return a
 // snapshot whose data, read back with read_snapshot, is meta.size bytes that
-// re-checksum to meta.crc, and a log that continues it. A second load agrees.
+// re-checksum to meta.crc, its configuration one that encode_membership
+// round-trips, and a log that continues it. A second load agrees.
 // In the "valid" variant the snapshot must load, with the input as its data.
 //
 // max_len: 8192
@@ -19,13 +25,16 @@
 #include <raftlite/error.hpp>
 #include <raftlite/file_persister.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <unistd.h>
 
@@ -86,7 +95,49 @@ bool load_and_check(const fs::path& dir, persistent_state& st) {
     }
     RAFTLITE_FUZZ_CHECK(data.size() == m.size, "snapshot data size differs from its meta");
     RAFTLITE_FUZZ_CHECK(fmt::crc32c(data.data(), data.size()) == m.crc, "loaded snapshot data fails its checksum");
+    const auto config = decode_membership(encode_membership(m.members));
+    RAFTLITE_FUZZ_CHECK(config && *config == m.members, "loaded configuration does not survive encode_membership");
+    for (const member& x : m.members.members())
+        RAFTLITE_FUZZ_CHECK(x.id != no_node, "a member with id 0");
     return true;
+}
+
+// The configuration of the "valid" variant: byte 0's bits 2..4 the number of
+// members, bits 5..7 which are learners; addresses and info are pieces of
+// the input.
+membership members_from(std::uint8_t b, std::string_view in) {
+    const std::size_t n = (b >> 2) & 7;
+    std::vector<member> ms;
+    for (std::size_t i = 0; i < n; ++i) {
+        member x;
+        x.id = 1 + 3 * i + (in.empty() ? 0 : static_cast<unsigned char>(in[i % in.size()]) % 3);
+        x.voter = i >= 3 || ((b >> (5 + i)) & 1) == 0;
+        const std::size_t at = in.empty() ? 0 : (7 * i) % in.size();
+        x.address = std::string(in.substr(at, i * 5));
+        x.info = std::string(in.substr(in.size() - std::min(in.size(), i * 11)));
+        ms.push_back(std::move(x));
+    }
+    return membership(std::move(ms));
+}
+
+// A trailer as format 1 wrote it: the voters as u64s, version 1.
+std::string v1_trailer(const snapshot_meta& meta) {
+    const auto voters = meta.members.voters();
+    const std::size_t n = voters.size();
+    std::string out(8 * n + fmt::snapshot_footer_size, '\0');
+    auto* p = reinterpret_cast<unsigned char*>(out.data());
+    for (std::size_t i = 0; i < n; ++i)
+        fmt::put_u64(p + 8 * i, voters[i]);
+    unsigned char* f = p + 8 * n;
+    std::memcpy(f, fmt::snapshot_magic.data(), 8);
+    fmt::put_u32(f + 8, 1);
+    fmt::put_u32(f + 12, static_cast<std::uint32_t>(n));
+    fmt::put_u64(f + 16, meta.index);
+    fmt::put_u64(f + 24, meta.term);
+    fmt::put_u64(f + 32, meta.size);
+    fmt::put_u32(f + 40, meta.crc);
+    fmt::put_u32(f + 44, fmt::crc32c(p, 8 * n + 44));
+    return out;
 }
 
 } // namespace
@@ -103,13 +154,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     snapshot_meta valid;
     if (valid_variant) {
-        valid.index = 1 + (data[0] >> 1);
+        const bool version_1 = (data[0] & 2) != 0;
+        valid.index = 1 + (data[0] >> 2);
         valid.term = 1;
-        valid.members = {1, 2, 3};
+        valid.members = members_from(data[0], in);
+        if (version_1)
+            valid.members = membership(valid.members.voters());   // what format 1 can hold
         valid.size = in.size();
         valid.crc = fmt::crc32c(in.data(), in.size());
         std::string file(in);
-        file += fmt::encode_snapshot_trailer(valid);
+        file += version_1 ? v1_trailer(valid) : fmt::encode_snapshot_trailer(valid);
         write_file(dir / fmt::snapshot_file_name(valid.index, valid.term), file);
     } else {
         index_t index = 1;

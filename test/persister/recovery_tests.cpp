@@ -347,6 +347,31 @@ BOOST_AUTO_TEST_CASE(lengths_are_bounded_before_allocating) {
     BOOST_TEST(r.message.find("exceeds the bound") != std::string::npos, r.message);
 }
 
+BOOST_AUTO_TEST_CASE(configuration_records_load_and_unknown_kinds_are_refused) {
+    // A segment written byte by byte: a configuration record (kind 2) loads.
+    temp_dir tmp;
+    auto v = make_entries(1, 4, 1);
+    v[1].kind = entry_kind::configuration;
+    v[1].payload = make_bytes(encode_membership(membership(std::vector<member>{{1, true, "a:1", "x"},
+                                                                               {4, false, "b:2", ""}})));
+    write_file(tmp / fmt::segment_file_name(1), segment_bytes(1, v));
+    auto r = try_load(tmp.path());
+    BOOST_TEST_REQUIRE(!r.ec, r.message);
+    BOOST_TEST(log_diff(r.st.entries, v) == "");
+    // Kind 3 with valid checksums is damage, in the middle of the log or as
+    // its last record: never cut as a torn tail.
+    for (std::size_t at : {1u, 3u}) {
+        BOOST_TEST_CONTEXT("kind 3 at entry " << at + 1) {
+            auto bad = v;
+            bad[at].kind = static_cast<entry_kind>(3);
+            write_file(tmp / fmt::segment_file_name(1), segment_bytes(1, bad));
+            r = try_load(tmp.path());
+            BOOST_TEST((r.ec == errc::corrupt_data));
+            BOOST_TEST(r.message.find("unknown entry kind 3") != std::string::npos, r.message);
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(unknown_format_version_is_refused) {
     temp_dir tmp;
     std::string s = segment_bytes(1, make_entries(1, 2, 1));

@@ -12,6 +12,9 @@
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
+#include <cstring>
+#include <functional>
+#include <limits>
 #include <thread>
 
 using namespace persister_test;
@@ -117,6 +120,52 @@ snapshot_meta make_snapshotted_dir(const std::string& dir, const std::string& da
     BOOST_TEST_REQUIRE(!p->remove_prefix(6, 2));
     BOOST_TEST_REQUIRE(!p->sync());
     return meta;
+}
+
+// A snapshot trailer as version 1 wrote it (commit 0c7e762's
+// encode_snapshot_trailer): the voters as u64s, then the footer with version
+// 1 and the voter count, its checksum over the voters and footer bytes 0..43.
+std::string v1_trailer(const snapshot_meta& meta, const std::vector<node_id>& voters) {
+    const std::size_t n = voters.size();
+    std::string out(8 * n + fmt::snapshot_footer_size, '\0');
+    auto* p = reinterpret_cast<unsigned char*>(out.data());
+    for (std::size_t i = 0; i < n; ++i) fmt::put_u64(p + 8 * i, voters[i]);
+    unsigned char* f = p + 8 * n;
+    std::memcpy(f, fmt::snapshot_magic.data(), 8);
+    fmt::put_u32(f + 8, 1);
+    fmt::put_u32(f + 12, static_cast<std::uint32_t>(n));
+    fmt::put_u64(f + 16, meta.index);
+    fmt::put_u64(f + 24, meta.term);
+    fmt::put_u64(f + 32, meta.size);
+    fmt::put_u32(f + 40, meta.crc);
+    fmt::put_u32(f + 44, fmt::crc32c(p, 8 * n + 44));
+    return out;
+}
+
+// A version 2 trailer around arbitrary configuration bytes, with a correct
+// checksum: what a writer with a bug (or a forger) could leave, which only
+// the configuration's own decoding can refuse.
+std::string v2_trailer(const snapshot_meta& meta, const std::string& config, std::uint32_t version = 2) {
+    const std::size_t n = config.size();
+    std::string out = config + std::string(fmt::snapshot_footer_size, '\0');
+    auto* p = reinterpret_cast<unsigned char*>(out.data());
+    unsigned char* f = p + n;
+    std::memcpy(f, fmt::snapshot_magic.data(), 8);
+    fmt::put_u32(f + 8, version);
+    fmt::put_u32(f + 12, static_cast<std::uint32_t>(n));
+    fmt::put_u64(f + 16, meta.index);
+    fmt::put_u64(f + 24, meta.term);
+    fmt::put_u64(f + 32, meta.size);
+    fmt::put_u32(f + 40, meta.crc);
+    fmt::put_u32(f + 44, fmt::crc32c(p, n + 44));
+    return out;
+}
+
+// Recomputes the footer checksum of a whole snapshot file whose
+// configuration is `config_bytes` long.
+void reseal(std::string& file, std::size_t data_size, std::size_t config_bytes) {
+    auto* p = reinterpret_cast<unsigned char*>(file.data()) + data_size;
+    fmt::put_u32(p + config_bytes + 44, fmt::crc32c(p, config_bytes + 44));
 }
 
 } // namespace
@@ -299,21 +348,28 @@ BOOST_AUTO_TEST_CASE(load_makes_the_snapshot_and_reconciled_log_durable) {
 
 BOOST_AUTO_TEST_CASE(damaged_snapshot_files_are_refused) {
     const std::string data = app_data(2000, 4);
-    for (int damage = 0; damage < 6; ++damage) {
+    const std::size_t config = encode_membership(membership{1, 2, 3}).size();   // 1 + 8 + 3 * 25
+    BOOST_TEST_REQUIRE(config == 84u);
+    for (int damage = 0; damage < 10; ++damage) {
         BOOST_TEST_CONTEXT("damage " << damage) {
             temp_dir tmp;
             make_snapshotted_dir(tmp.path(), data);
             const std::string name = fmt::snapshot_file_name(10, 2);
             const std::string good = read_file(tmp / name);
-            BOOST_TEST_REQUIRE(good.size() == data.size() + 3 * 8 + fmt::snapshot_footer_size);
+            BOOST_TEST_REQUIRE(good.size() == data.size() + config + fmt::snapshot_footer_size);
             std::string bad = good;
+            const std::size_t footer = data.size() + config;
             switch (damage) {
             case 0: bad[5] ^= 0x10; break;                          // data
             case 1: bad[data.size() - 1] ^= 0x01; break;            // last data byte
-            case 2: bad[data.size() + 3] ^= 0x04; break;            // a member
+            case 2: bad[data.size() + 3] ^= 0x04; break;            // the member count
             case 3: bad[bad.size() - 30] ^= 0x80; break;            // footer (index)
             case 4: bad.pop_back(); break;                          // truncated by a byte
             case 5: bad.resize(20); break;                          // shorter than a footer
+            case 6: bad[data.size() + 9 + 25 + 8] ^= 0x01; break;   // the second member's voter flag
+            case 7: bad[footer - 1] ^= 0x20; break;                 // last configuration byte
+            case 8: bad[footer + 12] ^= 0x01; break;                // configuration length field
+            case 9: bad[footer + 8] ^= 0x01; break;                 // version field (2 to 3: unknown)
             }
             write_file(tmp / name, bad);
             const auto before = snapshot_dir(tmp.path());
@@ -323,6 +379,237 @@ BOOST_AUTO_TEST_CASE(damaged_snapshot_files_are_refused) {
             BOOST_TEST((snapshot_dir(tmp.path()) == before));   // nothing touched
         }
     }
+}
+
+BOOST_AUTO_TEST_CASE(snapshot_file_layout_is_format_2) {
+    // data, encode_membership's bytes, the 48-byte footer: version 2, the
+    // configuration's length in the members field, the checksum over the
+    // configuration and footer bytes 0..43. Learners, addresses and info
+    // survive a restart.
+    std::string every_byte;
+    for (int c = 0; c < 256; ++c) every_byte.push_back(static_cast<char>(c));
+    const membership members(std::vector<member>{
+        {7, true, "node-7.example:9000", "kv=http://node-7:8080"}, {2, false, "", every_byte}, {3, true, every_byte, ""}});
+    const std::string data = app_data(777, 11);
+    temp_dir tmp;
+    snapshot_meta meta;
+    {
+        persistent_state st;
+        auto p = open_loaded(tmp.path(), st);
+        BOOST_TEST_REQUIRE(!p->append(make_entries(1, 4, 1)));
+        meta = write_snapshot(*p, 4, 1, data, members);
+        BOOST_TEST_REQUIRE(!p->use_snapshot(meta));
+        BOOST_TEST_REQUIRE(!p->sync());
+    }
+    const std::string file = read_file(tmp / fmt::snapshot_file_name(4, 1));
+    const std::string config = encode_membership(members);
+    BOOST_TEST_REQUIRE(file.size() == data.size() + config.size() + fmt::snapshot_footer_size);
+    BOOST_TEST(file.substr(0, data.size()) == data);
+    BOOST_TEST(file.substr(data.size(), config.size()) == config);
+    BOOST_TEST(file.substr(data.size() + config.size()) == fmt::encode_snapshot_trailer(meta).substr(config.size()));
+    BOOST_TEST((file.substr(data.size()) == v2_trailer(meta, config)));
+    const auto* f = reinterpret_cast<const unsigned char*>(file.data()) + data.size() + config.size();
+    BOOST_TEST(fmt::get_u32(f + 8) == 2u);
+    BOOST_TEST(fmt::get_u32(f + 12) == config.size());
+    const auto r = try_load(tmp.path());
+    BOOST_TEST_REQUIRE(!r.ec, r.message);
+    BOOST_TEST_REQUIRE(r.st.snapshot.has_value());
+    BOOST_TEST((r.st.snapshot->members == members));
+    BOOST_TEST(!r.st.snapshot->members.is_voter(2));
+    BOOST_TEST(r.st.snapshot->members.find(7)->info == "kv=http://node-7:8080");
+}
+
+BOOST_AUTO_TEST_CASE(version_1_snapshot_files_still_load) {
+    // A file as version 1 wrote it (the voters as u64s, in the order the
+    // writer had them) loads with those voters, all voters, no addresses.
+    const std::string data = app_data(3000, 12);
+    struct v1_case {
+        const char* what;
+        std::vector<node_id> voters;
+        membership want;
+    };
+    const v1_case cases[] = {
+        {"three voters", {1, 2, 3}, membership{1, 2, 3}},
+        {"unordered", {9, 4, 6, 1}, membership{1, 4, 6, 9}},
+        {"one voter at the top id", {std::numeric_limits<node_id>::max()}, membership{std::numeric_limits<node_id>::max()}},
+        {"no voters", {}, membership{}},
+    };
+    for (const auto& c : cases) {
+        BOOST_TEST_CONTEXT(c.what) {
+            temp_dir tmp;
+            const auto meta = make_snapshotted_dir(tmp.path(), data);
+            const std::string name = fmt::snapshot_file_name(10, 2);
+            write_file(tmp / name, data + v1_trailer(meta, c.voters));
+            const auto r = try_load(tmp.path());
+            BOOST_TEST_REQUIRE(!r.ec, r.message);
+            BOOST_TEST_REQUIRE(r.st.snapshot.has_value());
+            BOOST_TEST(r.st.snapshot->index == 10u);
+            BOOST_TEST(r.st.snapshot->term == 2u);
+            BOOST_TEST(r.st.snapshot->size == data.size());
+            BOOST_TEST(r.st.snapshot->crc == fmt::crc32c(data.data(), data.size()));
+            BOOST_TEST((r.st.snapshot->members == c.want));
+            BOOST_TEST(r.st.snapshot->members.voter_count() == c.want.size());
+            for (const member& m : r.st.snapshot->members.members()) {
+                BOOST_TEST(m.address.empty());
+                BOOST_TEST(m.info.empty());
+            }
+            BOOST_TEST(log_diff(r.st.entries, make_entries(6, 20, 2)) == "");
+            persistent_state st;
+            auto p = open_loaded(tmp.path(), st);
+            BOOST_TEST(read_all(*p, *st.snapshot, 1000) == data);
+            // The next snapshot is written in format 2 beside it.
+            BOOST_TEST_REQUIRE(!p->append(make_entries(21, 22, 3)));
+            const auto meta2 = write_snapshot(*p, 22, 3, "next", c.want);
+            BOOST_TEST_REQUIRE(!p->use_snapshot(meta2));
+            BOOST_TEST_REQUIRE(!p->sync());
+            p.reset();
+            const std::string file2 = read_file(tmp / fmt::snapshot_file_name(22, 3));
+            BOOST_TEST(fmt::get_u32(reinterpret_cast<const unsigned char*>(file2.data()) + file2.size() - 40) == 2u);
+            const auto r2 = try_load(tmp.path());
+            BOOST_TEST_REQUIRE(!r2.ec, r2.message);
+            BOOST_TEST((r2.st.snapshot->members == c.want));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(damaged_version_1_snapshot_files_are_refused) {
+    const std::string data = app_data(500, 13);
+    struct bad_case {
+        const char* what;
+        std::function<std::string(const snapshot_meta&)> file;
+        const char* why;
+    };
+    const bad_case cases[] = {
+        {"a flipped voter byte",
+         [&](const snapshot_meta& m) { auto f = data + v1_trailer(m, {1, 2, 3}); f[data.size() + 9] ^= 1; return f; },
+         "checksum mismatch"},
+        {"a duplicate voter", [&](const snapshot_meta& m) { return data + v1_trailer(m, {1, 2, 2}); },
+         "snapshot voters"},
+        {"voter id 0", [&](const snapshot_meta& m) { return data + v1_trailer(m, {0, 2}); }, "snapshot voters"},
+        {"more voters than fit the file",
+         [&](const snapshot_meta& m) {
+             auto f = data + v1_trailer(m, {1, 2});
+             fmt::put_u32(reinterpret_cast<unsigned char*>(f.data()) + f.size() - 36, 100);
+             return f;
+         },
+         "footer is damaged"},
+        {"more voters than a version 1 file may hold",
+         [&](const snapshot_meta& m) {
+             auto f = data + v1_trailer(m, {1, 2});
+             fmt::put_u32(reinterpret_cast<unsigned char*>(f.data()) + f.size() - 36, fmt::snapshot_max_members + 1);
+             return f;
+         },
+         "footer is damaged"},
+    };
+    for (const auto& c : cases) {
+        BOOST_TEST_CONTEXT(c.what) {
+            temp_dir tmp;
+            const auto meta = make_snapshotted_dir(tmp.path(), data);
+            const std::string name = fmt::snapshot_file_name(10, 2);
+            write_file(tmp / name, c.file(meta));
+            const auto before = snapshot_dir(tmp.path());
+            const auto r = try_load(tmp.path());
+            BOOST_TEST((r.ec == errc::corrupt_data), r.ec.message());
+            BOOST_TEST(r.message.find(name) != std::string::npos, r.message);
+            BOOST_TEST(r.message.find(c.why) != std::string::npos, r.message);
+            BOOST_TEST((snapshot_dir(tmp.path()) == before));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(damaged_configuration_with_a_valid_checksum_is_refused) {
+    // The checksum matches, but the configuration bytes are not
+    // encode_membership's: each is refused by name, never loaded.
+    const std::string data = app_data(600, 14);
+    const std::string good = encode_membership(membership(std::vector<member>{{1, true, "a", "b"}, {2, false, "c", ""}}));
+    // Offsets in `good`: version 0, count 1, member 1 at 9 (id, voter 17,
+    // address length 18, "a" 26, info length 27, "b" 35), member 2 at 36 (id, voter 44).
+    BOOST_TEST_REQUIRE(good.size() == 1 + 8 + (8 + 1 + 8 + 1 + 8 + 1) + (8 + 1 + 8 + 1 + 8));
+    auto with = [&](std::size_t at, char v) { std::string s = good; s[at] = v; return s; };
+    struct bad_case {
+        const char* what;
+        std::string config;
+    };
+    const bad_case cases[] = {
+        {"voter flag 2", with(17, 2)},
+        {"voter flag 0xff", with(44, char(0xff))},
+        {"unknown encoding version", with(0, 2)},
+        {"member count one too many", with(1, 3)},
+        {"member count one too few", with(1, 1)},
+        {"duplicate ids", with(36, 1)},
+        {"ids out of order", with(9, 3)},
+        {"id 0", with(9, 0)},
+        {"address length past the end", with(18, 100)},
+        {"a trailing byte", good + '\0'},
+        {"cut by a byte", good.substr(0, good.size() - 1)},
+        {"empty", ""},
+        {"address over 4096 bytes",
+         encode_membership(membership(std::vector<member>{{1, true, std::string(4097, 'a'), ""}}))},
+    };
+    for (const auto& c : cases) {
+        BOOST_TEST_CONTEXT(c.what) {
+            BOOST_TEST_REQUIRE(!decode_membership(c.config));
+            temp_dir tmp;
+            const auto meta = make_snapshotted_dir(tmp.path(), data);
+            const std::string name = fmt::snapshot_file_name(10, 2);
+            write_file(tmp / name, data + v2_trailer(meta, c.config));
+            const auto before = snapshot_dir(tmp.path());
+            const auto r = try_load(tmp.path());
+            BOOST_TEST((r.ec == errc::corrupt_data), r.ec.message());
+            BOOST_TEST(r.message.find(name) != std::string::npos, r.message);
+            BOOST_TEST(r.message.find("snapshot configuration does not decode") != std::string::npos, r.message);
+            BOOST_TEST((snapshot_dir(tmp.path()) == before));
+        }
+    }
+    // The same bytes, untouched, load.
+    temp_dir tmp;
+    const auto meta = make_snapshotted_dir(tmp.path(), data);
+    write_file(tmp / fmt::snapshot_file_name(10, 2), data + v2_trailer(meta, good));
+    const auto r = try_load(tmp.path());
+    BOOST_TEST_REQUIRE(!r.ec, r.message);
+    BOOST_TEST((r.st.snapshot->members == *decode_membership(good)));
+}
+
+BOOST_AUTO_TEST_CASE(unknown_snapshot_versions_are_refused) {
+    // With a valid checksum: refused by its version, not as damage.
+    const std::string data = app_data(300, 15);
+    const std::string config = encode_membership(membership{1, 2, 3});
+    for (std::uint32_t version : {0u, 3u, 0xffffffffu}) {
+        BOOST_TEST_CONTEXT("version " << version) {
+            temp_dir tmp;
+            const auto meta = make_snapshotted_dir(tmp.path(), data);
+            const std::string name = fmt::snapshot_file_name(10, 2);
+            write_file(tmp / name, data + v2_trailer(meta, config, version));
+            const auto before = snapshot_dir(tmp.path());
+            const auto r = try_load(tmp.path());
+            BOOST_TEST((r.ec == errc::corrupt_data), r.ec.message());
+            BOOST_TEST(r.message.find(name) != std::string::npos, r.message);
+            BOOST_TEST(r.message.find("unsupported snapshot format version " + std::to_string(version)) !=
+                           std::string::npos,
+                       r.message);
+            BOOST_TEST((snapshot_dir(tmp.path()) == before));
+        }
+    }
+    // A version 1 footer around version 2 configuration bytes (and the
+    // reverse) is refused too: the lengths do not add up, or the bytes do not decode.
+    temp_dir tmp;
+    const auto meta = make_snapshotted_dir(tmp.path(), data);
+    const std::string name = fmt::snapshot_file_name(10, 2);
+    std::string file = data + v2_trailer(meta, config);
+    fmt::put_u32(reinterpret_cast<unsigned char*>(file.data()) + file.size() - 40, 1);
+    reseal(file, data.size(), config.size());
+    write_file(tmp / name, file);
+    auto r = try_load(tmp.path());
+    BOOST_TEST((r.ec == errc::corrupt_data), r.ec.message());
+    BOOST_TEST(r.message.find(name) != std::string::npos, r.message);
+    file = data + v1_trailer(meta, {1, 2, 3});
+    fmt::put_u32(reinterpret_cast<unsigned char*>(file.data()) + file.size() - 40, 2);
+    fmt::put_u32(reinterpret_cast<unsigned char*>(file.data()) + file.size() - 36, 24);
+    reseal(file, data.size(), 24);
+    write_file(tmp / name, file);
+    r = try_load(tmp.path());
+    BOOST_TEST((r.ec == errc::corrupt_data), r.ec.message());
+    BOOST_TEST(r.message.find("snapshot configuration does not decode") != std::string::npos, r.message);
 }
 
 // A damaged newest snapshot is refused even when an older valid one is

@@ -244,8 +244,17 @@ void serialize(Archive& ar, snapshot_meta& m, const unsigned int) {
         check_count(ar, n, 8 + 1 + 8 + 8, context(ar).limits->max_members, "snapshot has more members than max_members");
         members.assign(static_cast<std::size_t>(n), member{});
     }
-    for (member& x : members) {
+    for (std::size_t i = 0; i < members.size(); ++i) {
+        member& x = members[i];
         ar & x.id;
+        if constexpr (Archive::is_loading::value) {
+            // By ascending id, each once, as membership keeps them: any other
+            // order would decode to a configuration that encodes differently.
+            if (x.id == no_node)
+                throw wire_error("snapshot members: member id 0");
+            if (i > 0 && x.id <= members[i - 1].id)
+                throw wire_error("snapshot members: ids not ascending (or a duplicate id)");
+        }
         wire_bool(ar, x.voter);
         wire_string(ar, x.address, max_member_string, "member address over 4096 bytes");
         wire_string(ar, x.info, max_member_string, "member info over 4096 bytes");
