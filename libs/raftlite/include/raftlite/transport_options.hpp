@@ -47,7 +47,7 @@ struct decode_limits {
     std::size_t max_entries = 65536;                       ///< entries in one log_request
     std::size_t max_payload_bytes = std::size_t(16) << 20; ///< one entry or forward payload
     std::size_t max_cluster_id_bytes = 256;                ///< handshake cluster id
-    std::size_t max_members = 1024;                        ///< voters in a snapshot's metadata
+    std::size_t max_members = 1024;                        ///< servers (voters and learners) in a snapshot's configuration
     std::size_t max_snapshot_chunk_bytes = std::size_t(16) << 20; ///< one install_snapshot chunk
 };
 
