@@ -338,7 +338,13 @@ void world::before_receive(std::size_t i, const std::vector<event>& es) {
                 // Every term a message carries is its sender's current term
                 // (install_snapshot and its answer too), except a
                 // forward_response's: the term of the entry it appended.
-                if constexpr (std::is_same_v<T, vote_request>) vote_term_ = std::max(vote_term_, msg.term);
+                // A pre-vote asks about a term nobody is in yet, and its yes
+                // echoes it (thesis §9.6): neither carries a term to adopt.
+                if constexpr (std::is_same_v<T, vote_request>) {
+                    if (!msg.pre_vote) vote_term_ = std::max(vote_term_, msg.term);
+                } else if constexpr (std::is_same_v<T, vote_response>) {
+                    if (!(msg.pre_vote && msg.granted)) received_term_ = std::max(received_term_, msg.term);
+                }
                 else if constexpr (requires { msg.term; }) {
                     if constexpr (!std::is_same_v<T, forward_response>)
                         received_term_ = std::max(received_term_, msg.term);

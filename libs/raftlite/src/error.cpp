@@ -27,6 +27,8 @@ public:
         case errc::internal_error: return "a raftlite self-check failed; the node stopped";
         case errc::snapshot_gone: return "the snapshot is no longer stored (a newer one replaced it)";
         case errc::payload_too_large: return "payload larger than the cluster's frames, decoders or storage accept";
+        case errc::transfer_timed_out: return "the transfer's target did not take over within an election timeout";
+        case errc::transfer_rejected: return "the transfer's target is this node or not a voter";
         }
         return "unknown raftlite error";
     }

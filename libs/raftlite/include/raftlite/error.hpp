@@ -25,6 +25,8 @@ enum class errc {
     internal_error,    ///< a raftlite self-check failed; the node stopped
     snapshot_gone,     ///< the snapshot asked for is no longer stored (a newer one replaced it)
     payload_too_large, ///< a broadcast larger than the transport, the peers' decoder or the storage accept
+    transfer_timed_out, ///< the leadership transfer's target did not take over within an election timeout; the leader serves again
+    transfer_rejected, ///< the leadership transfer's target is this node or not a voter
 };
 
 const boost::system::error_category& raftlite_category() noexcept;

@@ -43,6 +43,11 @@ struct core_faults {
     /// heartbeat round that confirms it still leads (thesis §6.4), so a
     /// deposed leader that has not heard of its successor serves stale reads.
     bool read_without_round = false;
+    /// A node answering a pre-vote request adopts the term it asks about, as
+    /// if it were a real vote request, even while it knows a leader (thesis
+    /// §9.6 says a pre-vote changes no one's term), so a node back from a
+    /// partition deposes a healthy leader.
+    bool pre_vote_raises_term = false;
 };
 
 /// Broken driver rules inside raftlite::runner.
