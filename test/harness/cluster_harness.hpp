@@ -50,6 +50,7 @@ struct sim_node final : runner_host {
     std::size_t snapshots_taken = 0;
     std::vector<completion> completions;     ///< every completion reported, in order
     std::vector<read_completion> reads;      ///< every read outcome reported, in order
+    std::vector<std::pair<std::uint64_t, boost::system::error_code>> transfers;   ///< every transfer outcome, in order
     std::optional<std::chrono::nanoseconds> clock;   ///< what now() reads (lease reads); none: no clock
     std::size_t election_timer_resets = 0;
     bool heartbeat_running = false;
@@ -69,6 +70,9 @@ struct sim_node final : runner_host {
     void take_snapshot(index_t index, term_t term) override;
     void broadcast_done(std::uint64_t request, boost::system::error_code ec, index_t index) override;
     void read_done(std::uint64_t request, boost::system::error_code ec, index_t index) override;
+    void transfer_done(std::uint64_t request, boost::system::error_code ec) override {
+        transfers.emplace_back(request, ec);
+    }
     std::optional<std::chrono::nanoseconds> now() override { return clock; }
     void reset_election_timer() override { ++election_timer_resets; }
     void set_heartbeat(bool running) override { heartbeat_running = running; }
@@ -113,6 +117,9 @@ public:
     std::uint64_t broadcast(node_id n, std::string payload);
     /// Starts a linearizable read on node n; returns its request id.
     std::uint64_t read(node_id n);
+    /// Asks node n to hand its leadership to `target` (thesis §3.10);
+    /// returns its request id (the outcome lands in state(n).transfers).
+    std::uint64_t transfer(node_id n, node_id target);
 
     // ---- network -------------------------------------------------------------
     const std::deque<envelope>& queue() const { return net_; }
