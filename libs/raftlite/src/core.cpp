@@ -279,6 +279,11 @@ void core::forget_leader(output& out) {
 // in the next term, without raising its term or voting: nothing is written,
 // so the requests leave at once. A majority of yes starts the real election.
 void core::become_pre_candidate(output& out) {
+    if (faults_.pre_vote_raises_term) {   // broken: a pre-election changes no term (thesis §9.6)
+        current_term_ += 1;
+        voted_for_ = no_node;
+        save_hard_state(out);
+    }
     current_role_ = role::pre_candidate;
     votes_received_ = {cfg_.self};
     ++stats_.pre_votes_started;
@@ -321,8 +326,6 @@ bool core::leader_known() const noexcept {
 }
 
 void core::on_pre_vote_request(node_id from, const vote_request& m, output& out) {
-    // (broken: a pre-vote is a question; answering it changes nothing here)
-    if (faults_.pre_vote_raises_term && m.term > current_term_) become_follower(m.term, out);
     // Thesis §9.6: agree iff we would vote for it in that term: its log is
     // at least as up to date (§5.4.1) and, with leader stickiness, we have
     // not heard from a current leader since our last election timeout
@@ -1123,7 +1126,15 @@ void core::on_forward_request(node_id from, const forward_request& m, output& ou
             // It may be in the compacted prefix: appending it again could
             // make it take effect twice (thesis §6.3).
             r.result = forward_response::status::unknown;
-        } else if (!found && (transfer_ || log_.length() - commit_length_ >= cfg_.max_uncommitted)) {
+        } else if (!found && transfer_) {
+            // Handing over the leadership (thesis §3.10): no new entries,
+            // and no answer either. A busy answer would fail the broadcast
+            // for good, yet another copy of this forward (a retry, a
+            // duplicate) may still reach a leader that appends it. The
+            // follower forwards it again after forward_retry_after of our
+            // messages, or at once to the next leader.
+            return;
+        } else if (!found && log_.length() - commit_length_ >= cfg_.max_uncommitted) {
             r.result = forward_response::status::busy;
         } else {
             r.index = found ? *found : append_local(entry_kind::application, origin, m.payload, out);

@@ -43,10 +43,10 @@ struct core_faults {
     /// heartbeat round that confirms it still leads (thesis §6.4), so a
     /// deposed leader that has not heard of its successor serves stale reads.
     bool read_without_round = false;
-    /// A node answering a pre-vote request adopts the term it asks about, as
-    /// if it were a real vote request, even while it knows a leader (thesis
-    /// §9.6 says a pre-vote changes no one's term), so a node back from a
-    /// partition deposes a healthy leader.
+    /// A node starting a pre-election raises its own term (durably, voting
+    /// for no one), as a real candidacy would; thesis §9.6 says a pre-vote
+    /// changes no one's term. A node cut off by a partition then climbs
+    /// terms again, and back, its answers depose a healthy leader (§5.1).
     bool pre_vote_raises_term = false;
 };
 
