@@ -238,6 +238,7 @@ private:
     term_t vote_term_ = 0;       // ... in its vote requests (leader stickiness may disregard them, thesis §4.2.3)
     std::uint64_t disregarded_before_ = 0;   // the node's votes_disregarded before the turn
     std::uint64_t timeout_now_in_flight_ = 0;   // copies of timeout_now scheduled, not yet delivered
+    std::uint64_t timeout_now_last_ = 0;        // ... the latest arrival among them
     // Leader stability, once quiesced: every node's term then.
     std::vector<term_t> stable_terms_;
     std::vector<bool> restart_pending_;
@@ -426,7 +427,10 @@ void world::carry_out(std::size_t i, host_effects& fx) {
         trace_.line(now_, "n%llu -> n%llu %s%s%s", static_cast<unsigned long long>(env.from),
                     static_cast<unsigned long long>(env.to), buf,
                     copies.empty() ? " LOST" : copies.size() > 1 ? " DUP" : "", late ? " LATE" : "");
-        if (std::holds_alternative<timeout_now>(env.msg)) timeout_now_in_flight_ += copies.size();
+        if (std::holds_alternative<timeout_now>(env.msg)) {
+            timeout_now_in_flight_ += copies.size();
+            for (auto d : copies) timeout_now_last_ = std::max(timeout_now_last_, now_ + d);
+        }
         for (std::size_t k = 0; k < copies.size(); ++k) {
             if (k + 1 < copies.size()) schedule(now_ + copies[k], ev_deliver{env});
             else schedule(now_ + copies[k], ev_deliver{std::move(env)});
@@ -1153,7 +1157,9 @@ run_result world::run() {
         // Quiescence: one leader, every log equal to its log and committed,
         // nothing in flight on any disk. The end-of-run checks must not race
         // a commit still on its way.
-        const std::uint64_t settle = now_ + cfg_.liveness_bound(catch_up_round_trips());
+        // (A late timeout_now on its way delays quiescence until it arrived.)
+        const std::uint64_t settle =
+            std::max(now_, timeout_now_in_flight_ ? timeout_now_last_ : 0) + cfg_.liveness_bound(catch_up_round_trips());
         while (!quiescent()) {
             if (queue_.empty() || queue_.top().time > settle)
                 throw violation("liveness", "the healed cluster did not quiesce (one leader, every log equal to "
