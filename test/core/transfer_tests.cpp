@@ -192,6 +192,31 @@ BOOST_AUTO_TEST_CASE(a_stale_timeout_now_is_ignored) {
     BOOST_TEST(!rq[0].second.pre_vote);
 }
 
+// A lease (thesis §6.4.1) rests on the followers' promise to elect no one
+// before their election timeout; a transfer's election is exempt from it.
+BOOST_AUTO_TEST_CASE(a_leader_that_sent_timeout_now_has_no_lease_for_the_rest_of_its_term) {
+    using std::chrono::nanoseconds;
+    core_config tmpl;
+    tmpl.lease_duration = nanoseconds(1000);
+    core c(make_config(1, 3, tmpl));
+    c.observe_clock(nanoseconds(0));
+    establish_leader(c);
+    output o = c.step(heartbeat_timeout{});
+    const auto hb = of_type<log_request>(o.messages);
+    BOOST_REQUIRE(!hb.empty());
+    c.step(recv(2, 1, log_response{1, 1, true, 1, hb[0].second.read_round}));
+    BOOST_REQUIRE(c.lease_valid());
+    o = c.step(transfer_request{7, 2});
+    BOOST_REQUIRE_EQUAL(of_type<timeout_now>(o.messages).size(), 1u);
+    BOOST_TEST(!c.lease_valid());
+    c.withdraw_transfer(7);   // given up: still none in this term
+    o = c.step(heartbeat_timeout{});
+    c.step(recv(2, 1, log_response{1, 1, true, 1, of_type<log_request>(o.messages).at(0).second.read_round}));
+    BOOST_TEST(!c.lease_valid());
+    o = c.step(read_request{1});
+    BOOST_TEST(o.reads.empty());   // waits for a round
+}
+
 BOOST_AUTO_TEST_CASE(a_withdrawn_transfer_resumes_service) {
     core c(make_config(1, 3));
     establish_leader(c);

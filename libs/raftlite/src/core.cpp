@@ -448,6 +448,7 @@ void core::become_leader(output& out) {
     confirmed_round_ = read_round_;
     round_starts_.clear();
     lease_until_ = std::chrono::nanoseconds{0};
+    lease_forfeited_ = false;
     std::vector<std::uint64_t> own_reads;
     for (const auto& [req, r] : pending_reads_) own_reads.push_back(req);
     pending_reads_.clear();
@@ -1228,7 +1229,8 @@ bool core::own_term_committed() const noexcept {
 }
 
 bool core::lease_valid() const noexcept {
-    return cfg_.lease_duration.count() > 0 && has_clock_ && current_role_ == role::leader && now_ < lease_until_;
+    return cfg_.lease_duration.count() > 0 && has_clock_ && current_role_ == role::leader && now_ < lease_until_ &&
+           !lease_forfeited_;
 }
 
 void core::on_read(std::uint64_t request, output& out) {
@@ -1459,6 +1461,13 @@ void core::advance_transfer(output& out) {
         return;
     }
     transfer_->timeout_now_sent = true;
+    // The election it starts is not disregarded by the followers that
+    // answered our rounds (thesis §4.2.3 exception), so their promise a
+    // lease rests on (§6.4.1) no longer holds, for the rest of this term: a
+    // copy of this message may arrive long after the transfer is given up.
+    // Reads then wait for a round, which the followers in the new term no
+    // longer answer.
+    lease_forfeited_ = true;
     send(transfer_->target, timeout_now{current_term_}, out);
 }
 

@@ -434,6 +434,7 @@ private:
     std::chrono::nanoseconds lease_until_{0};             ///< leader: the lease holds before this time
     std::chrono::nanoseconds now_{0};                     ///< the driver's clock (observe_clock)
     bool has_clock_ = false;
+    bool lease_forfeited_ = false;                        ///< leader: a timeout_now went out in this term (no lease until the next)
     bool heard_from_leader_ = false;                      ///< since our last election timeout (thesis §4.2.3)
 
     // a leadership transfer in progress (leader only, thesis §3.10)
