@@ -84,7 +84,7 @@ std::string format_prometheus(const node_metrics& m, const std::optional<snapsho
     w.single("node_id", "gauge", "This node's id.", std::uint64_t(m.id));
     w.single("term", "gauge", "The current Raft term.", std::uint64_t(m.term));
     w.family("role", "gauge", "1 for the role this node has now, 0 for the others.");
-    for (const char* r : {"follower", "candidate", "leader"})
+    for (const char* r : {"follower", "pre_candidate", "candidate", "leader"})
         w.sample("role", std::string("role=\"") + r + "\"", std::uint64_t(m.role == r ? 1 : 0));
     w.single("leader_id", "gauge", "The leader this node knows of (0: none).", std::uint64_t(m.leader));
     w.single("commit_index", "gauge", "The highest log index known to be committed.",

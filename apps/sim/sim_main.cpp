@@ -12,8 +12,17 @@
 //                              the same (session, seq) until it commits; the
 //                              state machines answer retries from their
 //                              session tables (exactly once, thesis §6.3)
-//   --faults crash,partition,loss,duplicate,late (or all, none); `late` holds
-//   some messages or duplicates of them back --late-min..--late-max ms
+//   --faults crash,partition,loss,duplicate,late,transfer (or all, none);
+//   `late` holds some messages or duplicates of them back --late-min..--late-max
+//   ms; `transfer` asks the leader now and then to hand over to a random node
+//   (thesis §3.10)
+//   --pre-vote on|off          pre-vote (thesis §9.6; the core's default: on).
+//                              A --faults all sweep without it runs pre-vote in
+//                              the seeds S with S/12 even, as sim_tests does
+//   --rejoin TICKS             the disruptive-rejoin scenario: after the faults,
+//                              one follower is cut off for TICKS and let back;
+//                              the summary counts the terms it caused, and with
+//                              pre-vote on any is a violation (world.hpp)
 //   --batch E, --inflight F    the core's max_batch_entries and max_inflight
 //   --snapshots N              every node snapshots every N applied entries
 //                              (0: never), keeping --snapshot-keep K entries
@@ -33,10 +42,11 @@
 //   --skip outcomes,failures   leave out two checks (every accepted broadcast
 //                              gets an outcome; a failed broadcast never
 //                              commits), to sweep for anything else
-//   --skip terms,quorum,stability   leave out the rule checks (a higher term
-//                              is adopted; check-quorum; a quiet cluster keeps
-//                              its leader), e.g. to see whether the liveness
-//                              bound alone catches a broken rule
+//   --skip terms,quorum,stability,rejoin   leave out the rule checks (a higher
+//                              term is adopted; check-quorum; a quiet cluster
+//                              keeps its leader; a rejoining node raises no
+//                              term under pre-vote), e.g. to see whether the
+//                              liveness bound alone catches a broken rule
 //   --broken RULE[,RULE]       switch on deliberately broken rules
 //                              (raftlite/detail/faults.hpp: core and runner
 //                              rules; load_without_sync is node_host's broken
@@ -73,12 +83,13 @@ namespace {
               << "           [--late-min TICKS] [--late-max TICKS] [--process-crashes 0..100] [--broken RULE,...]\n"
               << "           [--snapshots N] [--snapshot-keep K] [--snapshot-chunk B] [--snapshot-inflight F]\n"
               << "           [--snapshot-delay D] [--reads log|read_index|lease|mixed] [--clock-drift D]\n"
-              << "           [--lease-drift-bound B] [--retrying-clients]\n"
+              << "           [--lease-drift-bound B] [--retrying-clients] [--pre-vote on|off] [--rejoin TICKS]\n"
               << "       (a --faults all sweep without --reads mixes the three read modes, a third of the\n"
               << "        seeds each, lease seeds with clocks drifting 0.9 of the bound)\n"
               << "       (a --faults all sweep without --snapshots runs seeds S with S mod 4 in {2,3} with\n"
               << "        the snapshot family's settings; --snapshots 0 turns that off)\n"
               << "       (a --faults all sweep without --retrying-clients runs them in seeds S with S/6 odd)\n"
+              << "       (a --faults all sweep without --pre-vote runs pre-vote in seeds S with S/12 even)\n"
               << "       sim --explore [--depth D] [--crashes K] [--broadcasts B] [--drops L] [--duplicates U]\n"
               << "                     [--timeouts E] [--heartbeats H] [--budget STATES] [--snapshot-events S]\n";
     std::exit(2);
@@ -128,6 +139,7 @@ int main(int argc, char** argv) {
     std::optional<index_t> snapshots;   // --snapshots; unset: a --faults all sweep mixes them in
     std::optional<std::uint64_t> snap_keep, snap_chunk, snap_inflight, snap_delay;
     std::optional<std::string> reads;   // --reads; unset: a --faults all sweep mixes the three modes
+    std::optional<bool> pre_vote;       // --pre-vote; unset: a --faults all sweep mixes it in
     for (int k = 1; k < argc; ++k) {
         const std::string a = argv[k];
         auto value = [&]() -> std::string {
@@ -168,6 +180,13 @@ int main(int argc, char** argv) {
         else if (a == "--max-sync") cfg.max_sync = number(value());
         else if (a == "--group-commit") cfg.group_commit = true;
         else if (a == "--retrying-clients") cfg.retrying_clients = true;
+        else if (a == "--pre-vote") {
+            const std::string v = value();
+            if (v != "on" && v != "off") usage("--pre-vote takes on or off");
+            pre_vote = v == "on";
+            cfg.core.pre_vote = ec.core.pre_vote = *pre_vote;
+        }
+        else if (a == "--rejoin") cfg.rejoin_isolation = number(value());
         else if (a == "--reads") {
             reads = value();
             if (*reads == "log") cfg.reads = sim_read_mode::log;
@@ -189,7 +208,8 @@ int main(int argc, char** argv) {
                 else if (w == "terms") cfg.check_terms = false;
                 else if (w == "quorum") cfg.check_quorum_rule = false;
                 else if (w == "stability") cfg.check_stability = false;
-                else usage("--skip takes outcomes,failures,terms,quorum,stability");
+                else if (w == "rejoin") cfg.check_rejoin = false;
+                else usage("--skip takes outcomes,failures,terms,quorum,stability,rejoin");
             }
         }
         else if (a == "--broken") {
@@ -206,6 +226,7 @@ int main(int argc, char** argv) {
                 else if (w == "no_check_quorum_step_down") b.no_check_quorum_step_down = true;
                 else if (w == "install_older_snapshot") b.install_older_snapshot = true;
                 else if (w == "read_without_round") b.read_without_round = true;
+                else if (w == "pre_vote_raises_term") b.pre_vote_raises_term = true;
                 else if (w == "after_sync_messages_before_sync") cfg.broken_driver.after_sync_messages_before_sync = true;
                 else if (w == "compact_before_snapshot_durable") cfg.broken_driver.compact_before_snapshot_durable = true;
                 else if (w == "load_without_sync") cfg.broken_load = true;
@@ -254,6 +275,8 @@ int main(int argc, char** argv) {
     const bool mix_reads = (sweep && !reads && cfg.faults.to_string() == "all") || (reads && *reads == "mixed");
     // ... and retrying clients.
     const bool mix_retrying = sweep && !cfg.retrying_clients && cfg.faults.to_string() == "all";
+    // ... and pre-vote.
+    const bool mix_pre_vote = sweep && !pre_vote && cfg.faults.to_string() == "all";
     if (minutes > 0 && last == first) last = ~0ull;
     if (trace_on) cfg.trace_all = &std::cout;
 
@@ -274,6 +297,7 @@ int main(int argc, char** argv) {
             c.clock_drift = c.reads == sim_read_mode::lease ? 0.9 * c.lease_drift_bound : 0.0;
         }
         if (mix_retrying) c.retrying_clients = retrying_clients_for(seed);
+        if (mix_pre_vote) c.core.pre_vote = pre_vote_for(seed);
         const run_result r = run_world(c);
         ++runs;
         total += r.stats;
@@ -293,9 +317,17 @@ int main(int argc, char** argv) {
               << "\nsteps " << total.steps << " (" << static_cast<std::uint64_t>(total.steps / (secs > 0 ? secs : 1))
               << " steps/s), virtual time " << total.virtual_ms / 1000.0 << " s\n"
               << "crashes " << total.crashes << " (" << total.process_crashes << " process crashes)"
-              << ", partitions " << total.partitions << ", elections "
-              << total.elections << ", messages " << total.messages << ", lost unsynced writes "
-              << total.lost_writes << "\n"
+              << ", partitions " << total.partitions << ", messages " << total.messages
+              << ", lost unsynced writes " << total.lost_writes << "\n"
+              << "elections: " << total.terms << " terms started, " << total.elections << " leaders elected, "
+              << total.pre_votes << " pre-elections (final incarnations); leadership transfers "
+              << total.transfers << " asked, " << total.transfers_done << " done, " << total.transfers_timed_out
+              << " timed out\n"
+              << (total.rejoins ? "rejoin scenarios " + std::to_string(total.rejoins) + ": " +
+                                      std::to_string(total.rejoin_terms) + " terms started (the cut-off nodes' own "
+                                      "included), " + std::to_string(total.rejoin_leaders) +
+                                      " leaders elected after the rejoin\n"
+                                : std::string())
               << "client operations " << total.ops << " checked for linearizability (" << total.ops_determinate
               << " with known outcome), entries committed " << total.committed
               << ", worst heal-to-commit " << total.heal_to_commit_ms << " ms\n"

@@ -80,9 +80,12 @@ void check_equal(const message& a, const message& b) {
                 BOOST_TEST(x.term == y.term);
                 BOOST_TEST(x.last_log_length == y.last_log_length);
                 BOOST_TEST(x.last_log_term == y.last_log_term);
+                BOOST_TEST(x.pre_vote == y.pre_vote);
+                BOOST_TEST(x.leadership_transfer == y.leadership_transfer);
             } else if constexpr (std::is_same_v<T, vote_response>) {
                 BOOST_TEST(x.term == y.term);
                 BOOST_TEST(x.granted == y.granted);
+                BOOST_TEST(x.pre_vote == y.pre_vote);
             } else if constexpr (std::is_same_v<T, log_request>) {
                 BOOST_TEST(x.term == y.term);
                 BOOST_TEST(x.prefix_len == y.prefix_len);
@@ -126,6 +129,8 @@ void check_equal(const message& a, const message& b) {
                 BOOST_TEST(x.request == y.request);
                 BOOST_TEST((x.result == y.result));
                 BOOST_TEST(x.index == y.index);
+            } else if constexpr (std::is_same_v<T, timeout_now>) {
+                BOOST_TEST(x.term == y.term);
             } else {
                 static_assert(sizeof(T) == 0, "check_equal does not know this message");
             }
@@ -225,6 +230,12 @@ std::vector<message> sample_messages() {
     v.push_back(read_index_response{42, read_index_response::status::ready, 900});
     v.push_back(read_index_response{43, read_index_response::status::not_leader, 0});
     v.push_back(read_index_response{44, read_index_response::status::busy, 0});
+    v.push_back(vote_request{8, 30, 7, true, false});    // a pre-vote (thesis §9.6)
+    v.push_back(vote_request{9, 30, 7, false, true});    // a transfer's election (thesis §3.10)
+    v.push_back(vote_response{8, true, true});
+    v.push_back(vote_response{7, false, true});
+    v.push_back(timeout_now{6});
+    v.push_back(timeout_now{});
     return v;
 }
 
@@ -251,8 +262,8 @@ BOOST_AUTO_TEST_CASE(header_size_is_fixed) {
     encode_message(vote_request{1, 2, 3}, buf);
     BOOST_TEST(std::memcmp(buf.data(), "RFTL", 4) == 0);
     BOOST_TEST(frame_header_size == 12u);
-    // kind byte 1 + three u64
-    BOOST_TEST(buf.size() == frame_header_size + 1 + 24);
+    // kind byte 1 + three u64 + two bool bytes (pre_vote, leadership_transfer)
+    BOOST_TEST(buf.size() == frame_header_size + 1 + 24 + 2);
 }
 
 BOOST_AUTO_TEST_CASE(round_trip_every_message_kind) {
@@ -447,7 +458,16 @@ BOOST_AUTO_TEST_CASE(limits_are_enforced) {
 
 BOOST_AUTO_TEST_CASE(out_of_range_enums_and_bools) {
     auto buf = encoded(vote_response{1, true});
-    buf.back() = 2; // granted
+    buf[frame_header_size + 1 + 8] = 2; // granted
+    BOOST_TEST((decode_frame(buf) == errc::bad_message));
+    buf = encoded(vote_response{1, true});
+    buf.back() = 2; // pre_vote
+    BOOST_TEST((decode_frame(buf) == errc::bad_message));
+    buf = encoded(vote_request{1, 2, 3, false, false});
+    buf[frame_header_size + 1 + 3 * 8] = 2; // pre_vote
+    BOOST_TEST((decode_frame(buf) == errc::bad_message));
+    buf = encoded(vote_request{1, 2, 3, false, false});
+    buf.back() = 3; // leadership_transfer
     BOOST_TEST((decode_frame(buf) == errc::bad_message));
 
     buf = encoded(forward_response{1, forward_response::status::busy, 0, 0});

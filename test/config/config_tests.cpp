@@ -99,6 +99,7 @@ void expect_default_tunables(const raftlite::node_options& o) {
     BOOST_TEST(o.core.hold_elections == d.core.hold_elections);
     BOOST_TEST(o.core.forward_retry_after == d.core.forward_retry_after);
     BOOST_TEST(o.core.check_quorum == d.core.check_quorum);
+    BOOST_TEST(o.core.pre_vote == d.core.pre_vote);
     BOOST_TEST(o.transport.max_frame_bytes == d.transport.max_frame_bytes);
     BOOST_TEST(o.transport.max_queue_bytes == d.transport.max_queue_bytes);
     BOOST_TEST(o.transport.max_queue_messages == d.transport.max_queue_messages);
@@ -223,6 +224,7 @@ max_uncommitted = 1000
 hold_elections = 5
 forward_retry_after = 7
 check_quorum = false
+pre_vote = false
 snapshot_entries = 5000
 snapshot_bytes = 8000000
 snapshot_keep_entries = 200
@@ -261,6 +263,7 @@ file = logs/n2.log
     BOOST_TEST(o.core.hold_elections == 5u);
     BOOST_TEST(o.core.forward_retry_after == 7u);
     BOOST_TEST(!o.core.check_quorum);
+    BOOST_TEST(!o.core.pre_vote);
     BOOST_TEST(o.snapshot_entries == 5000u);
     BOOST_TEST(o.snapshot_bytes == 8000000u);
     BOOST_TEST(o.core.log_keep_entries == 200u);

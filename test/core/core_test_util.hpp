@@ -41,6 +41,12 @@ inline core_config without_stickiness(core_config c = {}) {
     c.leader_stickiness = false;
     return c;
 }
+/// Without pre-vote (thesis §9.6): an election timeout makes a candidate at
+/// once, for tests of the election rules of the Raft paper (§5.2) step by step.
+inline core_config without_pre_vote(core_config c = {}) {
+    c.pre_vote = false;
+    return c;
+}
 inline std::ostream& boost_test_print_type(std::ostream& os, entry_kind k) {
     return os << (k == entry_kind::noop ? "noop" : "application");
 }
@@ -73,8 +79,18 @@ inline output synced(core& c) {
 
 /// Makes `c` (self 1) leader of the next term: election timeout, its own sync,
 /// granted votes from `voters`. Returns the output of the winning step.
+/// With pre-vote (thesis §9.6) on, the voters first agree in a pre-election.
 inline output win_election(core& c, const std::vector<node_id>& voters) {
     c.step(election_timeout{});
+    if (c.role() == role::pre_candidate) {
+        const term_t next = c.current_term() + 1;
+        for (node_id v : voters) {
+            vote_response yes{next, true};
+            yes.pre_vote = true;
+            c.step(recv(v, c.id(), yes));
+            if (c.role() == role::candidate) break;
+        }
+    }
     const term_t t = c.current_term();
     output won;
     for (node_id v : voters) {

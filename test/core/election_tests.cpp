@@ -44,7 +44,7 @@ BOOST_AUTO_TEST_CASE(higher_term_in_log_response_reverts_leader_to_follower) {
 }
 
 BOOST_AUTO_TEST_CASE(higher_term_in_vote_response_reverts_candidate_to_follower) {
-    core c(make_config(1, 3));
+    core c(make_config(1, 3, without_pre_vote()));
     c.step(election_timeout{});
     BOOST_REQUIRE(c.role() == role::candidate);
     output o = c.step(recv(2, 1, vote_response{3, false}));
@@ -115,7 +115,7 @@ BOOST_AUTO_TEST_CASE(stale_log_response_and_vote_response_ignored) {
 }
 
 BOOST_AUTO_TEST_CASE(leader_cleared_whenever_term_changes) {
-    core c(make_config(2, 3, without_stickiness()), make_state(0, no_node, {1, 1}));
+    core c(make_config(2, 3, without_pre_vote(without_stickiness())), make_state(0, no_node, {1, 1}));
     follow(c, 1, 1);
     BOOST_REQUIRE_EQUAL(c.leader(), 1u);
     // A candidate with a shorter log: no vote, but the term moves on and the
@@ -151,7 +151,7 @@ BOOST_AUTO_TEST_CASE(nodes_start_as_followers) {
 }
 
 BOOST_AUTO_TEST_CASE(election_timeout_makes_candidate_with_durable_self_vote) {
-    core c(make_config(1, 3), make_state(4, 2, {1, 1, 3}));
+    core c(make_config(1, 3, without_pre_vote()), make_state(4, 2, {1, 1, 3}));
     output o = c.step(election_timeout{});
     BOOST_TEST(c.role() == role::candidate);
     BOOST_TEST(c.current_term() == 5u);
@@ -174,7 +174,7 @@ BOOST_AUTO_TEST_CASE(election_timeout_makes_candidate_with_durable_self_vote) {
 }
 
 BOOST_AUTO_TEST_CASE(candidate_wins_with_a_majority) {
-    core c(make_config(1, 5));
+    core c(make_config(1, 5, without_pre_vote()));
     c.step(election_timeout{});
     output o = c.step(recv(2, 1, vote_response{1, true}));
     BOOST_TEST(c.role() == role::candidate);   // 2 of 5
@@ -203,7 +203,7 @@ BOOST_AUTO_TEST_CASE(candidate_wins_with_a_majority) {
 }
 
 BOOST_AUTO_TEST_CASE(candidate_loses_to_another_leader_of_its_term) {
-    core c(make_config(1, 3));
+    core c(make_config(1, 3, without_pre_vote()));
     c.step(election_timeout{});
     output o = c.step(recv(3, 1, log_request{1, 0, 0, 0, {}}));
     BOOST_TEST(c.role() == role::follower);
@@ -227,7 +227,7 @@ BOOST_AUTO_TEST_CASE(candidate_steps_down_on_log_request_of_higher_term) {
 }
 
 BOOST_AUTO_TEST_CASE(candidate_ignores_log_request_of_lower_term) {
-    core c(make_config(1, 3), make_state(2, no_node, {}));
+    core c(make_config(1, 3, without_pre_vote()), make_state(2, no_node, {}));
     c.step(election_timeout{});   // term 3
     output o = c.step(recv(3, 1, log_request{2, 0, 0, 0, {}}));
     BOOST_TEST(c.role() == role::candidate);
@@ -239,7 +239,7 @@ BOOST_AUTO_TEST_CASE(candidate_ignores_log_request_of_lower_term) {
 }
 
 BOOST_AUTO_TEST_CASE(no_decision_then_a_new_round_on_the_next_timeout) {
-    core c(make_config(1, 5));
+    core c(make_config(1, 5, without_pre_vote()));
     c.step(election_timeout{});
     c.step(recv(2, 1, vote_response{1, true}));
     c.step(recv(3, 1, vote_response{1, false}));
@@ -266,7 +266,7 @@ BOOST_AUTO_TEST_CASE(no_decision_then_a_new_round_on_the_next_timeout) {
 }
 
 BOOST_AUTO_TEST_CASE(duplicate_votes_from_one_voter_count_once) {
-    core c(make_config(1, 5));
+    core c(make_config(1, 5, without_pre_vote()));
     c.step(election_timeout{});
     c.step(recv(2, 1, vote_response{1, true}));
     c.step(recv(2, 1, vote_response{1, true}));

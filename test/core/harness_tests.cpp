@@ -8,7 +8,7 @@ using namespace raftlite::test;
 BOOST_AUTO_TEST_SUITE(harness)
 
 BOOST_AUTO_TEST_CASE(after_sync_messages_wait_for_the_sync_and_log_synced_is_reported) {
-    cluster_harness h(3);
+    cluster_harness h(3, without_pre_vote());   // a candidacy at once
     h.set_auto_sync(1, false);
     h.election_timeout(1);
     // The vote requests depend on the durable self-vote: held.

@@ -371,8 +371,9 @@ BOOST_AUTO_TEST_CASE(a_leader_disregards_votes) {
     BOOST_TEST(o.empty());
 }
 
+// Stickiness alone, without pre-vote (pre_vote_tests.cpp has both).
 BOOST_AUTO_TEST_CASE(a_rejoining_node_does_not_depose_a_healthy_leader_by_its_votes) {
-    cluster_harness h(3, {}, cluster_harness::leader_stickiness{});
+    cluster_harness h(3, without_pre_vote(), cluster_harness::leader_stickiness{});
     BOOST_REQUIRE_EQUAL(h.elect(1), 1u);
     h.isolate(3);
     for (int i = 0; i < 5; ++i) h.election_timeout(3);   // its term climbs while cut off
@@ -388,7 +389,7 @@ BOOST_AUTO_TEST_CASE(a_rejoining_node_does_not_depose_a_healthy_leader_by_its_vo
 }
 
 BOOST_AUTO_TEST_CASE(without_stickiness_the_rejoining_node_deposes_the_leader) {
-    cluster_harness h(3);
+    cluster_harness h(3, without_pre_vote());
     BOOST_REQUIRE_EQUAL(h.elect(1), 1u);
     h.isolate(3);
     for (int i = 0; i < 5; ++i) h.election_timeout(3);

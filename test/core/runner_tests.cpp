@@ -115,7 +115,7 @@ BOOST_AUTO_TEST_CASE(start_arms_the_election_timer) {
 }
 
 BOOST_AUTO_TEST_CASE(votes_wait_for_the_sync_of_the_candidacy) {
-    fixture f;
+    fixture f(3, 1, false, [](runner_options& o) { o.core.pre_vote = false; });
     f.r->step(election_timeout{});
     // The vote requests promise a durable vote for ourselves: held.
     BOOST_TEST(f.host.sent.empty());

@@ -307,6 +307,14 @@ std::uint64_t cluster_harness::broadcast(node_id n, std::string payload) {
     return req;
 }
 
+std::uint64_t cluster_harness::transfer(node_id n, node_id target) {
+    sim_node& s = state(n);
+    if (!s.up) harness_error("transfer on node " + std::to_string(n) + ", which is down");
+    const std::uint64_t req = s.run->transfer(target);
+    s.next_request_ = s.run->next_request();
+    return req;
+}
+
 std::uint64_t cluster_harness::read(node_id n) {
     sim_node& s = state(n);
     if (!s.up) harness_error("read on node " + std::to_string(n) + ", which is down");

@@ -53,6 +53,7 @@ struct sim_node final : runner_host {
     /// Every membership change outcome reported, in order (error codes as the runner gives them).
     std::vector<std::pair<std::uint64_t, boost::system::error_code>> changes;
     std::vector<membership> configurations;  ///< every configuration_changed, in order
+    std::vector<std::pair<std::uint64_t, boost::system::error_code>> transfers;   ///< every transfer outcome, in order
     std::optional<std::chrono::nanoseconds> clock;   ///< what now() reads (lease reads); none: no clock
     std::size_t election_timer_resets = 0;
     bool heartbeat_running = false;
@@ -74,6 +75,9 @@ struct sim_node final : runner_host {
     void read_done(std::uint64_t request, boost::system::error_code ec, index_t index) override;
     void membership_done(std::uint64_t request, boost::system::error_code ec, index_t index) override;
     void configuration_changed(const membership& members) override { configurations.push_back(members); }
+    void transfer_done(std::uint64_t request, boost::system::error_code ec) override {
+        transfers.emplace_back(request, ec);
+    }
     std::optional<std::chrono::nanoseconds> now() override { return clock; }
     void reset_election_timer() override { ++election_timer_resets; }
     void set_heartbeat(bool running) override { heartbeat_running = running; }
@@ -125,6 +129,9 @@ public:
     /// Adds node `id`, empty, with no bootstrap configuration: it waits to
     /// be added by a leader (a new machine joining the cluster).
     void add_joining_node(node_id id);
+    /// Asks node n to hand its leadership to `target` (thesis §3.10);
+    /// returns its request id (the outcome lands in state(n).transfers).
+    std::uint64_t transfer(node_id n, node_id target);
 
     // ---- network -------------------------------------------------------------
     const std::deque<envelope>& queue() const { return net_; }

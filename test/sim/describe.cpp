@@ -11,10 +11,12 @@ void describe(const message& msg, char* buf, std::size_t size) {
         [&](const auto& m) {
             using T = std::decay_t<decltype(m)>;
             if constexpr (std::is_same_v<T, vote_request>)
-                std::snprintf(buf, size, "vote_request{t%llu last %llu/t%llu}", ull(m.term),
-                              ull(m.last_log_length), ull(m.last_log_term));
+                std::snprintf(buf, size, "vote_request{t%llu last %llu/t%llu%s%s}", ull(m.term),
+                              ull(m.last_log_length), ull(m.last_log_term), m.pre_vote ? " pre-vote" : "",
+                              m.leadership_transfer ? " transfer" : "");
             else if constexpr (std::is_same_v<T, vote_response>)
-                std::snprintf(buf, size, "vote_response{t%llu %s}", ull(m.term), m.granted ? "granted" : "refused");
+                std::snprintf(buf, size, "vote_response{t%llu %s%s}", ull(m.term), m.granted ? "granted" : "refused",
+                              m.pre_vote ? " pre-vote" : "");
             else if constexpr (std::is_same_v<T, log_request>)
                 std::snprintf(buf, size, "log_request{t%llu prefix %llu/t%llu commit %llu +%llu%s round %llu}", ull(m.term),
                               ull(m.prefix_len), ull(m.prefix_term), ull(m.leader_commit),
@@ -40,6 +42,8 @@ void describe(const message& msg, char* buf, std::size_t size) {
             else if constexpr (std::is_same_v<T, read_index_response>)
                 std::snprintf(buf, size, "read_index_response{req %llu status %d at %llu}", ull(m.request),
                               int(m.result), ull(m.index));
+            else if constexpr (std::is_same_v<T, timeout_now>)
+                std::snprintf(buf, size, "timeout_now{t%llu}", ull(m.term));
             else
                 static_assert(sizeof(T) == 0, "describe() does not know this message");
         },

@@ -30,8 +30,10 @@ std::uint64_t message_hash(const envelope& env) {
     std::visit(
         [&](const auto& m) {
             using T = std::decay_t<decltype(m)>;
-            if constexpr (std::is_same_v<T, vote_request>) { x.add(m.term); x.add(m.last_log_length); x.add(m.last_log_term); }
-            else if constexpr (std::is_same_v<T, vote_response>) { x.add(m.term); x.add(m.granted); }
+            if constexpr (std::is_same_v<T, vote_request>) {
+                x.add(m.term); x.add(m.last_log_length); x.add(m.last_log_term); x.add(m.pre_vote); x.add(m.leadership_transfer);
+            }
+            else if constexpr (std::is_same_v<T, vote_response>) { x.add(m.term); x.add(m.granted); x.add(m.pre_vote); }
             else if constexpr (std::is_same_v<T, log_request>) {
                 x.add(m.term); x.add(m.prefix_len); x.add(m.prefix_term); x.add(m.leader_commit);
                 for (const log_entry& e : m.suffix) { x.add(e.term); x.add(e.origin.node); x.add(e.origin.request); }
@@ -53,6 +55,7 @@ std::uint64_t message_hash(const envelope& env) {
             // that behave alike.)
             else if constexpr (std::is_same_v<T, read_index_request>) { x.add(m.request); }
             else if constexpr (std::is_same_v<T, read_index_response>) { x.add(m.request); x.add(int(m.result)); x.add(m.index); }
+            else if constexpr (std::is_same_v<T, timeout_now>) { x.add(m.term); }
             else static_assert(sizeof(T) == 0, "message_hash does not know this message");
         },
         env.msg);

@@ -44,11 +44,13 @@ void invariants::on_send(const node_host& h, const envelope& env) {
         [&](const auto& m) {
             using T = std::decay_t<decltype(m)>;
             if constexpr (std::is_same_v<T, vote_request>) {
+                if (m.pre_vote) return;   // the term it would stand in: nobody's term (thesis §9.6)
                 term = m.term;
                 if (d.hard.current_term == m.term && d.hard.voted_for != self)
                     throw violation("durability", str("node ", self, " asks for votes in term ", m.term,
                                                       " before its own vote is durable"));
             } else if constexpr (std::is_same_v<T, vote_response>) {
+                if (m.pre_vote && m.granted) return;   // echoes the pre-vote's term: no vote, no term
                 term = m.term;
                 if (m.granted) {
                     if (d.hard.current_term == m.term && d.hard.voted_for != env.to)

@@ -167,6 +167,13 @@ std::uint64_t node_host::broadcast(shared_bytes payload, host_effects& fx) {
     return request;
 }
 
+std::uint64_t node_host::transfer(node_id target, host_effects& fx) {
+    turn_scope t(fx_, fx);
+    const std::uint64_t request = run_->transfer(target);
+    next_request_ = run_->next_request();
+    return request;
+}
+
 std::uint64_t node_host::read(host_effects& fx) {
     turn_scope t(fx_, fx);
     const std::uint64_t request = run_->read();

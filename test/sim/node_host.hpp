@@ -36,6 +36,7 @@ struct host_effects {
     std::vector<kv_applied> applied;     ///< what the state machine made of each, in the same order
     std::vector<completion> completions;
     std::vector<read_completion> reads;  ///< read outcomes; ready ones after the deliveries up to their index
+    std::vector<std::pair<std::uint64_t, boost::system::error_code>> transfers;   ///< leadership transfer outcomes
     bool reset_election_timer = false;
     std::optional<bool> heartbeat_timer;
     std::size_t syncs_queued = 0;        ///< new disk rounds (the world schedules their completion)
@@ -95,6 +96,9 @@ public:
     std::uint64_t broadcast(shared_bytes payload, host_effects& fx);
     /// Starts a linearizable read (thesis §6.4); returns its request id.
     std::uint64_t read(host_effects& fx);
+    /// Asks the node to hand its leadership to `target` (thesis §3.10);
+    /// returns its request id.
+    std::uint64_t transfer(node_id target, host_effects& fx);
     /// The node's own clock (what runner_host::now() reads, for lease reads);
     /// the world sets it before each turn. None: the node has no clock.
     void set_clock(std::optional<std::chrono::nanoseconds> now) noexcept { clock_ = now; }
@@ -144,6 +148,9 @@ private:
     void deliver(const log_entry& entry) override;
     void broadcast_done(std::uint64_t request, boost::system::error_code ec, index_t index) override;
     void read_done(std::uint64_t request, boost::system::error_code ec, index_t index) override;
+    void transfer_done(std::uint64_t request, boost::system::error_code ec) override {
+        fx_->transfers.emplace_back(request, ec);
+    }
     std::optional<std::chrono::nanoseconds> now() override { return clock_; }
     void reset_election_timer() override { fx_->reset_election_timer = true; }
     void set_heartbeat(bool running) override;

@@ -1,6 +1,8 @@
 // raftlite simulator — the world: event queue, drivers, faults, clients, checks.
 #include "world.hpp"
 
+#include <raftlite/error.hpp>
+
 #include "describe.hpp"
 #include "invariants.hpp"
 #include "linearizability.hpp"
@@ -31,19 +33,22 @@ fault_kinds fault_kinds::parse(const std::string& s) {
         else if (w == "loss") f.loss = true;
         else if (w == "duplicate" || w == "dup") f.duplicate = true;
         else if (w == "late") f.late = true;
-        else throw std::invalid_argument("unknown fault kind '" + w + "' (crash, partition, loss, duplicate, late, all, none)");
+        else if (w == "transfer") f.transfer = true;
+        else throw std::invalid_argument("unknown fault kind '" + w +
+                                         "' (crash, partition, loss, duplicate, late, transfer, all, none)");
     }
     return f;
 }
 
 std::string fault_kinds::to_string() const {
-    if (crash && partition && loss && duplicate && late) return "all";
+    if (crash && partition && loss && duplicate && late && transfer) return "all";
     std::string s;
     if (crash) s += "crash,";
     if (partition) s += "partition,";
     if (loss) s += "loss,";
     if (duplicate) s += "duplicate,";
     if (late) s += "late,";
+    if (transfer) s += "transfer,";
     if (s.empty()) return "none";
     s.pop_back();
     return s;
@@ -52,7 +57,10 @@ std::string fault_kinds::to_string() const {
 run_stats& run_stats::operator+=(const run_stats& o) {
     steps += o.steps; virtual_ms += o.virtual_ms; crashes += o.crashes; partitions += o.partitions;
     process_crashes += o.process_crashes;
-    elections += o.elections; messages += o.messages; ops += o.ops; ops_determinate += o.ops_determinate;
+    elections += o.elections; terms += o.terms; pre_votes += o.pre_votes; transfers += o.transfers;
+    transfers_done += o.transfers_done; transfers_timed_out += o.transfers_timed_out;
+    rejoins += o.rejoins; rejoin_terms += o.rejoin_terms; rejoin_leaders += o.rejoin_leaders;
+    messages += o.messages; ops += o.ops; ops_determinate += o.ops_determinate;
     committed += o.committed; lost_writes += o.lost_writes;
     snapshots += o.snapshots; snapshot_chunks += o.snapshot_chunks; restores += o.restores;
     snapshots_deferred += o.snapshots_deferred; snapshots_abandoned += o.snapshots_abandoned;
@@ -229,6 +237,8 @@ private:
     term_t received_term_ = 0;   // highest term in the messages of the turn being taken
     term_t vote_term_ = 0;       // ... in its vote requests (leader stickiness may disregard them, thesis §4.2.3)
     std::uint64_t disregarded_before_ = 0;   // the node's votes_disregarded before the turn
+    std::uint64_t timeout_now_in_flight_ = 0;   // copies of timeout_now scheduled, not yet delivered
+    std::uint64_t timeout_now_last_ = 0;        // ... the latest arrival among them
     // Leader stability, once quiesced: every node's term then.
     std::vector<term_t> stable_terms_;
     std::vector<bool> restart_pending_;
@@ -338,7 +348,13 @@ void world::before_receive(std::size_t i, const std::vector<event>& es) {
                 // Every term a message carries is its sender's current term
                 // (install_snapshot and its answer too), except a
                 // forward_response's: the term of the entry it appended.
-                if constexpr (std::is_same_v<T, vote_request>) vote_term_ = std::max(vote_term_, msg.term);
+                // A pre-vote asks about a term nobody is in yet, and its yes
+                // echoes it (thesis §9.6): neither carries a term to adopt.
+                if constexpr (std::is_same_v<T, vote_request>) {
+                    if (!msg.pre_vote) vote_term_ = std::max(vote_term_, msg.term);
+                } else if constexpr (std::is_same_v<T, vote_response>) {
+                    if (!(msg.pre_vote && msg.granted)) received_term_ = std::max(received_term_, msg.term);
+                }
                 else if constexpr (requires { msg.term; }) {
                     if constexpr (!std::is_same_v<T, forward_response>)
                         received_term_ = std::max(received_term_, msg.term);
@@ -411,6 +427,10 @@ void world::carry_out(std::size_t i, host_effects& fx) {
         trace_.line(now_, "n%llu -> n%llu %s%s%s", static_cast<unsigned long long>(env.from),
                     static_cast<unsigned long long>(env.to), buf,
                     copies.empty() ? " LOST" : copies.size() > 1 ? " DUP" : "", late ? " LATE" : "");
+        if (std::holds_alternative<timeout_now>(env.msg)) {
+            timeout_now_in_flight_ += copies.size();
+            for (auto d : copies) timeout_now_last_ = std::max(timeout_now_last_, now_ + d);
+        }
         for (std::size_t k = 0; k < copies.size(); ++k) {
             if (k + 1 < copies.size()) schedule(now_ + copies[k], ev_deliver{env});
             else schedule(now_ + copies[k], ev_deliver{std::move(env)});
@@ -449,6 +469,14 @@ void world::carry_out(std::size_t i, host_effects& fx) {
                     static_cast<unsigned long long>(h.core().commit_length()));
     for (const completion& cp : fx.completions) on_completion(i, cp);
     for (const read_completion& rc : fx.reads) on_read(i, rc);
+    for (const auto& [request, ec] : fx.transfers) {
+        trace_.line(now_, "n%zu transfer %llu: %s", i + 1, static_cast<unsigned long long>(request),
+                    ec ? ec.message().c_str() : "done");
+        if (!ec) ++stats_.transfers_done;
+        else if (ec == errc::transfer_timed_out) ++stats_.transfers_timed_out;
+        else if (ec != errc::not_leader && ec != errc::busy && ec != errc::transfer_rejected)
+            throw violation("driver", "unexpected transfer outcome " + ec.message());
+    }
 }
 
 // A read's outcome: ready once node i applied the read index, so its state
@@ -693,6 +721,7 @@ void world::fault() {
     if (cfg_.faults.crash) kinds.push_back(0);
     if (cfg_.faults.partition) kinds.push_back(1);
     if (cfg_.faults.loss || cfg_.faults.duplicate || cfg_.faults.late) kinds.push_back(2);
+    if (cfg_.faults.transfer) kinds.push_back(3);
     if (kinds.empty()) return;
     schedule(now_ + rng_.uniform(cfg_.fault_min_gap, cfg_.fault_max_gap), ev_fault{});
     const std::size_t leader = leader_index();
@@ -752,6 +781,17 @@ void world::fault() {
         schedule(now_ + rng_.uniform(100, 1500), ev_heal_network{++net_serial_});
         return;
     }
+    case 3: {   // the leader is asked to hand over to a node picked at random (thesis §3.10)
+        if (leader >= n) return;
+        const std::size_t target = rng_.uniform(0, n - 1);
+        ++stats_.transfers;
+        host_effects fx;
+        const std::uint64_t request = hosts_[leader].transfer(static_cast<node_id>(target + 1), fx);
+        trace_.line(now_, "TRANSFER n%zu -> n%zu (request %llu)", leader + 1, target + 1,
+                    static_cast<unsigned long long>(request));
+        carry_out(leader, fx);
+        return;
+    }
     default: {   // a bad patch of network: heavy loss, duplication and late delivery for a while
         net_.loss = cfg_.faults.loss ? static_cast<double>(rng_.uniform(0, 30)) / 100 : 0;
         net_.duplicate = cfg_.faults.duplicate ? static_cast<double>(rng_.uniform(0, 20)) / 100 : 0;
@@ -769,6 +809,7 @@ void world::dispatch(const sched_payload& p) {
             using T = std::decay_t<decltype(e)>;
             if constexpr (std::is_same_v<T, ev_deliver>) {
                 const std::size_t i = e.env.to - 1;
+                if (std::holds_alternative<timeout_now>(e.env.msg)) --timeout_now_in_flight_;
                 char buf[160];
                 describe(e.env.msg, buf, sizeof buf);
                 const bool drop = !hosts_[i].up() || net_.blocked(e.env.from, e.env.to);
@@ -869,10 +910,15 @@ void world::heal() {
         if (!hosts_[i].up()) boot(i);
 }
 
+// A leadership transfer in progress, or a timeout_now on its way (a late
+// copy may arrive long after the transfer timed out, and still starts an
+// election in the leader's term, thesis §3.10), can change the term: not
+// quiescent until both are over.
 bool world::quiescent() const {
     const std::size_t l = leader_index();
     if (l == hosts_.size()) return false;
     const raftlite::core& lc = hosts_[l].core();
+    if (lc.transfer_target() != no_node || timeout_now_in_flight_ != 0) return false;
     for (const node_host& h : hosts_) {
         if (!h.up() || h.syncs_pending() != 0 || !h.runner().queued().empty() || h.runner().after_sync_waiting() != 0 ||
             h.seals_pending() != 0)
@@ -993,6 +1039,62 @@ run_result world::run() {
         // Phase 1: faults.
         while (stats_.steps < cfg_.steps && !queue_.empty()) step_once();
 
+        // The disruptive-rejoin scenario (world_config::rejoin_isolation).
+        if (cfg_.rejoin_isolation > 0) {
+            heal();   // the faults end; the clients go on
+            const std::size_t n = hosts_.size();
+            // Late copies arrive and transfers in progress give up first:
+            // either may start an election of its own.
+            const std::uint64_t calm = now_ + (cfg_.faults.late ? cfg_.late_max : 0) + cfg_.check_quorum_bound();
+            const std::uint64_t give_up = calm + cfg_.liveness_bound(catch_up_round_trips());
+            auto followed = [&] {
+                const std::size_t l = leader_index();
+                if (l == n || hosts_[l].core().transfer_target() != no_node || timeout_now_in_flight_ != 0) return false;
+                std::size_t k = 0;
+                for (const node_host& h : hosts_)
+                    k += h.core().current_term() == hosts_[l].core().current_term() && h.core().leader() == l + 1;
+                return k >= hosts_[l].core().quorum();
+            };
+            while (now_ < calm || !followed()) {
+                if (queue_.empty() || queue_.top().time > give_up)
+                    throw violation("liveness", "no leader a majority follows before the rejoin scenario");
+                step_once();
+            }
+            const std::size_t l = leader_index();
+            std::size_t v = n == 1 ? l : rng_.uniform(0, n - 2);
+            if (n > 1 && v >= l) ++v;
+            std::vector<bool> cut(n, false);
+            cut[v] = true;
+            net_.split(cut);
+            term_t before = 0;
+            for (const node_host& h : hosts_) before = std::max(before, h.core().current_term());
+            const std::uint64_t leaders_before = inv_.leaders_elected();
+            trace_.line(now_, "REJOIN: n%zu cut off for %llu ms (term %llu, leader n%zu)", v + 1,
+                        static_cast<unsigned long long>(cfg_.rejoin_isolation),
+                        static_cast<unsigned long long>(before), l + 1);
+            const std::uint64_t back = now_ + cfg_.rejoin_isolation;
+            while (!queue_.empty() && queue_.top().time <= back) step_once();
+            net_.heal();
+            trace_.line(now_, "REJOIN: n%zu back in term %llu", v + 1,
+                        static_cast<unsigned long long>(hosts_[v].core().current_term()));
+            const std::uint64_t until = now_ + cfg_.stability_window();
+            while (!queue_.empty() && queue_.top().time <= until) step_once();
+            term_t after = 0;
+            for (const node_host& h : hosts_) after = std::max(after, h.core().current_term());
+            ++stats_.rejoins;
+            stats_.rejoin_terms += after - before;
+            stats_.rejoin_leaders += inv_.leaders_elected() - leaders_before;
+            trace_.line(now_, "REJOIN: %llu term(s) started, %llu leader(s) elected",
+                        static_cast<unsigned long long>(after - before),
+                        static_cast<unsigned long long>(inv_.leaders_elected() - leaders_before));
+            if (cfg_.check_rejoin && cfg_.core.pre_vote && after > before)
+                throw violation("disruptive rejoin",
+                                "with pre-vote, node " + std::to_string(v + 1) + " cut off for " +
+                                    std::to_string(cfg_.rejoin_isolation) + " ms and let back raised the term from " +
+                                    std::to_string(before) + " to " + std::to_string(after) +
+                                    " (a majority followed leader n" + std::to_string(l + 1) + " all along)");
+        }
+
         // Phase 2: heal, then liveness: a broadcast commits everywhere within the bound.
         clients_active_ = false;
         heal();
@@ -1055,7 +1157,9 @@ run_result world::run() {
         // Quiescence: one leader, every log equal to its log and committed,
         // nothing in flight on any disk. The end-of-run checks must not race
         // a commit still on its way.
-        const std::uint64_t settle = now_ + cfg_.liveness_bound(catch_up_round_trips());
+        // (A late timeout_now on its way delays quiescence until it arrived.)
+        const std::uint64_t settle =
+            std::max(now_, timeout_now_in_flight_ ? timeout_now_last_ : 0) + cfg_.liveness_bound(catch_up_round_trips());
         while (!quiescent()) {
             if (queue_.empty() || queue_.top().time > settle)
                 throw violation("liveness", "the healed cluster did not quiesce (one leader, every log equal to "
@@ -1111,6 +1215,8 @@ run_result world::run() {
     stats_.committed = inv_.committed_length();
     for (const node_host& h : hosts_) {
         if (!h.up()) continue;
+        stats_.terms = std::max<std::uint64_t>(stats_.terms, h.core().current_term());
+        stats_.pre_votes += h.core().stats().pre_votes_started;
         stats_.read_rounds += h.core().stats().read_rounds;
         stats_.lease_reads += h.core().stats().lease_reads;
     }
@@ -1145,6 +1251,8 @@ std::string describe_failure(const world_config& cfg, const run_result& r) {
       << " --faults " << cfg.faults.to_string() << (cfg.group_commit ? " --group-commit" : "");
     if (cfg.reads != sim_read_mode::log) s << " --reads " << read_mode_name(cfg.reads);
     if (cfg.retrying_clients) s << " --retrying-clients";
+    if (!cfg.core.pre_vote) s << " --pre-vote off";
+    if (cfg.rejoin_isolation != 0) s << " --rejoin " << cfg.rejoin_isolation;
     if (cfg.clock_drift > 0) s << " --clock-drift " << cfg.clock_drift;
     if (cfg.lease_drift_bound != world_config{}.lease_drift_bound) s << " --lease-drift-bound " << cfg.lease_drift_bound;
     if (cfg.leader_clock_factor != 1.0) s << " --leader-clock-factor " << cfg.leader_clock_factor;
@@ -1171,6 +1279,7 @@ std::string describe_failure(const world_config& cfg, const run_result& r) {
                             std::pair{b.no_check_quorum_step_down, "no_check_quorum_step_down"},
                             std::pair{b.install_older_snapshot, "install_older_snapshot"},
                             std::pair{b.read_without_round, "read_without_round"},
+                            std::pair{b.pre_vote_raises_term, "pre_vote_raises_term"},
                             std::pair{cfg.broken_driver.after_sync_messages_before_sync, "after_sync_messages_before_sync"},
                             std::pair{cfg.broken_driver.compact_before_snapshot_durable, "compact_before_snapshot_durable"},
                             std::pair{cfg.broken_load, "load_without_sync"},
@@ -1181,6 +1290,7 @@ std::string describe_failure(const world_config& cfg, const run_result& r) {
       << (cfg.check_outcomes ? "" : " --skip outcomes")
       << (cfg.check_false_failures ? "" : " --skip failures") << (cfg.check_terms ? "" : " --skip terms")
       << (cfg.check_quorum_rule ? "" : " --skip quorum") << (cfg.check_stability ? "" : " --skip stability")
+      << (cfg.check_rejoin ? "" : " --skip rejoin")
       << " --trace\n";
     return s.str();
 }

@@ -31,9 +31,12 @@ struct fault_kinds {
     /// Late delivery: a message, or a duplicate of it, held back 0.5..3 s
     /// (many election timeouts: it arrives in a later term).
     bool late = true;
+    /// Leadership transfers (thesis §3.10): now and then the leader is asked
+    /// to hand over to a node picked at random (itself included: refused).
+    bool transfer = true;
     static fault_kinds all() { return {}; }
-    static fault_kinds none() { return {false, false, false, false, false}; }
-    /// "all", "none", or a comma list of crash,partition,loss,duplicate,late.
+    static fault_kinds none() { return {false, false, false, false, false, false}; }
+    /// "all", "none", or a comma list of crash,partition,loss,duplicate,late,transfer.
     static fault_kinds parse(const std::string& s);
     std::string to_string() const;
 };
@@ -125,6 +128,16 @@ struct world_config {
     bool check_terms = true;                ///< a node adopts a higher term it receives (§5.1)
     bool check_quorum_rule = true;          ///< check_quorum_bound(), when core.check_quorum is on
     bool check_stability = true;            ///< stability_window()
+    /// The disruptive-rejoin scenario (thesis §9.6; 0: off). Once the faults
+    /// end (and late copies have arrived), with a leader a majority follows
+    /// and the clients still busy, one follower is cut off for this many
+    /// ticks (several election timeouts), then let back, and the world runs
+    /// stability_window() more. Terms started meanwhile are counted
+    /// (run_stats::rejoin_terms); with core.pre_vote and check_rejoin, any is
+    /// a violation ("disruptive rejoin"): the node cut off never won a
+    /// pre-election, so its term never rose, and the majority kept its leader.
+    std::uint64_t rejoin_isolation = 0;
+    bool check_rejoin = true;
     std::size_t trace_keep = 60;            ///< lines of trace kept for a failure report
     std::ostream* trace_all = nullptr;      ///< stream every trace line here
 
@@ -189,6 +202,14 @@ struct run_stats {
     std::uint64_t process_crashes = 0;  ///< of the crashes, those that kept the page cache
     std::uint64_t partitions = 0;
     std::uint64_t elections = 0;        ///< distinct (term, leader) pairs seen
+    std::uint64_t terms = 0;            ///< terms started: the highest term any node reached
+    std::uint64_t pre_votes = 0;        ///< pre-elections begun (final incarnations)
+    std::uint64_t transfers = 0;        ///< leadership transfers asked of a leader
+    std::uint64_t transfers_done = 0;   ///< of those, done (the leader stepped down for a higher term)
+    std::uint64_t transfers_timed_out = 0;   ///< ... given up after an election timeout
+    std::uint64_t rejoins = 0;          ///< rejoin scenarios run (world_config::rejoin_isolation)
+    std::uint64_t rejoin_terms = 0;     ///< terms started from the cut to the end of the scenario (the cut-off node's own included)
+    std::uint64_t rejoin_leaders = 0;   ///< leaders elected meanwhile (each deposed a healthy one)
     std::uint64_t messages = 0;
     std::uint64_t ops = 0;              ///< client operations invoked
     std::uint64_t ops_determinate = 0;

@@ -130,7 +130,7 @@ BOOST_AUTO_TEST_CASE(no_faults_elects_and_commits) {
 
 BOOST_AUTO_TEST_CASE(each_fault_kind_alone) {
     run_stats total;
-    for (const char* kind : {"crash", "partition", "loss", "duplicate", "late"}) {
+    for (const char* kind : {"crash", "partition", "loss", "duplicate", "late", "transfer"}) {
         for (std::uint64_t seed = 1; seed <= 10; ++seed) {
             BOOST_TEST_CONTEXT("faults " << kind << " seed " << seed) {
                 expect_ok(config(seed, seed % 2 ? 3 : 5, 5000, fault_kinds::parse(kind)), total);
@@ -156,6 +156,35 @@ BOOST_AUTO_TEST_CASE(three_hundred_seeds_all_faults) {
     // table (and checked exactly once on every node).
     BOOST_TEST(total.retries > 0u);
     BOOST_TEST(total.duplicates > 0u);
+    // Leadership transfers (thesis §3.10) are a fault kind: some complete,
+    // some time out (the target cut off or down); half the seeds run
+    // pre-vote (thesis §9.6).
+    BOOST_TEST_MESSAGE("main family: " << total.transfers << " transfers asked, " << total.transfers_done << " done, "
+                                       << total.transfers_timed_out << " timed out; " << total.pre_votes
+                                       << " pre-elections, " << total.terms << " terms started");
+    BOOST_TEST(total.transfers_done > 0u);
+    BOOST_TEST(total.transfers_timed_out > 0u);
+    BOOST_TEST(total.pre_votes > 0u);
+}
+
+// The disruptive-rejoin scenario (thesis §9.6, world_config::rejoin_isolation):
+// with pre-vote, a follower cut off for 6 election timeouts and let back
+// starts no term (checked in every run); without, it deposes the leader.
+BOOST_AUTO_TEST_CASE(rejoining_node_with_and_without_pre_vote) {
+    run_stats on, off;
+    for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+        BOOST_TEST_CONTEXT("seed " << seed) {
+            expect_ok(rejoin_config(seed, true), on);
+            expect_ok(rejoin_config(seed, false), off);
+        }
+    }
+    BOOST_TEST_MESSAGE("rejoin, 20 seeds: pre-vote on " << on.rejoin_terms << " terms, " << on.rejoin_leaders
+                                                        << " leaders; off " << off.rejoin_terms << " terms, "
+                                                        << off.rejoin_leaders << " leaders");
+    BOOST_TEST(on.rejoins == 20u);
+    BOOST_TEST(on.rejoin_terms == 0u);
+    BOOST_TEST(on.rejoin_leaders == 0u);
+    BOOST_TEST(off.rejoin_leaders > 0u);
 }
 
 BOOST_AUTO_TEST_CASE(even_cluster_sizes) {
@@ -177,10 +206,11 @@ BOOST_AUTO_TEST_CASE(tiny_batches) {
 
 BOOST_AUTO_TEST_CASE(slow_disks) {
     // Syncs of up to 40 ms: many more crashes fall between a write and its
-    // sync, and lose it (fewer since two seeds in three read without the log).
+    // sync, and lose it (fewer since two seeds in three read without the log,
+    // and fewer again since a quarter of the faults are leadership transfers).
     const run_stats total = run_family(family(4));
     BOOST_TEST_MESSAGE("slow disks: " << total.crashes << " crashes lost " << total.lost_writes << " unsynced writes");
-    BOOST_TEST(total.lost_writes > 50u);
+    BOOST_TEST(total.lost_writes > 30u);
 }
 
 BOOST_AUTO_TEST_CASE(group_commit) {

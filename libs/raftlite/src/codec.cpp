@@ -184,12 +184,15 @@ void serialize(Archive& ar, log_entry& e, const unsigned int) {
 template <class Archive>
 void serialize(Archive& ar, vote_request& m, const unsigned int) {
     ar & m.term & m.last_log_length & m.last_log_term;
+    wire_bool(ar, m.pre_vote);
+    wire_bool(ar, m.leadership_transfer);
 }
 
 template <class Archive>
 void serialize(Archive& ar, vote_response& m, const unsigned int) {
     ar & m.term;
     wire_bool(ar, m.granted);
+    wire_bool(ar, m.pre_vote);
 }
 
 template <class Archive>
@@ -310,6 +313,11 @@ void serialize(Archive& ar, read_index_response& m, const unsigned int) {
 }
 
 template <class Archive>
+void serialize(Archive& ar, timeout_now& m, const unsigned int) {
+    ar & m.term;
+}
+
+template <class Archive>
 void serialize(Archive& ar, handshake& h, const unsigned int) {
     if constexpr (Archive::is_loading::value)
         wire_string(ar, h.cluster_id, context(ar).limits->max_cluster_id_bytes,
@@ -339,6 +347,7 @@ RAFTLITE_WIRE_TYPE(raftlite::install_snapshot)
 RAFTLITE_WIRE_TYPE(raftlite::install_snapshot_response)
 RAFTLITE_WIRE_TYPE(raftlite::read_index_request)
 RAFTLITE_WIRE_TYPE(raftlite::read_index_response)
+RAFTLITE_WIRE_TYPE(raftlite::timeout_now)
 RAFTLITE_WIRE_TYPE(raftlite::handshake)
 
 namespace raftlite {

@@ -420,6 +420,7 @@ void for_each_tunable(node_options& o, F&& f) {
     f("raft", "forward_retry_after", o.core.forward_retry_after);
     f("raft", "check_quorum", o.core.check_quorum);
     f("raft", "leader_stickiness", o.core.leader_stickiness);
+    f("raft", "pre_vote", o.core.pre_vote);
     f("raft", "max_pending_reads", o.core.max_pending_reads);
     f("raft", "lease_reads", o.lease_reads);
     f("raft", "snapshot_entries", o.snapshot_entries);

@@ -17,6 +17,7 @@ namespace raftlite {
 const char* role_name(role r) noexcept {
     switch (r) {
     case role::follower: return "follower";
+    case role::pre_candidate: return "pre_candidate";
     case role::candidate: return "candidate";
     case role::leader: return "leader";
     }
@@ -45,12 +46,23 @@ const char* membership_result_name(membership_result r) noexcept {
     return "unknown";
 }
 
+const char* transfer_result_name(transfer_result r) noexcept {
+    switch (r) {
+    case transfer_result::done: return "done";
+    case transfer_result::not_leader: return "not_leader";
+    case transfer_result::rejected: return "rejected";
+    case transfer_result::timed_out: return "timed_out";
+    case transfer_result::busy: return "busy";
+    }
+    return "unknown";
+}
+
 // ---- output -----------------------------------------------------------------
 
 bool output::empty() const noexcept {
     return !has_writes() && messages.empty() && messages_after_sync.empty() &&
            committed.empty() && completions.empty() && reads.empty() && membership_changes.empty() &&
-           !configuration && !reset_election_timer &&
+           transfers.empty() && !configuration && !reset_election_timer &&
            !heartbeat_timer && snapshot_data.empty() && snapshot_sends.empty() && !restore;
 }
 
@@ -78,6 +90,7 @@ void output::clear() {
     reads.clear();
     membership_changes.clear();
     configuration.reset();
+    transfers.clear();
     reset_election_timer = false;
     heartbeat_timer.reset();
 }
@@ -147,6 +160,7 @@ void core::step(const event& e, output& out) {
             else if constexpr (std::is_same_v<T, snapshot_received>) on_snapshot_received(ev, out);
             else if constexpr (std::is_same_v<T, read_request>) on_read(ev.request, out);
             else if constexpr (std::is_same_v<T, membership_request>) on_membership_request(ev, out);
+            else if constexpr (std::is_same_v<T, transfer_request>) on_transfer(ev, out);
         },
         e);
     check_invariants();
@@ -209,6 +223,14 @@ void core::on_election_timeout(output& out) {
             if (++change_->rounds > cfg_.promote_rounds) finish_change(membership_result::not_caught_up, 0, out);
             else change_->round_target = log_.length();
         }
+        // A leadership transfer the target has not completed within an
+        // election timeout is given up, and this leader serves again
+        // (thesis §3.10). The first expiry after the request may come at
+        // once, so it is the second: at least one whole election timeout.
+        if (transfer_ && ++transfer_->ticks >= 2) {
+            ++stats_.transfers_timed_out;
+            finish_transfer(transfer_result::timed_out, out);
+        }
         return;
     }
     // The leader we heard from has been silent for an election timeout:
@@ -229,7 +251,10 @@ void core::on_election_timeout(output& out) {
     // Learners, removed servers and servers waiting to join never stand
     // for election (thesis §4.2.1, §4.2.2).
     if (!is_voter()) return;
-    become_candidate(out);
+    // Thesis §9.6: ask first whether a majority would vote for us; a node
+    // that cannot win (cut off, or behind) then never raises its term.
+    if (cfg_.pre_vote) become_pre_candidate(out);
+    else become_candidate(out);
 }
 
 bool core::withdraw(std::uint64_t request) {
@@ -264,11 +289,49 @@ void core::on_heartbeat(output& out) {
         replicate_log(f, p, true, out);
     }
     if (only_voter()) confirm_read_round(read_round_, out);
+    // A timeout_now may have been lost: the target, caught up, is told again
+    // (a copy reaching it after its election began is of an older term).
+    if (transfer_ && transfer_->timeout_now_sent) {
+        transfer_->timeout_now_sent = false;
+        advance_transfer(out);
+    }
 }
 
 // ---- elections (Raft §5.2, §5.4.1) ----------------------------------------------
 
-void core::become_candidate(output& out) {
+void core::forget_leader(output& out) {
+    set_leader(no_node, out);
+    for (auto& [req, p] : pending_)   // the old leader may never answer: ask the next one
+        if (p.where == pending::state::forwarded) p.where = pending::state::held;
+    for (auto& [req, r] : pending_reads_) r.asked = no_node;
+}
+
+// Thesis §9.6 (pre-vote): the node asks whether the voters would vote for it
+// in the next term, without raising its term or voting: nothing is written,
+// so the requests leave at once. A majority of yes starts the real election.
+void core::become_pre_candidate(output& out) {
+    if (faults_.pre_vote_raises_term) {   // broken: a pre-election changes no term (thesis §9.6)
+        current_term_ += 1;
+        voted_for_ = no_node;
+        save_hard_state(out);
+    }
+    current_role_ = role::pre_candidate;
+    votes_received_ = {cfg_.self};
+    ++stats_.pre_votes_started;
+    forget_leader(out);
+    followers_.clear();
+    out.reset_election_timer = true;
+    vote_request rq{current_term_ + 1, log_.length(), log_.last_term()};
+    rq.pre_vote = true;
+    for (const member& m : configuration().members())
+        if (m.id != cfg_.self && (m.voter || faults_.count_learner_votes)) send(m.id, rq, out);
+    if (votes_counted() >= quorum()) {   // a one-voter cluster
+        ++stats_.pre_votes_won;
+        become_candidate(out);
+    }
+}
+
+void core::become_candidate(output& out, bool leadership_transfer) {
     // Kleppmann: currentTerm += 1; currentRole = candidate; votedFor = self;
     // votesReceived = {self}; send VoteRequest to all nodes.
     current_term_ += 1;
@@ -277,13 +340,11 @@ void core::become_candidate(output& out) {
     votes_received_ = {cfg_.self};
     ++stats_.elections_started;
     save_hard_state(out);
-    set_leader(no_node, out);
+    forget_leader(out);
     followers_.clear();
-    for (auto& [req, p] : pending_)   // the old leader may never answer: ask the next one
-        if (p.where == pending::state::forwarded) p.where = pending::state::held;
-    for (auto& [req, r] : pending_reads_) r.asked = no_node;
     out.reset_election_timer = true;
-    const vote_request rq{current_term_, log_.length(), log_.last_term()};
+    vote_request rq{current_term_, log_.length(), log_.last_term()};
+    rq.leadership_transfer = leadership_transfer;
     // The vote for ourselves must be durable before anyone can act on our
     // candidacy, or a restart could vote twice in this term. Only voters
     // are asked (learners' votes would not count).
@@ -292,14 +353,56 @@ void core::become_candidate(output& out) {
     if (votes_counted() >= quorum()) become_leader(out);   // a one-voter cluster
 }
 
+bool core::leader_known() const noexcept {
+    return current_role_ == role::leader || (current_leader_ != no_node && heard_from_leader_);
+}
+
+void core::on_pre_vote_request(node_id from, const vote_request& m, output& out) {
+    // Thesis §9.6: agree iff we would vote for it in that term: its log is
+    // at least as up to date (§5.4.1) and, with leader stickiness, we have
+    // not heard from a current leader since our last election timeout
+    // (§4.2.3). Our term and vote stay as they are, so nothing is written.
+    const term_t last_term = log_.last_term();
+    const bool log_ok = m.last_log_term > last_term ||
+                        (m.last_log_term == last_term && m.last_log_length >= log_.length());
+    const bool granted = m.term > current_term_ && log_ok && !(cfg_.leader_stickiness && leader_known());
+    // Granted: the term asked about, echoed; it promises nothing, so it
+    // leaves at once. Refused: our own term, which the pre-candidate adopts
+    // only if it is above its own (a genuinely newer term); like every term
+    // a node sends, it leaves once durable.
+    vote_response r{granted ? m.term : current_term_, granted};
+    r.pre_vote = true;
+    if (granted) send(from, r, out);
+    else send_after_sync(from, r, out);
+}
+
+void core::on_pre_vote_response(node_id from, const vote_response& m, output& out) {
+    if (!m.granted) {
+        if (m.term > current_term_) become_follower(m.term, out);   // §5.1: a real, newer term
+        return;
+    }
+    // A yes counts only for the pre-election of the term it was asked about.
+    if (current_role_ != role::pre_candidate || m.term != current_term_ + 1) return;
+    votes_received_.insert(from);
+    if (votes_counted() >= quorum()) {
+        ++stats_.pre_votes_won;
+        become_candidate(out);
+    }
+}
+
 void core::on_vote_request(node_id from, const vote_request& m, output& out) {
+    if (m.pre_vote) {
+        on_pre_vote_request(from, m, out);
+        return;
+    }
     // Thesis §4.2.3: while a current leader is known (a follower heard from
     // it since its last election timeout; a leader knows itself), a vote
     // request is disregarded: its term is not adopted and no vote granted.
     // A server cut off by a partition, back with a higher term, then cannot
     // depose a healthy leader; and a lease read relies on it (§6.4.1).
-    if (m.term > current_term_ && cfg_.leader_stickiness &&
-        (current_role_ == role::leader || (current_leader_ != no_node && heard_from_leader_))) {
+    // An election the leader itself asked for (timeout_now, thesis §3.10) is
+    // the exception: it is not disregarded.
+    if (m.term > current_term_ && cfg_.leader_stickiness && !m.leadership_transfer && leader_known()) {
         ++stats_.votes_disregarded;
         return;
     }
@@ -321,6 +424,10 @@ void core::on_vote_request(node_id from, const vote_request& m, output& out) {
 }
 
 void core::on_vote_response(node_id from, const vote_response& m, output& out) {
+    if (m.pre_vote) {
+        on_pre_vote_response(from, m, out);
+        return;
+    }
     if (m.term > current_term_) {
         if (faults_.ignore_higher_term_in_response) return;   // broken: §5.1 says adopt it and step down
         become_follower(m.term, out);
@@ -334,6 +441,9 @@ void core::on_vote_response(node_id from, const vote_response& m, output& out) {
 }
 
 void core::become_follower(term_t term, output& out) {
+    // A leader handing over its leadership is done once it sees a higher
+    // term (normally the target's election; thesis §3.10).
+    finish_transfer(term > current_term_ ? transfer_result::done : transfer_result::not_leader, out);
     if (term > current_term_) {
         // §5.1: a higher term always wins; a new term has no vote and no known leader.
         current_term_ = term;
@@ -358,6 +468,7 @@ void core::become_follower(term_t term, output& out) {
 // A leader stops leading without a newer term: it lost touch with a
 // majority (check-quorum), or the configuration it committed leaves it out.
 void core::leave_leadership(output& out) {
+    finish_transfer(transfer_result::not_leader, out);
     if (change_) finish_change(change_->at == change_in_progress::stage::appended ? membership_result::unknown
                                                                               : membership_result::not_leader,
                                0, out);
@@ -388,6 +499,7 @@ void core::become_leader(output& out) {
     confirmed_round_ = read_round_;
     round_starts_.clear();
     lease_until_ = std::chrono::nanoseconds{0};
+    lease_forfeited_ = false;
     std::vector<std::uint64_t> own_reads;
     for (const auto& [req, r] : pending_reads_) own_reads.push_back(req);
     pending_reads_.clear();
@@ -568,8 +680,9 @@ void core::on_log_request(node_id from, const log_request& m, output& out) {
         ++stats_.messages_rejected;
         return;
     }
-    // A candidate learns that another node won this term (§5.2).
-    if (current_role_ == role::candidate) become_follower(m.term, out);
+    // A candidate learns that another node won this term (§5.2); so does a
+    // pre-candidate (thesis §9.6).
+    if (current_role_ == role::candidate || current_role_ == role::pre_candidate) become_follower(m.term, out);
     set_leader(from, out);
     heard_from_leader_ = true;
     // §5.2: a follower remains one while it hears from a valid leader.
@@ -687,6 +800,7 @@ void core::on_log_response(node_id from, const log_response& m, output& out) {
             announce_commit(out);
             if (change_ && change_->at == change_in_progress::stage::catching_up && change_->change.server.id == from)
                 advance_change(out);
+            if (transfer_ && transfer_->target == from) advance_transfer(out);
         }
         return;
     }
@@ -884,7 +998,7 @@ void core::on_install_snapshot(node_id from, const install_snapshot& m, output& 
         ++stats_.messages_rejected;   // not a chunk of any snapshot a leader could hold
         return;
     }
-    if (current_role_ == role::candidate) become_follower(m.term, out);
+    if (current_role_ == role::candidate || current_role_ == role::pre_candidate) become_follower(m.term, out);
     set_leader(from, out);
     heard_from_leader_ = true;
     if (!faults_.no_timer_reset_on_leader_message) out.reset_election_timer = true;
@@ -986,6 +1100,7 @@ void core::on_install_snapshot_response(node_id from, const install_snapshot_res
         p.heartbeats_without_progress = 0;
         commit_log_entries(out);
         if (current_role_ == role::leader) replicate_log(from, p, false, out);
+        if (transfer_ && transfer_->target == from) advance_transfer(out);
         return;
     }
     if (m.index != p.snap.index) return;   // about another snapshot
@@ -1219,8 +1334,10 @@ index_t core::append_local(entry_kind kind, entry_origin origin, shared_bytes pa
 void core::on_broadcast(std::uint64_t request, const shared_bytes& payload, output& out) {
     if (request == 0 || pending_.count(request) || !payload)
         throw std::invalid_argument("raftlite::core: broadcast needs a fresh non-zero request id and a payload");
+    // A leader handing over its leadership takes no new entries, so that
+    // the target can catch up with a log that stands still (thesis §3.10).
     if (pending_.size() >= cfg_.max_pending ||
-        (current_role_ == role::leader && log_.length() - commit_length_ >= cfg_.max_uncommitted)) {
+        (current_role_ == role::leader && (transfer_ || log_.length() - commit_length_ >= cfg_.max_uncommitted))) {
         out.completions.push_back({request, broadcast_result::busy, 0});
         return;
     }
@@ -1296,6 +1413,14 @@ void core::on_forward_request(node_id from, const forward_request& m, output& ou
             // It may be in the compacted prefix: appending it again could
             // make it take effect twice (thesis §6.3).
             r.result = forward_response::status::unknown;
+        } else if (!found && transfer_) {
+            // Handing over the leadership (thesis §3.10): no new entries,
+            // and no answer either. A busy answer would fail the broadcast
+            // for good, yet another copy of this forward (a retry, a
+            // duplicate) may still reach a leader that appends it. The
+            // follower forwards it again after forward_retry_after of our
+            // messages, or at once to the next leader.
+            return;
         } else if (!found && log_.length() - commit_length_ >= cfg_.max_uncommitted) {
             r.result = forward_response::status::busy;
         } else {
@@ -1390,7 +1515,8 @@ bool core::own_term_committed() const noexcept {
 }
 
 bool core::lease_valid() const noexcept {
-    return cfg_.lease_duration.count() > 0 && has_clock_ && current_role_ == role::leader && now_ < lease_until_;
+    return cfg_.lease_duration.count() > 0 && has_clock_ && current_role_ == role::leader && now_ < lease_until_ &&
+           !lease_forfeited_;
 }
 
 void core::on_read(std::uint64_t request, output& out) {
@@ -1601,6 +1727,67 @@ void core::on_read_index_response(node_id from, const read_index_response& m, ou
     ++stats_.messages_rejected;   // an unknown status value
 }
 
+// ---- leadership transfer (thesis §3.10) ------------------------------------------
+
+void core::on_transfer(const transfer_request& t, output& out) {
+    transfer_result refused = transfer_result::done;
+    if (current_role_ != role::leader) refused = transfer_result::not_leader;
+    else if (transfer_) refused = transfer_result::busy;
+    else if (t.target == cfg_.self || !configuration().is_voter(t.target)) refused = transfer_result::rejected;
+    if (refused != transfer_result::done) {
+        out.transfers.push_back({t.request, refused});
+        return;
+    }
+    transfer_ = transfer_state{t.request, t.target};
+    ++stats_.transfers_started;
+    advance_transfer(out);
+}
+
+// The target's log must be as long as ours before it is told to stand: a
+// voter grants only to a log at least as up to date (§5.4.1), and we take
+// no new entries meanwhile, so our log stands still. Until then it is sent
+// what it lacks, as any follower is.
+void core::advance_transfer(output& out) {
+    if (!transfer_ || current_role_ != role::leader || transfer_->timeout_now_sent) return;
+    auto it = followers_.find(transfer_->target);
+    if (it == followers_.end()) return;
+    progress& p = it->second;
+    if (p.acked_length < log_.length()) {
+        replicate_log(transfer_->target, p, false, out);
+        return;
+    }
+    transfer_->timeout_now_sent = true;
+    // The election it starts is not disregarded by the followers that
+    // answered our rounds (thesis §4.2.3 exception), so their promise a
+    // lease rests on (§6.4.1) no longer holds, for the rest of this term: a
+    // copy of this message may arrive long after the transfer is given up.
+    // Reads then wait for a round, which the followers in the new term no
+    // longer answer.
+    lease_forfeited_ = true;
+    send(transfer_->target, timeout_now{current_term_}, out);
+}
+
+void core::finish_transfer(transfer_result r, output& out) {
+    if (!transfer_) return;
+    out.transfers.push_back({transfer_->request, r});
+    transfer_.reset();
+}
+
+void core::withdraw_transfer(std::uint64_t request) {
+    if (transfer_ && transfer_->request == request) transfer_.reset();
+}
+
+void core::on_timeout_now(node_id from, const timeout_now& m, output& out) {
+    (void)from;   // only the leader of m.term can have sent it in that term
+    if (m.term > current_term_) become_follower(m.term, out);
+    if (m.term < current_term_ || current_role_ == role::leader) return;   // stale
+    if (!is_voter()) return;   // a learner, or a server removed meanwhile, never stands (thesis §4.2.1)
+    // The leader asked us to take over: an election at once, with no
+    // pre-vote, which voters do not disregard for stickiness (thesis §3.10,
+    // §4.2.3): they heard from that leader just now.
+    become_candidate(out, true);
+}
+
 // ---- messages -----------------------------------------------------------------
 
 void core::on_message(const envelope& env, output& out) {
@@ -1626,6 +1813,7 @@ void core::on_message(const envelope& env, output& out) {
                 on_install_snapshot_response(env.from, m, out);
             else if constexpr (std::is_same_v<T, read_index_request>) on_read_index_request(env.from, m, out);
             else if constexpr (std::is_same_v<T, read_index_response>) on_read_index_response(env.from, m, out);
+            else if constexpr (std::is_same_v<T, timeout_now>) on_timeout_now(env.from, m, out);
         },
         env.msg);
 }
@@ -1671,6 +1859,7 @@ void core::check_invariants() const {
             if (!c.contains(f)) fail("a leader replicates only to servers of its configuration");
     }
     if (change_ && current_role_ != role::leader) fail("only a leader carries out a membership change");
+    if (transfer_ && current_role_ != role::leader) fail("only a leader transfers its leadership");
 }
 
 } // namespace raftlite

@@ -29,6 +29,8 @@ public:
         case errc::payload_too_large: return "payload larger than the cluster's frames, decoders or storage accept";
         case errc::change_rejected: return "the membership change does not fit the configuration";
         case errc::not_caught_up: return "the learner did not catch up with the leader's log in time";
+        case errc::transfer_timed_out: return "the transfer's target did not take over within an election timeout";
+        case errc::transfer_rejected: return "the transfer's target is this node or not a voter";
         }
         return "unknown raftlite error";
     }

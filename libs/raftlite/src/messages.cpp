@@ -15,6 +15,7 @@ const char* message_name(const message& m) noexcept {
     case 7: return "install_snapshot_response";
     case 8: return "read_index_request";
     case 9: return "read_index_response";
+    case 10: return "timeout_now";
     }
     return "unknown";
 }

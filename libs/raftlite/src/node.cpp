@@ -100,6 +100,7 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
     detail::broadcast_waiters waiters;
     detail::broadcast_waiters read_waiters;     // async_read_index (same signature and deadlines)
     detail::broadcast_waiters change_waiters;   // async_change_membership (same signature and deadlines)
+    detail::transfer_waiters transfer_waiters;  // async_transfer_leadership
     std::atomic<bool> running{false};          // written by start() on the caller's thread
     bool failed = false;                       // storage failed
     boost::system::error_code stop_reason;
@@ -370,6 +371,10 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
         net->set_peers(peers);
     }
 
+    void transfer_done(std::uint64_t request, boost::system::error_code ec) override {
+        if (auto w = transfer_waiters.take(request)) complete(std::move(*w), ec);
+    }
+
     std::optional<std::chrono::nanoseconds> now() override { return clock_type::now().time_since_epoch(); }
 
     void reset_election_timer() override { arm_election_timer(); }
@@ -443,6 +448,7 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
         auto next = waiters.next_deadline();
         if (auto r = read_waiters.next_deadline(); r && (!next || *r < *next)) next = r;
         if (auto r = change_waiters.next_deadline(); r && (!next || *r < *next)) next = r;
+        if (auto r = transfer_waiters.next_deadline(); r && (!next || *r < *next)) next = r;
         if (!next) return;
         deadline_running = true;
         deadline_timer.expires_at(*next);
@@ -455,6 +461,8 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
                 self->run->abandon_read(request, errc::timed_out);
             for (std::uint64_t request : self->change_waiters.expired(clock_type::now()))
                 self->run->abandon_change(request, errc::timed_out);
+            for (std::uint64_t request : self->transfer_waiters.expired(clock_type::now()))
+                self->run->abandon_transfer(request, errc::timed_out);
             self->arm_deadline_timer();
         });
     }
@@ -470,7 +478,8 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
     // Connects the waiter's cancellation slot, if it has one: a cancellation
     // (emitted from the caller's context) is posted to the strand, where it
     // calls `cancel` with the operation's request id once it has one.
-    std::shared_ptr<cancel_state> connect_cancellation(detail::broadcast_waiters::waiter& w,
+    template <class Waiter>
+    std::shared_ptr<cancel_state> connect_cancellation(Waiter& w,
                                                        void (impl::*cancel)(std::uint64_t)) {
         auto state = std::make_shared<cancel_state>();
         auto slot = w.handler.get_cancellation_slot();
@@ -591,9 +600,44 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
         schedule_drain();
     }
 
+    // As initiate_read.
+    void initiate_transfer(node_id target, asio::any_completion_handler<transfer_signature> h) {
+        detail::transfer_waiters::waiter w(std::move(h), strand);
+        auto cancel = connect_cancellation(w, &impl::cancel_transfer);
+        asio::dispatch(strand, [self = shared_from_this(), target, w = std::move(w), cancel]() mutable {
+            self->transfer(target, std::move(w), *cancel);
+        });
+    }
+
+    void transfer(node_id target, detail::transfer_waiters::waiter w, cancel_state& cancel) {
+        if (!running || !run->running()) {
+            complete(std::move(w), closed_reason());
+            return;
+        }
+        // Registered first: the runner may answer inside feed_transfer (a
+        // follower, a refused target, a target already caught up and won).
+        const std::uint64_t request = run->next_request();
+        transfer_waiters.add(request, std::move(w), clock_type::now() + opts.broadcast_timeout);
+        guarded([&] {
+            if (run->feed_transfer(target) != request)
+                throw std::logic_error("raftlite::node: transfer ids out of step");
+        });
+        cancel.request = request;
+        if (cancel.requested) cancel_transfer(request);
+        arm_deadline_timer();
+        schedule_drain();
+    }
+
     void cancel_change(std::uint64_t request) {
         guarded([&] {
             run->abandon_change(request, boost::system::error_code(ECANCELED, boost::system::system_category()));
+            run->flush();
+        });
+    }
+
+    void cancel_transfer(std::uint64_t request) {
+        guarded([&] {
+            run->abandon_transfer(request, boost::system::error_code(ECANCELED, boost::system::system_category()));
             run->flush();
         });
     }
@@ -671,6 +715,8 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
             if (auto w = read_waiters.take(request)) complete(std::move(*w), boost::system::error_code(reason), index_t{0});
         for (std::uint64_t request : change_waiters.requests())
             if (auto w = change_waiters.take(request)) complete(std::move(*w), boost::system::error_code(reason), index_t{0});
+        for (std::uint64_t request : transfer_waiters.requests())
+            if (auto w = transfer_waiters.take(request)) complete(std::move(*w), boost::system::error_code(reason));
         auto snapshot_waiting = std::move(snapshot_waiters);
         snapshot_waiters.clear();
         for (auto& w : snapshot_waiting) complete(std::move(w), boost::system::error_code(reason), index_t{0});
@@ -846,6 +892,10 @@ void node::do_read_index(asio::any_completion_handler<read_signature> handler) {
 void node::do_change_membership(asio::any_completion_handler<membership_signature> handler,
                                 membership_change change) {
     impl_->initiate_change(std::move(handler), std::move(change));
+}
+
+void node::do_transfer(asio::any_completion_handler<transfer_signature> handler, node_id target) {
+    impl_->initiate_transfer(target, std::move(handler));
 }
 
 void node::do_receive(receive_handler handler) {

@@ -138,6 +138,17 @@ std::uint64_t runner::feed_membership_change(membership_change change) {
     return request;
 }
 
+std::uint64_t runner::feed_transfer(node_id target) {
+    const std::uint64_t request = next_request_++;
+    if (!running_) {
+        host_->transfer_done(request, failed_ ? errc::storage_failed : errc::stopped);
+        return request;
+    }
+    transfers_outstanding_.insert(request);
+    step_core(transfer_request{request, target});
+    return request;
+}
+
 std::uint64_t runner::feed_broadcast(shared_bytes payload) {
     const std::uint64_t request = next_request_++;
     if (!running_) {
@@ -211,6 +222,7 @@ void runner::carry_out(output& o) {
     complete(o.completions);
     complete_reads(o.reads);
     complete_changes(o.membership_changes);
+    complete_transfers(o.transfers);
     // 5. Timers.
     if (o.reset_election_timer) host_->reset_election_timer();
     if (o.heartbeat_timer) host_->set_heartbeat(*o.heartbeat_timer);
@@ -414,6 +426,27 @@ void runner::complete_reads(const std::vector<read_completion>& done) {
     release_applied_reads();
 }
 
+void runner::complete_transfers(const std::vector<transfer_completion>& done) {
+    for (const transfer_completion& t : done) {
+        if (!transfers_outstanding_.erase(t.request)) continue;   // abandoned earlier
+        error_code ec;
+        switch (t.result) {
+        case transfer_result::done: break;
+        case transfer_result::not_leader: ec = errc::not_leader; break;
+        case transfer_result::rejected: ec = errc::transfer_rejected; break;
+        case transfer_result::timed_out: ec = errc::transfer_timed_out; break;
+        case transfer_result::busy: ec = errc::busy; break;
+        }
+        host_->transfer_done(t.request, ec);
+    }
+}
+
+void runner::abandon_transfer(std::uint64_t request, error_code ec) {
+    if (!transfers_outstanding_.erase(request)) return;
+    if (core_) core_->withdraw_transfer(request);
+    host_->transfer_done(request, ec);
+}
+
 void runner::release_applied_reads() {
     while (running_ && !reads_applying_.empty() && reads_applying_.begin()->first <= applied_) {
         const auto [index, request] = *reads_applying_.begin();
@@ -482,6 +515,9 @@ void runner::stop(error_code reason) {
     std::set<std::uint64_t> changes;
     changes.swap(changes_outstanding_);
     for (std::uint64_t r : changes) host_->membership_done(r, reason, 0);
+    std::set<std::uint64_t> transfers;
+    transfers.swap(transfers_outstanding_);
+    for (std::uint64_t r : transfers) host_->transfer_done(r, reason);
 }
 
 // Also saves the commit index with the hard state (it is otherwise saved

@@ -41,9 +41,12 @@ inline constexpr std::uint16_t wire_format_version = 1;
 /// handshake. Distinct from the wire format: the protocol may change with an
 /// unchanged framing. 2: install_snapshot and its answer, and
 /// forward_response's `unknown` status. 3: read rounds in log_request and
-/// log_response, read_index_request and read_index_response. A peer speaking
-/// another version is refused at the handshake with a log line naming both.
-inline constexpr std::uint32_t protocol_version = 3;
+/// log_response, read_index_request and read_index_response. 4: pre-vote
+/// (thesis §9.6) and leadership transfer (thesis §3.10): the pre_vote and
+/// leadership_transfer flags of vote_request, pre_vote in vote_response, and
+/// timeout_now. A peer speaking another version is refused at the handshake
+/// with a log line naming both.
+inline constexpr std::uint32_t protocol_version = 4;
 
 inline constexpr char frame_magic[4] = {'R', 'F', 'T', 'L'};
 

@@ -71,6 +71,15 @@ struct core_config {
     /// term nor grants), and so does a leader, so that a server cut off and
     /// back cannot depose a healthy leader. Lease reads rely on it.
     bool leader_stickiness = true;
+    /// Pre-vote (thesis §9.6): on an election timeout a node first asks the
+    /// voters whether they would vote for it in the next term (vote_request
+    /// with pre_vote, term = its own + 1), changing no term and no vote, and
+    /// stands for election only once a majority would. A voter agrees iff the
+    /// candidate's log is at least as up to date as its own and, with
+    /// leader_stickiness, it has not heard from a current leader since its
+    /// last election timeout. So a node cut off by a partition does not raise
+    /// its term and, back, does not depose a healthy leader.
+    bool pre_vote = true;
     /// Lease reads (thesis §6.4.1): once a majority answered a heartbeat
     /// round begun at time t on the leader's clock, it serves reads without a
     /// round until t + lease_duration. Safe only if lease_duration is below
@@ -85,7 +94,9 @@ struct core_config {
     unsigned promote_rounds = 10;
 };
 
-enum class role { follower, candidate, leader };
+/// pre_candidate: asking for pre-votes (thesis §9.6), in the term it had as
+/// a follower; it has not voted for itself.
+enum class role { follower, pre_candidate, candidate, leader };
 const char* role_name(role r) noexcept;
 
 /// The outcome of a broadcast, as the core sees it. `unknown`: the entry may
@@ -150,6 +161,20 @@ struct membership_completion {
     index_t index = 0;   ///< the configuration entry's index (committed only)
 };
 
+/// The outcome of a leadership transfer (thesis §3.10). `done`: this leader
+/// saw a higher term and stepped down (normally the target's election);
+/// `not_leader`: this node does not lead (or stopped leading otherwise);
+/// `rejected`: the target is this node or not a voter; `timed_out`: the
+/// target did not take over within an election timeout, and this leader
+/// serves again; `busy`: another transfer is in progress.
+enum class transfer_result { done, not_leader, rejected, timed_out, busy };
+const char* transfer_result_name(transfer_result r) noexcept;
+
+struct transfer_completion {
+    std::uint64_t request = 0;
+    transfer_result result = transfer_result::done;
+};
+
 /// What a driver must do after step() (see the file comment for the order).
 struct output {
     std::optional<hard_state> save_hard_state;
@@ -169,6 +194,7 @@ struct output {
     /// The configuration in force changed (a configuration entry appended or
     /// truncated, a snapshot installed), or the core started: this one.
     std::optional<membership> configuration;
+    std::vector<transfer_completion> transfers;   ///< outcomes of leadership transfers
     bool reset_election_timer = false;
     std::optional<bool> heartbeat_timer;       ///< true: start (leader), false: stop
 
@@ -191,6 +217,12 @@ struct broadcast_request { std::uint64_t request = 0; shared_bytes payload; };
 struct read_request { std::uint64_t request = 0; };
 /// A membership change (thesis §4.1): answered in `membership_changes`.
 struct membership_request { std::uint64_t request = 0; membership_change change; };
+/// Hand this leader's leadership to voter `target` (thesis §3.10): the
+/// leader brings the target's log up to date and then tells it to start an
+/// election at once (timeout_now). Meanwhile the leader refuses new
+/// broadcasts (broadcast_result::busy; reads go on). Answered in
+/// `transfers`.
+struct transfer_request { std::uint64_t request = 0; node_id target = no_node; };
 /// The driver made the log durable up to `last_index`, whose term was `last_term`.
 struct log_synced { index_t last_index = 0; term_t last_term = 0; };
 /// A snapshot of this node's application state is durable (its writer
@@ -202,7 +234,7 @@ struct snapshot_received { snapshot_meta meta; bool ok = false; };
 
 using event = std::variant<election_timeout, heartbeat_timeout, message_received,
                            broadcast_request, log_synced, snapshot_taken, snapshot_received, read_request,
-                           membership_request>;
+                           membership_request, transfer_request>;
 
 /// Counters a driver can export.
 struct core_stats {
@@ -213,6 +245,10 @@ struct core_stats {
     std::uint64_t read_rounds = 0;         ///< heartbeat rounds begun for reads (leader)
     std::uint64_t lease_reads = 0;         ///< reads served under the leader's lease, without a round
     std::uint64_t configurations_appended = 0;  ///< membership changes this node appended as leader
+    std::uint64_t pre_votes_started = 0;   ///< pre-elections begun (thesis §9.6)
+    std::uint64_t pre_votes_won = 0;       ///< pre-elections a majority agreed to: real elections followed
+    std::uint64_t transfers_started = 0;   ///< leadership transfers begun as leader (thesis §3.10)
+    std::uint64_t transfers_timed_out = 0; ///< of those, given up after an election timeout
 };
 
 class core {
@@ -238,6 +274,10 @@ public:
     /// Forgets a read this node asked for (its caller gave up): no answer
     /// will be reported for it. Takes no actions.
     void withdraw_read(std::uint64_t request);
+    /// Gives up the leadership transfer `request` (its caller gave up): the
+    /// leader serves broadcasts again and reports nothing for it. A
+    /// timeout_now already sent stays sent. Takes no actions.
+    void withdraw_transfer(std::uint64_t request);
 
     /// The driver's monotonic clock, read before an event is stepped; only
     /// lease reads use it (the time a heartbeat round began). Without it,
@@ -262,6 +302,8 @@ public:
     std::size_t snapshot_transfers() const noexcept;
     const core_config& config() const noexcept { return cfg_; }
     const core_stats& stats() const noexcept { return stats_; }
+    /// The voter this leader is handing its leadership to (no_node: none).
+    node_id transfer_target() const noexcept { return transfer_ ? transfer_->target : no_node; }
     std::size_t pending_broadcasts() const noexcept { return pending_.size(); }
     /// Reads awaiting a read index: this node's own, and a leader's waiters.
     std::size_t pending_reads() const noexcept { return pending_reads_.size() + read_waiters_.size(); }
@@ -356,6 +398,7 @@ private:
     void on_snapshot_received(const snapshot_received& r, output& out);
     void on_read(std::uint64_t request, output& out);
     void on_membership_request(const membership_request& r, output& out);
+    void on_transfer(const transfer_request& t, output& out);
 
     void on_vote_request(node_id from, const vote_request& m, output& out);
     void on_vote_response(node_id from, const vote_response& m, output& out);
@@ -367,11 +410,20 @@ private:
     void on_install_snapshot_response(node_id from, const install_snapshot_response& m, output& out);
     void on_read_index_request(node_id from, const read_index_request& m, output& out);
     void on_read_index_response(node_id from, const read_index_response& m, output& out);
+    void on_timeout_now(node_id from, const timeout_now& m, output& out);
+    void on_pre_vote_request(node_id from, const vote_request& m, output& out);
+    void on_pre_vote_response(node_id from, const vote_response& m, output& out);
+    bool leader_known() const noexcept;
     progress* answering_follower(node_id from, term_t term, output& out);
 
     // transitions
     void become_follower(term_t term, output& out);
-    void become_candidate(output& out);
+    void become_pre_candidate(output& out);
+    void become_candidate(output& out, bool leadership_transfer = false);
+    void forget_leader(output& out);
+    // leadership transfer (thesis §3.10)
+    void advance_transfer(output& out);
+    void finish_transfer(transfer_result r, output& out);
     void become_leader(output& out);
     void set_leader(node_id leader, output& out);
 
@@ -452,6 +504,7 @@ private:
     std::chrono::nanoseconds lease_until_{0};             ///< leader: the lease holds before this time
     std::chrono::nanoseconds now_{0};                     ///< the driver's clock (observe_clock)
     bool has_clock_ = false;
+    bool lease_forfeited_ = false;                        ///< leader: a timeout_now went out in this term (no lease until the next)
     bool heard_from_leader_ = false;                      ///< since our last election timeout (thesis §4.2.3)
 
     // a membership change the leader is carrying out (one at a time, §4.1)
@@ -465,6 +518,14 @@ private:
     };
     std::map<index_t, membership> configs_;               ///< configuration entries in the log, by index
     std::optional<change_in_progress> change_;            ///< leader: the change under way
+    // a leadership transfer in progress (leader only, thesis §3.10)
+    struct transfer_state {
+        std::uint64_t request = 0;
+        node_id target = no_node;
+        unsigned ticks = 0;            ///< election timer expiries since it began
+        bool timeout_now_sent = false;
+    };
+    std::optional<transfer_state> transfer_;
 
     std::map<std::uint64_t, pending> pending_;            ///< this node's broadcasts by request id
     std::multimap<index_t, std::uint64_t> pending_by_index_;   ///< appended ones, by entry index (two may claim one index: a stale answer and our own entry)

@@ -27,6 +27,8 @@ enum class errc {
     payload_too_large, ///< a broadcast larger than the transport, the peers' decoder or the storage accept
     change_rejected,   ///< a membership change that does not fit the configuration (id taken, no such learner, last voter)
     not_caught_up,     ///< a learner did not catch up with the leader's log in time to be promoted
+    transfer_timed_out, ///< the leadership transfer's target did not take over within an election timeout; the leader serves again
+    transfer_rejected, ///< the leadership transfer's target is this node or not a voter
 };
 
 const boost::system::error_category& raftlite_category() noexcept;

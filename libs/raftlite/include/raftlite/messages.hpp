@@ -20,12 +20,22 @@ struct vote_request {
     term_t term = 0;
     index_t last_log_length = 0;   ///< candidate's last log index
     term_t last_log_term = 0;      ///< term of that entry (0 when the log is empty)
+    /// Pre-vote (thesis §9.6): `term` is the term the sender would stand in
+    /// (its own + 1); neither the sender nor the receiver changes its term or
+    /// vote for it.
+    bool pre_vote = false;
+    /// A real election started by timeout_now (thesis §3.10): voters do not
+    /// disregard it for leader stickiness (thesis §4.2.3).
+    bool leadership_transfer = false;
 };
 
 /// A voter's answer (Kleppmann: VoteResponse(voterId, term, granted)).
+/// To a pre-vote: `term` echoes the request's term when granted, and is the
+/// voter's current term when refused.
 struct vote_response {
     term_t term = 0;
     bool granted = false;
+    bool pre_vote = false;
 };
 
 /// Leader replicates a bounded batch of entries after a prefix both logs must
@@ -114,9 +124,15 @@ struct read_index_response {
     index_t index = 0;
 };
 
+/// A leader handing over its leadership (thesis §3.10) tells the target,
+/// once its log is up to date, to start an election at once.
+struct timeout_now {
+    term_t term = 0;   ///< the leader's term
+};
+
 using message = std::variant<vote_request, vote_response, log_request, log_response,
                              forward_request, forward_response, install_snapshot, install_snapshot_response,
-                             read_index_request, read_index_response>;
+                             read_index_request, read_index_response, timeout_now>;
 
 /// A message with its addressing.
 struct envelope {

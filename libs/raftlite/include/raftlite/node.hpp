@@ -78,6 +78,7 @@ public:
     using snapshot_signature = void(boost::system::error_code, index_t);
     using read_signature = void(boost::system::error_code, index_t);
     using membership_signature = void(boost::system::error_code, index_t);
+    using transfer_signature = void(boost::system::error_code);
     /// Takes a snapshot of the application's state as of sink.index() (the
     /// entry just delivered): capture the state now, write it to the sink on
     /// any thread, then sink.finish() (see snapshot.hpp). Runs where
@@ -197,6 +198,24 @@ public:
                                        std::forward<CompletionToken>(token));
     }
 
+    /// Hands this node's leadership to voter `target` (Raft thesis §3.10):
+    /// the leader brings the target's log up to date, then tells it to
+    /// start an election at once, which voters do not disregard for leader
+    /// stickiness. Meanwhile this leader refuses new broadcasts with
+    /// errc::busy (reads go on). Completes with error_code{} once this node
+    /// saw a higher term and stepped down (normally: the target won), or
+    /// with errc::not_leader (this node does not lead, or stopped leading
+    /// otherwise), transfer_rejected (the target is this node or not a
+    /// voter), transfer_timed_out (no takeover within an election timeout;
+    /// this node leads and serves again), busy (a transfer is in progress),
+    /// timed_out (broadcast_timeout), stopped, storage_failed. Cancellation
+    /// (any type): completes with operation_aborted, and the leader serves
+    /// again (a target already told to stand may still take over).
+    template <class CompletionToken>
+    auto async_transfer_leadership(node_id target, CompletionToken&& token) {
+        return initiate<transfer_signature>(&node::do_transfer, token, target);
+    }
+
     /// Pull-style delivery (when no delivery handler is set): completes with
     /// the next committed application entry, in index order, each once. A
     /// consumer that stops pulling slows delivery down (the node keeps a
@@ -259,6 +278,7 @@ private:
     void do_read_index(boost::asio::any_completion_handler<read_signature> handler);
     void do_change_membership(boost::asio::any_completion_handler<membership_signature> handler,
                               membership_change change);
+    void do_transfer(boost::asio::any_completion_handler<transfer_signature> handler, node_id target);
 
     struct impl;
     std::shared_ptr<impl> impl_;

@@ -117,6 +117,15 @@ public:
     /// entry is in the log), or the runner started: reach these servers.
     /// Called before the messages of the same step are sent.
     virtual void configuration_changed(const membership& members) { (void)members; }
+    /// The outcome of a leadership transfer (runner::feed_transfer, thesis
+    /// §3.10): {} once this leader saw a higher term and stepped down, or
+    /// errc::not_leader, transfer_rejected, transfer_timed_out, busy,
+    /// timed_out, stopped, storage_failed. Hosts that never transfer need
+    /// not override it.
+    virtual void transfer_done(std::uint64_t request, boost::system::error_code ec) {
+        (void)request;
+        (void)ec;
+    }
     /// A monotonic clock, for lease reads (core_config::lease_duration).
     /// nullopt: the host has none, and no read is served under a lease.
     virtual std::optional<std::chrono::nanoseconds> now() { return std::nullopt; }
@@ -236,6 +245,15 @@ public:
         flush();
         return r;
     }
+    /// Starts a leadership transfer to `target` (fed, not flushed; thesis
+    /// §3.10); returns its request id. runner_host::transfer_done reports it.
+    std::uint64_t feed_transfer(node_id target);
+    /// Starts a leadership transfer and carries out the output.
+    std::uint64_t transfer(node_id target) {
+        const std::uint64_t r = feed_transfer(target);
+        flush();
+        return r;
+    }
     /// Carries out everything fed so far.
     void flush();
     /// A deferred round came back (on the runner's context).
@@ -257,6 +275,9 @@ public:
     /// The membership change completes now with `ec` (e.g. errc::timed_out);
     /// the leader may still carry it out, and its outcome is not reported.
     void abandon_change(std::uint64_t request, boost::system::error_code ec);
+    /// The transfer completes now with `ec` and the leader gives it up (it
+    /// takes broadcasts again); a timeout_now already sent stays sent.
+    void abandon_transfer(std::uint64_t request, boost::system::error_code ec);
     /// The caller gives up on a broadcast: one that never left this node is
     /// withdrawn and completes with operation_aborted; one that did completes
     /// with errc::outcome_unknown (it may still commit).
@@ -290,6 +311,8 @@ public:
     std::size_t outstanding() const noexcept { return outstanding_.size(); }
     /// Reads awaiting an outcome (a read index, or the delivery up to it).
     std::size_t reads_outstanding() const noexcept { return reads_outstanding_.size(); }
+    /// Leadership transfers awaiting an outcome.
+    std::size_t transfers_outstanding() const noexcept { return transfers_outstanding_.size(); }
     /// Deferred rounds handed to the host and not yet back.
     std::size_t rounds_in_flight() const noexcept { return rounds_in_flight_; }
     /// Batches waiting for the next round.
@@ -317,6 +340,7 @@ private:
     void maybe_snapshot();
     void complete(const std::vector<completion>& done);
     void complete_reads(const std::vector<read_completion>& done);
+    void complete_transfers(const std::vector<transfer_completion>& done);
     void release_applied_reads();
     void complete_changes(const std::vector<membership_completion>& done);
     void step_core(const event& e);
@@ -348,6 +372,7 @@ private:
     std::set<std::uint64_t> reads_outstanding_;             ///< reads awaiting an outcome
     std::set<std::uint64_t> changes_outstanding_;           ///< membership changes awaiting an outcome
     std::multimap<index_t, std::uint64_t> reads_applying_;  ///< reads with their index, until delivered up to it
+    std::set<std::uint64_t> transfers_outstanding_;         ///< leadership transfers awaiting an outcome
     detail::runner_faults faults_;          ///< all off outside the simulator's broken-driver tests
 };
 

@@ -35,10 +35,11 @@ struct pending_handler {
                                    boost::asio::execution::outstanding_work.tracked)) {}
 };
 
-class broadcast_waiters {
+template <class Signature>
+class basic_waiters {
 public:
     using clock = std::chrono::steady_clock;
-    using waiter = pending_handler<node::broadcast_signature>;
+    using waiter = pending_handler<Signature>;
 
     void add(std::uint64_t request, waiter w, clock::time_point deadline) {
         waiting_.emplace(request, std::move(w));
@@ -87,6 +88,11 @@ private:
     std::unordered_map<std::uint64_t, waiter> waiting_;
     std::deque<std::pair<clock::time_point, std::uint64_t>> deadlines_;
 };
+
+/// Broadcasts and reads (the same signature).
+using broadcast_waiters = basic_waiters<node::broadcast_signature>;
+/// Leadership transfers.
+using transfer_waiters = basic_waiters<node::transfer_signature>;
 
 } // namespace raftlite::detail
 

@@ -50,6 +50,11 @@ struct core_faults {
     /// uncommitted, and reports a change done once appended (thesis §4.1
     /// allows one at a time): two changes apart may have disjoint majorities.
     bool concurrent_changes = false;
+    /// A node starting a pre-election raises its own term (durably, voting
+    /// for no one), as a real candidacy would; thesis §9.6 says a pre-vote
+    /// changes no one's term. A node cut off by a partition then climbs
+    /// terms again, and back, its answers depose a healthy leader (§5.1).
+    bool pre_vote_raises_term = false;
 };
 
 /// Broken driver rules inside raftlite::runner.
