@@ -547,7 +547,8 @@ int change_membership(std::map<raftlite::node_id, peer>& peers, const call_optio
             const auto v = json::parse(r->body, ec);
             if (!ec && v.is_object())
                 if (const auto* i = v.as_object().if_contains("index")) index = json::serialize(*i);
-            say(what + ": OK at the leader " + at + (index.empty() ? "" : ", configuration entry " + index));
+            say(what + ": OK at the leader " + at +
+                (index.empty() || index == "0" ? ", nothing to change" : ", configuration entry " + index));
             return 0;
         }
         last = at + ": " + std::to_string(r->status) + " " + (token.empty() ? r->body : token + ": " + message);
