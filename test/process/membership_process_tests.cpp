@@ -172,6 +172,38 @@ BOOST_AUTO_TEST_CASE(a_sigkilled_member_is_replaced_by_a_fresh_machine_through_k
         if (id == victim) continue;
         BOOST_TEST((roles[id] == "voter" || roles[id] == "leader"), "n" << id << ": " << roles[id]);
     }
+    // kvctl learns members from the cluster, not only from its directory.
+    // Given only the new member's config it finds every member. Given only
+    // the leader's (a member from the config files, whose kv address the
+    // configuration does not carry), it learns n4's kv address from the
+    // member list and sends changes (demote n4, promote it back).
+    const auto final_leader = c.wait_for_leader();
+    BOOST_REQUIRE(final_leader);
+    auto kvctl_in = [&](const std::string& name, node_id only, std::vector<std::string> args) {
+        const auto dir = c.config_dir() / name;
+        std::filesystem::create_directories(dir);
+        std::filesystem::copy_file(c.config(only), dir / c.config(only).filename(),
+                                   std::filesystem::copy_options::overwrite_existing);
+        args.insert(args.begin(), {"--cluster", dir.string(), "--timeout", "60000"});
+        auto res = run_program(staged_program("kvctl"), args);
+        BOOST_TEST_MESSAGE("kvctl (only n" << only << ".ini) " << args.back() << " -> exit " << res.status << "\n"
+                                           << res.output);
+        return res;
+    };
+    r = kvctl_in("only-n4", fresh, {"members"});
+    BOOST_REQUIRE_EQUAL(r.status, 0);
+    BOOST_TEST(member_roles(r.output).size() == 3u);
+    r = kvctl_in("only-leader", *final_leader, {"members"});
+    BOOST_REQUIRE_EQUAL(r.status, 0);
+    BOOST_TEST(r.output.find(" " + kv + " ") != std::string::npos);   // n4's kv address, from its member info
+    if (*final_leader != fresh) {
+        r = kvctl_in("only-leader", *final_leader, {"demote", "4"});
+        BOOST_REQUIRE_EQUAL(r.status, 0);
+        BOOST_TEST(member_roles(kvctl_in("only-leader", *final_leader, {"members"}).output)[4] == "learner");
+        r = kvctl_in("only-leader", *final_leader, {"promote", "4"});
+        BOOST_REQUIRE_EQUAL(r.status, 0);
+    }
+
     // GET /status on the new member: a voter in the configuration it knows.
     auto st = http_call(c.kv_port(fresh), "GET", "/status", {}, 10s);
     BOOST_REQUIRE(st);
