@@ -1,6 +1,8 @@
 // raftlite kv — mapping an HTTP request to a command (see http_routes.hpp).
 #include "http_routes.hpp"
 
+#include <raftlite/transport_options.hpp>
+
 #include <boost/beast/http/verb.hpp>
 #include <boost/json.hpp>
 
@@ -74,7 +76,100 @@ route session_route(const http_request& req, std::string_view path) {
     return cmd;
 }
 
+// The admin API (admin_route): /members and /members/<id>[/promote|/demote].
+route members_route(const http_request& req, std::string_view path, std::string_view query) {
+    if (!query.empty())
+        return error(http::status::bad_request, "bad_request", "unexpected query '" + std::string(query) + "'");
+    if (req.find("X-Client-Id") != req.end() || req.find("X-Client-Seq") != req.end())
+        return error(http::status::bad_request, "bad_session",
+                     "/members takes no X-Client-Id nor X-Client-Seq (membership changes are not kv commands)");
+    admin_route r;
+    if (path == "/members") {
+        if (req.method() == http::verb::get)
+            return r;
+        if (req.method() != http::verb::post)
+            return method_not_allowed("GET, POST");
+        r.what = admin_route::action::add_learner;
+        if (auto why = parse_member_body(req.body(), r); !why.empty())
+            return error(http::status::bad_request, "bad_body", std::move(why));
+        return r;
+    }
+    std::string_view rest = path.substr(std::string_view("/members/").size());
+    const auto slash = rest.find('/');
+    const std::string_view id_text = rest.substr(0, slash);
+    const std::string_view verb = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+    if (!parse_u64(id_text, r.id) || r.id == 0)
+        return error(http::status::bad_request, "bad_member_id",
+                     "the member id in /members/<id> must be a decimal integer above 0, got '" +
+                         std::string(id_text) + "'");
+    if (slash == std::string_view::npos) {
+        if (req.method() != http::verb::delete_)
+            return method_not_allowed("DELETE");
+        r.what = admin_route::action::remove;
+        return r;
+    }
+    if (verb != "promote" && verb != "demote")
+        return error(http::status::not_found, "no_such_route",
+                     "no such path; expected /members/<id>, /members/<id>/promote or /members/<id>/demote");
+    if (req.method() != http::verb::post)
+        return method_not_allowed("POST");
+    r.what = verb == "promote" ? admin_route::action::promote : admin_route::action::demote;
+    return r;
+}
+
 } // namespace
+
+const char* admin_action_name(admin_route::action a) noexcept {
+    switch (a) {
+    case admin_route::action::list: return "list";
+    case admin_route::action::add_learner: return "add_learner";
+    case admin_route::action::promote: return "promote";
+    case admin_route::action::demote: return "demote";
+    case admin_route::action::remove: return "remove";
+    }
+    return "unknown";
+}
+
+std::string parse_member_body(const std::string& body, admin_route& out) {
+    constexpr const char* shape = "{\"id\": N, \"raft\": \"host:port\", \"kv\": \"host:port\"}";
+    boost::system::error_code ec;
+    auto v = boost::json::parse(body, ec);
+    if (ec)
+        return "body is not valid JSON: " + ec.message() + "; expected " + shape;
+    auto* o = v.if_object();
+    if (!o)
+        return std::string("body must be a JSON object ") + shape;
+    for (auto& kv : *o)
+        if (kv.key() != "id" && kv.key() != "raft" && kv.key() != "kv")
+            return "unknown field '" + std::string(kv.key()) + "'; expected only \"id\", \"raft\" and \"kv\"";
+    auto* id = o->if_contains("id");
+    if (!id)
+        return "\"id\" is required: the new member's node id, an integer above 0";
+    if (id->is_uint64())
+        out.id = id->get_uint64();
+    else if (id->is_int64() && id->get_int64() > 0)
+        out.id = static_cast<std::uint64_t>(id->get_int64());
+    else
+        out.id = 0;
+    if (out.id == 0)
+        return "\"id\" must be an integer above 0, got " + boost::json::serialize(*id);
+    for (const char* field : {"raft", "kv"}) {
+        auto* a = o->if_contains(field);
+        const bool raft = field[0] == 'r';
+        const char* what = raft ? "where the peers reach its Raft transport" : "where clients reach its HTTP API";
+        if (!a || !a->is_string())
+            return std::string("\"") + field + "\" is required: a string \"host:port\", " + what;
+        const std::string text(a->get_string());
+        auto parsed = endpoint_address::parse(text);
+        if (!parsed)
+            return std::string("\"") + field + "\" must be \"host:port\" (a host without spaces, slashes or "
+                   "brackets, IPv6 bracketed, and a port in 1..65535), got '" + text + "'";
+        (raft ? out.raft : out.kv) = parsed->to_string();
+    }
+    if (out.raft == out.kv)
+        return "\"raft\" and \"kv\" must differ: the Raft transport and the HTTP API listen on ports of their own";
+    return {};
+}
 
 std::optional<std::string> valid_request_id(const http_request& req) {
     std::uint64_t ignored = 0;
@@ -158,6 +253,9 @@ route route_request(http_request& req) {
         return error(http::status::bad_request, "bad_request_id",
                      "X-Request-Id must be a decimal 64-bit unsigned integer");
 
+    if (path == "/members" || path.substr(0, 9) == "/members/")
+        return members_route(req, path, query);
+
     if (path == "/session" || path.substr(0, 9) == "/session/") {
         if (!query.empty())
             return error(http::status::bad_request, "bad_request",
@@ -168,7 +266,7 @@ route route_request(http_request& req) {
     constexpr std::string_view prefix = "/kv/";
     if (path.substr(0, prefix.size()) != prefix)
         return error(http::status::not_found, "no_such_route",
-                     "no such path; expected /kv/<key>, /session, /status, /metrics or /");
+                     "no such path; expected /kv/<key>, /session, /members, /status, /metrics or /");
 
     kv_command cmd;
     auto key = percent_decode(path.substr(prefix.size()));

@@ -48,7 +48,26 @@ struct route_error {
     std::string allow;   ///< 405 only: the methods the path takes
 };
 
-using route = std::variant<kv_command, status_route, metrics_route, page_route, stale_read_route, route_error>;
+/// The admin API: the cluster's membership (Raft thesis §4, single-server
+/// changes; kv_admin.hpp). Not a command of the store: the peer calls its
+/// node (only the leader changes the membership).
+///   GET    /members                 list
+///   POST   /members                 add_learner, body {"id":N,"raft":"host:port","kv":"host:port"}
+///   POST   /members/<id>/promote    promote
+///   POST   /members/<id>/demote     demote
+///   DELETE /members/<id>            remove
+struct admin_route {
+    enum class action { list, add_learner, promote, demote, remove };
+    action what = action::list;
+    std::uint64_t id = 0;   ///< every action but list: above 0
+    std::string raft;       ///< add_learner: where the peers reach its Raft transport (a valid host:port)
+    std::string kv;         ///< add_learner: where clients reach its HTTP API (a valid host:port)
+    friend bool operator==(const admin_route&, const admin_route&) = default;
+};
+const char* admin_action_name(admin_route::action a) noexcept;
+
+using route = std::variant<kv_command, status_route, metrics_route, page_route, stale_read_route, admin_route,
+                           route_error>;
 
 /// Maps a complete request to a route. A returned kv_command has passed
 /// validate(); its origin is left for the peer to fill in. May move the request's body out (PUT), so `req` is not to be
@@ -66,6 +85,12 @@ std::optional<std::string> percent_decode(std::string_view in);
 /// Parses the CAS body {"expected": "old" | null, "value": "new"} (nothing
 /// else) into `cmd`. Returns why it is wrong, or an empty string on success.
 std::string parse_cas_body(const std::string& body, kv_command& cmd);
+
+/// Parses POST /members' body {"id": N, "raft": "host:port", "kv": "host:port"}
+/// (nothing else; N a JSON integer above 0, both addresses as
+/// endpoint_address::parse takes them) into `out`. Returns why it is
+/// wrong, or an empty string on success.
+std::string parse_member_body(const std::string& body, admin_route& out);
 
 } // namespace raftlite::kv
 

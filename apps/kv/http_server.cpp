@@ -65,6 +65,7 @@ struct http_server::state {
     status_fn status;
     status_fn metrics;
     local_read_fn local_read;
+    admin_fn admin;
     std::atomic<std::size_t> active{0};
     std::atomic<bool> stopped{false};
     std::unique_ptr<net::ssl::context> tls;   // set by start() when options.tls_cert_file is
@@ -331,7 +332,38 @@ private:
                     "connect-src 'self'");
             return send(std::move(res), false);
         }
+        if (auto* a = std::get_if<admin_route>(&r)) {
+            if (!st_->admin)
+                return send_error(http::status::not_found, "no_such_route",
+                                  "this server has no membership administration", false);
+            return admin(std::move(*a));
+        }
         submit(std::get<kv_command>(std::move(r)));
+    }
+
+    void admin(admin_route a) {
+        auto self = shared_from_this();
+        auto done = std::make_shared<std::atomic<bool>>(false);
+        auto complete = [self, done](admin_reply r) {
+            if (done->exchange(true))
+                return;   // exactly once: later calls are ignored
+            net::post(self->stream_.get_executor(), [self, r = std::move(r)] {
+                if (self->st_->stopped)
+                    return self->close_now();
+                auto res = self->make(static_cast<http::status>(r.status), r.body, "application/json");
+                for (const auto& [name, value] : r.headers)
+                    res.set(name, value);
+                self->send(std::move(res), false);
+            });
+        };
+        try {
+            st_->admin(std::move(a), std::move(complete));
+        } catch (const std::exception& e) {
+            RAFTLITE_LOG_APP(error) << "http: admin threw: " << e.what();
+            if (!done->exchange(true))
+                send_error(http::status::internal_server_error, "internal",
+                           std::string("admin failed: ") + e.what(), true);
+        }
     }
 
     void submit(kv_command cmd) {
@@ -608,9 +640,10 @@ std::unique_ptr<net::ssl::context> make_tls_context(const http_server_options& o
 } // namespace
 
 http_server::http_server(net::io_context& ioc, http_server_options options, submit_fn submit,
-                         status_fn status, status_fn metrics, local_read_fn local_read)
+                         status_fn status, status_fn metrics, local_read_fn local_read, admin_fn admin)
     : ioc_(ioc), state_(std::make_shared<state>()) {
     state_->local_read = std::move(local_read);
+    state_->admin = std::move(admin);
     state_->options = std::move(options);
     state_->submit = std::move(submit);
     state_->status = std::move(status);

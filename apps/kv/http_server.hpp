@@ -22,6 +22,12 @@
 //   GET    /metrics         200 the metrics callback's text (Prometheus
 //                           exposition format); 404 without a callback
 //   GET    /                200 the status page (text/html, status_page.hpp)
+//   GET    /members         the cluster's membership as this peer knows it
+//   POST   /members         add a learner: {"id":N,"raft":"host:port","kv":"host:port"}
+//   POST   /members/<id>/promote, POST /members/<id>/demote, DELETE /members/<id>
+//                           membership changes, answered by the admin
+//                           callback (kv_admin.hpp has the answers and
+//                           their status codes); 404 without one
 //   POST   /session         opens a client session (through the log):
 //                           200 {"client_id": N}
 //   DELETE /session/<id>    closes it: 200 {"result":"ok"};
@@ -76,6 +82,7 @@
 #ifndef RAFTLITE_KV_HTTP_SERVER_HPP
 #define RAFTLITE_KV_HTTP_SERVER_HPP
 
+#include "http_routes.hpp"
 #include "kv_store.hpp"
 
 #include <boost/system/error_code.hpp>
@@ -87,6 +94,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace boost::asio {
 class io_context;
@@ -113,6 +122,17 @@ using status_fn = std::function<std::string()>;
 /// server thread; nullopt: absent.
 using local_read_fn = std::function<std::optional<std::string>(const std::string& key)>;
 
+/// The answer to an admin request (/members, admin_route): its status, its
+/// JSON body and any extra headers (Retry-After).
+struct admin_reply {
+    unsigned status = 200;
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+};
+/// Called once per admin request with the completion to call exactly once
+/// (later calls are ignored), from any thread.
+using admin_fn = std::function<void(admin_route request, std::function<void(admin_reply)> complete)>;
+
 /// The server's settings; a kv peer reads them from [kv] (kv_config.hpp).
 struct http_server_options {
     std::string address = "127.0.0.1";       ///< address to listen on
@@ -130,9 +150,10 @@ class http_server {
 public:
     /// The server runs its work on `ioc` (run by one or more threads).
     /// `metrics` returns the text served at GET /metrics (none: 404);
-    /// `local_read` answers stale reads (none: 404).
+    /// `local_read` answers stale reads (none: 404); `admin` the membership
+    /// routes (none: 404).
     http_server(boost::asio::io_context& ioc, http_server_options options, submit_fn submit,
-                status_fn status, status_fn metrics = {}, local_read_fn local_read = {});
+                status_fn status, status_fn metrics = {}, local_read_fn local_read = {}, admin_fn admin = {});
     /// Stops (see stop()).
     ~http_server();
     http_server(const http_server&) = delete;

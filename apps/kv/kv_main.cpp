@@ -27,6 +27,7 @@
 // while none are, so an idle cluster's log does not grow; an open_session
 // carries its opener's clock for that case).
 #include "http_server.hpp"
+#include "kv_admin.hpp"
 #include "kv_command.hpp"
 #include "kv_config.hpp"
 #include "kv_snapshot.hpp"
@@ -80,13 +81,19 @@ public:
                   },
                   [this] { return status_json(); },
                   [this] { return kv::format_prometheus(node_.metrics(), snapshot_gauges()); },
-                  [this](const std::string& key) { return store_.get(key); }),
+                  [this](const std::string& key) { return store_.get(key); },
+                  [this](kv::admin_route r, std::function<void(kv::admin_reply)> done) {
+                      admin(std::move(r), std::move(done));
+                  }),
           store_(cfg.sessions.limits),
           // Random, so that an entry a previous run of this peer broadcast
           // (committing only now) does not answer a request of this run.
           next_request_(std::random_device{}() | (std::uint64_t(std::random_device{}()) << 32)),
           failed_(std::move(failed)),
           clock_timer_(ioc) {
+        directory_.self = cfg.peer.node.core.self;
+        directory_.self_kv = kv::listen_address(cfg.http).to_string();
+        for (const auto& [id, address] : cfg.peer.node.transport.peers) directory_.raft_peers[id] = address.to_string();
         node_.on_deliver([this](index_t index, const shared_bytes& payload) { apply(index, payload); });
         node_.on_snapshot([this](snapshot_sink sink) { take_snapshot(std::move(sink)); },
                           [this](snapshot_source& source) { restore(source); });
@@ -122,6 +129,39 @@ public:
     }
 
 private:
+    // The admin API (kv_admin.hpp): GET /members from this peer's status;
+    // changes go to the node, which completes them on the leader only (a
+    // follower answers not_leader, naming the leader).
+    void admin(kv::admin_route r, std::function<void(kv::admin_reply)> done) {
+        using action = kv::admin_route::action;
+        if (r.what == action::list) {
+            done({200, json::serialize(kv::members_object(node_.status(), directory_)), {}});
+            return;
+        }
+        membership before = node_.status().members;
+        auto complete = [this, r, before, done = std::move(done)](boost::system::error_code ec, index_t index) {
+            const node_status s = node_.status();
+            kv::admin_reply reply = kv::change_reply(r, ec, index, s, directory_, before);
+            RAFTLITE_LOG_APP(info) << "admin: " << kv::admin_action_name(r.what) << " n" << r.id << ": "
+                                   << (ec ? ec.message() : "committed at " + std::to_string(index))
+                                   << "; configuration: " << to_string(s.members);
+            done(std::move(reply));
+        };
+        RAFTLITE_LOG_APP(info) << "admin: " << kv::admin_action_name(r.what) << " n" << r.id
+                               << (r.what == action::add_learner ? " raft " + r.raft + " kv " + r.kv : std::string());
+        switch (r.what) {
+        case action::add_learner:
+            // The member's info is its kv address: what clients (kvctl) use to
+            // reach it once it is in the configuration.
+            node_.async_add_learner(member{r.id, false, r.raft, r.kv}, std::move(complete));
+            return;
+        case action::promote: node_.async_promote(r.id, std::move(complete)); return;
+        case action::demote: node_.async_demote(r.id, std::move(complete)); return;
+        case action::remove: node_.async_remove(r.id, std::move(complete)); return;
+        case action::list: return;
+        }
+    }
+
     void submit(kv::kv_command c, std::function<void(kv::http_result)> done) {
         if (c.op == kv::kv_op::get && cfg_.read_mode != kv::kv_read_mode::log) {
             read(std::move(c.key), std::move(done));
@@ -318,10 +358,18 @@ private:
         o["storage_failed"] = s.storage_failed;
         // For the status page and kvctl status: every member, what this
         // peer knows of each (progress only when it leads), recent leaders.
+        // "members" (ids, learners included) and "voters" are the
+        // configuration in force; "membership" is GET /members' list.
         const node_metrics m = node_.metrics();
-        json::array members;
-        for (node_id id : cfg_.peer.node.core.members.voters()) members.push_back(id);
+        json::array members, voters;
+        for (const member& mb : s.members.members()) {
+            members.push_back(mb.id);
+            if (mb.voter) voters.push_back(mb.id);
+        }
         o["members"] = std::move(members);
+        o["voters"] = std::move(voters);
+        o["configuration_index"] = s.configuration_index;
+        o["membership"] = kv::members_object(s, directory_).at("members");
         json::array peers;
         for (const peer_metrics& p : m.peers) {
             json::object po;
@@ -342,6 +390,7 @@ private:
     }
 
     kv::kv_config cfg_;
+    kv::member_directory directory_;   // addresses beyond the configuration (kv_admin.hpp)
     file_persister* storage_;   // owned by node_
     node node_;
     kv::http_server server_;
@@ -363,9 +412,15 @@ private:
 
 int main(int argc, char** argv) {
     std::string config_path;
+    bool join = false;
     po::options_description desc("raftlite-kv options");
     desc.add_options()("help,h", "this help")("config", po::value(&config_path)->required(),
-                                               "peer config file (e.g. conf/local/n1.ini)");
+                                               "peer config file (e.g. conf/local/n1.ini)")(
+        "join", po::bool_switch(&join),
+        "join an existing cluster (as [node] join = true): [peers] is only an address book, this peer "
+        "starts with no membership and no vote, and waits for the leader to add it (kvctl add-learner "
+        "ID RAFT_ADDR KV_ADDR, then kvctl promote ID). Ignored once its data directory holds a "
+        "configuration");
     po::variables_map vm;
     try {
         po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -385,6 +440,7 @@ int main(int argc, char** argv) {
         std::cerr << "raftlite-kv: " << e.what() << "\n";
         return 2;
     }
+    if (join) set_join(cfg.peer);   // as [node] join = true
     try {
         init_logging(cfg.peer.log);
     } catch (const std::exception& e) {

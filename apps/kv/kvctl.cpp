@@ -5,6 +5,9 @@
 //   kvctl --cluster conf/local delete k
 //   kvctl --cluster conf/local cas k old new      (old "" with --absent: create if absent)
 //   kvctl --cluster conf/local status
+//   kvctl --cluster conf/local members
+//   kvctl --cluster conf/local add-learner 4 127.0.0.1:7104 127.0.0.1:8104
+//   kvctl --cluster conf/local promote 4 | demote 4 | remove 1
 //   kvctl --cluster conf/tls --tls-ca data/tls/ca.pem
 //         --tls-cert data/tls/kvctl.pem --tls-key data/tls/kvctl.key get k   (one line)
 //
@@ -26,6 +29,16 @@
 // --no-session sends writes without one, as older kvctl did (a retry may then
 // apply a write twice).
 //
+// Membership (members, add-learner, promote, demote, remove; the admin API
+// of kv_admin.hpp): kvctl asks the peers for GET /members until one names a
+// leader, learning every member's kv address from the answer (a member added
+// with add-learner carries it; one from the config files is found in the
+// config directory), and sends the change to the leader. It follows a
+// not_leader answer to the leader it names and retries busy, not_caught_up,
+// unknown outcomes (asking again is safe) and unreachable peers, at most
+// --attempts times within --timeout, printing one line per step. Exit status
+// 1 with the error on stderr when it fails.
+//
 // A peer whose [kv] section has tls_cert serves HTTPS: kvctl then needs
 // --tls-ca (the CA that signed the server's certificate, which must name the
 // host kvctl connects to), and --tls-cert/--tls-key when the peer demands a
@@ -43,12 +56,14 @@
 #include <boost/program_options.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -343,6 +358,230 @@ int print_status(const std::map<raftlite::node_id, peer>& peers, std::optional<r
     return reachable > 0 ? 0 : 1;
 }
 
+// ---- membership (the admin API, kv_admin.hpp) ------------------------------
+
+struct member_row {
+    raftlite::node_id id = 0;
+    bool voter = true;
+    std::string raft, kv;                   ///< "" when the cluster does not know
+    std::optional<std::uint64_t> match;     ///< the leader's view only
+};
+
+/// The membership as one peer reported it (GET /members).
+struct cluster_view {
+    raftlite::node_id asked = 0;    ///< the peer that answered
+    raftlite::node_id leader = 0;   ///< 0: it knows none
+    std::string leader_kv;
+    std::uint64_t configuration_index = 0;
+    std::vector<member_row> members;
+};
+
+std::optional<std::pair<std::string, std::string>> split_host_port(const std::string& a) {
+    const auto colon = a.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == a.size()) return std::nullopt;
+    std::string host = a.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    return std::make_pair(host, a.substr(colon + 1));
+}
+
+/// Adds (or updates) a peer kvctl learned from the cluster: its kv address.
+/// A peer of the config directory keeps its entry (and HTTPS setting) unless
+/// the cluster names another address; a new one is reached like `like`.
+void learn_peer(std::map<raftlite::node_id, peer>& peers, raftlite::node_id id, const std::string& kv, bool https) {
+    auto hp = split_host_port(kv);
+    if (!hp || id == 0) return;
+    auto& p = peers[id];
+    if (p.id == id && p.host == hp->first && p.port == hp->second) return;
+    if (p.id != id) p.https = https;
+    p.id = id;
+    p.host = hp->first;
+    p.port = hp->second;
+}
+
+std::optional<cluster_view> parse_members(const peer& from, const response& r) {
+    if (r.status != 200) return std::nullopt;
+    try {
+        const auto v = json::parse(r.body).as_object();
+        cluster_view view;
+        view.asked = from.id;
+        view.leader = v.at("leader").to_number<std::uint64_t>();
+        if (const auto* lk = v.if_contains("leader_kv"); lk && lk->is_string()) view.leader_kv = lk->get_string();
+        view.configuration_index = v.at("configuration_index").to_number<std::uint64_t>();
+        for (const auto& mv : v.at("members").as_array()) {
+            const auto& mo = mv.as_object();
+            member_row m;
+            m.id = mo.at("id").to_number<std::uint64_t>();
+            m.voter = mo.at("voter").as_bool();
+            if (const auto* x = mo.if_contains("raft"); x && x->is_string()) m.raft = x->get_string();
+            if (const auto* x = mo.if_contains("kv"); x && x->is_string()) m.kv = x->get_string();
+            if (const auto* x = mo.if_contains("match_index")) m.match = x->to_number<std::uint64_t>();
+            view.members.push_back(std::move(m));
+        }
+        return view;
+    } catch (const std::exception& e) {
+        last_error = std::string("bad GET /members answer: ") + e.what();
+        return std::nullopt;
+    }
+}
+
+/// Asks the peers (those kvctl knows, and those it learns on the way) for
+/// the membership until one knows a leader kvctl can reach; then asks the
+/// leader itself (its view has the match indexes). Learns every member's kv
+/// address. nullopt when no peer answered at all.
+std::optional<cluster_view> discover(std::map<raftlite::node_id, peer>& peers, const call_options& o) {
+    const auto attempt = std::min(o.attempt, std::chrono::milliseconds(2000));
+    std::optional<cluster_view> best;
+    std::set<raftlite::node_id> asked;
+    for (;;) {
+        // Next: the leader a peer named, else the first peer not asked yet.
+        raftlite::node_id next = 0;
+        if (best && best->leader != 0 && peers.count(best->leader) && !asked.count(best->leader) &&
+            (!o.only || *o.only == best->leader))
+            next = best->leader;
+        for (auto it = peers.begin(); next == 0 && it != peers.end(); ++it)
+            if (!asked.count(it->first) && (!o.only || *o.only == it->first)) next = it->first;
+        if (next == 0) return best;
+        asked.insert(next);
+        const peer p = peers.at(next);
+        auto r = request(p, http::verb::get, "/members", "", attempt);
+        std::optional<cluster_view> view;
+        if (r) view = parse_members(p, *r);
+        if (!view) {
+            if (o.verbose)
+                std::cerr << "kvctl: n" << next << ": "
+                          << (r ? std::to_string(r->status) + " " + r->body : "unreachable: " + last_error) << "\n";
+            continue;
+        }
+        for (const auto& m : view->members)
+            if (!m.kv.empty()) learn_peer(peers, m.id, m.kv, p.https);
+        if (view->leader != 0 && !view->leader_kv.empty()) learn_peer(peers, view->leader, view->leader_kv, p.https);
+        if (!best || (view->leader != 0 && best->leader == 0) || view->leader == view->asked) best = view;
+        if (best->leader != 0 && best->leader == best->asked) return best;   // the leader's own view
+    }
+}
+
+std::string peer_address(const peer& p) { return p.host + ":" + p.port; }
+
+/// One line per member: member role raft kv match, for `kvctl members`
+/// (role: leader, voter or learner; "-" where unknown).
+int print_members(std::map<raftlite::node_id, peer>& peers, const call_options& o) {
+    auto view = discover(peers, o);
+    if (!view) {
+        std::cerr << "kvctl: no peer answered GET /members: " << last_error << "\n";
+        return 1;
+    }
+    std::printf("configuration %llu, leader %s (as n%llu reports it)\n",
+                static_cast<unsigned long long>(view->configuration_index),
+                view->leader ? ("n" + std::to_string(view->leader)).c_str() : "unknown",
+                static_cast<unsigned long long>(view->asked));
+    std::printf("%-6s %-8s %-24s %-24s %s\n", "member", "role", "raft", "kv", "match");
+    for (const auto& m : view->members) {
+        const std::string name = "n" + std::to_string(m.id);
+        const char* role = !m.voter ? "learner" : m.id == view->leader ? "leader" : "voter";
+        std::string kv = m.kv;
+        if (kv.empty())
+            if (auto it = peers.find(m.id); it != peers.end()) kv = peer_address(it->second) + " (config)";
+        std::printf("%-6s %-8s %-24s %-24s %s\n", name.c_str(), role, m.raft.empty() ? "-" : m.raft.c_str(),
+                    kv.empty() ? "-" : kv.c_str(), m.match ? std::to_string(*m.match).c_str() : "-");
+    }
+    std::fflush(stdout);
+    return 0;
+}
+
+/// Sends a membership change to the leader, as the cluster names it, and
+/// retries on not_leader (to the leader the answer names), busy,
+/// not_caught_up, an unknown outcome (asking again is safe) and unreachable
+/// peers, at most `attempts` times and within --timeout. One line per step
+/// on stdout; the error on stderr and exit status 1 on failure.
+int change_membership(std::map<raftlite::node_id, peer>& peers, const call_options& o, int attempts,
+                      const std::string& what, http::verb verb, const std::string& target, const std::string& body) {
+    const auto deadline = std::chrono::steady_clock::now() + o.timeout;
+    raftlite::node_id leader = 0;
+    std::string last = "no attempt";
+    auto say = [](const std::string& line) {
+        std::cout << "kvctl: " << line << std::endl;
+    };
+    for (int attempt = 1; attempt <= attempts && std::chrono::steady_clock::now() < deadline; ++attempt) {
+        if (attempt > 1) std::this_thread::sleep_for(std::min(200ms * attempt, std::chrono::milliseconds(1000)));
+        if (leader == 0 || !peers.count(leader)) {
+            auto view = discover(peers, o);
+            if (!view) {
+                last = "no peer answered: " + last_error;
+                say(what + ": " + last + "; retrying");
+                continue;
+            }
+            if (view->leader == 0) {
+                last = "no leader known (n" + std::to_string(view->asked) + " knows none)";
+                say(what + ": " + last + "; retrying");
+                continue;
+            }
+            leader = view->leader;
+            if (!peers.count(leader)) {
+                last = "the leader n" + std::to_string(leader) + " has no kv address kvctl knows";
+                say(what + ": " + last + "; retrying");
+                leader = 0;
+                continue;
+            }
+        }
+        const peer& p = peers.at(leader);
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        auto r = request(p, verb, target, body, std::max(std::chrono::milliseconds(1), std::min(o.attempt, left)));
+        const std::string at = "n" + std::to_string(leader) + " (" + peer_address(p) + ")";
+        if (!r) {
+            last = at + " unreachable: " + last_error;
+            say(what + ": " + last + "; asking the cluster for the leader again");
+            leader = 0;
+            continue;
+        }
+        const std::string token = error_token(*r);
+        std::string message;
+        {
+            boost::system::error_code ec;
+            const auto v = json::parse(r->body, ec);
+            if (!ec && v.is_object())
+                if (const auto* m = v.as_object().if_contains("message"); m && m->is_string()) message = m->get_string();
+        }
+        if (r->status == 200) {
+            std::string index;
+            boost::system::error_code ec;
+            const auto v = json::parse(r->body, ec);
+            if (!ec && v.is_object())
+                if (const auto* i = v.as_object().if_contains("index")) index = json::serialize(*i);
+            say(what + ": OK at the leader " + at +
+                (index.empty() || index == "0" ? ", nothing to change" : ", configuration entry " + index));
+            return 0;
+        }
+        last = at + ": " + std::to_string(r->status) + " " + (token.empty() ? r->body : token + ": " + message);
+        if (r->status == 503 && token == "not_leader") {
+            leader = 0;
+            boost::system::error_code ec;
+            const auto v = json::parse(r->body, ec);
+            if (!ec && v.is_object()) {
+                const auto& obj = v.as_object();
+                raftlite::node_id named = 0;
+                if (const auto* l = obj.if_contains("leader"); l && l->is_number()) named = l->to_number<std::uint64_t>();
+                if (const auto* lk = obj.if_contains("leader_kv"); named && lk && lk->is_string())
+                    learn_peer(peers, named, std::string(lk->get_string()), p.https);
+                if (named && peers.count(named)) leader = named;
+            }
+            say(what + ": " + last + "; " +
+                (leader ? "sending it to n" + std::to_string(leader) : std::string("asking the cluster again")));
+            continue;
+        }
+        if ((r->status == 409 && (token == "busy" || token == "not_caught_up")) || r->status == 504 ||
+            r->status == 503 || r->status == 429) {
+            if (r->status != 409) leader = 0;   // the leader may have changed: ask again
+            say(what + ": " + last + "; retrying");
+            continue;
+        }
+        // 400 (change_rejected, bad input), 404, 405: retrying would not help.
+        std::cerr << "kvctl: " << what << " failed: " << last << "\n";
+        return 1;
+    }
+    std::cerr << "kvctl: " << what << " failed after " << attempts << " attempt(s) or --timeout: " << last << "\n";
+    return 1;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -352,8 +591,11 @@ int main(int argc, char** argv) {
     std::uint64_t client_id = 0, seq = 0;
     bool absent = false, verbose = false, no_session = false;
     std::string tls_ca, tls_cert, tls_key;
+    int attempts = 10;
     std::vector<std::string> args;
-    po::options_description desc("kvctl [options] put K V | get K | delete K | cas K OLD NEW | status");
+    po::options_description desc(
+        "kvctl [options] put K V | get K | delete K | cas K OLD NEW | status | members | "
+        "add-learner ID RAFT_ADDR KV_ADDR | promote ID | demote ID | remove ID");
     desc.add_options()("help,h", "this help")
         ("cluster", po::value(&cluster)->default_value(cluster), "directory of the peers' config files")
         ("node", po::value(&node), "ask only this peer (by id)")
@@ -365,6 +607,9 @@ int main(int argc, char** argv) {
         ("no-session", po::bool_switch(&no_session), "writes without a client session: a retry may apply twice")
         ("absent", po::bool_switch(&absent), "cas: the key must be absent (OLD is ignored)")
         ("verbose,v", po::bool_switch(&verbose), "say what is retried")
+        ("attempts", po::value(&attempts)->default_value(attempts),
+         "membership changes: how many times to send one (to the leader, again after not_leader, busy, "
+         "not_caught_up, an unknown outcome), within --timeout")
         ("tls-ca", po::value(&tls_ca), "HTTPS: PEM file of the CA that signed the peers' server certificates")
         ("tls-cert", po::value(&tls_cert), "HTTPS: PEM client certificate (peers with [kv] client_ca demand one)")
         ("tls-key", po::value(&tls_key), "HTTPS: PEM private key of --tls-cert")
@@ -435,8 +680,8 @@ int main(int argc, char** argv) {
         std::cerr << "kvctl: --no-session and --client-id exclude each other\n";
         return 2;
     }
-    if (timeout_ms <= 0 || attempt_timeout_ms <= 0) {
-        std::cerr << "kvctl: --timeout and --attempt-timeout-ms must be above 0\n";
+    if (timeout_ms <= 0 || attempt_timeout_ms <= 0 || attempts <= 0) {
+        std::cerr << "kvctl: --timeout, --attempt-timeout-ms and --attempts must be above 0\n";
         return 2;
     }
     const call_options opts{only, std::chrono::milliseconds(timeout_ms), std::chrono::milliseconds(attempt_timeout_ms),
@@ -451,6 +696,36 @@ int main(int argc, char** argv) {
     if (cmd == "status") {
         need(0);
         return print_status(peers, only);
+    }
+    // Membership (the admin API): to the leader the cluster names.
+    auto member_id = [&](const std::string& text) {
+        std::uint64_t id = 0;
+        auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+        if (ec != std::errc() || p != text.data() + text.size() || text.empty() || id == 0) {
+            std::cerr << "kvctl: " << cmd << ": the member id must be a decimal integer above 0, got '" << text << "'\n";
+            std::exit(2);
+        }
+        return id;
+    };
+    if (cmd == "members") {
+        need(0);
+        return print_members(peers, opts);
+    }
+    if (cmd == "add-learner") {
+        need(3);
+        const auto id = member_id(args[1]);
+        json::object o{{"id", id}, {"raft", args[2]}, {"kv", args[3]}};
+        return change_membership(peers, opts, attempts, "add-learner n" + std::to_string(id) + " raft " + args[2] +
+                                 " kv " + args[3], http::verb::post, "/members", json::serialize(o));
+    }
+    if (cmd == "promote" || cmd == "demote" || cmd == "remove") {
+        need(1);
+        const auto id = member_id(args[1]);
+        const std::string what = cmd + " n" + std::to_string(id);
+        if (cmd == "remove")
+            return change_membership(peers, opts, attempts, what, http::verb::delete_, "/members/" + std::to_string(id), "");
+        return change_membership(peers, opts, attempts, what, http::verb::post,
+                                 "/members/" + std::to_string(id) + "/" + cmd, "");
     }
     http::verb verb;
     std::string target, body;

@@ -44,7 +44,7 @@ dt { color: #666; } dd { margin: 0; }
 <thead><tr><th>member</th><th>role</th><th>connected</th><th>match index</th><th>lag</th></tr></thead>
 <tbody id="members"></tbody>
 </table>
-<p><small>Roles and lag as this peer knows them: only a leader knows its followers' progress.</small></p>
+<p><small>Roles and lag as this peer knows them: only a leader knows its followers' progress. A learner receives the log but does not vote.</small></p>
 <h2>Recent leader changes</h2>
 <ol id="leader-changes" reversed></ol>
 <h2>Broadcasts by outcome</h2>
@@ -73,9 +73,14 @@ function showStatus(s) {
   const peers = new Map((s.peers || []).map((p) => [p.id, p]));
   const body = $("members");
   body.replaceChildren();
+  // Learners (thesis §4.2.1: they receive the log but do not vote) are in
+  // "members" and not in "voters"; a peer older than membership changes
+  // has no "voters": every member votes.
+  const voters = new Set(s.voters || s.members || []);
   for (const id of s.members || []) {
     const p = peers.get(id);
-    const role = id === s.id ? s.role : id === s.leader ? "leader" : s.leader ? "follower" : "unknown";
+    const role = !voters.has(id) ? "learner"
+               : id === s.id ? s.role : id === s.leader ? "leader" : s.leader ? "follower" : "unknown";
     const row = document.createElement("tr");
     row.className = "member";
     row.dataset.id = id;

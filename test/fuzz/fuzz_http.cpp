@@ -15,6 +15,8 @@
 #include "http_server.hpp"
 #include "kv_command.hpp"
 
+#include <raftlite/transport_options.hpp>
+
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/parser.hpp>
 
@@ -39,6 +41,12 @@ void check_route(route& r) {
         RAFTLITE_FUZZ_CHECK(back && *back == *cmd, "command does not survive its encoding");
     } else if (auto* s = std::get_if<stale_read_route>(&r)) {
         RAFTLITE_FUZZ_CHECK(!s->key.empty() && s->key.size() <= max_key_bytes, "stale read of an invalid key");
+    } else if (auto* a = std::get_if<admin_route>(&r)) {
+        RAFTLITE_FUZZ_CHECK(a->what == admin_route::action::list || a->id != 0, "membership change of id 0");
+        if (a->what == admin_route::action::add_learner)
+            RAFTLITE_FUZZ_CHECK(raftlite::endpoint_address::parse(a->raft) && raftlite::endpoint_address::parse(a->kv) &&
+                                    a->raft != a->kv,
+                                "add_learner with an invalid address");
     } else if (auto* e = std::get_if<route_error>(&r)) {
         const unsigned code = static_cast<unsigned>(e->status);
         RAFTLITE_FUZZ_CHECK(code >= 400 && code < 500, "error route is not a 4xx");

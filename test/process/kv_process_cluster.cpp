@@ -239,20 +239,31 @@ std::size_t bulk_put(std::uint16_t port, std::size_t count, std::size_t connecti
 }
 
 kv_process_cluster::kv_process_cluster(std::size_t peers, const std::string& raft_extra, const std::string& kv_extra)
-    : dir_(std::filesystem::temp_directory_path() / ("raftlite-kv-test-" + std::to_string(std::random_device{}()))) {
+    : dir_(std::filesystem::temp_directory_path() / ("raftlite-kv-test-" + std::to_string(std::random_device{}()))),
+      raft_extra_(raft_extra), kv_extra_(kv_extra) {
     std::filesystem::create_directories(dir_);
     for (std::size_t i = 0; i < peers; ++i) {
         peer_ports_.push_back(free_port());
         kv_ports_.push_back(free_port());
     }
-    for (std::size_t i = 1; i <= peers; ++i) {
-        std::ofstream f(config(i));
-        f << "[cluster]\nid = process-test\n[node]\nid = " << i << "\nlisten = 127.0.0.1:" << peer_ports_[i - 1]
-          << "\ndata_dir = n" << i << "\n[peers]\n";
-        for (std::size_t j = 1; j <= peers; ++j) f << j << " = 127.0.0.1:" << peer_ports_[j - 1] << "\n";
-        f << "[raft]\nelection_timeout_min_ms = 200\nelection_timeout_max_ms = 400\nheartbeat_ms = 40\n" << raft_extra
-          << "[log]\nlevel = info\nfile = n" << i << ".log\n[kv]\nlisten = 127.0.0.1:" << kv_ports_[i - 1] << "\n" << kv_extra;
-    }
+    for (std::size_t i = 1; i <= peers; ++i) write_config(i, peers);
+}
+
+void kv_process_cluster::write_config(node_id i, std::size_t peers) const {
+    std::ofstream f(config(i));
+    f << "[cluster]\nid = process-test\n[node]\nid = " << i << "\nlisten = 127.0.0.1:" << peer_ports_[i - 1]
+      << "\ndata_dir = n" << i << "\n[peers]\n";
+    for (std::size_t j = 1; j <= peers; ++j) f << j << " = 127.0.0.1:" << peer_ports_[j - 1] << "\n";
+    f << "[raft]\nelection_timeout_min_ms = 200\nelection_timeout_max_ms = 400\nheartbeat_ms = 40\n" << raft_extra_
+      << "[log]\nlevel = info\nfile = n" << i << ".log\n[kv]\nlisten = 127.0.0.1:" << kv_ports_[i - 1] << "\n" << kv_extra_;
+}
+
+node_id kv_process_cluster::add_peer() {
+    peer_ports_.push_back(free_port());
+    kv_ports_.push_back(free_port());
+    const node_id id = kv_ports_.size();
+    write_config(id, kv_ports_.size());
+    return id;
 }
 
 kv_process_cluster::~kv_process_cluster() {
@@ -271,17 +282,22 @@ std::filesystem::path kv_process_cluster::config(node_id id) const {
 
 std::filesystem::path kv_process_cluster::data_dir(node_id id) const { return dir_ / ("n" + std::to_string(id)); }
 
-void kv_process_cluster::start(node_id id) {
+void kv_process_cluster::start(node_id id, const std::vector<std::string>& extra_args) {
     BOOST_REQUIRE(!pids_.count(id));
     const auto program = staged_program("raftlite-kv");
     const auto cfg = config(id);
+    std::vector<std::string> args{program.string(), "--config", cfg.string()};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
     pid_t pid = ::fork();
     BOOST_REQUIRE(pid >= 0);
     if (pid == 0) {
         int devnull = ::open("/dev/null", O_RDWR);
         ::dup2(devnull, 0);
         ::dup2(devnull, 1);
-        ::execl(program.c_str(), program.c_str(), "--config", cfg.c_str(), nullptr);
+        ::execv(program.c_str(), argv.data());
         std::_Exit(127);
     }
     pids_[id] = pid;

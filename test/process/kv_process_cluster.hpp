@@ -82,7 +82,15 @@ public:
                                 const std::string& kv_extra = {});
     ~kv_process_cluster();   ///< kills every process it started, removes its directory
 
-    void start(node_id id);
+    /// Starts peer `id`; `extra_args` follow its --config (e.g. "--join").
+    void start(node_id id, const std::vector<std::string>& extra_args = {});
+    /// Writes the config file of one more peer, id size() + 1, with ports of
+    /// its own and a data directory nobody used: a fresh machine. Its [peers]
+    /// name every peer so far and itself (an address book: start it in join
+    /// mode, then add it to the configuration). Returns its id.
+    node_id add_peer();
+    /// Where peer `id`'s Raft transport listens (its [node] listen port).
+    std::uint16_t raft_port(node_id id) const { return peer_ports_.at(id - 1); }
     void kill(node_id id);        ///< SIGKILL, and reaps it
     /// SIGTERM, then waits for the process to end, at most `limit` (a bound
     /// for a hang, not a measurement: then it is SIGKILLed). Its exit code, or
@@ -113,7 +121,10 @@ public:
     bool put(const std::string& key, const std::string& value, std::chrono::milliseconds deadline);
 
 private:
+    void write_config(node_id id, std::size_t peers) const;
+
     std::filesystem::path dir_;
+    std::string raft_extra_, kv_extra_;
     std::vector<std::uint16_t> peer_ports_, kv_ports_;
     std::map<node_id, pid_t> pids_;
     std::map<node_id, bool> paused_;
