@@ -48,6 +48,16 @@ struct host_effects {
     /// ... and received snapshots wait to be sealed (the world schedules
     /// seal_received, once for each, in order).
     std::size_t seals_queued = 0;
+    /// Membership changes answered (runner_host::membership_done): request,
+    /// outcome ({} once committed) and the configuration entry's index.
+    struct change_done {
+        std::uint64_t request = 0;
+        boost::system::error_code ec;
+        index_t index = 0;
+    };
+    std::vector<change_done> changes;
+    /// The configuration in force changed (runner_host::configuration_changed).
+    std::optional<membership> configuration;
 
     void clear() { *this = host_effects(); }
 };
@@ -95,6 +105,16 @@ public:
     std::uint64_t broadcast(shared_bytes payload, host_effects& fx);
     /// Starts a linearizable read (thesis §6.4); returns its request id.
     std::uint64_t read(host_effects& fx);
+    /// Asks for a membership change (thesis §4); returns its request id
+    /// (host_effects::changes reports the outcome).
+    std::uint64_t change_membership(const membership_change& change, host_effects& fx);
+    /// A fresh machine in place of this one (membership churn: a removed
+    /// server comes back only with an empty disk): the node stops, its disk
+    /// and state machine are emptied and it boots next with an empty
+    /// bootstrap configuration (a server waiting to be added). Incarnations
+    /// and request ids go on counting, so nothing of the old machine's can be
+    /// taken for the new one's.
+    void wipe();
     /// The node's own clock (what runner_host::now() reads, for lease reads);
     /// the world sets it before each turn. None: the node has no clock.
     void set_clock(std::optional<std::chrono::nanoseconds> now) noexcept { clock_ = now; }
@@ -144,6 +164,8 @@ private:
     void deliver(const log_entry& entry) override;
     void broadcast_done(std::uint64_t request, boost::system::error_code ec, index_t index) override;
     void read_done(std::uint64_t request, boost::system::error_code ec, index_t index) override;
+    void membership_done(std::uint64_t request, boost::system::error_code ec, index_t index) override;
+    void configuration_changed(const membership& members) override;
     std::optional<std::chrono::nanoseconds> now() override { return clock_; }
     void reset_election_timer() override { fx_->reset_election_timer = true; }
     void set_heartbeat(bool running) override;

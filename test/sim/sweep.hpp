@@ -47,6 +47,20 @@ inline world_config sweep_config(std::uint64_t seed, std::size_t nodes, std::uin
     return c;
 }
 
+/// Membership churn (world_config::membership_changes): the seeds S with
+/// (S / 12) odd, in the main, batch-of-one and snapshot families (and in
+/// `sim --faults all` sweeps), so every read mode, size and client kind runs
+/// with and without it.
+inline bool churn_for(std::uint64_t seed) { return (seed / 12) % 2 == 1; }
+
+/// Churn settings: a change asked every 250..750 ms (now and then two in a
+/// row), two spare nodes waiting to be added, at least 3 voters kept (2 for
+/// smaller clusters), a replace dipping one below.
+inline void apply_churn_settings(world_config& c) {
+    c.membership_changes = 500;
+    c.spare_nodes = 2;
+}
+
 /// The snapshot family's settings for seed `s`: every node snapshots every
 /// 5..24 entries and keeps 0..7 entries below it, snapshots travel in chunks
 /// of 1..16 bytes, 1..3 in flight; two seeds in three take their snapshots
