@@ -1254,6 +1254,14 @@ void world::churn() {
         if (up.empty()) return;
         ask = rng_.pick(up);
     }
+    // A fresh machine is started before it is added, as an operator does
+    // (with no configuration it never campaigns); one restarting from its
+    // old disk waits for its addition to commit (retire_removed).
+    const std::size_t target = change->server.id - 1;
+    if (cfg_.wipe_removed && change->what == membership_change::action::add_learner && retired_[target]) {
+        bring_back(target);
+        if (!hosts_[ask].up()) return;
+    }
     ++stats_.membership_asked;
     host_effects fx;
     const std::uint64_t request = hosts_[ask].change_membership(*change, fx);
