@@ -45,10 +45,12 @@
 //   --skip outcomes,failures   leave out two checks (every accepted broadcast
 //                              gets an outcome; a failed broadcast never
 //                              commits), to sweep for anything else
-//   --skip terms,quorum,stability   leave out the rule checks (a higher term
-//                              is adopted; check-quorum; a quiet cluster keeps
-//                              its leader), e.g. to see whether the liveness
-//                              bound alone catches a broken rule
+//   --skip terms,quorum,stability,membership   leave out the rule checks (a
+//                              higher term is adopted; check-quorum; a quiet
+//                              cluster keeps its leader; configuration entries
+//                              one server apart, one change at a time), e.g.
+//                              to see whether the liveness bound or the
+//                              quorum checks alone catch a broken rule
 //   --broken RULE[,RULE]       switch on deliberately broken rules
 //                              (raftlite/detail/faults.hpp: core and runner
 //                              rules; load_without_sync is node_host's broken
@@ -211,7 +213,8 @@ int main(int argc, char** argv) {
                 else if (w == "terms") cfg.check_terms = false;
                 else if (w == "quorum") cfg.check_quorum_rule = false;
                 else if (w == "stability") cfg.check_stability = false;
-                else usage("--skip takes outcomes,failures,terms,quorum,stability");
+                else if (w == "membership") cfg.check_membership_rule = false;
+                else usage("--skip takes outcomes,failures,terms,quorum,stability,membership");
             }
         }
         else if (a == "--broken") {

@@ -286,7 +286,7 @@ void invariants::after_turn(const std::vector<node_host>& hosts, const node_host
             throw violation("log matching", str("node ", n, " holds a different entry ", e.index, " of term ",
                                                 e.term, " than another node (or a different predecessor term ",
                                                 prev, " vs ", it->second.second, ")"));
-        if (e.kind == entry_kind::configuration) configuration_entry(h, e);
+        if (e.kind == entry_kind::configuration && check_membership_rule) configuration_entry(h, e);
     }
 
     // A restored snapshot holds exactly the state the committed log builds up

@@ -139,6 +139,9 @@ private:
     std::map<std::pair<node_id, std::uint64_t>, int> failed_;   ///< (node, request) -> broadcast_result
 public:
     bool check_false_failures = true;
+    /// The configuration entries check (membership); off to see what else
+    /// catches a broken change rule (sim --skip membership).
+    bool check_membership_rule = true;
 };
 
 } // namespace raftlite::sim

@@ -176,6 +176,7 @@ public:
             churn_.emplace(total, min_voters, std::min(total, cfg.nodes + 1));
         }
         inv_.check_false_failures = cfg.check_false_failures;
+        inv_.check_membership_rule = cfg.check_membership_rule;
         base_loss_ = cfg.faults.loss ? 0.01 : 0;
         base_dup_ = cfg.faults.duplicate ? 0.01 : 0;
         base_late_ = cfg.faults.late ? 0.005 : 0;
@@ -1399,6 +1400,7 @@ std::string describe_failure(const world_config& cfg, const run_result& r) {
       << (cfg.check_outcomes ? "" : " --skip outcomes")
       << (cfg.check_false_failures ? "" : " --skip failures") << (cfg.check_terms ? "" : " --skip terms")
       << (cfg.check_quorum_rule ? "" : " --skip quorum") << (cfg.check_stability ? "" : " --skip stability")
+      << (cfg.check_membership_rule ? "" : " --skip membership")
       << " --trace\n";
     return s.str();
 }

@@ -152,6 +152,7 @@ struct world_config {
     bool check_terms = true;                ///< a node adopts a higher term it receives (§5.1)
     bool check_quorum_rule = true;          ///< check_quorum_bound(), when core.check_quorum is on
     bool check_stability = true;            ///< stability_window()
+    bool check_membership_rule = true;      ///< configuration entries: one server apart, one change at a time
     std::size_t trace_keep = 60;            ///< lines of trace kept for a failure report
     std::ostream* trace_all = nullptr;      ///< stream every trace line here
 
