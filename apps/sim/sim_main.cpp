@@ -6,7 +6,8 @@
 //   sim --explore [--depth D] [--crashes K] [--broadcasts B]        exhaustive exploration
 //       (3 nodes; also --drops, --duplicates, --timeouts, --heartbeats, --budget,
 //       --snapshot-events S: up to S snapshots at a node's applied index, with
-//       log_keep_entries 0)
+//       log_keep_entries 0; --membership-events M: up to M times the leader
+//       is asked to remove a node, itself included, default 1)
 //   --clients C, --max-sync TICKS, --group-commit   workload and disk of a run
 //   --retrying-clients         clients retry a command of unknown outcome with
 //                              the same (session, seq) until it commits; the

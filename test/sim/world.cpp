@@ -979,7 +979,16 @@ std::uint64_t world::catch_up_round_trips() const {
     const std::uint64_t batch = cfg_.core.max_batch_entries;
     std::uint64_t worst = 0;
     for (const node_host& h : hosts_) {
-        if (!h.up()) continue;
+        if (!h.up()) {
+            // Churn: a stopped removed server may be added again (a change
+            // under way at the heal) and must catch up from nothing known.
+            if (churn_) {
+                std::uint64_t trips = (longest + batch - 1) / batch + 1;
+                if (longest > cfg_.core.log_keep_entries) trips += snapshot;
+                worst = std::max<std::uint64_t>(worst, trips);
+            }
+            continue;
+        }
         const raft_log& log = h.core().log();
         index_t good = std::min<index_t>(inv_.committed_length(), log.length());
         while (good >= log.start() && log.term_at(good) != inv_.committed_term(good)) --good;
@@ -1300,6 +1309,7 @@ void world::retire_removed() {
     for (const member& m : committed_seen_.members()) {
         if (now.contains(m.id)) continue;
         const std::size_t i = m.id - 1;
+        if (i == probe_node_ && probe_request_ != 0 && probe_index_ == 0) probe_request_ = 0;   // sent again
         if (hosts_[i].up()) {
             hosts_[i].process_crash();   // stopped; what it wrote stays on its disk
             inv_.after_crash(hosts_[i]);
