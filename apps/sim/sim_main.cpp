@@ -6,7 +6,8 @@
 //   sim --explore [--depth D] [--crashes K] [--broadcasts B]        exhaustive exploration
 //       (3 nodes; also --drops, --duplicates, --timeouts, --heartbeats, --budget,
 //       --snapshot-events S: up to S snapshots at a node's applied index, with
-//       log_keep_entries 0)
+//       log_keep_entries 0; --membership-events M: up to M times the leader
+//       is asked to remove a node, itself included, default 1)
 //   --clients C, --max-sync TICKS, --group-commit   workload and disk of a run
 //   --retrying-clients         clients retry a command of unknown outcome with
 //                              the same (session, seq) until it commits; the
@@ -32,6 +33,18 @@
 //                              --snapshot-delay D finishes snapshots, and
 //                              seals received ones, 1..D ms later (0, the
 //                              default: at once), so crashes fall in between
+//   --membership-changes MS    membership churn (Raft thesis §4): a single-server
+//                              change asked every MS/2..3MS/2 ms while faults
+//                              run (0: none); --spares K nodes wait from the
+//                              start, with no configuration, to be added
+//                              (default 2 with churn); --churn-min-voters V
+//                              voters kept (default 3); --wipe-removed brings
+//                              a removed server back with an empty disk (the
+//                              same id: unsafe, the checks catch it) instead
+//                              of from its own disk
+//   A sweep with --faults all and no --membership-changes runs churn in the
+//   seeds S with S/12 odd (churn_for in sim/sweep.hpp); --membership-changes 0
+//   turns that off.
 //   A sweep with --faults all (the default) and no --snapshots runs every
 //   seed S with S mod 4 in {2, 3} with the snapshot settings of sim_tests'
 //   snapshot family (sim/sweep.hpp); --snapshots 0 turns that off. It also
@@ -42,11 +55,13 @@
 //   --skip outcomes,failures   leave out two checks (every accepted broadcast
 //                              gets an outcome; a failed broadcast never
 //                              commits), to sweep for anything else
-//   --skip terms,quorum,stability,rejoin   leave out the rule checks (a higher
-//                              term is adopted; check-quorum; a quiet cluster
-//                              keeps its leader; a rejoining node raises no
-//                              term under pre-vote), e.g. to see whether the
-//                              liveness bound alone catches a broken rule
+//   --skip terms,quorum,stability,rejoin,membership   leave out the rule checks
+//                              (a higher term is adopted; check-quorum; a quiet
+//                              cluster keeps its leader; a rejoining node raises
+//                              no term under pre-vote; configuration entries one
+//                              server apart, one change at a time), e.g. to see
+//                              whether the liveness bound or the quorum checks
+//                              alone catch a broken rule
 //   --broken RULE[,RULE]       switch on deliberately broken rules
 //                              (raftlite/detail/faults.hpp: core and runner
 //                              rules; load_without_sync is node_host's broken
@@ -84,14 +99,17 @@ namespace {
               << "           [--snapshots N] [--snapshot-keep K] [--snapshot-chunk B] [--snapshot-inflight F]\n"
               << "           [--snapshot-delay D] [--reads log|read_index|lease|mixed] [--clock-drift D]\n"
               << "           [--lease-drift-bound B] [--retrying-clients] [--pre-vote on|off] [--rejoin TICKS]\n"
+              << "           [--membership-changes MS] [--spares K] [--churn-min-voters V] [--wipe-removed]\n"
               << "       (a --faults all sweep without --reads mixes the three read modes, a third of the\n"
               << "        seeds each, lease seeds with clocks drifting 0.9 of the bound)\n"
               << "       (a --faults all sweep without --snapshots runs seeds S with S mod 4 in {2,3} with\n"
               << "        the snapshot family's settings; --snapshots 0 turns that off)\n"
               << "       (a --faults all sweep without --retrying-clients runs them in seeds S with S/6 odd)\n"
               << "       (a --faults all sweep without --pre-vote runs pre-vote in seeds S with S/12 even)\n"
+              << "       (a --faults all sweep without --membership-changes runs churn in seeds S with S/12 odd)\n"
               << "       sim --explore [--depth D] [--crashes K] [--broadcasts B] [--drops L] [--duplicates U]\n"
-              << "                     [--timeouts E] [--heartbeats H] [--budget STATES] [--snapshot-events S]\n";
+              << "                     [--timeouts E] [--heartbeats H] [--budget STATES] [--snapshot-events S]\n"
+              << "                     [--membership-events M]\n";
     std::exit(2);
 }
 
@@ -112,13 +130,14 @@ int explore_main(const explore_config& ec) {
     std::cout << "explore: 3 nodes, " << ec.broadcasts << " broadcasts, up to " << ec.max_crashes
               << " crash(es), up to " << ec.max_drops << " drop(s) and " << ec.max_duplicates
               << " duplicate(s), up to " << ec.max_timeouts << " election timeouts and " << ec.max_heartbeats
-              << " heartbeats, " << ec.max_snapshots << " snapshot(s), depth limit " << ec.depth << "\n"
+              << " heartbeats, " << ec.max_snapshots << " snapshot(s), " << ec.max_membership
+              << " membership change(s), depth limit " << ec.depth << "\n"
               << "  transitions explored " << r.transitions << ", distinct states " << r.distinct_states
               << ", max depth reached " << r.max_depth << (r.budget_exhausted ? " (state budget exhausted)" : "")
               << ", " << secs << " s\n"
               << "  leaders seen in " << r.states_with_leader << " states, commits in " << r.states_with_commit
               << " states, snapshots in " << r.states_with_snapshot << " states, " << r.restores
-              << " restores\n";
+              << " restores, configuration changed in " << r.states_with_change << " states\n";
     if (!r.ok) {
         std::cout << "VIOLATION: " << r.invariant << "\n  " << r.detail << "\npath:\n" << r.path;
         return 1;
@@ -140,6 +159,8 @@ int main(int argc, char** argv) {
     std::optional<std::uint64_t> snap_keep, snap_chunk, snap_inflight, snap_delay;
     std::optional<std::string> reads;   // --reads; unset: a --faults all sweep mixes the three modes
     std::optional<bool> pre_vote;       // --pre-vote; unset: a --faults all sweep mixes it in
+    std::optional<std::uint64_t> churn;   // --membership-changes; unset: a --faults all sweep mixes it in
+    std::optional<std::size_t> spares;
     for (int k = 1; k < argc; ++k) {
         const std::string a = argv[k];
         auto value = [&]() -> std::string {
@@ -187,6 +208,10 @@ int main(int argc, char** argv) {
             cfg.core.pre_vote = ec.core.pre_vote = *pre_vote;
         }
         else if (a == "--rejoin") cfg.rejoin_isolation = number(value());
+        else if (a == "--membership-changes") churn = number(value());
+        else if (a == "--spares") spares = number(value());
+        else if (a == "--churn-min-voters") cfg.churn_min_voters = number(value());
+        else if (a == "--wipe-removed") cfg.wipe_removed = true;
         else if (a == "--reads") {
             reads = value();
             if (*reads == "log") cfg.reads = sim_read_mode::log;
@@ -209,7 +234,8 @@ int main(int argc, char** argv) {
                 else if (w == "quorum") cfg.check_quorum_rule = false;
                 else if (w == "stability") cfg.check_stability = false;
                 else if (w == "rejoin") cfg.check_rejoin = false;
-                else usage("--skip takes outcomes,failures,terms,quorum,stability,rejoin");
+                else if (w == "membership") cfg.check_membership_rule = false;
+                else usage("--skip takes outcomes,failures,terms,quorum,stability,rejoin,membership");
             }
         }
         else if (a == "--broken") {
@@ -227,6 +253,8 @@ int main(int argc, char** argv) {
                 else if (w == "install_older_snapshot") b.install_older_snapshot = true;
                 else if (w == "read_without_round") b.read_without_round = true;
                 else if (w == "pre_vote_raises_term") b.pre_vote_raises_term = true;
+                else if (w == "count_learner_votes") b.count_learner_votes = true;
+                else if (w == "concurrent_changes") b.concurrent_changes = true;
                 else if (w == "after_sync_messages_before_sync") cfg.broken_driver.after_sync_messages_before_sync = true;
                 else if (w == "compact_before_snapshot_durable") cfg.broken_driver.compact_before_snapshot_durable = true;
                 else if (w == "load_without_sync") cfg.broken_load = true;
@@ -243,6 +271,7 @@ int main(int argc, char** argv) {
         else if (a == "--budget") ec.max_states = number(value());
         else if (a == "--timeouts") ec.max_timeouts = number(value());
         else if (a == "--heartbeats") ec.max_heartbeats = number(value());
+        else if (a == "--membership-events") ec.max_membership = number(value());
         else if (a == "--snapshot-events") {
             // every snapshot drops the whole log below it, so a lagging follower needs InstallSnapshot
             ec.max_snapshots = number(value());
@@ -277,6 +306,10 @@ int main(int argc, char** argv) {
     const bool mix_retrying = sweep && !cfg.retrying_clients && cfg.faults.to_string() == "all";
     // ... and pre-vote.
     const bool mix_pre_vote = sweep && !pre_vote && cfg.faults.to_string() == "all";
+    if (churn) cfg.membership_changes = *churn;
+    cfg.spare_nodes = spares.value_or(churn && *churn != 0 ? 2 : 0);
+    // ... and membership churn.
+    const bool mix_churn = sweep && !churn && cfg.faults.to_string() == "all";
     if (minutes > 0 && last == first) last = ~0ull;
     if (trace_on) cfg.trace_all = &std::cout;
 
@@ -298,6 +331,10 @@ int main(int argc, char** argv) {
         }
         if (mix_retrying) c.retrying_clients = retrying_clients_for(seed);
         if (mix_pre_vote) c.core.pre_vote = pre_vote_for(seed);
+        if (mix_churn && churn_for(seed)) {
+            apply_churn_settings(c);
+            if (spares) c.spare_nodes = *spares;
+        }
         const run_result r = run_world(c);
         ++runs;
         total += r.stats;
@@ -337,6 +374,9 @@ int main(int argc, char** argv) {
               << "reads without the log " << total.reads << " (" << total.read_rounds << " heartbeat rounds, "
               << total.lease_reads << " under a lease)\n"
               << "retrying clients: " << total.retries << " retries, " << total.duplicates
-              << " duplicates answered from the session table\n";
+              << " duplicates answered from the session table\n"
+              << "membership changes " << total.membership_asked << " asked, " << total.membership_committed
+              << " committed, " << total.configurations << " configurations committed, " << total.readded
+              << " removed servers added back\n";
     return failures ? 1 : 0;
 }

@@ -387,6 +387,51 @@ BOOST_AUTO_TEST_CASE(the_configuration_survives_a_restart) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
+// Found by the simulator's membership churn (test/sim/README.md).
+BOOST_AUTO_TEST_SUITE(found_by_churn)
+
+// A one-voter cluster with a learner leads as soon as its election timer
+// fires, in a term its disk does not hold yet: what it sends the learner
+// speaks for that term and must wait for the sync, like its vote.
+BOOST_AUTO_TEST_CASE(a_one_voter_leader_speaks_to_its_learners_only_after_its_term_is_durable) {
+    core_config cfg;
+    cfg.self = 1;
+    cfg.members = membership{1};
+    cfg.members.put(member{2, false, {}, {}});
+    core c(cfg);
+    c.start();
+    const output o = c.step(election_timeout{});
+    BOOST_REQUIRE(c.role() == role::leader);
+    BOOST_REQUIRE(o.save_hard_state.has_value());
+    BOOST_TEST(o.messages.empty(), o.messages.size() << " messages leave before the new term is durable");
+    BOOST_TEST(!o.messages_after_sync.empty());
+    for (const envelope& e : o.messages_after_sync) BOOST_TEST(e.to == 2u);
+}
+
+// A follower's acknowledgement commits the leader's first entry, which lets
+// a waiting change append a configuration without that follower: its
+// progress is gone before the leader replicates to it (it was read through a
+// dangling reference; a sanitizer build saw the use after free).
+BOOST_AUTO_TEST_CASE(an_acknowledgement_that_lets_a_change_remove_its_sender) {
+    core_config cfg;
+    cfg.self = 1;
+    cfg.members = membership{1, 2, 3};
+    core c(cfg);
+    c.start();
+    win_election(c, {2});
+    synced(c);
+    const term_t t = c.current_term();
+    // Nothing of term t is committed yet: the removal of 3 waits.
+    c.step(membership_request{7, change(action::remove, 3)});
+    BOOST_REQUIRE(c.configuration().contains(3));
+    const output o = c.step(recv(3, 1, log_response{t, c.log().length(), true, 0}));
+    BOOST_TEST(!c.configuration().contains(3));
+    BOOST_TEST(c.sent_length(3) == 0u);   // no progress kept for it
+    for (const envelope& e : o.messages) BOOST_TEST(e.to != 3u, "a message to the removed server");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 BOOST_AUTO_TEST_SUITE(configurations_in_snapshots_5_1)
 
 BOOST_AUTO_TEST_CASE(a_learner_added_after_compaction_gets_the_configuration_with_the_snapshot) {

@@ -36,7 +36,7 @@ std::uint64_t message_hash(const envelope& env) {
             else if constexpr (std::is_same_v<T, vote_response>) { x.add(m.term); x.add(m.granted); x.add(m.pre_vote); }
             else if constexpr (std::is_same_v<T, log_request>) {
                 x.add(m.term); x.add(m.prefix_len); x.add(m.prefix_term); x.add(m.leader_commit);
-                for (const log_entry& e : m.suffix) { x.add(e.term); x.add(e.origin.node); x.add(e.origin.request); }
+                for (const log_entry& e : m.suffix) { x.add(e.term); x.add(e.origin.node); x.add(e.origin.request); x.add(static_cast<std::uint64_t>(e.kind)); }
             }
             else if constexpr (std::is_same_v<T, log_response>) { x.add(m.term); x.add(m.ack); x.add(m.success); x.add(m.prefix_len); }
             else if constexpr (std::is_same_v<T, forward_request>) { x.add(m.request); x.add(m.search_from); }
@@ -68,6 +68,7 @@ struct xstate {
     std::vector<bool> election_armed;
     invariants inv{3};
     std::size_t crashes = 0, drops = 0, dups = 0, broadcasts = 0, timeouts = 0, heartbeats = 0, snapshots = 0;
+    std::size_t changes = 0;
     std::uint64_t next_request = 1;
 
     std::uint64_t hash(std::vector<std::uint64_t> ms) const {   // ms: message hashes of net
@@ -87,6 +88,7 @@ struct xstate {
             x.add(c.log().start()); x.add(c.snapshot().index); x.add(h.runner().applied());
             for (index_t k = c.log().start(); k <= c.log().length(); ++k) {
                 x.add(c.log().at(k).term);
+                x.add(static_cast<std::uint64_t>(c.log().at(k).kind));
                 x.add(c.log().at(k).origin.request);
             }
             for (node_id f = 1; f <= hosts.size(); ++f) { x.add(c.acked_length(f)); x.add(c.sent_length(f)); }
@@ -94,7 +96,7 @@ struct xstate {
         std::sort(ms.begin(), ms.end());   // the network is a multiset
         for (auto m : ms) x.add(m);
         x.add(crashes); x.add(drops); x.add(dups); x.add(broadcasts); x.add(timeouts); x.add(heartbeats);
-        x.add(snapshots);
+        x.add(snapshots); x.add(changes);
         return x.h;
     }
 };
@@ -173,9 +175,10 @@ private:
             if (it->second <= depth) return;
             it->second = depth;   // reached sooner: its subtree goes deeper now
         } else {
-            bool leader = false, commit = false, snapshot = false;
+            bool leader = false, commit = false, snapshot = false, changed = false;
             for (const node_host& n : s.hosts) {
                 if (!n.up()) continue;
+                changed |= n.core().configuration_index() != 0;
                 leader |= n.core().role() == role::leader;
                 commit |= n.core().commit_length() > 0;
                 snapshot |= n.core().snapshot().index > 0;
@@ -183,6 +186,7 @@ private:
             res_.states_with_leader += leader;
             res_.states_with_commit += commit;
             res_.states_with_snapshot += snapshot;
+            res_.states_with_change += changed;
             if (visited_.size() > cfg_.max_states) throw budget{};
         }
         res_.max_depth = std::max(res_.max_depth, depth);
@@ -268,6 +272,18 @@ private:
                     t.hosts[i].request_snapshot(fx);
                     carry_out(t, i, fx);
                 });
+            // Single-server change (thesis §4): the leader is asked to
+            // remove a node, itself included.
+            if (s.changes < cfg_.max_membership && s.hosts[i].core().role() == role::leader)
+                for (node_id k = 1; k <= s.hosts.size(); ++k)
+                    go({"the leader is asked to remove a node: leader, node", nullptr, (i + 1) * 10 + k},
+                       [&](xstate& t) {
+                           ++t.changes;
+                           host_effects fx;
+                           t.hosts[i].change_membership(
+                               membership_change{membership_change::action::remove, member{k, true, {}, {}}}, fx);
+                           carry_out(t, i, fx);
+                       });
             if (s.crashes < cfg_.max_crashes) {
                 go({"crash, losing unsynced writes:", nullptr, i + 1}, [&](xstate& t) {
                     ++t.crashes;

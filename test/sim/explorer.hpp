@@ -6,7 +6,9 @@
 // pending sync, crash a node (losing all or none of its unsynced writes) and
 // restart it, issue a broadcast at a node, take a snapshot at a node's
 // applied index (max_snapshots; with core.log_keep_entries 0 a follower that
-// lags then needs InstallSnapshot). States already seen (by a hash of
+// lags then needs InstallSnapshot), ask the leader to remove a node (any of
+// the three, itself included: max_membership, a single-server change, thesis
+// §4). States already seen (by a hash of
 // every core's observable state, the disks and the network) are not explored
 // again unless reached at a smaller depth. The same invariants as the random
 // simulator are checked after every transition.
@@ -30,6 +32,7 @@ struct explore_config {
     std::size_t max_timeouts = 3;     ///< election timeouts along a path
     std::size_t max_heartbeats = 2;
     std::size_t max_snapshots = 0;    ///< snapshot events along a path (a node snapshots what it applied)
+    std::size_t max_membership = 1;   ///< membership events along a path (the leader is asked to remove a node)
     std::uint64_t max_states = 40'000'000;   ///< distinct states before giving up (memory bound)
     core_config core;                 ///< template (self/members set per node)
     detail::core_faults broken_core;  ///< deliberately broken protocol rules (sim_fault_tests)
@@ -48,6 +51,7 @@ struct explore_result {
     std::uint64_t states_with_commit = 0;
     std::uint64_t states_with_snapshot = 0;   ///< some node holds a snapshot
     std::uint64_t restores = 0;               ///< transitions that replaced a state machine by a snapshot
+    std::uint64_t states_with_change = 0;     ///< some node's configuration is not the bootstrap one
 };
 
 explore_result explore(const explore_config& cfg);

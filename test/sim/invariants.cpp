@@ -16,7 +16,135 @@ std::string str(auto&&... parts) {
 } // namespace
 
 invariants::invariants(std::size_t nodes, const kv_options& machine)
-    : reference_(machine), max_term_sent_(nodes, 0), delivered_(nodes, 0) {}
+    : invariants(nodes, machine, [nodes] {
+          std::vector<node_id> all;
+          for (node_id i = 1; i <= nodes; ++i) all.push_back(i);
+          return membership(all);
+      }()) {}
+
+invariants::invariants(std::size_t nodes, const kv_options& machine, membership bootstrap)
+    : reference_(machine), max_term_sent_(nodes, 0), delivered_(nodes, 0), wipes_(nodes, 0),
+      bootstrap_(bootstrap), committed_config_(std::move(bootstrap)), prev_config_(nodes), prev_commit_(nodes, 0), led_term_(nodes, 0) {}
+
+void invariants::on_wipe(const node_host& h) {
+    const std::size_t k = h.id() - 1;
+    ++wipes_[k];
+    max_term_sent_[k] = 0;
+    delivered_[k] = 0;
+    prev_config_[k] = membership();
+    prev_commit_[k] = 0;
+    led_term_[k] = 0;
+}
+
+namespace {
+// The servers whose record differs between two configurations (in one only,
+// or a voter in one and a learner in the other).
+std::size_t servers_apart(const membership& a, const membership& b) {
+    std::size_t n = 0;
+    for (const member& m : a.members()) {
+        const member* o = b.find(m.id);
+        if (!o || o->voter != m.voter) ++n;
+    }
+    for (const member& m : b.members())
+        if (!a.contains(m.id)) ++n;
+    return n;
+}
+} // namespace
+
+// A leader needs the votes of a majority of its configuration's voters; the
+// votes counted are those granted to it in its term (on_send), by voters of
+// that configuration, and its own when it is one.
+void invariants::election_quorum(const node_host& h) const {
+    const raftlite::core& c = h.core();
+    const membership& cfg = c.configuration();
+    const term_t t = c.current_term();
+    std::size_t granted = 0;
+    std::string who;
+    for (const member& m : cfg.members()) {
+        if (!m.voter) continue;
+        bool yes = m.id == h.id();
+        for (unsigned g = 0; !yes && m.id - 1 < wipes_.size() && g <= wipes_[m.id - 1]; ++g) {
+            auto it = votes_.find({t, m.id, g});
+            yes = it != votes_.end() && it->second == h.id();
+        }
+        if (yes) {
+            ++granted;
+            who += " " + std::to_string(m.id);
+        }
+    }
+    if (granted < cfg.quorum())
+        throw violation("election quorum", str("node ", h.id(), " leads term ", t, " with the votes of voters {", who,
+                                               " } only: ", granted, " of the ", cfg.voter_count(),
+                                               " voters of its configuration (", to_string(cfg), "), a majority is ",
+                                               cfg.quorum()));
+}
+
+// The entry at the leader's new commit length is durable on a majority of the
+// voters of its configuration (before or after the turn).
+void invariants::commit_quorum(const std::vector<node_host>& hosts, const node_host& h, const membership& before) const {
+    const raftlite::core& c = h.core();
+    const index_t at = c.commit_length();
+    if (at < c.log().start() || at > c.log().length()) return;   // (a snapshot's, not an entry it committed)
+    const term_t t = c.log().term_at(at);
+    auto holds = [&](const node_host& o) {
+        const memory_persister::image& d = o.disk().durable_state();
+        if (d.snapshot && d.snapshot->index >= at) return true;
+        if (at < d.log_start || at > d.last_index()) return false;
+        return d.entries[at - d.log_start].term == t;
+    };
+    auto majority = [&](const membership& m, std::string* who) {
+        std::size_t k = 0;
+        for (const member& mb : m.members()) {
+            if (!mb.voter || mb.id == no_node || mb.id > hosts.size() || !holds(hosts[mb.id - 1])) continue;
+            ++k;
+            if (who) *who += " " + std::to_string(mb.id);
+        }
+        return k >= m.quorum();
+    };
+    if (majority(c.configuration(), nullptr) || (!before.empty() && majority(before, nullptr))) return;
+    std::string who;
+    majority(c.configuration(), &who);
+    throw violation("quorum overlap",
+                    str("node ", h.id(), " leads term ", c.current_term(), " and commits entry ", at, " (term ", t,
+                        ") but only voters {", who, " } of its configuration (", to_string(c.configuration()),
+                        ") hold it durably; a majority is ", c.configuration().quorum(),
+                        before.empty() ? std::string() : " (nor in the one before: " + to_string(before) + ")"));
+}
+
+// Thesis §4.1: a configuration entry changes one server, and a leader
+// appends one only once the configuration before it has committed.
+void invariants::configuration_entry(const node_host& h, const log_entry& e) const {
+    const raftlite::core& c = h.core();
+    const auto next = decode_membership(e.data());
+    if (!next)
+        throw violation("membership", str("node ", h.id(), " holds configuration entry ", e.index, " that does not decode"));
+    if (e.index <= c.snapshot().index) return;
+    // The configuration before it: the previous configuration entry in the
+    // log, else the snapshot's, else the cluster's bootstrap one (a server
+    // that joined empty has none of its own).
+    index_t prev_at = 0;
+    for (index_t k = e.index - 1; k >= c.log().start() && k > 0; --k)
+        if (c.log().at(k).kind == entry_kind::configuration) {
+            prev_at = k;
+            break;
+        }
+    membership prev = bootstrap_;
+    if (prev_at != 0) {
+        if (auto m = decode_membership(c.log().at(prev_at).data())) prev = std::move(*m);
+    } else if (c.snapshot().index > 0 && !c.snapshot().members.empty()) {
+        prev = c.snapshot().members;
+    }
+    if (servers_apart(prev, *next) > 1)
+        throw violation("membership", str("node ", h.id(), "'s configuration entry ", e.index, " (term ", e.term,
+                                          ": ", to_string(*next), ") changes more than one server of the one before (",
+                                          to_string(prev), ")"));
+    if (c.role() != role::leader || e.term != c.current_term()) return;   // appended by this leader
+    if (prev_at > c.commit_length())
+        throw violation("membership", str("node ", h.id(), " leads term ", c.current_term(),
+                                          " and appends configuration entry ", e.index, " (", to_string(*next),
+                                          ") while the one before it, at ", prev_at, ", is not committed (commit ",
+                                          c.commit_length(), "): one change at a time"));
+}
 
 invariants::entry_sig invariants::sig_of(const log_entry& e) {
     return {e.term, e.kind, e.origin, e.payload};
@@ -34,6 +162,9 @@ void invariants::on_boot(const node_host& h) {
                                            " after it had sent messages of term ",
                                            max_term_sent_[h.id() - 1]));
     delivered_[h.id() - 1] = 0;
+    prev_config_[h.id() - 1] = c.configuration();
+    prev_commit_[h.id() - 1] = c.commit_length();
+    led_term_[h.id() - 1] = 0;
 }
 
 void invariants::on_send(const node_host& h, const envelope& env) {
@@ -56,7 +187,7 @@ void invariants::on_send(const node_host& h, const envelope& env) {
                     if (d.hard.current_term == m.term && d.hard.voted_for != env.to)
                         throw violation("durability", str("node ", self, " grants its term ", m.term,
                                                           " vote to ", env.to, " before the vote is durable"));
-                    auto [it, fresh] = votes_.emplace(std::pair(m.term, self), env.to);
+                    auto [it, fresh] = votes_.emplace(std::tuple(m.term, self, wipes_[self - 1]), env.to);
                     if (!fresh && it->second != env.to)
                         throw violation("election safety", str("node ", self, " voted twice in term ", m.term,
                                                                ": for ", it->second, " and for ", env.to));
@@ -157,6 +288,7 @@ void invariants::after_turn(const std::vector<node_host>& hosts, const node_host
             throw violation("log matching", str("node ", n, " holds a different entry ", e.index, " of term ",
                                                 e.term, " than another node (or a different predecessor term ",
                                                 prev, " vs ", it->second.second, ")"));
+        if (e.kind == entry_kind::configuration && check_membership_rule) configuration_entry(h, e);
     }
 
     // A restored snapshot holds exactly the state the committed log builds up
@@ -196,6 +328,12 @@ void invariants::after_turn(const std::vector<node_host>& hosts, const node_host
                                     " there"));
         } else {
             committed_.push_back(sig_of(e));
+            if (e.kind == entry_kind::configuration) {
+                if (auto m = decode_membership(e.data())) {
+                    committed_config_ = std::move(*m);
+                    committed_config_index_ = e.index;
+                }
+            }
             reference_.apply(e);
             digests_.push_back(reference_.digest());
             auto f = failed_.find({e.origin.node, e.origin.request});
@@ -231,8 +369,19 @@ void invariants::after_turn(const std::vector<node_host>& hosts, const node_host
         if (!fresh && it->second != n)
             throw violation("election safety", str("nodes ", it->second, " and ", n, " both lead term ",
                                                    c.current_term()));
-        if (fresh) leader_completeness(h, 1);
+        if (fresh) {
+            leader_completeness(h, 1);
+            election_quorum(h);
+        }
     }
+
+    // quorum overlap: what a leader commits is durable on a majority of its voters
+    const std::size_t k = n - 1;
+    const bool led = c.role() == role::leader || led_term_[k] == c.current_term();
+    if (led && c.commit_length() > prev_commit_[k]) commit_quorum(hosts, h, prev_config_[k]);
+    prev_commit_[k] = c.commit_length();
+    led_term_[k] = c.role() == role::leader ? c.current_term() : 0;
+    if (!(prev_config_[k] == c.configuration())) prev_config_[k] = c.configuration();
 
     // acknowledged broadcasts are what was committed at their index
     for (const completion& cp : fx.completions) {
@@ -255,9 +404,13 @@ void invariants::after_turn(const std::vector<node_host>& hosts, const node_host
     }
 }
 
-void invariants::check_converged(const std::vector<node_host>& hosts) const {
+void invariants::check_converged(const std::vector<node_host>& hosts, const membership* members) const {
     for (const node_host& h : hosts) {
-        if (!h.up()) continue;
+        if (members && !members->contains(h.id())) continue;
+        if (!h.up()) {
+            if (members) throw violation("acknowledged", str("node ", h.id(), " of the configuration is down at the end"));
+            continue;
+        }
         const raftlite::core& c = h.core();
         for (const auto& [origin, index] : acked_) {
             if (index > c.commit_length())

@@ -181,6 +181,31 @@ std::uint64_t node_host::read(host_effects& fx) {
     return request;
 }
 
+std::uint64_t node_host::change_membership(const membership_change& change, host_effects& fx) {
+    turn_scope t(fx_, fx);
+    const std::uint64_t request = run_->change_membership(change);
+    next_request_ = run_->next_request();
+    return request;
+}
+
+void node_host::wipe() {
+    abandon_snapshots();
+    run_.reset();
+    rounds_.clear();
+    machine_.reset();
+    heartbeat_ = false;
+    disk_ = memory_persister();
+    cfg_.members = membership();
+}
+
+void node_host::membership_done(std::uint64_t request, boost::system::error_code ec, index_t index) {
+    if (fx_) fx_->changes.push_back({request, ec, index});
+}
+
+void node_host::configuration_changed(const membership& members) {
+    if (fx_) fx_->configuration = members;
+}
+
 void node_host::complete_sync(host_effects& fx) {
     if (rounds_.empty()) return;
     turn_scope t(fx_, fx);

@@ -49,6 +49,16 @@ struct host_effects {
     /// ... and received snapshots wait to be sealed (the world schedules
     /// seal_received, once for each, in order).
     std::size_t seals_queued = 0;
+    /// Membership changes answered (runner_host::membership_done): request,
+    /// outcome ({} once committed) and the configuration entry's index.
+    struct change_done {
+        std::uint64_t request = 0;
+        boost::system::error_code ec;
+        index_t index = 0;
+    };
+    std::vector<change_done> changes;
+    /// The configuration in force changed (runner_host::configuration_changed).
+    std::optional<membership> configuration;
 
     void clear() { *this = host_effects(); }
 };
@@ -99,6 +109,16 @@ public:
     /// Asks the node to hand its leadership to `target` (thesis §3.10);
     /// returns its request id.
     std::uint64_t transfer(node_id target, host_effects& fx);
+    /// Asks for a membership change (thesis §4); returns its request id
+    /// (host_effects::changes reports the outcome).
+    std::uint64_t change_membership(const membership_change& change, host_effects& fx);
+    /// A fresh machine in place of this one (membership churn: a removed
+    /// server comes back only with an empty disk): the node stops, its disk
+    /// and state machine are emptied and it boots next with an empty
+    /// bootstrap configuration (a server waiting to be added). Incarnations
+    /// and request ids go on counting, so nothing of the old machine's can be
+    /// taken for the new one's.
+    void wipe();
     /// The node's own clock (what runner_host::now() reads, for lease reads);
     /// the world sets it before each turn. None: the node has no clock.
     void set_clock(std::optional<std::chrono::nanoseconds> now) noexcept { clock_ = now; }
@@ -151,6 +171,8 @@ private:
     void transfer_done(std::uint64_t request, boost::system::error_code ec) override {
         fx_->transfers.emplace_back(request, ec);
     }
+    void membership_done(std::uint64_t request, boost::system::error_code ec, index_t index) override;
+    void configuration_changed(const membership& members) override;
     std::optional<std::chrono::nanoseconds> now() override { return clock_; }
     void reset_election_timer() override { fx_->reset_election_timer = true; }
     void set_heartbeat(bool running) override;

@@ -5,7 +5,9 @@
 // Every family runs with every fault kind (crashes, power losses and process
 // crashes, partitions of every shape, loss, duplication, late delivery) and
 // every check on; a third of the seeds read through the log, a third through
-// ReadIndex, a third under leases, and half of them run retrying clients.
+// ReadIndex, a third under leases, and half of them run retrying clients;
+// in the main, batch-of-one and snapshot families half the seeds run
+// membership churn with two spare nodes (churn_for).
 // Seed S of a family replays with the command line that describe_failure()
 // prints.
 #ifndef RAFTLITE_SIM_SWEEP_HPP
@@ -69,6 +71,20 @@ inline world_config sweep_config(std::uint64_t seed, std::size_t nodes, std::uin
     return c;
 }
 
+/// Membership churn (world_config::membership_changes): the seeds S with
+/// (S / 12) odd, in the main, batch-of-one and snapshot families (and in
+/// `sim --faults all` sweeps), so every read mode, size and client kind runs
+/// with and without it.
+inline bool churn_for(std::uint64_t seed) { return (seed / 12) % 2 == 1; }
+
+/// Churn settings: a change asked every 250..750 ms (now and then two in a
+/// row), two spare nodes waiting to be added, at least 3 voters kept (2 for
+/// smaller clusters), a replace dipping one below.
+inline void apply_churn_settings(world_config& c) {
+    c.membership_changes = 500;
+    c.spare_nodes = 2;
+}
+
 /// The snapshot family's settings for seed `s`: every node snapshots every
 /// 5..24 entries and keeps 0..7 entries below it, snapshots travel in chunks
 /// of 1..16 bytes, 1..3 in flight; two seeds in three take their snapshots
@@ -83,7 +99,10 @@ inline void apply_snapshot_settings(world_config& c, std::uint64_t s) {
 }
 
 /// The families, each a modest number of seeds (sim_tests' budget):
-///   main           seeds 1..300, 3 and 5 nodes alternating, 8000 steps
+///   main           seeds 1..300, 3 and 5 nodes alternating, 8000 steps;
+///                  membership churn in the seeds S with S / 12 odd (as in
+///                  batch of one and snapshots: configurations travel in
+///                  snapshots and through one-entry batches there)
 ///   even sizes     2, 4 and 6 nodes (a 2-node cluster needs both nodes)
 ///   batch of one   max_batch_entries 1, max_inflight 1: a new leader's probe
 ///                  and its no-op no longer hide a stale suffix or the
@@ -100,7 +119,11 @@ inline void apply_snapshot_settings(world_config& c, std::uint64_t s) {
 inline const std::vector<sweep_family>& standard_sweep() {
     static const std::vector<sweep_family> families = {
         {"main (3/5 nodes)", 1, 300,
-         [](std::uint64_t s) { return sweep_config(s, s % 2 ? 3 : 5, 8000); }},
+         [](std::uint64_t s) {
+             world_config c = sweep_config(s, s % 2 ? 3 : 5, 8000);
+             if (churn_for(s)) apply_churn_settings(c);
+             return c;
+         }},
         {"even sizes (2/4/6 nodes)", 3001, 3090,
          [](std::uint64_t s) { return sweep_config(s, 2 + 2 * (s % 3), 6000); }},
         {"batch of one (3/4/5 nodes)", 4001, 4060,
@@ -108,6 +131,7 @@ inline const std::vector<sweep_family>& standard_sweep() {
              world_config c = sweep_config(s, 3 + s % 3, 6000);
              c.core.max_batch_entries = 1;
              c.core.max_inflight = 1;
+             if (churn_for(s)) apply_churn_settings(c);
              return c;
          }},
         {"tiny batches (2/3/5 nodes)", 5001, 5060,
@@ -135,6 +159,7 @@ inline const std::vector<sweep_family>& standard_sweep() {
          [](std::uint64_t s) {
              world_config c = sweep_config(s, s % 2 ? 3 : 5, 6000);
              apply_snapshot_settings(c, s);
+             if (churn_for(s)) apply_churn_settings(c);
              return c;
          }},
     };

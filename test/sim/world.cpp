@@ -3,6 +3,7 @@
 
 #include <raftlite/error.hpp>
 
+#include "churn.hpp"
 #include "describe.hpp"
 #include "invariants.hpp"
 #include "linearizability.hpp"
@@ -67,13 +68,16 @@ run_stats& run_stats::operator+=(const run_stats& o) {
     heal_to_commit_ms = std::max(heal_to_commit_ms, o.heal_to_commit_ms);
     reads += o.reads; read_rounds += o.read_rounds; lease_reads += o.lease_reads;
     retries += o.retries; duplicates += o.duplicates;
+    membership_asked += o.membership_asked; membership_committed += o.membership_committed;
+    configurations += o.configurations; readded += o.readded;
     return *this;
 }
 
 namespace {
 
 // ---- scheduled events ---------------------------------------------------------
-struct ev_deliver { envelope env; };
+// (epochs: membership churn drops what a stopped server sent or was sent)
+struct ev_deliver { envelope env; std::uint32_t from_epoch = 0, to_epoch = 0; };
 struct ev_election { std::size_t node; std::uint64_t gen; };
 struct ev_heartbeat { std::size_t node; std::uint64_t gen; };
 struct ev_sync { std::size_t node; unsigned incarnation; };
@@ -86,9 +90,10 @@ struct ev_restart { std::size_t node; };
 struct ev_drain { std::size_t node; unsigned incarnation; };
 struct ev_snapshot_done { std::size_t node; unsigned incarnation; };   // deferred: the application finishes its snapshot
 struct ev_seal { std::size_t node; unsigned incarnation; };            // deferred: a received snapshot is sealed
+struct ev_churn {};                                                     // membership churn: ask for a change
 using sched_payload = std::variant<ev_deliver, ev_election, ev_heartbeat, ev_sync, ev_client,
                                    ev_client_timeout, ev_client_retry, ev_fault, ev_heal_network, ev_restart,
-                                   ev_drain, ev_snapshot_done, ev_seal>;
+                                   ev_drain, ev_snapshot_done, ev_seal, ev_churn>;
 
 struct scheduled {
     std::uint64_t time;
@@ -128,8 +133,10 @@ kv_options machine_options(const world_config& cfg) {
 class world {
 public:
     explicit world(const world_config& cfg)
-        : cfg_(cfg), rng_(cfg.seed), net_(cfg.nodes), inv_(cfg.nodes, machine_options(cfg)),
+        : cfg_(cfg), rng_(cfg.seed), net_(cfg.nodes + cfg.spare_nodes),
+          inv_(cfg.nodes + cfg.spare_nodes, machine_options(cfg), bootstrap(cfg)),
           trace_(cfg.trace_keep, cfg.trace_all), clients_(cfg.clients) {
+        const std::size_t total = cfg.nodes + cfg.spare_nodes;
         net_.min_latency = cfg.min_latency;
         net_.max_latency = cfg.max_latency;
         net_.late_min = cfg.late_min;
@@ -145,31 +152,39 @@ public:
             tmpl.lease_duration = std::chrono::nanoseconds(
                 static_cast<std::int64_t>(1e6 * static_cast<double>(cfg.election_timeout) * (1 - b) / (1 + b)));
         }
-        rate_.assign(cfg.nodes, 1.0);
+        rate_.assign(total, 1.0);
         if (cfg.clock_drift > 0) {
             prng clocks(cfg.seed ^ 0x636c6f636bULL);   // its own stream: the main one stays as it was
             for (double& r : rate_)
                 r = 1.0 - cfg.clock_drift + 2.0 * cfg.clock_drift * static_cast<double>(clocks.uniform(0, 1000000)) / 1e6;
         }
-        for (std::size_t i = 1; i <= cfg.nodes; ++i) {
+        for (std::size_t i = 1; i <= total; ++i) {
             core_config c = tmpl;
             c.self = i;
-            c.members = members;
+            if (i <= cfg.nodes) c.members = members;   // spares: none, waiting to be added
             hosts_.emplace_back(c, cfg.broken_core, cfg.broken_driver, cfg.broken_load);
             hosts_.back().set_snapshot_entries(cfg.snapshot_entries);
             hosts_.back().set_deferred_snapshots(cfg.snapshot_delay != 0);
             hosts_.back().set_machine(machine_options(cfg));
         }
-        election_gen_.assign(cfg.nodes, 0);
-        heard_.assign(cfg.nodes, std::vector<std::uint64_t>(cfg.nodes, 0));
-        leader_since_.assign(cfg.nodes, 0);
-        leader_term_.assign(cfg.nodes, 0);
-        heartbeat_gen_.assign(cfg.nodes, 0);
-        sync_free_at_.assign(cfg.nodes, 0);
-        seal_free_at_.assign(cfg.nodes, 0);
-        restart_pending_.assign(cfg.nodes, false);
-        inbox_.resize(cfg.nodes);
+        election_gen_.assign(total, 0);
+        heard_.assign(total, std::vector<std::uint64_t>(total, 0));
+        leader_since_.assign(total, 0);
+        leader_term_.assign(total, 0);
+        heartbeat_gen_.assign(total, 0);
+        sync_free_at_.assign(total, 0);
+        seal_free_at_.assign(total, 0);
+        restart_pending_.assign(total, false);
+        inbox_.resize(total);
+        retired_.assign(total, false);
+        leader_config_.assign(total, 0);
+        epoch_.assign(total, 0);
+        if (cfg.membership_changes != 0) {
+            const std::size_t min_voters = std::max<std::size_t>(1, std::min(cfg.churn_min_voters, cfg.nodes));
+            churn_.emplace(total, min_voters, std::min(total, cfg.nodes + 1));
+        }
         inv_.check_false_failures = cfg.check_false_failures;
+        inv_.check_membership_rule = cfg.check_membership_rule;
         base_loss_ = cfg.faults.loss ? 0.01 : 0;
         base_dup_ = cfg.faults.duplicate ? 0.01 : 0;
         base_late_ = cfg.faults.late ? 0.005 : 0;
@@ -217,6 +232,17 @@ private:
     void check_quorum_rule(std::size_t i);
     void check_stable() const;
     void check_history();
+    // ---- membership churn (world_config::membership_changes; churn.hpp) ----
+    static membership bootstrap(const world_config& cfg);
+    void forget_host(std::size_t i);
+    void churn();
+    void churn_outcomes(std::size_t i, const host_effects& fx);
+    void retire_removed();
+    void bring_back(std::size_t i);
+    /// The members the end-of-run checks cover: every node without churn,
+    /// else the configuration of the leader (nothing while none leads).
+    std::optional<membership> final_members() const;
+    bool counts(std::size_t i) const;   // host i is one the end-of-run checks cover now
 
     world_config cfg_;
     prng rng_;
@@ -234,6 +260,7 @@ private:
     std::vector<std::vector<std::uint64_t>> heard_;
     std::vector<std::uint64_t> leader_since_;
     std::vector<term_t> leader_term_;
+    std::vector<index_t> leader_config_;   // churn: the configuration index each leader was last checked in
     term_t received_term_ = 0;   // highest term in the messages of the turn being taken
     term_t vote_term_ = 0;       // ... in its vote requests (leader stickiness may disregard them, thesis §4.2.3)
     std::uint64_t disregarded_before_ = 0;   // the node's votes_disregarded before the turn
@@ -263,6 +290,13 @@ private:
     std::size_t probe_node_ = 0;
     index_t probe_index_ = 0;
     std::uint64_t probe_sent_ = 0;
+    // membership churn
+    std::optional<churn_scheduler> churn_;
+    std::vector<bool> retired_;              // removed (committed) and stopped, until added again
+    std::vector<std::uint32_t> epoch_;       // each stop of a removed server: messages across it are dropped
+    membership committed_seen_;              // the committed configuration the world last acted on
+    index_t committed_seen_index_ = 0;
+    std::map<std::pair<std::size_t, std::uint64_t>, membership_change> changes_asked_;   // (host, request) ->
 };
 
 void world::boot(std::size_t i) {
@@ -295,6 +329,11 @@ void world::crash(std::size_t i) {
     if (unfinished != 0) trace_.line(now_, "n%zu abandons %zu unfinished snapshot(s)", i + 1, unfinished);
     // What survived on the disk must still hold every entry it held.
     inv_.after_crash(hosts_[i]);
+    forget_host(i);
+}
+
+// Node i's process is gone: its timers, its clients' requests and reads.
+void world::forget_host(std::size_t i) {
     // timers and syncs die with the process: their generations move on
     ++election_gen_[i];
     ++heartbeat_gen_[i];
@@ -393,12 +432,25 @@ void world::check_quorum_rule(std::size_t i) {
         leader_term_[i] = c.current_term();
         leader_since_[i] = now_;
     }
-    if (!cfg_.check_quorum_rule || !cfg_.core.check_quorum || c.quorum() < 2) return;
+    if (churn_ && leader_config_[i] != c.configuration_index()) {
+        // A new configuration: the core's next check counts its voters,
+        // which the leader may not have heard from yet (or only long ago).
+        leader_config_[i] = c.configuration_index();
+        leader_since_[i] = now_;
+    }
+    if (!cfg_.check_quorum_rule || !cfg_.core.check_quorum) return;
+    // The voters of its configuration count, itself too when it is one (a
+    // leader being removed is not).
+    const membership& m = c.configuration();
+    const std::size_t need = m.quorum() - (m.is_voter(i + 1) ? 1 : 0);
+    if (need == 0) return;
     std::vector<std::uint64_t> contact;
-    for (std::size_t j = 0; j < hosts_.size(); ++j)
-        if (j != i) contact.push_back(std::max(heard_[i][j], leader_since_[i]));
+    for (const member& mb : m.members())
+        if (mb.voter && mb.id != i + 1 && mb.id <= hosts_.size())
+            contact.push_back(std::max(heard_[i][mb.id - 1], leader_since_[i]));
+    if (contact.size() < need) return;
     std::sort(contact.begin(), contact.end(), std::greater<>());
-    const std::uint64_t last = contact[c.quorum() - 2];   // the leader counts itself
+    const std::uint64_t last = contact[need - 1];
     if (now_ > last + cfg_.check_quorum_bound())
         throw violation("check quorum", "node " + std::to_string(i + 1) + " still leads term " +
                                             std::to_string(c.current_term()) + " at " + std::to_string(now_) +
@@ -431,9 +483,10 @@ void world::carry_out(std::size_t i, host_effects& fx) {
             timeout_now_in_flight_ += copies.size();
             for (auto d : copies) timeout_now_last_ = std::max(timeout_now_last_, now_ + d);
         }
+        const std::uint32_t fe = epoch_[env.from - 1], te = epoch_[env.to - 1];
         for (std::size_t k = 0; k < copies.size(); ++k) {
-            if (k + 1 < copies.size()) schedule(now_ + copies[k], ev_deliver{env});
-            else schedule(now_ + copies[k], ev_deliver{std::move(env)});
+            if (k + 1 < copies.size()) schedule(now_ + copies[k], ev_deliver{env, fe, te});
+            else schedule(now_ + copies[k], ev_deliver{std::move(env), fe, te});
         }
     }
     for (std::size_t k = 0; k < fx.syncs_queued; ++k) {
@@ -476,6 +529,10 @@ void world::carry_out(std::size_t i, host_effects& fx) {
         else if (ec == errc::transfer_timed_out) ++stats_.transfers_timed_out;
         else if (ec != errc::not_leader && ec != errc::busy && ec != errc::transfer_rejected)
             throw violation("driver", "unexpected transfer outcome " + ec.message());
+    }
+    if (churn_) {
+        churn_outcomes(i, fx);
+        retire_removed();
     }
 }
 
@@ -812,7 +869,8 @@ void world::dispatch(const sched_payload& p) {
                 if (std::holds_alternative<timeout_now>(e.env.msg)) --timeout_now_in_flight_;
                 char buf[160];
                 describe(e.env.msg, buf, sizeof buf);
-                const bool drop = !hosts_[i].up() || net_.blocked(e.env.from, e.env.to);
+                const bool drop = !hosts_[i].up() || net_.blocked(e.env.from, e.env.to) ||
+                                  e.from_epoch != epoch_[e.env.from - 1] || e.to_epoch != epoch_[i];
                 trace_.line(now_, "n%llu <- n%llu %s%s", static_cast<unsigned long long>(e.env.to),
                             static_cast<unsigned long long>(e.env.from), buf, drop ? " (dropped)" : "");
                 if (drop) return;
@@ -894,6 +952,8 @@ void world::dispatch(const sched_payload& p) {
                 carry_out(e.node, fx);
             } else if constexpr (std::is_same_v<T, ev_restart>) {
                 if (!hosts_[e.node].up() && restart_pending_[e.node]) boot(e.node);
+            } else if constexpr (std::is_same_v<T, ev_churn>) {
+                if (faulting_) churn();
             }
         },
         p);
@@ -907,7 +967,7 @@ void world::heal() {
     net_.late = 0;   // (late messages already on their way still arrive, up to late_max from now)
     trace_.line(now_, "HEAL: all faults end");
     for (std::size_t i = 0; i < hosts_.size(); ++i)
-        if (!hosts_[i].up()) boot(i);
+        if (!hosts_[i].up() && !retired_[i]) boot(i);
 }
 
 // A leadership transfer in progress, or a timeout_now on its way (a late
@@ -919,7 +979,10 @@ bool world::quiescent() const {
     if (l == hosts_.size()) return false;
     const raftlite::core& lc = hosts_[l].core();
     if (lc.transfer_target() != no_node || timeout_now_in_flight_ != 0) return false;
-    for (const node_host& h : hosts_) {
+    if (churn_ && !lc.is_voter()) return false;   // a leader on its way out
+    for (std::size_t i = 0; i < hosts_.size(); ++i) {
+        if (!counts(i)) continue;
+        const node_host& h = hosts_[i];
         if (!h.up() || h.syncs_pending() != 0 || !h.runner().queued().empty() || h.runner().after_sync_waiting() != 0 ||
             h.seals_pending() != 0)
             return false;
@@ -934,6 +997,7 @@ bool world::quiescent() const {
 
 void world::check_stable() const {
     for (std::size_t i = 0; i < hosts_.size(); ++i) {
+        if (!hosts_[i].up()) continue;   // (a removed server, stopped)
         if (hosts_[i].core().current_term() != stable_terms_[i])
             throw violation("leader stability",
                             "node " + std::to_string(i + 1) + " moved from term " + std::to_string(stable_terms_[i]) +
@@ -953,13 +1017,24 @@ void world::check_stable() const {
 // behind may find what it needs compacted away: it gets a snapshot first.
 std::uint64_t world::catch_up_round_trips() const {
     index_t longest = 0;
-    for (const node_host& h : hosts_) longest = std::max(longest, h.core().log().length());
+    for (const node_host& h : hosts_)
+        if (h.up()) longest = std::max(longest, h.core().log().length());
     const index_t to_come = clients_.size() * (cfg_.retrying_clients ? 2 : 1) + 2;
     longest += to_come;
     const std::uint64_t snapshot = cfg_.snapshot_entries != 0 ? snapshot_round_trips(longest, to_come) : 0;
     const std::uint64_t batch = cfg_.core.max_batch_entries;
     std::uint64_t worst = 0;
     for (const node_host& h : hosts_) {
+        if (!h.up()) {
+            // Churn: a stopped removed server may be added again (a change
+            // under way at the heal) and must catch up from nothing known.
+            if (churn_) {
+                std::uint64_t trips = (longest + batch - 1) / batch + 1;
+                if (longest > cfg_.core.log_keep_entries) trips += snapshot;
+                worst = std::max<std::uint64_t>(worst, trips);
+            }
+            continue;
+        }
         const raft_log& log = h.core().log();
         index_t good = std::min<index_t>(inv_.committed_length(), log.length());
         while (good >= log.start() && log.term_at(good) != inv_.committed_term(good)) --good;
@@ -1003,8 +1078,11 @@ std::uint64_t world::snapshot_round_trips(index_t longest, index_t to_come) cons
 }
 
 bool world::converged(index_t upto) const {
-    for (const node_host& h : hosts_)
+    for (std::size_t i = 0; i < hosts_.size(); ++i) {
+        if (!counts(i)) continue;
+        const node_host& h = hosts_[i];
         if (!h.up() || h.core().commit_length() < upto || h.machine().applied() < upto) return false;
+    }
     return true;
 }
 
@@ -1027,6 +1105,10 @@ run_result world::run() {
         for (std::size_t i = 0; i < hosts_.size(); ++i) boot(i);
         for (std::size_t c = 0; c < clients_.size(); ++c) schedule(rng_.uniform(0, 50), ev_client{c});
         schedule(rng_.uniform(100, 400), ev_fault{});
+        if (churn_) {
+            committed_seen_ = inv_.committed_configuration();
+            schedule(rng_.uniform(cfg_.membership_changes / 2, cfg_.membership_changes), ev_churn{});
+        }
 
         auto step_once = [&] {
             scheduled s = queue_.top();
@@ -1112,7 +1194,17 @@ run_result world::run() {
             }
             if (probe_request_ == 0) {
                 probe_sent_ = now_;
-                probe_node_ = rng_.uniform(0, hosts_.size() - 1);
+                if (churn_) {   // a member, up (a removed server is stopped)
+                    std::vector<std::size_t> members;
+                    for (std::size_t k = 0; k < hosts_.size(); ++k)
+                        if (counts(k) && hosts_[k].up()) members.push_back(k);
+                    if (members.empty())
+                        for (std::size_t k = 0; k < hosts_.size(); ++k)
+                            if (hosts_[k].up()) members.push_back(k);
+                    probe_node_ = rng_.pick(members);
+                } else {
+                    probe_node_ = rng_.uniform(0, hosts_.size() - 1);
+                }
                 host_effects fx;
                 probe_request_ = hosts_[probe_node_].broadcast(make_bytes("p probe 0"), fx);
                 trace_.line(now_, "probe -> n%zu request %llu", probe_node_ + 1,
@@ -1127,9 +1219,17 @@ run_result world::run() {
                   << " ms of healing (world_config::liveness_bound: " << cfg_.election_rounds
                   << " election rounds, " << catch_up << " round trips of catch-up); leader: "
                   << (l < hosts_.size() ? "n" + std::to_string(l + 1) : std::string("none")) << "; commit/term/pending:";
-                for (auto& h : hosts_)
+                for (auto& h : hosts_) {
+                    if (!h.up()) {
+                        d << " down";
+                        continue;
+                    }
                     d << " " << h.core().commit_length() << "/t" << h.core().current_term() << "/"
                       << h.core().pending_broadcasts();
+                }
+                if (churn_)
+                    d << "; committed configuration " << to_string(inv_.committed_configuration())
+                      << (l < hosts_.size() ? "; leader's " + to_string(hosts_[l].core().configuration()) : "");
                 throw violation("liveness", d.str());
             }
             step_once();
@@ -1167,14 +1267,15 @@ run_result world::run() {
                                                 std::to_string(settle - now_) + " ms");
             step_once();
         }
-        inv_.check_converged(hosts_);
+        const std::optional<membership> members = final_members();
+        inv_.check_converged(hosts_, members ? &*members : nullptr);
         check_history();
         // From here on, no node's term may change (world_config::stability_window).
         const bool check_stability =
             cfg_.check_stability && cfg_.heartbeat + cfg_.round_trip() < cfg_.election_timeout;
         const std::uint64_t stable_until = now_ + cfg_.stability_window();
         stable_terms_.clear();
-        for (const node_host& h : hosts_) stable_terms_.push_back(h.core().current_term());
+        for (const node_host& h : hosts_) stable_terms_.push_back(h.up() ? h.core().current_term() : 0);
         auto step_stable = [&] {
             step_once();
             if (check_stability) check_stable();
@@ -1185,7 +1286,7 @@ run_result world::run() {
         auto pending = [&] {
             std::string s;
             for (const node_host& h : hosts_)
-                if (h.core().pending_broadcasts() > 0) {
+                if (h.up() && h.core().pending_broadcasts() > 0) {
                     s += " n" + std::to_string(h.id()) + ": " + std::to_string(h.core().pending_broadcasts()) + " (";
                     for (const std::string& d : h.core().describe_pending()) s += d + "; ";
                     s += ")";
@@ -1226,6 +1327,125 @@ run_result world::run() {
     return res;
 }
 
+
+// ---- membership churn (world_config::membership_changes; churn.hpp) -------------
+
+membership world::bootstrap(const world_config& cfg) {
+    std::vector<node_id> voters;
+    for (node_id i = 1; i <= cfg.nodes; ++i) voters.push_back(i);
+    return membership(voters);
+}
+
+std::optional<membership> world::final_members() const {
+    if (!churn_) return std::nullopt;
+    const std::size_t l = leader_index();
+    if (l < hosts_.size()) return hosts_[l].core().configuration();
+    return inv_.committed_configuration();
+}
+
+bool world::counts(std::size_t i) const {
+    if (!churn_) return true;
+    const std::size_t l = leader_index();
+    const membership& m = l < hosts_.size() ? hosts_[l].core().configuration() : inv_.committed_configuration();
+    return m.contains(i + 1);
+}
+
+// Asks the leader (or any node) for the scheduler's next change. Adding a
+// removed server brings it back first, as a fresh machine.
+void world::churn() {
+    const std::uint64_t gap = cfg_.membership_changes;
+    // Now and then a second change right after the first, to race it.
+    schedule(now_ + (rng_.chance(0.2) ? rng_.uniform(1, 30) : rng_.uniform(gap / 2, gap + gap / 2)), ev_churn{});
+    const std::size_t l = leader_index();
+    // The leader's configuration (the latest, a change under way included),
+    // else the committed one.
+    const membership& view = l < hosts_.size() ? hosts_[l].core().configuration() : inv_.committed_configuration();
+    const std::optional<membership_change> change = churn_->next(view, l < hosts_.size() ? l + 1 : no_node, rng_);
+    if (!change) return;
+    std::size_t ask = l;
+    if (ask == hosts_.size() || rng_.chance(0.2)) {
+        std::vector<std::size_t> up;
+        for (std::size_t i = 0; i < hosts_.size(); ++i)
+            if (hosts_[i].up()) up.push_back(i);
+        if (up.empty()) return;
+        ask = rng_.pick(up);
+    }
+    // A fresh machine is started before it is added, as an operator does
+    // (with no configuration it never campaigns); one restarting from its
+    // old disk waits for its addition to commit (retire_removed).
+    const std::size_t target = change->server.id - 1;
+    if (cfg_.wipe_removed && change->what == membership_change::action::add_learner && retired_[target]) {
+        bring_back(target);
+        if (!hosts_[ask].up()) return;
+    }
+    ++stats_.membership_asked;
+    host_effects fx;
+    const std::uint64_t request = hosts_[ask].change_membership(*change, fx);
+    changes_asked_[{ask, request}] = *change;
+    trace_.line(now_, "membership: n%zu asked to %s n%llu (request %llu)", ask + 1, action_name(change->what),
+                static_cast<unsigned long long>(change->server.id), static_cast<unsigned long long>(request));
+    carry_out(ask, fx);
+}
+
+void world::churn_outcomes(std::size_t i, const host_effects& fx) {
+    if (fx.configuration)
+        trace_.line(now_, "n%zu configuration: %s", i + 1, to_string(*fx.configuration).c_str());
+    for (const host_effects::change_done& d : fx.changes) {
+        auto it = changes_asked_.find({i, d.request});
+        if (it == changes_asked_.end()) continue;
+        trace_.line(now_, "membership: n%zu request %llu (%s n%llu): %s at %llu", i + 1,
+                    static_cast<unsigned long long>(d.request), action_name(it->second.what),
+                    static_cast<unsigned long long>(it->second.server.id),
+                    d.ec ? d.ec.message().c_str() : "committed", static_cast<unsigned long long>(d.index));
+        if (!d.ec) ++stats_.membership_committed;
+        changes_asked_.erase(it);
+    }
+}
+
+// A server whose removal committed is stopped (world_config::wipe_removed:
+// its disk wiped too), and what it sent or was sent is dropped, as the
+// transport drops a removed peer's connections.
+void world::retire_removed() {
+    if (inv_.committed_configuration_index() == committed_seen_index_) return;
+    const membership now = inv_.committed_configuration();
+    committed_seen_index_ = inv_.committed_configuration_index();
+    ++stats_.configurations;
+    trace_.line(now_, "configuration committed at %llu: %s", static_cast<unsigned long long>(committed_seen_index_),
+                to_string(now).c_str());
+    for (const member& m : committed_seen_.members()) {
+        if (now.contains(m.id)) continue;
+        const std::size_t i = m.id - 1;
+        if (i == probe_node_ && probe_request_ != 0 && probe_index_ == 0) probe_request_ = 0;   // sent again
+        if (hosts_[i].up()) {
+            hosts_[i].process_crash();   // stopped; what it wrote stays on its disk
+            inv_.after_crash(hosts_[i]);
+            forget_host(i);
+        }
+        if (cfg_.wipe_removed) {
+            hosts_[i].wipe();
+            inv_.on_wipe(hosts_[i]);
+        }
+        retired_[i] = true;
+        restart_pending_[i] = false;
+        ++epoch_[i];
+        trace_.line(now_, "n%zu removed: stopped%s", i + 1, cfg_.wipe_removed ? ", its disk wiped" : "");
+    }
+    committed_seen_ = now;
+    // A stopped server added again restarts once its addition commits (the
+    // leader replicates to it as to a learner that was down): started when
+    // asked for, it would campaign in the configuration of its old log for as
+    // long as the addition fails.
+    for (const member& m : now.members())
+        if (retired_[m.id - 1]) bring_back(m.id - 1);
+}
+
+void world::bring_back(std::size_t i) {
+    ++stats_.readded;
+    retired_[i] = false;
+    trace_.line(now_, "n%zu comes back%s", i + 1, cfg_.wipe_removed ? " as a fresh machine" : " from its disk");
+    boot(i);
+}
+
 } // namespace
 
 const char* read_mode_name(sim_read_mode m) noexcept {
@@ -1264,6 +1484,13 @@ std::string describe_failure(const world_config& cfg, const run_result& r) {
     if (cfg.max_sync != d.max_sync) s << " --max-sync " << cfg.max_sync;
     if (cfg.clients != d.clients) s << " --clients " << cfg.clients;
     if (cfg.process_crash_percent != d.process_crash_percent) s << " --process-crashes " << cfg.process_crash_percent;
+    if (cfg.membership_changes != 0)
+        s << " --membership-changes " << cfg.membership_changes << " --spares " << cfg.spare_nodes
+          << (cfg.churn_min_voters != d.churn_min_voters ? " --churn-min-voters " + std::to_string(cfg.churn_min_voters)
+                                                         : std::string())
+          << (cfg.wipe_removed ? " --wipe-removed" : "");
+    else if (cfg.spare_nodes != 0)
+        s << " --spares " << cfg.spare_nodes;
     if (cfg.snapshot_entries != 0)
         s << " --snapshots " << cfg.snapshot_entries << " --snapshot-keep " << cfg.core.log_keep_entries
           << " --snapshot-chunk " << cfg.core.snapshot_chunk_bytes << " --snapshot-inflight "
@@ -1280,6 +1507,8 @@ std::string describe_failure(const world_config& cfg, const run_result& r) {
                             std::pair{b.install_older_snapshot, "install_older_snapshot"},
                             std::pair{b.read_without_round, "read_without_round"},
                             std::pair{b.pre_vote_raises_term, "pre_vote_raises_term"},
+                            std::pair{b.count_learner_votes, "count_learner_votes"},
+                            std::pair{b.concurrent_changes, "concurrent_changes"},
                             std::pair{cfg.broken_driver.after_sync_messages_before_sync, "after_sync_messages_before_sync"},
                             std::pair{cfg.broken_driver.compact_before_snapshot_durable, "compact_before_snapshot_durable"},
                             std::pair{cfg.broken_load, "load_without_sync"},
@@ -1291,6 +1520,7 @@ std::string describe_failure(const world_config& cfg, const run_result& r) {
       << (cfg.check_false_failures ? "" : " --skip failures") << (cfg.check_terms ? "" : " --skip terms")
       << (cfg.check_quorum_rule ? "" : " --skip quorum") << (cfg.check_stability ? "" : " --skip stability")
       << (cfg.check_rejoin ? "" : " --skip rejoin")
+      << (cfg.check_membership_rule ? "" : " --skip membership")
       << " --trace\n";
     return s.str();
 }

@@ -10,7 +10,9 @@
 // then waits for quiescence (every node caught up, nothing in flight on any
 // disk) before the end-of-run checks: acknowledged entries everywhere, the
 // client history linearizable, every broadcast with an outcome, and a stable
-// leader.
+// leader. With membership churn (membership_changes, spare_nodes) "every
+// node" is every member of the leader's configuration at the end, and the
+// leader is one of its voters.
 #ifndef RAFTLITE_SIM_WORLD_HPP
 #define RAFTLITE_SIM_WORLD_HPP
 
@@ -123,6 +125,31 @@ struct world_config {
     /// top of its drift (1: no change): a drift beyond any bound, where it
     /// matters most, to show that the lease check is real.
     double leader_clock_factor = 1.0;
+    /// Membership churn (Raft thesis §4; churn.hpp): 0, off; otherwise the
+    /// world asks the leader (or, one time in five, any node) for a
+    /// single-server change every membership_changes / 2 .. 3 ×
+    /// membership_changes / 2 ms while faults run (now and then twice in a
+    /// row, 1..30 ms apart, to race the one under way). A server whose
+    /// removal commits is stopped (what it sent, or was sent, and has not
+    /// arrived is dropped, as the transport drops a removed peer's
+    /// connections); added again, it restarts from its disk (see
+    /// wipe_removed).
+    std::uint64_t membership_changes = 0;
+    /// Nodes nodes+1 .. nodes+spare_nodes exist from the start with an empty
+    /// bootstrap configuration, waiting to be added (clients may call them:
+    /// they hold broadcasts and answer not_leader).
+    std::size_t spare_nodes = 0;
+    /// Churn keeps this many voters (at most `nodes`), a replace dipping one below.
+    std::size_t churn_min_voters = 3;
+    /// A removed server added again comes back as a fresh machine (its disk
+    /// wiped, the same id) instead of restarting from its own disk. Unsafe
+    /// in Raft, and the checks show it: a server with a stale log whose
+    /// configuration still names the wiped server as a voter gets its vote
+    /// (an empty log is never more up to date) and leads without committed
+    /// entries (leader completeness; e.g. `sim --seeds 1..300
+    /// --membership-changes 500 --wipe-removed`). Off: the server restarts
+    /// from the disk it had when it was stopped, as Raft allows.
+    bool wipe_removed = false;
     bool check_outcomes = true;             ///< healed and idle, every accepted broadcast has an outcome
     bool check_false_failures = true;       ///< a broadcast that failed never commits later
     bool check_terms = true;                ///< a node adopts a higher term it receives (§5.1)
@@ -138,6 +165,7 @@ struct world_config {
     /// pre-election, so its term never rose, and the majority kept its leader.
     std::uint64_t rejoin_isolation = 0;
     bool check_rejoin = true;
+    bool check_membership_rule = true;      ///< configuration entries: one server apart, one change at a time
     std::size_t trace_keep = 60;            ///< lines of trace kept for a failure report
     std::ostream* trace_all = nullptr;      ///< stream every trace line here
 
@@ -226,6 +254,10 @@ struct run_stats {
     std::uint64_t snapshots_abandoned = 0;  ///< of those, the ones a crash abandoned before they were durable
     std::uint64_t retries = 0;          ///< attempts a retrying client sent after its first (retrying_clients)
     std::uint64_t duplicates = 0;       ///< attempts that committed as a duplicate, answered from the session table
+    std::uint64_t membership_asked = 0;     ///< membership changes asked for (membership_changes)
+    std::uint64_t membership_committed = 0; ///< of those, answered committed
+    std::uint64_t configurations = 0;       ///< configuration entries committed
+    std::uint64_t readded = 0;              ///< removed servers added again (and restarted)
     run_stats& operator+=(const run_stats& o);
 };
 

@@ -350,7 +350,15 @@ void core::become_candidate(output& out, bool leadership_transfer) {
     // are asked (learners' votes would not count).
     for (const member& m : configuration().members())
         if (m.id != cfg_.self && (m.voter || faults_.count_learner_votes)) send_after_sync(m.id, rq, out);
-    if (votes_counted() >= quorum()) become_leader(out);   // a one-voter cluster
+    if (votes_counted() >= quorum()) {
+        // A one-voter cluster leads at once, in a term not durable yet: what
+        // it sends its learners speaks for that term, so it leaves only after
+        // the sync, like a vote (a crash before it would restart the node in
+        // the term before and let it lead the new term again, differently).
+        become_leader(out);
+        for (envelope& m : out.messages) out.messages_after_sync.push_back(std::move(m));
+        out.messages.clear();
+    }
 }
 
 bool core::leader_known() const noexcept {
@@ -796,7 +804,10 @@ void core::on_log_response(node_id from, const log_response& m, output& out) {
         }
         commit_log_entries(out);
         if (current_role_ == role::leader) {
-            replicate_log(from, p, false, out);   // new entries carry the new commit index
+            // (The commit may have let a change append a configuration that
+            // drops `from`: its progress, and `p`, are then gone.)
+            auto it = followers_.find(from);
+            if (it != followers_.end()) replicate_log(from, it->second, false, out);   // new entries carry the new commit index
             announce_commit(out);
             if (change_ && change_->at == change_in_progress::stage::catching_up && change_->change.server.id == from)
                 advance_change(out);
@@ -1099,7 +1110,10 @@ void core::on_install_snapshot_response(node_id from, const install_snapshot_res
         p.inflight.clear();
         p.heartbeats_without_progress = 0;
         commit_log_entries(out);
-        if (current_role_ == role::leader) replicate_log(from, p, false, out);
+        if (current_role_ == role::leader) {
+            auto it = followers_.find(from);   // (a configuration appended on commit may drop it)
+            if (it != followers_.end()) replicate_log(from, it->second, false, out);
+        }
         if (transfer_ && transfer_->target == from) advance_transfer(out);
         return;
     }
