@@ -19,7 +19,7 @@
 //   (thesis §3.10)
 //   --pre-vote on|off          pre-vote (thesis §9.6; the core's default: on).
 //                              A --faults all sweep without it runs pre-vote in
-//                              the seeds S with S/12 even, as sim_tests does
+//                              the seeds S with S/24 even, as sim_tests does
 //   --rejoin TICKS             the disruptive-rejoin scenario: after the faults,
 //                              one follower is cut off for TICKS and let back;
 //                              the summary counts the terms it caused, and with
@@ -105,7 +105,7 @@ namespace {
               << "       (a --faults all sweep without --snapshots runs seeds S with S mod 4 in {2,3} with\n"
               << "        the snapshot family's settings; --snapshots 0 turns that off)\n"
               << "       (a --faults all sweep without --retrying-clients runs them in seeds S with S/6 odd)\n"
-              << "       (a --faults all sweep without --pre-vote runs pre-vote in seeds S with S/12 even)\n"
+              << "       (a --faults all sweep without --pre-vote runs pre-vote in seeds S with S/24 even)\n"
               << "       (a --faults all sweep without --membership-changes runs churn in seeds S with S/12 odd)\n"
               << "       sim --explore [--depth D] [--crashes K] [--broadcasts B] [--drops L] [--duplicates U]\n"
               << "                     [--timeouts E] [--heartbeats H] [--budget STATES] [--snapshot-events S]\n"
