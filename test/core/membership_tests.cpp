@@ -345,6 +345,39 @@ BOOST_AUTO_TEST_CASE(a_leader_that_removes_itself_steps_down_once_committed) {
     BOOST_TEST(h.delivered(3).back() == "without 1");
 }
 
+BOOST_AUTO_TEST_CASE(a_leader_deposed_before_its_removal_commits_stands_again_and_finishes_it) {
+    // Two voters: 1 appends its own removal, loses touch with 2 and steps
+    // down before it commits. 2 cannot win without 1's vote (1's log is
+    // longer); 1 is a voter of its committed configuration, so it stands,
+    // wins with 2's vote alone (its own does not count in {2}), commits the
+    // removal and steps down; then 2 leads alone.
+    cluster_harness h(2);
+    BOOST_REQUIRE_EQUAL(h.elect(1), 1u);
+    h.isolate(2);
+    const auto r = h.change(1, change(action::remove, 1));
+    h.settle();
+    BOOST_TEST(!h.change_outcome(1, r));
+    for (int i = 0; i < 2 && h.node(1).role() == role::leader; ++i)
+        h.election_timeout(1);   // check-quorum: 2, the only voter of {2}, has gone silent
+    BOOST_REQUIRE(h.node(1).role() != role::leader);
+    BOOST_TEST(!h.node(1).configuration().is_voter(1));
+    h.heal();
+    h.election_timeout(2);
+    h.settle();
+    BOOST_TEST(h.leader() == no_node);   // 1 refuses: its log is longer
+    h.election_timeout(1);
+    h.settle();
+    BOOST_TEST(h.node(2).configuration().voters() == std::vector<node_id>{2});
+    BOOST_TEST(h.node(2).commit_length() >= h.node(2).configuration_index());   // the removal committed
+    BOOST_TEST(h.node(1).role() != role::leader);
+    h.election_timeout(2);
+    h.settle();
+    BOOST_REQUIRE_EQUAL(h.leader(), 2u);
+    h.broadcast(2, "2 alone");
+    h.settle();
+    BOOST_TEST(h.delivered(2).back() == "2 alone");
+}
+
 BOOST_AUTO_TEST_CASE(a_cluster_grows_through_four_voters_and_back_to_three) {
     three_and_a_newcomer c;
     c.add_learner();

@@ -250,7 +250,7 @@ void core::on_election_timeout(output& out) {
     }
     // Learners, removed servers and servers waiting to join never stand
     // for election (thesis §4.2.1, §4.2.2).
-    if (!is_voter()) return;
+    if (!may_stand()) return;
     // Thesis §9.6: ask first whether a majority would vote for us; a node
     // that cannot win (cut off, or behind) then never raises its term.
     if (cfg_.pre_vote) become_pre_candidate(out);
@@ -862,8 +862,10 @@ void core::commit_log_entries(output& out) {
         if (change_) advance_change(out);
         // Thesis §4.2.2: a leader that is not a voter of its committed
         // configuration steps down; the others elect a leader among them.
-        if (current_role_ == role::leader && !is_voter() && configuration_index() <= commit_length_)
+        if (current_role_ == role::leader && !is_voter() && configuration_index() <= commit_length_) {
+            announce_commit(out);   // the voters left learn at once that it committed
             leave_leadership(out);
+        }
     }
 }
 
@@ -1195,6 +1197,18 @@ std::size_t core::votes_counted() const {
     return static_cast<std::size_t>(std::count_if(votes_received_.begin(), votes_received_.end(), [&](node_id v) {
         return c.is_voter(v) || (faults_.count_learner_votes && c.contains(v));
     }));
+}
+
+// A voter of the latest configuration stands for election; so does a voter
+// of the committed one whose latest configuration leaves it out (its own
+// removal or demotion, appended as leader and not committed when it lost the
+// leadership). Otherwise, with two voters, the one left may never win: it
+// needs the other's vote, which its longer log refuses. Votes are counted in
+// the latest configuration, where its own does not count, so its election
+// needs a majority of that configuration like any other (thesis §4.1); as
+// leader it commits the change and steps down (§4.2.2).
+bool core::may_stand() const {
+    return is_voter() || configuration_at(commit_length_).is_voter(cfg_.self);
 }
 
 bool core::only_voter() const noexcept {
@@ -1795,7 +1809,7 @@ void core::on_timeout_now(node_id from, const timeout_now& m, output& out) {
     (void)from;   // only the leader of m.term can have sent it in that term
     if (m.term > current_term_) become_follower(m.term, out);
     if (m.term < current_term_ || current_role_ == role::leader) return;   // stale
-    if (!is_voter()) return;   // a learner, or a server removed meanwhile, never stands (thesis §4.2.1)
+    if (!may_stand()) return;   // a learner, or a server removed meanwhile, never stands (thesis §4.2.1)
     // The leader asked us to take over: an election at once, with no
     // pre-vote, which voters do not disregard for stickiness (thesis §3.10,
     // §4.2.3): they heard from that leader just now.

@@ -457,6 +457,7 @@ private:
     void configuration_changed(output& out);
     std::size_t votes_counted() const;
     bool only_voter() const noexcept;
+    bool may_stand() const;
     void advance_change(output& out);
     void finish_change(membership_result r, index_t index, output& out);
     void leave_leadership(output& out);   ///< a leader stops leading without a new term
