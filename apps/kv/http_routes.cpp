@@ -76,7 +76,7 @@ route session_route(const http_request& req, std::string_view path) {
     return cmd;
 }
 
-// The admin API (admin_route): /members and /members/<id>[/promote|/demote].
+// The admin API (admin_route): /members and /members/<id>[/promote|/demote|/transfer].
 route members_route(const http_request& req, std::string_view path, std::string_view query) {
     if (!query.empty())
         return error(http::status::bad_request, "bad_request", "unexpected query '" + std::string(query) + "'");
@@ -108,12 +108,15 @@ route members_route(const http_request& req, std::string_view path, std::string_
         r.what = admin_route::action::remove;
         return r;
     }
-    if (verb != "promote" && verb != "demote")
+    if (verb != "promote" && verb != "demote" && verb != "transfer")
         return error(http::status::not_found, "no_such_route",
-                     "no such path; expected /members/<id>, /members/<id>/promote or /members/<id>/demote");
+                     "no such path; expected /members/<id>, /members/<id>/promote, /members/<id>/demote or "
+                     "/members/<id>/transfer");
     if (req.method() != http::verb::post)
         return method_not_allowed("POST");
-    r.what = verb == "promote" ? admin_route::action::promote : admin_route::action::demote;
+    r.what = verb == "promote"  ? admin_route::action::promote
+             : verb == "demote" ? admin_route::action::demote
+                                : admin_route::action::transfer_leadership;
     return r;
 }
 
@@ -126,6 +129,7 @@ const char* admin_action_name(admin_route::action a) noexcept {
     case admin_route::action::promote: return "promote";
     case admin_route::action::demote: return "demote";
     case admin_route::action::remove: return "remove";
+    case admin_route::action::transfer_leadership: return "transfer_leadership";
     }
     return "unknown";
 }

@@ -57,7 +57,7 @@ struct route_error {
 ///   POST   /members/<id>/demote     demote
 ///   DELETE /members/<id>            remove
 struct admin_route {
-    enum class action { list, add_learner, promote, demote, remove };
+    enum class action { list, add_learner, promote, demote, remove, transfer_leadership };
     action what = action::list;
     std::uint64_t id = 0;   ///< every action but list: above 0
     std::string raft;       ///< add_learner: where the peers reach its Raft transport (a valid host:port)

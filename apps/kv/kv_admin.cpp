@@ -81,6 +81,9 @@ std::string change_conflict(const membership& m, const admin_route& c) {
     case action::promote:
         if (!found) return "no member " + name(c.id) + ": add it as a learner first";
         return {};
+    case action::transfer_leadership:
+        if (!found || !found->voter) return name(c.id) + " is not a voter of the configuration (" + to_string(m) + ")";
+        return {};
     case action::demote:
     case action::remove:
         if (!found) return "no member " + name(c.id) + " in the configuration (" + to_string(m) + ")";
@@ -113,11 +116,15 @@ admin_reply change_reply(const admin_route& c, boost::system::error_code ec, ind
         r.headers.emplace_back("Retry-After", "1");
         return r;
     }
-    if (ec == errc::change_rejected) {
+    if (ec == errc::change_rejected || ec == errc::transfer_rejected) {
         std::string why = change_conflict(before, c);
         if (why.empty()) why = what + " does not fit the configuration (" + to_string(before) + ")";
         return reply(400, error_object("change_rejected", why));
     }
+    if (ec == errc::transfer_timed_out)
+        return reply(409, error_object("transfer_timed_out",
+                                       name(c.id) + " did not take over within an election timeout; the leader "
+                                                    "serves again and nothing changed: retry"));
     if (ec == errc::not_caught_up)
         return reply(409, error_object("not_caught_up", name(c.id) +
                                                             " did not catch up with the leader's log in time; "

@@ -15,16 +15,21 @@
 //   it through their config directory).
 //
 // A change (POST /members, POST /members/<id>/promote|demote, DELETE
-// /members/<id>) answers once the node completed it:
+// /members/<id>; and POST /members/<id>/transfer, which hands the leadership
+// to voter <id>, thesis §3.10: answered once the leader stepped down, with
+// index 0) answers once the node completed it:
 //   200 {"result":"ok","action":"promote","id":N,"index":I}  the configuration
 //       entry I holding it is committed (or the change was in force already)
 //   400 change_rejected   it does not fit the configuration (an id taken by
 //                         another record, no such member or learner, the last
-//                         voter); the message says which. Nothing changed
+//                         voter, a transfer to a non-voter or to the leader
+//                         itself); the message says which. Nothing changed
 //   409 busy              another change is under way (one at a time);
 //                         Retry-After: 1. Nothing changed: retry
 //   409 not_caught_up     the learner did not catch up with the leader's log
 //                         in time; nothing changed: retry later
+//   409 transfer_timed_out the target did not take over within an election
+//                         timeout; the leader serves again: retry
 //   503 not_leader        this peer does not lead: the body names "leader"
 //                         (0: none known) and "leader_kv" (its kv address,
 //                         null when unknown); send the change there

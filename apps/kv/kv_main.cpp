@@ -158,6 +158,11 @@ private:
         case action::promote: node_.async_promote(r.id, std::move(complete)); return;
         case action::demote: node_.async_demote(r.id, std::move(complete)); return;
         case action::remove: node_.async_remove(r.id, std::move(complete)); return;
+        case action::transfer_leadership:
+            node_.async_transfer_leadership(r.id, [complete = std::move(complete)](boost::system::error_code ec) {
+                complete(ec, 0);
+            });
+            return;
         case action::list: return;
         }
     }

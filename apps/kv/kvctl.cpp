@@ -7,7 +7,7 @@
 //   kvctl --cluster conf/local status
 //   kvctl --cluster conf/local members
 //   kvctl --cluster conf/local add-learner 4 127.0.0.1:7104 127.0.0.1:8104
-//   kvctl --cluster conf/local promote 4 | demote 4 | remove 1
+//   kvctl --cluster conf/local promote 4 | demote 4 | remove 1 | transfer-leader 3
 //   kvctl --cluster conf/tls --tls-ca data/tls/ca.pem
 //         --tls-cert data/tls/kvctl.pem --tls-key data/tls/kvctl.key get k   (one line)
 //
@@ -595,7 +595,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> args;
     po::options_description desc(
         "kvctl [options] put K V | get K | delete K | cas K OLD NEW | status | members | "
-        "add-learner ID RAFT_ADDR KV_ADDR | promote ID | demote ID | remove ID");
+        "add-learner ID RAFT_ADDR KV_ADDR | promote ID | demote ID | remove ID | transfer-leader ID");
     desc.add_options()("help,h", "this help")
         ("cluster", po::value(&cluster)->default_value(cluster), "directory of the peers' config files")
         ("node", po::value(&node), "ask only this peer (by id)")
@@ -717,6 +717,12 @@ int main(int argc, char** argv) {
         json::object o{{"id", id}, {"raft", args[2]}, {"kv", args[3]}};
         return change_membership(peers, opts, attempts, "add-learner n" + std::to_string(id) + " raft " + args[2] +
                                  " kv " + args[3], http::verb::post, "/members", json::serialize(o));
+    }
+    if (cmd == "transfer-leader") {
+        need(1);
+        const auto id = member_id(args[1]);
+        return change_membership(peers, opts, attempts, "transfer-leader n" + std::to_string(id), http::verb::post,
+                                 "/members/" + std::to_string(id) + "/transfer", "");
     }
     if (cmd == "promote" || cmd == "demote" || cmd == "remove") {
         need(1);

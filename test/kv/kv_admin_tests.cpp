@@ -107,6 +107,10 @@ BOOST_AUTO_TEST_CASE(routes_of_the_admin_api) {
     const auto promote = route_of(http::verb::post, "/members/4/promote");
     BOOST_TEST((admin_of(promote).what == admin_route::action::promote));
     BOOST_TEST(admin_of(promote).id == 4u);
+    const auto transfer = route_of(http::verb::post, "/members/3/transfer");
+    BOOST_TEST((admin_of(transfer).what == admin_route::action::transfer_leadership));
+    BOOST_TEST(admin_of(transfer).id == 3u);
+    BOOST_TEST(error_of(route_of(http::verb::get, "/members/3/transfer")).allow == "POST");
     BOOST_TEST((admin_of(route_of(http::verb::post, "/members/12/demote")).what == admin_route::action::demote));
     const auto remove = route_of(http::verb::delete_, "/members/18446744073709551615");
     BOOST_TEST((admin_of(remove).what == admin_route::action::remove));
@@ -212,6 +216,11 @@ BOOST_AUTO_TEST_CASE(answers_to_completed_changes) {
     BOOST_TEST(r.headers[0].first == "Retry-After");
 
     BOOST_TEST(change_reply(promote, errc::not_caught_up, 0, follower, d, before).status == 409u);
+    const admin_route transfer{admin_route::action::transfer_leadership, 9, {}, {}};
+    BOOST_TEST(change_reply(transfer, errc::transfer_timed_out, 0, follower, d, before).status == 409u);
+    const auto rejected = change_reply(transfer, errc::transfer_rejected, 0, follower, d, before);
+    BOOST_TEST(rejected.status == 400u);
+    BOOST_TEST(rejected.body.find("not a voter") != std::string::npos, rejected.body);
     BOOST_TEST(body_of(change_reply(promote, errc::not_caught_up, 0, follower, d, before)).at("error").as_string() ==
                "not_caught_up");
     BOOST_TEST(change_reply(promote, errc::outcome_unknown, 0, follower, d, before).status == 504u);
