@@ -270,9 +270,9 @@ BOOST_AUTO_TEST_CASE(membership_churn_regressions) {
 // checks catch it (world_config::wipe_removed).
 BOOST_AUTO_TEST_CASE(a_removed_server_back_with_a_wiped_disk_is_caught) {
     // `sim --seeds 1..300 --membership-changes 500 --wipe-removed` fails seeds
-    // 6 and 35 (leader completeness) and 290 (a broadcast outcome).
+    // 11, 137 and 318 (leader completeness) and 287, 328 (a broadcast outcome).
     std::string caught;
-    for (std::uint64_t seed : {6, 35}) {
+    for (std::uint64_t seed : {11, 137}) {
         world_config c = sweep_config(seed, seed % 2 ? 3 : 5, 20000);
         if (seed % 4 >= 2) apply_snapshot_settings(c, seed);
         apply_churn_settings(c);
