@@ -457,15 +457,10 @@ void core::become_follower(term_t term, output& out) {
         current_term_ = term;
         voted_for_ = no_node;
         save_hard_state(out);
-        set_leader(no_node, out);
-        for (auto& [req, p] : pending_)
-            if (p.where == pending::state::forwarded) p.where = pending::state::held;
-        for (auto& [req, r] : pending_reads_) r.asked = no_node;
+        forget_leader(out);
     }
     if (current_role_ == role::leader) {
-        if (change_) finish_change(change_->at == change_in_progress::stage::appended ? membership_result::unknown
-                                                                                  : membership_result::not_leader,
-                                   0, out);
+        abandon_change(out);
         leave_reads_behind(out);
         out.heartbeat_timer = false;
     }
@@ -477,9 +472,7 @@ void core::become_follower(term_t term, output& out) {
 // majority (check-quorum), or the configuration it committed leaves it out.
 void core::leave_leadership(output& out) {
     finish_transfer(transfer_result::not_leader, out);
-    if (change_) finish_change(change_->at == change_in_progress::stage::appended ? membership_result::unknown
-                                                                              : membership_result::not_leader,
-                               0, out);
+    abandon_change(out);
     leave_reads_behind(out);
     current_role_ = role::follower;
     followers_.clear();
@@ -840,21 +833,9 @@ void core::commit_log_entries(output& out) {
     // The leader counts itself only for what is durable on its own disk.
     // Only the voters of the configuration in force count (thesis §4.1,
     // §4.2.1): not learners, and not the leader itself once it is out.
-    const membership& c = configuration();
-    std::vector<index_t> acks;
-    acks.reserve(c.size());
-    for (const member& m : c.members()) {
-        if (!m.voter) continue;
-        if (m.id == cfg_.self) {
-            acks.push_back(durable_length_);
-            continue;
-        }
-        auto it = followers_.find(m.id);
-        acks.push_back(it == followers_.end() ? 0 : it->second.acked_length);
-    }
-    if (acks.empty()) return;
-    std::sort(acks.begin(), acks.end(), std::greater<>());
-    const index_t ready = acks[c.quorum() - 1];
+    const auto majority = majority_value(durable_length_, [](const progress& p) { return p.acked_length; });
+    if (!majority) return;
+    const index_t ready = *majority;
     // Figure 8 (§5.4.2): never commit an earlier term's entry by counting replicas.
     if (ready > commit_length_ && (log_.term_at(ready) == current_term_ || faults_.commit_earlier_term_by_count)) {
         advance_commit(ready, out);
@@ -1211,6 +1192,25 @@ bool core::may_stand() const {
     return is_voter() || configuration_at(commit_length_).is_voter(cfg_.self);
 }
 
+template <class Of>
+std::optional<std::uint64_t> core::majority_value(std::uint64_t own, Of of) const {
+    const membership& c = configuration();
+    std::vector<std::uint64_t> values;
+    values.reserve(c.size());
+    for (const member& m : c.members()) {
+        if (!m.voter) continue;   // learners never count (thesis §4.2.1)
+        if (m.id == cfg_.self) {
+            values.push_back(own);
+            continue;
+        }
+        auto it = followers_.find(m.id);
+        values.push_back(it == followers_.end() ? 0 : of(it->second));
+    }
+    if (values.empty()) return std::nullopt;
+    std::sort(values.begin(), values.end(), std::greater<>());
+    return values[c.quorum() - 1];
+}
+
 bool core::only_voter() const noexcept {
     const membership& c = configuration();
     return c.voter_count() == 1 && c.is_voter(cfg_.self);
@@ -1330,6 +1330,15 @@ void core::advance_change(output& out) {
     if (!change_) return;   // finished while appending (a one-voter cluster commits at once)
     if (change_->at == stage::appended && change_->index != 0 && change_->index <= commit_length_)
         finish_change(membership_result::committed, change_->index, out);
+}
+
+// Leadership lost with a change under way: once its entry is in the log it
+// may still commit under another leader (unknown); before, nothing happened.
+void core::abandon_change(output& out) {
+    if (!change_) return;
+    finish_change(change_->at == change_in_progress::stage::appended ? membership_result::unknown
+                                                                     : membership_result::not_leader,
+                  0, out);
 }
 
 void core::finish_change(membership_result r, index_t index, output& out) {
@@ -1609,21 +1618,8 @@ void core::note_read_round(progress& p, std::uint64_t round, output& out) {
     if (round <= confirmed_round_) return;
     // The highest round a majority of the voters answered, counting
     // ourselves if we vote.
-    const membership& c = configuration();
-    std::vector<std::uint64_t> rounds;
-    rounds.reserve(c.size());
-    for (const member& m : c.members()) {
-        if (!m.voter) continue;
-        if (m.id == cfg_.self) {
-            rounds.push_back(read_round_);
-            continue;
-        }
-        auto it = followers_.find(m.id);
-        rounds.push_back(it == followers_.end() ? 0 : it->second.acked_round);
-    }
-    if (rounds.empty()) return;
-    std::sort(rounds.begin(), rounds.end(), std::greater<>());
-    confirm_read_round(rounds[c.quorum() - 1], out);
+    if (auto answered = majority_value(read_round_, [](const progress& q) { return q.acked_round; }))
+        confirm_read_round(*answered, out);
 }
 
 void core::confirm_read_round(std::uint64_t round, output& out) {

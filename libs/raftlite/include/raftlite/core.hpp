@@ -457,9 +457,15 @@ private:
     void configuration_changed(output& out);
     std::size_t votes_counted() const;
     bool only_voter() const noexcept;
+    /// The highest value a majority of the voters of the configuration in
+    /// force has reached: `own` for this node (if it votes), `of(progress)`
+    /// for the others (0 without progress); nothing without voters.
+    template <class Of>
+    std::optional<std::uint64_t> majority_value(std::uint64_t own, Of of) const;
     bool may_stand() const;
     void advance_change(output& out);
     void finish_change(membership_result r, index_t index, output& out);
+    void abandon_change(output& out);   ///< leadership lost: unknown once appended, else not_leader
     void leave_leadership(output& out);   ///< a leader stops leading without a new term
     // broadcasts
     void forward_pending(output& out);
