@@ -20,7 +20,7 @@ using namespace std::chrono_literals;
 namespace {
 
 // Small snapshot settings, so that a few thousand entries compact the log.
-const std::string small_snapshots = "snapshot_entries = 10000\nsnapshot_keep_entries = 1000\n";
+const std::string small_snapshots = "snapshot_entries = 4000\nsnapshot_keep_entries = 400\n";
 
 std::size_t occurrences(const std::string& text, const std::string& what) {
     std::size_t n = 0;
@@ -77,12 +77,14 @@ BOOST_AUTO_TEST_CASE(a_follower_far_behind_catches_up_by_install_snapshot_and_se
     BOOST_REQUIRE(c.wait_converged());
     BOOST_REQUIRE(c.terminate(follower, 60s) == 0);
 
-    // 200000 writes through the leader from 32 connections: keys repeat
-    // (20000 of them), so the state is much smaller than the log.
-    constexpr std::size_t writes = 200000;
+    // 40000 writes through the leader from 32 connections, ten snapshot
+    // intervals: keys repeat (4000 of them), so the state is much smaller
+    // than the log.
+    constexpr std::size_t writes = 40000;
+    constexpr std::size_t keys = 4000;
     const auto t0 = std::chrono::steady_clock::now();
     const std::size_t acked = bulk_put(
-        c.kv_port(*leader), writes, 32, [](std::size_t i) { return "k" + std::to_string(i % 20000); },
+        c.kv_port(*leader), writes, 32, [](std::size_t i) { return "k" + std::to_string(i % keys); },
         [seed](std::size_t i) { return "v" + std::to_string(i) + "-" + std::to_string(seed); });
     const auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     BOOST_TEST_MESSAGE(acked << " writes acknowledged in " << took << " s");
@@ -94,7 +96,7 @@ BOOST_AUTO_TEST_CASE(a_follower_far_behind_catches_up_by_install_snapshot_and_se
     auto ls = c.status(*leader);
     BOOST_REQUIRE(ls);
     BOOST_TEST(ls->snapshots_taken >= 1u);
-    BOOST_TEST(ls->snapshot_index >= 10000u);
+    BOOST_TEST(ls->snapshot_index >= 4000u);
     BOOST_TEST(ls->log_start > 2u);   // the follower's log ends around entry 2
     BOOST_TEST(ls->log_entries == ls->last_log_index - ls->log_start + 1);
     BOOST_TEST(ls->log_entries < writes);
@@ -111,7 +113,7 @@ BOOST_AUTO_TEST_CASE(a_follower_far_behind_catches_up_by_install_snapshot_and_se
     BOOST_TEST(fs->snapshots_installed >= 1u);
     BOOST_TEST(fs->state_index == ls->state_index);
     BOOST_TEST(fs->digest == ls->digest);
-    BOOST_TEST(fs->keys == 20002u);   // k0..k19999, before, latest
+    BOOST_TEST(fs->keys == keys + 2);   // k0..k3999, before, latest
     const std::string log = c.log_text(follower);
     BOOST_TEST(occurrences(log, "restoring the snapshot of entries 1..") > restores_before, log.substr(0, 4000));
 
