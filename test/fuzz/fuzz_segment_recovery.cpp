@@ -16,6 +16,7 @@
 //
 // max_len: 8192 (several segments; ./run fuzz reads this line)
 #include "fuzz_check.hpp"
+#include "fuzz_scratch.hpp"
 
 #include <raftlite/detail/crc32c.hpp>
 #include <raftlite/detail/storage_format.hpp>
@@ -40,34 +41,6 @@ namespace fmt = raftlite::detail;
 namespace fs = std::filesystem;
 
 namespace {
-
-// One scratch directory per process, on tmpfs when there is one (fsync is
-// free there). Held by a pointer that is never destroyed, because the atexit
-// handler that removes the directory may run after static destructors.
-const fs::path* scratch = nullptr;
-
-const fs::path& scratch_base() {
-    if (!scratch) {
-        std::string parent = ::access("/dev/shm", W_OK) == 0 ? "/dev/shm" : fs::temp_directory_path().string();
-        std::string tmpl = parent + "/raftlite-fuzz-seg-XXXXXX";
-        if (!::mkdtemp(tmpl.data()))
-            std::abort();
-        scratch = new fs::path(tmpl);
-        // libFuzzer ends a timed run with exit(): leave nothing behind.
-        std::atexit([] {
-            std::error_code ec;
-            fs::remove_all(*scratch, ec);
-        });
-    }
-    return *scratch;
-}
-
-void write_file(const fs::path& p, std::string_view bytes) {
-    std::ofstream f(p, std::ios::binary | std::ios::trunc);
-    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!f)
-        std::abort();
-}
 
 std::string encode_record(const log_entry& e) {
     fmt::record_header h;
@@ -137,7 +110,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const bool append_variant = (data[0] & 1) != 0;
 
     static unsigned long run = 0;
-    const fs::path dir = scratch_base() / std::to_string(run++);
+    const fs::path dir = raftlite::fuzz::scratch_base("raftlite-fuzz-seg") / std::to_string(run++);
     fs::create_directories(dir);
 
     std::string written;   // every byte put in a segment file
@@ -150,7 +123,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             seg += encode_record(valid.back());
         }
         seg.append(in);
-        write_file(dir / fmt::segment_file_name(1), seg);
+        raftlite::fuzz::write_file(dir / fmt::segment_file_name(1), seg);
         written = seg;
     } else {
         std::map<index_t, std::string> files;
@@ -167,7 +140,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             pos = next;
         }
         for (auto& [first, bytes] : files)
-            write_file(dir / fmt::segment_file_name(first), bytes);
+            raftlite::fuzz::write_file(dir / fmt::segment_file_name(first), bytes);
         written = std::string(in);
     }
 

@@ -19,6 +19,7 @@
 //
 // max_len: 8192
 #include "fuzz_check.hpp"
+#include "fuzz_scratch.hpp"
 
 #include <raftlite/detail/crc32c.hpp>
 #include <raftlite/detail/storage_format.hpp>
@@ -43,32 +44,6 @@ namespace fmt = raftlite::detail;
 namespace fs = std::filesystem;
 
 namespace {
-
-// One scratch directory per process, on tmpfs when there is one. Held by a
-// pointer never destroyed: the atexit handler may run after static destructors.
-const fs::path* scratch = nullptr;
-
-const fs::path& scratch_base() {
-    if (!scratch) {
-        std::string parent = ::access("/dev/shm", W_OK) == 0 ? "/dev/shm" : fs::temp_directory_path().string();
-        std::string tmpl = parent + "/raftlite-fuzz-snap-XXXXXX";
-        if (!::mkdtemp(tmpl.data()))
-            std::abort();
-        scratch = new fs::path(tmpl);
-        std::atexit([] {
-            std::error_code ec;
-            fs::remove_all(*scratch, ec);
-        });
-    }
-    return *scratch;
-}
-
-void write_file(const fs::path& p, std::string_view bytes) {
-    std::ofstream f(p, std::ios::binary | std::ios::trunc);
-    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!f)
-        std::abort();
-}
 
 // Loads the directory and checks the property; true when it loaded.
 bool load_and_check(const fs::path& dir, persistent_state& st) {
@@ -149,7 +124,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const bool valid_variant = (data[0] & 1) != 0;
 
     static unsigned long run = 0;
-    const fs::path dir = scratch_base() / std::to_string(run++);
+    const fs::path dir = raftlite::fuzz::scratch_base("raftlite-fuzz-snap") / std::to_string(run++);
     fs::create_directories(dir);
 
     snapshot_meta valid;
@@ -164,7 +139,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         valid.crc = fmt::crc32c(in.data(), in.size());
         std::string file(in);
         file += version_1 ? v1_trailer(valid) : fmt::encode_snapshot_trailer(valid);
-        write_file(dir / fmt::snapshot_file_name(valid.index, valid.term), file);
+        raftlite::fuzz::write_file(dir / fmt::snapshot_file_name(valid.index, valid.term), file);
     } else {
         index_t index = 1;
         term_t term = 1;
@@ -173,7 +148,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             index = fmt::get_u64(f + 16);
             term = fmt::get_u64(f + 24);
         }
-        write_file(dir / fmt::snapshot_file_name(index, term), in);
+        raftlite::fuzz::write_file(dir / fmt::snapshot_file_name(index, term), in);
     }
 
     persistent_state st;
