@@ -378,14 +378,6 @@ void load_alternative(boost::archive::binary_iarchive& ar, std::size_t index, me
     }
 }
 
-template <class T, std::size_t I = 0>
-constexpr std::uint8_t alternative_index() {
-    if constexpr (std::is_same_v<std::variant_alternative_t<I, message>, T>)
-        return static_cast<std::uint8_t>(I);
-    else
-        return alternative_index<T, I + 1>();
-}
-
 void save_message(boost::archive::binary_oarchive& ar, const message& m) {
     std::uint8_t index = static_cast<std::uint8_t>(m.index());
     ar & index;
@@ -543,7 +535,9 @@ void encode_log_request_head(const log_request& m, std::size_t entries_wire_size
     encode_frame(
         frame_kind::message, out,
         [&](auto& ar) {
-            std::uint8_t index = alternative_index<log_request>();
+            // The variant index save_message writes first.
+            static const auto index =
+                static_cast<std::uint8_t>(message(std::in_place_type<log_request>).index());
             ar & index;
             std::uint64_t n = m.suffix.size();
             serialize_log_request_head(ar, const_cast<log_request&>(m), n);
