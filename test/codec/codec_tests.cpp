@@ -299,6 +299,36 @@ BOOST_AUTO_TEST_CASE(encode_appends_to_a_reused_buffer) {
     BOOST_TEST(count == msgs.size());
 }
 
+// A log_request's frame sent as a head and entries encoded once for every
+// follower (encode_log_request_head + encode_entries, spliced by the
+// transport's gather write) must be the bytes encode_message writes: the
+// wire does not change. Every reference threshold: nothing referenced,
+// some payloads, every non-empty one.
+BOOST_AUTO_TEST_CASE(log_request_head_and_shared_entries_make_the_same_frame) {
+    for (const message& m : sample_messages()) {
+        const auto* r = std::get_if<log_request>(&m);
+        if (!r || r->suffix.empty()) continue;
+        std::vector<char> whole;
+        encode_message(m, whole);
+        for (std::size_t from : {std::size_t(0), std::size_t(1), std::size_t(10), std::size_t(1) << 30}) {
+            encoded_entries e;
+            encode_entries(r->suffix, from, e);
+            std::vector<char> spliced;
+            encode_log_request_head(*r, e.wire_size(), spliced);
+            std::size_t at = 0;
+            for (const auto& [offset, payload] : e.payloads) {
+                BOOST_TEST(payload->size() >= from);
+                spliced.insert(spliced.end(), e.bytes.begin() + at, e.bytes.begin() + offset);
+                spliced.insert(spliced.end(), payload->begin(), payload->end());
+                at = offset;
+            }
+            spliced.insert(spliced.end(), e.bytes.begin() + at, e.bytes.end());
+            BOOST_TEST_INFO("reference_from " << from << ", " << r->suffix.size() << " entries");
+            BOOST_TEST(spliced == whole);
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(handshake_round_trip) {
     handshake h{"cluster-α", 3, protocol_version};
     std::vector<char> buf;

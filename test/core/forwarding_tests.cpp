@@ -224,6 +224,32 @@ BOOST_AUTO_TEST_CASE(leader_does_not_append_a_retried_forward_twice) {
     BOOST_TEST(o.append.size() == 1u);
 }
 
+// A new leader finds origins appended under an earlier leader (its index of
+// origins is built from the whole log when it wins), so a forward retried to
+// it is answered with the old copy instead of a second one.
+BOOST_AUTO_TEST_CASE(new_leader_finds_a_forward_appended_under_the_previous_leader) {
+    core c(make_config(1, 3));
+    log_entry e;
+    e.term = 1;
+    e.index = 1;
+    e.origin = {3, 7};
+    e.payload = make_bytes("x");
+    c.step(recv(2, 1, log_request{1, 0, 0, 0, {e}}));
+    synced(c);
+    win_election(c, {3});
+    output o = c.step(recv(3, 1, forward_request{7, 0, make_bytes("x")}));
+    BOOST_TEST(o.append.empty());
+    auto r = of_type<forward_response>(o.messages);
+    BOOST_REQUIRE_EQUAL(r.size(), 1u);
+    BOOST_TEST((r[0].second.result == forward_response::status::accepted));
+    BOOST_TEST(r[0].second.index == 1u);
+    BOOST_TEST(r[0].second.term == 1u);
+    BOOST_TEST(count_payload(c.log(), "x") == 1u);
+    // Above search_from only: a copy at or below it is not the one asked for.
+    o = c.step(recv(3, 1, forward_request{7, 1, make_bytes("x")}));
+    BOOST_TEST(o.append.size() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(lost_forward_answer_then_retry_commits_exactly_once) {
     core_config tmpl;
     tmpl.forward_retry_after = 2;

@@ -173,12 +173,27 @@ constexpr std::uint64_t min_entry_bytes = 8 + 8 + 1 + 8 + 8 + 8;
 
 // ---- serialize(): one per wire type (found by argument-dependent lookup) ----
 
+// An entry is its fields, then its payload (wire_bytes); encode_entries
+// writes the fields alone and may reference the payload instead of copying it.
 template <class Archive>
-void serialize(Archive& ar, log_entry& e, const unsigned int) {
+void serialize_entry_fields(Archive& ar, log_entry& e) {
     ar & e.term & e.index;
     wire_enum(ar, e.kind, entry_kind::configuration);
     ar & e.origin.node & e.origin.request;
+}
+
+template <class Archive>
+void serialize(Archive& ar, log_entry& e, const unsigned int) {
+    serialize_entry_fields(ar, e);
     wire_bytes(ar, e.payload);
+}
+
+// A log_request is its fields and entry count (what differs per follower),
+// then its entries: encode_log_request_head writes the first part alone.
+template <class Archive>
+void serialize_log_request_head(Archive& ar, log_request& m, std::uint64_t& entries) {
+    ar & m.term & m.prefix_len & m.prefix_term & m.leader_commit & m.read_round;
+    ar & entries;
 }
 
 template <class Archive>
@@ -197,9 +212,8 @@ void serialize(Archive& ar, vote_response& m, const unsigned int) {
 
 template <class Archive>
 void serialize(Archive& ar, log_request& m, const unsigned int) {
-    ar & m.term & m.prefix_len & m.prefix_term & m.leader_commit & m.read_round;
     std::uint64_t n = m.suffix.size();
-    ar & n;
+    serialize_log_request_head(ar, m, n);
     if constexpr (Archive::is_loading::value) {
         check_count(ar, n, min_entry_bytes, context(ar).limits->max_entries,
                     "log_request has more entries than max_entries");
@@ -406,20 +420,35 @@ struct decoder {
 thread_local std::unique_ptr<encoder> cached_encoder;
 thread_local std::unique_ptr<decoder> cached_decoder;
 
-/// Appends header + payload written by `write(archive)`; on failure `out` is
-/// left as it was.
+/// Appends what `write(archive)` writes to `out`; on failure `out` is left
+/// as it was.
 template <class Write>
-void encode_frame(frame_kind kind, std::vector<char>& out, Write&& write) {
+void encode_into(std::vector<char>& out, Write&& write) {
     const std::size_t start = out.size();
     try {
         if (!cached_encoder)
             cached_encoder = std::make_unique<encoder>();
         encoder& e = *cached_encoder;
-        out.resize(start + frame_header_size);
         e.sink.target(&out);
         write(e.ar);
         e.sink.target(nullptr);
-        const std::size_t payload = out.size() - start - frame_header_size;
+    } catch (...) {
+        cached_encoder.reset();
+        out.resize(start);
+        throw;
+    }
+}
+
+/// Appends header + payload written by `write(archive)`, the payload followed
+/// on the wire by `more` bytes the caller sends after it; on failure `out` is
+/// left as it was.
+template <class Write>
+void encode_frame(frame_kind kind, std::vector<char>& out, Write&& write, std::size_t more = 0) {
+    const std::size_t start = out.size();
+    try {
+        out.resize(start + frame_header_size);
+        encode_into(out, write);
+        const std::size_t payload = out.size() - start - frame_header_size + more;
         if (payload > std::numeric_limits<std::uint32_t>::max())
             throw std::length_error("raftlite: message too large for one frame (over 4 GiB)");
         char* h = out.data() + start;
@@ -428,7 +457,6 @@ void encode_frame(frame_kind kind, std::vector<char>& out, Write&& write) {
         put_u16_be(h + 6, static_cast<std::uint16_t>(kind));
         put_u32_be(h + 8, static_cast<std::uint32_t>(payload));
     } catch (...) {
-        cached_encoder.reset();
         out.resize(start);
         throw;
     }
@@ -477,6 +505,44 @@ void encode_message(const message& m, std::vector<char>& out) {
 
 void encode_handshake(const handshake& h, std::vector<char>& out) {
     encode_frame(frame_kind::handshake, out, [&](auto& ar) { ar & const_cast<handshake&>(h); });
+}
+
+std::size_t encoded_entries::wire_size() const noexcept {
+    std::size_t n = bytes.size();
+    for (const auto& [at, p] : payloads)
+        n += p->size();
+    return n;
+}
+
+void encode_entries(const std::vector<log_entry>& entries, std::size_t reference_from, encoded_entries& out) {
+    out.bytes.clear();
+    out.payloads.clear();
+    encode_into(out.bytes, [&](auto& ar) {
+        for (const log_entry& e : entries) {
+            if (!e.payload || e.payload->size() < reference_from) {
+                ar & const_cast<log_entry&>(e);
+                continue;
+            }
+            serialize_entry_fields(ar, const_cast<log_entry&>(e));
+            std::uint64_t n = e.payload->size();
+            ar & n;
+            out.payloads.emplace_back(out.bytes.size(), e.payload);
+        }
+    });
+}
+
+void encode_log_request_head(const log_request& m, std::size_t entries_wire_size, std::vector<char>& out) {
+    encode_frame(
+        frame_kind::message, out,
+        [&](auto& ar) {
+            // The variant index save_message writes first.
+            static const auto index =
+                static_cast<std::uint8_t>(message(std::in_place_type<log_request>).index());
+            ar & index;
+            std::uint64_t n = m.suffix.size();
+            serialize_log_request_head(ar, const_cast<log_request&>(m), n);
+        },
+        entries_wire_size);
 }
 
 boost::system::error_code parse_frame_header(const char* data, frame_header& out,

@@ -466,6 +466,7 @@ void core::become_follower(term_t term, output& out) {
     }
     current_role_ = role::follower;
     followers_.clear();
+    origins_.clear();
 }
 
 // A leader stops leading without a newer term: it lost touch with a
@@ -476,6 +477,7 @@ void core::leave_leadership(output& out) {
     leave_reads_behind(out);
     current_role_ = role::follower;
     followers_.clear();
+    origins_.clear();
     out.heartbeat_timer = false;
     set_leader(no_node, out);
 }
@@ -483,6 +485,7 @@ void core::leave_leadership(output& out) {
 void core::become_leader(output& out) {
     current_role_ = role::leader;
     ++stats_.terms_as_leader;
+    index_origins();
     followers_.clear();
     // Every other server of the configuration, learners included, is
     // replicated to (Kleppmann: sentLength[f] = log.length, ackedLength[f] = 0).
@@ -958,6 +961,7 @@ void core::on_snapshot_taken(const snapshot_meta& meta, output& out) {
     const index_t upto = meta.index + 1 > cfg_.log_keep_entries ? meta.index + 1 - cfg_.log_keep_entries : 1;
     if (upto > log_.start()) {
         const term_t prefix_term = log_.term_at(upto - 1);
+        if (current_role_ == role::leader) unindex_origins_below(upto);
         log_.remove_prefix(upto);
         out.remove_prefix = std::make_pair(upto, prefix_term);
         // Configurations compacted away are the snapshot's or older.
@@ -1357,6 +1361,7 @@ index_t core::append_local(entry_kind kind, entry_origin origin, shared_bytes pa
     e.origin = origin;
     e.payload = std::move(payload);
     log_.append(e);
+    index_origin(e);   // only a leader appends here
     if (kind == entry_kind::configuration) {
         // Thesis §4.1: in force from now on, before it commits, so that the
         // new server is replicated to (and counted) at once.
@@ -1400,7 +1405,8 @@ void core::send_forward(std::uint64_t request, pending& p, output& out) {
     p.where = pending::state::forwarded;
     p.forwarded_to = current_leader_;
     p.forwarded_term = current_term_;
-    p.requests_since_forward = 0;
+    p.forwarded_at = log_requests_seen_;
+    schedule_retry(request, false, p.forwarded_at);
     send(current_leader_, forward_request{request, p.search_from, p.payload}, out);
 }
 
@@ -1409,19 +1415,57 @@ void core::forward_pending(output& out) {
         if (p.where == pending::state::held) send_forward(req, p, out);
 }
 
-void core::retry_forwards(output& out) {
-    // An unanswered forward was probably lost with a connection: ask again.
-    // The leader recognises a request it already appended (find_origin).
-    for (auto& [req, p] : pending_) {
-        if (p.where == pending::state::forwarded && ++p.requests_since_forward >= cfg_.forward_retry_after)
-            send_forward(req, p, out);
+void core::schedule_retry(std::uint64_t request, bool read, std::uint64_t sent_at) {
+    retries_.push_back({sent_at, request, read});
+    // Stale slots leave when they fall due; without log_requests they would
+    // pile up (leaders coming and going), so drop them once they outnumber
+    // the live requests.
+    if (retries_.size() > 2 * (pending_.size() + pending_reads_.size()) + 64) {
+        std::erase_if(retries_, [&](const retry_slot& s) {
+            if (s.read) {
+                auto it = pending_reads_.find(s.request);
+                return it == pending_reads_.end() || it->second.asked == no_node || it->second.asked_at != s.sent_at;
+            }
+            auto it = pending_.find(s.request);
+            return it == pending_.end() || it->second.where != pending::state::forwarded ||
+                   it->second.forwarded_at != s.sent_at;
+        });
     }
-    // Reads are idempotent: an unanswered one is simply asked again.
-    for (auto& [req, r] : pending_reads_) {
-        if (r.asked != no_node && ++r.requests_since_ask >= cfg_.forward_retry_after) {
-            r.requests_since_ask = 0;
-            send(r.asked, read_index_request{req}, out);
+}
+
+void core::retry_forwards(output& out) {
+    // An unanswered forward was probably lost with a connection: ask again
+    // after forward_retry_after log_requests. The leader recognises a request
+    // it already appended (find_origin). Reads are idempotent: an unanswered
+    // one is simply asked again.
+    ++log_requests_seen_;
+    std::vector<std::uint64_t> forwards, reads;
+    while (!retries_.empty() && log_requests_seen_ - retries_.front().sent_at >= cfg_.forward_retry_after) {
+        const retry_slot s = retries_.front();
+        retries_.pop_front();
+        if (s.read) {
+            auto it = pending_reads_.find(s.request);
+            if (it != pending_reads_.end() && it->second.asked != no_node && it->second.asked_at == s.sent_at)
+                reads.push_back(s.request);
+        } else {
+            auto it = pending_.find(s.request);
+            if (it != pending_.end() && it->second.where == pending::state::forwarded &&
+                it->second.forwarded_at == s.sent_at)
+                forwards.push_back(s.request);
         }
+    }
+    // In request order, as a walk of pending_ and pending_reads_ sends them
+    // (a request sent twice at one count has two slots: once is enough).
+    for (auto* v : {&forwards, &reads}) {
+        std::sort(v->begin(), v->end());
+        v->erase(std::unique(v->begin(), v->end()), v->end());
+    }
+    for (auto req : forwards) send_forward(req, pending_.at(req), out);
+    for (auto req : reads) {
+        pending_read& r = pending_reads_.at(req);
+        r.asked_at = log_requests_seen_;
+        schedule_retry(req, true, r.asked_at);
+        send(r.asked, read_index_request{req}, out);
     }
 }
 
@@ -1429,10 +1473,36 @@ bool core::origin_findable(index_t search_from) const noexcept {
     return search_from + 1 >= log_.start();
 }
 
+void core::index_origins() {
+    origins_.clear();
+    for (index_t i = log_.start(); i <= log_.length(); ++i) index_origin(log_.at(i));
+}
+
+void core::index_origin(const log_entry& e) {
+    if (e.origin != entry_origin{}) origins_.emplace(e.origin, e.index);
+}
+
+void core::unindex_origins_below(index_t upto) {
+    for (index_t i = log_.start(); i < upto && i <= log_.length(); ++i) {
+        const log_entry& e = log_.at(i);
+        auto [lo, hi] = origins_.equal_range(e.origin);
+        for (auto j = lo; j != hi; ++j) {
+            if (j->second == i) {
+                origins_.erase(j);
+                break;
+            }
+        }
+    }
+}
+
 std::optional<index_t> core::find_origin(entry_origin origin, index_t search_from) const {
-    for (index_t i = std::max(search_from + 1, log_.start()); i <= log_.length(); ++i)
-        if (log_.at(i).origin == origin) return i;
-    return std::nullopt;
+    // The lowest index above search_from holding it (origins_ holds only
+    // entries of the log, none below its start).
+    std::optional<index_t> found;
+    auto [lo, hi] = origins_.equal_range(origin);
+    for (auto j = lo; j != hi; ++j)
+        if (j->second > search_from && (!found || j->second < *found)) found = j->second;
+    return found;
 }
 
 void core::on_forward_request(node_id from, const forward_request& m, output& out) {
@@ -1570,6 +1640,8 @@ void core::on_read(std::uint64_t request, output& out) {
     pending_read& r = pending_reads_[request];
     if (current_leader_ != no_node) {
         r.asked = current_leader_;
+        r.asked_at = log_requests_seen_;
+        schedule_retry(request, true, r.asked_at);
         send(current_leader_, read_index_request{request}, out);
     }
     // else: held until a leader is known (bounded by hold_elections)
@@ -1695,7 +1767,8 @@ void core::ask_leader_for_reads(output& out) {
     for (auto& [req, r] : pending_reads_) {
         if (r.asked == current_leader_) continue;
         r.asked = current_leader_;
-        r.requests_since_ask = 0;
+        r.asked_at = log_requests_seen_;
+        schedule_retry(req, true, r.asked_at);
         send(current_leader_, read_index_request{req}, out);
     }
 }
@@ -1874,6 +1947,8 @@ void core::check_invariants() const {
     if (commit_length_ < snapshot_.index) fail("a snapshot covers only committed entries");
     if (snapshot_.index != 0 && log_.start() > snapshot_.index + 1) fail("the log continues the snapshot without a gap");
     if (current_role_ != role::leader && !read_waiters_.empty()) fail("only a leader holds reads for a round");
+    if (current_role_ != role::leader && !origins_.empty()) fail("only a leader indexes origins");
+    if (origins_.size() > log_.length() + 1 - log_.start()) fail("origins_ indexes entries of the log only");
     if (confirmed_round_ > read_round_) fail("only a round begun is confirmed");
     if (current_role_ == role::leader) {
         const membership& c = configuration();

@@ -81,6 +81,8 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
     asio::steady_timer heartbeat_timer;
     asio::steady_timer deadline_timer;
     std::uint64_t election_generation = 0;     // an expiry of a timer since re-armed is ignored
+    clock_type::time_point election_deadline{}; // when the election timeout fires (the last reset + its pick)
+    bool election_waiting = false;              // election_timer has a wait of election_generation pending
     bool heartbeat_running = false;
     bool deadline_running = false;
     std::mt19937_64 rng;
@@ -421,14 +423,33 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
     }
 
     // -- timers ------------------------------------------------------------
+    // A follower resets its election timer on every message of the leader
+    // (thesis §3.4): thousands of times a second under load. Cancelling and
+    // arming an Asio timer each time costs a timer-queue update and a
+    // completion per reset, so the reset only moves `election_deadline`; the
+    // wait already armed, on expiry, waits again until the deadline if it
+    // moved later. Only a deadline earlier than the armed expiry re-arms at
+    // once. The timeout still fires at the last reset plus its random pick.
     void arm_election_timer() {
         const auto lo = opts.election_timeout_min.count();
         const auto hi = std::max(opts.election_timeout_max.count(), lo + 1);
         std::uniform_int_distribution<long long> pick(lo, hi - 1);
-        const std::uint64_t generation = ++election_generation;
-        election_timer.expires_after(std::chrono::milliseconds(pick(rng)));
-        election_timer.async_wait([self = shared_from_this(), generation](boost::system::error_code ec) {
+        election_deadline = clock_type::now() + std::chrono::milliseconds(pick(rng));
+        if (election_waiting && election_timer.expiry() <= election_deadline) return;
+        ++election_generation;   // a cancelled wait's completion is ignored
+        wait_for_election_deadline();
+    }
+
+    void wait_for_election_deadline() {
+        election_waiting = true;
+        election_timer.expires_at(election_deadline);
+        election_timer.async_wait([self = shared_from_this(), generation = election_generation](boost::system::error_code ec) {
             if (ec || generation != self->election_generation) return;
+            if (clock_type::now() < self->election_deadline) {
+                self->wait_for_election_deadline();   // reset since this wait was armed
+                return;
+            }
+            self->election_waiting = false;
             self->enqueue(election_timeout{});
         });
     }
@@ -691,6 +712,7 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
         running = false;
         stop_reason = reason;
         election_timer.cancel();
+        election_waiting = false;
         heartbeat_timer.cancel();
         deadline_timer.cancel();
         heartbeat_running = false;

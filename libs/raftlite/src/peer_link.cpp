@@ -32,6 +32,23 @@ constexpr std::size_t max_batch_frames = 64;
 constexpr std::size_t max_batch_bytes = std::size_t(4) << 20;
 } // namespace
 
+void outgoing_frame::buffers(std::vector<asio::const_buffer>& out) const {
+    out.emplace_back(asio::buffer(head));
+    if (!entries)
+        return;
+    // The entries' bytes, with each referenced payload spliced in at its offset.
+    const std::vector<char>& b = entries->bytes;
+    std::size_t at = 0;
+    for (const auto& [offset, payload] : entries->payloads) {
+        if (offset > at)
+            out.emplace_back(asio::buffer(b.data() + at, offset - at));
+        out.emplace_back(asio::buffer(*payload));
+        at = offset;
+    }
+    if (b.size() > at)
+        out.emplace_back(asio::buffer(b.data() + at, b.size() - at));
+}
+
 peer_link::peer_link(transport_state& state, node_id peer, endpoint_address address)
     : state_(state), peer_(peer), address_(std::move(address)), resolver_(state.strand),
       connect_timer_(state.strand), backoff_timer_(state.strand),
@@ -165,7 +182,7 @@ void peer_link::on_handshake_written(const boost::system::error_code& ec, std::s
 
 // ---- writing ------------------------------------------------------------------
 
-void peer_link::enqueue(std::vector<char> frame) {
+void peer_link::enqueue(outgoing_frame frame) {
     if (removed.load(std::memory_order_relaxed)) {
         // Checked first: a removed link's counters may already be folded.
         count(state_.counters.dropped_peer_removed);
@@ -230,6 +247,9 @@ void peer_link::do_write() {
     queued_bytes_ -= bytes;
     queue_changed();
     std::vector<asio::const_buffer> buffers;
+    buffers.reserve(writing_.size() + 1);
+    for (const auto& f : writing_)
+        f.buffers(buffers);
     if (stream_->is_tls()) {
         // TLS encrypts one buffer per write_some: a gather write of many
         // small frames would become one record and one system call each.
@@ -237,13 +257,9 @@ void peer_link::do_write() {
         if (out.capacity() > max_batch_bytes * 2)
             std::vector<char>().swap(out); // grown for one huge frame: not kept for small ones
         out.clear();
-        for (const auto& f : writing_)
-            out.insert(out.end(), f.begin(), f.end());
-        buffers.emplace_back(asio::buffer(out));
-    } else {
-        buffers.reserve(writing_.size());
-        for (const auto& f : writing_)
-            buffers.emplace_back(asio::buffer(f));
+        for (const auto& b : buffers)
+            out.insert(out.end(), static_cast<const char*>(b.data()), static_cast<const char*>(b.data()) + b.size());
+        buffers.assign(1, asio::buffer(out));
     }
     write_in_flight_ = true;
     asio::async_write(*stream_, buffers, strand_handler(shared_from_this(), &peer_link::on_write));

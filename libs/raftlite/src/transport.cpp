@@ -26,19 +26,28 @@ namespace detail {
 
 namespace {
 
-// Roughly the encoded size of `m`, so that a frame carrying megabytes of
-// payload is allocated once instead of grown (and copied) step by step.
+// Roughly the encoded size of `m`'s own bytes (a log_request's entries are
+// encoded apart), so that a frame carrying megabytes of payload is allocated
+// once instead of grown (and copied) step by step.
 std::size_t estimated_frame_size(const message& m) {
     constexpr std::size_t fixed = frame_header_size + 64;
-    if (const auto* r = std::get_if<log_request>(&m)) {
-        std::size_t n = fixed;
-        for (const auto& e : r->suffix)
-            n += e.size() + 48;
-        return n;
-    }
     if (const auto* f = std::get_if<forward_request>(&m))
         return fixed + (f->payload ? f->payload->size() : 0);
     return fixed;
+}
+
+// Payloads at least this large go out from the log's own strings (a gather
+// write) instead of being copied into the entries' encoding. Smaller ones are
+// cheaper to copy than to send as buffers of their own: a write takes at most
+// 64 buffers per system call, and each costs an iovec in the kernel.
+constexpr std::size_t reference_payloads_from = 4096;
+
+// Room for a batch's entries and their length fields, as estimated_frame_size.
+std::size_t estimated_entries_size(const std::vector<log_entry>& entries) {
+    std::size_t n = 0;
+    for (const auto& e : entries)
+        n += 48 + (e.payload && e.payload->size() < reference_payloads_from ? e.payload->size() : 0);
+    return n;
 }
 
 } // namespace
@@ -174,10 +183,17 @@ void transport_state::send(envelope env) {
         count_on(*link, &peer_counters::dropped_stopped);
         return;
     }
-    std::vector<char> frame;
+    outgoing_frame frame;
     try {
-        frame.reserve(estimated_frame_size(env.msg));
-        encode_message(env.msg, frame);
+        frame.head.reserve(estimated_frame_size(env.msg));
+        const auto* r = std::get_if<log_request>(&env.msg);
+        if (r && !r->suffix.empty()) {
+            frame.entries = shared_entries(r->suffix);
+            frame.entries_size = frame.entries->wire_size();
+            encode_log_request_head(*r, frame.entries_size, frame.head);
+        } else {
+            encode_message(env.msg, frame.head);
+        }
     } catch (const std::exception& e) {
         count_on(*link, &peer_counters::dropped_too_large);
         RAFTLITE_NET_LOG(*this, error) << "to n" << env.to << ": cannot encode " << message_name(env.msg)
@@ -200,6 +216,28 @@ void transport_state::send(envelope env) {
     // enqueue() drops the frame if the peer was removed meanwhile.
     boost::asio::dispatch(strand, [link = std::move(link), keep = shared_from_this(),
                                    frame = std::move(frame)]() mutable { link->enqueue(std::move(frame)); });
+}
+
+std::shared_ptr<const encoded_entries> transport_state::shared_entries(const std::vector<log_entry>& suffix) {
+    // A leader's replication round sends the same batch to every follower
+    // that is caught up: encode it once (the head before it, which names the
+    // follower's prefix, commit and read round, is encoded per follower).
+    const log_entry& first = suffix.front();
+    const log_entry& last = suffix.back();
+    {
+        std::lock_guard lock(recent_mutex_);
+        for (const recent_batch& b : recent_)
+            if (b.entries && b.first == first.index && b.first_term == first.term && b.last == last.index &&
+                b.last_term == last.term && b.first_payload == first.payload && b.last_payload == last.payload)
+                return b.entries;
+    }
+    auto e = std::make_shared<encoded_entries>();
+    e->bytes.reserve(estimated_entries_size(suffix));
+    encode_entries(suffix, reference_payloads_from, *e);
+    std::lock_guard lock(recent_mutex_);
+    recent_[recent_next_] = {first.index, last.index, first.term, last.term, first.payload, last.payload, e};
+    recent_next_ = (recent_next_ + 1) % recent_.size();
+    return e;
 }
 
 transport_stats transport_state::stats() const {

@@ -29,6 +29,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace raftlite {
@@ -77,6 +78,28 @@ void encode_message(const message& m, std::vector<char>& out);
 
 /// Appends one complete handshake frame to `out`.
 void encode_handshake(const handshake& h, std::vector<char>& out);
+
+/// The entries of a log_request, encoded once for every follower the same
+/// batch goes to: a log_request's frame is its head (encode_log_request_head:
+/// the header, the fields that differ per follower, the entry count) followed
+/// by these bytes, the same bytes encode_message writes after the head.
+/// Payloads of at least `reference_from` bytes are not copied: each
+/// `payloads[i].second` belongs at offset `payloads[i].first` of `bytes`
+/// (offsets ascending), so a gather write sends it from the log's own string.
+struct encoded_entries {
+    std::vector<char> bytes;
+    std::vector<std::pair<std::size_t, shared_bytes>> payloads;
+    /// Bytes on the wire: `bytes` and every referenced payload.
+    std::size_t wire_size() const noexcept;
+};
+
+/// Encodes `entries` into `out` (replacing its contents); see encoded_entries.
+void encode_entries(const std::vector<log_entry>& entries, std::size_t reference_from, encoded_entries& out);
+
+/// Appends the head of a frame for `m` whose `m.suffix` is encoded in
+/// `entries_wire_size` bytes (encode_entries of m.suffix): head + entries is
+/// the frame encode_message(m) writes. Throws std::length_error over 4 GiB.
+void encode_log_request_head(const log_request& m, std::size_t entries_wire_size, std::vector<char>& out);
 
 /// Reads a frame header from `data` (frame_header_size bytes). Returns
 /// errc::bad_message on a wrong magic, an unknown format version or frame kind,

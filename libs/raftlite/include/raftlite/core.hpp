@@ -365,7 +365,7 @@ private:
     // a read of our own waiting for the leader's read index (not leader)
     struct pending_read {
         node_id asked = no_node;       ///< no_node: held until a leader is known
-        unsigned requests_since_ask = 0;
+        std::uint64_t asked_at = 0;    ///< log_requests_seen_ when last asked
     };
 
     // the snapshot a follower is receiving
@@ -383,7 +383,7 @@ private:
         index_t search_from = 0;       ///< commit length when first forwarded
         index_t index = 0;             ///< appended: entry index
         term_t term = 0;               ///< appended: entry term
-        unsigned requests_since_forward = 0;
+        std::uint64_t forwarded_at = 0;  ///< forwarded: log_requests_seen_ when last sent
         node_id forwarded_to = no_node;  ///< forwarded: the leader asked
         term_t forwarded_term = 0;       ///< forwarded: in which term
     };
@@ -476,6 +476,12 @@ private:
     void unindex(std::uint64_t request, const pending& p);
     void fail_held(broadcast_result r, output& out);
     std::optional<index_t> find_origin(entry_origin origin, index_t search_from) const;
+    void index_origins();                              ///< becoming leader: origins_ from the whole log
+    void index_origin(const log_entry& e);             ///< leader: an entry appended
+    void unindex_origins_below(index_t upto);          ///< leader: the prefix below upto compacted
+    /// Queues a retry of `request` (a forward, or a read when `read`) sent
+    /// at `sent_at` (log_requests_seen_), due forward_retry_after later.
+    void schedule_retry(std::uint64_t request, bool read, std::uint64_t sent_at);
     /// False when entries after search_from were compacted: a request found
     /// nowhere in the log may still be in that prefix.
     bool origin_findable(index_t search_from) const noexcept;
@@ -535,6 +541,31 @@ private:
     std::optional<transfer_state> transfer_;
 
     std::map<std::uint64_t, pending> pending_;            ///< this node's broadcasts by request id
+    // Leader: where each entry with an origin sits in log_, so that a
+    // forwarded broadcast (and a retry of it) is recognised in constant time
+    // instead of a scan of up to max_uncommitted entries. Kept in step with
+    // append_local and compaction (a leader never truncates, §5.3), built
+    // when this node becomes leader, empty otherwise. A multimap because a
+    // faulty history may hold two copies; find_origin takes the lowest index
+    // above search_from, as the scan did.
+    struct origin_hash {
+        std::size_t operator()(const entry_origin& o) const noexcept {
+            return std::hash<std::uint64_t>{}(o.request * 0x9E3779B97F4A7C15ull ^ o.node);
+        }
+    };
+    std::unordered_multimap<entry_origin, index_t, origin_hash> origins_;
+    // Not leader: retries of forwards and read index requests, in the order
+    // they fall due (sent_at + forward_retry_after log_requests), so that a
+    // log_request costs what is due, not a walk of every pending request.
+    // An entry whose request was answered or sent again since is stale and
+    // skipped when it comes up (its sent_at no longer matches).
+    struct retry_slot {
+        std::uint64_t sent_at = 0;
+        std::uint64_t request = 0;
+        bool read = false;
+    };
+    std::deque<retry_slot> retries_;
+    std::uint64_t log_requests_seen_ = 0;                 ///< log_requests taken as follower, ever
     std::multimap<index_t, std::uint64_t> pending_by_index_;   ///< appended ones, by entry index (two may claim one index: a stale answer and our own entry)
     core_stats stats_;
     detail::core_faults faults_;       ///< all off outside the simulator's broken-core tests

@@ -1,6 +1,6 @@
 // raftlite — private: the outbound connection to one peer. Connects, sends the
 // handshake, then drains a bounded queue of encoded frames with gather
-// writes; reconnects with capped exponential backoff.
+// writes (a frame's shared entries and large payloads are not copied); reconnects with capped exponential backoff.
 //
 // Everything here runs on the transport's strand (see transport_state.hpp);
 // only `counters` is read from other threads.
@@ -22,6 +22,7 @@
 
 #include <raftlite/detail/connect_failure_log.hpp>
 
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -32,6 +33,19 @@
 #include <vector>
 
 namespace raftlite::detail {
+
+/// One frame to send: its own bytes and, for a log_request with entries,
+/// the entries' encoding it shares with the other followers' frames of the
+/// same batch (codec.hpp, encoded_entries); held until written.
+struct outgoing_frame {
+    std::vector<char> head;
+    std::shared_ptr<const encoded_entries> entries;
+    std::size_t entries_size = 0;   ///< entries->wire_size()
+
+    std::size_t size() const noexcept { return head.size() + entries_size; }
+    /// Appends the buffers that send the frame, in order, without copying.
+    void buffers(std::vector<boost::asio::const_buffer>& out) const;
+};
 
 class peer_link : public std::enable_shared_from_this<peer_link> {
 public:
@@ -50,7 +64,7 @@ public:
     void set_address(endpoint_address address);
     /// Queues one encoded frame (at most max_queue_bytes), dropping the oldest
     /// queued frames when the queue's bounds would be exceeded.
-    void enqueue(std::vector<char> frame);
+    void enqueue(outgoing_frame frame);
 
     node_id peer() const noexcept { return peer_; }
     const endpoint_address& address() const noexcept { return address_; }
@@ -117,12 +131,12 @@ private:
     std::chrono::milliseconds backoff_;
     clock::time_point connected_at_{};
     std::vector<char> handshake_frame_;
-    std::vector<std::vector<char>> writing_;   ///< the batch being written
+    std::vector<outgoing_frame> writing_;      ///< the batch being written
     bool write_in_flight_ = false;
     bool write_posted_ = false;                ///< a do_write is posted: enqueue() need not post another
     char watch_byte_ = 0;
 
-    std::deque<std::vector<char>> queue_;
+    std::deque<outgoing_frame> queue_;
     std::size_t queued_bytes_ = 0;
     bool drop_logged_ = false;                 ///< a queue-full drop was logged since the last write
 };

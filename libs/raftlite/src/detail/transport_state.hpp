@@ -47,6 +47,7 @@
 #ifndef RAFTLITE_SRC_DETAIL_TRANSPORT_STATE_HPP
 #define RAFTLITE_SRC_DETAIL_TRANSPORT_STATE_HPP
 
+#include <raftlite/codec.hpp>
 #include <raftlite/transport.hpp>
 
 #include <raftlite/log.hpp>
@@ -55,11 +56,13 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <shared_mutex>
 #include <utility>
@@ -158,6 +161,9 @@ public:
     /// Counts `n` on `link`'s counter `c`, or on retired_ once the link's
     /// counters were folded there.
     void count_on(peer_link& link, counter peer_counters::*c, std::uint64_t n = 1);
+    /// The encoding of a log_request's entries, shared by every follower the
+    /// same batch goes to (see send).
+    std::shared_ptr<const encoded_entries> shared_entries(const std::vector<log_entry>& suffix);
 
     // ---- on the strand ----
     void add_session(const std::shared_ptr<inbound_session>& s);
@@ -226,6 +232,22 @@ private:
     std::set<node_id> removed_ids_;                        ///< removed and not added again
     std::vector<std::shared_ptr<peer_link>> retiring_;    ///< removed, counters not yet folded
     peer_counters retired_;                                ///< folded counters of removed peers (atomics: see count_on)
+
+    // The batches encoded last, for the next followers' log_requests (a
+    // leader sends one batch to each follower in turn). A batch is named by
+    // its first and last entries' index and term, which fix every entry
+    // between them in one leader's log (Log Matching, §5.3); the payloads
+    // of those two are compared as well and kept alive, so a pointer is
+    // never compared with a freed one's.
+    struct recent_batch {
+        index_t first = 0, last = 0;
+        term_t first_term = 0, last_term = 0;
+        shared_bytes first_payload, last_payload;
+        std::shared_ptr<const encoded_entries> entries;
+    };
+    std::mutex recent_mutex_;
+    std::array<recent_batch, 4> recent_;
+    std::size_t recent_next_ = 0;
 
     // strand only
     bool running_ = false;                                 ///< run() has started the listener
