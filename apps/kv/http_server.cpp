@@ -1,8 +1,10 @@
 // raftlite kv — the HTTP/1.1 front end (see http_server.hpp for the routes).
 //
 // Beast's callback style: a listener accepts, each connection is a session on
-// its own strand that reads a request (do_read/on_read), hands a command to
-// submit, and writes the response when the completion is posted back. Every
+// its own strand (or on the io_context itself when one thread runs it,
+// http_server_options::one_thread) that reads a request (do_read/on_read),
+// hands a command to submit, and writes the response when the completion is
+// posted back. Every
 // handler holds the session with shared_from_this, so a session lives exactly
 // as long as work for it is pending.
 //
@@ -595,7 +597,11 @@ public:
 
 private:
     void do_accept() {
-        acceptor_.async_accept(net::make_strand(ioc_),
+        // A session's handlers must not run concurrently: a strand of its
+        // own, unless one thread runs everything anyway.
+        const net::any_io_executor session_executor =
+            st_->options.one_thread ? net::any_io_executor(ioc_.get_executor()) : net::any_io_executor(net::make_strand(ioc_));
+        acceptor_.async_accept(session_executor,
                                beast::bind_front_handler(&listener::on_accept, shared_from_this()));
     }
 

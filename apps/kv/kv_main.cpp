@@ -76,7 +76,7 @@ public:
         : cfg_(cfg),
           storage_(new file_persister(cfg.peer.data_dir.string())),
           node_(ioc, cfg.peer.node, std::unique_ptr<persister>(storage_)),
-          server_(ioc, cfg.http,
+          server_(ioc, one_thread(cfg.http),
                   [this](kv::kv_command c, std::function<void(kv::http_result)> done) {
                       submit(std::move(c), std::move(done));
                   },
@@ -111,6 +111,13 @@ public:
             RAFTLITE_LOG_APP(error) << "the node stopped: " << reason.message() << "; exiting";
             if (failed_) failed_();
         });
+    }
+
+    // main() runs the io_context on one thread (the node, the sessions and
+    // the state machine share it).
+    static kv::http_server_options one_thread(kv::http_server_options o) {
+        o.one_thread = true;
+        return o;
     }
 
     /// Why start() failed, in words (the file and what is wrong with it),
