@@ -1,8 +1,10 @@
 // raftlite kv — the HTTP/1.1 front end (see http_server.hpp for the routes).
 //
 // Beast's callback style: a listener accepts, each connection is a session on
-// its own strand that reads a request (do_read/on_read), hands a command to
-// submit, and writes the response when the completion is posted back. Every
+// its own strand (or on the io_context itself when one thread runs it,
+// http_server_options::one_thread) that reads a request (do_read/on_read),
+// hands a command to submit, and writes the response when the completion is
+// posted back. Every
 // handler holds the session with shared_from_this, so a session lives exactly
 // as long as work for it is pending.
 //
@@ -33,6 +35,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -416,14 +419,13 @@ private:
         switch (r.result.status) {
         case kv_status::ok:
             if (op == kv_op::get)
-                return send(make(http::status::ok, r.result.value.value_or(""),
-                                 "application/octet-stream"),
-                            false);
+                return send_ok(r.result.value ? std::string_view(*r.result.value) : std::string_view(),
+                               "application/octet-stream");
             if (op == kv_op::open_session)
                 return send(make(http::status::ok, json_text(boost::json::object{{"client_id", r.result.client_id}}),
                                  "application/json"),
                             false);
-            return send(make(http::status::ok, R"({"result":"ok"})", "application/json"), false);
+            return send_ok(R"({"result":"ok"})", "application/json");
         case kv_status::not_found:
             return send_error(http::status::not_found, "not_found", "no such key", false);
         case kv_status::cas_failed: {
@@ -481,6 +483,34 @@ private:
         res_.keep_alive(keep_alive_ && !close_after && !st_->stopped);
         res_.prepare_payload();
         serialize_response(res_, out_);
+        write_out(res_.keep_alive());
+    }
+
+    // A 200 on a kept-alive HTTP/1.1 connection (the answer to nearly every
+    // GET and PUT) is formatted straight into out_, with the same bytes
+    // send() would write: building a response object first costs an
+    // allocation per field and per body, for every request.
+    void send_ok(std::string_view body, std::string_view content_type) {
+        if (version_ != 11 || !keep_alive_ || st_->stopped)
+            return send(make(http::status::ok, std::string(body), content_type.data()), false);
+        char length[24];
+        const auto length_end = std::to_chars(length, length + sizeof length, body.size()).ptr;
+        out_.clear();
+        out_ += "HTTP/1.1 200 OK\r\nServer: raftlite-kv\r\nContent-Type: ";
+        out_ += content_type;
+        if (request_id_) {
+            out_ += "\r\nX-Request-Id: ";
+            out_ += *request_id_;
+        }
+        out_ += "\r\nContent-Length: ";
+        out_.append(length, length_end);
+        out_ += "\r\n\r\n";
+        out_ += body;
+        write_out(true);
+    }
+
+    void write_out(bool keep_open) {
+        keep_open_ = keep_open;
         lowest().expires_after(st_->options.idle_timeout);
         net::async_write(stream_, net::buffer(out_),
                          beast::bind_front_handler(&session::on_write, shared_from_this()));
@@ -489,7 +519,7 @@ private:
     void on_write(beast::error_code ec, std::size_t) {
         if (ec)
             return close_now();
-        if (!res_.keep_alive())
+        if (!keep_open_)
             return linger();
         do_read();
     }
@@ -533,6 +563,7 @@ private:
     std::shared_ptr<http_server::state> st_;
     bool counted_;
     bool keep_alive_ = false;
+    bool keep_open_ = false;   // the response being written leaves the connection open
     unsigned version_ = 11;
     std::optional<std::string> request_id_;   // the request's valid X-Request-Id
     char scratch_[4096];
@@ -566,7 +597,11 @@ public:
 
 private:
     void do_accept() {
-        acceptor_.async_accept(net::make_strand(ioc_),
+        // A session's handlers must not run concurrently: a strand of its
+        // own, unless one thread runs everything anyway.
+        const net::any_io_executor session_executor =
+            st_->options.one_thread ? net::any_io_executor(ioc_.get_executor()) : net::any_io_executor(net::make_strand(ioc_));
+        acceptor_.async_accept(session_executor,
                                beast::bind_front_handler(&listener::on_accept, shared_from_this()));
     }
 

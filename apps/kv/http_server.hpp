@@ -144,6 +144,11 @@ struct http_server_options {
     std::string tls_cert_file;               ///< PEM; set: HTTPS with this certificate (chain)
     std::string tls_key_file;                ///< PEM: its private key (required with tls_cert_file)
     std::string client_ca_file;              ///< PEM; set: clients must present a certificate it signed
+    /// The io_context is run by one thread: sessions run on it directly
+    /// instead of on a strand each (a strand costs a lock and an indirection
+    /// on every handler, measurable per request under load). Leave false
+    /// when more than one thread runs it.
+    bool one_thread = false;
 };
 
 class http_server {

@@ -33,6 +33,7 @@
 #include "kv_snapshot.hpp"
 #include "kv_store.hpp"
 #include "prometheus.hpp"
+#include "read_batch.hpp"
 
 #include <raftlite/config.hpp>
 #include <raftlite/error.hpp>
@@ -75,7 +76,7 @@ public:
         : cfg_(cfg),
           storage_(new file_persister(cfg.peer.data_dir.string())),
           node_(ioc, cfg.peer.node, std::unique_ptr<persister>(storage_)),
-          server_(ioc, cfg.http,
+          server_(ioc, one_thread(cfg.http),
                   [this](kv::kv_command c, std::function<void(kv::http_result)> done) {
                       submit(std::move(c), std::move(done));
                   },
@@ -90,6 +91,14 @@ public:
           // (committing only now) does not answer a request of this run.
           next_request_(std::random_device{}() | (std::uint64_t(std::random_device{}()) << 32)),
           failed_(std::move(failed)),
+          reads_([this](read_batch::done_fn done) {
+                     node_.async_read_index([done = std::move(done)](boost::system::error_code ec, index_t) {
+                         done(ec);
+                     });
+                 },
+                 [this](boost::system::error_code ec, std::vector<pending_read>& batch) {
+                     answer_reads(ec, batch);
+                 }),
           clock_timer_(ioc) {
         directory_.self = cfg.peer.node.core.self;
         directory_.self_kv = kv::listen_address(cfg.http).to_string();
@@ -102,6 +111,13 @@ public:
             RAFTLITE_LOG_APP(error) << "the node stopped: " << reason.message() << "; exiting";
             if (failed_) failed_();
         });
+    }
+
+    // main() runs the io_context on one thread (the node, the sessions and
+    // the state machine share it).
+    static kv::http_server_options one_thread(kv::http_server_options o) {
+        o.one_thread = true;
+        return o;
     }
 
     /// Why start() failed, in words (the file and what is wrong with it),
@@ -201,19 +217,30 @@ private:
     // completes once this peer has applied everything up to a read index
     // that covers every write completed before the read began (confirmed by
     // the leader with a heartbeat round, or under its lease), so the local
-    // store answers. The handler runs on the node's strand, like apply().
+    // store answers. The reads share read-index requests (read_batch.hpp):
+    // one in flight per peer, serving every read that arrived before it
+    // began. The handler runs on the node's strand, like apply().
+    struct pending_read {
+        std::string key;
+        std::function<void(kv::http_result)> done;
+    };
+    using read_batch = kv::read_batch<pending_read>;
+
     void read(std::string key, std::function<void(kv::http_result)> done) {
-        node_.async_read_index(
-            [this, key = std::move(key), done = std::move(done)](boost::system::error_code ec, index_t) {
-                if (ec) {
-                    done({ec, {}});
-                    return;
-                }
-                kv::kv_result r;
-                r.value = store_.get(key);
-                r.status = r.value ? kv::kv_status::ok : kv::kv_status::not_found;
-                done({{}, std::move(r)});
-            });
+        reads_.add({std::move(key), std::move(done)});
+    }
+
+    void answer_reads(boost::system::error_code ec, std::vector<pending_read>& batch) {
+        for (pending_read& r : batch) {
+            if (ec) {
+                r.done({ec, {}});
+                continue;
+            }
+            kv::kv_result result;
+            result.value = store_.get(r.key);
+            result.status = result.value ? kv::kv_status::ok : kv::kv_status::not_found;
+            r.done({{}, std::move(result)});
+        }
     }
 
     void apply(index_t index, const shared_bytes& payload) {
@@ -348,6 +375,10 @@ private:
         o["read_mode"] = kv::read_mode_name(cfg_.read_mode);
         o["reads_by_lease"] = s.core.lease_reads;
         o["read_rounds"] = s.core.read_rounds;
+        // This peer's GETs and the read-index requests that served them
+        // (read_batch.hpp): reads per request under load.
+        o["reads"] = reads_.reads();
+        o["read_index_requests"] = reads_.requests();
         o["keys"] = store_.size();
         // The digest is kept up to date by every write (kv_store.hpp): free
         // to read. state_index is the last entry it reflects (applied_index
@@ -404,6 +435,7 @@ private:
     std::unordered_map<std::uint64_t, std::function<void(kv::http_result)>> waiting_;
     std::uint64_t next_request_;
     std::function<void()> failed_;
+    read_batch reads_;
     boost::asio::steady_timer clock_timer_;   // cancelled by stop()
     bool clock_in_flight_ = false;
     bool stopped_ = false;

@@ -26,12 +26,12 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http.hpp>
+#include <boost/beast/core/error.hpp>
 #include <boost/program_options.hpp>
 
 #include <atomic>
+#include <cctype>
+#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -40,8 +40,10 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -49,7 +51,6 @@
 namespace po = boost::program_options;
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using clock_type = std::chrono::steady_clock;
 using namespace std::chrono_literals;
@@ -127,93 +128,233 @@ struct worker {
     }
 };
 
+// What a response's head says, parsed in place (parse_head).
+struct response_head {
+    unsigned status = 0;
+    std::size_t head_bytes = 0;      // the status line and fields, with the empty line
+    std::size_t content_length = 0;
+    bool keep_alive = true;
+};
+
+bool iequals_prefix(std::string_view line, std::string_view name) {
+    if (line.size() < name.size()) return false;
+    for (std::size_t i = 0; i < name.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(line[i])) != name[i]) return false;
+    return true;
+}
+
+bool contains_token(std::string_view value, std::string_view token) {
+    for (std::size_t i = 0; i + token.size() <= value.size(); ++i)
+        if (iequals_prefix(value.substr(i), token)) return true;
+    return false;
+}
+
+// Parses an HTTP/1.x response head from the start of `in`: nullopt while it
+// is incomplete; `bad` set when it is not one this program understands (no
+// status line, a chunked or unsized body: raftlite-kv always sends
+// Content-Length). Only what the load needs is read: the status, the body's
+// length and whether the connection stays open.
+std::optional<response_head> parse_head(std::string_view in, bool& bad) {
+    const auto end = in.find("\r\n\r\n");
+    if (end == std::string_view::npos) return std::nullopt;
+    response_head h;
+    h.head_bytes = end + 4;
+    std::string_view head = in.substr(0, end + 2);
+    auto eol = head.find("\r\n");
+    const std::string_view status_line = head.substr(0, eol);
+    // "HTTP/1.x NNN reason"
+    if (status_line.size() < 12 || !status_line.starts_with("HTTP/1.") || status_line[8] != ' ') {
+        bad = true;
+        return std::nullopt;
+    }
+    for (std::size_t i = 9; i < 12; ++i) {
+        if (status_line[i] < '0' || status_line[i] > '9') {
+            bad = true;
+            return std::nullopt;
+        }
+        h.status = h.status * 10 + static_cast<unsigned>(status_line[i] - '0');
+    }
+    h.keep_alive = status_line[7] == '1';   // HTTP/1.1: open unless "close"; 1.0: closed unless "keep-alive"
+    bool sized = false;
+    head.remove_prefix(eol + 2);
+    while (!head.empty()) {
+        eol = head.find("\r\n");
+        const std::string_view line = head.substr(0, eol);
+        head.remove_prefix(eol + 2);
+        const auto colon = line.find(':');
+        if (colon == std::string_view::npos) continue;
+        std::string_view value = line.substr(colon + 1);
+        while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+        if (iequals_prefix(line, "content-length:")) {
+            std::size_t n = 0;
+            if (value.empty()) bad = true;
+            for (char c : value) {
+                if (c < '0' || c > '9' || n > (std::size_t(1) << 40)) {
+                    bad = true;
+                    break;
+                }
+                n = n * 10 + static_cast<std::size_t>(c - '0');
+            }
+            h.content_length = n;
+            sized = true;
+        } else if (iequals_prefix(line, "transfer-encoding:")) {
+            bad = true;
+        } else if (iequals_prefix(line, "connection:")) {
+            if (contains_token(value, "close")) h.keep_alive = false;
+            else if (contains_token(value, "keep-alive")) h.keep_alive = true;
+        }
+    }
+    if (!sized || bad) {
+        bad = true;
+        return std::nullopt;
+    }
+    return h;
+}
+
+// One keep-alive connection's request loop. This program shares the
+// machine's cores with the cluster it measures, so a request should cost it
+// little beyond its two system calls (figures in docs/performance.md,
+// "raftlite-kv over HTTP"): a plain socket (no per-operation timer: the
+// worker's watchdog enforces --timeout-ms), requests formatted into a buffer
+// the connection keeps, responses parsed in place in another.
 class connection : public std::enable_shared_from_this<connection> {
 public:
     connection(worker& w, phase& p, const target& t, std::size_t target_index)
-        : w_(w), p_(p), t_(t), target_index_(target_index), stream_(w.ioc), pause_(w.ioc) {}
+        : w_(w), p_(p), t_(t), target_index_(target_index), socket_(w.ioc), pause_(w.ioc), in_(4096) {}
 
     void start() { do_connect(); }
 
+    /// Called by the worker's watchdog: a connection whose operation is past
+    /// its deadline is closed, and the operation fails as a timeout.
+    void check_deadline(clock_type::time_point now) {
+        if (!waiting_ || now < deadline_) return;
+        timed_out_ = true;
+        beast::error_code ignored;
+        socket_.close(ignored);
+    }
+
+    /// Nothing more will run for this connection: the phase is over for it.
+    bool finished() const { return finished_; }
+
 private:
+    void arm() {
+        waiting_ = true;
+        timed_out_ = false;
+        deadline_ = clock_type::now() + p_.timeout;
+    }
+
     void do_connect() {
-        if (p_.stopping) return;
-        stream_.expires_after(p_.timeout);
-        stream_.async_connect(t_.endpoint, [self = shared_from_this()](beast::error_code ec) { self->on_connect(ec); });
+        if (p_.stopping) return finish();
+        arm();
+        socket_.async_connect(t_.endpoint, [self = shared_from_this()](beast::error_code ec) { self->on_connect(ec); });
     }
 
     void on_connect(beast::error_code ec) {
-        if (ec) return fail("connect");
+        waiting_ = false;
+        if (ec) return fail(timed_out_ ? "timeout" : "connect");
         // The client's own writes must not wait for Nagle: what is measured
         // is the server.
-        stream_.socket().set_option(tcp::no_delay(true), ec);
+        socket_.set_option(tcp::no_delay(true), ec);
+        have_ = 0;
         do_write();
     }
 
     // Builds and sends the next request, unless the phase is over.
     void do_write() {
-        if (p_.stopping) return close();
-        if (p_.requests > 0 && p_.issued.fetch_add(1) >= p_.requests) return close();
+        if (p_.stopping) return finish();
+        if (p_.requests > 0 && p_.issued.fetch_add(1) >= p_.requests) return finish();
         std::uint64_t key;
-        bool read;
         if (p_.load == workload::fill) {
             // Every key once, in order, shared by all connections.
             key = p_.next_fill.fetch_add(1);
-            if (key >= p_.keys) return close();
-            read = false;
+            if (key >= p_.keys) return finish();
+            read_ = false;
         } else {
             key = w_.next_random() % p_.keys;
-            read = p_.load == workload::get ||
-                   (p_.load == workload::mixed &&
-                    static_cast<double>(w_.next_random() % 1000000) < p_.read_ratio * 1000000);
+            read_ = p_.load == workload::get ||
+                    (p_.load == workload::mixed &&
+                     static_cast<double>(w_.next_random() % 1000000) < p_.read_ratio * 1000000);
         }
-        // The request is formatted into a buffer the connection keeps: this
-        // program shares the machine's cores with the cluster it measures,
-        // so each request should cost it as little as it can (figures in
-        // docs/performance.md, "raftlite-kv over HTTP").
+        char digits[24];
+        const auto key_end = std::to_chars(digits, digits + sizeof digits, key).ptr;
         out_.clear();
-        out_ += read ? "GET /kv/k" : "PUT /kv/k";
-        out_ += std::to_string(key);
+        out_ += read_ ? "GET /kv/k" : "PUT /kv/k";
+        out_.append(digits, key_end);
         out_ += " HTTP/1.1\r\nHost: ";
         out_ += t_.host;
-        if (!read) {
+        if (!read_) {
             out_ += "\r\nContent-Length: ";
-            out_ += std::to_string(p_.value.size());
+            out_ += value_length_;
         }
         out_ += "\r\n\r\n";
-        if (!read) out_ += p_.value;
+        if (!read_) out_ += p_.value;
         started_ = clock_type::now();
-        stream_.expires_after(p_.timeout);
-        asio::async_write(stream_, asio::buffer(out_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
-            if (ec) return self->fail(ec == beast::error::timeout ? "timeout" : "io");
+        arm();
+        asio::async_write(socket_, asio::buffer(out_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            if (ec) {
+                self->waiting_ = false;
+                return self->fail(self->timed_out_ ? "timeout" : "io");
+            }
             self->do_read();
         });
     }
 
     void do_read() {
-        res_ = {};
-        http::async_read(stream_, buffer_, res_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-            self->on_read(ec);
-        });
+        socket_.async_read_some(asio::buffer(in_.data() + have_, in_.size() - have_),
+                                [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                                    self->on_read(ec, n);
+                                });
     }
 
-    void on_read(beast::error_code ec) {
-        if (ec) return fail(ec == beast::error::timeout ? "timeout" : "io");
+    void on_read(beast::error_code ec, std::size_t n) {
+        if (ec) {
+            waiting_ = false;
+            return fail(timed_out_ ? "timeout" : "io");
+        }
+        have_ += n;
+        const std::string_view in(in_.data(), have_);
+        bool bad = false;
+        const auto head = parse_head(in, bad);
+        if (bad) {
+            waiting_ = false;
+            return fail("bad_response");
+        }
+        const std::size_t needed = head ? head->head_bytes + head->content_length : 0;
+        if (!head || have_ < needed) {
+            // A response larger than the buffer: make room (an error body,
+            // a large value).
+            if (have_ == in_.size()) {
+                if (in_.size() >= max_response_bytes) {
+                    waiting_ = false;
+                    return fail("bad_response");
+                }
+                in_.resize(std::max(in_.size() * 2, needed));
+            }
+            return do_read();
+        }
+        waiting_ = false;
         const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now() - started_).count();
+        // A 200 to a GET must carry the value every PUT of the run wrote.
+        const bool ok = head->status == 200 &&
+                        (!read_ || in.substr(head->head_bytes, head->content_length) == std::string_view(p_.value));
         if (p_.measuring) {
-            if (res_.result() == http::status::ok) {
+            if (ok) {
                 ++w_.ok;
                 ++w_.ok_by_target[target_index_];
                 w_.latency.record(static_cast<std::uint64_t>(ns));
             } else {
-                ++w_.errors[std::to_string(res_.result_int())];
+                ++w_.errors[head->status == 200 ? std::string("wrong_value") : std::to_string(head->status)];
             }
         }
-        if (!res_.keep_alive()) {
+        // A closed-loop client sends nothing before the answer: bytes beyond
+        // it are a server's mistake.
+        if (have_ != needed) return fail("bad_response");
+        have_ = 0;
+        if (!head->keep_alive) {
             // The server ends the connection after this answer (e.g. 503
             // too_many_connections): open another one.
             // (async_connect opens the closed socket again.)
             close();
-            buffer_.clear();
             return do_connect();
         }
         do_write();
@@ -224,11 +365,11 @@ private:
     void fail(const char* what) {
         if (p_.measuring) ++w_.errors[what];
         close();
-        if (p_.stopping) return;
+        if (p_.stopping) return finish();
         // With a request budget a failure uses it up too, so that a peer that
         // is down cannot keep the run going.
-        if (p_.requests > 0 && p_.issued.fetch_add(1) >= p_.requests) return;
-        buffer_.clear();
+        if (p_.requests > 0 && p_.issued.fetch_add(1) >= p_.requests) return finish();
+        have_ = 0;
         pause_.expires_after(100ms);
         pause_.async_wait([self = shared_from_this()](beast::error_code ec) {
             if (!ec) self->do_connect();
@@ -237,20 +378,62 @@ private:
 
     void close() {
         beast::error_code ignored;
-        stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-        stream_.close();
+        socket_.shutdown(tcp::socket::shutdown_both, ignored);
+        socket_.close(ignored);
     }
+
+    void finish() {
+        close();
+        finished_ = true;
+    }
+
+    static constexpr std::size_t max_response_bytes = 64u << 20;
 
     worker& w_;
     phase& p_;
     const target& t_;
     std::size_t target_index_;
-    beast::tcp_stream stream_;
+    tcp::socket socket_;
     asio::steady_timer pause_;
-    beast::flat_buffer buffer_;
-    std::string out_;   // the request being sent
-    http::response<http::string_body> res_;
+    std::string out_;                                           // the request being sent
+    std::string value_length_ = std::to_string(p_.value.size());   // its Content-Length, formatted once
+    std::vector<char> in_;                                      // the response being read
+    std::size_t have_ = 0;                                      // bytes of it in in_
+    bool read_ = false;                                         // the request is a GET
+    bool waiting_ = false;                                      // an operation with a deadline is pending
+    bool timed_out_ = false;
+    bool finished_ = false;
     clock_type::time_point started_;
+    clock_type::time_point deadline_;
+};
+
+// Enforces --timeout-ms for every connection of one event loop, ten times a
+// second, until all of them have finished: one timer for the loop instead
+// of one per operation.
+class watchdog : public std::enable_shared_from_this<watchdog> {
+public:
+    watchdog(worker& w, std::vector<std::shared_ptr<connection>> connections)
+        : timer_(w.ioc), connections_(std::move(connections)) {}
+
+    void start() { arm(); }
+
+private:
+    void arm() {
+        timer_.expires_after(100ms);
+        timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+            if (ec) return;
+            const auto now = clock_type::now();
+            bool all_finished = true;
+            for (const auto& c : self->connections_) {
+                c->check_deadline(now);
+                all_finished = all_finished && c->finished();
+            }
+            if (!all_finished) self->arm();
+        });
+    }
+
+    asio::steady_timer timer_;
+    std::vector<std::shared_ptr<connection>> connections_;
 };
 
 struct phase_result {
@@ -275,10 +458,15 @@ phase_result run_phase(const settings& s, const std::vector<target>& targets, ph
     for (int i = 0; i < s.threads; ++i)
         workers.push_back(std::make_unique<worker>(targets.size(), 0x9e3779b97f4a7c15ull * (i + 1) ^
                                                                       static_cast<std::uint64_t>(::getpid())));
+    std::vector<std::vector<std::shared_ptr<connection>>> by_worker(workers.size());
     for (int c = 0; c < s.connections; ++c) {
-        auto& w = *workers[static_cast<std::size_t>(c % s.threads)];
+        const auto wi = static_cast<std::size_t>(c % s.threads);
         const std::size_t t = static_cast<std::size_t>(c) % targets.size();
-        std::make_shared<connection>(w, p, targets[t], t)->start();
+        by_worker[wi].push_back(std::make_shared<connection>(*workers[wi], p, targets[t], t));
+    }
+    for (std::size_t wi = 0; wi < workers.size(); ++wi) {
+        for (auto& c : by_worker[wi]) c->start();
+        std::make_shared<watchdog>(*workers[wi], std::move(by_worker[wi]))->start();
     }
     const bool counted = p.requests > 0 || p.load == workload::fill;
     if (counted) p.measuring = true;

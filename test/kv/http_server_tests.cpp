@@ -363,6 +363,46 @@ BOOST_FIXTURE_TEST_CASE(completion_from_another_thread, server_fixture,
     BOOST_TEST(res.body() == "from the test thread");
 }
 
+// raftlite-kv runs the server on its one thread without a strand per
+// session (http_server_options::one_thread): the same answers on connections
+// used in turn, and a completion posted back from another thread.
+struct one_thread_fixture : server_fixture {
+    one_thread_fixture() : server_fixture(with_one_thread()) {}
+    static http_server_options with_one_thread() {
+        auto o = options();
+        o.one_thread = true;
+        return o;
+    }
+};
+
+BOOST_FIXTURE_TEST_CASE(one_thread_sessions_answer_interleaved_connections, one_thread_fixture,
+                        *boost::unit_test::timeout(60)) {
+    client a(port()), b(port());
+    BOOST_TEST(a.request(http::verb::put, "/kv/x", "1").result_int() == 200);
+    BOOST_TEST(b.request(http::verb::put, "/kv/y", "2").result_int() == 200);
+    auto ra = a.request(http::verb::get, "/kv/y", {}, {{"X-Request-Id", "7"}});
+    auto rb = b.request(http::verb::get, "/kv/x");
+    BOOST_TEST(ra.result_int() == 200);
+    BOOST_TEST(ra.body() == "2");
+    BOOST_TEST(ra["X-Request-Id"] == "7");
+    BOOST_TEST(rb.body() == "1");
+    BOOST_TEST(ra.keep_alive());
+    BOOST_TEST(rb.keep_alive());
+    BOOST_TEST(a.request(http::verb::get, "/kv/none").result_int() == 404);
+
+    auto done = deferred.get_future();
+    auto answer = std::async(std::launch::async, [p = port()] {
+        return one_request(p, http::verb::get, "/kv/later");
+    });
+    auto complete = done.get();
+    http_result r;
+    r.result.value = "from the test thread";
+    complete(r);
+    auto res = answer.get();
+    BOOST_TEST(res.result_int() == 200);
+    BOOST_TEST(res.body() == "from the test thread");
+}
+
 BOOST_FIXTURE_TEST_CASE(body_too_large, server_fixture, *boost::unit_test::timeout(60)) {
     client c(port());
     auto r = c.request(http::verb::put, "/kv/big", std::string(64 * 1024, 'x'));
