@@ -914,7 +914,8 @@ int run_parent(const char* self, settings s) {
         if (wan) {
             auto a = wan->peer_args(i);
             args.insert(args.end(), a.begin(), a.end());
-            args.insert(args.end(), {"--rtt-ms", std::to_string(s.rtt_ms), "--jitter-ms", std::to_string(s.jitter_ms)});
+            args.insert(args.end(), {"--rtt-ms", std::to_string(std::max(s.rtt_ms, 0.0)), "--jitter-ms",
+                                     std::to_string(s.jitter_ms)});
         } else {
             std::string list;
             for (auto p : ports) list += (list.empty() ? "" : ",") + std::string("127.0.0.1:") + std::to_string(p);

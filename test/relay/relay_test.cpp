@@ -7,6 +7,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "relay/relay.hpp"
+#include "../apps/bench/reference_figures.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -21,53 +22,12 @@
 #include <vector>
 
 using namespace raftlite::relay;
+using raftlite::bench::echo_server;   // one connection at a time: each case's connections are sequential
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 namespace {
-
-// A blocking echo server on 127.0.0.1: one thread per connection, each
-// sends back every byte it reads until the peer closes.
-class echo_server {
-public:
-    echo_server() : acceptor_(ioc_, {asio::ip::make_address("127.0.0.1"), 0}) {
-        thread_ = std::thread([this] {
-            for (;;) {
-                tcp::socket s(ioc_);
-                boost::system::error_code ec;
-                acceptor_.accept(s, ec);
-                if (ec || stopping_) return;
-                sessions_.emplace_back([s = std::move(s)]() mutable {
-                    char buf[8192];
-                    boost::system::error_code ec;
-                    for (;;) {
-                        const auto n = s.read_some(asio::buffer(buf), ec);
-                        if (ec || asio::write(s, asio::buffer(buf, n), ec) != n || ec) return;
-                    }
-                });
-            }
-        });
-    }
-    ~echo_server() {
-        stopping_ = true;
-        // Wake the accept with a connection of our own.
-        tcp::socket wake(ioc_);
-        boost::system::error_code ec;
-        wake.connect(acceptor_.local_endpoint(), ec);
-        thread_.join();
-        wake.close(ec);
-        for (auto& t : sessions_) t.join();
-    }
-    std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
-
-private:
-    asio::io_context ioc_;
-    tcp::acceptor acceptor_;
-    std::atomic<bool> stopping_{false};
-    std::thread thread_;
-    std::vector<std::thread> sessions_;
-};
 
 // A relay on its own io_context thread.
 struct running_relay {
@@ -107,7 +67,7 @@ std::uint64_t seed_for_test() {
 
 BOOST_AUTO_TEST_CASE(bytes_arrive_intact_and_in_order_under_jitter) {
     const auto seed = seed_for_test();
-    echo_server echo;
+    echo_server echo("127.0.0.1", 0);
     running_relay relay(seed);
     link_options link;
     link.delay = 1ms;
@@ -143,7 +103,7 @@ BOOST_AUTO_TEST_CASE(bytes_arrive_intact_and_in_order_under_jitter) {
 
 BOOST_AUTO_TEST_CASE(a_lossy_route_cuts_connections_and_a_reconnect_works_once_it_heals) {
     const auto seed = seed_for_test();
-    echo_server echo;
+    echo_server echo("127.0.0.1", 0);
     running_relay relay(seed);
     link_options link;
     link.drop_rate = 0.3;
@@ -193,7 +153,7 @@ BOOST_AUTO_TEST_CASE(a_lossy_route_cuts_connections_and_a_reconnect_works_once_i
 }
 
 BOOST_AUTO_TEST_CASE(several_routes_in_one_relay) {
-    echo_server a, b;
+    echo_server a("127.0.0.1", 0), b("127.0.0.1", 0);
     running_relay relay(seed_for_test());
     const auto pa = relay.r.add(to(a.port(), {}));
     const auto pb = relay.r.add(to(b.port(), {}));
