@@ -112,6 +112,7 @@ struct settings {
     bool check_sequence = false;              // every peer keeps a digest of what it delivered, compared at the end
     std::size_t max_inflight = 0;             // core_config::max_inflight (0: the library's default)
     std::size_t max_batch_entries = 0;        // core_config::max_batch_entries (0: the library's default)
+    int heartbeat_ms = 30;
 
     bool with_state() const { return app_state || snapshot_entries > 0; }
     bool via_relay() const { return rtt_ms >= 0 || loss > 0 || lossy_follower > 0; }
@@ -301,7 +302,7 @@ raftlite::node_options peer_options(const settings& s, raftlite::node_id id,
     const auto slack = std::chrono::milliseconds(static_cast<long>(5 * std::max(s.rtt_ms + s.jitter_ms, 0.0)));
     o.election_timeout_min = (id == 1 ? 100ms : 400ms) + slack;
     o.election_timeout_max = (id == 1 ? 150ms : 800ms) + slack;
-    o.heartbeat_interval = 30ms;
+    o.heartbeat_interval = std::chrono::milliseconds(s.heartbeat_ms);
     o.seed = id;
     o.snapshot_entries = s.snapshot_entries;
     // Reads under the leader's lease need check_quorum and leader_stickiness,
@@ -910,7 +911,8 @@ int run_parent(const char* self, settings s) {
                                       "--state-slots", std::to_string(s.state_slots),
                                       "--mmap-threshold", std::to_string(s.mmap_threshold),
                                       "--max-inflight", std::to_string(s.max_inflight),
-                                      "--max-batch-entries", std::to_string(s.max_batch_entries)};
+                                      "--max-batch-entries", std::to_string(s.max_batch_entries),
+                                      "--heartbeat-ms", std::to_string(s.heartbeat_ms)};
         if (wan) {
             auto a = wan->peer_args(i);
             args.insert(args.end(), a.begin(), a.end());
@@ -1398,6 +1400,7 @@ int main(int argc, char** argv) {
         ("csv", po::bool_switch(&s.csv), "print a CSV header and one line per measurement")
         ("max-inflight", po::value(&s.max_inflight)->default_value(0), "pipelined log requests per follower (0: the library's default)")
         ("max-batch-entries", po::value(&s.max_batch_entries)->default_value(0), "entries per log request (0: the library's default)")
+        ("heartbeat-ms", po::value(&s.heartbeat_ms)->default_value(30), "the peers' heartbeat interval")
         ("addrs", po::value(&addrs), "internal: where this peer reaches each peer")
         ("peer", po::value(&peer), "internal: run as peer N")
         ("restart-child", po::bool_switch(&s.restart_child), "internal: time one restart from --dir")
@@ -1422,6 +1425,10 @@ int main(int argc, char** argv) {
     if ((s.workload != "write" && s.workload != "read" && s.workload != "mixed") || !(s.read_ratio >= 0 && s.read_ratio <= 1) ||
         (s.read_from != "leader" && s.read_from != "any")) {
         std::cerr << "raftlite-bench: --workload write|read|mixed, --read-ratio in [0, 1], --read-from leader|any\n";
+        return 2;
+    }
+    if (s.heartbeat_ms < 1 || s.heartbeat_ms > 10000) {
+        std::cerr << "raftlite-bench: --heartbeat-ms in 1..10000\n";
         return 2;
     }
     if (!(s.jitter_ms >= 0) || !(s.loss >= 0 && s.loss < 1) || !(s.lossy_follower >= 0 && s.lossy_follower < 1) ||
