@@ -61,7 +61,7 @@ nr=$(wc -w <<<"$rtts")
     echo "set terminal svg size 1200,480 dynamic font 'sans,12'"
     echo "set output '$PREFIX-latency.svg'"
     echo "set multiplot layout 1,$nr title 'raftlite-bench: p50 (solid) and p99 (dashed) latency against clients, per round trip'"
-    echo "set logscale x; set logscale y; set xrange [0.8:400]; set grid; set xlabel 'clients'; set ylabel 'ms'; set key top left"
+    echo "set logscale x; set logscale y; set xrange [0.8:400]; set grid; set xlabel 'clients'; set ylabel 'ms'; set key bottom right"
     k=0
     for r in $rtts; do
         echo "set title 'RTT $r ms'"
