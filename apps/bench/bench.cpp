@@ -18,13 +18,14 @@
 // peer runs in a network namespace of its own (netns.hpp) and every
 // peer-to-peer connection passes through the relay (test/relay), which this
 // process runs on a thread, with R/2 of delay each way. --lossy-follower
-// measures twice in one run, with clean links and with the last peer's links
-// cutting a fraction P of chunks, and then checks that every peer delivered
-// the same sequence. --csv prints one header line and a line per measurement.
+// measures three times in one run: clean links, the last peer's links cutting
+// a fraction P of chunks, clean again; then it checks that every peer
+// delivered the same sequence. --csv prints one header line and a line per measurement.
 #include <raftlite/file_persister.hpp>
 #include <raftlite/memory_persister.hpp>
 #include <raftlite/node.hpp>
 #include <raftlite/logging.hpp>
+#include <raftlite/detail/crc32c.hpp>
 
 #include "latency_histogram.hpp"
 #include "netns.hpp"
@@ -327,19 +328,15 @@ struct memory_watch {
 class delivered_sequence {
 public:
     void add(raftlite::index_t i, std::string_view payload) {
-        std::uint64_t h = 1469598103934665603ull;   // FNV-1a over the index and the payload, chained
-        auto mix = [&h](const void* p, std::size_t n) {
-            for (std::size_t k = 0; k < n; ++k) h = (h ^ static_cast<const unsigned char*>(p)[k]) * 1099511628211ull;
-        };
         std::lock_guard<std::mutex> lock(m_);
-        const std::uint64_t prev = digests_.empty() ? 0 : digests_.back().second;
-        mix(&prev, sizeof prev);
-        mix(&i, sizeof i);
-        mix(payload.data(), payload.size());
+        // The on-disk records' checksum, chained over index and payload.
+        std::uint32_t h = digests_.empty() ? 0 : digests_.back().second;
+        h = raftlite::detail::crc32c_extend(h, &i, sizeof i);
+        h = raftlite::detail::crc32c_extend(h, payload.data(), payload.size());
         digests_.emplace_back(i, h);
     }
     /// The digest of everything delivered up to index `upto`.
-    std::uint64_t digest(raftlite::index_t upto) const {
+    std::uint32_t digest(raftlite::index_t upto) const {
         std::lock_guard<std::mutex> lock(m_);
         auto it = std::upper_bound(digests_.begin(), digests_.end(), upto,
                                    [](raftlite::index_t v, const auto& e) { return v < e.first; });
@@ -348,7 +345,7 @@ public:
 
 private:
     mutable std::mutex m_;
-    std::vector<std::pair<raftlite::index_t, std::uint64_t>> digests_;
+    std::vector<std::pair<raftlite::index_t, std::uint32_t>> digests_;
 };
 
 int run_peer(const settings& s, raftlite::node_id id, const std::vector<raftlite::endpoint_address>& addrs) {
