@@ -701,10 +701,9 @@ public:
             }
             // The reference round trip: from peer 1's place to an echo at peer 2's, through a route like theirs.
             std::optional<raftlite::bench::echo_server> echo;
-            in_netns(2, [&] { echo.emplace(netns_ ? raftlite::bench::netns_cluster::peer_address(2) : "127.0.0.1",
-                                           netns_ ? 7199 : 0); });
-            raftlite::relay::route_spec r{host_of(1), 0, netns_ ? raftlite::bench::netns_cluster::peer_address(2) : "127.0.0.1",
-                                          echo->port(), link};
+            const std::string echo_host = netns_ ? raftlite::bench::netns_cluster::peer_address(2) : host_of(2);
+            in_netns(2, [&] { echo.emplace(echo_host, netns_ ? 7199 : 0); });
+            raftlite::relay::route_spec r{host_of(1), 0, echo_host, echo->port(), link};
             const auto port = relay_.add(r);
             thread_ = std::thread([this] { ioc_.run(); });
             const int rounds = s_.rtt_ms > 0 ? std::clamp(static_cast<int>(1000 / s_.rtt_ms), 20, 2000) : 2000;
@@ -735,8 +734,10 @@ public:
     const char* network() const { return netns_ ? "netns" : "loopback"; }
 
 private:
-    // Where the relay listens for peer j's connections: on peer j's veth pair.
-    std::string host_of(int j) const { return netns_ ? raftlite::bench::netns_cluster::host_address(j) : "127.0.0.1"; }
+    // Where the relay listens for peer j's connections: on peer j's veth
+    // pair; without namespaces on 127.0.0.2, so that the ports the relay
+    // binds can never be those free_port() chose for the peers on 127.0.0.1.
+    std::string host_of(int j) const { return netns_ ? raftlite::bench::netns_cluster::host_address(j) : "127.0.0.2"; }
 
     // Runs f on a thread inside peer i's namespace (sockets made there stay there).
     void in_netns(int i, const std::function<void()>& f) {

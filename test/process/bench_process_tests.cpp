@@ -17,7 +17,8 @@ boost::json::object bench(std::vector<std::string> args) {
     for (const char* a : {"--seconds", "1", "--warmup", "0.5", "--durability", "none", "--json"}) args.push_back(a);
     auto r = run_program(staged_program("raftlite-bench"), args);
     BOOST_TEST_MESSAGE("raftlite-bench: " << r.output);
-    BOOST_REQUIRE_EQUAL(r.status, 0);
+    BOOST_REQUIRE_MESSAGE(r.status == 0, "raftlite-bench exited with " << r.status << ", its output ends with: "
+                                             << r.output.substr(r.output.size() > 3000 ? r.output.size() - 3000 : 0));
     // stdout carries the one JSON object on its last line.
     auto end = r.output.find_last_not_of('\n');
     auto begin = r.output.rfind('\n', end);
