@@ -101,6 +101,23 @@ BOOST_AUTO_TEST_CASE(bytes_arrive_intact_and_in_order_under_jitter) {
     BOOST_TEST(relay.r.stats().bytes >= sent.size());   // the way there, at least, is counted by now
 }
 
+BOOST_AUTO_TEST_CASE(bytes_arrive_intact_through_a_bandwidth_cap) {
+    echo_server echo("127.0.0.1", 0);
+    running_relay relay(seed_for_test());
+    link_options link;
+    link.bandwidth_mbit = 50;   // 256 KiB each way: about 40 ms, not checked
+    const auto port = relay.r.add(to(echo.port(), link));
+    relay.run();
+    asio::io_context ioc;
+    auto s = connect(ioc, port);
+    std::string sent(256u << 10, '\0'), received(sent.size(), '\0');
+    for (std::size_t i = 0; i < sent.size(); ++i) sent[i] = static_cast<char>(i * 7 + i / 251);
+    std::thread reader([&] { asio::read(s, asio::buffer(received)); });
+    asio::write(s, asio::buffer(sent));
+    reader.join();
+    BOOST_TEST((received == sent));
+}
+
 BOOST_AUTO_TEST_CASE(a_lossy_route_cuts_connections_and_a_reconnect_works_once_it_heals) {
     const auto seed = seed_for_test();
     echo_server echo("127.0.0.1", 0);
