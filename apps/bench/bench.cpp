@@ -13,13 +13,24 @@
 // N entries; the leader then reports its snapshots and resident set size.
 // --restart-entries N starts no cluster: it builds a data directory holding a
 // snapshot of N entries and a log tail, and times a node's restart from it.
+//
+// Wide area (--rtt-ms R, --jitter-ms J, --loss P, --lossy-follower P): each
+// peer runs in a network namespace of its own (netns.hpp) and every
+// peer-to-peer connection passes through the relay (test/relay), which this
+// process runs on a thread, with R/2 of delay each way. --lossy-follower
+// measures three times in one run: clean links, the last peer's links cutting
+// a fraction P of chunks, clean again; then it checks that every peer
+// delivered the same sequence. --csv prints one header line and a line per measurement.
 #include <raftlite/file_persister.hpp>
 #include <raftlite/memory_persister.hpp>
 #include <raftlite/node.hpp>
 #include <raftlite/logging.hpp>
+#include <raftlite/detail/crc32c.hpp>
 
 #include "latency_histogram.hpp"
+#include "netns.hpp"
 #include "reference_figures.hpp"
+#include "relay/relay.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -90,8 +101,22 @@ struct settings {
     double read_ratio = 0.5;                  // mixed: the probability that an operation is a read
     bool lease = false;                       // node_options::lease_reads
     std::string read_from = "leader";         // leader | any: which peers the clients use
+    // Wide area: links through the relay.
+    double rtt_ms = -1;                       // < 0: no relay, the peers connect to each other on loopback
+    double jitter_ms = 0;                     // up to this much more per round trip (half each way)
+    double loss = 0;                          // every link: the probability that a chunk cuts its connection
+    double lossy_follower = 0;                // > 0: a second measurement with the last peer's links this lossy
+    double bandwidth_mbit = 0;                // per link direction; 0: unlimited
+    bool no_netns = false;                    // the relay between processes on loopback instead of namespaces
+    std::uint64_t relay_seed = 0;
+    bool csv = false;
+    bool check_sequence = false;              // every peer keeps a digest of what it delivered, compared at the end
+    std::size_t max_inflight = 0;             // core_config::max_inflight (0: the library's default)
+    std::size_t max_batch_entries = 0;        // core_config::max_batch_entries (0: the library's default)
+    int heartbeat_ms = 30;
 
     bool with_state() const { return app_state || snapshot_entries > 0; }
+    bool via_relay() const { return rtt_ms >= 0 || loss > 0 || lossy_follower > 0; }
 };
 
 // ---------------------------------------------------------------------------
@@ -258,19 +283,27 @@ std::uint16_t free_port() {
 //   stdin:  "run" (drive the load, if leader), "quit"
 
 // The peer's node options: node 1 times out first, so it usually leads.
-raftlite::node_options peer_options(const settings& s, raftlite::node_id id, const std::vector<std::uint16_t>& ports) {
+// `addrs[i]`: where this peer reaches peer i + 1 (its own entry: where it listens).
+raftlite::node_options peer_options(const settings& s, raftlite::node_id id,
+                                    const std::vector<raftlite::endpoint_address>& addrs) {
     raftlite::node_options o;
     o.core.self = id;
-    for (std::size_t i = 0; i < ports.size(); ++i) {
+    for (std::size_t i = 0; i < addrs.size(); ++i) {
         o.core.members.put(raftlite::member{i + 1, true, {}, {}});
-        o.transport.peers[i + 1] = {"127.0.0.1", ports[i]};
+        o.transport.peers[i + 1] = addrs[i];
     }
     o.transport.cluster_id = "bench";
-    o.transport.listen = {"127.0.0.1", ports[id - 1]};
+    o.transport.listen = addrs[id - 1];
     o.core.max_pending = std::max<std::size_t>(4096, s.clients * 2);
-    o.election_timeout_min = id == 1 ? 100ms : 400ms;
-    o.election_timeout_max = id == 1 ? 150ms : 800ms;
-    o.heartbeat_interval = 30ms;
+    if (s.max_inflight > 0) o.core.max_inflight = s.max_inflight;
+    if (s.max_batch_entries > 0) o.core.max_batch_entries = s.max_batch_entries;
+    // Across a slow link the election timeout must stay well above the
+    // round trip (Raft §5.6: broadcastTime << electionTimeout), or the
+    // leader's check-quorum and the followers' timers fire on slow answers.
+    const auto slack = std::chrono::milliseconds(static_cast<long>(5 * std::max(s.rtt_ms + s.jitter_ms, 0.0)));
+    o.election_timeout_min = (id == 1 ? 100ms : 400ms) + slack;
+    o.election_timeout_max = (id == 1 ? 150ms : 800ms) + slack;
+    o.heartbeat_interval = std::chrono::milliseconds(s.heartbeat_ms);
     o.seed = id;
     o.snapshot_entries = s.snapshot_entries;
     // Reads under the leader's lease need check_quorum and leader_stickiness,
@@ -290,7 +323,32 @@ struct memory_watch {
     std::string series;   // "[seconds,rss_kb,heap_kb,commit,log_entries,filled_slots],..." every 5 s
 };
 
-int run_peer(const settings& s, raftlite::node_id id, const std::vector<std::uint16_t>& ports) {
+// What a peer delivered, as a running digest per index, so that peers can be
+// compared at any index they all reached (--lossy-follower, --check-sequence).
+class delivered_sequence {
+public:
+    void add(raftlite::index_t i, std::string_view payload) {
+        std::lock_guard<std::mutex> lock(m_);
+        // The on-disk records' checksum, chained over index and payload.
+        std::uint32_t h = digests_.empty() ? 0 : digests_.back().second;
+        h = raftlite::detail::crc32c_extend(h, &i, sizeof i);
+        h = raftlite::detail::crc32c_extend(h, payload.data(), payload.size());
+        digests_.emplace_back(i, h);
+    }
+    /// The digest of everything delivered up to index `upto`.
+    std::uint32_t digest(raftlite::index_t upto) const {
+        std::lock_guard<std::mutex> lock(m_);
+        auto it = std::upper_bound(digests_.begin(), digests_.end(), upto,
+                                   [](raftlite::index_t v, const auto& e) { return v < e.first; });
+        return it == digests_.begin() ? 0 : std::prev(it)->second;
+    }
+
+private:
+    mutable std::mutex m_;
+    std::vector<std::pair<raftlite::index_t, std::uint32_t>> digests_;
+};
+
+int run_peer(const settings& s, raftlite::node_id id, const std::vector<raftlite::endpoint_address>& addrs) {
     raftlite::log_settings ls;
     ls.level = raftlite::severity::warning;
     ls.node = id;
@@ -312,19 +370,23 @@ int run_peer(const settings& s, raftlite::node_id id, const std::vector<std::uin
     if (s.with_state() && s.mmap_threshold > 0) ::mallopt(M_MMAP_THRESHOLD, static_cast<int>(s.mmap_threshold));
 
     asio::io_context ioc(1);
-    raftlite::node n(ioc, peer_options(s, id, ports), std::move(storage));
+    raftlite::node n(ioc, peer_options(s, id, addrs), std::move(storage));
     std::optional<snapshotting_state> app;
     // The last entry this peer's state holds: a read checks that it covers
     // the read index it was given.
     std::atomic<raftlite::index_t> applied{0};
     auto note_applied = [&applied](raftlite::index_t i) { applied.store(i, std::memory_order_relaxed); };
+    delivered_sequence sequence;
     if (s.with_state()) {
         app.emplace(s.state_slots);
         app->attach(n, note_applied);
     } else {
         // The benchmark measures commits, not an application: deliveries are
         // only counted (without a handler they would wait for async_receive).
-        n.on_deliver([note_applied](raftlite::index_t i, const raftlite::shared_bytes&) { note_applied(i); });
+        n.on_deliver([note_applied, &sequence, check = s.check_sequence](raftlite::index_t i, const raftlite::shared_bytes& p) {
+            if (check) sequence.add(i, *p);
+            note_applied(i);
+        });
     }
     if (auto ec = n.start()) {
         std::cerr << "peer " << id << ": cannot start: " << ec.message() << "\n";
@@ -340,6 +402,11 @@ int run_peer(const settings& s, raftlite::node_id id, const std::vector<std::uin
         std::string line;
         while (std::getline(std::cin, line)) {
             if (line == "quit") break;
+            if (line == "applied") std::cout << "applied " << applied.load() << std::endl;
+            if (line.rfind("digest ", 0) == 0) {
+                const auto upto = std::stoull(line.substr(7));
+                std::cout << "digest " << upto << " " << sequence.digest(upto) << std::endl;
+            }
             if (line == "run" || line.rfind("run ", 0) == 0) {
                 // "run N": N clients on this peer (--read-from any spreads them); "run": --clients.
                 const int clients = line.size() > 4 ? std::stoi(line.substr(4)) : s.clients;
@@ -514,17 +581,32 @@ void kill_children() {
         if (c.pid > 0) ::kill(c.pid, SIGKILL);
 }
 
+// What removes the network namespaces (netns_cluster::cleanup_command), for
+// the signal handler: fork and exec are all it may do.
+const char* cleanup_command = nullptr;
+
 void on_signal(int) {
     kill_children();
+    if (cleanup_command) {
+        if (pid_t pid = ::fork(); pid == 0) {
+            ::execl("/bin/sh", "sh", "-c", cleanup_command, static_cast<char*>(nullptr));
+            std::_Exit(127);
+        } else if (pid > 0) {
+            int st;
+            ::waitpid(pid, &st, 0);
+        }
+    }
     std::_Exit(130);
 }
 
-child spawn(const char* self, const std::vector<std::string>& args) {
+// netns_fd >= 0: the child runs in that network namespace.
+child spawn(const char* self, const std::vector<std::string>& args, int netns_fd = -1) {
     int in[2], out[2];
     if (::pipe(in) != 0 || ::pipe(out) != 0) throw std::runtime_error("pipe failed");
     pid_t pid = ::fork();
     if (pid < 0) throw std::runtime_error("fork failed");
     if (pid == 0) {
+        if (netns_fd >= 0 && !raftlite::bench::enter_netns(netns_fd)) std::_Exit(126);
         ::dup2(in[0], 0);
         ::dup2(out[1], 1);
         ::close(in[0]); ::close(in[1]); ::close(out[0]); ::close(out[1]);
@@ -573,6 +655,223 @@ std::string json_string(const std::string& js, const std::string& key) {
     return js.substr(p, js.find('"', p) - p);
 }
 
+// The links between the peers in wide-area mode: the relay, on a thread of
+// this process, with a route for every ordered pair of peers (j reaches i
+// through route j→i), and the namespaces the peers run in.
+class wide_area {
+public:
+    explicit wide_area(const settings& s) : s_(s), relay_(ioc_, s.relay_seed) {}
+    ~wide_area() {
+        relay_.stop();
+        if (thread_.joinable()) thread_.join();
+        cleanup_command = nullptr;
+    }
+
+    /// Namespaces (unless --no-netns), routes, the relay's thread, and the
+    /// round trip through the relay. Empty, or what failed.
+    std::string start() {
+        const int n = s_.nodes;
+        std::vector<raftlite::endpoint_address> listen(n + 1);
+        if (!s_.no_netns) {
+            netns_.emplace(n);
+            if (auto error = netns_->create(); !error.empty()) return error;
+            cleanup_command = netns_->cleanup_command().c_str();
+            // Each peer has a stack of its own: the same port everywhere.
+            for (int i = 1; i <= n; ++i) listen[i] = {raftlite::bench::netns_cluster::peer_address(i), 7100};
+        } else {
+            for (int i = 1; i <= n; ++i) listen[i] = {"127.0.0.1", free_port()};
+        }
+        raftlite::relay::link_options link;
+        link.delay = std::chrono::microseconds(static_cast<long long>(std::max(s_.rtt_ms, 0.0) * 500));
+        link.jitter = std::chrono::microseconds(static_cast<long long>(s_.jitter_ms * 500));
+        link.bandwidth_mbit = s_.bandwidth_mbit;
+        addrs_.assign(n + 1, std::vector<raftlite::endpoint_address>(n));
+        try {
+            for (int j = 1; j <= n; ++j) {
+                for (int i = 1; i <= n; ++i) {
+                    if (i == j) {
+                        addrs_[j][i - 1] = listen[i];
+                        continue;
+                    }
+                    raftlite::relay::route_spec r{host_of(j), 0, listen[i].host, listen[i].port, link};
+                    r.link.drop_rate = s_.loss;
+                    addrs_[j][i - 1] = {r.listen_host, relay_.add(r)};
+                    routes_.emplace_back(j, i);
+                }
+            }
+            // The reference round trip: from peer 1's place to an echo at peer 2's, through a route like theirs.
+            std::optional<raftlite::bench::echo_server> echo;
+            const std::string echo_host = netns_ ? raftlite::bench::netns_cluster::peer_address(2) : host_of(2);
+            in_netns(2, [&] { echo.emplace(echo_host, netns_ ? 7199 : 0); });
+            raftlite::relay::route_spec r{host_of(1), 0, echo_host, echo->port(), link};
+            const auto port = relay_.add(r);
+            thread_ = std::thread([this] { ioc_.run(); });
+            const int rounds = s_.rtt_ms > 0 ? std::clamp(static_cast<int>(1000 / s_.rtt_ms), 20, 2000) : 2000;
+            in_netns(1, [&] { relay_rtt_us_ = raftlite::bench::measure_rtt_us(host_of(1), port, rounds); });
+            if (relay_rtt_us_ <= 0) return "no round trip through the relay";
+        } catch (const std::exception& e) {
+            return e.what();
+        }
+        return {};
+    }
+
+    /// Peer i's command-line arguments for its addresses, and its namespace.
+    std::vector<std::string> peer_args(int i) const {
+        std::string list;
+        for (const auto& a : addrs_[i]) list += (list.empty() ? "" : ",") + a.to_string();
+        return {"--addrs", list};
+    }
+    int netns_fd(int i) const { return netns_ ? netns_->fd(i) : -1; }
+
+    /// Every link of peer i, both ways, cuts a fraction p of chunks from now on.
+    void set_peer_loss(int i, double p) {
+        for (std::size_t r = 0; r < routes_.size(); ++r)
+            if (routes_[r].first == i || routes_[r].second == i) relay_.set_drop_rate(r, p);
+    }
+
+    double relay_rtt_us() const { return relay_rtt_us_; }
+    raftlite::relay::relay_stats stats() const { return relay_.stats(); }
+    const char* network() const { return netns_ ? "netns" : "loopback"; }
+
+private:
+    // Where the relay listens for peer j's connections: on peer j's veth
+    // pair; without namespaces on 127.0.0.2, so that the ports the relay
+    // binds can never be those free_port() chose for the peers on 127.0.0.1.
+    std::string host_of(int j) const { return netns_ ? raftlite::bench::netns_cluster::host_address(j) : "127.0.0.2"; }
+
+    // Runs f on a thread inside peer i's namespace (sockets made there stay there).
+    void in_netns(int i, const std::function<void()>& f) {
+        if (!netns_) return f();
+        std::exception_ptr error;
+        std::thread t([&] {
+            try {
+                if (!raftlite::bench::enter_netns(netns_->fd(i))) throw std::runtime_error("setns failed");
+                f();
+            } catch (...) {
+                error = std::current_exception();
+            }
+        });
+        t.join();
+        if (error) std::rethrow_exception(error);
+    }
+
+    const settings& s_;
+    asio::io_context ioc_{1};
+    raftlite::relay::relay relay_;
+    std::optional<raftlite::bench::netns_cluster> netns_;
+    std::vector<std::pair<int, int>> routes_;                       // (from, to) per route, in the order added
+    std::vector<std::vector<raftlite::endpoint_address>> addrs_;    // [j][i - 1]: where peer j reaches peer i
+    double relay_rtt_us_ = 0;
+    std::thread thread_;
+};
+
+// One measurement's figures, over every peer that ran clients.
+struct figures {
+    latency_histogram h;
+    double ops = 0;
+    std::uint64_t errors = 0;
+};
+struct summary {
+    figures reads, writes, all;
+    std::uint64_t stale_reads = 0;
+    std::string leader_result;   // memory and log figures: the leader's (node 1, normally), without braces
+};
+
+// Reads, writes and both: ops/s summed (each over its own measured time),
+// latencies from the merged histograms.
+summary summarize(const std::vector<std::string>& results) {
+    summary out;
+    for (const std::string& r : results) {
+        if (r.empty()) continue;
+        const double elapsed = std::max(json_number(r, "elapsed_s"), 1e-9);
+        auto add = [&](figures& f, const char* hist, const char* errors) {
+            latency_histogram h;
+            if (!h.decode(json_string(r, hist))) throw std::runtime_error(std::string("bad histogram ") + hist);
+            f.ops += h.count() / elapsed;
+            f.errors += static_cast<std::uint64_t>(json_number(r, errors));
+            f.h.merge(h);
+            out.all.ops += h.count() / elapsed;
+            out.all.errors += static_cast<std::uint64_t>(json_number(r, errors));
+            out.all.h.merge(h);
+        };
+        add(out.reads, "read_hist", "peer_read_errors");
+        add(out.writes, "write_hist", "peer_write_errors");
+        out.stale_reads += static_cast<std::uint64_t>(json_number(r, "peer_stale_reads"));
+        if (out.leader_result.empty() || json_number(r, "is_leader") != 0) out.leader_result = r;
+    }
+    // The leader's figures without its own operation counts and histograms (they come last).
+    out.leader_result.erase(out.leader_result.find(",\"elapsed_s\":"));
+    out.leader_result.erase(0, 1);   // the opening brace
+    return out;
+}
+
+// The next line of a child's output that starts with `prefix`, without it.
+std::optional<std::string> await_line(child& c, const std::string& prefix) {
+    while (auto line = read_line(c.from, 0))
+        if (line->rfind(prefix, 0) == 0) return line->substr(prefix.size());
+    return std::nullopt;
+}
+
+std::optional<std::string> ask(child& c, const std::string& command, const std::string& answer_prefix) {
+    std::fputs((command + "\n").c_str(), c.to);
+    std::fflush(c.to);
+    return await_line(c, answer_prefix);
+}
+
+// Whether every peer delivered the same sequence: once the slowest has
+// caught up with the most advanced (or after `patience`), the digests of
+// every peer up to the index all reached are compared.
+struct sequence_check {
+    bool agrees = false;
+    raftlite::index_t entries = 0;      // the index compared at
+    raftlite::index_t most = 0;         // the most advanced peer's applied index
+    double catch_up_s = 0;              // until the slowest reached `most` (or gave up)
+};
+
+sequence_check check_sequences(std::vector<child>& peers, std::chrono::seconds patience) {
+    sequence_check c;
+    const auto t0 = clock_type::now();
+    std::vector<raftlite::index_t> applied(peers.size());
+    auto poll = [&] {
+        for (std::size_t i = 0; i < peers.size(); ++i) {
+            auto a = ask(peers[i], "applied", "applied ");
+            applied[i] = a ? std::stoull(*a) : 0;
+        }
+    };
+    poll();
+    c.most = *std::max_element(applied.begin(), applied.end());
+    while (*std::min_element(applied.begin(), applied.end()) < c.most && clock_type::now() - t0 < patience) {
+        std::this_thread::sleep_for(100ms);
+        poll();
+    }
+    c.catch_up_s = std::chrono::duration<double>(clock_type::now() - t0).count();
+    c.entries = *std::min_element(applied.begin(), applied.end());
+    std::optional<std::string> first;
+    c.agrees = true;
+    for (auto& p : peers) {
+        auto d = ask(p, "digest " + std::to_string(c.entries), "digest ");
+        if (!d) return c.agrees = false, c;
+        if (!first) first = d;
+        c.agrees = c.agrees && *d == *first;
+    }
+    return c;
+}
+
+void csv_header() {
+    std::cout << "nodes,rtt_ms,jitter_ms,loss,lossy_follower,clients,payload,durability,workload,ops_per_s,p50_us,p90_us,"
+                 "p99_us,p999_us,errors,fdatasync_per_s,loopback_rtt_us,relay_rtt_us,network\n";
+}
+
+void csv_line(const settings& s, double lossy, const figures& f, double fsyncs, double rtt, double relay_rtt,
+              const char* network) {
+    std::cout << std::fixed << std::setprecision(1) << s.nodes << "," << std::max(s.rtt_ms, 0.0) << "," << s.jitter_ms
+              << "," << std::setprecision(3) << s.loss << "," << lossy << "," << s.clients << "," << s.payload << ","
+              << s.durability << "," << s.workload << "," << std::setprecision(1) << f.ops << ","
+              << f.h.percentile_us(0.5) << "," << f.h.percentile_us(0.9) << "," << f.h.percentile_us(0.99) << ","
+              << f.h.percentile_us(0.999) << "," << f.errors << "," << fsyncs << "," << rtt << "," << relay_rtt << ","
+              << network << "\n";
+}
+
 int run_parent(const char* self, settings s) {
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
@@ -585,23 +884,48 @@ int run_parent(const char* self, settings s) {
     const double fsyncs = measure_fdatasync_per_s(s.dir);
     const double rtt = measure_loopback_rtt_us();
 
-    std::vector<std::uint16_t> ports;
-    for (int i = 0; i < s.nodes; ++i) ports.push_back(free_port());
-    std::string port_list;
-    for (auto p : ports) port_list += (port_list.empty() ? "" : ",") + std::to_string(p);
+    std::optional<wide_area> wan;
+    if (s.via_relay()) {
+        wan.emplace(s);
+        if (auto error = wan->start(); !error.empty()) {
+            wan.reset();
+            if (own_dir) std::filesystem::remove_all(s.dir);
+            std::cerr << "raftlite-bench: cannot set up the wide-area links: " << error << "\n"
+                      << (s.no_netns ? "" : "(network namespaces need root and iproute2; --no-netns runs the relay "
+                                            "between processes on loopback instead)\n");
+            return 2;
+        }
+    }
 
+    std::vector<std::uint16_t> ports;
+    if (!wan)
+        for (int i = 0; i < s.nodes; ++i) ports.push_back(free_port());
     for (int i = 1; i <= s.nodes; ++i) {
-        std::vector<std::string> args{"--peer", std::to_string(i), "--ports", port_list, "--clients",
+        std::vector<std::string> args{"--peer", std::to_string(i), "--nodes", std::to_string(s.nodes), "--clients",
                                       std::to_string(s.clients), "--payload", std::to_string(s.payload),
                                       "--seconds", std::to_string(s.seconds), "--warmup", std::to_string(s.warmup),
                                       "--durability", s.durability, "--dir", s.dir,
                                       "--snapshot-entries", std::to_string(s.snapshot_entries),
                                       "--state-slots", std::to_string(s.state_slots),
-                                      "--mmap-threshold", std::to_string(s.mmap_threshold)};
+                                      "--mmap-threshold", std::to_string(s.mmap_threshold),
+                                      "--max-inflight", std::to_string(s.max_inflight),
+                                      "--max-batch-entries", std::to_string(s.max_batch_entries),
+                                      "--heartbeat-ms", std::to_string(s.heartbeat_ms)};
+        if (wan) {
+            auto a = wan->peer_args(i);
+            args.insert(args.end(), a.begin(), a.end());
+            args.insert(args.end(), {"--rtt-ms", std::to_string(std::max(s.rtt_ms, 0.0)), "--jitter-ms",
+                                     std::to_string(s.jitter_ms)});
+        } else {
+            std::string list;
+            for (auto p : ports) list += (list.empty() ? "" : ",") + std::string("127.0.0.1:") + std::to_string(p);
+            args.insert(args.end(), {"--addrs", list});
+        }
         if (s.app_state) args.push_back("--app-state");
         if (s.lease) args.push_back("--lease");
+        if (s.check_sequence) args.push_back("--check-sequence");
         args.insert(args.end(), {"--workload", s.workload, "--read-ratio", std::to_string(s.read_ratio)});
-        children.push_back(spawn(self, args));
+        children.push_back(spawn(self, args, wan ? wan->netns_fd(i) : -1));
     }
     // Each child prints "ready", then "leader" if it becomes leader. Node 1 is
     // configured to time out first; we read its lines until it leads, then
@@ -609,32 +933,38 @@ int run_parent(const char* self, settings s) {
     // i mod N (--read-from any).
     std::vector<int> share(children.size(), 0);
     for (int c = 0; c < s.clients; ++c) ++share[s.read_from == "any" ? c % children.size() : 0];
-    auto& first = children.front();
-    bool started = false;
-    while (auto line = read_line(first.from, 0)) {
-        if (*line != "leader") continue;
+    // One measurement: every peer with clients runs them and answers with its result.
+    auto measure = [&]() -> std::optional<std::vector<std::string>> {
         for (std::size_t i = 0; i < children.size(); ++i) {
             if (share[i] == 0) continue;
             std::fprintf(children[i].to, "run %d\n", share[i]);
             std::fflush(children[i].to);
         }
-        started = true;
-        break;
-    }
-    // One result from every peer that ran clients.
-    std::vector<std::string> results(children.size());
-    int status = started ? 0 : 1;
-    for (std::size_t i = 0; i < children.size() && status == 0; ++i) {
-        if (share[i] == 0) continue;
-        status = 1;
-        while (auto line = read_line(children[i].from, 0)) {
-            if (line->rfind("result ", 0) == 0) {
-                results[i] = line->substr(7);
-                status = 0;
-                break;
-            }
+        std::vector<std::string> results(children.size());
+        for (std::size_t i = 0; i < children.size(); ++i) {
+            if (share[i] == 0) continue;
+            auto r = await_line(children[i], "result ");
+            if (!r) return std::nullopt;
+            results[i] = *r;
         }
+        return results;
+    };
+    std::optional<std::vector<std::string>> clean, lossy, clean_after;
+    std::optional<sequence_check> sequence;
+    if (await_line(children.front(), "leader")) {
+        clean = measure();
+        if (clean && s.lossy_follower > 0) {
+            // The last peer is a follower (node 1 leads): its links lose
+            // chunks, then heal; clean links again after, so that a drift
+            // of the machine over the run does not pass for the loss's effect.
+            wan->set_peer_loss(s.nodes, s.lossy_follower);
+            lossy = measure();
+            wan->set_peer_loss(s.nodes, s.loss);
+            if (lossy) clean_after = measure();
+        }
+        if (clean && s.check_sequence) sequence = check_sequences(children, 20s);
     }
+    const int status = clean && (s.lossy_follower == 0 || clean_after) ? 0 : 1;
     for (auto& c : children) {
         std::fputs("quit\n", c.to);
         std::fflush(c.to);
@@ -644,44 +974,36 @@ int run_parent(const char* self, settings s) {
         ::waitpid(c.pid, &st, 0);
         c.pid = -1;
     }
+    children.clear();
+    const double relay_rtt = wan ? wan->relay_rtt_us() : 0;
+    const auto relay_stats = wan ? wan->stats() : raftlite::relay::relay_stats{};
+    const char* network = wan ? wan->network() : "loopback-direct";
+    wan.reset();
     if (own_dir) std::filesystem::remove_all(s.dir);
     if (status != 0) {
         std::cerr << "raftlite-bench: a peer running clients produced no result\n";
         return 1;
     }
-
-    // Reads, writes and both, over every peer that ran clients: ops/s summed
-    // (each over its own measured time), latencies from the merged histograms.
-    struct figures {
-        latency_histogram h;
-        double ops = 0;
-        std::uint64_t errors = 0;
-    };
-    figures reads, writes, all;
-    std::uint64_t stale_reads = 0;
-    std::string leader_result;   // memory and log figures: the leader's (node 1, normally)
-    for (std::size_t i = 0; i < results.size(); ++i) {
-        const std::string& r = results[i];
-        if (r.empty()) continue;
-        const double elapsed = std::max(json_number(r, "elapsed_s"), 1e-9);
-        auto add = [&](figures& f, const char* hist, const char* errors) {
-            latency_histogram h;
-            if (!h.decode(json_string(r, hist))) throw std::runtime_error(std::string("bad histogram ") + hist);
-            f.ops += h.count() / elapsed;
-            f.errors += static_cast<std::uint64_t>(json_number(r, errors));
-            f.h.merge(h);
-            all.ops += h.count() / elapsed;
-            all.errors += static_cast<std::uint64_t>(json_number(r, errors));
-            all.h.merge(h);
-        };
-        add(reads, "read_hist", "peer_read_errors");
-        add(writes, "write_hist", "peer_write_errors");
-        stale_reads += static_cast<std::uint64_t>(json_number(r, "peer_stale_reads"));
-        if (leader_result.empty() || json_number(r, "is_leader") != 0) leader_result = r;
+    const int exit_status = sequence && !sequence->agrees ? 1 : 0;
+    const summary sum = summarize(*clean);
+    const auto& [reads, writes, all, stale_reads, leader_result] = sum;
+    std::optional<summary> lossy_sum, clean_after_sum;
+    if (lossy) {
+        lossy_sum = summarize(*lossy);
+        clean_after_sum = summarize(*clean_after);
     }
-    // The leader's figures without its own operation counts and histograms (they come last).
-    leader_result.erase(leader_result.find(",\"elapsed_s\":"));
-    leader_result.erase(0, 1);   // the opening brace
+    // The lossy measurement against the mean of the clean ones around it.
+    const double clean_mean_ops = lossy ? (all.ops + clean_after_sum->all.ops) / 2 : all.ops;
+
+    if (s.csv) {
+        csv_header();
+        csv_line(s, 0, all, fsyncs, rtt, relay_rtt, network);
+        if (lossy_sum) {
+            csv_line(s, s.lossy_follower, lossy_sum->all, fsyncs, rtt, relay_rtt, network);
+            csv_line(s, 0, clean_after_sum->all, fsyncs, rtt, relay_rtt, network);
+        }
+        return exit_status;
+    }
 
     auto op_json = [](std::ostream& o, const std::string& prefix, const figures& f) {
         o << ",\"" << prefix << "ops_per_s\":" << f.ops << ",\"" << prefix << "p50_us\":" << f.h.percentile_us(0.5)
@@ -705,13 +1027,33 @@ int run_parent(const char* self, settings s) {
           << ",\"lease\":" << (s.lease ? "true" : "false") << ",\"read_from\":\"" << s.read_from
           << "\",\"snapshot_entries\":" << s.snapshot_entries << ",\"state_slots\":"
           << (s.with_state() ? s.state_slots : 0) << ",\"mmap_threshold\":"
-          << (s.with_state() ? s.mmap_threshold : 0) << "}\n";
+          << (s.with_state() ? s.mmap_threshold : 0) << ",\"network\":\"" << network << "\"";
+        if (s.via_relay())
+            o << ",\"rtt_ms\":" << std::max(s.rtt_ms, 0.0) << ",\"jitter_ms\":" << s.jitter_ms << ",\"loss\":"
+              << std::setprecision(3) << s.loss << std::setprecision(1) << ",\"relay_rtt_us\":" << relay_rtt
+              << ",\"relay_connections\":" << relay_stats.connections << ",\"relay_cuts\":" << relay_stats.cuts
+              << ",\"relay_seed\":" << s.relay_seed;
+        if (lossy_sum) {
+            o << ",\"lossy_follower\":" << std::setprecision(3) << s.lossy_follower << std::setprecision(1);
+            op_json(o, "lossy_", lossy_sum->all);
+            op_json(o, "clean_after_", clean_after_sum->all);
+            o << ",\"lossy_ratio\":" << std::setprecision(3) << lossy_sum->all.ops / std::max(clean_mean_ops, 1e-9)
+              << std::setprecision(1);
+        }
+        if (sequence)
+            o << ",\"sequence_agrees\":" << (sequence->agrees ? "true" : "false") << ",\"sequence_entries\":"
+              << sequence->entries << ",\"sequence_most\":" << sequence->most << ",\"catch_up_s\":" << sequence->catch_up_s;
+        o << "}\n";
         std::cout << o.str();
-        return 0;
+        return exit_status;
     }
     const std::string& result = leader_result;
     std::cout << std::fixed << std::setprecision(1);
-    std::cout << "raftlite-bench: " << s.nodes << " processes on 127.0.0.1, " << s.clients << " clients ("
+    std::cout << "raftlite-bench: " << s.nodes << " processes "
+              << (!s.via_relay()         ? "on 127.0.0.1"
+                  : s.no_netns           ? "on 127.0.0.1, links through the relay"
+                                         : "in network namespaces, links through the relay")
+              << ", " << s.clients << " clients ("
               << (s.read_from == "any" ? "spread over every peer" : "on the leader") << "), workload "
               << s.workload;
     if (s.workload == "mixed") std::cout << " (read ratio " << s.read_ratio << ")";
@@ -754,8 +1096,27 @@ int run_parent(const char* self, settings s) {
                   << integer("bytes_of_first_snapshot") << " bytes)";
     std::cout << "  end " << integer("heap_kb_end")
               << "\n  reference: fdatasync/s " << fsyncs << " (" << 1e6 / std::max(fsyncs, 1.0)
-              << " us each), loopback rtt " << rtt << " us\n";
-    return 0;
+              << " us each), loopback rtt " << rtt << " us";
+    if (s.via_relay())
+        std::cout << ", rtt through the relay " << relay_rtt << " us (asked for " << std::max(s.rtt_ms, 0.0) * 1000
+                  << " us, jitter up to " << s.jitter_ms * 1000 << " us; loss " << s.loss << " per chunk, seed "
+                  << s.relay_seed << "; " << relay_stats.connections << " connections, " << relay_stats.cuts << " cut)";
+    std::cout << "\n";
+    if (lossy_sum) {
+        const auto& l = lossy_sum->all;
+        const auto& c = clean_after_sum->all;
+        std::cout << "  lossy follower: peer " << s.nodes << "'s links cut a connection at " << s.lossy_follower
+                  << " of chunks: ops/s " << l.ops << ", " << std::setprecision(3) << l.ops / std::max(clean_mean_ops, 1e-9)
+                  << std::setprecision(1) << " x the clean links' mean (" << all.ops << " before, " << c.ops
+                  << " after)\n    latency us  p50 " << l.h.percentile_us(0.5) << "  p99 " << l.h.percentile_us(0.99)
+                  << " (clean after: p50 " << c.h.percentile_us(0.5) << "  p99 " << c.h.percentile_us(0.99)
+                  << ")  errors " << l.errors << "\n";
+    }
+    if (sequence)
+        std::cout << "  sequence: " << (sequence->agrees ? "every peer delivered the same " : "PEERS DIFFER within the first ")
+                  << sequence->entries << " entries (the most advanced had " << sequence->most << "; waited "
+                  << sequence->catch_up_s << " s for the slowest)\n";
+    return exit_status;
 }
 
 // ---------------------------------------------------------------------------
@@ -995,7 +1356,7 @@ int run_restart(const char* self, settings s) {
 int main(int argc, char** argv) {
     settings s;
     int peer = 0;
-    std::string ports;
+    std::string addrs;
     po::options_description desc("raftlite-bench options");
     desc.add_options()("help,h", "this help")
         ("clients", po::value(&s.clients)->default_value(1), "concurrent broadcasts (closed loop)")
@@ -1023,9 +1384,25 @@ int main(int argc, char** argv) {
         ("lease", po::bool_switch(&s.lease), "reads under the leader's lease (node_options::lease_reads)")
         ("read-from", po::value(&s.read_from)->default_value("leader"),
          "leader: every client on the leader | any: client i on peer i mod N (followers ask the leader)")
+        ("rtt-ms", po::value(&s.rtt_ms),
+         "wide area: every peer in a network namespace of its own, links through a relay adding R/2 ms each way")
+        ("jitter-ms", po::value(&s.jitter_ms)->default_value(0), "wide area: up to J ms more per round trip (uniform, order kept)")
+        ("loss", po::value(&s.loss)->default_value(0), "wide area: every link cuts its connection at this fraction of chunks")
+        ("lossy-follower", po::value(&s.lossy_follower)->default_value(0),
+         "wide area: measure again with the last peer's links cutting this fraction of chunks, then check every "
+         "peer delivered the same sequence")
+        ("bandwidth-mbit", po::value(&s.bandwidth_mbit)->default_value(0), "wide area: per link direction (0: unlimited)")
+        ("no-netns", po::bool_switch(&s.no_netns), "wide area without namespaces (no root needed): the relay between processes on 127.0.0.1")
+        ("relay-seed", po::value(&s.relay_seed), "seed of the relay's jitter and loss (default: random, printed)")
+        ("check-sequence", po::bool_switch(&s.check_sequence), "check at the end that every peer delivered the same sequence")
+        ("csv", po::bool_switch(&s.csv), "print a CSV header and one line per measurement")
+        ("max-inflight", po::value(&s.max_inflight)->default_value(0), "pipelined log requests per follower (0: the library's default)")
+        ("max-batch-entries", po::value(&s.max_batch_entries)->default_value(0), "entries per log request (0: the library's default)")
+        ("heartbeat-ms", po::value(&s.heartbeat_ms)->default_value(30), "the peers' heartbeat interval")
+        ("addrs", po::value(&addrs), "internal: where this peer reaches each peer")
         ("peer", po::value(&peer), "internal: run as peer N")
         ("restart-child", po::bool_switch(&s.restart_child), "internal: time one restart from --dir")
-        ("ports", po::value(&ports), "internal: the peers' ports");
+        ;
     po::variables_map vm;
     try {
         po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -1048,10 +1425,47 @@ int main(int argc, char** argv) {
         std::cerr << "raftlite-bench: --workload write|read|mixed, --read-ratio in [0, 1], --read-from leader|any\n";
         return 2;
     }
+    if (s.heartbeat_ms < 1 || s.heartbeat_ms > 10000) {
+        std::cerr << "raftlite-bench: --heartbeat-ms in 1..10000\n";
+        return 2;
+    }
+    if (!(s.jitter_ms >= 0) || !(s.loss >= 0 && s.loss < 1) || !(s.lossy_follower >= 0 && s.lossy_follower < 1) ||
+        !(s.bandwidth_mbit >= 0) || (vm.count("rtt-ms") && !(s.rtt_ms >= 0 && s.rtt_ms <= 10000))) {
+        std::cerr << "raftlite-bench: --rtt-ms in 0..10000, --jitter-ms >= 0, --loss and --lossy-follower in [0, 1), "
+                     "--bandwidth-mbit >= 0\n";
+        return 2;
+    }
+    if (peer == 0 && !s.via_relay() && (s.jitter_ms > 0 || s.bandwidth_mbit > 0 || s.no_netns)) {
+        std::cerr << "raftlite-bench: --jitter-ms, --bandwidth-mbit and --no-netns go with --rtt-ms\n";
+        return 2;
+    }
+    if (s.lossy_follower > 0) {
+        if (s.nodes != 5) {
+            std::cerr << "raftlite-bench: --lossy-follower needs --nodes 5 (a majority without the lossy follower)\n";
+            return 2;
+        }
+        s.check_sequence = true;
+    }
+    if (s.check_sequence && s.with_state()) {
+        std::cerr << "raftlite-bench: --check-sequence (and --lossy-follower) go without an application state\n";
+        return 2;
+    }
+    if (!vm.count("relay-seed")) s.relay_seed = std::random_device{}();
     if (peer > 0) {
-        std::vector<std::uint16_t> p;
-        std::stringstream ss(ports);
-        for (std::string x; std::getline(ss, x, ',');) p.push_back(static_cast<std::uint16_t>(std::stoi(x)));
+        std::vector<raftlite::endpoint_address> p;
+        std::stringstream ss(addrs);
+        for (std::string x; std::getline(ss, x, ',');) {
+            auto a = raftlite::endpoint_address::parse(x);
+            if (!a) {
+                std::cerr << "raftlite-bench: peer " << peer << ": bad address " << x << "\n";
+                return 2;
+            }
+            p.push_back(*a);
+        }
+        if (p.size() != static_cast<std::size_t>(s.nodes) || peer > s.nodes) {
+            std::cerr << "raftlite-bench: peer " << peer << ": --addrs needs one address per peer\n";
+            return 2;
+        }
         return run_peer(s, peer, p);
     }
     if (s.restart_child) return run_restart_child(s);

@@ -6,7 +6,9 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
+#include <array>
 #include <chrono>
+#include <memory>
 #include <cstring>
 #include <fcntl.h>
 #include <thread>
@@ -38,30 +40,68 @@ double measure_fdatasync_per_s(const std::filesystem::path& dir) {
     return n / s;
 }
 
-double measure_loopback_rtt_us() {
+struct echo_server::impl {
+    asio::io_context ioc{1};
+    asio::ip::tcp::acceptor acceptor{ioc};
+    std::thread thread;
+
+    void accept() {
+        acceptor.async_accept([this](boost::system::error_code ec, asio::ip::tcp::socket s) {
+            if (ec) return;
+            s.set_option(asio::ip::tcp::no_delay(true), ec);
+            echo(std::make_shared<asio::ip::tcp::socket>(std::move(s)), std::make_shared<std::array<char, 4096>>());
+        });
+    }
+    // One connection; the next is accepted when it ends.
+    void echo(std::shared_ptr<asio::ip::tcp::socket> s, std::shared_ptr<std::array<char, 4096>> buf) {
+        s->async_read_some(asio::buffer(*buf), [this, s, buf](boost::system::error_code ec, std::size_t n) {
+            if (ec) return accept();
+            asio::async_write(*s, asio::buffer(buf->data(), n), [this, s, buf](boost::system::error_code ec, std::size_t) {
+                if (ec) return accept();
+                echo(s, buf);
+            });
+        });
+    }
+};
+
+echo_server::echo_server(const std::string& host, std::uint16_t port) : impl_(std::make_unique<impl>()) {
+    const asio::ip::tcp::endpoint ep(asio::ip::make_address(host), port);
+    impl_->acceptor.open(ep.protocol());
+    impl_->acceptor.set_option(asio::ip::tcp::acceptor::reuse_address(true));
+    impl_->acceptor.bind(ep);
+    impl_->acceptor.listen();
+    impl_->accept();
+    impl_->thread = std::thread([i = impl_.get()] { i->ioc.run(); });
+}
+
+echo_server::~echo_server() {
+    impl_->ioc.stop();
+    impl_->thread.join();
+}
+
+std::uint16_t echo_server::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+double measure_rtt_us(const std::string& host, std::uint16_t port, int rounds) {
     asio::io_context ioc;
-    asio::ip::tcp::acceptor acc(ioc, {asio::ip::make_address("127.0.0.1"), 0});
-    asio::ip::tcp::socket a(ioc), b(ioc);
-    a.connect(acc.local_endpoint());
-    acc.accept(b);
-    a.set_option(asio::ip::tcp::no_delay(true));
-    b.set_option(asio::ip::tcp::no_delay(true));
-    std::thread echo([&] {
-        char c[64];
-        boost::system::error_code ec;
-        while (asio::read(b, asio::buffer(c), ec) == sizeof c && !ec) asio::write(b, asio::buffer(c), ec);
-    });
+    asio::ip::tcp::socket a(ioc);
+    boost::system::error_code ec;
+    const auto address = asio::ip::make_address(host, ec);
+    if (!ec) a.connect({address, port}, ec);
+    if (ec) return 0;
+    a.set_option(asio::ip::tcp::no_delay(true), ec);
     char msg[64] = {};
-    const int rounds = 2000;
     const auto start = clock_type::now();
     for (int i = 0; i < rounds; ++i) {
-        asio::write(a, asio::buffer(msg));
-        asio::read(a, asio::buffer(msg));
+        asio::write(a, asio::buffer(msg), ec);
+        if (!ec) asio::read(a, asio::buffer(msg), ec);
+        if (ec) return 0;
     }
-    const double us = std::chrono::duration<double, std::micro>(clock_type::now() - start).count() / rounds;
-    a.close();
-    echo.join();
-    return us;
+    return std::chrono::duration<double, std::micro>(clock_type::now() - start).count() / rounds;
+}
+
+double measure_loopback_rtt_us() {
+    echo_server echo("127.0.0.1", 0);
+    return measure_rtt_us("127.0.0.1", echo.port(), 2000);
 }
 
 } // namespace raftlite::bench
