@@ -610,6 +610,30 @@ BOOST_AUTO_TEST_CASE(counting_a_learners_vote_elects_a_leader_without_a_majority
     }
 }
 
+// Thesis §4.2.2: broken, a leader appends a non-member's forward (which no
+// leader will replicate to it) and a follower sends it on to hold for ever.
+BOOST_AUTO_TEST_CASE(forwards_from_outside_are_answered_unknown_unless_the_rule_is_broken) {
+    for (bool broken : {false, true}) {
+        core l(make_config(1, 3));
+        detail::core_test_access::faults(l).accept_forwards_from_outside = broken;
+        establish_leader(l);
+        output o = l.step(recv(4, 1, forward_request{7, 0, make_bytes("from 4")}));
+        BOOST_TEST(o.append.size() == (broken ? 1u : 0u));
+        auto answers = of_type<forward_response>(o.messages);
+        BOOST_REQUIRE_EQUAL(answers.size(), 1u);
+        BOOST_TEST((answers[0].second.result == (broken ? forward_response::status::accepted
+                                                        : forward_response::status::unknown)));
+        core f(make_config(2, 3));
+        detail::core_test_access::faults(f).accept_forwards_from_outside = broken;
+        follow(f, 1, 1);
+        o = f.step(recv(4, 2, forward_request{8, 0, make_bytes("y")}));
+        answers = of_type<forward_response>(o.messages);
+        BOOST_REQUIRE_EQUAL(answers.size(), 1u);
+        BOOST_TEST((answers[0].second.result == (broken ? forward_response::status::not_leader
+                                                        : forward_response::status::unknown)));
+    }
+}
+
 BOOST_AUTO_TEST_CASE(concurrent_changes_are_refused_unless_the_rule_is_broken) {
     for (bool broken : {false, true}) {
         three_and_a_newcomer c;
