@@ -25,6 +25,7 @@
 //                              the summary counts the terms it caused, and with
 //                              pre-vote on any is a violation (world.hpp)
 //   --batch E, --inflight F    the core's max_batch_entries and max_inflight
+//   --inflight-bytes B         the core's max_inflight_bytes
 //   --snapshots N              every node snapshots every N applied entries
 //                              (0: never), keeping --snapshot-keep K entries
 //                              (default 2) below it; snapshots travel in
@@ -95,6 +96,7 @@ namespace {
               << "usage: sim [--seed S | --seeds A..B | --minutes M] [--nodes N[,M...]] [--steps K]\n"
               << "           [--faults all|none|crash,partition,loss,duplicate,late] [--trace] [--skip outcomes,failures]\n"
               << "           [--clients C] [--max-sync TICKS] [--group-commit] [--batch E] [--inflight F]\n"
+              << "           [--inflight-bytes B]\n"
               << "           [--late-min TICKS] [--late-max TICKS] [--process-crashes 0..100] [--broken RULE,...]\n"
               << "           [--snapshots N] [--snapshot-keep K] [--snapshot-chunk B] [--snapshot-inflight F]\n"
               << "           [--snapshot-delay D] [--reads log|read_index|lease|mixed] [--clock-drift D]\n"
@@ -185,6 +187,7 @@ int main(int argc, char** argv) {
         }
         else if (a == "--batch") cfg.core.max_batch_entries = number(value());
         else if (a == "--inflight") cfg.core.max_inflight = number(value());
+        else if (a == "--inflight-bytes") cfg.core.max_inflight_bytes = number(value());
         else if (a == "--late-min") cfg.late_min = number(value());
         else if (a == "--late-max") cfg.late_max = number(value());
         else if (a == "--process-crashes") cfg.process_crash_percent = number(value());
@@ -284,7 +287,8 @@ int main(int argc, char** argv) {
     if (explore_mode) return explore_main(ec);
     for (std::size_t n : node_list)
         if (n < 1 || n > 9) usage("--nodes must be 1..9");
-    if (cfg.core.max_batch_entries == 0 || cfg.core.max_inflight == 0) usage("--batch and --inflight must be positive");
+    if (cfg.core.max_batch_entries == 0 || cfg.core.max_inflight == 0 || cfg.core.max_inflight_bytes == 0)
+        usage("--batch, --inflight and --inflight-bytes must be positive");
     if (cfg.late_max < cfg.late_min) usage("--late-max must not be below --late-min");
     if (snap_chunk && *snap_chunk == 0) usage("--snapshot-chunk must be positive");
     if (!(cfg.clock_drift >= 0 && cfg.clock_drift < 1)) usage("--clock-drift must be in [0, 1)");

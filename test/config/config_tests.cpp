@@ -200,7 +200,8 @@ BOOST_AUTO_TEST_CASE(defaults) {
     BOOST_TEST(c.node.heartbeat_interval.count() == 50);
     BOOST_TEST(c.node.core.max_batch_entries == 512u);
     BOOST_TEST(c.node.core.max_batch_bytes == 1048576u);
-    BOOST_TEST(c.node.core.max_inflight == 8u);
+    BOOST_TEST(c.node.core.max_inflight == 64u);
+    BOOST_TEST(c.node.core.max_inflight_bytes == 8u * 1024 * 1024);
     BOOST_TEST(c.node.core.max_pending == 4096u);
     BOOST_TEST(c.node.transport.max_frame_bytes > c.node.core.max_batch_bytes);
     BOOST_TEST(!c.node.transport.tls.enabled);
@@ -219,6 +220,7 @@ broadcast_timeout_ms = 2500
 max_batch_entries = 64
 max_batch_bytes = 65536
 max_inflight = 2
+max_inflight_bytes = 4096
 max_pending = 100
 max_uncommitted = 1000
 hold_elections = 5
@@ -258,6 +260,7 @@ file = logs/n2.log
     BOOST_TEST(o.core.max_batch_entries == 64u);
     BOOST_TEST(o.core.max_batch_bytes == 65536u);
     BOOST_TEST(o.core.max_inflight == 2u);
+    BOOST_TEST(o.core.max_inflight_bytes == 4096u);
     BOOST_TEST(o.core.max_pending == 100u);
     BOOST_TEST(o.core.max_uncommitted == 1000u);
     BOOST_TEST(o.core.hold_elections == 5u);
@@ -451,6 +454,13 @@ BOOST_AUTO_TEST_CASE(bad_numbers) {
                  {"bad.ini:12:", "[peers] 'x'", "expected a node id"});
     expect_error(good + "[raft]\nmax_inflight = 0\n",
                  {"bad.ini:16:", "[raft] max_inflight: expected an integer in 1..", "got '0'"});
+    expect_error(good + "[raft]\nmax_inflight_bytes = 0\n",
+                 {"bad.ini:16:", "[raft] max_inflight_bytes: expected an integer in 1..", "got '0'"});
+    expect_error(good + "[raft]\nmax_inflight_bytes = 8MiB\n",
+                 {"bad.ini:16:", "[raft] max_inflight_bytes", "got '8MiB'"});
+    expect_error(good + "[raft]\nmax_inflight_bytes = 100000000\n",
+                 {"[transport] peer_queue_bytes (67108864) must be at least [raft] max_inflight_bytes + "
+                  "max_batch_bytes (101048576)"});
     expect_error(good + "[raft]\nheartbeat_ms = 10ms\n",
                  {"bad.ini:16:", "[raft] heartbeat_ms", "got '10ms'"});
     expect_error(good + "[raft]\nelection_timeout_max_ms = 36000000\n",

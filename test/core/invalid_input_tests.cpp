@@ -176,6 +176,14 @@ BOOST_AUTO_TEST_CASE(broadcast_api_misuse_throws) {
     BOOST_CHECK_THROW(c.step(broadcast_request{1, nullptr}), std::invalid_argument);
     c.step(broadcast_request{1, make_bytes("x")});
     BOOST_CHECK_THROW(c.step(broadcast_request{1, make_bytes("y")}), std::invalid_argument);   // id in use
+    // A batch with one bad request is refused whole, before anything changes.
+    const std::size_t pending = c.pending_broadcasts();
+    BOOST_CHECK_THROW(c.step(broadcast_batch{{{2, make_bytes("a")}, {1, make_bytes("b")}}}), std::invalid_argument);
+    BOOST_CHECK_THROW(c.step(broadcast_batch{{{2, make_bytes("a")}, {2, make_bytes("b")}}}), std::invalid_argument);
+    BOOST_CHECK_THROW(c.step(broadcast_batch{{{2, make_bytes("a")}, {3, nullptr}}}), std::invalid_argument);
+    BOOST_TEST(c.pending_broadcasts() == pending);
+    BOOST_CHECK_NO_THROW(c.step(broadcast_batch{{{2, make_bytes("a")}, {3, make_bytes("b")}}}));
+    BOOST_TEST(c.pending_broadcasts() == pending + 2);
 }
 
 BOOST_AUTO_TEST_CASE(invalid_configuration_throws) {
@@ -200,6 +208,9 @@ BOOST_AUTO_TEST_CASE(invalid_configuration_throws) {
     c.max_batch_entries = 0;
     BOOST_CHECK_THROW(core{c}, std::invalid_argument);
     c.max_batch_entries = 1;
+    c.max_inflight_bytes = 0;
+    BOOST_CHECK_THROW(core{c}, std::invalid_argument);
+    c.max_inflight_bytes = 1;
     BOOST_CHECK_NO_THROW(core{c});
 }
 

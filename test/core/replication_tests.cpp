@@ -419,4 +419,92 @@ BOOST_AUTO_TEST_CASE(duplicated_messages_change_nothing) {
     BOOST_TEST(h.state(1).completions.size() == 1u);
 }
 
+// Broadcasts that arrived together (one driver turn) leave in one
+// log_request per follower, where one at a time they leave in one each.
+BOOST_AUTO_TEST_CASE(a_broadcast_batch_is_appended_whole_and_replicated_once) {
+    core c(make_config(1, 3));
+    establish_leader(c);
+    output o = c.step(broadcast_batch{{{1, make_bytes("a")}, {2, make_bytes("b")}, {3, make_bytes("c")}}});
+    BOOST_TEST(indexes_of(o.append) == (std::vector<index_t>{2, 3, 4}), boost::test_tools::per_element());
+    for (node_id f : {node_id{2}, node_id{3}}) {
+        auto rq = between<log_request>(o.messages, 1, f);
+        BOOST_REQUIRE_EQUAL(rq.size(), 1u);
+        BOOST_TEST(rq[0].prefix_len == 1u);
+        BOOST_TEST(indexes_of(rq[0].suffix) == (std::vector<index_t>{2, 3, 4}), boost::test_tools::per_element());
+    }
+    // Each request has its own outcome, at its own index.
+    c.step(log_synced{4, 1});
+    o = c.step(recv(2, 1, log_response{1, 4, true, 1}));
+    BOOST_REQUIRE_EQUAL(o.completions.size(), 3u);
+    for (std::uint64_t k = 0; k < 3; ++k) {
+        BOOST_TEST(o.completions[k].request == k + 1);
+        BOOST_TEST(o.completions[k].result == broadcast_result::committed);
+        BOOST_TEST(o.completions[k].index == k + 2);
+    }
+    // The same three one at a time: a request each.
+    core d(make_config(1, 3));
+    establish_leader(d);
+    std::size_t to2 = 0;
+    for (std::uint64_t req = 1; req <= 3; ++req)
+        to2 += between<log_request>(d.step(broadcast_request{req, make_bytes("x")}).messages, 1, 2).size();
+    BOOST_TEST(to2 == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(a_broadcast_batch_refuses_past_max_uncommitted_one_by_one) {
+    core_config tmpl;
+    tmpl.max_uncommitted = 2;
+    core c(make_config(1, 3, tmpl));
+    establish_leader(c);
+    output o = c.step(broadcast_batch{{{1, make_bytes("a")}, {2, make_bytes("b")}, {3, make_bytes("c")}}});
+    BOOST_TEST(indexes_of(o.append) == (std::vector<index_t>{2, 3}), boost::test_tools::per_element());
+    BOOST_REQUIRE_EQUAL(o.completions.size(), 1u);
+    BOOST_TEST(o.completions[0].request == 3u);
+    BOOST_TEST(o.completions[0].result == broadcast_result::busy);
+    auto rq = between<log_request>(o.messages, 1, 2);
+    BOOST_REQUIRE_EQUAL(rq.size(), 1u);
+    BOOST_TEST(indexes_of(rq[0].suffix) == (std::vector<index_t>{2, 3}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_follower_forwards_each_broadcast_of_a_batch) {
+    core c(make_config(2, 3));
+    follow(c, 1, 1);
+    output o = c.step(broadcast_batch{{{1, make_bytes("a")}, {2, make_bytes("b")}}});
+    auto fw = between<forward_request>(o.messages, 2, 1);
+    BOOST_REQUIRE_EQUAL(fw.size(), 2u);
+    BOOST_TEST(fw[0].request == 1u);
+    BOOST_TEST(fw[1].request == 2u);
+    BOOST_TEST(o.append.empty());
+}
+
+// etcd's MaxInflightBytes: no new batch while the bytes in flight reach the
+// bound, but one batch always leaves, however large.
+BOOST_AUTO_TEST_CASE(the_window_is_bounded_in_bytes_but_one_batch_always_leaves) {
+    core_config tmpl;
+    tmpl.max_inflight = 64;
+    tmpl.max_inflight_bytes = 10;
+    tmpl.max_batch_entries = 1;
+    core c(make_config(1, 3, tmpl));
+    establish_leader(c);
+    std::vector<index_t> sent;
+    for (std::uint64_t req = 1; req <= 5; ++req)
+        for (const auto& r : between<log_request>(c.step(broadcast_request{req, make_bytes("1234")}).messages, 1, 2))
+            sent.push_back(r.suffix.at(0).index);
+    BOOST_TEST(sent == (std::vector<index_t>{2, 3, 4}), boost::test_tools::per_element());   // 4 + 4 + 4 >= 10
+    // An ack of the first batch frees its 4 bytes: one more leaves.
+    output o = c.step(recv(2, 1, log_response{1, 2, true, 1}));
+    auto rq = between<log_request>(o.messages, 1, 2);
+    BOOST_REQUIRE_EQUAL(rq.size(), 1u);
+    BOOST_TEST(rq[0].suffix.at(0).index == 5u);
+    // Everything acknowledged: a batch larger than the bound still goes.
+    c.step(recv(2, 1, log_response{1, 5, true, 4}));
+    o = c.step(recv(2, 1, log_response{1, 6, true, 5}));
+    BOOST_TEST(c.sent_length(2) == 6u);
+    o = c.step(broadcast_request{6, make_bytes(std::string(100, 'x'))});
+    rq = between<log_request>(o.messages, 1, 2);
+    BOOST_REQUIRE_EQUAL(rq.size(), 1u);
+    BOOST_TEST(rq[0].suffix.at(0).index == 7u);
+    o = c.step(broadcast_request{7, make_bytes("y")});
+    BOOST_TEST(between<log_request>(o.messages, 1, 2).empty());   // 100 bytes in flight
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -240,6 +240,28 @@ BOOST_AUTO_TEST_CASE(inline_rounds_complete_inside_the_step) {
     BOOST_TEST(f.disk.durable_last_index() == 2u);
 }
 
+BOOST_AUTO_TEST_CASE(broadcasts_fed_together_share_a_write_and_each_completes) {
+    fixture f(1, 1, true);
+    f.r->step(election_timeout{});
+    BOOST_REQUIRE(f.r->raft().role() == role::leader);
+    std::vector<shared_bytes> payloads{make_bytes("a"), make_bytes("b"), make_bytes("c")};
+    const std::uint64_t first = f.r->broadcasts(std::move(payloads));
+    BOOST_REQUIRE_EQUAL(f.host.outcomes.size(), 3u);
+    for (std::uint64_t k = 0; k < 3; ++k) {
+        BOOST_TEST(f.host.outcomes[k].request == first + k);   // consecutive ids
+        BOOST_TEST(!f.host.outcomes[k].ec);
+        BOOST_TEST(f.host.outcomes[k].index == k + 2);
+    }
+    BOOST_TEST(f.disk.durable_last_index() == 4u);
+    // After a stop every one of them is told at once.
+    f.r->stop(errc::stopped);
+    const std::uint64_t later = f.r->broadcasts({make_bytes("x"), make_bytes("y")});
+    BOOST_REQUIRE_EQUAL(f.host.outcomes.size(), 5u);
+    BOOST_TEST(f.host.outcomes[3].request == later);
+    BOOST_TEST(f.host.outcomes[4].request == later + 1);
+    BOOST_TEST(f.host.outcomes[4].ec == make_error_code(errc::stopped));
+}
+
 BOOST_AUTO_TEST_CASE(an_abandoned_broadcast_reports_once) {
     fixture f(3);
     const std::uint64_t req = f.r->broadcast(make_bytes("x"));   // held: no leader known

@@ -10,6 +10,8 @@
 #include <raftlite/memory_persister.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include <boost/asio/as_tuple.hpp>
@@ -254,4 +256,53 @@ BOOST_AUTO_TEST_CASE(a_payload_too_large_for_the_cluster_fails_at_once_and_the_c
         BOOST_REQUIRE(c.wait_delivered(id, 2));
         BOOST_TEST(c.delivered(id).back().second == "after");
     }
+}
+
+// Broadcasts that reach the leader's strand together are fed to the core as
+// one batch (one log_request per follower for the lot); each still has its
+// own outcome: issued from one thread they commit in issue order, and one
+// too large for the cluster among them fails at once, alone.
+BOOST_AUTO_TEST_CASE(broadcasts_issued_together_commit_in_issue_order_each_with_its_outcome) {
+    local_cluster c(3, [](node_id, node_options& o) { o.transport.limits.max_payload_bytes = 1024; });
+    c.start_all();
+    const node_id leader = c.wait_for_leader();
+    BOOST_REQUIRE(leader != no_node);
+    constexpr std::size_t count = 40, oversized = 17;
+    struct outcome {
+        boost::system::error_code ec;
+        index_t index = 0;
+        int calls = 0;
+    };
+    std::vector<outcome> outcomes(count);
+    std::mutex m;
+    std::condition_variable cv;
+    std::size_t done = 0;
+    for (std::size_t k = 0; k < count; ++k)
+        c.at(leader).async_broadcast(k == oversized ? std::string(1025, 'x') : "b" + std::to_string(k),
+                                     [&, k](boost::system::error_code ec, index_t index) {
+                                         std::lock_guard<std::mutex> lock(m);
+                                         outcomes[k].ec = ec;
+                                         outcomes[k].index = index;
+                                         ++outcomes[k].calls;
+                                         ++done;
+                                         cv.notify_all();
+                                     });
+    {
+        std::unique_lock<std::mutex> lock(m);
+        BOOST_REQUIRE(cv.wait_for(lock, 30s, [&] { return done == count; }));
+    }
+    index_t last = 0;
+    for (std::size_t k = 0; k < count; ++k) {
+        BOOST_TEST(outcomes[k].calls == 1);
+        if (k == oversized) {
+            BOOST_TEST(outcomes[k].ec == make_error_code(errc::payload_too_large));
+            continue;
+        }
+        BOOST_TEST(!outcomes[k].ec);
+        BOOST_TEST(outcomes[k].index > last);   // issue order
+        last = outcomes[k].index;
+    }
+    for (node_id id = 1; id <= 3; ++id) BOOST_REQUIRE(c.wait_delivered(id, count - 1));
+    BOOST_TEST(c.delivered(1) == c.delivered(2));
+    BOOST_TEST(c.delivered(1) == c.delivered(3));
 }

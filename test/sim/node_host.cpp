@@ -154,10 +154,17 @@ void node_host::step(const event& e, host_effects& fx) {
     run_->step(e);
 }
 
-void node_host::step_many(const std::vector<event>& es, host_effects& fx) {
+std::uint64_t node_host::step_many(const std::vector<event>& es, std::vector<shared_bytes> broadcasts,
+                                   host_effects& fx) {
     turn_scope t(fx_, fx);
     for (const event& e : es) run_->feed(e);
+    std::uint64_t first = 0;
+    if (!broadcasts.empty()) {
+        first = run_->feed_broadcasts(std::move(broadcasts));
+        next_request_ = run_->next_request();
+    }
     run_->flush();
+    return first;
 }
 
 std::uint64_t node_host::broadcast(shared_bytes payload, host_effects& fx) {

@@ -101,7 +101,11 @@ public:
     void step(const event& e, host_effects& fx);
     /// Feeds several events into one output, as a driver that group-commits
     /// does (one write batch and one sync for all of them), and carries it out.
-    void step_many(const std::vector<event>& es, host_effects& fx);
+    void step_many(const std::vector<event>& es, host_effects& fx) { step_many(es, {}, fx); }
+    /// The same, then starts `broadcasts` together (runner::feed_broadcasts:
+    /// one core event, replicated once), as the node's drain of a strand turn
+    /// does; returns the first one's request id (the others follow it).
+    std::uint64_t step_many(const std::vector<event>& es, std::vector<shared_bytes> broadcasts, host_effects& fx);
     /// Starts a broadcast; returns its request id (unique across restarts).
     std::uint64_t broadcast(shared_bytes payload, host_effects& fx);
     /// Starts a linearizable read (thesis §6.4); returns its request id.

@@ -131,8 +131,11 @@ inline void apply_figure8_settings(world_config& c) {
 ///                  and its no-op no longer hide a stale suffix or the
 ///                  Figure 8 window behind one big batch
 ///   tiny batches   max_batch_entries 2, max_inflight 2
-///   slow disks     syncs of up to 40 ms: crashes fall between write and sync
-///   group commit   drivers that step several messages into one output
+///   slow disks     syncs of up to 40 ms: crashes fall between write and sync;
+///                  max_inflight_bytes 16..47 (a few entries): followers slow
+///                  to answer fill the window by bytes, not by count
+///   group commit   drivers that step several messages into one output, and
+///                  start the broadcasts of a turn as one batch
 ///   snapshots      every node snapshots every 5..24 entries and keeps 0..7
 ///                  entries below it, chunks of 1..16 bytes: followers that
 ///                  fall behind (crashes, partitions) catch up by
@@ -171,6 +174,7 @@ inline const std::vector<sweep_family>& standard_sweep() {
          [](std::uint64_t s) {
              world_config c = sweep_config(s, s % 2 ? 3 : 5, 6000);
              c.max_sync = 40;
+             c.core.max_inflight_bytes = 16 + s % 32;
              return c;
          }},
         {"group commit (3/5 nodes)", 2001, 2050,

@@ -176,6 +176,7 @@ public:
         seal_free_at_.assign(total, 0);
         restart_pending_.assign(total, false);
         inbox_.resize(total);
+        client_inbox_.resize(total);
         retired_.assign(total, false);
         leader_config_.assign(total, 0);
         epoch_.assign(total, 0);
@@ -206,6 +207,7 @@ private:
     void arm_election(std::size_t i);
     void client_issue(std::size_t c);
     void client_send(std::size_t c, std::size_t i);
+    void note_sent(std::size_t c, std::size_t i);
     void client_retry(std::size_t c);
     void client_done(std::size_t c);
     void answer(const outstanding& o, std::size_t i, index_t index, const kv_applied& a);
@@ -270,6 +272,11 @@ private:
     std::vector<term_t> stable_terms_;
     std::vector<bool> restart_pending_;
     std::vector<std::vector<event>> inbox_;   // group commit: messages waiting for one shared turn
+    struct queued_send {
+        std::size_t client;
+        std::uint64_t serial;   // the attempt; a client that moved on is not sent
+    };
+    std::vector<std::vector<queued_send>> client_inbox_;   // group commit: broadcasts waiting for the same turn
     std::uint64_t net_serial_ = 0;
     double base_loss_ = 0, base_dup_ = 0, base_late_ = 0;
     bool faulting_ = true;
@@ -338,6 +345,7 @@ void world::forget_host(std::size_t i) {
     ++election_gen_[i];
     ++heartbeat_gen_[i];
     inbox_[i].clear();
+    client_inbox_[i].clear();   // never reached the node: their clients are handled below
     leader_term_[i] = 0;
     for (std::size_t c = 0; c < clients_.size(); ++c) {
         if (!clients_[c].busy || clients_[c].node != i) continue;
@@ -738,8 +746,24 @@ void world::client_send(std::size_t c, std::size_t i) {
     cl.node = i;
     ++cl.attempts;
     schedule(now_ + cfg_.client_timeout, ev_client_timeout{c, cl.serial});
+    if (cfg_.group_commit && rng_.chance(0.5)) {
+        // Waits for the node's next turn, with every broadcast sent to it
+        // meanwhile (the node's drain: one broadcast_batch).
+        if (inbox_[i].empty() && client_inbox_[i].empty())
+            schedule(now_ + rng_.uniform(0, 2), ev_drain{i, hosts_[i].incarnation()});
+        client_inbox_[i].push_back({c, cl.serial});
+        cl.request = 0;
+        return;
+    }
     host_effects fx;
     cl.request = hosts_[i].broadcast(make_bytes(cl.payload), fx);   // ids are the node's, unique across its restarts
+    note_sent(c, i);
+    carry_out(i, fx);
+}
+
+// Client c's attempt reached node i as request cl.request.
+void world::note_sent(std::size_t c, std::size_t i) {
+    client_state& cl = clients_[c];
     by_request_[{i, cl.request}] = {c, cl.op};
     if (cl.attempts == 1)
         trace_.line(now_, "client %zu -> n%zu request %llu: %s", c, i + 1, static_cast<unsigned long long>(cl.request),
@@ -748,7 +772,6 @@ void world::client_send(std::size_t c, std::size_t i) {
         trace_.line(now_, "client %zu -> n%zu request %llu: %s (attempt %llu)", c, i + 1,
                     static_cast<unsigned long long>(cl.request), cl.payload.c_str(),
                     static_cast<unsigned long long>(cl.attempts));
-    carry_out(i, fx);
 }
 
 // A retrying client does not know whether its command took effect: it sends
@@ -926,14 +949,29 @@ void world::dispatch(const sched_payload& p) {
                 net_.late = base_late_;
                 trace_.line(now_, "network heals");
             } else if constexpr (std::is_same_v<T, ev_drain>) {
-                if (!hosts_[e.node].up() || hosts_[e.node].incarnation() != e.incarnation || inbox_[e.node].empty())
+                if (!hosts_[e.node].up() || hosts_[e.node].incarnation() != e.incarnation ||
+                    (inbox_[e.node].empty() && client_inbox_[e.node].empty()))
                     return;
                 std::vector<event> batch;
                 batch.swap(inbox_[e.node]);
-                trace_.line(now_, "n%zu steps %zu messages into one output", e.node + 1, batch.size());
+                std::vector<std::size_t> senders;
+                std::vector<shared_bytes> payloads;
+                for (const queued_send& q : client_inbox_[e.node]) {
+                    const client_state& cl = clients_[q.client];
+                    if (!cl.busy || cl.serial != q.serial || cl.node != e.node) continue;   // gave up meanwhile
+                    senders.push_back(q.client);
+                    payloads.push_back(make_bytes(cl.payload));
+                }
+                client_inbox_[e.node].clear();
+                trace_.line(now_, "n%zu steps %zu messages and %zu broadcasts into one output", e.node + 1,
+                            batch.size(), payloads.size());
                 before_receive(e.node, batch);
                 host_effects fx;
-                hosts_[e.node].step_many(batch, fx);
+                const std::uint64_t first = hosts_[e.node].step_many(batch, std::move(payloads), fx);
+                for (std::size_t k = 0; k < senders.size(); ++k) {
+                    clients_[senders[k]].request = first + k;
+                    note_sent(senders[k], e.node);
+                }
                 carry_out(e.node, fx);
                 after_receive(e.node);
             } else if constexpr (std::is_same_v<T, ev_snapshot_done>) {
@@ -1479,6 +1517,7 @@ std::string describe_failure(const world_config& cfg, const run_result& r) {
     const world_config d;
     if (cfg.core.max_batch_entries != d.core.max_batch_entries) s << " --batch " << cfg.core.max_batch_entries;
     if (cfg.core.max_inflight != d.core.max_inflight) s << " --inflight " << cfg.core.max_inflight;
+    if (cfg.core.max_inflight_bytes != d.core.max_inflight_bytes) s << " --inflight-bytes " << cfg.core.max_inflight_bytes;
     if (cfg.late_min != d.late_min) s << " --late-min " << cfg.late_min;
     if (cfg.late_max != d.late_max) s << " --late-max " << cfg.late_max;
     if (cfg.max_sync != d.max_sync) s << " --max-sync " << cfg.max_sync;

@@ -89,8 +89,10 @@ struct world_config {
     /// 1..snapshot_delay ticks after its last chunk. A crash in between
     /// abandons either (node_host::set_deferred_snapshots).
     std::uint64_t snapshot_delay = 0;
-    /// Drivers group-commit: half the messages a node receives wait up to 2 ms
-    /// and are then stepped together into one output (one write batch, one sync).
+    /// Drivers group-commit: half the messages a node receives, and half the
+    /// broadcasts clients send it, wait up to 2 ms and are then stepped
+    /// together into one output (one write batch, one sync), the broadcasts
+    /// as one batch (runner::feed_broadcasts), as the node's strand turn does.
     bool group_commit = false;
     /// A deliberately wrong client, to show the history check at work: reads
     /// are answered from the contacted node's state machine, not through the

@@ -414,6 +414,7 @@ void for_each_tunable(node_options& o, F&& f) {
     f("raft", "max_batch_entries", o.core.max_batch_entries);
     f("raft", "max_batch_bytes", o.core.max_batch_bytes);
     f("raft", "max_inflight", o.core.max_inflight);
+    f("raft", "max_inflight_bytes", o.core.max_inflight_bytes);
     f("raft", "max_pending", o.core.max_pending);
     f("raft", "max_uncommitted", o.core.max_uncommitted);
     f("raft", "hold_elections", o.core.hold_elections);
@@ -512,6 +513,10 @@ void read_transport(const config_section& s, raft_config& c) {
                    "the length of [cluster] id", t.cluster_id.size());
     // A frame a peer accepts must fit in the queue that sends it.
     check_at_least(s, "peer_queue_bytes", t.max_queue_bytes, "max_frame_bytes", t.max_frame_bytes);
+    // So must the pipeline window (which one batch may overshoot): a queue
+    // smaller than it drops the oldest requests of a healthy window.
+    check_at_least(s, "peer_queue_bytes", t.max_queue_bytes, "[raft] max_inflight_bytes + max_batch_bytes",
+                   core.max_inflight_bytes + core.max_batch_bytes);
 }
 
 void read_tls(const config_section& s, raft_config& c) {

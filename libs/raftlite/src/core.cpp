@@ -107,7 +107,7 @@ void validate(const core_config& cfg) {
     if (!cfg.members.empty() && !cfg.members.is_voter(cfg.self))
         throw std::invalid_argument("raftlite::core: self id " + std::to_string(cfg.self) +
                                     " is not among the members");
-    if (cfg.max_batch_entries == 0 || cfg.max_inflight == 0)
+    if (cfg.max_batch_entries == 0 || cfg.max_inflight == 0 || cfg.max_inflight_bytes == 0)
         throw std::invalid_argument("raftlite::core: batch and inflight limits must be positive");
     if (cfg.snapshot_chunk_bytes == 0 || cfg.snapshot_chunks_inflight == 0)
         throw std::invalid_argument("raftlite::core: snapshot chunk size and window must be positive");
@@ -154,7 +154,8 @@ void core::step(const event& e, output& out) {
             if constexpr (std::is_same_v<T, election_timeout>) on_election_timeout(out);
             else if constexpr (std::is_same_v<T, heartbeat_timeout>) on_heartbeat(out);
             else if constexpr (std::is_same_v<T, message_received>) on_message(ev.env, out);
-            else if constexpr (std::is_same_v<T, broadcast_request>) on_broadcast(ev.request, ev.payload, out);
+            else if constexpr (std::is_same_v<T, broadcast_request>) on_broadcasts(&ev, 1, out);
+            else if constexpr (std::is_same_v<T, broadcast_batch>) on_broadcasts(ev.requests.data(), ev.requests.size(), out);
             else if constexpr (std::is_same_v<T, log_synced>) on_log_synced(ev, out);
             else if constexpr (std::is_same_v<T, snapshot_taken>) on_snapshot_taken(ev.meta, out);
             else if constexpr (std::is_same_v<T, snapshot_received>) on_snapshot_received(ev, out);
@@ -282,7 +283,7 @@ void core::on_heartbeat(output& out) {
         // probably lost: fall back to probing from what is known to match.
         if (!p.snapshotting && p.replicating && !p.inflight.empty() && ++p.heartbeats_without_progress >= 2) {
             p.replicating = false;
-            p.inflight.clear();
+            p.clear_inflight();
             p.sent_length = p.acked_length;
             p.heartbeats_without_progress = 0;
         }
@@ -592,12 +593,19 @@ void core::replicate_log(node_id f, progress& p, bool heartbeat, output& out) {
         p.probe_outstanding = true;
         return;
     }
-    // Replicating: keep up to max_inflight batches in flight (pipelining).
+    // Replicating: keep up to max_inflight batches in flight (pipelining),
+    // holding at most max_inflight_bytes of payload (etcd's inflights: a
+    // follower that stops answering cannot make the window hold unbounded
+    // memory in the transport's queue); one batch may always leave.
     bool sent = false;
-    while (p.inflight.size() < cfg_.max_inflight && p.sent_length < log_.length()) {
+    while (p.inflight.size() < cfg_.max_inflight &&
+           (p.inflight.empty() || p.inflight_bytes < cfg_.max_inflight_bytes) && p.sent_length < log_.length()) {
         log_request r = make_log_request(p.sent_length, true);
         p.sent_length = r.prefix_len + r.suffix.size();
-        p.inflight.push_back(p.sent_length);
+        std::size_t bytes = 0;
+        for (const log_entry& e : r.suffix) bytes += e.size();
+        p.inflight.push_back({p.sent_length, bytes});
+        p.inflight_bytes += bytes;
         send_log_request(f, p, std::move(r), out);
         sent = true;
     }
@@ -634,7 +642,7 @@ void core::start_snapshot_transfer(progress& p) {
     p.snap_done_sent = false;
     p.replicating = false;
     p.probe_outstanding = false;
-    p.inflight.clear();
+    p.clear_inflight();
     p.heartbeats_without_progress = 0;
 }
 
@@ -791,11 +799,11 @@ void core::on_log_response(node_id from, const log_response& m, output& out) {
             p.heartbeats_without_progress = 0;
         }
         p.sent_length = std::max(p.sent_length, m.ack);
-        while (!p.inflight.empty() && p.inflight.front() <= m.ack) p.inflight.pop_front();
+        p.acked_inflight(m.ack);
         if (!p.replicating) {
             p.replicating = true;
             p.probe_outstanding = false;
-            p.inflight.clear();
+            p.clear_inflight();
             p.sent_length = m.ack;
         }
         commit_log_entries(out);
@@ -825,7 +833,7 @@ void core::on_log_response(node_id from, const log_response& m, output& out) {
     if (!p.replicating && m.prefix_len != p.sent_length) return;
     const index_t next = std::max(std::min(m.ack, m.prefix_len - 1), p.acked_length);
     p.replicating = false;
-    p.inflight.clear();
+    p.clear_inflight();
     p.probe_outstanding = false;
     p.sent_length = next;
     replicate_log(from, p, false, out);
@@ -1116,7 +1124,7 @@ void core::on_install_snapshot_response(node_id from, const install_snapshot_res
         p.sent_length = p.acked_length;
         p.replicating = false;
         p.probe_outstanding = false;
-        p.inflight.clear();
+        p.clear_inflight();
         p.heartbeats_without_progress = 0;
         commit_log_entries(out);
         if (current_role_ == role::leader) {
@@ -1375,7 +1383,8 @@ void core::finish_change(membership_result r, index_t index, output& out) {
 
 // ---- broadcasts --------------------------------------------------------------
 
-index_t core::append_local(entry_kind kind, entry_origin origin, shared_bytes payload, output& out) {
+index_t core::append_local(entry_kind kind, entry_origin origin, shared_bytes payload, output& out,
+                           bool replicate) {
     log_entry e;
     e.term = current_term_;
     e.index = log_.length() + 1;
@@ -1391,31 +1400,58 @@ index_t core::append_local(entry_kind kind, entry_origin origin, shared_bytes pa
         configuration_changed(out);
     }
     out.append.push_back(std::move(e));
-    for (auto& [f, p] : followers_) replicate_log(f, p, false, out);
+    if (replicate) replicate_to_all(out);
     return log_.length();
 }
 
-void core::on_broadcast(std::uint64_t request, const shared_bytes& payload, output& out) {
-    if (request == 0 || pending_.count(request) || !payload)
-        throw std::invalid_argument("raftlite::core: broadcast needs a fresh non-zero request id and a payload");
+void core::replicate_to_all(output& out) {
+    for (auto& [f, p] : followers_) replicate_log(f, p, false, out);
+}
+
+// One broadcast or a batch of them (broadcast_batch): a leader appends them
+// all first and replicates once, so the broadcasts of one driver turn leave
+// in one log_request per follower (while the window has room) instead of a
+// request each.
+void core::on_broadcasts(const broadcast_request* first, std::size_t count, output& out) {
+    // A bad request refuses the whole batch before anything changes.
+    for (std::size_t k = 0; k < count; ++k) {
+        const broadcast_request& b = first[k];
+        if (b.request == 0 || pending_.count(b.request) || !b.payload)
+            throw std::invalid_argument("raftlite::core: broadcast needs a fresh non-zero request id and a payload");
+    }
+    if (count > 1) {
+        std::vector<std::uint64_t> ids;
+        ids.reserve(count);
+        for (std::size_t k = 0; k < count; ++k) ids.push_back(first[k].request);
+        std::sort(ids.begin(), ids.end());
+        if (std::adjacent_find(ids.begin(), ids.end()) != ids.end())
+            throw std::invalid_argument("raftlite::core: a broadcast batch names a request id twice");
+    }
+    bool appended = false;
+    for (std::size_t k = 0; k < count; ++k) appended |= take_broadcast(first[k].request, first[k].payload, out);
+    if (appended && current_role_ == role::leader) replicate_to_all(out);
+}
+
+bool core::take_broadcast(std::uint64_t request, const shared_bytes& payload, output& out) {
     // A leader handing over its leadership takes no new entries, so that
     // the target can catch up with a log that stands still (thesis §3.10).
     if (pending_.size() >= cfg_.max_pending ||
         (current_role_ == role::leader && (transfer_ || log_.length() - commit_length_ >= cfg_.max_uncommitted))) {
         out.completions.push_back({request, broadcast_result::busy, 0});
-        return;
+        return false;
     }
     pending& p = pending_[request];
     p.payload = payload;
     if (current_role_ == role::leader) {
-        p.index = append_local(entry_kind::application, {cfg_.self, request}, payload, out);
+        p.index = append_local(entry_kind::application, {cfg_.self, request}, payload, out, false);
         p.term = current_term_;
         p.where = pending::state::appended;
         pending_by_index_.emplace(p.index, request);
-    } else if (current_leader_ != no_node) {
-        send_forward(request, p, out);
+        return true;
     }
+    if (current_leader_ != no_node) send_forward(request, p, out);
     // else: held until a leader is known (bounded by max_pending and hold_elections)
+    return false;
 }
 
 void core::send_forward(std::uint64_t request, pending& p, output& out) {

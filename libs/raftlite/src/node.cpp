@@ -98,6 +98,9 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
     std::deque<log_entry> received;            // pull mode: committed, not yet taken
     std::optional<detail::pending_handler<receive_signature>> receiver;
     std::vector<event> inbox;                  // events waiting for the next drain (group commit)
+    struct cancel_state;
+    struct queued_broadcast;
+    std::vector<queued_broadcast> broadcasts_queued;   // broadcasts waiting for the next drain, in arrival order
     bool drain_scheduled = false;
     detail::broadcast_waiters waiters;
     detail::broadcast_waiters read_waiters;     // async_read_index (same signature and deadlines)
@@ -143,16 +146,21 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
     }
 
     // Everything that arrived since the last drain is stepped into one output
-    // and carried out together: one disk round for all of it.
+    // and carried out together: one disk round for all of it. The broadcasts
+    // among it are one core event (broadcast_batch), so a leader replicates
+    // them in one log_request per follower, not one each.
     void drain() {
         drain_scheduled = false;
-        if (!running) return;
+        if (!running) return;   // shutdown completed the queued broadcasts
         std::vector<event> events;
         events.swap(inbox);
+        std::vector<queued_broadcast> broadcasts;
+        broadcasts.swap(broadcasts_queued);
         guarded([&] {
             for (const event& e : events) run->feed(e);
-            run->flush();
         });
+        if (!broadcasts.empty()) start_broadcasts(broadcasts);
+        guarded([&] { run->flush(); });
         publish_status();
     }
 
@@ -496,6 +504,14 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
         bool requested = false;
     };
 
+    // A broadcast accepted on the strand, fed at the next drain.
+    struct queued_broadcast {
+        shared_bytes payload;
+        detail::broadcast_waiters::waiter w;
+        std::shared_ptr<cancel_state> cancel;
+        clock_type::time_point deadline;   // broadcast_timeout from its arrival
+    };
+
     // Connects the waiter's cancellation slot, if it has one: a cancellation
     // (emitted from the caller's context) is posted to the strand, where it
     // calls `cancel` with the operation's request id once it has one.
@@ -523,7 +539,7 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
         detail::broadcast_waiters::waiter w(std::move(h), strand);
         auto cancel = connect_cancellation(w, &impl::cancel_broadcast);
         asio::dispatch(strand, [self = shared_from_this(), p = std::move(payload), w = std::move(w), cancel]() mutable {
-            self->broadcast(std::move(p), std::move(w), *cancel);
+            self->broadcast(std::move(p), std::move(w), std::move(cancel));
         });
     }
 
@@ -540,7 +556,9 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
         return std::min({t.limits.max_payload_bytes, frame, storage->max_entry_bytes()});
     }
 
-    void broadcast(shared_bytes payload, detail::broadcast_waiters::waiter w, cancel_state& cancel) {
+    // Queued for the next drain with every other broadcast of this strand
+    // turn (replicate once per turn, as etcd's Ready loop and braft do).
+    void broadcast(shared_bytes payload, detail::broadcast_waiters::waiter w, std::shared_ptr<cancel_state> cancel) {
         if (!running || !run->running()) {
             metrics.broadcast_refused(closed_reason());
             complete(std::move(w), closed_reason(), index_t{0});
@@ -551,18 +569,40 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
             complete(std::move(w), boost::system::error_code(errc::payload_too_large), index_t{0});
             return;
         }
-        std::uint64_t request = 0;
-        guarded([&] { request = run->feed_broadcast(std::move(payload)); });
-        if (!running) {   // a broken self-check stopped the node inside
-            complete(std::move(w), closed_reason(), index_t{0});
+        broadcasts_queued.push_back(
+            {std::move(payload), std::move(w), std::move(cancel), clock_type::now() + opts.broadcast_timeout});
+        schedule_drain();
+    }
+
+    // Feeds the queued broadcasts to the runner as one batch and registers
+    // their waiters (deadlines from their arrival, so still in order).
+    void start_broadcasts(std::vector<queued_broadcast>& batch) {
+        if (!running || !run->running()) {   // stopped (a broken self-check) earlier in this drain
+            for (auto& b : batch) {
+                metrics.broadcast_refused(closed_reason());
+                complete(std::move(b.w), closed_reason(), index_t{0});
+            }
             return;
         }
-        metrics.broadcast_started(request);
-        waiters.add(request, std::move(w), clock_type::now() + opts.broadcast_timeout);
-        cancel.request = request;
-        if (cancel.requested) cancel_broadcast(request);
+        std::vector<shared_bytes> payloads;
+        payloads.reserve(batch.size());
+        for (auto& b : batch) payloads.push_back(std::move(b.payload));
+        std::uint64_t first = 0;
+        guarded([&] { first = run->feed_broadcasts(std::move(payloads)); });
+        if (!running) {   // a broken self-check stopped the node inside
+            for (auto& b : batch) complete(std::move(b.w), closed_reason(), index_t{0});
+            return;
+        }
+        for (std::size_t k = 0; k < batch.size(); ++k) {
+            const std::uint64_t request = first + k;
+            metrics.broadcast_started(request);
+            waiters.add(request, std::move(batch[k].w), batch[k].deadline);
+            batch[k].cancel->request = request;
+        }
+        // Cancellations that came before the ids, once every waiter is in.
+        for (std::size_t k = 0; k < batch.size(); ++k)
+            if (batch[k].cancel->requested) cancel_broadcast(first + k);
         arm_deadline_timer();
-        schedule_drain();
     }
 
     // As initiate_broadcast: work and cancellation slot on the caller's thread.
@@ -731,6 +771,12 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
         // Release the data directory (its lock) now, not when the last
         // queued handler lets go of this object: a restart may follow at once.
         storage.reset();
+        auto queued = std::move(broadcasts_queued);   // never fed: refused like a broadcast after the stop
+        broadcasts_queued.clear();
+        for (auto& b : queued) {
+            metrics.broadcast_refused(boost::system::error_code(reason));
+            complete(std::move(b.w), boost::system::error_code(reason), index_t{0});
+        }
         for (std::uint64_t request : waiters.requests())
             if (auto w = waiters.take(request)) complete(std::move(*w), boost::system::error_code(reason), index_t{0});
         for (std::uint64_t request : read_waiters.requests())

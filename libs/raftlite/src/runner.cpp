@@ -150,14 +150,27 @@ std::uint64_t runner::feed_transfer(node_id target) {
 }
 
 std::uint64_t runner::feed_broadcast(shared_bytes payload) {
-    const std::uint64_t request = next_request_++;
+    std::vector<shared_bytes> one;
+    one.push_back(std::move(payload));
+    return feed_broadcasts(std::move(one));
+}
+
+std::uint64_t runner::feed_broadcasts(std::vector<shared_bytes> payloads) {
+    const std::uint64_t first = next_request_;
+    next_request_ += payloads.size();
     if (!running_) {
-        host_->broadcast_done(request, failed_ ? errc::storage_failed : errc::stopped, 0);
-        return request;
+        for (std::uint64_t k = 0; k < payloads.size(); ++k)
+            host_->broadcast_done(first + k, failed_ ? errc::storage_failed : errc::stopped, 0);
+        return first;
     }
-    outstanding_.insert(request);
-    step_core(broadcast_request{request, std::move(payload)});
-    return request;
+    broadcast_batch batch;
+    batch.requests.reserve(payloads.size());
+    for (std::uint64_t k = 0; k < payloads.size(); ++k) {
+        outstanding_.insert(first + k);
+        batch.requests.push_back({first + k, std::move(payloads[k])});
+    }
+    step_core(batch);
+    return first;
 }
 
 // Carries out what was fed. Host calls made meanwhile may feed more events

@@ -56,7 +56,15 @@ struct core_config {
 
     std::size_t max_batch_entries = 512;   ///< entries per log_request
     std::size_t max_batch_bytes = 1 << 20; ///< payload bytes per log_request (at least one entry is sent)
-    std::size_t max_inflight = 8;          ///< pipelined log_requests per follower
+    /// Pipelined log_requests per follower. Wide enough that a long link
+    /// keeps its pipe full (a closed loop of C clients at round trip R
+    /// approaches C / R only if a batch can leave every R / max_inflight);
+    /// max_inflight_bytes bounds what a slow follower's window holds.
+    std::size_t max_inflight = 64;
+    /// Payload bytes of the log_requests in flight to one follower (etcd's
+    /// MaxInflightBytes): no new batch leaves while this many are
+    /// unacknowledged, but one batch always may, whatever its size.
+    std::size_t max_inflight_bytes = std::size_t(8) << 20;
     std::size_t max_pending = 4096;        ///< this node's broadcasts awaiting an outcome
     std::size_t max_uncommitted = 65536;   ///< leader refuses new entries beyond this many uncommitted
     unsigned hold_elections = 3;           ///< election timeouts a broadcast no leader has seen waits for one before failing with not_leader
@@ -213,6 +221,12 @@ struct election_timeout {};
 struct heartbeat_timeout {};
 struct message_received { envelope env; };
 struct broadcast_request { std::uint64_t request = 0; shared_bytes payload; };
+/// Several broadcasts that arrived together (one turn of the driver): the
+/// leader appends them all and then replicates once, one log_request per
+/// follower for the lot (etcd's Ready loop, braft's batching), instead of a
+/// request per broadcast. Each gets its own outcome, exactly as if it had
+/// been stepped alone.
+struct broadcast_batch { std::vector<broadcast_request> requests; };
 /// A linearizable read (thesis §6.4): answered with a read index in `reads`.
 struct read_request { std::uint64_t request = 0; };
 /// A membership change (thesis §4.1): answered in `membership_changes`.
@@ -234,7 +248,7 @@ struct snapshot_received { snapshot_meta meta; bool ok = false; };
 
 using event = std::variant<election_timeout, heartbeat_timeout, message_received,
                            broadcast_request, log_synced, snapshot_taken, snapshot_received, read_request,
-                           membership_request, transfer_request>;
+                           membership_request, transfer_request, broadcast_batch>;
 
 /// Counters a driver can export.
 struct core_stats {
@@ -339,7 +353,23 @@ private:
         index_t acked_length = 0;      ///< known to match the leader's log
         bool replicating = false;      ///< false: probing (one request at a time)
         bool probe_outstanding = false;
-        std::deque<index_t> inflight;  ///< end indexes of pipelined batches
+        struct batch_in_flight {
+            index_t end = 0;           ///< the batch's last index
+            std::size_t bytes = 0;     ///< its payload bytes
+        };
+        std::deque<batch_in_flight> inflight;   ///< pipelined batches, oldest first
+        std::size_t inflight_bytes = 0;         ///< payload bytes of `inflight`
+        void clear_inflight() noexcept {
+            inflight.clear();
+            inflight_bytes = 0;
+        }
+        /// Forgets the batches an acknowledgement of `ack` covers.
+        void acked_inflight(index_t ack) noexcept {
+            while (!inflight.empty() && inflight.front().end <= ack) {
+                inflight_bytes -= inflight.front().bytes;
+                inflight.pop_front();
+            }
+        }
         unsigned heartbeats_without_progress = 0;
         bool recently_active = false;  ///< heard from since the last quorum check
         // Snapshot state (etcd's tracker: probe / replicate / snapshot): the
@@ -392,7 +422,9 @@ private:
     void on_election_timeout(output& out);
     void on_heartbeat(output& out);
     void on_message(const envelope& env, output& out);
-    void on_broadcast(std::uint64_t request, const shared_bytes& payload, output& out);
+    void on_broadcasts(const broadcast_request* first, std::size_t count, output& out);
+    /// Appends (leader), forwards or holds one broadcast; true if appended.
+    bool take_broadcast(std::uint64_t request, const shared_bytes& payload, output& out);
     void on_log_synced(const log_synced& s, output& out);
     void on_snapshot_taken(const snapshot_meta& meta, output& out);
     void on_snapshot_received(const snapshot_received& r, output& out);
@@ -435,7 +467,12 @@ private:
     bool append_entries(const log_request& m, output& out);
     void commit_log_entries(output& out);
     void advance_commit(index_t new_commit, output& out);
-    index_t append_local(entry_kind kind, entry_origin origin, shared_bytes payload, output& out);
+    /// Appends an entry of the current term. With `replicate`, sends it on
+    /// to the followers at once; without, the caller replicates once after
+    /// appending several (a broadcast batch).
+    index_t append_local(entry_kind kind, entry_origin origin, shared_bytes payload, output& out,
+                         bool replicate = true);
+    void replicate_to_all(output& out);
     void start_snapshot_transfer(progress& p);
     void send_snapshot_chunks(node_id f, progress& p, bool heartbeat, output& out);
     void install_received_snapshot(const snapshot_meta& meta, output& out);

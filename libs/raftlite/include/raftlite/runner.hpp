@@ -227,6 +227,19 @@ public:
         flush();
         return r;
     }
+    /// Starts the broadcasts that arrived together (one driver turn) as one
+    /// core event (broadcast_batch: a leader appends them all, then
+    /// replicates once); fed, not flushed. They get consecutive request ids,
+    /// the first of which is returned; each completes on its own, as if fed
+    /// alone by feed_broadcast.
+    std::uint64_t feed_broadcasts(std::vector<shared_bytes> payloads);
+    /// Starts broadcasts together and carries out the output; returns the
+    /// first request id.
+    std::uint64_t broadcasts(std::vector<shared_bytes> payloads) {
+        const std::uint64_t r = feed_broadcasts(std::move(payloads));
+        flush();
+        return r;
+    }
     /// Starts a linearizable read (fed, not flushed); returns its request id.
     /// runner_host::read_done reports it.
     std::uint64_t feed_read();
