@@ -465,6 +465,102 @@ BOOST_AUTO_TEST_CASE(an_acknowledgement_that_lets_a_change_remove_its_sender) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
+// Thesis §4.2.2: a server outside the configuration is replicated to by no
+// leader, so it could never see how its broadcasts end; each still gets an
+// outcome (unknown unless it certainly never reached a log).
+BOOST_AUTO_TEST_SUITE(outcomes_outside_the_configuration_4_2_2)
+
+BOOST_AUTO_TEST_CASE(a_forward_from_outside_the_configuration_is_answered_unknown_and_not_appended) {
+    core l(make_config(1, 3));
+    establish_leader(l);
+    const index_t before = l.log().length();
+    output o = l.step(recv(4, 1, forward_request{7, 0, make_bytes("from 4")}));
+    BOOST_TEST(o.append.empty());
+    BOOST_TEST(l.log().length() == before);
+    auto answers = of_type<forward_response>(o.messages);
+    BOOST_REQUIRE_EQUAL(answers.size(), 1u);
+    BOOST_TEST(answers[0].first == 4u);
+    BOOST_TEST(answers[0].second.request == 7u);
+    BOOST_TEST((answers[0].second.result == forward_response::status::unknown));
+    // A member's forward is appended as ever.
+    o = l.step(recv(2, 1, forward_request{7, 0, make_bytes("from 2")}));
+    BOOST_TEST(o.append.size() == 1u);
+    answers = of_type<forward_response>(o.messages);
+    BOOST_REQUIRE_EQUAL(answers.size(), 1u);
+    BOOST_TEST((answers[0].second.result == forward_response::status::accepted));
+
+    // A follower, too, answers a non-member unknown (it is not sent on to a
+    // leader that would not replicate to it either), a member not_leader.
+    core f(make_config(2, 3));
+    follow(f, 1, 1);
+    o = f.step(recv(4, 2, forward_request{8, 0, make_bytes("y")}));
+    answers = of_type<forward_response>(o.messages);
+    BOOST_REQUIRE_EQUAL(answers.size(), 1u);
+    BOOST_TEST((answers[0].second.result == forward_response::status::unknown));
+    o = f.step(recv(3, 2, forward_request{8, 0, make_bytes("y")}));
+    answers = of_type<forward_response>(o.messages);
+    BOOST_REQUIRE_EQUAL(answers.size(), 1u);
+    BOOST_TEST((answers[0].second.result == forward_response::status::not_leader));
+
+    // The sender completes its broadcast unknown.
+    core s(make_config(3, 3));
+    follow(s, 1, 1);
+    s.step(broadcast_request{5, make_bytes("z")});
+    o = s.step(recv(1, 3, forward_response{5, forward_response::status::unknown, 0, 0}));
+    BOOST_REQUIRE_EQUAL(o.completions.size(), 1u);
+    BOOST_TEST((o.completions[0].result == broadcast_result::unknown));
+    BOOST_TEST(s.pending_broadcasts() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_read_from_outside_the_configuration_is_answered_not_leader) {
+    core l(make_config(1, 3));
+    establish_leader(l);
+    output o = l.step(recv(4, 1, read_index_request{3}));
+    auto answers = of_type<read_index_response>(o.messages);
+    BOOST_REQUIRE_EQUAL(answers.size(), 1u);
+    BOOST_TEST((answers[0].second.result == read_index_response::status::not_leader));
+}
+
+BOOST_AUTO_TEST_CASE(a_follower_that_commits_its_removal_gives_every_pending_broadcast_an_outcome) {
+    core f(make_config(3, 3));
+    follow(f, 1, 1);
+    f.step(broadcast_request{9, make_bytes("y")});   // forwarded to 1: it may reach a log
+    BOOST_REQUIRE_EQUAL(f.pending_broadcasts(), 1u);
+    const membership without3{1, 2};
+    output o = f.step(recv(1, 3, log_request{1, 0, 0, 1, {make_entry(1, 1, "", entry_kind::noop),
+                                                         make_entry(1, 2, encode_membership(without3),
+                                                                    entry_kind::configuration)}}));
+    BOOST_TEST(o.completions.empty());   // the removal is not committed yet
+    o = f.step(recv(1, 3, log_request{1, 2, 1, 2, {}}));
+    BOOST_REQUIRE_EQUAL(o.completions.size(), 1u);
+    BOOST_TEST(o.completions[0].request == 9u);
+    BOOST_TEST((o.completions[0].result == broadcast_result::unknown));
+    BOOST_TEST(f.pending_broadcasts() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_leader_whose_removal_commits_gives_its_later_broadcasts_an_outcome) {
+    core l(make_config(1, 3));
+    establish_leader(l);   // noop at 1, committed
+    output o = l.step(membership_request{1, change(action::remove, 1)});
+    BOOST_REQUIRE_EQUAL(l.configuration_index(), 2u);
+    l.step(broadcast_request{5, make_bytes("after the removal")});   // appended at 3
+    BOOST_REQUIRE_EQUAL(l.log().length(), 3u);
+    synced(l);
+    // Both voters of {2, 3} acknowledge the configuration, not entry 3.
+    l.step(recv(2, 1, log_response{1, 2, true, 1, 0}));
+    o = l.step(recv(3, 1, log_response{1, 2, true, 1, 0}));
+    BOOST_REQUIRE_EQUAL(l.commit_length(), 2u);
+    BOOST_TEST(l.role() == role::follower);   // steps down (§4.2.2)
+    BOOST_REQUIRE_EQUAL(o.completions.size(), 1u);
+    BOOST_TEST(o.completions[0].request == 5u);
+    BOOST_TEST((o.completions[0].result == broadcast_result::unknown));   // 2 or 3 may still commit it
+    BOOST_TEST(l.pending_broadcasts() == 0u);
+    BOOST_REQUIRE_EQUAL(o.membership_changes.size(), 1u);
+    BOOST_TEST((o.membership_changes[0].result == membership_result::committed));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 BOOST_AUTO_TEST_SUITE(configurations_in_snapshots_5_1)
 
 BOOST_AUTO_TEST_CASE(a_learner_added_after_compaction_gets_the_configuration_with_the_snapshot) {
@@ -511,6 +607,30 @@ BOOST_AUTO_TEST_CASE(counting_a_learners_vote_elects_a_leader_without_a_majority
         h.settle();
         // Voter 2 with learner 4 is two of four servers but one of three voters.
         BOOST_TEST((h.node(2).role() == role::leader) == broken, "broken=" << broken);
+    }
+}
+
+// Thesis §4.2.2: broken, a leader appends a non-member's forward (which no
+// leader will replicate to it) and a follower sends it on to hold for ever.
+BOOST_AUTO_TEST_CASE(forwards_from_outside_are_answered_unknown_unless_the_rule_is_broken) {
+    for (bool broken : {false, true}) {
+        core l(make_config(1, 3));
+        detail::core_test_access::faults(l).accept_forwards_from_outside = broken;
+        establish_leader(l);
+        output o = l.step(recv(4, 1, forward_request{7, 0, make_bytes("from 4")}));
+        BOOST_TEST(o.append.size() == (broken ? 1u : 0u));
+        auto answers = of_type<forward_response>(o.messages);
+        BOOST_REQUIRE_EQUAL(answers.size(), 1u);
+        BOOST_TEST((answers[0].second.result == (broken ? forward_response::status::accepted
+                                                        : forward_response::status::unknown)));
+        core f(make_config(2, 3));
+        detail::core_test_access::faults(f).accept_forwards_from_outside = broken;
+        follow(f, 1, 1);
+        o = f.step(recv(4, 2, forward_request{8, 0, make_bytes("y")}));
+        answers = of_type<forward_response>(o.messages);
+        BOOST_REQUIRE_EQUAL(answers.size(), 1u);
+        BOOST_TEST((answers[0].second.result == (broken ? forward_response::status::not_leader
+                                                        : forward_response::status::unknown)));
     }
 }
 

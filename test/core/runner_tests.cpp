@@ -194,6 +194,40 @@ BOOST_AUTO_TEST_CASE(a_later_rounds_acknowledgements_wait_for_every_earlier_sync
     BOOST_TEST(acks[1].second.ack == 2u);
 }
 
+// A heartbeat that writes nothing, to a follower whose writes are all synced,
+// is answered at once: the answer promises only what is already durable (it
+// confirms the leader's read round, thesis §6.4, without a disk round). While
+// an earlier write is still syncing, the same answer waits for it.
+BOOST_AUTO_TEST_CASE(an_answer_that_promises_only_durable_entries_leaves_at_once) {
+    fixture f(3, 2);
+    f.r->step(message_received{envelope{1, 2, log_request{1, 0, 0, 0, {make_entry(1, 1, "x")}}}});
+    f.complete_round();
+    BOOST_REQUIRE_EQUAL(of_type<log_response>(f.host.sent).size(), 1u);
+
+    log_request heartbeat{1, 1, 1, 0, {}};
+    heartbeat.read_round = 7;
+    f.r->step(message_received{envelope{1, 2, heartbeat}});
+    BOOST_TEST(f.host.rounds.empty());
+    auto acks = of_type<log_response>(f.host.sent);
+    BOOST_REQUIRE_EQUAL(acks.size(), 2u);
+    BOOST_TEST(acks[1].second.ack == 1u);
+    BOOST_TEST(acks[1].second.read_round == 7u);
+
+    // An append in flight: the next heartbeat's answer (which acknowledges
+    // the log as it is then, the unsynced entry included) waits for it.
+    f.r->step(message_received{envelope{1, 2, log_request{1, 1, 1, 0, {make_entry(1, 2, "y")}}}});
+    BOOST_REQUIRE_EQUAL(f.host.rounds.size(), 1u);
+    heartbeat = log_request{1, 2, 1, 0, {}};
+    f.r->step(message_received{envelope{1, 2, heartbeat}});
+    BOOST_TEST(of_type<log_response>(f.host.sent).size() == 2u);
+    BOOST_TEST(f.r->after_sync_waiting() == 2u);
+    f.settle();   // the append's round, then the answer's own (two may be in flight)
+    acks = of_type<log_response>(f.host.sent);
+    BOOST_REQUIRE_EQUAL(acks.size(), 4u);
+    BOOST_TEST(acks[3].second.ack == 2u);
+    BOOST_TEST(f.disk.durable_last_index() == 2u);
+}
+
 BOOST_AUTO_TEST_CASE(inline_rounds_complete_inside_the_step) {
     fixture f(1, 1, true);
     f.r->step(election_timeout{});

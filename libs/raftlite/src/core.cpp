@@ -862,6 +862,13 @@ void core::commit_log_entries(output& out) {
 }
 
 void core::advance_commit(index_t new_commit, output& out) {
+    // Did a configuration entry commit now that leaves us out of one we
+    // were in? (Only then: a learner catching up commits older
+    // configurations without it before the one that adds it.)
+    auto next_config = configs_.upper_bound(commit_length_);
+    const bool removed = next_config != configs_.end() && next_config->first <= new_commit &&
+                         configuration_at(commit_length_).contains(cfg_.self) &&
+                         !configuration_at(new_commit).contains(cfg_.self);
     for (index_t i = commit_length_ + 1; i <= new_commit; ++i) {
         const log_entry& e = log_.at(i);
         out.committed.push_back(e);
@@ -887,6 +894,21 @@ void core::advance_commit(index_t new_commit, output& out) {
             if (pending_.at(request).term < committed_term) dead.push_back(request);
         for (auto request : dead) displace(request, out);
     }
+    if (removed) leave_configuration(out);
+}
+
+// Thesis §4.2.2: once the configuration that removes this server commits,
+// no leader replicates to it any more, so it would never see how its
+// broadcasts end. Each gets its outcome now: `not_leader` for one no leader
+// ever saw (held, never forwarded: it is in no log), `unknown` for the
+// others (forwarded or appended, they may still commit).
+void core::leave_configuration(output& out) {
+    std::vector<std::pair<std::uint64_t, broadcast_result>> outcomes;
+    for (const auto& [req, p] : pending_) {
+        const bool never_left = p.where == pending::state::held && !p.ever_forwarded;
+        outcomes.emplace_back(req, never_left ? broadcast_result::not_leader : broadcast_result::unknown);
+    }
+    for (auto [req, r] : outcomes) complete(req, r, 0, out);
 }
 
 void core::displace(std::uint64_t request, output& out) {
@@ -1544,7 +1566,15 @@ std::optional<index_t> core::find_origin(entry_origin origin, index_t search_fro
 void core::on_forward_request(node_id from, const forward_request& m, output& out) {
     forward_response r;
     r.request = m.request;
-    if (current_role_ != role::leader) {
+    if (!configuration().contains(from) && !faults_.accept_forwards_from_outside) {
+        // The sender is outside our configuration in force (removed, or its
+        // addition undone by a truncation): it heard from us as leader once,
+        // but no leader of this configuration replicates to it (thesis §4.1,
+        // §4.2.2), so it would never see the entry commit, nor learn that it
+        // did not. Nothing is appended; `unknown`, not a failure, because an
+        // earlier copy of the forward may sit in some log.
+        r.result = forward_response::status::unknown;
+    } else if (current_role_ != role::leader) {
         r.result = forward_response::status::not_leader;
     } else if (!m.payload || m.request == 0) {
         ++stats_.messages_rejected;
@@ -1833,7 +1863,10 @@ void core::on_read_index_request(node_id from, const read_index_request& m, outp
         ++stats_.messages_rejected;
         return;
     }
-    if (current_role_ != role::leader) {
+    // A server outside our configuration would never apply the read index
+    // (nothing is replicated to it, thesis §4.2.2): it fails the read once
+    // no leader answers it (hold_elections), as reads held without a leader do.
+    if (current_role_ != role::leader || !configuration().contains(from)) {
         answer_read(from, m.request, read_result::not_leader, 0, out);
         return;
     }

@@ -196,6 +196,17 @@ void runner::carry_out(output& o) {
     // 1. The writes join the queue for the next disk round, with the messages
     // that promise them (a vote, an acknowledgement: §5.1, respond only after
     // stable storage is updated).
+    // A promise needs no disk round when nothing is left to make durable: this
+    // output writes nothing and every earlier write is synced (none queued,
+    // no round on the disk). A follower's answer to a heartbeat under a read
+    // load is the common case: it then confirms the read round (thesis §6.4)
+    // without a trip through the disk thread.
+    const bool all_durable = !o.has_writes() && o.snapshot_data.empty() && queued_.empty() &&
+                             rounds_in_flight_ == 0;
+    if (all_durable && !o.messages_after_sync.empty()) {
+        for (envelope& m : o.messages_after_sync) o.messages.push_back(std::move(m));
+        o.messages_after_sync.clear();
+    }
     const bool to_disk = o.has_writes() || !o.messages_after_sync.empty();
     if (to_disk) {
         write_batch b;

@@ -55,6 +55,13 @@ struct core_faults {
     /// changes no one's term. A node cut off by a partition then climbs
     /// terms again, and back, its answers depose a healthy leader (§5.1).
     bool pre_vote_raises_term = false;
+    /// A server takes forwards from a server outside its configuration in
+    /// force as from a member: a leader appends them, a follower answers
+    /// not_leader. No leader replicates to that server (thesis §4.2.2), so
+    /// it never learns how its broadcasts end. (core_tests show the
+    /// difference; the standard sweep meets the case in one run of 690, main
+    /// seed 86, too seldom to ask sim_fault_tests to find it.)
+    bool accept_forwards_from_outside = false;
 };
 
 /// Broken driver rules inside raftlite::runner.
