@@ -24,7 +24,7 @@ void put_u64(std::string& out, std::uint64_t v) {
     out.append(b, sizeof b);
 }
 
-void put_bytes(std::string& out, const std::string& s) {
+void put_bytes(std::string& out, std::string_view s) {
     put_u32(out, static_cast<std::uint32_t>(s.size()));
     out += s;
 }
@@ -51,13 +51,14 @@ public:
 
     // A length-prefixed string, its length checked against `max` before
     // anything is allocated (a forged length must not cost memory).
-    std::string bytes(const char* field, std::size_t max) {
+    // The bytes stay where they are: the caller's view points into them.
+    std::string_view bytes(const char* field, std::size_t max) {
         auto n = u32(field);
         if (n > max)
             throw bad_command(std::string(field) + " length " + std::to_string(n) +
                               " exceeds the limit of " + std::to_string(max) + " bytes");
         need(n, field);
-        std::string s(reinterpret_cast<const char*>(in_.position()), n);
+        std::string_view s(reinterpret_cast<const char*>(in_.position()), n);
         in_.skip(n);
         return s;
     }
@@ -98,9 +99,9 @@ const char* op_name(kv_op op) noexcept {
 namespace {
 
 // The fields of the session ops and clock (validate()).
-std::string validate_control(const kv_command& c) {
+std::string validate_control(const kv_command_view& c) {
     const std::string name = op_name(c.op);
-    if (!c.key.empty() || !c.value.empty() || c.expected)
+    if (!c.key.empty() || !c.value.empty() || c.has_expected)
         return name + " takes no key, value nor expected value";
     if (c.client_seq != 0)
         return name + " takes no client seq";
@@ -117,7 +118,24 @@ std::string validate_control(const kv_command& c) {
 
 } // namespace
 
-std::string validate(const kv_command& c) {
+kv_command_view view_of(const kv_command& c) noexcept {
+    kv_command_view v;
+    v.op = c.op;
+    v.key = c.key;
+    v.value = c.value;
+    v.has_expected = c.expected.has_value();
+    if (c.expected) v.expected = *c.expected;
+    v.origin_node = c.origin_node;
+    v.origin_request = c.origin_request;
+    v.client_id = c.client_id;
+    v.client_seq = c.client_seq;
+    v.clock_ms = c.clock_ms;
+    return v;
+}
+
+std::string validate(const kv_command& c) { return validate(view_of(c)); }
+
+std::string validate(const kv_command_view& c) {
     if (c.op > kv_op::clock)
         return "unknown op " + std::to_string(static_cast<unsigned>(c.op));
     if (!c.has_key())
@@ -137,14 +155,14 @@ std::string validate(const kv_command& c) {
         if (c.value.size() > max_value_bytes)
             return "value of " + std::to_string(c.value.size()) + " bytes exceeds the limit of " +
                    std::to_string(max_value_bytes);
-        if (c.op == kv_op::put && c.expected)
+        if (c.op == kv_op::put && c.has_expected)
             return "put takes no expected value";
-        if (c.expected && c.expected->size() > max_value_bytes)
-            return "expected value of " + std::to_string(c.expected->size()) +
+        if (c.has_expected && c.expected.size() > max_value_bytes)
+            return "expected value of " + std::to_string(c.expected.size()) +
                    " bytes exceeds the limit of " + std::to_string(max_value_bytes);
         return {};
     default:
-        if (!c.value.empty() || c.expected)
+        if (!c.value.empty() || c.has_expected)
             return std::string(op_name(c.op)) + " takes no value and no expected value";
         return {};
     }
@@ -171,7 +189,10 @@ std::string encode(const kv_command& c) {
     return out;
 }
 
-kv_command decode(std::string_view bytes) {
+namespace {
+
+// The one decoder (decode() copies what it leaves in `bytes`). Throws bad_command.
+kv_command_view decode_in_place(std::string_view bytes) {
     cursor in(bytes);
     auto version = in.u8("version");
     if (version != format_version && version != format_version_1)
@@ -186,7 +207,7 @@ kv_command decode(std::string_view bytes) {
     if (flags & ~flag_has_expected)
         throw bad_command("unknown flag bits " + std::to_string(flags));
 
-    kv_command c;
+    kv_command_view c;
     c.op = static_cast<kv_op>(op);
     if ((flags & flag_has_expected) && c.op != kv_op::cas)
         throw bad_command(std::string(op_name(c.op)) + " cannot carry an expected value");
@@ -207,22 +228,49 @@ kv_command decode(std::string_view bytes) {
     c.value = in.bytes("value", max_value_bytes);
     if (!c.value.empty() && c.op != kv_op::put && c.op != kv_op::cas)
         throw bad_command(std::string(op_name(c.op)) + " cannot carry a value");
-    if (flags & flag_has_expected)
+    if (flags & flag_has_expected) {
+        c.has_expected = true;
         c.expected = in.bytes("expected value", max_value_bytes);
+    }
     in.finish();
     if (auto why = validate(c); !why.empty())
         throw bad_command(why);
     return c;
 }
 
-std::optional<kv_command> try_decode(std::string_view bytes, std::string& error) {
+// The owning copy of a decoded view.
+kv_command to_command(const kv_command_view& v) {
+    kv_command c;
+    c.op = v.op;
+    c.key = v.key;
+    c.value = v.value;
+    if (v.has_expected) c.expected.emplace(v.expected);
+    c.origin_node = v.origin_node;
+    c.origin_request = v.origin_request;
+    c.client_id = v.client_id;
+    c.client_seq = v.client_seq;
+    c.clock_ms = v.clock_ms;
+    return c;
+}
+
+} // namespace
+
+kv_command decode(std::string_view bytes) { return to_command(decode_in_place(bytes)); }
+
+std::optional<kv_command_view> try_decode_view(std::string_view bytes, std::string& error) {
     try {
         error.clear();
-        return decode(bytes);
+        return decode_in_place(bytes);
     } catch (const bad_command& e) {
         error = e.what();
         return std::nullopt;
     }
+}
+
+std::optional<kv_command> try_decode(std::string_view bytes, std::string& error) {
+    auto v = try_decode_view(bytes, error);
+    if (!v) return std::nullopt;
+    return to_command(*v);
 }
 
 } // namespace raftlite::kv

@@ -87,6 +87,28 @@ struct kv_command {
     friend bool operator==(const kv_command&, const kv_command&) = default;
 };
 
+/// A command whose strings point into other storage: what decode_view()
+/// gives, the committed entry's own bytes, so that applying a command on the
+/// delivery path (every peer, every entry) copies its key and value only
+/// into the store, not first into a kv_command. Valid while those bytes are.
+struct kv_command_view {
+    kv_op op = kv_op::get;
+    std::string_view key;
+    std::string_view value;
+    bool has_expected = false;   ///< cas: false means "the key must be absent"
+    std::string_view expected;
+    std::uint64_t origin_node = 0;
+    std::uint64_t origin_request = 0;
+    std::uint64_t client_id = 0;
+    std::uint64_t client_seq = 0;
+    std::uint64_t clock_ms = 0;
+
+    bool has_key() const noexcept { return op <= kv_op::cas; }
+};
+
+/// The view of `c` (valid while `c` is, unchanged).
+kv_command_view view_of(const kv_command& c) noexcept;
+
 /// A byte string that is not a valid encoded command, or a command that
 /// cannot be encoded. what() says which field is wrong.
 class bad_command : public std::invalid_argument {
@@ -98,6 +120,7 @@ public:
 /// op does not take, a client id without a seq or the other way round), or
 /// an empty string when it is valid.
 std::string validate(const kv_command& c);
+std::string validate(const kv_command_view& c);
 
 /// Encodes a valid command. Throws bad_command when validate() objects.
 std::string encode(const kv_command& c);
@@ -107,6 +130,10 @@ kv_command decode(std::string_view bytes);
 
 /// As decode(), without throwing: nullopt and `error` set on failure.
 std::optional<kv_command> try_decode(std::string_view bytes, std::string& error);
+
+/// As try_decode(), the strings left in `bytes` (the same checks, the same
+/// verdicts): the view is valid while `bytes` is.
+std::optional<kv_command_view> try_decode_view(std::string_view bytes, std::string& error);
 
 } // namespace raftlite::kv
 

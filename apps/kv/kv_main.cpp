@@ -244,8 +244,10 @@ private:
     }
 
     void apply(index_t index, const shared_bytes& payload) {
+        // Decoded in place: the key and value are copied once, into the
+        // store (the payload outlives this call).
         std::string error;
-        auto cmd = kv::try_decode(*payload, error);
+        auto cmd = kv::try_decode_view(*payload, error);
         if (!cmd) {
             // Every peer sees the same bytes and reaches the same verdict.
             RAFTLITE_LOG_APP(warning) << "entry " << index << " is not a kv command: " << error;

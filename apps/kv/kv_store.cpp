@@ -53,7 +53,7 @@ std::uint64_t entry_hash(std::string_view key, std::string_view value) noexcept 
 
 void kv_image::for_each(const std::function<void(const std::string&, const std::string&)>& f) const {
     for (const auto& shard : shards_)
-        for (const auto& [k, v] : *shard) f(k, v);
+        for (const auto& [k, e] : *shard) f(k, e.value);
 }
 
 kv_store::kv_store(session_limits limits) : sessions_(limits) {
@@ -61,9 +61,9 @@ kv_store::kv_store(session_limits limits) : sessions_(limits) {
     for (std::size_t i = 0; i < shard_count; ++i) shards_.push_back(std::make_shared<kv_shard>());
 }
 
-const kv_shard& kv_store::shard_of(const std::string& key) const { return *shards_[shard_index(key)]; }
+const kv_shard& kv_store::shard_of(std::string_view key) const { return *shards_[shard_index(key)]; }
 
-kv_shard& kv_store::writable_shard_of(const std::string& key) {
+kv_shard& kv_store::writable_shard_of(std::string_view key) {
     auto& p = shards_[shard_index(key)];
     if (p.use_count() != 1) {
         // A kv_image (possibly being written out on another thread) shares it.
@@ -77,38 +77,48 @@ kv_shard& kv_store::writable_shard_of(const std::string& key) {
     return *p;
 }
 
-void kv_store::put(const std::string& key, const std::string& value) {
+void kv_store::put(std::string_view key, std::string_view value) {
     kv_shard& s = writable_shard_of(key);
-    auto [it, inserted] = s.try_emplace(key, value);
-    if (inserted) {
-        ++size_;
+    const std::uint64_t h = entry_hash(key, value);
+    auto it = s.lower_bound(key);
+    if (it != s.end() && it->first == key) {
+        // The value's buffer is reused: an overwrite of a value of the same
+        // size allocates nothing.
+        digest_ -= it->second.hash;
+        it->second.value.assign(value);
+        it->second.hash = h;
     } else {
-        digest_ -= entry_hash(key, it->second);
-        it->second = value;
+        s.emplace_hint(it, std::string(key), kv_entry{std::string(value), h});
+        ++size_;
     }
-    digest_ += entry_hash(key, value);
+    digest_ += h;
 }
 
-bool kv_store::erase(const std::string& key) {
+bool kv_store::erase(std::string_view key) {
     // Look before copying: a delete of an absent key must not unshare a shard.
-    const kv_shard& ro = shard_of(key);
-    if (ro.find(key) == ro.end()) return false;
+    if (!find(key)) return false;
     kv_shard& s = writable_shard_of(key);
     auto it = s.find(key);
-    digest_ -= entry_hash(key, it->second);
+    digest_ -= it->second.hash;
     s.erase(it);
     --size_;
     return true;
 }
 
-std::optional<std::string> kv_store::get(const std::string& key) const {
+const std::string* kv_store::find(std::string_view key) const {
     const kv_shard& s = shard_of(key);
     auto it = s.find(key);
-    if (it == s.end()) return std::nullopt;
-    return it->second;
+    return it == s.end() ? nullptr : &it->second.value;
 }
 
-kv_result kv_store::apply(const kv_command& c, index_t index) {
+std::optional<std::string> kv_store::get(const std::string& key) const {
+    if (const std::string* v = find(key)) return *v;
+    return std::nullopt;
+}
+
+kv_result kv_store::apply(const kv_command& c, index_t index) { return apply(view_of(c), index); }
+
+kv_result kv_store::apply(const kv_command_view& c, index_t index) {
     ++applied_;
     if (!c.has_key())
         return apply_control(c, index);
@@ -119,26 +129,28 @@ kv_result kv_store::apply(const kv_command& c, index_t index) {
     return apply_data(c);
 }
 
-kv_result kv_store::apply_data(const kv_command& c) {
+kv_result kv_store::apply_data(const kv_command_view& c) {
     kv_result r;
     switch (c.op) {
     case kv_op::put:
         put(c.key, c.value);
         return r;
     case kv_op::get:
-        r.value = get(c.key);
-        if (!r.value) r.status = kv_status::not_found;
+        if (const std::string* v = find(c.key))
+            r.value = *v;
+        else
+            r.status = kv_status::not_found;
         return r;
     case kv_op::del:
         if (!erase(c.key))
             r.status = kv_status::not_found;
         return r;
     case kv_op::cas: {
-        auto current = get(c.key);
-        bool matches = !current ? !c.expected : (c.expected && *c.expected == *current);
+        const std::string* current = find(c.key);
+        bool matches = !current ? !c.has_expected : (c.has_expected && c.expected == *current);
         if (!matches) {
             r.status = kv_status::cas_failed;
-            r.value = std::move(current);
+            if (current) r.value = *current;
             return r;
         }
         put(c.key, c.value);
@@ -155,7 +167,7 @@ kv_result kv_store::apply_data(const kv_command& c) {
 
 // Raft thesis §6.3: the session's latest command is applied once; a retry of
 // it is answered with the result saved when it was applied.
-kv_result kv_store::apply_in_session(const kv_command& c) {
+kv_result kv_store::apply_in_session(const kv_command_view& c) {
     kv_result r;
     switch (sessions_.check(c.client_id, c.client_seq)) {
     case client_sessions::verdict::fresh:
@@ -186,7 +198,7 @@ kv_result kv_store::apply_in_session(const kv_command& c) {
     return r;
 }
 
-kv_result kv_store::apply_control(const kv_command& c, index_t index) {
+kv_result kv_store::apply_control(const kv_command_view& c, index_t index) {
     kv_result r;
     switch (c.op) {
     case kv_op::open_session:
@@ -213,7 +225,7 @@ kv_result kv_store::apply_control(const kv_command& c, index_t index) {
 
 kv_result kv_store::apply_encoded(std::string_view bytes, index_t index) {
     std::string error;
-    auto c = try_decode(bytes, error);
+    auto c = try_decode_view(bytes, error);
     if (!c) {
         ++applied_;
         kv_result r;
@@ -250,7 +262,7 @@ void kv_store::restore(const kv_image& image) {
 bool kv_store::load_entry(std::string key, std::string value) {
     kv_shard& s = writable_shard_of(key);
     const std::uint64_t h = entry_hash(key, value);
-    if (!s.try_emplace(std::move(key), std::move(value)).second) return false;
+    if (!s.try_emplace(std::move(key), kv_entry{std::move(value), h}).second) return false;
     ++size_;
     digest_ += h;
     return true;
@@ -258,7 +270,8 @@ bool kv_store::load_entry(std::string key, std::string value) {
 
 std::map<std::string, std::string> kv_store::contents() const {
     std::map<std::string, std::string> all;
-    for (const auto& shard : shards_) all.insert(shard->begin(), shard->end());
+    for (const auto& shard : shards_)
+        for (const auto& [k, e] : *shard) all.emplace(k, e.value);
     return all;
 }
 

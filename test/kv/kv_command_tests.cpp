@@ -58,6 +58,39 @@ BOOST_AUTO_TEST_CASE(round_trips) {
     }
 }
 
+// The delivery path decodes in place (try_decode_view): the same fields as
+// try_decode, the strings pointing into the encoded bytes, not copied.
+BOOST_AUTO_TEST_CASE(views_decode_in_place) {
+    for (auto& c : samples()) {
+        const auto bytes = encode(c);
+        std::string error;
+        auto v = try_decode_view(bytes, error);
+        BOOST_REQUIRE(v.has_value());
+        BOOST_TEST(error.empty());
+        BOOST_TEST((v->op == c.op));
+        BOOST_TEST(v->key == c.key);
+        BOOST_TEST(v->value == c.value);
+        BOOST_TEST(v->has_expected == c.expected.has_value());
+        BOOST_TEST(v->expected == c.expected.value_or(std::string()));
+        BOOST_TEST(v->origin_node == c.origin_node);
+        BOOST_TEST(v->origin_request == c.origin_request);
+        const char* begin = bytes.data();
+        const char* end = bytes.data() + bytes.size();
+        BOOST_TEST((v->key.data() >= begin && v->key.data() + v->key.size() <= end));
+        BOOST_TEST((v->value.data() >= begin && v->value.data() + v->value.size() <= end));
+        BOOST_TEST(validate(*v) == validate(c));
+    }
+    // The same verdicts as try_decode on bad bytes.
+    auto good = encode({kv_op::put, "k", "v", std::nullopt, 1});
+    for (const std::string& bad : {std::string(), good + "x", good.substr(0, good.size() - 1)}) {
+        std::string e1, e2;
+        BOOST_TEST(!try_decode(bad, e1).has_value());
+        BOOST_TEST(!try_decode_view(bad, e2).has_value());
+        BOOST_TEST(e1 == e2);
+        BOOST_TEST(!e2.empty());
+    }
+}
+
 BOOST_AUTO_TEST_CASE(empty_expected_differs_from_absent) {
     kv_command a{kv_op::cas, "k", "v", std::string(), 1};
     kv_command b{kv_op::cas, "k", "v", std::nullopt, 1};
