@@ -232,6 +232,7 @@ snapshot_bytes = 8000000
 snapshot_keep_entries = 200
 snapshot_chunk_bytes = 65536
 snapshot_chunks_inflight = 3
+read_rounds_in_flight = 3
 max_deliveries_per_turn = 77
 
 [transport]
@@ -272,6 +273,7 @@ file = logs/n2.log
     BOOST_TEST(o.core.log_keep_entries == 200u);
     BOOST_TEST(o.core.snapshot_chunk_bytes == 65536u);
     BOOST_TEST(o.core.snapshot_chunks_inflight == 3u);
+    BOOST_TEST(o.core.read_rounds_in_flight == 3u);
     BOOST_TEST(o.max_deliveries_per_turn == 77u);
     BOOST_TEST(o.transport.limits.max_snapshot_chunk_bytes == 100000u);
     BOOST_TEST(o.transport.max_frame_bytes == 131072u);
@@ -454,6 +456,8 @@ BOOST_AUTO_TEST_CASE(bad_numbers) {
                  {"bad.ini:12:", "[peers] 'x'", "expected a node id"});
     expect_error(good + "[raft]\nmax_inflight = 0\n",
                  {"bad.ini:16:", "[raft] max_inflight: expected an integer in 1..", "got '0'"});
+    expect_error(good + "[raft]\nread_rounds_in_flight = 0\n",
+                 {"bad.ini:16:", "[raft] read_rounds_in_flight", "got '0'"});
     expect_error(good + "[raft]\nmax_inflight_bytes = 0\n",
                  {"bad.ini:16:", "[raft] max_inflight_bytes: expected an integer in 1..", "got '0'"});
     expect_error(good + "[raft]\nmax_inflight_bytes = 8MiB\n",

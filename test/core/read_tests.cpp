@@ -85,7 +85,9 @@ BOOST_AUTO_TEST_CASE(a_new_leader_serves_no_read_before_an_entry_of_its_term_com
 }
 
 BOOST_AUTO_TEST_CASE(reads_arriving_during_a_round_share_the_next_one) {
-    core c = leader_of_three();
+    core_config tmpl;
+    tmpl.read_rounds_in_flight = 1;
+    core c = leader_of_three(tmpl);
     const std::uint64_t rounds_before = c.stats().read_rounds;
     output first = c.step(read_request{1});
     const std::uint64_t r1 = rounds_to(first, 2).at(0);
@@ -105,6 +107,34 @@ BOOST_AUTO_TEST_CASE(reads_arriving_during_a_round_share_the_next_one) {
     o = c.step(recv(3, 1, log_response{1, 1, true, 1, r2}));
     BOOST_TEST(o.reads.size() == 10u);
     BOOST_TEST(c.stats().read_rounds == rounds_before + 2);
+}
+
+// With two rounds allowed in flight (the default), a read arriving while
+// one is out begins the second at once instead of waiting for the first to
+// be confirmed; reads arriving while both are out share the next. Each
+// round answers only the reads that arrived before it began.
+BOOST_AUTO_TEST_CASE(a_second_round_begins_while_the_first_is_out) {
+    core c = leader_of_three();
+    BOOST_REQUIRE_EQUAL(core_config{}.read_rounds_in_flight, 2u);
+    const std::uint64_t rounds_before = c.stats().read_rounds;
+    const std::uint64_t r1 = rounds_to(c.step(read_request{1}), 2).at(0);
+    const std::uint64_t r2 = rounds_to(c.step(read_request{2}), 2).at(0);
+    BOOST_TEST(r2 == r1 + 1);
+    for (std::uint64_t req = 3; req <= 6; ++req) BOOST_TEST(rounds_to(c.step(read_request{req}), 2).empty());
+    BOOST_TEST(c.stats().read_rounds == rounds_before + 2);
+    // The first round answers read 1 only, and makes room for the round
+    // that reads 3 to 6 wait for.
+    output o = c.step(recv(2, 1, log_response{1, 1, true, 1, r1}));
+    BOOST_REQUIRE_EQUAL(o.reads.size(), 1u);
+    BOOST_TEST(o.reads[0].request == 1u);
+    const std::uint64_t r3 = rounds_to(o, 2).at(0);
+    BOOST_TEST(r3 == r2 + 1);
+    o = c.step(recv(2, 1, log_response{1, 1, true, 1, r2}));
+    BOOST_REQUIRE_EQUAL(o.reads.size(), 1u);
+    BOOST_TEST(o.reads[0].request == 2u);
+    o = c.step(recv(3, 1, log_response{1, 1, true, 1, r3}));
+    BOOST_TEST(o.reads.size() == 4u);
+    BOOST_TEST(c.stats().read_rounds == rounds_before + 3);
 }
 
 BOOST_AUTO_TEST_CASE(a_one_node_cluster_reads_at_once) {

@@ -423,6 +423,7 @@ void for_each_tunable(node_options& o, F&& f) {
     f("raft", "leader_stickiness", o.core.leader_stickiness);
     f("raft", "pre_vote", o.core.pre_vote);
     f("raft", "max_pending_reads", o.core.max_pending_reads);
+    f("raft", "read_rounds_in_flight", o.core.read_rounds_in_flight);
     f("raft", "lease_reads", o.lease_reads);
     f("raft", "snapshot_entries", o.snapshot_entries);
     f("raft", "snapshot_bytes", o.snapshot_bytes);
@@ -478,6 +479,8 @@ void read_raft(const config_section& s, raft_config& c) {
         s.fail({"snapshot_chunk_bytes"}, "[raft] snapshot_chunk_bytes must be at least 1");
     if (o.core.snapshot_chunks_inflight == 0)
         s.fail({"snapshot_chunks_inflight"}, "[raft] snapshot_chunks_inflight must be at least 1");
+    if (o.core.read_rounds_in_flight == 0)
+        s.fail({"read_rounds_in_flight"}, "[raft] read_rounds_in_flight must be at least 1");
 }
 
 // Fails unless [transport] `key`'s `value` is at least (or, `strict`, more

@@ -109,6 +109,8 @@ void validate(const core_config& cfg) {
                                     " is not among the members");
     if (cfg.max_batch_entries == 0 || cfg.max_inflight == 0 || cfg.max_inflight_bytes == 0)
         throw std::invalid_argument("raftlite::core: batch and inflight limits must be positive");
+    if (cfg.read_rounds_in_flight == 0)
+        throw std::invalid_argument("raftlite::core: read_rounds_in_flight must be positive");
     if (cfg.snapshot_chunk_bytes == 0 || cfg.snapshot_chunks_inflight == 0)
         throw std::invalid_argument("raftlite::core: snapshot chunk size and window must be positive");
     if (cfg.lease_duration.count() < 0)
@@ -238,15 +240,21 @@ void core::on_election_timeout(output& out) {
     // votes count again (thesis §4.2.3).
     heard_from_leader_ = false;
     // A broadcast or read held without a leader fails after a bounded
-    // number of elections: the caller always hears back.
+    // number of elections: the caller always hears back. A server outside
+    // its latest configuration (a spare whose addition was undone, say) is
+    // replicated to by no leader (thesis §4.2.2), so it would never learn how
+    // its forwarded broadcasts end either: after the same bound they get
+    // their outcomes as on leaving the configuration.
+    const bool outside = !configuration().contains(cfg_.self);
     bool holding = std::any_of(pending_.begin(), pending_.end(), [](const auto& kv) {
         return kv.second.where == pending::state::held && !kv.second.ever_forwarded;
     }) || std::any_of(pending_reads_.begin(), pending_reads_.end(), [](const auto& kv) {
         return kv.second.asked == no_node;
-    });
+    }) || (outside && !pending_.empty());
     if (holding && ++elections_without_leader_ >= cfg_.hold_elections) {
         elections_without_leader_ = 0;
-        fail_held(broadcast_result::not_leader, out);
+        if (outside) leave_configuration(out);
+        else fail_held(broadcast_result::not_leader, out);
         fail_held_reads(out);
     }
     // Learners, removed servers and servers waiting to join never stand
@@ -1732,9 +1740,14 @@ void core::take_up_read(node_id from, std::uint64_t request, output& out) {
         return;
     }
     read_waiters_.push_back({from, request, commit_length_, read_round_ + 1});
-    // No round in flight: begin one now. Otherwise the read waits for the
-    // next, begun when the one in flight is confirmed (or at the heartbeat).
-    if (confirmed_round_ == read_round_) begin_read_round(out);
+    // Room for another round in flight: begin it now. Otherwise the read
+    // waits for the next, begun when one in flight is confirmed (or at the
+    // heartbeat).
+    if (room_for_read_round()) begin_read_round(out);
+}
+
+bool core::room_for_read_round() const noexcept {
+    return read_round_ - confirmed_round_ < cfg_.read_rounds_in_flight;
 }
 
 void core::start_read_round() {
@@ -1800,7 +1813,7 @@ void core::release_reads(output& out) {
         waiting.push_back(w);
     }
     read_waiters_.swap(waiting);
-    if (need_round && confirmed_round_ == read_round_) begin_read_round(out);
+    if (need_round && room_for_read_round()) begin_read_round(out);
 }
 
 void core::answer_read(node_id from, std::uint64_t request, read_result r, index_t index, output& out) {

@@ -74,6 +74,13 @@ struct core_config {
     std::size_t snapshot_chunks_inflight = 4;    ///< unacknowledged snapshot chunks per follower
     index_t log_keep_entries = 1024;             ///< entries kept below a new snapshot's index, so a follower slightly behind catches up from the log
     std::size_t max_pending_reads = 4096;        ///< reads awaiting a read index: this node's own, and on the leader those of followers
+    /// Read rounds (thesis §6.4) a leader keeps unconfirmed for reads: a read
+    /// that arrives while fewer are in flight begins its own at once, so it
+    /// waits one round trip, not the rest of the round in flight and then
+    /// its own. Reads arriving meanwhile share the next round. (A round
+    /// confirms every round begun before it, so rounds in flight overlap
+    /// safely; the heartbeat begins one whatever this says.)
+    std::size_t read_rounds_in_flight = 2;
     /// Thesis §4.2.3: a follower that heard from a current leader since its
     /// last election timeout disregards vote requests (neither adopts their
     /// term nor grants), and so does a leader, so that a server cut off and
@@ -482,6 +489,7 @@ private:
     bool own_term_committed() const noexcept;
     void start_read_round();
     void begin_read_round(output& out);
+    bool room_for_read_round() const noexcept;
     void note_read_round(progress& p, std::uint64_t round, output& out);
     void confirm_read_round(std::uint64_t round, output& out);
     void release_reads(output& out);
