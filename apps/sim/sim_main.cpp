@@ -259,6 +259,7 @@ int main(int argc, char** argv) {
                 else if (w == "count_learner_votes") b.count_learner_votes = true;
                 else if (w == "concurrent_changes") b.concurrent_changes = true;
                 else if (w == "accept_forwards_from_outside") b.accept_forwards_from_outside = true;
+                else if (w == "hold_forwarded_forever") b.hold_forwarded_forever = true;
                 else if (w == "after_sync_messages_before_sync") cfg.broken_driver.after_sync_messages_before_sync = true;
                 else if (w == "compact_before_snapshot_durable") cfg.broken_driver.compact_before_snapshot_durable = true;
                 else if (w == "load_without_sync") cfg.broken_load = true;

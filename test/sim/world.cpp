@@ -1548,6 +1548,8 @@ std::string describe_failure(const world_config& cfg, const run_result& r) {
                             std::pair{b.pre_vote_raises_term, "pre_vote_raises_term"},
                             std::pair{b.count_learner_votes, "count_learner_votes"},
                             std::pair{b.concurrent_changes, "concurrent_changes"},
+                            std::pair{b.accept_forwards_from_outside, "accept_forwards_from_outside"},
+                            std::pair{b.hold_forwarded_forever, "hold_forwarded_forever"},
                             std::pair{cfg.broken_driver.after_sync_messages_before_sync, "after_sync_messages_before_sync"},
                             std::pair{cfg.broken_driver.compact_before_snapshot_durable, "compact_before_snapshot_durable"},
                             std::pair{cfg.broken_load, "load_without_sync"},

@@ -240,20 +240,26 @@ void core::on_election_timeout(output& out) {
     // votes count again (thesis §4.2.3).
     heard_from_leader_ = false;
     // A broadcast or read held without a leader fails after a bounded
-    // number of elections: the caller always hears back. A server outside
-    // its latest configuration (a spare whose addition was undone, say) is
-    // replicated to by no leader (thesis §4.2.2), so it would never learn how
-    // its forwarded broadcasts end either: after the same bound they get
-    // their outcomes as on leaving the configuration.
-    const bool outside = !configuration().contains(cfg_.self);
-    bool holding = std::any_of(pending_.begin(), pending_.end(), [](const auto& kv) {
-        return kv.second.where == pending::state::held && !kv.second.ever_forwarded;
+    // number of elections: the caller always hears back. What a leader saw
+    // (forwarded, or appended while this server led) may sit in some log and
+    // still commit, so a voter keeps it until a leader tells it how it ended:
+    // it stands for election, so a leader of its configuration finds it. A
+    // server that never stands (a learner, one outside its latest
+    // configuration) may have been dropped without learning it (a spare
+    // whose addition was undone after it received it): no leader replicates
+    // to it again (thesis §4.2.2), and nothing it sends would tell it. After
+    // the same bound it settles everything, `unknown` for what a leader saw
+    // (thesis §6.3: a client retries it in its session, and it takes effect
+    // at most once).
+    const bool stranded = !may_stand() && !faults_.hold_forwarded_forever;
+    const bool holding = std::any_of(pending_.begin(), pending_.end(), [&](const auto& kv) {
+        return stranded || (kv.second.where == pending::state::held && !kv.second.ever_forwarded);
     }) || std::any_of(pending_reads_.begin(), pending_reads_.end(), [](const auto& kv) {
         return kv.second.asked == no_node;
-    }) || (outside && !pending_.empty());
+    });
     if (holding && ++elections_without_leader_ >= cfg_.hold_elections) {
         elections_without_leader_ = 0;
-        if (outside) leave_configuration(out);
+        if (stranded) settle_pending(out);
         else fail_held(broadcast_result::not_leader, out);
         fail_held_reads(out);
     }
@@ -902,15 +908,17 @@ void core::advance_commit(index_t new_commit, output& out) {
             if (pending_.at(request).term < committed_term) dead.push_back(request);
         for (auto request : dead) displace(request, out);
     }
-    if (removed) leave_configuration(out);
+    if (removed) settle_pending(out);
 }
 
-// Thesis §4.2.2: once the configuration that removes this server commits,
-// no leader replicates to it any more, so it would never see how its
-// broadcasts end. Each gets its outcome now: `not_leader` for one no leader
-// ever saw (held, never forwarded: it is in no log), `unknown` for the
-// others (forwarded or appended, they may still commit).
-void core::leave_configuration(output& out) {
+// Every pending broadcast gets its outcome now: `not_leader` for one no
+// leader ever saw (held, never forwarded: it is in no log), `unknown` for
+// the others (forwarded or appended, they may still commit). Once the
+// configuration that removes this server commits (thesis §4.2.2: no leader
+// replicates to it any more, so it would never see how they end), and on a
+// server that never stands after hold_elections election timeouts without a
+// leader.
+void core::settle_pending(output& out) {
     std::vector<std::pair<std::uint64_t, broadcast_result>> outcomes;
     for (const auto& [req, p] : pending_) {
         const bool never_left = p.where == pending::state::held && !p.ever_forwarded;

@@ -520,7 +520,7 @@ private:
     void displace(std::uint64_t request, output& out);   ///< its expected entry lost to another
     void unindex(std::uint64_t request, const pending& p);
     void fail_held(broadcast_result r, output& out);
-    void leave_configuration(output& out);   ///< our removal committed: every pending broadcast gets its outcome
+    void settle_pending(output& out);   ///< every pending broadcast gets its outcome: not_leader if no leader saw it, else unknown
     std::optional<index_t> find_origin(entry_origin origin, index_t search_from) const;
     void index_origins();                              ///< becoming leader: origins_ from the whole log
     void index_origin(const log_entry& e);             ///< leader: an entry appended

@@ -62,6 +62,13 @@ struct core_faults {
     /// difference; the standard sweep meets the case in one run of 690, main
     /// seed 86, too seldom to ask sim_fault_tests to find it.)
     bool accept_forwards_from_outside = false;
+    /// A server that never stands for election (a learner, one outside its
+    /// latest configuration) keeps what a leader saw (broadcasts it
+    /// forwarded) until a leader tells it how they ended, as a voter does.
+    /// Dropped from the configuration without learning it (a spare whose
+    /// addition was undone after it received it), it hears from no leader
+    /// again (thesis §4.2.2), so they wait for ever.
+    bool hold_forwarded_forever = false;
 };
 
 /// Broken driver rules inside raftlite::runner.
