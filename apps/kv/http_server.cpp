@@ -8,10 +8,18 @@
 // handler holds the session with shared_from_this, so a session lives exactly
 // as long as work for it is pending.
 //
-// HTTPS: a session is a template over its stream, beast::tcp_stream or
-// beast::ssl_stream<beast::tcp_stream>, so the plain path stays as it was;
-// the TLS session does the TLS handshake first. Timeouts live on the TCP
-// layer (beast::get_lowest_layer) and bound the TLS handshake too.
+// HTTPS: a session is a template over its stream, a plain tcp::socket or
+// beast::ssl_stream<tcp::socket>, so the plain path stays as it was; the TLS
+// session does the TLS handshake first.
+//
+// Timeouts: one deadline per connection, kept as a time point and checked
+// by one timer that is armed again only when it fires (session::set_deadline).
+// beast::tcp_stream armed and cancelled a timer around every read and every
+// write; under 64 keep-alive connections that was a timer operation per
+// request and direction on the leader's event loop (docs/performance.md,
+// "raftlite-kv writes"). The deadline covers what the stream's timers did:
+// the TLS handshake, the whole request (header and body, so a slow loris is
+// cut off however it trickles), each response write and the linger.
 #include "http_server.hpp"
 #include "http_routes.hpp"
 #include "prometheus.hpp"
@@ -36,6 +44,7 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <chrono>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -128,7 +137,7 @@ std::string error_body(std::string_view token, std::string_view message) {
     return json_text(o);
 }
 
-using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+using tls_stream = beast::ssl_stream<tcp::socket>;
 
 template <class Stream>
 class session : public closable, public std::enable_shared_from_this<session<Stream>> {
@@ -146,7 +155,8 @@ public:
     // `counted`: the connection counts against max_connections (false for the
     // connections that are only told 503).
     session(tcp::socket&& socket, std::shared_ptr<http_server::state> st, bool counted)
-        : stream_(open(std::move(socket), *st)), st_(std::move(st)), counted_(counted) {
+        : stream_(open(std::move(socket), *st)), timer_(stream_.get_executor()), st_(std::move(st)),
+          counted_(counted) {
         if (counted_)
             ++st_->active;
         // Every response leaves in one write, at once: with Nagle's
@@ -155,7 +165,7 @@ public:
         // before the final answer) would wait for the client's delayed ACK,
         // up to 40 ms on Linux.
         beast::error_code ignored;
-        lowest().socket().set_option(tcp::no_delay(true), ignored);
+        lowest().set_option(tcp::no_delay(true), ignored);
     }
 
     ~session() override {
@@ -184,7 +194,45 @@ public:
     }
 
 private:
-    beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+    tcp::socket& lowest() { return beast::get_lowest_layer(stream_); }
+
+    using clock = std::chrono::steady_clock;
+
+    // The connection must finish what it does now (the handshake, reading a
+    // request, writing a response, the linger) within `d`, or it is closed.
+    // Storing a time point is all it costs per request: the timer is armed
+    // again only when it fires (on_deadline) or when the new deadline comes
+    // before the one it is armed for (the linger's, shorter than
+    // idle_timeout).
+    void set_deadline(std::chrono::milliseconds d) {
+        deadline_ = clock::now() + d;
+        if (timer_armed_ && timer_.expiry() <= deadline_)
+            return;
+        timer_armed_ = true;
+        timer_.expires_at(deadline_);   // cancels a wait armed for later (on_deadline ignores it)
+        timer_.async_wait([self = shared_from_this()](beast::error_code ec) { self->on_deadline(ec); });
+    }
+
+    // While the node works on a request nothing is read or written: its
+    // own timeouts bound the wait (504), as they did with the stream's timers.
+    void clear_deadline() { deadline_ = clock::time_point::max(); }
+
+    void on_deadline(beast::error_code ec) {
+        if (ec == net::error::operation_aborted)
+            return;   // re-armed for an earlier deadline, or closed
+        timer_armed_ = false;
+        if (deadline_ == clock::time_point::max() || !lowest().is_open())
+            return;   // armed again by the next set_deadline
+        if (clock::now() < deadline_) {
+            timer_armed_ = true;
+            timer_.expires_at(deadline_);
+            timer_.async_wait([self = shared_from_this()](beast::error_code e) { self->on_deadline(e); });
+            return;
+        }
+        RAFTLITE_LOG_APP(debug) << "http: closing a connection idle or slow for "
+                                << st_->options.idle_timeout.count() << " ms";
+        close_now();   // the pending operation completes with an error and ends the session
+    }
 
     // Runs `then` once the connection can carry HTTP: at once without TLS,
     // after a successful TLS handshake with it. A failed handshake (plaintext,
@@ -192,7 +240,7 @@ private:
     template <class F>
     void after_handshake(F then) {
         if constexpr (is_tls) {
-            lowest().expires_after(st_->options.idle_timeout);
+            set_deadline(st_->options.idle_timeout);
             stream_.async_handshake(net::ssl::stream_base::server,
                                     [self = shared_from_this(), then = std::move(then)](beast::error_code ec) {
                                         if (ec) {
@@ -208,7 +256,7 @@ private:
 
     void log_refused(const beast::error_code& ec) {
         beast::error_code ignored;
-        const auto remote = lowest().socket().remote_endpoint(ignored);
+        const auto remote = lowest().remote_endpoint(ignored);
         RAFTLITE_LOG_APP(warning) << "http: TLS handshake with " << remote << " failed: " << ec.message()
                                   << "; connection closed";
     }
@@ -223,7 +271,7 @@ private:
             std::min<std::size_t>(st_->options.header_limit, std::numeric_limits<std::uint32_t>::max())));
         // The whole request must arrive before the deadline: a client that
         // trickles bytes (slow loris) cannot hold the connection longer.
-        lowest().expires_after(st_->options.idle_timeout);
+        set_deadline(st_->options.idle_timeout);
         http::async_read_header(stream_, buffer_, *parser_,
                                 beast::bind_front_handler(&session::on_header, shared_from_this()));
     }
@@ -270,15 +318,13 @@ private:
         if (ec && ec.category() == http::make_error_code(http::error::bad_target).category())
             return send_error(http::status::bad_request, "bad_request",
                               "malformed HTTP request: " + ec.message(), true);
-        if (ec == beast::error::timeout)
-            RAFTLITE_LOG_APP(debug) << "http: closing a connection idle or slow for "
-                                    << st_->options.idle_timeout.count() << " ms";
         if (ec)
-            return close_now();   // timeout, reset, stop(): nobody to answer
+            return close_now();   // deadline (on_deadline closed it), reset, stop(): nobody to answer
         handle(parser_->release());
     }
 
     void handle(request req) {
+        clear_deadline();
         keep_alive_ = req.keep_alive();
         version_ = req.version();
         request_id_ = valid_request_id(req);
@@ -369,14 +415,19 @@ private:
         }
     }
 
+    // Exactly once without a shared flag per request: every completion is
+    // posted to the session, and only the first one for the request the
+    // session is waiting for (`awaiting_`, a number of this session's own)
+    // is answered; later calls, and calls for an earlier request, find
+    // another number there and are dropped.
     void submit(kv_command cmd) {
-        auto self = shared_from_this();
-        auto done = std::make_shared<std::atomic<bool>>(false);
-        auto op = cmd.op;
-        auto complete = [self, done, op](http_result r) {
-            if (done->exchange(true))
-                return;   // exactly once: later calls are ignored
-            net::post(self->stream_.get_executor(), [self, op, r = std::move(r)] {
+        const std::uint64_t n = ++submitted_;
+        awaiting_ = n;
+        auto complete = [self = shared_from_this(), n, op = cmd.op](http_result r) {
+            net::post(self->stream_.get_executor(), [self, n, op, r = std::move(r)] {
+                if (self->awaiting_ != n)
+                    return;   // exactly once: later calls are ignored
+                self->awaiting_ = 0;
                 self->on_result(op, r);
             });
         };
@@ -384,9 +435,11 @@ private:
             st_->submit(std::move(cmd), std::move(complete));
         } catch (const std::exception& e) {
             RAFTLITE_LOG_APP(error) << "http: submit threw: " << e.what();
-            if (!done->exchange(true))
+            if (awaiting_ == n) {
+                awaiting_ = 0;
                 send_error(http::status::internal_server_error, "internal",
                            std::string("submit failed: ") + e.what(), true);
+            }
         }
     }
 
@@ -511,7 +564,7 @@ private:
 
     void write_out(bool keep_open) {
         keep_open_ = keep_open;
-        lowest().expires_after(st_->options.idle_timeout);
+        set_deadline(st_->options.idle_timeout);
         net::async_write(stream_, net::buffer(out_),
                          beast::bind_front_handler(&session::on_write, shared_from_this()));
     }
@@ -530,10 +583,10 @@ private:
     // 413 for a body it is still sending).
     void linger() {
         beast::error_code ec;
-        lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+        lowest().shutdown(tcp::socket::shutdown_send, ec);
         if (ec)
             return close_now();
-        lowest().expires_after(std::min(max_linger, st_->options.idle_timeout));
+        set_deadline(std::min(max_linger, st_->options.idle_timeout));
         drain();
     }
 
@@ -550,11 +603,16 @@ private:
     // client that stopped reading must not keep the connection open.
     void close_now() {
         beast::error_code ec;
-        lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
-        lowest().close();
+        lowest().shutdown(tcp::socket::shutdown_both, ec);
+        lowest().close(ec);
+        clear_deadline();
+        timer_.cancel();   // its wait holds the session
     }
 
     Stream stream_;
+    net::steady_timer timer_;   // fires at deadline_ or earlier (set_deadline)
+    clock::time_point deadline_ = clock::time_point::max();
+    bool timer_armed_ = false;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     response res_;
@@ -566,6 +624,8 @@ private:
     bool keep_open_ = false;   // the response being written leaves the connection open
     unsigned version_ = 11;
     std::optional<std::string> request_id_;   // the request's valid X-Request-Id
+    std::uint64_t submitted_ = 0;   // requests this session submitted
+    std::uint64_t awaiting_ = 0;    // the one whose completion it waits for; 0: none
     char scratch_[4096];
 };
 
@@ -626,7 +686,7 @@ private:
         if (st_->tls)
             launch<tls_stream>(std::move(socket), !full);
         else
-            launch<beast::tcp_stream>(std::move(socket), !full);
+            launch<tcp::socket>(std::move(socket), !full);
         do_accept();
     }
 

@@ -22,6 +22,8 @@
 #include <mutex>
 #include <thread>
 
+#include <poll.h>
+
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -493,6 +495,45 @@ BOOST_AUTO_TEST_CASE(slow_loris_is_disconnected, *boost::unit_test::timeout(60))
     client c(f.port());
     // Half a request, then nothing: the server must hang up on its own.
     net::write(c.stream.socket(), net::buffer(std::string("GET /kv/a HTTP/1.1\r\nHost: x\r\n")));
+    BOOST_TEST(c.closed_by_server());
+    std::lock_guard lock(f.mutex);
+    BOOST_TEST(f.submitted.empty());
+}
+
+BOOST_AUTO_TEST_CASE(idle_connections_are_closed, *boost::unit_test::timeout(60)) {
+    auto o = server_fixture::options();
+    o.idle_timeout = std::chrono::milliseconds(200);
+    server_fixture f(o);
+    // Never a byte: closed.
+    client silent(f.port());
+    BOOST_TEST(silent.closed_by_server());
+    // Kept alive after an answer, then nothing more: closed too.
+    client done(f.port());
+    BOOST_TEST(done.request(http::verb::put, "/kv/a", "1").result_int() == 200);
+    BOOST_TEST(done.closed_by_server());
+}
+
+// A slow loris that keeps every gap far below idle_timeout: a deadline per
+// read would never fire, but the whole request must arrive within
+// idle_timeout, so the server hangs up without an answer.
+BOOST_AUTO_TEST_CASE(trickled_request_is_cut_off, *boost::unit_test::timeout(60)) {
+    auto o = server_fixture::options();
+    o.idle_timeout = std::chrono::milliseconds(300);
+    o.header_limit = 64u << 10;   // never the reason it ends
+    server_fixture f(o);
+    client c(f.port());
+    auto& socket = c.stream.socket();
+    net::write(socket, net::buffer(std::string("PUT /kv/a HTTP/1.1\r\nHost: x\r\nX-Pad: ")));
+    bool closed = false;
+    for (int i = 0; i < 20000 && !closed; ++i) {
+        beast::error_code ec;
+        net::write(socket, net::buffer("p", 1), ec);
+        if (ec)
+            break;   // the server is gone (reset)
+        // Paces the trickle, and returns as soon as the server's close arrives.
+        pollfd p{socket.native_handle(), POLLIN, 0};
+        closed = ::poll(&p, 1, 30) > 0;
+    }
     BOOST_TEST(c.closed_by_server());
     std::lock_guard lock(f.mutex);
     BOOST_TEST(f.submitted.empty());
