@@ -15,6 +15,7 @@
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <sstream>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -378,7 +379,7 @@ std::optional<peer_status> kv_process_cluster::status(node_id id) const {
 
 std::optional<node_id> kv_process_cluster::wait_for_leader() {
     std::optional<node_id> leader;
-    eventually([&] {
+    const bool agreed = eventually([&] {
         leader.reset();
         for (auto& [id, pid] : pids_) {
             if (paused_[id]) continue;
@@ -386,9 +387,38 @@ std::optional<node_id> kv_process_cluster::wait_for_leader() {
             if (!s || s->leader == 0 || (leader && *leader != s->leader)) return false;
             leader = s->leader;
         }
-        return leader && pids_.count(*leader) && !paused_[*leader] && status(*leader)->role == "leader";
+        if (!leader || !pids_.count(*leader) || paused_[*leader]) return false;
+        const auto l = status(*leader);
+        return l && l->role == "leader";
     });
+    if (!agreed) {
+        BOOST_TEST_MESSAGE("no leader every peer agrees on:\n" << describe());
+        return std::nullopt;
+    }
     return leader;
+}
+
+std::string kv_process_cluster::describe() const {
+    std::ostringstream os;
+    for (const auto& [id, pid] : pids_) {
+        os << "n" << id << " (pid " << pid << ", raft port " << raft_port(id) << ", kv port " << kv_port(id) << "): ";
+        // The process's state letter, without reaping it (a zombie has exited).
+        std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+        std::string line;
+        std::getline(stat, line);
+        const auto paren = line.rfind(')');
+        const char state = paren != std::string::npos && paren + 2 < line.size() ? line[paren + 2] : '?';
+        if (state == 'Z' || state == '?') os << "process exited";
+        else if (auto s = status(id))
+            os << s->role << " term " << s->term << " leader n" << s->leader << " applied " << s->applied;
+        else
+            os << "running, /status does not answer";
+        const std::string log = log_text(id);
+        std::size_t from = log.size();   // the start of its last 20 lines
+        for (int lines = 0; lines < 20 && from > 0; ++lines) from = from >= 2 ? log.rfind('\n', from - 2) + 1 : 0;   // npos + 1 == 0
+        os << "\n  log tail:\n" << log.substr(from) << "\n";
+    }
+    return os.str();
 }
 
 bool kv_process_cluster::wait_converged() {

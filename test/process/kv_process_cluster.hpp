@@ -112,7 +112,11 @@ public:
     std::string log_text(node_id id) const;
 
     /// The leader that every running, unpaused peer agrees on (waits for it).
+    /// When none is agreed on in time, says what each peer reports (describe()).
     std::optional<node_id> wait_for_leader();
+    /// For a failure message: per peer, whether its process still runs (or
+    /// exited), its role, term, leader and applied index, and its log's tail.
+    std::string describe() const;
     /// Waits until every running peer applied the same index with the same digest.
     bool wait_converged();
 
