@@ -108,6 +108,7 @@ struct settings {
     double lossy_follower = 0;                // > 0: a second measurement with the last peer's links this lossy
     double bandwidth_mbit = 0;                // per link direction; 0: unlimited
     bool no_netns = false;                    // the relay between processes on loopback instead of namespaces
+    bool relay_realtime = false;              // the relay's thread real-time (make_thread_realtime)
     std::uint64_t relay_seed = 0;
     bool csv = false;
     bool check_sequence = false;              // every peer keeps a digest of what it delivered, compared at the end
@@ -705,7 +706,10 @@ public:
             in_netns(2, [&] { echo.emplace(echo_host, netns_ ? 7199 : 0); });
             raftlite::relay::route_spec r{host_of(1), 0, echo_host, echo->port(), link};
             const auto port = relay_.add(r);
-            thread_ = std::thread([this] { ioc_.run(); });
+            thread_ = std::thread([this] {
+                realtime_ = s_.relay_realtime && raftlite::relay::make_thread_realtime();
+                ioc_.run();
+            });
             const int rounds = s_.rtt_ms > 0 ? std::clamp(static_cast<int>(1000 / s_.rtt_ms), 20, 2000) : 2000;
             in_netns(1, [&] { relay_rtt_us_ = raftlite::bench::measure_rtt_us(host_of(1), port, rounds); });
             if (relay_rtt_us_ <= 0) return "no round trip through the relay";
@@ -730,6 +734,8 @@ public:
     }
 
     double relay_rtt_us() const { return relay_rtt_us_; }
+    /// Whether the relay's thread runs as a real-time one (make_thread_realtime).
+    bool relay_realtime() const { return realtime_; }
     raftlite::relay::relay_stats stats() const { return relay_.stats(); }
     const char* network() const { return netns_ ? "netns" : "loopback"; }
 
@@ -762,6 +768,7 @@ private:
     std::vector<std::pair<int, int>> routes_;                       // (from, to) per route, in the order added
     std::vector<std::vector<raftlite::endpoint_address>> addrs_;    // [j][i - 1]: where peer j reaches peer i
     double relay_rtt_us_ = 0;
+    std::atomic<bool> realtime_{false};
     std::thread thread_;
 };
 
@@ -977,6 +984,7 @@ int run_parent(const char* self, settings s) {
     children.clear();
     const double relay_rtt = wan ? wan->relay_rtt_us() : 0;
     const auto relay_stats = wan ? wan->stats() : raftlite::relay::relay_stats{};
+    const bool relay_realtime = wan && wan->relay_realtime();
     const char* network = wan ? wan->network() : "loopback-direct";
     wan.reset();
     if (own_dir) std::filesystem::remove_all(s.dir);
@@ -1032,7 +1040,9 @@ int run_parent(const char* self, settings s) {
             o << ",\"rtt_ms\":" << std::max(s.rtt_ms, 0.0) << ",\"jitter_ms\":" << s.jitter_ms << ",\"loss\":"
               << std::setprecision(3) << s.loss << std::setprecision(1) << ",\"relay_rtt_us\":" << relay_rtt
               << ",\"relay_connections\":" << relay_stats.connections << ",\"relay_cuts\":" << relay_stats.cuts
-              << ",\"relay_seed\":" << s.relay_seed;
+              << ",\"relay_seed\":" << s.relay_seed << ",\"relay_late_p50_us\":" << relay_stats.late_percentile_us(0.5)
+              << ",\"relay_late_p99_us\":" << relay_stats.late_percentile_us(0.99)
+              << ",\"relay_realtime\":" << (relay_realtime ? "true" : "false");
         if (lossy_sum) {
             o << ",\"lossy_follower\":" << std::setprecision(3) << s.lossy_follower << std::setprecision(1);
             op_json(o, "lossy_", lossy_sum->all);
@@ -1100,7 +1110,10 @@ int run_parent(const char* self, settings s) {
     if (s.via_relay())
         std::cout << ", rtt through the relay " << relay_rtt << " us (asked for " << std::max(s.rtt_ms, 0.0) * 1000
                   << " us, jitter up to " << s.jitter_ms * 1000 << " us; loss " << s.loss << " per chunk, seed "
-                  << s.relay_seed << "; " << relay_stats.connections << " connections, " << relay_stats.cuts << " cut)";
+                  << s.relay_seed << "; " << relay_stats.connections << " connections, " << relay_stats.cuts
+                  << " cut; chunks late p50 < " << relay_stats.late_percentile_us(0.5) << " us, p99 < "
+                  << relay_stats.late_percentile_us(0.99) << " us; relay thread "
+                  << (relay_realtime ? "real-time" : "at normal priority") << ")";
     std::cout << "\n";
     if (lossy_sum) {
         const auto& l = lossy_sum->all;
@@ -1392,6 +1405,8 @@ int main(int argc, char** argv) {
          "wide area: measure again with the last peer's links cutting this fraction of chunks, then check every "
          "peer delivered the same sequence")
         ("bandwidth-mbit", po::value(&s.bandwidth_mbit)->default_value(0), "wide area: per link direction (0: unlimited)")
+        ("relay-realtime", po::bool_switch(&s.relay_realtime),
+         "run the relay's thread as a real-time one (SCHED_FIFO, needs root), so that it does not wait for cores the peers hold")
         ("no-netns", po::bool_switch(&s.no_netns), "wide area without namespaces (no root needed): the relay between processes on 127.0.0.1")
         ("relay-seed", po::value(&s.relay_seed), "seed of the relay's jitter and loss (default: random, printed)")
         ("check-sequence", po::bool_switch(&s.check_sequence), "check at the end that every peer delivered the same sequence")

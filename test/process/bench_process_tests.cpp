@@ -69,6 +69,10 @@ BOOST_AUTO_TEST_CASE(bench_through_the_relay_without_errors) {
     BOOST_TEST(o.at("relay_rtt_us").to_number<double>() > 0);
     BOOST_TEST(integer(o, "relay_connections") > 0);
     BOOST_TEST(integer(o, "relay_seed") == 7);
+    // What the relay adds of its own: chunks are counted, whatever the priority it got (no root: normal).
+    BOOST_TEST(o.at("relay_late_p99_us").to_number<double>() >= o.at("relay_late_p50_us").to_number<double>());
+    BOOST_TEST(o.at("relay_late_p50_us").to_number<double>() >= 1.0);
+    BOOST_TEST(o.at("relay_realtime").is_bool());
 }
 
 // A follower whose links cut connections at 20 % of chunks (5 nodes): every

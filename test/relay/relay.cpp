@@ -13,11 +13,15 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <deque>
 #include <random>
 #include <sstream>
 #include <stdexcept>
 #include <unordered_map>
+
+#include <pthread.h>
+#include <sched.h>
 
 namespace raftlite::relay {
 
@@ -51,6 +55,13 @@ struct relay::impl : std::enable_shared_from_this<relay::impl> {
     std::unordered_map<connection*, std::weak_ptr<connection>> open;
     bool stopped = false;
     std::atomic<std::uint64_t> connections{0}, cuts{0}, bytes{0};
+    std::array<std::atomic<std::uint64_t>, relay_stats::late_buckets> late{};
+
+    void note_lateness(clock_type::duration d) {
+        const auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+        const std::size_t k = us <= 0 ? 0 : std::min<std::size_t>(std::bit_width(static_cast<std::uint64_t>(us)), late.size() - 1);
+        late[k].fetch_add(1, std::memory_order_relaxed);
+    }
 
     impl(asio::io_context& c, std::uint64_t seed) : ioc(c), rng(seed) {}
 
@@ -173,6 +184,7 @@ private:
             });
             return;
         }
+        owner_->note_lateness(clock_type::now() - d.queue.front().arrival);
         asio::async_write(d.to, asio::buffer(d.queue.front().bytes),
                           [self = shared_from_this(), &d](boost::system::error_code ec, std::size_t n) {
                               d.writing = false;
@@ -250,7 +262,29 @@ void relay::stop() {
     asio::post(impl_->ioc, [i = impl_] { i->close_all(); });
 }
 
-relay_stats relay::stats() const { return {impl_->connections.load(), impl_->cuts.load(), impl_->bytes.load()}; }
+bool make_thread_realtime() {
+    sched_param p{};
+    p.sched_priority = sched_get_priority_min(SCHED_FIFO);
+    return pthread_setschedparam(pthread_self(), SCHED_FIFO, &p) == 0;
+}
+
+relay_stats relay::stats() const {
+    relay_stats s{impl_->connections.load(), impl_->cuts.load(), impl_->bytes.load(), {}};
+    for (std::size_t k = 0; k < s.late.size(); ++k) s.late[k] = impl_->late[k].load(std::memory_order_relaxed);
+    return s;
+}
+
+double relay_stats::late_percentile_us(double q) const {
+    std::uint64_t total = 0;
+    for (auto n : late) total += n;
+    if (total == 0) return 0;
+    std::uint64_t seen = 0;
+    for (std::size_t k = 0; k < late.size(); ++k) {
+        seen += late[k];
+        if (static_cast<double>(seen) >= q * static_cast<double>(total)) return static_cast<double>(std::uint64_t(1) << k);
+    }
+    return static_cast<double>(std::uint64_t(1) << (late.size() - 1));
+}
 
 // ---------------------------------------------------------------------------
 // The command line.
@@ -260,7 +294,7 @@ namespace {
 namespace po = boost::program_options;
 
 po::options_description options(double* delay_ms, double* jitter_ms, double* drop, double* mbit,
-                                 std::vector<std::string>* routes, std::uint64_t* seed) {
+                                 std::vector<std::string>* routes, std::uint64_t* seed, bool* realtime) {
     po::options_description d("raftlite-relay options");
     d.add_options()("help,h", "this help")
         ("route", po::value(routes), "LISTEN=TARGET, each HOST:PORT with a numeric host (repeat for more routes)")
@@ -268,7 +302,8 @@ po::options_description options(double* delay_ms, double* jitter_ms, double* dro
         ("jitter-ms", po::value(jitter_ms)->default_value(0), "extra delay per chunk, uniform in 0..J ms (order kept)")
         ("drop-rate", po::value(drop)->default_value(0), "probability in [0, 1) that a chunk cuts its connection")
         ("bandwidth-mbit", po::value(mbit)->default_value(0), "per direction and connection, Mbit/s (0: unlimited)")
-        ("seed", po::value(seed), "seed of the jitter and loss draws (default: random, printed)");
+        ("seed", po::value(seed), "seed of the jitter and loss draws (default: random, printed)")
+        ("realtime", po::bool_switch(realtime), "run as a real-time thread (SCHED_FIFO; needs root), so the relayed processes cannot hold it off a core");
     return d;
 }
 
@@ -290,7 +325,7 @@ relay_config parse_arguments(const std::vector<std::string>& args) {
     c.seed = std::random_device{}();
     po::variables_map vm;
     try {
-        po::store(po::command_line_parser(args).options(options(&delay_ms, &jitter_ms, &drop, &mbit, &routes, &c.seed)).run(), vm);
+        po::store(po::command_line_parser(args).options(options(&delay_ms, &jitter_ms, &drop, &mbit, &routes, &c.seed, &c.realtime)).run(), vm);
         po::notify(vm);
     } catch (const std::exception& e) {
         throw std::invalid_argument(e.what());
@@ -325,10 +360,11 @@ std::string usage() {
     double d, j, p, b;
     std::vector<std::string> r;
     std::uint64_t s;
+    bool rt;
     std::ostringstream o;
     o << "usage: raftlite-relay --route LISTEN=TARGET [--route ...] [--delay-ms D] [--jitter-ms J] [--drop-rate P]\n"
-         "                      [--bandwidth-mbit B] [--seed S]\n"
-      << options(&d, &j, &p, &b, &r, &s);
+         "                      [--bandwidth-mbit B] [--seed S] [--realtime]\n"
+      << options(&d, &j, &p, &b, &r, &s, &rt);
     return o.str();
 }
 

@@ -34,7 +34,9 @@ int main(int argc, char** argv) {
     std::cout << "raftlite-relay: " << c.routes.size() << " route(s), one-way delay " << l.delay.count() / 1000.0
               << " ms, jitter 0.." << l.jitter.count() / 1000.0 << " ms, drop rate " << l.drop_rate
               << " per chunk, bandwidth " << (l.bandwidth_mbit > 0 ? std::to_string(l.bandwidth_mbit) + " Mbit/s" : "unlimited")
-              << ", seed " << c.seed << std::endl;
+              << ", seed " << c.seed;
+    if (c.realtime) std::cout << (make_thread_realtime() ? ", real-time thread" : ", normal priority (no permission for SCHED_FIFO)");
+    std::cout << std::endl;
     boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait([&](boost::system::error_code, int) {
         r.stop();
@@ -42,6 +44,7 @@ int main(int argc, char** argv) {
     ioc.run();
     const auto s = r.stats();
     std::cout << "raftlite-relay: " << s.connections << " connections, " << s.cuts << " cut, " << s.bytes
-              << " bytes relayed" << std::endl;
+              << " bytes relayed, chunks late p50 < " << s.late_percentile_us(0.5) << " us, p99 < "
+              << s.late_percentile_us(0.99) << " us" << std::endl;
     return 0;
 }

@@ -186,6 +186,31 @@ BOOST_AUTO_TEST_CASE(several_routes_in_one_relay) {
     BOOST_TEST(relay.r.stats().connections == 3u);
 }
 
+// Every chunk written is counted once in the lateness histogram (its
+// values are the benchmark's business: this checks the bookkeeping).
+BOOST_AUTO_TEST_CASE(every_chunk_written_is_counted_in_the_lateness_histogram) {
+    echo_server echo("127.0.0.1", 0);
+    running_relay relay(seed_for_test());
+    const auto port = relay.r.add(to(echo.port(), {}));
+    relay.run();
+    asio::io_context ioc;
+    auto s = connect(ioc, port);
+    for (int i = 0; i < 5; ++i) {
+        std::string msg = "round " + std::to_string(i), back(msg.size(), '\0');
+        asio::write(s, asio::buffer(msg));
+        asio::read(s, asio::buffer(back));
+        BOOST_TEST(back == msg);
+    }
+    // Each round is one chunk each way: the echo's answer was written before it was read here.
+    const auto st = relay.r.stats();
+    std::uint64_t chunks = 0;
+    for (auto n : st.late) chunks += n;
+    BOOST_TEST(chunks == 10u);
+    BOOST_TEST(st.late_percentile_us(0.5) >= 1.0);
+    BOOST_TEST(st.late_percentile_us(0.5) <= st.late_percentile_us(0.99));
+    BOOST_TEST(relay_stats{}.late_percentile_us(0.5) == 0.0);
+}
+
 BOOST_AUTO_TEST_CASE(command_line) {
     auto c = parse_arguments({"--route", "127.0.0.1:9001=127.0.0.1:7001", "--route", "[::1]:9002=10.0.0.2:7002",
                               "--delay-ms", "5", "--jitter-ms", "1.5", "--drop-rate", "0.2", "--bandwidth-mbit",
@@ -200,6 +225,8 @@ BOOST_AUTO_TEST_CASE(command_line) {
     BOOST_TEST(c.routes[1].link.drop_rate == 0.2);
     BOOST_TEST(c.routes[1].link.bandwidth_mbit == 100);
     BOOST_TEST(c.seed == 42u);
+    BOOST_TEST(!c.realtime);
+    BOOST_TEST(parse_arguments({"--route", "127.0.0.1:9001=127.0.0.1:7001", "--realtime"}).realtime);
     BOOST_TEST(parse_arguments({"--help"}).help);
 }
 
