@@ -114,6 +114,7 @@ struct settings {
     bool check_sequence = false;              // every peer keeps a digest of what it delivered, compared at the end
     std::size_t max_inflight = 0;             // core_config::max_inflight (0: the library's default)
     std::size_t max_batch_entries = 0;        // core_config::max_batch_entries (0: the library's default)
+    std::size_t completions_per_drain = 0;    // node_options::completions_per_drain
     int heartbeat_ms = 30;
 
     bool with_state() const { return app_state || snapshot_entries > 0; }
@@ -298,6 +299,7 @@ raftlite::node_options peer_options(const settings& s, raftlite::node_id id,
     o.core.max_pending = std::max<std::size_t>(4096, s.clients * 2);
     if (s.max_inflight > 0) o.core.max_inflight = s.max_inflight;
     if (s.max_batch_entries > 0) o.core.max_batch_entries = s.max_batch_entries;
+    o.completions_per_drain = s.completions_per_drain;
     // Across a slow link the election timeout must stay well above the
     // round trip (Raft §5.6: broadcastTime << electionTimeout), or the
     // leader's check-quorum and the followers' timers fire on slow answers.
@@ -917,6 +919,7 @@ int run_parent(const char* self, settings s) {
                                       "--mmap-threshold", std::to_string(s.mmap_threshold),
                                       "--max-inflight", std::to_string(s.max_inflight),
                                       "--max-batch-entries", std::to_string(s.max_batch_entries),
+                                      "--completions-per-drain", std::to_string(s.completions_per_drain),
                                       "--heartbeat-ms", std::to_string(s.heartbeat_ms)};
         if (wan) {
             auto a = wan->peer_args(i);
@@ -1413,6 +1416,8 @@ int main(int argc, char** argv) {
         ("csv", po::bool_switch(&s.csv), "print a CSV header and one line per measurement")
         ("max-inflight", po::value(&s.max_inflight)->default_value(0), "pipelined log requests per follower (0: the library's default)")
         ("max-batch-entries", po::value(&s.max_batch_entries)->default_value(0), "entries per log request (0: the library's default)")
+        ("completions-per-drain", po::value(&s.completions_per_drain)->default_value(0),
+         "replicate what completion handlers broadcast after every N completions (0: once per strand turn)")
         ("heartbeat-ms", po::value(&s.heartbeat_ms)->default_value(30), "the peers' heartbeat interval")
         ("addrs", po::value(&addrs), "internal: where this peer reaches each peer")
         ("peer", po::value(&peer), "internal: run as peer N")

@@ -234,6 +234,7 @@ snapshot_chunk_bytes = 65536
 snapshot_chunks_inflight = 3
 read_rounds_in_flight = 3
 max_deliveries_per_turn = 77
+completions_per_drain = 16
 
 [transport]
 max_frame_bytes = 131072
@@ -275,6 +276,7 @@ file = logs/n2.log
     BOOST_TEST(o.core.snapshot_chunks_inflight == 3u);
     BOOST_TEST(o.core.read_rounds_in_flight == 3u);
     BOOST_TEST(o.max_deliveries_per_turn == 77u);
+    BOOST_TEST(o.completions_per_drain == 16u);
     BOOST_TEST(o.transport.limits.max_snapshot_chunk_bytes == 100000u);
     BOOST_TEST(o.transport.max_frame_bytes == 131072u);
     BOOST_TEST(o.transport.max_queue_bytes == 262144u);
@@ -525,6 +527,8 @@ BOOST_AUTO_TEST_CASE(new_keys_bad_values) {
         {"raft", "max_uncommitted", "0", "an integer in 1..4294967295"},
         {"raft", "max_uncommitted", "lots", "an integer in 1..4294967295"},
         {"raft", "hold_elections", "0", "an integer in 1..4294967295"},
+        {"raft", "completions_per_drain", "-1", "an integer in 0..4294967295"},
+        {"raft", "completions_per_drain", "4294967296", "an integer in 0..4294967295"},
         {"raft", "hold_elections", "4294967296", "an integer in 1..4294967295"},
         {"raft", "forward_retry_after", "0", "an integer in 1..4294967295"},
         {"raft", "forward_retry_after", "1.5", "an integer in 1..4294967295"},

@@ -11,6 +11,8 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <condition_variable>
+#include <functional>
+#include <set>
 #include <mutex>
 #include <thread>
 
@@ -303,6 +305,46 @@ BOOST_AUTO_TEST_CASE(broadcasts_issued_together_commit_in_issue_order_each_with_
         last = outcomes[k].index;
     }
     for (node_id id = 1; id <= 3; ++id) BOOST_REQUIRE(c.wait_delivered(id, count - 1));
+    BOOST_TEST(c.delivered(1) == c.delivered(2));
+    BOOST_TEST(c.delivered(1) == c.delivered(3));
+}
+
+// completions_per_drain: clients that answer each completion with their next
+// broadcast (a closed loop, from inside the completion handler) have them
+// replicated among the other completions, not after the whole burst. Every
+// broadcast still commits once, with its own index, and every peer delivers
+// the same sequence.
+BOOST_AUTO_TEST_CASE(a_closed_loop_commits_everything_with_drains_among_the_completions) {
+    local_cluster c(3, [](node_id, node_options& o) { o.completions_per_drain = 2; });
+    c.start_all();
+    BOOST_REQUIRE(c.wait_for_leader());
+    constexpr std::size_t clients = 24, per_client = 20;
+    std::mutex m;
+    std::condition_variable cv;
+    std::size_t done = 0, failed = 0;
+    std::set<index_t> indexes;
+    std::function<void(std::size_t, std::size_t)> issue = [&](std::size_t client, std::size_t k) {
+        node& n = c.at(static_cast<node_id>(1 + client % 3));
+        n.async_broadcast("c" + std::to_string(client) + "-" + std::to_string(k),
+                          [&, client, k](boost::system::error_code ec, index_t index) {
+                              {
+                                  std::lock_guard<std::mutex> lock(m);
+                                  ++done;
+                                  if (ec) ++failed;
+                                  else indexes.insert(index);
+                                  cv.notify_all();
+                              }
+                              if (k + 1 < per_client) issue(client, k + 1);
+                          });
+    };
+    for (std::size_t client = 0; client < clients; ++client) issue(client, 0);
+    {
+        std::unique_lock<std::mutex> lock(m);
+        BOOST_REQUIRE(cv.wait_for(lock, 60s, [&] { return done == clients * per_client; }));
+    }
+    BOOST_TEST(failed == 0u);
+    BOOST_TEST(indexes.size() == clients * per_client);   // each its own index
+    for (node_id id = 1; id <= 3; ++id) BOOST_REQUIRE(c.wait_delivered(id, clients * per_client));
     BOOST_TEST(c.delivered(1) == c.delivered(2));
     BOOST_TEST(c.delivered(1) == c.delivered(3));
 }

@@ -481,6 +481,9 @@ void read_raft(const config_section& s, raft_config& c) {
         s.fail({"snapshot_chunks_inflight"}, "[raft] snapshot_chunks_inflight must be at least 1");
     if (o.core.read_rounds_in_flight == 0)
         s.fail({"read_rounds_in_flight"}, "[raft] read_rounds_in_flight must be at least 1");
+    // 0 (off) is a value here, unlike the counts above.
+    o.completions_per_drain =
+        static_cast<std::size_t>(s.integer("completions_per_drain", o.completions_per_drain, 0, max_count));
 }
 
 // Fails unless [transport] `key`'s `value` is at least (or, `strict`, more

@@ -35,6 +35,7 @@ struct node_options {
     index_t snapshot_entries = 0;                           ///< ask for a snapshot after this many applied entries (0: not by count; needs node::on_snapshot)
     std::uint64_t snapshot_bytes = 0;                       ///< ... or this many applied payload bytes (0: not by size)
     std::size_t max_deliveries_per_turn = 1024;             ///< committed entries delivered per strand turn (timers and messages run in between)
+    std::size_t completions_per_drain = 0;                  ///< replicate what completion handlers broadcast after every this many completions (0: once per strand turn); 16 suits wide-area links
     std::uint64_t seed = 0;                                 ///< election-timer randomness; 0: from std::random_device
 };
 
