@@ -94,7 +94,9 @@ BOOST_AUTO_TEST_CASE(a_follower_behind_the_log_start_catches_up_by_install_snaps
     c.start(behind);
     BOOST_REQUIRE(c.wait_until([&] { return c.restored(behind).index != 0; }));
     BOOST_TEST(c.restored(behind).index >= ls.log_start - 1);
-    BOOST_TEST(c.at(behind).status().snapshots_installed >= 1u);
+    // The status is published when the strand's turn ends, after the
+    // restore handler ran: wait for it rather than read it at once.
+    BOOST_TEST(c.wait_until([&] { return c.at(behind).status().snapshots_installed >= 1u; }));
     // Its state is the leader's: the restored list plus what followed it.
     BOOST_REQUIRE(c.wait_until([&] { return c.delivered(behind).size() == c.delivered(leader).size(); }));
     BOOST_TEST(c.delivered(behind) == c.delivered(leader));
