@@ -460,6 +460,10 @@ BOOST_AUTO_TEST_CASE(bad_numbers) {
                  {"bad.ini:16:", "[raft] max_inflight: expected an integer in 1..", "got '0'"});
     expect_error(good + "[raft]\nread_rounds_in_flight = 0\n",
                  {"bad.ini:16:", "[raft] read_rounds_in_flight", "got '0'"});
+    expect_error(good + "[raft]\nsnapshot_chunks_inflight = 0\n",
+                 {"bad.ini:16:", "[raft] snapshot_chunks_inflight: expected an integer in 1..", "got '0'"});
+    expect_error(good + "[raft]\nsnapshot_chunk_bytes = 0\n",
+                 {"bad.ini:16:", "[raft] snapshot_chunk_bytes: expected an integer in 1..", "got '0'"});
     expect_error(good + "[raft]\nmax_inflight_bytes = 0\n",
                  {"bad.ini:16:", "[raft] max_inflight_bytes: expected an integer in 1..", "got '0'"});
     expect_error(good + "[raft]\nmax_inflight_bytes = 8MiB\n",

@@ -475,13 +475,8 @@ void read_raft(const config_section& s, raft_config& c) {
     // promise not to elect anyone else (thesis §6.4.1).
     if (o.lease_reads && (!o.core.check_quorum || !o.core.leader_stickiness))
         s.fail({"lease_reads"}, "[raft] lease_reads = true needs check_quorum = true and leader_stickiness = true");
-    if (o.core.snapshot_chunk_bytes == 0)
-        s.fail({"snapshot_chunk_bytes"}, "[raft] snapshot_chunk_bytes must be at least 1");
-    if (o.core.snapshot_chunks_inflight == 0)
-        s.fail({"snapshot_chunks_inflight"}, "[raft] snapshot_chunks_inflight must be at least 1");
-    if (o.core.read_rounds_in_flight == 0)
-        s.fail({"read_rounds_in_flight"}, "[raft] read_rounds_in_flight must be at least 1");
-    // 0 (off) is a value here, unlike the counts above.
+    // 0 (off) is a value here, unlike every count read_tunables reads
+    // (config_section::count and get refuse 0 for those).
     o.completions_per_drain =
         static_cast<std::size_t>(s.integer("completions_per_drain", o.completions_per_drain, 0, max_count));
 }
