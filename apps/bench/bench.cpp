@@ -29,6 +29,7 @@
 
 #include "latency_histogram.hpp"
 #include "netns.hpp"
+#include "ports/loopback_ports.hpp"
 #include "reference_figures.hpp"
 #include "relay/relay.hpp"
 
@@ -272,12 +273,6 @@ struct snapshotting_state {
             });
     }
 };
-
-std::uint16_t free_port() {
-    asio::io_context ioc;
-    asio::ip::tcp::acceptor a(ioc, {asio::ip::make_address("127.0.0.1"), 0});
-    return a.local_endpoint().port();
-}
 
 // ---------------------------------------------------------------------------
 // Peer mode: one node; commands on stdin, reports on stdout.
@@ -682,7 +677,7 @@ public:
             // Each peer has a stack of its own: the same port everywhere.
             for (int i = 1; i <= n; ++i) listen[i] = {raftlite::bench::netns_cluster::peer_address(i), 7100};
         } else {
-            for (int i = 1; i <= n; ++i) listen[i] = {"127.0.0.1", free_port()};
+            for (int i = 1; i <= n; ++i) listen[i] = {"127.0.0.1", raftlite::test_support::free_loopback_port()};
         }
         raftlite::relay::link_options link;
         link.delay = std::chrono::microseconds(static_cast<long long>(std::max(s_.rtt_ms, 0.0) * 500));
@@ -744,7 +739,7 @@ public:
 private:
     // Where the relay listens for peer j's connections: on peer j's veth
     // pair; without namespaces on 127.0.0.2, so that the ports the relay
-    // binds can never be those free_port() chose for the peers on 127.0.0.1.
+    // binds can never be those free_loopback_port() chose for the peers on 127.0.0.1.
     std::string host_of(int j) const { return netns_ ? raftlite::bench::netns_cluster::host_address(j) : "127.0.0.2"; }
 
     // Runs f on a thread inside peer i's namespace (sockets made there stay there).
@@ -908,7 +903,7 @@ int run_parent(const char* self, settings s) {
 
     std::vector<std::uint16_t> ports;
     if (!wan)
-        for (int i = 0; i < s.nodes; ++i) ports.push_back(free_port());
+        for (int i = 0; i < s.nodes; ++i) ports.push_back(raftlite::test_support::free_loopback_port());
     for (int i = 1; i <= s.nodes; ++i) {
         std::vector<std::string> args{"--peer", std::to_string(i), "--nodes", std::to_string(s.nodes), "--clients",
                                       std::to_string(s.clients), "--payload", std::to_string(s.payload),
@@ -1209,8 +1204,8 @@ restart_times time_restart(const settings& s, const std::string& dir) {
     o.core.members = {1, 2, 3};
     o.transport.cluster_id = "bench";
     o.transport.listen = {"127.0.0.1", 0};
-    o.transport.peers[2] = {"127.0.0.1", free_port()};
-    o.transport.peers[3] = {"127.0.0.1", free_port()};
+    o.transport.peers[2] = {"127.0.0.1", raftlite::test_support::free_loopback_port()};
+    o.transport.peers[3] = {"127.0.0.1", raftlite::test_support::free_loopback_port()};
     o.seed = 1;
 
     const auto t0 = clock_type::now();

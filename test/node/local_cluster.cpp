@@ -1,5 +1,7 @@
 #include "local_cluster.hpp"
 
+#include "ports/loopback_ports.hpp"
+
 #include <raftlite/file_persister.hpp>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -13,19 +15,13 @@ namespace raftlite::test {
 
 using namespace std::chrono_literals;
 
-std::uint16_t free_port() {
-    boost::asio::io_context ioc;
-    boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
-    return a.local_endpoint().port();
-}
-
 local_cluster::local_cluster(std::size_t nodes, options_hook hook)
     : hook_(std::move(hook)),
       dir_(std::filesystem::temp_directory_path() /
            ("raftlite-node-test-" + std::to_string(std::random_device{}()))),
       work_(boost::asio::make_work_guard(ioc_)) {
     std::filesystem::create_directories(dir_);
-    for (std::size_t i = 0; i < nodes; ++i) ports_.push_back(free_port());
+    for (std::size_t i = 0; i < nodes; ++i) ports_.push_back(test_support::free_loopback_port());
     thread_ = std::thread([this] { ioc_.run(); });
 }
 

@@ -22,9 +22,6 @@
 
 namespace raftlite::test {
 
-/// A free TCP port on 127.0.0.1 (bound once and released).
-std::uint16_t free_port();
-
 class local_cluster {
 public:
     using deliveries = std::vector<std::pair<index_t, std::string>>;

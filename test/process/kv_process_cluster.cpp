@@ -1,5 +1,7 @@
 #include "kv_process_cluster.hpp"
 
+#include "ports/loopback_ports.hpp"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -27,12 +29,6 @@ namespace http = boost::beast::http;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::uint16_t free_port() {
-    asio::io_context ioc;
-    asio::ip::tcp::acceptor a(ioc, {asio::ip::make_address("127.0.0.1"), 0});
-    return a.local_endpoint().port();
-}
 
 // Polls a condition until it holds or a generous deadline passes.
 template <class F>
@@ -244,8 +240,8 @@ kv_process_cluster::kv_process_cluster(std::size_t peers, const std::string& raf
       raft_extra_(raft_extra), kv_extra_(kv_extra) {
     std::filesystem::create_directories(dir_);
     for (std::size_t i = 0; i < peers; ++i) {
-        peer_ports_.push_back(free_port());
-        kv_ports_.push_back(free_port());
+        peer_ports_.push_back(raftlite::test_support::free_loopback_port());
+        kv_ports_.push_back(raftlite::test_support::free_loopback_port());
     }
     for (std::size_t i = 1; i <= peers; ++i) write_config(i, peers);
 }
@@ -260,8 +256,8 @@ void kv_process_cluster::write_config(node_id i, std::size_t peers) const {
 }
 
 node_id kv_process_cluster::add_peer() {
-    peer_ports_.push_back(free_port());
-    kv_ports_.push_back(free_port());
+    peer_ports_.push_back(raftlite::test_support::free_loopback_port());
+    kv_ports_.push_back(raftlite::test_support::free_loopback_port());
     const node_id id = kv_ports_.size();
     write_config(id, kv_ports_.size());
     return id;
