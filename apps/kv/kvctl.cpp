@@ -61,6 +61,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <set>
@@ -594,7 +595,7 @@ int main(int argc, char** argv) {
     int attempts = 10;
     std::vector<std::string> args;
     po::options_description desc(
-        "kvctl [options] put K V | get K | delete K | cas K OLD NEW | status | members | "
+        "kvctl [options] put K [V] | get K | delete K | cas K OLD NEW | status | members | "
         "add-learner ID RAFT_ADDR KV_ADDR | promote ID | demote ID | remove ID | transfer-leader ID");
     desc.add_options()("help,h", "this help")
         ("cluster", po::value(&cluster)->default_value(cluster), "directory of the peers' config files")
@@ -736,10 +737,21 @@ int main(int argc, char** argv) {
     http::verb verb;
     std::string target, body;
     if (cmd == "put") {
-        need(2);
+        // Without V the value is standard input, byte for byte: a value
+        // larger than the system's limit on one argument (128 KiB on
+        // Linux), or one with bytes a shell mangles (kvctl put k < file).
+        if (args.size() == 2) {
+            body.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+            if (std::cin.bad()) {
+                std::cerr << "kvctl: put: cannot read the value from standard input\n";
+                return 1;
+            }
+        } else {
+            need(2);
+            body = args[2];
+        }
         verb = http::verb::put;
         target = "/kv/" + percent_encode(args[1]);
-        body = args[2];
     } else if (cmd == "get") {
         need(1);
         verb = http::verb::get;

@@ -106,11 +106,17 @@ bool http_send_and_hang_up(std::uint16_t port, const std::string& method, const 
     return !ec;
 }
 
-run_result run_program(const std::filesystem::path& program, const std::vector<std::string>& args) {
+run_result run_program(const std::filesystem::path& program, const std::vector<std::string>& args,
+                       const std::filesystem::path& input) {
     int out[2];
     if (::pipe(out) != 0) throw std::runtime_error("pipe");
     pid_t pid = ::fork();
     if (pid == 0) {
+        if (!input.empty()) {
+            const int in = ::open(input.c_str(), O_RDONLY);
+            if (in < 0 || ::dup2(in, 0) < 0) std::_Exit(126);
+            ::close(in);
+        }
         ::dup2(out[1], 1);
         ::dup2(out[1], 2);
         ::close(out[0]);

@@ -58,13 +58,15 @@ struct peer_status {
     std::uint64_t keys = 0;
 };
 
-/// Runs a program with arguments; returns its exit status and what it wrote
-/// to stdout and stderr.
+/// Runs a program with arguments (standard input: the file `input`, or
+/// this process's); returns its exit status and what it wrote to stdout and
+/// stderr.
 struct run_result {
     int status = -1;
     std::string output;
 };
-run_result run_program(const std::filesystem::path& program, const std::vector<std::string>& args);
+run_result run_program(const std::filesystem::path& program, const std::vector<std::string>& args,
+                       const std::filesystem::path& input = {});
 
 /// Writes to one peer from `connections` keep-alive HTTP connections at
 /// once: PUT key(i) = value(i) for i in [0, count), each until it is

@@ -1,12 +1,13 @@
 // raftlite-kv processes: exactly-once writes through client sessions (Raft
 // thesis §6.3) and answers that go to the request that asked, whatever
-// X-Request-Id clients choose.
+// X-Request-Id clients choose; and what kvctl sends.
 #include <boost/test/unit_test.hpp>
 
 #include "kv_process_cluster.hpp"
 
 #include <boost/json.hpp>
 
+#include <fstream>
 #include <future>
 #include <thread>
 
@@ -175,4 +176,25 @@ BOOST_FIXTURE_TEST_CASE(kvctl_moves_on_from_a_peer_that_does_not_answer, three_p
     c.resume(1);
     BOOST_REQUIRE(c.wait_for_leader());
     BOOST_TEST((value_of(c, 2, "k") == std::optional<std::string>("v")));
+}
+
+// kvctl put without a value reads it from standard input, byte for byte: a
+// value beyond the system's limit on one argument (128 KiB), with every byte
+// value in it, is stored as it was read.
+BOOST_FIXTURE_TEST_CASE(kvctl_put_takes_the_value_from_standard_input, three_peers, *boost::unit_test::timeout(180)) {
+    kv_process_cluster& c = cluster;
+    std::string value;
+    for (std::size_t i = 0; i < 300 * 1024; ++i) value.push_back(static_cast<char>((i * 7 + i / 251) % 256));
+    const auto input = c.config_dir() / "value.bin";
+    {
+        std::ofstream f(input, std::ios::binary);
+        f.write(value.data(), static_cast<std::streamsize>(value.size()));
+    }
+    auto put = run_program(staged_program("kvctl"), {"--cluster", c.config_dir().string(), "put", "big"}, input);
+    BOOST_TEST(put.status == 0, put.output);
+    BOOST_TEST(put.output == "OK\n");
+    const auto stored = value_of(c, leader, "big");
+    BOOST_REQUIRE(stored);
+    BOOST_TEST(stored->size() == value.size());
+    BOOST_TEST((*stored == value));
 }
