@@ -56,11 +56,14 @@
 //   --skip outcomes,failures   leave out two checks (every accepted broadcast
 //                              gets an outcome; a failed broadcast never
 //                              commits), to sweep for anything else
-//   --skip terms,quorum,stability,rejoin,membership   leave out the rule checks
+//   --skip terms,quorum,stability,rejoin,membership,snapshot-traffic
+//                              leave out the rule checks
 //                              (a higher term is adopted; check-quorum; a quiet
 //                              cluster keeps its leader; a rejoining node raises
 //                              no term under pre-vote; configuration entries one
-//                              server apart, one change at a time), e.g. to see
+//                              server apart, one change at a time; a follower
+//                              that stops answering is sent no more than one
+//                              window of snapshot chunks), e.g. to see
 //                              whether the liveness bound or the quorum checks
 //                              alone catch a broken rule
 //   --broken RULE[,RULE]       switch on deliberately broken rules
@@ -238,7 +241,8 @@ int main(int argc, char** argv) {
                 else if (w == "stability") cfg.check_stability = false;
                 else if (w == "rejoin") cfg.check_rejoin = false;
                 else if (w == "membership") cfg.check_membership_rule = false;
-                else usage("--skip takes outcomes,failures,terms,quorum,stability,rejoin,membership");
+                else if (w == "snapshot-traffic") cfg.check_snapshot_traffic = false;
+                else usage("--skip takes outcomes,failures,terms,quorum,stability,rejoin,membership,snapshot-traffic");
             }
         }
         else if (a == "--broken") {
@@ -254,6 +258,7 @@ int main(int argc, char** argv) {
                 else if (w == "no_timer_reset_on_leader_message") b.no_timer_reset_on_leader_message = true;
                 else if (w == "no_check_quorum_step_down") b.no_check_quorum_step_down = true;
                 else if (w == "install_older_snapshot") b.install_older_snapshot = true;
+                else if (w == "resend_snapshot_window_unanswered") b.resend_snapshot_window_unanswered = true;
                 else if (w == "read_without_round") b.read_without_round = true;
                 else if (w == "pre_vote_raises_term") b.pre_vote_raises_term = true;
                 else if (w == "count_learner_votes") b.count_learner_votes = true;

@@ -232,6 +232,7 @@ private:
     void before_receive(std::size_t i, const std::vector<event>& es);
     void after_receive(std::size_t i);
     void check_quorum_rule(std::size_t i);
+    void check_snapshot_traffic(const envelope& env);
     void check_stable() const;
     void check_history();
     // ---- membership churn (world_config::membership_changes; churn.hpp) ----
@@ -262,6 +263,9 @@ private:
     std::vector<std::vector<std::uint64_t>> heard_;
     std::vector<std::uint64_t> leader_since_;
     std::vector<term_t> leader_term_;
+    // (leader, follower, term) -> snapshot data bytes the leader sent the
+    // follower since the follower last answered a chunk (check_snapshot_traffic).
+    std::map<std::tuple<node_id, node_id, term_t>, std::uint64_t> snapshot_unanswered_;
     std::vector<index_t> leader_config_;   // churn: the configuration index each leader was last checked in
     term_t received_term_ = 0;   // highest term in the messages of the turn being taken
     term_t vote_term_ = 0;       // ... in its vote requests (leader stickiness may disregard them, thesis §4.2.3)
@@ -406,6 +410,11 @@ void world::before_receive(std::size_t i, const std::vector<event>& es) {
                     if constexpr (!std::is_same_v<T, forward_response>)
                         received_term_ = std::max(received_term_, msg.term);
                 }
+                if constexpr (std::is_same_v<T, install_snapshot_response>) {
+                    const node_id self = i + 1, from = m->env.from;
+                    snapshot_unanswered_.erase(snapshot_unanswered_.lower_bound({self, from, 0}),
+                                               snapshot_unanswered_.upper_bound({self, from, ~term_t{0}}));
+                }
                 // A follower taking a snapshot answers chunks, not entries: it
                 // is in contact all the same (check-quorum counts any answer).
                 if constexpr (std::is_same_v<T, log_response> || std::is_same_v<T, install_snapshot_response>) {
@@ -414,6 +423,27 @@ void world::before_receive(std::size_t i, const std::vector<event>& es) {
             },
             m->env.msg);
     }
+}
+
+// A leader keeps at most one window of snapshot chunks unanswered per
+// follower (core.hpp: send_snapshot_chunks). When chunks bring no answer
+// for two heartbeats, or it takes a newer snapshot meanwhile, it probes with
+// empty chunks until the follower answers: a follower cut off mid-transfer
+// must not cost the leader a window of snapshot reads and queued chunks
+// every two heartbeats.
+void world::check_snapshot_traffic(const envelope& env) {
+    const auto* chunk = std::get_if<install_snapshot>(&env.msg);
+    if (!cfg_.check_snapshot_traffic || !chunk || !chunk->data || chunk->data->empty()) return;
+    std::uint64_t& sent = snapshot_unanswered_[{env.from, env.to, chunk->term}];
+    sent += chunk->data->size();
+    const std::uint64_t window = cfg_.core.snapshot_chunk_bytes * cfg_.core.snapshot_chunks_inflight;
+    if (sent > window)
+        throw violation("snapshot traffic",
+                        "leader n" + std::to_string(env.from) + " (term " + std::to_string(chunk->term) + ") sent n" +
+                            std::to_string(env.to) + " " + std::to_string(sent) +
+                            " bytes of snapshot chunks since its last answer; one window is " +
+                            std::to_string(window) + " (" + std::to_string(cfg_.core.snapshot_chunks_inflight) +
+                            " chunks of " + std::to_string(cfg_.core.snapshot_chunk_bytes) + ")");
 }
 
 // Raft §5.1: "If a server receives a request or response with a higher term,
@@ -476,8 +506,16 @@ void world::carry_out(std::size_t i, host_effects& fx) {
     node_host& h = hosts_[i];
     stats_.snapshots += fx.snapshots_taken;
     if (fx.restored) ++stats_.restores;
+    // A server that left the leader's configuration has no progress there
+    // any more: added back, it starts a transfer afresh.
+    for (auto it = snapshot_unanswered_.lower_bound({i + 1, 0, 0});
+         it != snapshot_unanswered_.end() && std::get<0>(it->first) == i + 1;) {
+        if (h.up() && h.core().configuration().contains(std::get<1>(it->first))) ++it;
+        else it = snapshot_unanswered_.erase(it);
+    }
     for (envelope& env : fx.sent) {
         inv_.on_send(h, env);
+        check_snapshot_traffic(env);
         ++stats_.messages;
         if (std::holds_alternative<install_snapshot>(env.msg)) ++stats_.snapshot_chunks;
         char buf[160];
@@ -1089,9 +1127,10 @@ std::uint64_t world::catch_up_round_trips() const {
 
 // Round trips to send a lagging node the leader's snapshot (Raft §7): its
 // bytes in chunks of snapshot_chunk_bytes, snapshot_chunks_inflight per round
-// trip, and one for the last answer; the leader starts over with each newer
-// snapshot it takes meanwhile, one per snapshot_entries entries beyond the
-// newest snapshot. The bytes: the largest state a node holds or snapshotted
+// trip, one for the last answer and one for the empty chunk that probes
+// first when the transfer was left unanswered; the leader starts over with
+// each newer snapshot it takes meanwhile, one per snapshot_entries entries
+// beyond the newest snapshot. The bytes: the largest state a node holds or snapshotted
 // now, and 10 more for each entry yet to come (one adds at most a short key
 // line, the probe's, or lengthens a value or a saved answer by a few digits).
 // Client sessions make snapshots larger (each session's record), so with
@@ -1109,7 +1148,7 @@ std::uint64_t world::snapshot_round_trips(index_t longest, index_t to_come) cons
     bytes += 10 * to_come;
     const std::uint64_t chunk = std::max<std::uint64_t>(cfg_.core.snapshot_chunk_bytes, 1);
     const std::uint64_t window = std::max<std::uint64_t>(cfg_.core.snapshot_chunks_inflight, 1);
-    const std::uint64_t transfer = ((bytes + chunk - 1) / chunk + window - 1) / window + 1;
+    const std::uint64_t transfer = ((bytes + chunk - 1) / chunk + window - 1) / window + 2;
     const std::uint64_t transfers = 1 + (longest - std::min(newest, longest) + cfg_.snapshot_entries - 1) /
                                             cfg_.snapshot_entries;
     return transfer * transfers;
@@ -1544,6 +1583,7 @@ std::string describe_failure(const world_config& cfg, const run_result& r) {
                             std::pair{b.no_timer_reset_on_leader_message, "no_timer_reset_on_leader_message"},
                             std::pair{b.no_check_quorum_step_down, "no_check_quorum_step_down"},
                             std::pair{b.install_older_snapshot, "install_older_snapshot"},
+                            std::pair{b.resend_snapshot_window_unanswered, "resend_snapshot_window_unanswered"},
                             std::pair{b.read_without_round, "read_without_round"},
                             std::pair{b.pre_vote_raises_term, "pre_vote_raises_term"},
                             std::pair{b.count_learner_votes, "count_learner_votes"},
@@ -1562,6 +1602,7 @@ std::string describe_failure(const world_config& cfg, const run_result& r) {
       << (cfg.check_quorum_rule ? "" : " --skip quorum") << (cfg.check_stability ? "" : " --skip stability")
       << (cfg.check_rejoin ? "" : " --skip rejoin")
       << (cfg.check_membership_rule ? "" : " --skip membership")
+      << (cfg.check_snapshot_traffic ? "" : " --skip snapshot-traffic")
       << " --trace\n";
     return s.str();
 }

@@ -168,6 +168,11 @@ struct world_config {
     std::uint64_t rejoin_isolation = 0;
     bool check_rejoin = true;
     bool check_membership_rule = true;      ///< configuration entries: one server apart, one change at a time
+    /// Between two answers of a follower, a leader sends it at most one
+    /// window of snapshot data (core.snapshot_chunks_inflight chunks of
+    /// core.snapshot_chunk_bytes): one that stops answering mid-transfer is
+    /// sent empty chunks only ("snapshot traffic").
+    bool check_snapshot_traffic = true;
     std::size_t trace_keep = 60;            ///< lines of trace kept for a failure report
     std::ostream* trace_all = nullptr;      ///< stream every trace line here
 

@@ -287,11 +287,16 @@ void core::on_heartbeat(output& out) {
     start_read_round();
     for (auto& [f, p] : followers_) {
         // Snapshot chunks that brought no progress for two heartbeats were
-        // probably lost: send again from what the follower acknowledged.
+        // probably lost, or the follower is cut off: go back to what it
+        // acknowledged, but send data again only once it answers (etcd's
+        // probe state). Until then each heartbeat carries an empty chunk, so
+        // a follower cut off mid-transfer costs no snapshot reads and no
+        // window of chunks queued for it every two heartbeats.
         if (p.snapshotting && ++p.heartbeats_without_progress >= 2) {
             p.snap_sent = p.snap_acked;
             p.snap_done_sent = false;
             p.heartbeats_without_progress = 0;
+            p.snap_probing = !faults_.resend_snapshot_window_unanswered;
         }
         // Pipelined requests that brought no progress for two heartbeats were
         // probably lost: fall back to probing from what is known to match.
@@ -654,6 +659,7 @@ void core::start_snapshot_transfer(progress& p) {
     p.snap_acked = 0;
     p.snap_sent = 0;
     p.snap_done_sent = false;
+    p.snap_probing = false;
     p.replicating = false;
     p.probe_outstanding = false;
     p.clear_inflight();
@@ -662,14 +668,14 @@ void core::start_snapshot_transfer(progress& p) {
 
 // Chunks go in order, at most snapshot_chunks_inflight unacknowledged, so a
 // transfer never floods the connection that heartbeats and other followers'
-// replication share. A heartbeat with nothing to send sends an empty chunk
-// at the acknowledged offset: it keeps the follower from starting an
-// election and asks where it stands.
+// replication share; none while probing (snap_probing). A heartbeat with
+// nothing to send sends an empty chunk at the acknowledged offset: it keeps
+// the follower from starting an election and asks where it stands.
 void core::send_snapshot_chunks(node_id f, progress& p, bool heartbeat, output& out) {
     const std::uint64_t chunk = cfg_.snapshot_chunk_bytes;
     const std::uint64_t window = chunk * cfg_.snapshot_chunks_inflight;
     bool sent = false;
-    while (!p.snap_done_sent && p.snap_sent - std::min(p.snap_acked, p.snap_sent) < window) {
+    while (!p.snap_probing && !p.snap_done_sent && p.snap_sent - std::min(p.snap_acked, p.snap_sent) < window) {
         const std::uint64_t length = std::min(chunk, p.snap.size - p.snap_sent);
         snapshot_send s;
         s.to = f;
@@ -1015,10 +1021,14 @@ void core::on_snapshot_taken(const snapshot_meta& meta, output& out) {
     }
     save_hard_state(out, true);
     // A transfer of an older snapshot cannot go on: its file is replaced.
+    // The new one starts with an empty chunk, and its data follows the
+    // follower's answer: a follower that has not answered the old transfer
+    // (cut off, or slow) is not sent a window for every snapshot taken.
     for (auto& [f, p] : followers_) {
         if (p.snapshotting && p.snap != snapshot_) {
             start_snapshot_transfer(p);
-            send_snapshot_chunks(f, p, false, out);
+            p.snap_probing = !faults_.resend_snapshot_window_unanswered;
+            send_snapshot_chunks(f, p, true, out);
         }
     }
 }
@@ -1156,6 +1166,7 @@ void core::on_install_snapshot_response(node_id from, const install_snapshot_res
         return;
     }
     if (m.next_offset > p.snap_acked) p.heartbeats_without_progress = 0;
+    p.snap_probing = false;   // it answers: the window opens again
     // The follower says where it stands: behind what we sent (a lost chunk,
     // or it started over), or ahead of it (a stale answer we went back for).
     if (m.next_offset < p.snap_acked || m.next_offset > p.snap_sent) {

@@ -30,6 +30,7 @@ enum class fault {
     no_check_quorum_step_down,
     load_without_sync,
     install_older_snapshot,
+    resend_snapshot_window_unanswered,
     compact_before_snapshot_durable,
     read_without_round,
     sessions_ignored,
@@ -58,6 +59,7 @@ void set_fault(world_config& w, fault f) {
     w.broken_driver.after_sync_messages_before_sync = f == fault::after_sync_messages_before_sync;
     w.broken_load = f == fault::load_without_sync;
     w.broken_core.install_older_snapshot = f == fault::install_older_snapshot;
+    w.broken_core.resend_snapshot_window_unanswered = f == fault::resend_snapshot_window_unanswered;
     w.broken_driver.compact_before_snapshot_durable = f == fault::compact_before_snapshot_durable;
     w.broken_core.read_without_round = f == fault::read_without_round;
     w.broken_sessions = f == fault::sessions_ignored;
@@ -289,6 +291,19 @@ BOOST_AUTO_TEST_CASE(install_older_snapshot_is_caught) {
     const caught c = hunt_snapshots(fault::install_older_snapshot, 1, 80);
     BOOST_TEST(c.seed != 0u, "installing an older snapshot not caught in " << c.runs << " runs");
     BOOST_TEST_MESSAGE("install_older_snapshot: " << c.invariant << " at seed " << c.seed);
+}
+
+// A leader whose snapshot chunks go unanswered probes with empty chunks
+// until the follower answers (etcd's probe state). Sending the whole window
+// again every two heartbeats, and a window of every newer snapshot, is
+// caught by the snapshot traffic check when a follower is cut off
+// mid-transfer.
+BOOST_AUTO_TEST_CASE(resend_snapshot_window_unanswered_is_caught) {
+    const caught c = hunt_snapshots(fault::resend_snapshot_window_unanswered, 1, 80);
+    BOOST_TEST(c.seed != 0u, "resending snapshot windows to a silent follower not caught in " << c.runs << " runs");
+    BOOST_TEST(c.invariant == "snapshot traffic", c.invariant);
+    BOOST_TEST_MESSAGE("resend_snapshot_window_unanswered: " << c.invariant << " at seed " << c.seed << " after "
+                                                             << c.runs << " runs");
 }
 
 // Raft §7: a snapshot replaces the log prefix it covers only once it is

@@ -387,6 +387,7 @@ private:
         std::uint64_t snap_acked = 0;  ///< bytes the follower has, in order
         std::uint64_t snap_sent = 0;   ///< next byte to send
         bool snap_done_sent = false;   ///< the last chunk is out
+        bool snap_probing = false;     ///< unanswered: empty chunks only, until the follower answers
         std::uint64_t acked_round = 0; ///< the highest read round it answered in this term
         index_t commit_sent = 0;       ///< the highest leader_commit sent to it
     };

@@ -39,6 +39,12 @@ struct core_faults {
     /// state goes back in time and committed entries after the snapshot are
     /// lost from its log.
     bool install_older_snapshot = false;
+    /// A leader whose snapshot chunks a follower leaves unanswered sends the
+    /// whole window again every two heartbeats, and a whole window of each
+    /// newer snapshot it takes, instead of empty chunks until the follower
+    /// answers: a follower cut off mid-transfer costs the leader a window of
+    /// snapshot reads and queued chunks every two heartbeats.
+    bool resend_snapshot_window_unanswered = false;
     /// A leader answers a read with its commit index at once, without the
     /// heartbeat round that confirms it still leads (thesis §6.4), so a
     /// deposed leader that has not heard of its successor serves stale reads.
