@@ -23,8 +23,8 @@ invariants::invariants(std::size_t nodes, const kv_options& machine)
       }()) {}
 
 invariants::invariants(std::size_t nodes, const kv_options& machine, membership bootstrap)
-    : reference_(machine), max_term_sent_(nodes, 0), delivered_(nodes, 0), wipes_(nodes, 0),
-      bootstrap_(bootstrap), committed_config_(std::move(bootstrap)), prev_config_(nodes), prev_commit_(nodes, 0), led_term_(nodes, 0) {}
+    : reference_(machine), wipes_(nodes, 0), bootstrap_(bootstrap), committed_config_(std::move(bootstrap)),
+      prev_config_(nodes), prev_commit_(nodes, 0), led_term_(nodes, 0), max_term_sent_(nodes, 0), delivered_(nodes, 0) {}
 
 void invariants::on_wipe(const node_host& h) {
     const std::size_t k = h.id() - 1;
