@@ -296,7 +296,26 @@ private:
         read_body();
     }
 
+    // A request without a body (GET, DELETE) is complete with its head, and
+    // a small body (a PUT's value) has mostly arrived in the same read and
+    // waits in buffer_: parse it from there instead of starting a composed
+    // read, which for bytes already here only parses them and then posts its
+    // completion (a trip through the event loop per request). The parser's
+    // own checks (body_limit, malformed chunks) apply as in http::async_read,
+    // and anything still missing is read with it.
     void read_body() {
+        if (!parser_->is_done() && buffer_.size() > 0) {
+            beast::error_code ec;
+            buffer_.consume(parser_->put(buffer_.data(), ec));
+            if (ec && ec != http::error::need_more)
+                return on_read(ec, 0);
+        }
+        if (parser_->is_done())
+            return on_read({}, 0);
+        read_more();
+    }
+
+    void read_more() {
         http::async_read(stream_, buffer_, *parser_,
                          beast::bind_front_handler(&session::on_read, shared_from_this()));
     }

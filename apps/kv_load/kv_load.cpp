@@ -568,6 +568,8 @@ int main(int argc, char** argv) {
         ("data-dir", po::value(&s.data_dir),
          "where to measure the fdatasync reference (default: the cluster's data directories, else a temporary one)")
         ("no-reference", "skip the reference figures (fdatasync rate, loopback round trip)")
+        ("reference-only", "measure and print only the reference figures, send no load "
+                           "(the references beside another client's figures, e.g. wrk's)")
         ("json", po::bool_switch(&s.json), "print one JSON object");
     po::variables_map vm;
     try {
@@ -609,6 +611,8 @@ int main(int argc, char** argv) {
         return 2;
     }
     std::signal(SIGPIPE, SIG_IGN);
+    const bool reference_only = vm.count("reference-only") > 0;
+    if (reference_only) s.reference = true;
 
     // Reference figures first, while the cluster is idle: measured during
     // the load they would measure the load.
@@ -617,6 +621,15 @@ int main(int argc, char** argv) {
         if (data_dir.empty()) data_dir = std::filesystem::temp_directory_path().string();
         fsyncs = raftlite::bench::measure_fdatasync_per_s(data_dir);
         rtt = raftlite::bench::measure_loopback_rtt_us();
+    }
+    if (reference_only) {
+        if (s.json)
+            std::cout << std::fixed << std::setprecision(1) << "{\"fdatasync_per_s\":" << fsyncs << ",\"rtt_us\":" << rtt
+                      << "}\n";
+        else
+            std::cout << std::fixed << std::setprecision(1) << "raftlite-kv-load: reference: fdatasync/s " << fsyncs
+                      << " (" << 1e6 / std::max(fsyncs, 1.0) << " us each), loopback rtt " << rtt << " us\n";
+        return 0;
     }
 
     const std::string value(s.value_bytes, 'v');

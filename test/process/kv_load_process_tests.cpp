@@ -2,6 +2,7 @@
 // of each workload, spread over every peer (--cluster reads their [kv]
 // addresses), all answered 200. No timing is checked: the figures are the
 // benchmark's business, this only shows the program works end to end.
+// The same for wrk's script (apps/kv_load/wrk_kv.lua) when wrk is installed.
 #include <boost/test/unit_test.hpp>
 
 #include "kv_process_cluster.hpp"
@@ -49,4 +50,58 @@ BOOST_AUTO_TEST_CASE(kv_load_puts_and_reads_through_every_peer_without_errors) {
     BOOST_TEST(o.at("errors").as_int64() == 0);
     BOOST_TEST(o.at("fdatasync_per_s").to_number<double>() > 0);
     BOOST_TEST(o.at("rtt_us").to_number<double>() > 0);
+
+    // --reference-only: the references on the cluster's disk, and no load.
+    o = load({"--cluster", cluster, "--reference-only", "--json"});
+    BOOST_TEST(o.at("fdatasync_per_s").to_number<double>() > 0);
+    BOOST_TEST(o.at("rtt_us").to_number<double>() > 0);
+    BOOST_TEST(!o.contains("ok"));
+}
+
+// wrk's JSON line (the script's done()): the last line starting {"ops_per_s".
+boost::json::object wrk_figures(const std::string& output) {
+    const auto begin = output.rfind("{\"ops_per_s\"");
+    BOOST_REQUIRE(begin != std::string::npos);
+    return boost::json::parse(output.substr(begin, output.find('\n', begin) - begin)).as_object();
+}
+
+BOOST_AUTO_TEST_CASE(wrk_script_puts_and_reads_every_peer_with_every_response_checked) {
+    if (run_program("/bin/sh", {"-c", "command -v wrk"}).status != 0) {
+        BOOST_TEST_MESSAGE("wrk not installed (Debian: wrk): its script was not run");
+        return;
+    }
+    kv_process_cluster c(3);
+    for (node_id id = 1; id <= 3; ++id) c.start(id);
+    BOOST_REQUIRE(c.wait_for_leader());
+    // stage/test/<this> -> the source tree's root
+    const auto script = (staged_program("wrk").parent_path().parent_path().parent_path() / "apps" / "kv_load" /
+                         "wrk_kv.lua").string();
+    std::string targets;
+    for (node_id id = 1; id <= 3; ++id)
+        targets += (id > 1 ? "," : "") + std::string("127.0.0.1:") + std::to_string(c.kv_port(id));
+    const std::string url = "http://127.0.0.1:" + std::to_string(c.kv_port(1));
+    // Nothing written yet: every GET is a 404, counted, and the run fails.
+    {
+        auto r = run_program("/bin/sh", {"-c", "exec wrk -t1 -c2 -d1s -s " + script + " " + url + " -- get 5 256 check"});
+        auto o = wrk_figures(r.output);
+        BOOST_TEST(r.status != 0);
+        BOOST_TEST(o.at("ok").as_int64() == 0);
+        BOOST_TEST(o.at("errors").as_int64() > 0);
+        BOOST_TEST(o.at("non_200_by_status").as_object().at("404").as_int64() > 0);
+    }
+    // 20 keys and a run of a second: far more PUTs than keys, so every key has
+    // its value before the GETs (put writes the keys in turn).
+    for (const char* workload : {"put", "get"}) {
+        BOOST_TEST_CONTEXT("workload " << workload) {
+            auto r = run_program("/bin/sh", {"-c", "KV_WRK_TARGETS=" + targets + " exec wrk -t3 -c6 -d1s --timeout 15s -s " +
+                                                       script + " " + url + " -- " + workload + " 20 256 check"});
+            BOOST_TEST_MESSAGE("wrk: " << r.output);
+            BOOST_REQUIRE_EQUAL(r.status, 0);
+            auto o = wrk_figures(r.output);
+            BOOST_TEST(o.at("errors").as_int64() == 0);
+            BOOST_TEST(o.at("ok").as_int64() >= 20);
+            BOOST_TEST(o.at("ok").as_int64() == o.at("requests").as_int64());
+            BOOST_TEST(o.at("threads").as_int64() == 3);
+        }
+    }
 }
