@@ -13,6 +13,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <csignal>
+#include <cstdlib>
 #include <fcntl.h>
 #include <fstream>
 #include <iterator>
@@ -104,6 +105,11 @@ bool http_send_and_hang_up(std::uint16_t port, const std::string& method, const 
     http::write(socket, req, ec);
     socket.close();
     return !ec;
+}
+
+bool full_checks() {
+    const char* v = std::getenv("RAFTLITE_FULL_CHECKS");
+    return v && std::string(v) == "1";
 }
 
 run_result run_program(const std::filesystem::path& program, const std::vector<std::string>& args,

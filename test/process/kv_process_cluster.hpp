@@ -65,6 +65,11 @@ struct run_result {
     int status = -1;
     std::string output;
 };
+/// RAFTLITE_FULL_CHECKS=1 (CI sets it; ./run test then installs the
+/// programs some checks use: promtool, chromium, wrk): a check whose program
+/// is missing fails instead of being left out.
+bool full_checks();
+
 run_result run_program(const std::filesystem::path& program, const std::vector<std::string>& args,
                        const std::filesystem::path& input = {});
 

@@ -6,7 +6,6 @@
 #include "kv/prometheus_grammar.hpp"
 #include "kv_process_cluster.hpp"
 
-#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -27,11 +26,6 @@ double value_or_zero(const prom_text& t, const std::string& name, const std::str
                      const std::string& value = {}) {
     const prom_sample* s = t.find(name, key, value);
     return s ? s->value : 0;
-}
-
-bool full_checks() {
-    const char* v = std::getenv("RAFTLITE_FULL_CHECKS");
-    return v && std::string(v) == "1";
 }
 
 } // namespace
