@@ -131,15 +131,9 @@ BOOST_FIXTURE_TEST_CASE(a_listener_that_never_answers_is_retried_until_a_real_pe
 
     // Each attempt reaches the listener, writes its handshake into a
     // connection nobody reads, and is given up when no acknowledgement comes.
-    bool ever_connected = false;
-    BOOST_REQUIRE(run_until([&] {
-        const auto s = t1.stats();
-        ever_connected = ever_connected || s.peers.at(0).connected || s.connects != 0;
-        return silent.accepted >= 3 && s.ack_timeouts >= 2;
-    }));
+    BOOST_REQUIRE(run_until([&] { return silent.accepted >= 3 && t1.stats().ack_timeouts >= 2; }));
     auto s = t1.stats();
-    BOOST_TEST(!ever_connected);
-    BOOST_TEST(s.connects == 0u);
+    BOOST_TEST(s.connects == 0u);                // counts every connection ever acknowledged
     BOOST_TEST(s.messages_sent == 0u);          // held back, not written into the void
     BOOST_TEST(s.peers.at(0).queued_messages == 1u);
     BOOST_TEST(s.peers.at(0).ack_timeouts == s.ack_timeouts);
@@ -249,13 +243,8 @@ BOOST_FIXTURE_TEST_CASE(an_acknowledgement_from_the_wrong_node_or_garbage_is_not
         transport t1(ioc, o1, in1.handler());
         t1.start();
         t1.send({1, 2, vote_request{1, 0, 0}});
-        bool ever_connected = false;
-        BOOST_REQUIRE(run_until([&] {
-            const auto s = t1.stats();
-            ever_connected = ever_connected || s.connects != 0;
-            return peer.answered >= 2 && s.connect_failures >= 2;
-        }));
-        BOOST_TEST(!ever_connected);
+            BOOST_REQUIRE(run_until([&] { return peer.answered >= 2 && t1.stats().connect_failures >= 2; }));
+        BOOST_TEST(t1.stats().connects == 0u);
         BOOST_TEST(t1.stats().messages_sent == 0u);
         BOOST_TEST(t1.stats().ack_timeouts == 0u); // refused at once, not timed out
         t1.stop();
