@@ -374,11 +374,11 @@ void peer_link::on_watch(const boost::system::error_code& ec, std::size_t) {
     if (!ec) {
         count(state_.counters.bad_frames);
         fail("peer sent unexpected data", asio::error::invalid_argument);
-    }
-    else if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)
+    } else if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
         fail("connection closed by the peer", ec);
-    else
+    } else {
         fail("connection lost", ec);
+    }
 }
 
 // ---- failure and backoff --------------------------------------------------------
