@@ -347,6 +347,54 @@ BOOST_AUTO_TEST_CASE(handshake_round_trip) {
     BOOST_TEST((out == empty));
 }
 
+BOOST_AUTO_TEST_CASE(handshake_ack_round_trip_and_refusals) {
+    const handshake h{"cluster-α", 4, protocol_version};
+    std::vector<char> ack, hs;
+    encode_handshake_ack(h, ack);
+    encode_handshake(h, hs);
+    frame_header fh;
+    BOOST_REQUIRE(!parse_frame_header(ack.data(), fh, default_max_frame_bytes));
+    BOOST_TEST((fh.kind == frame_kind::handshake_ack));
+    // The same payload as the handshake; only the kind differs.
+    BOOST_TEST(std::equal(ack.begin() + frame_header_size, ack.end(), hs.begin() + frame_header_size, hs.end()));
+    handshake out;
+    BOOST_REQUIRE(!decode_handshake_frame(ack.data(), ack.size(), frame_kind::handshake_ack, out, {}));
+    BOOST_TEST((out == h));
+    BOOST_REQUIRE(!decode_handshake_frame(hs.data(), hs.size(), frame_kind::handshake, out, {}));
+    BOOST_TEST((out == h));
+
+    const char* why = nullptr;
+    // Each kind only as itself.
+    BOOST_TEST((decode_handshake_frame(hs.data(), hs.size(), frame_kind::handshake_ack, out, {}, &why) ==
+                errc::bad_message));
+    BOOST_TEST(std::string(why) == "not a handshake acknowledgement");
+    BOOST_TEST((decode_handshake_frame(ack.data(), ack.size(), frame_kind::handshake, out, {}, &why) ==
+                errc::bad_message));
+    // Every truncation, and a trailing byte: the header's length must be the frame's.
+    for (std::size_t cut = 0; cut < ack.size(); ++cut) {
+        std::vector<char> part(ack.begin(), ack.begin() + cut);
+        why = nullptr;
+        BOOST_TEST_CONTEXT("cut at " << cut) {
+            BOOST_TEST((decode_handshake_frame(part.data(), part.size(), frame_kind::handshake_ack, out, {}, &why) ==
+                        errc::bad_message));
+            BOOST_TEST(why != nullptr);
+        }
+    }
+    auto longer = ack;
+    longer.push_back(0);
+    BOOST_TEST((decode_handshake_frame(longer.data(), longer.size(), frame_kind::handshake_ack, out, {}, &why) ==
+                errc::bad_message));
+    BOOST_TEST(std::string(why) == "frame length does not match its header");
+    // A cluster id over max_cluster_id_bytes.
+    decode_limits limits;
+    limits.max_cluster_id_bytes = 8;
+    BOOST_TEST((decode_handshake_frame(ack.data(), ack.size(), frame_kind::handshake_ack, out, limits, &why) ==
+                errc::bad_message));
+    ack[frame_header_size] = char(0x7f); // a cluster id length past the frame's end
+    BOOST_TEST((decode_handshake_frame(ack.data(), ack.size(), frame_kind::handshake_ack, out, {}, &why) ==
+                errc::bad_message));
+}
+
 BOOST_AUTO_TEST_CASE(handshake_cluster_id_over_limit) {
     std::vector<char> buf;
     encode_handshake(handshake{std::string(300, 'c'), 1, protocol_version}, buf);

@@ -12,10 +12,13 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/system/system_error.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -231,6 +234,64 @@ BOOST_FIXTURE_TEST_CASE(silent_client_is_closed_after_handshake_timeout, net_fix
     s.async_read_some(asio::buffer(buf), [&](const boost::system::error_code& ec, std::size_t) { closed = bool(ec); });
     BOOST_REQUIRE(run_until([&] { return closed; }));
     BOOST_TEST(t.stats().handshakes_rejected == 1u);
+}
+
+// With TLS the acknowledgement travels inside the session: a listener that
+// completes TLS as node 2 (its genuine certificate) and then never answers
+// the raftlite handshake is retried, and the real node 2 taking its port over
+// gets the queued message.
+BOOST_FIXTURE_TEST_CASE(a_tls_listener_that_never_acknowledges_is_retried, net_fixture) {
+    asio::ssl::context server(asio::ssl::context::tls_server);
+    const auto node2 = certs.tls("node-2");
+    server.use_certificate_chain_file(node2.cert_file);
+    server.use_private_key_file(node2.key_file, asio::ssl::context::pem);
+    server.load_verify_file(node2.ca_file);
+    server.set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+    tcp::acceptor acceptor(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    using tls_socket = asio::ssl::stream<tcp::socket>;
+    std::vector<std::shared_ptr<tls_socket>> held;   // open, never written to
+    std::size_t tls_done = 0;
+    std::function<void()> accept = [&] {
+        auto s = std::make_shared<tls_socket>(ioc, server);
+        acceptor.async_accept(s->next_layer(), [&, s](const boost::system::error_code& ec) {
+            if (ec)
+                return;
+            held.push_back(s);
+            s->async_handshake(asio::ssl::stream_base::server, [&, s](const boost::system::error_code& e) {
+                if (!e)
+                    ++tls_done;
+            });
+            accept();
+        });
+    };
+    accept();
+
+    auto o1 = make_options(1, certs.tls("node-1"));
+    o1.peers[2] = {"127.0.0.1", acceptor.local_endpoint().port()};
+    o1.handshake_timeout = 200ms;
+    inbox in1;
+    transport t1(ioc, o1, in1.handler());
+    t1.start();
+    t1.send({1, 2, vote_request{4, 1, 0}});
+    BOOST_REQUIRE(run_until([&] { return tls_done >= 2 && t1.stats().ack_timeouts >= 2; }));
+    BOOST_TEST(t1.stats().connects == 0u);
+    BOOST_TEST(t1.stats().messages_sent == 0u);
+
+    const auto port = acceptor.local_endpoint().port();
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
+    for (auto& s : held)
+        s->next_layer().close(ignored);
+    auto o2 = make_options(2, node2);
+    o2.peers[1] = {"127.0.0.1", t1.listen_port()};
+    o2.listen.port = port;
+    inbox in2;
+    transport t2(ioc, o2, in2.handler());
+    t2.start();
+    BOOST_REQUIRE(run_until([&] { return in2.got.size() == 1; }));
+    BOOST_TEST(in2.got[0].from == 1u);
+    BOOST_TEST(std::get<vote_request>(in2.got[0].msg).term == 4u);
+    BOOST_TEST(t1.stats().connects == 1u);
 }
 
 BOOST_FIXTURE_TEST_CASE(reconnects_with_tls_after_the_peer_restarts, pair_fixture) {

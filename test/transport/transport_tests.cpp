@@ -325,7 +325,7 @@ BOOST_FIXTURE_TEST_CASE(unknown_or_forged_sender_ids, pair_fixture) {
     };
     const bad cases[] = {{99, protocol_version}, {1, protocol_version} /* claims to be n1 itself */,
                          {no_node, protocol_version}, {2, protocol_version + 1} /* wrong protocol */,
-                         {2, protocol_version - 1} /* the previous protocol: no pre-vote, no transfer */};
+                         {2, protocol_version - 1} /* the previous protocol: no acknowledgement */};
     std::uint64_t rejected = 0;
     for (const auto& b : cases) {
         BOOST_TEST_CONTEXT("sender " << b.sender << " version " << b.version) {

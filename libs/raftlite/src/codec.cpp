@@ -507,6 +507,10 @@ void encode_handshake(const handshake& h, std::vector<char>& out) {
     encode_frame(frame_kind::handshake, out, [&](auto& ar) { ar & const_cast<handshake&>(h); });
 }
 
+void encode_handshake_ack(const handshake& h, std::vector<char>& out) {
+    encode_frame(frame_kind::handshake_ack, out, [&](auto& ar) { ar & const_cast<handshake&>(h); });
+}
+
 std::size_t encoded_entries::wire_size() const noexcept {
     std::size_t n = bytes.size();
     for (const auto& [at, p] : payloads)
@@ -555,7 +559,8 @@ boost::system::error_code parse_frame_header(const char* data, frame_header& out
     } else {
         const std::uint16_t kind = get_u16_be(data + 6);
         if (kind != static_cast<std::uint16_t>(frame_kind::handshake) &&
-            kind != static_cast<std::uint16_t>(frame_kind::message)) {
+            kind != static_cast<std::uint16_t>(frame_kind::message) &&
+            kind != static_cast<std::uint16_t>(frame_kind::handshake_ack)) {
             why = "unknown frame kind";
         } else {
             out.kind = static_cast<frame_kind>(kind);
@@ -580,6 +585,26 @@ boost::system::error_code decode_message(const char* payload, std::size_t n, mes
 boost::system::error_code decode_handshake(const char* payload, std::size_t n, handshake& out,
                                            const decode_limits& limits, const char** reason) {
     return decode_payload(payload, n, limits, reason, [&](auto& ar) { ar & out; });
+}
+
+boost::system::error_code decode_handshake_frame(const char* data, std::size_t n, frame_kind kind,
+                                                 handshake& out, const decode_limits& limits,
+                                                 const char** reason) {
+    const char* why = nullptr;
+    frame_header h;
+    if (n < frame_header_size)
+        why = "truncated frame header";
+    else if (parse_frame_header(data, h, max_handshake_frame_bytes(limits), &why))
+        ; // why says it
+    else if (h.kind != kind)
+        why = kind == frame_kind::handshake_ack ? "not a handshake acknowledgement" : "not a handshake";
+    else if (h.payload_size != n - frame_header_size)
+        why = "frame length does not match its header";
+    else
+        return decode_handshake(data + frame_header_size, h.payload_size, out, limits, reason);
+    if (reason)
+        *reason = why;
+    return make_error_code(errc::bad_message);
 }
 
 } // namespace raftlite

@@ -5,6 +5,7 @@
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
 
 #include <algorithm>
 #include <cstring>
@@ -20,7 +21,7 @@ namespace {
 // a handshake, so that up to max_inbound_connections strangers cannot make
 // the node allocate max_frame_bytes each.
 std::size_t handshake_frame_limit(const transport_options& o) {
-    return std::min(o.max_frame_bytes, frame_header_size + 64 + o.limits.max_cluster_id_bytes);
+    return std::min(o.max_frame_bytes, max_handshake_frame_bytes(o.limits));
 }
 
 // Read buffer: the usual size, and the size beyond which a buffer that grew
@@ -247,8 +248,19 @@ bool inbound_session::accept_handshake(const char* data, std::size_t n) {
     handshake_timer_.cancel();
     RAFTLITE_NET_LOG(state_, info) << "accepted connection from n" << peer_ << " (" << remote_ << ")"
                                    << (link_ ? "" : ", not a peer (accept_unknown_peers)");
+    // The one frame this side ever writes: the sender counts the connection
+    // as up only when it arrives (see transport.hpp). A read may be pending
+    // meanwhile: one read and one write at a time is what a stream allows.
+    asio::async_write(stream_, asio::buffer(state_.handshake_ack_frame),
+                      strand_handler(shared_from_this(), &inbound_session::on_ack_written));
     state_.session_authenticated(peer_, shared_from_this());
     return true;
+}
+
+void inbound_session::on_ack_written(const boost::system::error_code& ec, std::size_t) {
+    // The pending read sees the same failure; closing here only says why.
+    if (ec)
+        close(("cannot acknowledge the handshake: " + ec.message()).c_str());
 }
 
 void inbound_session::attach(std::shared_ptr<peer_link> link) {

@@ -1,11 +1,18 @@
 // raftlite — the outbound link to one peer.
 //
-// States: resolving/connecting (bounded by handshake_timeout) -> writing the
-// handshake -> connected (draining the queue) -> on any error: backoff timer
-// -> connecting again. Every completion carries the generation of the attempt
-// that started it; resetting a connection bumps the generation, so completions
-// of a dead connection (operation_aborted, late errors) are ignored instead of
-// failing the next connection (strand_handler checks it).
+// States: resolving/connecting -> (TLS handshake) -> writing the handshake ->
+// reading the peer's handshake_ack (all of it bounded by handshake_timeout)
+// -> connected (draining the queue, one read posted to notice a close) -> on
+// any error: backoff timer -> connecting again. Every completion carries the
+// generation of the attempt that started it; resetting a connection bumps the
+// generation, so completions of a dead connection (operation_aborted, late
+// errors) are ignored instead of failing the next connection (strand_handler
+// checks it).
+//
+// Frames queued before the acknowledgement are written only once it is in,
+// not pipelined behind the handshake: a batch written into a connection that
+// nobody answers would count as sent and be lost, while held back it goes
+// whole to the next connection. The cost is one round trip per connection.
 #include "detail/peer_link.hpp"
 
 #include <raftlite/codec.hpp>
@@ -14,9 +21,11 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
+#include <sstream>
 #include <string>
 
 namespace raftlite::detail {
@@ -159,6 +168,15 @@ void peer_link::send_handshake() {
 void peer_link::on_connect_timeout(const boost::system::error_code& ec) {
     if (ec || connected_)
         return;
+    if (handshake_sent_) {
+        // Something accepted the connection and never answered: a proxy whose
+        // onward leg is dead, a half-open path, a peer that hangs.
+        count(counters.ack_timeouts);
+        const std::string what = "no handshake acknowledgement from n" + std::to_string(peer_) +
+                                 " within handshake_timeout";
+        fail(what.c_str(), asio::error::timed_out);
+        return;
+    }
     fail("no connection within handshake_timeout", asio::error::timed_out);
 }
 
@@ -167,6 +185,72 @@ void peer_link::on_handshake_written(const boost::system::error_code& ec, std::s
         fail("cannot send the handshake", ec);
         return;
     }
+    handshake_sent_ = true;
+    auto& buf = stream_->read_buffer;
+    buf.resize(frame_header_size);
+    asio::async_read(*stream_, asio::buffer(buf), strand_handler(shared_from_this(), &peer_link::on_ack_header));
+}
+
+void peer_link::on_ack_header(const boost::system::error_code& ec, std::size_t) {
+    if (ec) {
+        ack_read_failed(ec);
+        return;
+    }
+    auto& buf = stream_->read_buffer;
+    frame_header h;
+    const char* why = nullptr;
+    if (parse_frame_header(buf.data(), h, max_handshake_frame_bytes(state_.opts.limits), &why)) {
+        count(state_.counters.bad_frames);
+        fail(("bad handshake acknowledgement: " + std::string(why)).c_str(), asio::error::invalid_argument);
+        return;
+    }
+    buf.resize(frame_header_size + h.payload_size);
+    asio::async_read(*stream_, asio::buffer(buf.data() + frame_header_size, h.payload_size),
+                     strand_handler(shared_from_this(), &peer_link::on_ack));
+}
+
+void peer_link::on_ack(const boost::system::error_code& ec, std::size_t) {
+    if (ec) {
+        ack_read_failed(ec);
+        return;
+    }
+    const auto& buf = stream_->read_buffer;
+    const auto& o = state_.opts;
+    handshake h;
+    const char* why = nullptr;
+    if (decode_handshake_frame(buf.data(), buf.size(), frame_kind::handshake_ack, h, o.limits, &why)) {
+        count(state_.counters.bad_frames);
+        fail(("bad handshake acknowledgement: " + std::string(why ? why : "?")).c_str(),
+             asio::error::invalid_argument);
+        return;
+    }
+    // The acknowledgement must come from the node this link is for: an
+    // address that leads to another node (or cluster) is a misconfiguration
+    // that would deliver this peer's messages elsewhere.
+    std::ostringstream os;
+    if (h.cluster_id != o.cluster_id)
+        os << "acknowledged by cluster '" << h.cluster_id << "' (this is '" << o.cluster_id << "')";
+    else if (h.sender != peer_)
+        os << "acknowledged by n" << h.sender << ", not n" << peer_;
+    else if (h.protocol_version != protocol_version)
+        os << "acknowledged with protocol version " << h.protocol_version << " (this node speaks "
+           << protocol_version << ")";
+    if (!os.str().empty()) {
+        fail(os.str().c_str(), asio::error::access_denied);
+        return;
+    }
+    on_acknowledged();
+}
+
+void peer_link::ack_read_failed(const boost::system::error_code& ec) {
+    if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)
+        fail("connection closed before the handshake was acknowledged (refused by the peer?)", ec);
+    else
+        fail("no handshake acknowledgement", ec);
+}
+
+void peer_link::on_acknowledged() {
+    std::vector<char>().swap(stream_->read_buffer);
     connect_timer_.cancel();
     connected_ = true;
     connected_at_ = clock::now();
@@ -278,20 +362,23 @@ void peer_link::on_write(const boost::system::error_code& ec, std::size_t n) {
     do_write();
 }
 
-// The peer never writes on our outbound connection; a pending one-byte read
-// notices at once when it closes the connection (for instance because it
-// refused our handshake) instead of at the next write.
+// After its acknowledgement the peer never writes on our outbound connection;
+// a pending one-byte read notices at once when it closes the connection
+// instead of at the next write, and anything it does write is a protocol
+// error.
 void peer_link::do_watch() {
     stream_->async_read_some(asio::buffer(&watch_byte_, 1), strand_handler(shared_from_this(), &peer_link::on_watch));
 }
 
 void peer_link::on_watch(const boost::system::error_code& ec, std::size_t) {
-    if (!ec)
+    if (!ec) {
+        count(state_.counters.bad_frames);
         fail("peer sent unexpected data", asio::error::invalid_argument);
-    else if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)
+    } else if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
         fail("connection closed by the peer", ec);
-    else
+    } else {
         fail("connection lost", ec);
+    }
 }
 
 // ---- failure and backoff --------------------------------------------------------
@@ -308,6 +395,7 @@ void peer_link::reset_connection() {
     }
     resolver_.cancel();
     connect_timer_.cancel();
+    handshake_sent_ = false;
     connected_ = false;
     counters.connected.store(false, std::memory_order_relaxed);
     write_in_flight_ = false;

@@ -73,7 +73,12 @@ void tune_peer_socket(boost::asio::ip::tcp::socket& s) {
 transport_state::transport_state(boost::asio::any_io_executor ex, transport_options options,
                                  transport::message_handler handler)
     : strand(boost::asio::make_strand(ex)), opts(std::move(options)),
-      on_message(std::move(handler)) {
+      on_message(std::move(handler)),
+      handshake_ack_frame([this] {
+          std::vector<char> f;
+          encode_handshake_ack(handshake{opts.cluster_id, opts.self, protocol_version}, f);
+          return f;
+      }()) {
     for (const auto& [id, address] : opts.peers) {
         if (id == opts.self || id == no_node)
             continue; // self's own entry is listed in shared configs; it is not a peer
@@ -264,6 +269,7 @@ transport_stats transport_state::stats() const {
         s.dropped_stopped += get(c.dropped_stopped);
         s.connects += get(c.connects);
         s.connect_failures += get(c.connect_failures);
+        s.ack_timeouts += get(c.ack_timeouts);
         s.outbound_connections += c.connected.load(std::memory_order_relaxed) ? 1 : 0;
         s.messages_received += get(c.messages_received);
         s.bytes_received += get(c.bytes_received);
@@ -289,6 +295,7 @@ transport_stats transport_state::stats() const {
         p.messages_dropped = queue_full + too_large + at_stop;
         p.connects = get(c.connects);
         p.connect_failures = get(c.connect_failures);
+        p.ack_timeouts = get(c.ack_timeouts);
         p.queued_messages = get(c.queued_messages);
         p.queued_bytes = get(c.queued_bytes);
         p.connected = c.connected.load(std::memory_order_relaxed);
@@ -304,6 +311,7 @@ transport_stats transport_state::stats() const {
         s.dropped_stopped += at_stop;
         s.connects += p.connects;
         s.connect_failures += p.connect_failures;
+        s.ack_timeouts += p.ack_timeouts;
         s.outbound_connections += p.connected ? 1 : 0;
         s.messages_received += p.messages_received;
         s.bytes_received += p.bytes_received;

@@ -29,6 +29,7 @@ void fold_counters(const peer_counters& from, peer_counters& to) noexcept {
     add(from.dropped_stopped, to.dropped_stopped);
     add(from.connects, to.connects);
     add(from.connect_failures, to.connect_failures);
+    add(from.ack_timeouts, to.ack_timeouts);
     add(from.messages_received, to.messages_received);
     add(from.bytes_received, to.bytes_received);
 }

@@ -45,16 +45,22 @@ inline constexpr std::uint16_t wire_format_version = 1;
 /// log_response, read_index_request and read_index_response. 4: pre-vote
 /// (thesis §9.6) and leadership transfer (thesis §3.10): the pre_vote and
 /// leadership_transfer flags of vote_request, pre_vote in vote_response, and
-/// timeout_now. A peer speaking another version is refused at the handshake
-/// with a log line naming both.
-inline constexpr std::uint32_t protocol_version = 4;
+/// timeout_now. 5: the receiver acknowledges an accepted handshake with a
+/// handshake_ack frame naming itself, and the sender counts the connection as
+/// up only once it arrives (a proxy or half-open connection that accepts and
+/// never delivers is noticed within handshake_timeout). A peer speaking
+/// another version is refused at the handshake with a log line naming both.
+inline constexpr std::uint32_t protocol_version = 5;
 
 inline constexpr char frame_magic[4] = {'R', 'F', 'T', 'L'};
 
 /// Size of the fixed frame header, in bytes.
 inline constexpr std::size_t frame_header_size = 12;
 
-enum class frame_kind : std::uint16_t { handshake = 1, message = 2 };
+/// handshake: the sender's first frame on a connection. message: every later
+/// frame from the sender. handshake_ack: the receiver's only frame, written
+/// once the handshake is accepted (a handshake payload naming the receiver).
+enum class frame_kind : std::uint16_t { handshake = 1, message = 2, handshake_ack = 3 };
 
 struct frame_header {
     std::uint16_t version = wire_format_version;
@@ -78,6 +84,16 @@ void encode_message(const message& m, std::vector<char>& out);
 
 /// Appends one complete handshake frame to `out`.
 void encode_handshake(const handshake& h, std::vector<char>& out);
+
+/// Appends one complete handshake_ack frame to `out`: `h` names the receiver
+/// (its cluster, its id, its protocol version).
+void encode_handshake_ack(const handshake& h, std::vector<char>& out);
+
+/// The largest frame (header + payload) a handshake or handshake_ack can be
+/// under `limits`: what a connection accepts before it knows who is talking.
+inline std::size_t max_handshake_frame_bytes(const decode_limits& limits) noexcept {
+    return frame_header_size + 64 + limits.max_cluster_id_bytes;
+}
 
 /// The entries of a log_request, encoded once for every follower the same
 /// batch goes to: a log_request's frame is its head (encode_log_request_head:
@@ -120,6 +136,14 @@ boost::system::error_code decode_message(const char* payload, std::size_t n, mes
 boost::system::error_code decode_handshake(const char* payload, std::size_t n, handshake& out,
                                            const decode_limits& limits,
                                            const char** reason = nullptr);
+
+/// Decodes one complete frame of `n` bytes (header and payload) that must be
+/// of kind `kind` (handshake or handshake_ack) and at most
+/// max_handshake_frame_bytes(limits): errc::bad_message on another kind, a
+/// length that is not `n`, or anything decode_handshake refuses.
+boost::system::error_code decode_handshake_frame(const char* data, std::size_t n, frame_kind kind,
+                                                 handshake& out, const decode_limits& limits,
+                                                 const char** reason = nullptr);
 
 } // namespace raftlite
 

@@ -3,11 +3,22 @@
 //
 // Every node keeps one outbound connection per peer (a peer_link) and accepts
 // one inbound connection from each peer: messages travel on the sender's
-// outbound connection only, so a connection is one-way after its handshake.
-// The first frame on every connection is a handshake naming the cluster, the
-// sender and the protocol version; the receiver attributes every message of
-// that connection to the handshake's sender (envelope::from) and never to
-// anything a payload says.
+// outbound connection only. The first frame on every connection is a
+// handshake naming the cluster, the sender and the protocol version; the
+// receiver attributes every message of that connection to the handshake's
+// sender (envelope::from) and never to anything a payload says.
+//
+// A connection is one-way after its handshake, except for one frame: the
+// receiver answers an accepted handshake with a handshake_ack naming itself
+// (a refused one gets none: the connection is closed). The sender counts the
+// connection as up, and writes messages on it, only once that acknowledgement
+// arrives, from the node it meant to reach; handshake_timeout bounds connect,
+// TLS, handshake and acknowledgement together. Without it, a connection that
+// some proxy, load balancer or half-open TCP path accepts and never delivers
+// would take the sender's messages into a kernel buffer until TCP gives up
+// (many minutes). After the acknowledgement the sender keeps a read posted:
+// the peer closing the connection is noticed at once, anything it writes is
+// a protocol error; either way the link reconnects.
 //
 // Failure containment: a bad handshake, a frame over max_frame_bytes or a
 // frame that fails to decode closes that one connection, with a logged
@@ -74,8 +85,9 @@ struct peer_transport_stats {
     std::uint64_t messages_sent = 0;          ///< message frames written to a socket
     std::uint64_t bytes_sent = 0;             ///< bytes of those frames
     std::uint64_t messages_dropped = 0;       ///< never written: queue full, too large or stopped
-    std::uint64_t connects = 0;               ///< outbound connections established
+    std::uint64_t connects = 0;               ///< outbound connections established (handshake acknowledged)
     std::uint64_t connect_failures = 0;       ///< failed connection attempts and lost connections
+    std::uint64_t ack_timeouts = 0;           ///< attempts whose handshake got no acknowledgement within handshake_timeout; also in connect_failures
     std::uint64_t queued_messages = 0;        ///< waiting in the queue now
     std::uint64_t queued_bytes = 0;           ///< bytes of those
     bool connected = false;                   ///< the outbound connection is up now
@@ -97,8 +109,9 @@ struct transport_stats {
     std::uint64_t dropped_unknown_peer = 0;   ///< sent to an id not a current peer (or to self)
     std::uint64_t dropped_peer_removed = 0;   ///< queued for a peer when it was removed, or sent to it during its removal
     std::uint64_t dropped_stopped = 0;        ///< sent after stop(), or still queued at stop()
-    std::uint64_t connects = 0;               ///< outbound connections established (handshake written)
+    std::uint64_t connects = 0;               ///< outbound connections established (handshake acknowledged)
     std::uint64_t connect_failures = 0;       ///< failed connection attempts and lost connections
+    std::uint64_t ack_timeouts = 0;           ///< attempts whose handshake got no acknowledgement within handshake_timeout (a proxy or half-open connection that never delivers); also in connect_failures
     std::uint64_t outbound_connections = 0;   ///< outbound connections up now
     // inbound
     std::uint64_t messages_received = 0;      ///< messages handed to on_message
@@ -108,7 +121,7 @@ struct transport_stats {
     std::uint64_t inbound_connections = 0;    ///< accepted connections open now (with or without handshake)
     std::uint64_t handshakes_rejected = 0;    ///< wrong cluster / sender / version, malformed, timed out, TLS refused
     std::uint64_t tls_handshakes_failed = 0;  ///< inbound TLS handshakes that failed (untrusted or no certificate, plaintext); also in handshakes_rejected
-    std::uint64_t bad_frames = 0;             ///< oversized or undecodable frames (connection closed)
+    std::uint64_t bad_frames = 0;             ///< oversized or undecodable frames, or a bad acknowledgement or unexpected bytes on an outbound connection (connection closed)
     std::uint64_t received_from_removed = 0;  ///< messages read from a removed peer's connection and not delivered
     std::uint64_t unknown_messages_received = 0; ///< from senders not among the peers (accept_unknown_peers); also in messages_received
     std::uint64_t unknown_connections = 0;    ///< authenticated connections open now from senders not among the peers

@@ -89,7 +89,7 @@ struct transport_options {
     std::size_t max_inbound_connections = 64;
     std::chrono::milliseconds reconnect_min{50};     ///< backoff after a failed connect, doubling...
     std::chrono::milliseconds reconnect_max{2000};   ///< ... up to this
-    std::chrono::milliseconds handshake_timeout{5000}; ///< bounds connect + TLS + raftlite handshakes
+    std::chrono::milliseconds handshake_timeout{5000}; ///< bounds connect + TLS + raftlite handshake + its acknowledgement
     tls_options tls;
 };
 

@@ -1,6 +1,10 @@
 // raftlite — private: one accepted connection. Reads frames; the first must be
 // a valid handshake, which fixes the sender of every later message.
 //
+// Once the handshake is accepted the session writes one handshake_ack frame
+// (transport_state::handshake_ack_frame), its only write; a refused handshake
+// gets none.
+//
 // Reads are buffered: each read takes whatever the socket has (up to the
 // buffer's free space, at least what the current frame still needs), and
 // every complete frame in the buffer is handled before the next read. A
@@ -76,6 +80,7 @@ private:
     /// Validates a handshake payload; closes the connection and returns
     /// false when it is refused.
     bool accept_handshake(const char* data, std::size_t n);
+    void on_ack_written(const boost::system::error_code& ec, std::size_t n);
     void reject(const std::string& why);
 
     std::size_t buffered() const noexcept { return end_ - begin_; }

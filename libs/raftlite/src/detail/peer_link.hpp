@@ -1,6 +1,7 @@
 // raftlite — private: the outbound connection to one peer. Connects, sends the
-// handshake, then drains a bounded queue of encoded frames with gather
-// writes (a frame's shared entries and large payloads are not copied); reconnects with capped exponential backoff.
+// handshake, waits for the peer's handshake_ack, then drains a bounded queue
+// of encoded frames with gather writes (a frame's shared entries and large
+// payloads are not copied); reconnects with capped exponential backoff.
 //
 // Everything here runs on the transport's strand (see transport_state.hpp);
 // only `counters` is read from other threads.
@@ -95,6 +96,13 @@ private:
     void on_tls_handshake(const boost::system::error_code& ec);
     void send_handshake();
     void on_handshake_written(const boost::system::error_code& ec, std::size_t n);
+    void on_ack_header(const boost::system::error_code& ec, std::size_t n);
+    void on_ack(const boost::system::error_code& ec, std::size_t n);
+    /// An acknowledgement's read failed: the peer refused the handshake
+    /// (closed), or the connection broke.
+    void ack_read_failed(const boost::system::error_code& ec);
+    /// The acknowledgement arrived: the connection is up.
+    void on_acknowledged();
     void do_write();
     void on_write(const boost::system::error_code& ec, std::size_t n);
     void do_watch();
@@ -126,7 +134,8 @@ private:
     boost::asio::steady_timer backoff_timer_;
     std::uint64_t gen_ = 0;                    ///< connection attempt; stale completions are ignored
     bool started_ = false;
-    bool connected_ = false;                   ///< handshake written on the current socket
+    bool handshake_sent_ = false;              ///< handshake written on the current socket, awaiting its acknowledgement
+    bool connected_ = false;                   ///< handshake acknowledged on the current socket
     connect_failure_log failures_;             ///< which failed attempts are worth a line
     std::chrono::milliseconds backoff_;
     clock::time_point connected_at_{};

@@ -69,10 +69,12 @@ public:
         on_stream([&](auto& s) { s.async_write_some(buffers, std::forward<Handler>(handler)); });
     }
 
-    /// Scratch for a writer that gathers frames into one buffer (TLS). It
-    /// belongs to the connection, so a write still pending on a dead
-    /// connection never sees it reused by the next one.
+    /// Scratch for a writer that gathers frames into one buffer (TLS), and
+    /// for a reader of one small frame (the handshake_ack). They belong to
+    /// the connection, so an operation still pending on a dead connection
+    /// never sees them reused by the next one.
     std::vector<char> write_buffer;
+    std::vector<char> read_buffer;
 
     /// Closes the socket; pending operations complete with operation_aborted.
     /// No TLS close_notify: frames are self-delimiting, so a truncated stream

@@ -123,6 +123,7 @@ struct peer_counters {
     counter dropped_stopped{0};
     counter connects{0};
     counter connect_failures{0};
+    counter ack_timeouts{0};
     counter queued_messages{0};       ///< now
     counter queued_bytes{0};          ///< now
     std::atomic<bool> connected{false};
@@ -180,6 +181,9 @@ public:
     strand_type strand;
     const transport_options opts;
     const transport::message_handler on_message;
+    /// What every accepted connection is answered with (handshake_ack naming
+    /// this node); read-only, shared by the sessions' writes.
+    const std::vector<char> handshake_ack_frame;
 
     /// Set once, by stop(); read anywhere.
     std::atomic<bool> stopped{false};
