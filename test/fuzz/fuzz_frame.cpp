@@ -62,7 +62,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;   // the transport would wait for more bytes
     const char* payload = bytes + frame_header_size;
 
-    if (h.kind == frame_kind::handshake) {
+    // A handshake and its acknowledgement carry a handshake payload (the
+    // acknowledgement naming the receiver); only messages round-trip below.
+    if (h.kind == frame_kind::handshake || h.kind == frame_kind::handshake_ack) {
         handshake hs;
         reason = nullptr;
         auto ec = decode_handshake(payload, h.payload_size, hs, limits, &reason);
