@@ -127,6 +127,16 @@ std::string format_prometheus(const node_metrics& m, const std::optional<snapsho
     w.hist("disk_round_entries", "Log entries written per disk round (group commit).",
            m.disk_round_entries);
 
+    w.single("handshakes_rejected_total", "counter",
+             "Inbound handshakes refused (wrong cluster, sender or version, malformed, timed out, TLS refused).",
+             m.handshakes_rejected);
+    w.single("tls_handshakes_failed_total", "counter",
+             "Inbound TLS handshakes that failed; also in handshakes rejected.", m.tls_handshakes_failed);
+    w.single("bad_frames_total", "counter",
+             "Frames too large or undecodable, or unexpected bytes; the connection was closed.", m.bad_frames);
+    w.single("inbound_connections_rejected_total", "counter",
+             "Inbound connections refused because max_inbound_connections were open.", m.inbound_rejected);
+
     // One family per counter, with a sample for each peer.
     auto per_peer = [&](std::string_view name, std::string_view type, std::string_view help, auto field) {
         w.family(name, type, help);
@@ -145,6 +155,16 @@ std::string format_prometheus(const node_metrics& m, const std::optional<snapsho
              [](const peer_metrics& p) { return p.frames_received; });
     per_peer("peer_connected", "gauge", "1 while the outbound connection to the peer is up.",
              [](const peer_metrics& p) { return std::uint64_t(p.connected ? 1 : 0); });
+    per_peer("peer_connects_total", "counter",
+             "Outbound connections to the peer established (handshake acknowledged).",
+             [](const peer_metrics& p) { return p.connects; });
+    per_peer("peer_connect_failures_total", "counter",
+             "Failed connection attempts to the peer and lost connections.",
+             [](const peer_metrics& p) { return p.connect_failures; });
+    per_peer("peer_handshake_ack_timeouts_total", "counter",
+             "Connections to the peer whose handshake was never acknowledged (a path that accepts "
+             "and never delivers); also in connect failures.",
+             [](const peer_metrics& p) { return p.handshake_ack_timeouts; });
     w.family("peer_match_lag_entries", "gauge",
              "Leader only: entries the peer's acknowledged log trails this node's last index.");
     for (const peer_metrics& p : m.peers)

@@ -48,9 +48,16 @@ node_metrics leader_metrics() {
     p3.id = 3;
     p3.frames_dropped = 4;
     p3.connected = false;
+    p3.connects = 2;
+    p3.connect_failures = 9;
+    p3.handshake_ack_timeouts = 4;
     p3.match_index = 42;
     p3.match_lag = 0;
     m.peers = {p2, p3};
+    m.handshakes_rejected = 6;
+    m.tls_handshakes_failed = 5;
+    m.bad_frames = 1;
+    m.inbound_rejected = 2;
     return m;
 }
 
@@ -95,6 +102,15 @@ BOOST_AUTO_TEST_CASE(a_leader_s_metrics_follow_the_format) {
     BOOST_TEST(value("raftlite_peer_sent_bytes_total", "peer", "2") == 1000);
     BOOST_TEST(value("raftlite_peer_dropped_frames_total", "peer", "3") == 4);
     BOOST_TEST(value("raftlite_peer_connected", "peer", "3") == 0);
+    BOOST_TEST(value("raftlite_peer_connects_total", "peer", "3") == 2);
+    BOOST_TEST(value("raftlite_peer_connect_failures_total", "peer", "3") == 9);
+    BOOST_TEST(value("raftlite_peer_handshake_ack_timeouts_total", "peer", "3") == 4);
+    BOOST_TEST(value("raftlite_peer_handshake_ack_timeouts_total", "peer", "2") == 0);
+    BOOST_TEST(value("raftlite_handshakes_rejected_total") == 6);
+    BOOST_TEST(value("raftlite_tls_handshakes_failed_total") == 5);
+    BOOST_TEST(value("raftlite_bad_frames_total") == 1);
+    BOOST_TEST(value("raftlite_inbound_connections_rejected_total") == 2);
+    BOOST_TEST(parsed.types.at("raftlite_peer_connect_failures_total") == "counter");
     BOOST_TEST(value("raftlite_peer_match_lag_entries", "peer", "2") == 3);
     BOOST_TEST(value("raftlite_peer_match_lag_entries", "peer", "3") == 0);
     BOOST_TEST(parsed.types.at("raftlite_broadcast_duration_seconds") == "histogram");

@@ -48,6 +48,8 @@ public:
     void start_all();
     void stop_all();
     node& at(node_id id) { return *nodes_.at(id); }
+    /// The loopback port node `id`'s transport listens on.
+    std::uint16_t port(node_id id) const { return ports_.at(id - 1); }
 
     /// Waits (up to a generous deadline) until every running node other than
     /// `excluded` agrees on one leader; returns it, or no_node.

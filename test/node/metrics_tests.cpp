@@ -9,6 +9,8 @@
 #include <raftlite/metrics.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/use_future.hpp>
 
 #include <future>
@@ -129,6 +131,39 @@ BOOST_AUTO_TEST_CASE(counters_and_histograms_match_the_broadcasts) {
             if (!p.has_match || p.match_lag != 0 || p.match_index != m.last_log_index) return false;
         return true;
     }));
+}
+
+// The transport's connection health reaches the node's metrics: a peer that
+// never started is a run of failed connection attempts, a started one a
+// connection made; a stranger's connection that sends no handshake is a
+// refused handshake.
+BOOST_AUTO_TEST_CASE(connection_failures_and_refused_handshakes_are_counted) {
+    local_cluster c(3);
+    c.start(1);
+    c.start(2);
+    BOOST_REQUIRE(c.wait_until([&] {
+        const node_metrics m = c.at(1).metrics();
+        for (const peer_metrics& p : m.peers)
+            if ((p.id == 2 && p.connects == 0) || (p.id == 3 && p.connect_failures < 2)) return false;
+        return true;
+    }));
+    for (const peer_metrics& p : c.at(1).metrics().peers) {
+        BOOST_TEST_CONTEXT("peer " << p.id) {
+            if (p.id == 3) BOOST_TEST(p.connects == 0u);
+            // Nothing here accepts and stays silent: refused, not timed out.
+            BOOST_TEST(p.handshake_ack_timeouts == 0u);
+        }
+    }
+    BOOST_TEST(c.at(1).metrics().handshakes_rejected == 0u);
+
+    // Bytes that are no handshake, then the connection closed by node 1.
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::socket stranger(ioc);
+    stranger.connect({boost::asio::ip::make_address("127.0.0.1"), c.port(1)});
+    const std::string junk(64, 'x');
+    boost::asio::write(stranger, boost::asio::buffer(junk));
+    BOOST_TEST(c.wait_until([&] { return c.at(1).metrics().handshakes_rejected == 1u; }));
+    BOOST_TEST(c.at(1).metrics().tls_handshakes_failed == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(a_leader_change_is_counted_and_remembered) {

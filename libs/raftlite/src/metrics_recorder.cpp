@@ -101,6 +101,10 @@ node_metrics metrics_recorder::snapshot(const node_status& s) const {
     m.running = s.running;
     m.elections_started = s.core.elections_started;
     m.terms_as_leader = s.core.terms_as_leader;
+    m.handshakes_rejected = s.transport.handshakes_rejected;
+    m.tls_handshakes_failed = s.transport.tls_handshakes_failed;
+    m.bad_frames = s.transport.bad_frames;
+    m.inbound_rejected = s.transport.inbound_rejected;
     for (const peer_transport_stats& p : s.transport.peers) {
         if (p.id == s.id) continue;
         peer_metrics pm;
@@ -111,6 +115,9 @@ node_metrics metrics_recorder::snapshot(const node_status& s) const {
         pm.frames_received = p.messages_received;
         pm.bytes_received = p.bytes_received;
         pm.connected = p.connected;
+        pm.connects = p.connects;
+        pm.connect_failures = p.connect_failures;
+        pm.handshake_ack_timeouts = p.ack_timeouts;
         if (auto it = s.match_index.find(p.id); it != s.match_index.end()) {
             pm.has_match = true;
             pm.match_index = it->second;

@@ -61,6 +61,12 @@ struct peer_metrics {
     std::uint64_t frames_received = 0;
     std::uint64_t bytes_received = 0;
     bool connected = false;             ///< the outbound connection is up now
+    std::uint64_t connects = 0;         ///< outbound connections established (handshake acknowledged)
+    std::uint64_t connect_failures = 0; ///< failed connection attempts and lost connections
+    /// Attempts whose handshake got no acknowledgement in time: something
+    /// accepted the connection and never delivered it (a proxy or a
+    /// half-open path). Also in connect_failures.
+    std::uint64_t handshake_ack_timeouts = 0;
     /// Leader only (has_match false otherwise): the follower's acknowledged
     /// log length and how far it trails this node's last index.
     bool has_match = false;
@@ -107,6 +113,14 @@ struct node_metrics {
     histogram disk_round_latency;
     /// Log entries written per disk round (group commit: many appends, one sync).
     histogram disk_round_entries;
+    /// Inbound connections the transport refused or closed: handshakes
+    /// refused (wrong cluster, sender or version, malformed, timed out, TLS
+    /// refused), of which TLS handshakes that failed, frames too large or
+    /// undecodable, and connections over max_inbound_connections.
+    std::uint64_t handshakes_rejected = 0;
+    std::uint64_t tls_handshakes_failed = 0;
+    std::uint64_t bad_frames = 0;
+    std::uint64_t inbound_rejected = 0;
     /// One per configured peer other than this node, by ascending id.
     std::vector<peer_metrics> peers;
     /// The last few leaders learned of, oldest first.
