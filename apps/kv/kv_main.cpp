@@ -413,6 +413,9 @@ private:
             json::object po;
             po["id"] = p.id;
             po["connected"] = p.connected;
+            po["connects"] = p.connects;
+            po["connect_failures"] = p.connect_failures;
+            po["handshake_ack_timeouts"] = p.handshake_ack_timeouts;
             if (p.has_match) {
                 po["match_index"] = p.match_index;
                 po["lag"] = p.match_lag;

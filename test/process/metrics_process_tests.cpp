@@ -28,6 +28,12 @@ double value_or_zero(const prom_text& t, const std::string& name, const std::str
     return s ? s->value : 0;
 }
 
+std::size_t occurrences(const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto i = text.find(what); i != std::string::npos; i = text.find(what, i + what.size())) ++n;
+    return n;
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(metrics_endpoints)
@@ -77,6 +83,10 @@ BOOST_AUTO_TEST_CASE(metrics_status_page_and_kvctl_status_on_a_running_cluster) 
     BOOST_TEST_REQUIRE(status.has_value());
     BOOST_TEST(status->body.find("\"members\":[1,2,3]") != std::string::npos, status->body);
     BOOST_TEST(status->body.find("\"leader_changes\":[{") != std::string::npos, status->body);
+    // and each peer's connection health: on loopback every handshake is
+    // acknowledged.
+    BOOST_TEST(occurrences(status->body, "\"handshake_ack_timeouts\":0") == 2u, status->body);
+    BOOST_TEST(occurrences(status->body, "\"connect_failures\":") == 2u, status->body);
 
     // kvctl status: a header and one row of 13 columns per peer (peer role
     // term leader commit applied last snapshot start held lag keys digest),
@@ -126,16 +136,6 @@ BOOST_AUTO_TEST_CASE(metrics_status_page_and_kvctl_status_on_a_running_cluster) 
     std::filesystem::remove(file);
     BOOST_TEST(check.status == 0, "promtool check metrics:\n" << check.output);
 }
-
-namespace {
-
-std::size_t occurrences(const std::string& text, const std::string& what) {
-    std::size_t n = 0;
-    for (auto i = text.find(what); i != std::string::npos; i = text.find(what, i + what.size())) ++n;
-    return n;
-}
-
-} // namespace
 
 // The status page's script run by a real browser (Debian's chromium,
 // headless): the DOM it renders shows the three members and the leader.
