@@ -12,6 +12,7 @@
 #include "detail/broadcast_waiters.hpp"
 #include "detail/disk_writer.hpp"
 #include "detail/metrics_recorder.hpp"
+#include "detail/strand_executor.hpp"
 
 #include <boost/asio/append.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -59,7 +60,7 @@ constexpr std::size_t max_entry_frame_overhead = 256;
 // actions are carried out lives in the runner, not here.
 struct node::impl : std::enable_shared_from_this<impl>, runner_host {
     impl(asio::any_io_executor ex, node_options o, std::unique_ptr<persister> p)
-        : strand(asio::make_strand(ex)),
+        : strand(detail::make_strand_executor(ex)),
           executor(ex),
           opts(std::move(o)),
           storage(std::move(p)),
@@ -69,7 +70,7 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
           rng(opts.seed ? opts.seed : std::random_device{}()) {}
 
     // ---- strand only ----
-    asio::strand<asio::any_io_executor> strand;
+    asio::any_io_executor strand;   // detail::make_strand_executor
     asio::any_io_executor executor;            // the transport's sockets run on it too
     node_options opts;
     std::unique_ptr<persister> storage;
@@ -426,7 +427,9 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
     template <class Signature, class... Args>
     void complete(detail::pending_handler<Signature> w, Args... args) {
         asio::post(strand, [self = shared_from_this(), w = std::move(w), args...]() mutable {
-            auto ex = asio::get_associated_executor(w.handler, self->strand);
+            // w.work is the handler's associated executor (with outstanding
+            // work, released once the handler is dispatched to it).
+            const asio::any_completion_executor ex = std::move(w.work);
             asio::dispatch(ex, asio::append(std::move(w.handler), std::move(args)...));
         });
         // A closed loop of clients answers each completion with its next

@@ -6,6 +6,7 @@
 #include "detail/listener.hpp"
 #include "detail/peer_link.hpp"
 #include "detail/peer_stream.hpp"
+#include "detail/strand_executor.hpp"
 #include "detail/transport_state.hpp"
 
 #include <raftlite/codec.hpp>
@@ -72,7 +73,7 @@ void tune_peer_socket(boost::asio::ip::tcp::socket& s) {
 
 transport_state::transport_state(boost::asio::any_io_executor ex, transport_options options,
                                  transport::message_handler handler)
-    : strand(boost::asio::make_strand(ex)), opts(std::move(options)),
+    : strand(make_strand_executor(ex)), opts(std::move(options)),
       on_message(std::move(handler)),
       handshake_ack_frame([this] {
           std::vector<char> f;

@@ -4,6 +4,8 @@
 #ifndef RAFTLITE_DETAIL_BROADCAST_WAITERS_HPP
 #define RAFTLITE_DETAIL_BROADCAST_WAITERS_HPP
 
+#include "strand_executor.hpp"
+
 #include <raftlite/node.hpp>
 
 #include <boost/asio/any_completion_executor.hpp>
@@ -22,17 +24,21 @@ namespace raftlite::detail {
 
 /// A pending operation's handler with the outstanding work it keeps on its
 /// associated executor (as Asio's own operations do: that executor's run()
-/// does not return while the operation is pending).
+/// does not return while the operation is pending). `work` is also where the
+/// handler runs.
 template <class Signature>
 struct pending_handler {
     boost::asio::any_completion_handler<Signature> handler;
     boost::asio::any_completion_executor work;
 
-    template <class Executor>
-    pending_handler(boost::asio::any_completion_handler<Signature> h, const Executor& fallback)
-        : handler(std::move(h)),
-          work(boost::asio::prefer(boost::asio::get_associated_executor(handler, fallback),
-                                   boost::asio::execution::outstanding_work.tracked)) {}
+    /// `strand`: the node's (make_strand_executor), for a handler with no
+    /// executor of its own.
+    pending_handler(boost::asio::any_completion_handler<Signature> h, const boost::asio::any_io_executor& strand)
+        : handler(std::move(h)), work(with_concrete_strand(strand, [this](const auto& fallback) {
+              return boost::asio::any_completion_executor(
+                  boost::asio::prefer(boost::asio::get_associated_executor(handler, fallback),
+                                      boost::asio::execution::outstanding_work.tracked));
+          })) {}
 };
 
 template <class Signature>

@@ -85,7 +85,9 @@ class listener;
 class inbound_session;
 class peer_link;
 
-using strand_type = boost::asio::strand<boost::asio::any_io_executor>;
+/// The transport's strand (make_strand_executor): every socket, timer and
+/// handler of the transport runs on it.
+using strand_type = boost::asio::any_io_executor;
 
 /// Socket options for every peer connection: no Nagle delay, and dead peers
 /// detected by the kernel (keepalive probes on idle connections, a bound on
