@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "kv_config.hpp"
+#include "config/peer_config_text.hpp"
 #include "tls/tls_certs.hpp"
 
 #include <filesystem>
@@ -16,31 +17,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string base = R"([cluster]
-id = c
-[node]
-id = 1
-listen = 127.0.0.1:7101
-data_dir = data/n1
-[peers]
-1 = 127.0.0.1:7101
-2 = 127.0.0.1:7102
-)";
-
 /// The config, as if read from a file in the test certificates' directory,
 /// so that relative paths point at them.
 kv_config parse(const std::string& extra) {
-    return parse_kv_config(base + extra, testing::test_certs::get().dir / "n1.ini");
+    return parse_kv_config(test::two_peer_config + extra, testing::test_certs::get().dir / "n1.ini");
 }
 
 /// The error parsing `extra` gives; empty when it parses.
 std::string error_of(const std::string& extra) {
-    try {
-        parse(extra);
-    } catch (const config_error& e) {
-        return e.what();
-    }
-    return {};
+    return test::config_error_of([&] { parse(extra); });
 }
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
@@ -129,10 +114,10 @@ BOOST_AUTO_TEST_CASE(errors) {
 // kvctl reads [kv] where present and skips peers without it.
 BOOST_AUTO_TEST_CASE(optional_section) {
     std::optional<kv_settings> kv;
-    auto c = parse_config(base, "/x/n1.ini", {kv_section(kv, false)});
+    auto c = parse_config(test::two_peer_config, "/x/n1.ini", {kv_section(kv, false)});
     BOOST_TEST(c.node.core.self == 1u);
     BOOST_TEST(!kv.has_value());
-    parse_config(base + "[kv]\nlisten = h:1\n", "/x/n1.ini", {kv_section(kv, false)});
+    parse_config(test::two_peer_config + "[kv]\nlisten = h:1\n", "/x/n1.ini", {kv_section(kv, false)});
     BOOST_REQUIRE(kv.has_value());
     BOOST_TEST(kv->http.address == "h");
 }

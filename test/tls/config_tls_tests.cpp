@@ -2,6 +2,7 @@
 // options. (The [kv] TLS keys are the kv app's: test/kv/kv_config_tests.cpp.)
 #include <boost/test/unit_test.hpp>
 
+#include "config/peer_config_text.hpp"
 #include "tls_certs.hpp"
 
 #include <raftlite/config.hpp>
@@ -16,31 +17,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string base = R"([cluster]
-id = c
-[node]
-id = 1
-listen = 127.0.0.1:7101
-data_dir = data/n1
-[peers]
-1 = 127.0.0.1:7101
-2 = 127.0.0.1:7102
-)";
-
 /// The config, as if read from a file in the certificates' directory, so
 /// that relative paths point at them.
 raft_config parse(const std::string& extra) {
-    return parse_config(base + extra, test_certs::get().dir / "n1.ini");
+    return parse_config(test::two_peer_config + extra, test_certs::get().dir / "n1.ini");
 }
 
 /// The error parsing `extra` gives; empty when it parses.
 std::string error_of(const std::string& extra) {
-    try {
-        parse(extra);
-    } catch (const config_error& e) {
-        return e.what();
-    }
-    return {};
+    return test::config_error_of([&] { parse(extra); });
 }
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
