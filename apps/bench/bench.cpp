@@ -863,7 +863,7 @@ sequence_check check_sequences(std::vector<child>& peers, std::chrono::seconds p
 
 void csv_header() {
     std::cout << "nodes,rtt_ms,jitter_ms,loss,lossy_follower,clients,payload,durability,workload,ops_per_s,p50_us,p90_us,"
-                 "p99_us,p999_us,errors,fdatasync_per_s,loopback_rtt_us,relay_rtt_us,network\n";
+                 "p99_us,p999_us,errors,fdatasync_per_s,loopback_rtt_us,relay_rtt_us,network,completions_per_drain\n";
 }
 
 void csv_line(const settings& s, double lossy, const figures& f, double fsyncs, double rtt, double relay_rtt,
@@ -873,7 +873,7 @@ void csv_line(const settings& s, double lossy, const figures& f, double fsyncs, 
               << s.durability << "," << s.workload << "," << std::setprecision(1) << f.ops << ","
               << f.h.percentile_us(0.5) << "," << f.h.percentile_us(0.9) << "," << f.h.percentile_us(0.99) << ","
               << f.h.percentile_us(0.999) << "," << f.errors << "," << fsyncs << "," << rtt << "," << relay_rtt << ","
-              << network << "\n";
+              << network << "," << s.completions_per_drain << "\n";
 }
 
 int run_parent(const char* self, settings s) {

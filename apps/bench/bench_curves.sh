@@ -3,9 +3,11 @@
 # nodes, one short run each, into one CSV; then plot_curves.sh draws them.
 #
 #   apps/bench/bench_curves.sh [--clients "1 4 16 64 256"] [--rtt "1 10 50"]
-#       [--nodes "3 5"] [--seconds 3] [--durability fsync|none]
+#       [--nodes "3 5"] [--seconds 3] [--durability fsync|none] [--drain 16]
 #       [--csv docs/wan-curves.csv] [--svg-prefix docs/wan] [-- extra raftlite-bench options]
 #
+# --drain is raftlite-bench --completions-per-drain, the setting for
+# wide-area links (node_options::completions_per_drain; 0 turns it off).
 # Every run prints its own references (fdatasync/s, loopback RTT, RTT through
 # the relay) in its CSV line. Needs root for the network namespaces (add
 # --no-netns after `--` to run the relay on loopback instead).
@@ -17,6 +19,7 @@ RTTS="1 10 50"
 NODES="3 5"
 SECONDS_EACH=3
 DURABILITY=fsync
+DRAIN=16
 CSV=docs/wan-curves.csv
 SVG_PREFIX=docs/wan
 BENCH=${RAFTLITE_BENCH:-stage/bin/raftlite-bench}
@@ -28,6 +31,7 @@ while (($#)); do
         --nodes) NODES=$2; shift 2 ;;
         --seconds) SECONDS_EACH=$2; shift 2 ;;
         --durability) DURABILITY=$2; shift 2 ;;
+        --drain) DRAIN=$2; shift 2 ;;
         --csv) CSV=$2; shift 2 ;;
         --svg-prefix) SVG_PREFIX=$2; shift 2 ;;
         --) shift; EXTRA=("$@"); break ;;
@@ -45,7 +49,7 @@ for nodes in $NODES; do
         for clients in $CLIENTS; do
             echo "bench_curves: nodes $nodes, rtt $rtt ms, $clients clients" >&2
             if ! "$BENCH" --csv --nodes "$nodes" --rtt-ms "$rtt" --clients "$clients" --seconds "$SECONDS_EACH" \
-                    --warmup 1 --durability "$DURABILITY" "${EXTRA[@]}" >"$tmp" 2>"$tmp.err"; then
+                    --warmup 1 --durability "$DURABILITY" --completions-per-drain "$DRAIN" "${EXTRA[@]}" >"$tmp" 2>"$tmp.err"; then
                 echo "bench_curves: run failed:" >&2; tail -5 "$tmp.err" >&2; rm -f "$tmp.err"; exit 1
             fi
             if ((header_written == 0)); then head -1 "$tmp" >"$CSV"; header_written=1; fi

@@ -17,6 +17,10 @@ rtts=$(tail -n +2 "$CSV" | cut -d, -f"$RTT" | sort -un | tr '\n' ' ')
 nodes=$(tail -n +2 "$CSV" | cut -d, -f"$NODES" | sort -un | tr '\n' ' ')
 fsync=$(tail -n +2 "$CSV" | cut -d, -f"$(col fdatasync_per_s)" | sort -n | sed -n '1p;$p' | paste -sd- -)
 durability=$(tail -n +2 "$CSV" | cut -d, -f"$(col durability)" | sort -u | paste -sd/ -)
+# CSVs written before the column existed were all with drains off (0).
+drain_col=$(col completions_per_drain || true)
+drains=0
+[[ -n $drain_col ]] && drains=$(tail -n +2 "$CSV" | cut -d, -f"$drain_col" | sort -un | paste -sd/ -)
 
 # One data block per (nodes, rtt), sorted by clients, without lossy-follower lines.
 data=$(mktemp)
@@ -45,7 +49,7 @@ gnuplot <<GP
 set terminal svg size 900,560 dynamic font 'sans,12'
 set datafile separator ' '
 set output '$PREFIX-throughput.svg'
-set title "raftlite-bench: committed ops/s against clients (closed loop, 256 B, durability $durability)\nfdatasync/s of the runs: $fsync"
+set title "raftlite-bench: committed ops/s against clients (closed loop, 256 B, durability $durability, completions per drain $drains)\nfdatasync/s of the runs: $fsync"
 set xlabel 'clients'
 set ylabel 'ops/s'
 set logscale xy
