@@ -2,6 +2,7 @@
 // leader is known, bounded, retried, deduplicated, and always answered: a
 // forwarded broadcast is never lost silently.
 #include "core_test_util.hpp"
+#include "../test_access.hpp"
 
 using namespace raftlite;
 using namespace raftlite::test;
@@ -197,6 +198,40 @@ BOOST_AUTO_TEST_CASE(unanswered_forward_is_retried_after_forward_retry_after_log
     BOOST_TEST(fw[0].first == 1u);
     BOOST_TEST(fw[0].second.request == 4u);
     BOOST_TEST(fw[0].second.search_from == 0u);   // unchanged: where to look for the first copy
+}
+
+// The forwards that reach a leader in one driver turn are appended as they
+// arrive and replicated together when the turn ends (core::end_turn): one
+// log_request per follower carrying them all, as for the broadcasts of a
+// turn, instead of a one-entry request each (what the broken variant,
+// replicate_each_forward, sends).
+BOOST_AUTO_TEST_CASE(forwards_of_one_turn_leave_in_one_log_request_per_follower) {
+    for (const bool broken : {false, true}) {
+        BOOST_TEST_CONTEXT("broken variant " << broken) {
+            core c(make_config(1, 3));
+            establish_leader(c);
+            detail::core_test_access::faults(c).replicate_each_forward = broken;
+            const index_t before = c.log().length();
+            output o;
+            c.step(recv(2, 1, forward_request{7, before, make_bytes("a")}), o);
+            c.step(recv(3, 1, forward_request{8, before, make_bytes("b")}), o);
+            c.step(recv(2, 1, forward_request{9, before, make_bytes("c")}), o);
+            BOOST_TEST(of_type<forward_response>(o.messages).size() == 3u);
+            BOOST_TEST(o.append.size() == 3u);
+            c.end_turn(o);
+            bool one_request_each = true;
+            for (node_id f : {node_id{2}, node_id{3}}) {
+                const auto requests = between<log_request>(o.messages, 1, f);
+                one_request_each = one_request_each && requests.size() == 1 &&
+                                   requests[0].prefix_len == before && requests[0].suffix.size() == 3;
+            }
+            BOOST_TEST(one_request_each == !broken);
+            // A second end of turn owes nothing.
+            output again;
+            c.end_turn(again);
+            BOOST_TEST(again.messages.empty());
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(leader_does_not_append_a_retried_forward_twice) {

@@ -262,6 +262,38 @@ BOOST_AUTO_TEST_CASE(broadcasts_fed_together_share_a_write_and_each_completes) {
     BOOST_TEST(f.host.outcomes[4].ec == make_error_code(errc::stopped));
 }
 
+// The forwards a leader takes in one turn leave together when the runner
+// carries the turn out (flush ends the core's turn, core::end_turn): one
+// log_request per follower holding both.
+BOOST_AUTO_TEST_CASE(forwards_fed_together_leave_in_one_log_request_per_follower) {
+    fixture f(3, 1, true);
+    f.r->step(election_timeout{});
+    if (f.r->raft().role() == role::pre_candidate) {
+        vote_response yes{f.r->raft().current_term() + 1, true};
+        yes.pre_vote = true;
+        f.r->step(recv(2, 1, yes));
+    }
+    f.r->step(recv(2, 1, vote_response{f.r->raft().current_term(), true}));
+    BOOST_REQUIRE(f.r->raft().role() == role::leader);
+    // Both followers take the no-op: both are replicating.
+    const term_t t = f.r->raft().current_term();
+    const index_t n = f.r->raft().log().length();
+    for (node_id p : {node_id{2}, node_id{3}})
+        f.r->step(recv(p, 1, log_response{t, n, true, n - 1}));
+    BOOST_REQUIRE_EQUAL(f.r->raft().commit_length(), n);
+    const std::size_t sent = f.host.sent.size();
+    f.r->feed(recv(2, 1, forward_request{7, n, make_bytes("a")}));
+    f.r->feed(recv(3, 1, forward_request{8, n, make_bytes("b")}));
+    f.r->flush();
+    const std::vector<envelope> after(f.host.sent.begin() + static_cast<std::ptrdiff_t>(sent), f.host.sent.end());
+    for (node_id p : {node_id{2}, node_id{3}}) {
+        const auto requests = between<log_request>(after, 1, p);
+        BOOST_REQUIRE_EQUAL(requests.size(), 1u);
+        BOOST_TEST(requests[0].prefix_len == n);
+        BOOST_TEST(requests[0].suffix.size() == 2u);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(an_abandoned_broadcast_reports_once) {
     fixture f(3);
     const std::uint64_t req = f.r->broadcast(make_bytes("x"));   // held: no leader known

@@ -278,10 +278,10 @@ BOOST_AUTO_TEST_CASE(membership_churn_regressions) {
 // checks catch it (world_config::wipe_removed).
 BOOST_AUTO_TEST_CASE(a_removed_server_back_with_a_wiped_disk_is_caught) {
     // `sim --seeds 1..400 --membership-changes 500 --wipe-removed --steps
-    // 20000` fails seeds 69 and 299 (leader completeness). (The seeds move
+    // 20000` fails seeds 163 and 181 (leader completeness). (The seeds move
     // whenever the schedules do: run that line and take the new ones.)
     std::string caught;
-    for (std::uint64_t seed : {69, 299}) {
+    for (std::uint64_t seed : {163, 181}) {
         world_config c = sweep_config(seed, seed % 2 ? 3 : 5, 20000);
         if (seed % 4 >= 2) apply_snapshot_settings(c, seed);
         apply_churn_settings(c);

@@ -169,6 +169,12 @@ void core::step(const event& e, output& out) {
     check_invariants();
 }
 
+void core::end_turn(output& out) {
+    if (!replication_owed_) return;
+    replication_owed_ = false;
+    if (current_role_ == role::leader) replicate_to_all(out);
+}
+
 index_t core::acked_length(node_id f) const noexcept {
     if (f == cfg_.self) return current_role_ == role::leader ? durable_length_ : 0;
     auto it = followers_.find(f);
@@ -1624,7 +1630,15 @@ void core::on_forward_request(node_id from, const forward_request& m, output& ou
         } else if (!found && log_.length() - commit_length_ >= cfg_.max_uncommitted) {
             r.result = forward_response::status::busy;
         } else {
-            r.index = found ? *found : append_local(entry_kind::application, origin, m.payload, out);
+            if (found) {
+                r.index = *found;
+            } else {
+                // Replicated at the end of the driver's turn with every
+                // other forward of the turn (end_turn).
+                r.index = append_local(entry_kind::application, origin, m.payload, out,
+                                       faults_.replicate_each_forward);
+                replication_owed_ = !faults_.replicate_each_forward;
+            }
             r.term = log_.term_at(r.index);
             r.result = forward_response::status::accepted;
         }

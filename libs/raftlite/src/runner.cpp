@@ -179,7 +179,9 @@ std::uint64_t runner::feed_broadcasts(std::vector<shared_bytes> payloads) {
 void runner::flush() {
     if (flushing_) return;
     flushing_ = true;
-    while (running_ && !out_.empty()) {
+    while (running_) {
+        core_->end_turn(out_);
+        if (out_.empty()) break;
         output o;
         std::swap(o, out_);
         carry_out(o);

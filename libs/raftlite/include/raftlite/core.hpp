@@ -282,7 +282,20 @@ public:
     /// Feeds one event; appends the actions to `out` (which may already hold
     /// actions of earlier events of the same driver turn: group commit).
     void step(const event& e, output& out);
-    output step(const event& e) { output o; step(e, o); return o; }
+    /// One event that is a driver turn of its own (step, then end_turn).
+    output step(const event& e) {
+        output o;
+        step(e, o);
+        end_turn(o);
+        return o;
+    }
+    /// The driver's turn is over: appends the actions the turn's events left
+    /// owing. A leader appends the forwards of a turn as they arrive and
+    /// replicates them here, together: one log_request per follower for the
+    /// lot, as for the broadcasts of a turn (broadcast_batch). A driver calls
+    /// it after feeding what arrived together, before carrying the output
+    /// out (runner::flush does).
+    void end_turn(output& out);
 
     /// The first actions after construction: arms the election timer.
     output start();
@@ -615,6 +628,7 @@ private:
     std::uint64_t log_requests_seen_ = 0;                 ///< log_requests taken as follower, ever
     std::multimap<index_t, std::uint64_t> pending_by_index_;   ///< appended ones, by entry index (two may claim one index: a stale answer and our own entry)
     core_stats stats_;
+    bool replication_owed_ = false;    ///< leader: forwards appended this turn, not yet replicated (end_turn)
     detail::core_faults faults_;       ///< all off outside the simulator's broken-core tests
 };
 

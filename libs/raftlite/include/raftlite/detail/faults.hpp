@@ -75,6 +75,10 @@ struct core_faults {
     /// addition was undone after it received it), it hears from no leader
     /// again (thesis §4.2.2), so they wait for ever.
     bool hold_forwarded_forever = false;
+    /// A leader replicates each forwarded entry as it appends it, so the
+    /// forwards of one driver turn leave as a one-entry log_request each
+    /// per follower instead of one for them all (core::end_turn).
+    bool replicate_each_forward = false;
 };
 
 /// Broken driver rules inside raftlite::runner.
