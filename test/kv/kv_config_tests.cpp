@@ -20,7 +20,7 @@ namespace {
 /// The config, as if read from a file in the test certificates' directory,
 /// so that relative paths point at them.
 kv_config parse(const std::string& extra) {
-    return parse_kv_config(test::two_peer_config + extra, testing::test_certs::get().dir / "n1.ini");
+    return parse_kv_config(test::two_peer_config + extra, test::test_certs::get().dir / "n1.ini");
 }
 
 /// The error parsing `extra` gives; empty when it parses.
@@ -35,7 +35,7 @@ bool contains(const std::string& s, const std::string& part) { return s.find(par
 BOOST_AUTO_TEST_SUITE(kv_config_file)
 
 BOOST_AUTO_TEST_CASE(shipped_local_configs_load) {
-    const auto root = testing::test_certs::get().repo_root;
+    const auto root = test::test_certs::get().repo_root;
     for (node_id n = 1; n <= 3; ++n) {
         auto c = load_kv_config(root / "conf" / "local" / ("n" + std::to_string(n) + ".ini"));
         BOOST_TEST(c.peer.node.core.self == n);
@@ -123,7 +123,7 @@ BOOST_AUTO_TEST_CASE(optional_section) {
 }
 
 BOOST_AUTO_TEST_CASE(tls_keys) {
-    const auto& certs = testing::test_certs::get();
+    const auto& certs = test::test_certs::get();
     auto c = parse("[kv]\nlisten = 127.0.0.1:8101\ntls_cert = kv-server.pem\ntls_key = kv-server.key\nclient_ca = ca.pem\n");
     BOOST_TEST(serves_https(c.http));
     BOOST_TEST(c.http.tls_cert_file == certs.file("kv-server.pem"));

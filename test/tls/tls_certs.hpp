@@ -36,10 +36,4 @@ public:
 
 } // namespace raftlite::test
 
-namespace raftlite {
-// The test helpers' namespace was raftlite::testing; transport_tls_tests.cpp
-// still names it so. Remove once that file says raftlite::test.
-namespace testing = test;
-} // namespace raftlite
-
 #endif

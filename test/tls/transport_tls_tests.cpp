@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "tls_certs.hpp"
+#include "../transport/transport_fixture.hpp"
 
 #include <raftlite/codec.hpp>
 #include <raftlite/detail/transport_test_access.hpp>
@@ -24,7 +25,7 @@
 #include <vector>
 
 using namespace raftlite;
-using namespace raftlite::testing;
+using raftlite::test::test_certs;
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -33,51 +34,22 @@ namespace {
 
 const char* const cluster = "tls-test";
 
-struct net_fixture {
-    asio::io_context ioc;
+// The transport tests' fixture (one io_context driven by the test thread),
+// with the test certificates.
+struct net_fixture : raftlite::test::net_fixture {
     const test_certs& certs = test_certs::get();
-
-    template <class Pred>
-    bool run_until(Pred done, std::chrono::seconds deadline = 30s) {
-        const auto end = std::chrono::steady_clock::now() + deadline;
-        while (!done()) {
-            if (std::chrono::steady_clock::now() >= end)
-                return false;
-            ioc.restart(); // run_for stops the context when it runs out of work
-            ioc.run_for(5ms);
-        }
-        return true;
-    }
 };
 
-struct inbox {
-    std::vector<envelope> got;
-    transport::message_handler handler() {
-        return [this](envelope e) { got.push_back(std::move(e)); };
-    }
-};
-
-std::uint16_t closed_port(asio::io_context& ioc) {
-    tcp::acceptor a(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    return a.local_endpoint().port();
-}
+using raftlite::test::closed_port;
+using raftlite::test::inbox;
 
 transport_options make_options(node_id self, tls_options tls) {
-    transport_options o;
-    o.cluster_id = cluster;
-    o.self = self;
-    o.listen = {"127.0.0.1", 0};
-    o.reconnect_min = 10ms;
-    o.reconnect_max = 200ms;
+    transport_options o = raftlite::test::make_options(self, {}, cluster);
     o.tls = std::move(tls);
     return o;
 }
 
-std::vector<char> handshake_bytes(node_id sender) {
-    std::vector<char> b;
-    encode_handshake(handshake{cluster, sender, protocol_version}, b);
-    return b;
-}
+std::vector<char> handshake_bytes(node_id sender) { return raftlite::test::handshake_bytes(cluster, sender); }
 
 /// Two transports, a (id_a) and b (id_b), that know each other.
 struct pair_fixture : net_fixture {
