@@ -267,7 +267,9 @@ public:
         flush();
         return r;
     }
-    /// Carries out everything fed so far.
+    /// Ends the core's turn (core::end_turn: what the turn's events left
+    /// owing, such as the replication of the forwards it took) and carries
+    /// out everything fed so far.
     void flush();
     /// A deferred round came back (on the runner's context).
     void disk_round_done(disk_round round, boost::system::error_code ec);
