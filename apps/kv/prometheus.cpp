@@ -122,6 +122,21 @@ std::string format_prometheus(const node_metrics& m, const std::optional<snapsho
         w.sample("broadcasts_total", std::string("outcome=\"") + name + "\"", n);
     w.hist("broadcast_duration_seconds", "Seconds from a broadcast being taken to its outcome.",
            m.broadcast_latency);
+
+    w.family("reads_total", "counter", "Linearizable reads (read index, Raft thesis 6.4) by outcome.");
+    const read_outcomes& rd = m.reads;
+    const std::pair<const char*, std::uint64_t> read_results[] = {
+        {"ready", rd.ready},         {"not_leader", rd.not_leader}, {"busy", rd.busy},
+        {"timed_out", rd.timed_out}, {"stopped", rd.stopped},       {"other", rd.other}};
+    for (const auto& [name, n] : read_results)
+        w.sample("reads_total", std::string("outcome=\"") + name + "\"", n);
+    w.hist("read_duration_seconds", "Seconds from a read being taken to its read index or failure.",
+           m.read_latency);
+    w.single("read_rounds_total", "counter",
+             "Heartbeat rounds this node began as leader to confirm read indexes.", m.read_rounds);
+    w.single("lease_reads_total", "counter",
+             "Reads this node served as leader under its lease, without a heartbeat round.", m.lease_reads);
+
     w.hist("disk_round_duration_seconds", "Seconds to write and fsync one disk round.",
            m.disk_round_latency);
     w.hist("disk_round_entries", "Log entries written per disk round (group commit).",

@@ -211,4 +211,53 @@ BOOST_AUTO_TEST_CASE(a_refused_broadcast_counts_its_outcome) {
     io.join();
 }
 
+// Reads (thesis §6.4): each counts once, with its latency, on the node that
+// was asked; the leader counts the heartbeat rounds that confirmed them; a
+// read asked of a stopped node counts as stopped.
+BOOST_AUTO_TEST_CASE(counters_and_histograms_match_the_reads) {
+    local_cluster c(3);
+    c.start_all();
+    const node_id leader = c.wait_for_leader();
+    BOOST_REQUIRE(leader != no_node);
+    const node_id follower = leader == 1 ? 2 : 1;
+    // The leader's no-op must commit before it serves reads.
+    std::vector<std::future<index_t>> writes;
+    writes.push_back(c.at(leader).async_broadcast("w", boost::asio::use_future));
+    BOOST_TEST(wait_all(writes) == 1u);
+
+    constexpr std::size_t on_leader = 7, on_follower = 4;
+    std::vector<std::future<index_t>> reads;
+    for (std::size_t i = 0; i < on_leader; ++i)
+        reads.push_back(c.at(leader).async_read_index(boost::asio::use_future));
+    for (std::size_t i = 0; i < on_follower; ++i)
+        reads.push_back(c.at(follower).async_read_index(boost::asio::use_future));
+    BOOST_TEST(wait_all(reads) == on_leader + on_follower);
+
+    const node_metrics lm = c.at(leader).metrics();
+    BOOST_TEST(lm.reads.ready == on_leader);
+    BOOST_TEST(lm.reads.total() == on_leader);
+    BOOST_TEST(lm.read_latency.count == on_leader);
+    check_histogram(lm.read_latency);
+    // At least one round confirmed the leader's own reads; the follower's
+    // were confirmed by the leader too, so by rounds the leader counts.
+    BOOST_TEST(lm.read_rounds >= 1u);
+    BOOST_TEST(lm.lease_reads == 0u);   // leases are off by default
+
+    const node_metrics fm = c.at(follower).metrics();
+    BOOST_TEST(fm.reads.ready == on_follower);
+    BOOST_TEST(fm.reads.total() == on_follower);
+    BOOST_TEST(fm.read_latency.count == on_follower);
+    BOOST_TEST(fm.read_rounds == 0u);
+
+    auto stopped_future = c.at(follower).async_stop(boost::asio::use_future);
+    BOOST_REQUIRE(stopped_future.wait_for(30s) == std::future_status::ready);
+    auto late = c.at(follower).async_read_index(boost::asio::use_future);
+    BOOST_REQUIRE(late.wait_for(30s) == std::future_status::ready);
+    BOOST_CHECK_THROW(late.get(), boost::system::system_error);
+    const node_metrics stopped = c.at(follower).metrics();
+    BOOST_TEST(stopped.reads.stopped == 1u);
+    BOOST_TEST(stopped.reads.total() == on_follower + 1);
+    BOOST_TEST(stopped.read_latency.count == on_follower + 1);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -46,6 +46,10 @@ BOOST_AUTO_TEST_CASE(metrics_status_page_and_kvctl_status_on_a_running_cluster) 
     constexpr int writes = 6;
     for (int i = 0; i < writes; ++i) BOOST_REQUIRE(c.put("m" + std::to_string(i), "v", 20s));
     BOOST_REQUIRE(c.wait_converged());
+    // A GET on the leader (read_index mode, the default) takes a read index.
+    const auto got = http_call(c.kv_port(*leader), "GET", "/kv/m0");
+    BOOST_TEST_REQUIRE(got.has_value());
+    BOOST_TEST(got->status == 200u);
 
     // Every peer's /metrics follows the format, and together they count the writes.
     double committed = 0;
@@ -64,6 +68,9 @@ BOOST_AUTO_TEST_CASE(metrics_status_page_and_kvctl_status_on_a_running_cluster) 
         if (id == *leader) {
             leader_text = r->body;
             BOOST_TEST(value_or_zero(t, "raftlite_role", "role", "leader") == 1);
+            BOOST_TEST(value_or_zero(t, "raftlite_reads_total", "outcome", "ready") >= 1);
+            BOOST_TEST(value_or_zero(t, "raftlite_read_duration_seconds_count") >= 1);
+            BOOST_TEST(value_or_zero(t, "raftlite_read_rounds_total") >= 1);
             for (const char* peer : {"1", "2", "3"})
                 if (std::to_string(id) != peer)
                     BOOST_TEST(t.find("raftlite_peer_match_lag_entries", "peer", peer), "no lag for " << peer);

@@ -11,6 +11,12 @@ std::vector<double> broadcast_latency_bounds() {
     return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 }
 
+// A read index takes a heartbeat round to a quorum (or nothing under a
+// lease): tens of microseconds on one machine, a round trip across a network.
+std::vector<double> read_latency_bounds() {
+    return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+}
+
 // fdatasync: tens of microseconds on a cache with power-loss protection, tens
 // of milliseconds on a spinning disk, seconds when the device struggles.
 std::vector<double> disk_round_latency_bounds() {
@@ -24,49 +30,80 @@ std::vector<double> disk_round_entries_bounds() {
 
 namespace detail {
 
+namespace {
+
+// What an operation's error code says, in the words of the outcome counters.
+// The count_outcome tables below list a counter for each, in this order.
+enum class outcome { ok, not_leader, superseded, busy, timed_out, stopped, storage_failed, other };
+constexpr std::size_t outcome_kinds = static_cast<std::size_t>(outcome::other) + 1;
+
+outcome outcome_of(boost::system::error_code ec) {
+    if (!ec) return outcome::ok;
+    if (ec.category() != raftlite_category()) return outcome::other;
+    switch (static_cast<errc>(ec.value())) {
+    case errc::not_leader: return outcome::not_leader;
+    case errc::superseded: return outcome::superseded;
+    case errc::busy: return outcome::busy;
+    case errc::timed_out: return outcome::timed_out;
+    case errc::stopped: return outcome::stopped;
+    case errc::storage_failed: return outcome::storage_failed;
+    default: return outcome::other;
+    }
+}
+
+} // namespace
+
+void count_outcome(broadcast_outcomes& o, boost::system::error_code ec) {
+    std::uint64_t* const counter[outcome_kinds] = {
+        &o.committed, &o.not_leader, &o.superseded,     &o.busy,
+        &o.timed_out, &o.stopped,    &o.storage_failed, &o.other};
+    ++*counter[static_cast<std::size_t>(outcome_of(ec))];
+}
+
+// A read cannot be superseded; a storage failure counts as other.
+void count_outcome(read_outcomes& o, boost::system::error_code ec) {
+    std::uint64_t* const counter[outcome_kinds] = {
+        &o.ready,     &o.not_leader, &o.other, &o.busy,
+        &o.timed_out, &o.stopped,    &o.other, &o.other};
+    ++*counter[static_cast<std::size_t>(outcome_of(ec))];
+}
+
 metrics_recorder::metrics_recorder()
-    : broadcast_latency_(broadcast_latency_bounds()),
+    : broadcasts_(broadcast_latency_bounds()),
+      reads_(read_latency_bounds()),
       disk_round_latency_(disk_round_latency_bounds()),
       disk_round_entries_(disk_round_entries_bounds()) {}
 
 void metrics_recorder::broadcast_started(std::uint64_t request) {
     std::lock_guard<std::mutex> lock(mutex_);
-    started_[request] = clock::now();
+    broadcasts_.begin(request, clock::now());
 }
 
 void metrics_recorder::broadcast_finished(std::uint64_t request, boost::system::error_code ec) {
     const auto now = clock::now();
     std::lock_guard<std::mutex> lock(mutex_);
-    auto it = started_.find(request);
-    if (it == started_.end()) return;
-    count_outcome(ec, std::chrono::duration<double>(now - it->second).count());
-    started_.erase(it);
+    broadcasts_.end(request, ec, now);
 }
 
 void metrics_recorder::broadcast_refused(boost::system::error_code ec) {
     std::lock_guard<std::mutex> lock(mutex_);
-    count_outcome(ec, 0.0);
+    broadcasts_.count(ec, 0.0);
 }
 
-void metrics_recorder::count_outcome(boost::system::error_code ec, double seconds) {
-    broadcast_latency_.observe(seconds);
-    if (!ec) {
-        ++outcomes_.committed;
-        return;
-    }
-    if (ec.category() != raftlite_category()) {
-        ++outcomes_.other;
-        return;
-    }
-    switch (static_cast<errc>(ec.value())) {
-    case errc::not_leader: ++outcomes_.not_leader; break;
-    case errc::superseded: ++outcomes_.superseded; break;
-    case errc::busy: ++outcomes_.busy; break;
-    case errc::timed_out: ++outcomes_.timed_out; break;
-    case errc::stopped: ++outcomes_.stopped; break;
-    case errc::storage_failed: ++outcomes_.storage_failed; break;
-    default: ++outcomes_.other; break;
-    }
+void metrics_recorder::read_started(std::uint64_t request) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    reads_.begin(request, clock::now());
+}
+
+void metrics_recorder::read_finished(std::uint64_t request, boost::system::error_code ec) {
+    const auto now = clock::now();
+    std::lock_guard<std::mutex> lock(mutex_);
+    reads_.end(request, ec, now);
+}
+
+void metrics_recorder::read_refused(boost::system::error_code ec) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    reads_.count(ec, 0.0);
 }
 
 void metrics_recorder::leader_seen(term_t term, node_id leader) {
@@ -101,6 +138,8 @@ node_metrics metrics_recorder::snapshot(const node_status& s) const {
     m.running = s.running;
     m.elections_started = s.core.elections_started;
     m.terms_as_leader = s.core.terms_as_leader;
+    m.read_rounds = s.core.read_rounds;
+    m.lease_reads = s.core.lease_reads;
     m.handshakes_rejected = s.transport.handshakes_rejected;
     m.tls_handshakes_failed = s.transport.tls_handshakes_failed;
     m.bad_frames = s.transport.bad_frames;
@@ -127,8 +166,10 @@ node_metrics metrics_recorder::snapshot(const node_status& s) const {
     }
     std::lock_guard<std::mutex> lock(mutex_);
     m.leader_changes = leader_changes_;
-    m.broadcasts = outcomes_;
-    m.broadcast_latency = broadcast_latency_;
+    m.broadcasts = broadcasts_.outcomes;
+    m.broadcast_latency = broadcasts_.latency;
+    m.reads = reads_.outcomes;
+    m.read_latency = reads_.latency;
     m.disk_round_latency = disk_round_latency_;
     m.disk_round_entries = disk_round_entries_;
     m.recent_leader_changes.assign(leaders_.begin(), leaders_.end());

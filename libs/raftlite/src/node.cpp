@@ -322,6 +322,7 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
     }
 
     void read_done(std::uint64_t request, boost::system::error_code ec, index_t index) override {
+        metrics.read_finished(request, ec);
         auto w = read_waiters.take(request);
         if (!w) return;
         // With a delivery executor, the deliveries up to `index` were posted
@@ -634,6 +635,7 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
 
     void read(detail::broadcast_waiters::waiter w, cancel_state& cancel) {
         if (!running || !run->running()) {
+            metrics.read_refused(closed_reason());
             complete(std::move(w), closed_reason(), index_t{0});
             return;
         }
@@ -641,6 +643,7 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
         // from inside feed_read (a leader of one, or under its lease).
         const std::uint64_t request = run->next_request();
         read_waiters.add(request, std::move(w), clock_type::now() + opts.broadcast_timeout);
+        metrics.read_started(request);
         guarded([&] {
             if (run->feed_read() != request) throw std::logic_error("raftlite::node: read ids out of step");
         });
@@ -797,8 +800,10 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
         }
         for (std::uint64_t request : waiters.requests())
             if (auto w = waiters.take(request)) complete(std::move(*w), boost::system::error_code(reason), index_t{0});
-        for (std::uint64_t request : read_waiters.requests())
+        for (std::uint64_t request : read_waiters.requests()) {
+            metrics.read_finished(request, boost::system::error_code(reason));
             if (auto w = read_waiters.take(request)) complete(std::move(*w), boost::system::error_code(reason), index_t{0});
+        }
         for (std::uint64_t request : change_waiters.requests())
             if (auto w = change_waiters.take(request)) complete(std::move(*w), boost::system::error_code(reason), index_t{0});
         for (std::uint64_t request : transfer_waiters.requests())

@@ -52,6 +52,19 @@ struct broadcast_outcomes {
     }
 };
 
+/// How the application's linearizable reads (node::async_read_index) ended,
+/// one counter per outcome.
+struct read_outcomes {
+    std::uint64_t ready = 0;        ///< the node gave a read index its state covers
+    std::uint64_t not_leader = 0;   ///< no leader known or reachable
+    std::uint64_t busy = 0;         ///< the leader had too many reads waiting
+    std::uint64_t timed_out = 0;
+    std::uint64_t stopped = 0;
+    std::uint64_t other = 0;        ///< any error not named above (a cancelled read, storage failed)
+
+    std::uint64_t total() const noexcept { return ready + not_leader + busy + timed_out + stopped + other; }
+};
+
 /// The transport's counters for one configured peer, and its replication lag.
 struct peer_metrics {
     node_id id = no_node;
@@ -83,6 +96,7 @@ struct leader_change {
 
 /// Bucket bounds the node uses (exposed so that exporters and tests agree).
 std::vector<double> broadcast_latency_bounds();   ///< seconds
+std::vector<double> read_latency_bounds();        ///< seconds
 std::vector<double> disk_round_latency_bounds();  ///< seconds
 std::vector<double> disk_round_entries_bounds();  ///< entries
 
@@ -108,6 +122,15 @@ struct node_metrics {
     /// Seconds from the node taking a broadcast to its outcome, one
     /// observation per outcome counted in `broadcasts`.
     histogram broadcast_latency;
+    /// Linearizable reads (Raft thesis §6.4), by outcome, and the seconds
+    /// from the node taking each to its outcome (one observation per read
+    /// counted in `reads`).
+    read_outcomes reads;
+    histogram read_latency;
+    /// Leader: heartbeat rounds begun to confirm read indexes, and reads
+    /// served under the leader's lease without one (node_options::lease_reads).
+    std::uint64_t read_rounds = 0;
+    std::uint64_t lease_reads = 0;
     /// Seconds to write and sync one disk round on the disk thread (storage
     /// that blocks, e.g. file_persister; rounds with writes only).
     histogram disk_round_latency;

@@ -1,5 +1,5 @@
 // raftlite — where a node records its metrics (raftlite/metrics.hpp). The
-// strand records broadcasts and leaders, the disk thread records its rounds,
+// strand records broadcasts, reads and leaders, the disk thread records its rounds,
 // and node::metrics() reads from any thread: one mutex guards it all (every
 // record is a few additions, so the lock is never held for long).
 #ifndef RAFTLITE_DETAIL_METRICS_RECORDER_HPP
@@ -16,8 +16,42 @@
 #include <deque>
 #include <mutex>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 namespace raftlite::detail {
+
+/// Counts an outcome into its counter (metrics_recorder.cpp).
+void count_outcome(broadcast_outcomes& o, boost::system::error_code ec);
+void count_outcome(read_outcomes& o, boost::system::error_code ec);
+
+/// One kind of operation a node times from being taken to its outcome
+/// (broadcasts, reads): when each began, how many ended each way, and how
+/// long they took. Each counts once: an outcome for a request not begun
+/// here, or already counted, is ignored.
+template <class Outcomes>
+struct timed_operations {
+    using clock = std::chrono::steady_clock;
+
+    explicit timed_operations(std::vector<double> bounds) : latency(std::move(bounds)) {}
+
+    void begin(std::uint64_t request, clock::time_point now) { began[request] = now; }
+    void end(std::uint64_t request, boost::system::error_code ec, clock::time_point now) {
+        auto it = began.find(request);
+        if (it == began.end()) return;
+        count(ec, std::chrono::duration<double>(now - it->second).count());
+        began.erase(it);
+    }
+    /// An operation refused before it began: counted with no duration.
+    void count(boost::system::error_code ec, double seconds) {
+        latency.observe(seconds);
+        count_outcome(outcomes, ec);
+    }
+
+    std::unordered_map<std::uint64_t, clock::time_point> began;
+    Outcomes outcomes;
+    histogram latency;
+};
 
 class metrics_recorder {
 public:
@@ -35,6 +69,13 @@ public:
     void broadcast_finished(std::uint64_t request, boost::system::error_code ec);
     /// A broadcast refused before it reached the runner (strand).
     void broadcast_refused(boost::system::error_code ec);
+    /// The node took read `request` (strand).
+    void read_started(std::uint64_t request);
+    /// The outcome of read `request`; ignored unless read_started saw it
+    /// (strand).
+    void read_finished(std::uint64_t request, boost::system::error_code ec);
+    /// A read refused before it reached the runner (strand).
+    void read_refused(boost::system::error_code ec);
     /// The leader the node knows now (strand; called on every status update,
     /// counts only a new (term, leader) pair).
     void leader_seen(term_t term, node_id leader);
@@ -45,12 +86,9 @@ public:
     node_metrics snapshot(const node_status& status) const;
 
 private:
-    void count_outcome(boost::system::error_code ec, double seconds);
-
     mutable std::mutex mutex_;
-    std::unordered_map<std::uint64_t, clock::time_point> started_;
-    broadcast_outcomes outcomes_;
-    histogram broadcast_latency_;
+    timed_operations<broadcast_outcomes> broadcasts_;
+    timed_operations<read_outcomes> reads_;
     histogram disk_round_latency_;
     histogram disk_round_entries_;
     std::uint64_t leader_changes_ = 0;
