@@ -4,7 +4,10 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <initializer_list>
+#include <string>
 #include <string_view>
+#include <utility>
 
 namespace raftlite::kv {
 
@@ -57,6 +60,13 @@ public:
     void single(std::string_view name, std::string_view type, std::string_view help, V value) {
         family(name, type, help);
         sample(name, {}, value);
+    }
+
+    /// A counter family with one sample per outcome (label `outcome`).
+    void by_outcome(std::string_view name, std::string_view help,
+                    std::initializer_list<std::pair<const char*, std::uint64_t>> outcomes) {
+        family(name, "counter", help);
+        for (const auto& [outcome, n] : outcomes) sample(name, std::string("outcome=\"") + outcome + "\"", n);
     }
 
     void hist(std::string_view name, std::string_view help, const histogram& h) {
@@ -112,24 +122,18 @@ std::string format_prometheus(const node_metrics& m, const std::optional<snapsho
     w.single("leader_changes_total", "counter", "Times this node learned of a new leader or term.",
              m.leader_changes);
 
-    w.family("broadcasts_total", "counter", "Application broadcasts by outcome.");
     const broadcast_outcomes& b = m.broadcasts;
-    const std::pair<const char*, std::uint64_t> outcomes[] = {
-        {"committed", b.committed}, {"not_leader", b.not_leader}, {"superseded", b.superseded},
-        {"busy", b.busy},           {"timed_out", b.timed_out},   {"stopped", b.stopped},
-        {"storage_failed", b.storage_failed}, {"other", b.other}};
-    for (const auto& [name, n] : outcomes)
-        w.sample("broadcasts_total", std::string("outcome=\"") + name + "\"", n);
+    w.by_outcome("broadcasts_total", "Application broadcasts by outcome.",
+                 {{"committed", b.committed}, {"not_leader", b.not_leader}, {"superseded", b.superseded},
+                  {"busy", b.busy}, {"timed_out", b.timed_out}, {"stopped", b.stopped},
+                  {"storage_failed", b.storage_failed}, {"other", b.other}});
     w.hist("broadcast_duration_seconds", "Seconds from a broadcast being taken to its outcome.",
            m.broadcast_latency);
 
-    w.family("reads_total", "counter", "Linearizable reads (read index, Raft thesis 6.4) by outcome.");
     const read_outcomes& rd = m.reads;
-    const std::pair<const char*, std::uint64_t> read_results[] = {
-        {"ready", rd.ready},         {"not_leader", rd.not_leader}, {"busy", rd.busy},
-        {"timed_out", rd.timed_out}, {"stopped", rd.stopped},       {"other", rd.other}};
-    for (const auto& [name, n] : read_results)
-        w.sample("reads_total", std::string("outcome=\"") + name + "\"", n);
+    w.by_outcome("reads_total", "Linearizable reads (read index, Raft thesis 6.4) by outcome.",
+                 {{"ready", rd.ready}, {"not_leader", rd.not_leader}, {"busy", rd.busy},
+                  {"timed_out", rd.timed_out}, {"stopped", rd.stopped}, {"other", rd.other}});
     w.hist("read_duration_seconds", "Seconds from a read being taken to its read index or failure.",
            m.read_latency);
     w.single("read_rounds_total", "counter",

@@ -800,10 +800,8 @@ struct node::impl : std::enable_shared_from_this<impl>, runner_host {
         }
         for (std::uint64_t request : waiters.requests())
             if (auto w = waiters.take(request)) complete(std::move(*w), boost::system::error_code(reason), index_t{0});
-        for (std::uint64_t request : read_waiters.requests()) {
-            metrics.read_finished(request, boost::system::error_code(reason));
+        for (std::uint64_t request : read_waiters.requests())
             if (auto w = read_waiters.take(request)) complete(std::move(*w), boost::system::error_code(reason), index_t{0});
-        }
         for (std::uint64_t request : change_waiters.requests())
             if (auto w = change_waiters.take(request)) complete(std::move(*w), boost::system::error_code(reason), index_t{0});
         for (std::uint64_t request : transfer_waiters.requests())
