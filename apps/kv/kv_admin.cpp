@@ -117,7 +117,11 @@ admin_reply change_reply(const admin_route& c, boost::system::error_code ec, ind
         return r;
     }
     if (ec == errc::change_rejected || ec == errc::transfer_rejected) {
-        std::string why = change_conflict(before, c);
+        // The leader is the peer that answers: a transfer naming it has no
+        // one to hand the leadership to (thesis §3.10 names another voter).
+        std::string why = c.what == admin_route::action::transfer_leadership && c.id == s.id
+                              ? name(c.id) + " leads already: name another voter to hand the leadership to"
+                              : change_conflict(before, c);
         if (why.empty()) why = what + " does not fit the configuration (" + to_string(before) + ")";
         return reply(400, error_object("change_rejected", why));
     }

@@ -221,6 +221,12 @@ BOOST_AUTO_TEST_CASE(answers_to_completed_changes) {
     const auto rejected = change_reply(transfer, errc::transfer_rejected, 0, follower, d, before);
     BOOST_TEST(rejected.status == 400u);
     BOOST_TEST(rejected.body.find("not a voter") != std::string::npos, rejected.body);
+    // A transfer to the peer asked, the leader itself: it says so.
+    const auto leader = status_of(4, role::leader, 4);
+    const auto to_self = change_reply({admin_route::action::transfer_leadership, 4, {}, {}},
+                                      errc::transfer_rejected, 0, leader, d, leader.members);
+    BOOST_TEST(to_self.status == 400u);
+    BOOST_TEST(mentions(std::string(body_of(to_self).at("message").as_string()), "n4 leads already"));
     BOOST_TEST(body_of(change_reply(promote, errc::not_caught_up, 0, follower, d, before)).at("error").as_string() ==
                "not_caught_up");
     BOOST_TEST(change_reply(promote, errc::outcome_unknown, 0, follower, d, before).status == 504u);
