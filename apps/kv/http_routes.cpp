@@ -3,6 +3,7 @@
 
 #include <raftlite/transport_options.hpp>
 
+#include <boost/algorithm/string/predicate.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <boost/json.hpp>
 
@@ -32,11 +33,29 @@ bool parse_u64(std::string_view text, std::uint64_t& out) {
     return err == std::errc() && p == text.data() + text.size() && !text.empty();
 }
 
+// A header that must appear at most once, holding a decimal u64. Twice is
+// malformed even with equal values: a proxy may join repeats into "6, 7", and
+// a server must not pick one of two sessions (or ids) on a client's behalf.
 header u64_header(const http_request& req, std::string_view name, std::uint64_t& out) {
     auto it = req.find(name);
     if (it == req.end())
         return header::absent;
+    if (req.count(name) > 1)
+        return header::malformed;
     return parse_u64(it->value(), out) ? header::valid : header::malformed;
+}
+
+// The request target in origin form ("/path?query"). A server accepts the
+// absolute form too ("http://host:port/path?query", RFC 9112 §3.2.2), which
+// proxies send; its scheme and authority say nothing the route needs.
+std::string_view origin_form(std::string_view target) {
+    for (std::string_view scheme : {std::string_view("http://"), std::string_view("https://")}) {
+        if (target.size() < scheme.size() || !boost::algorithm::iequals(target.substr(0, scheme.size()), scheme))
+            continue;
+        const auto path = target.find('/', scheme.size());
+        return path == std::string_view::npos ? std::string_view("/") : target.substr(path);
+    }
+    return target;
 }
 
 // X-Client-Id and X-Client-Seq: a command of a client session (Raft thesis
@@ -51,7 +70,8 @@ std::optional<route_error> read_session_headers(const http_request& req, kv_comm
                      "X-Client-Id and X-Client-Seq go together: send both or neither");
     if (id == header::malformed || seq == header::malformed || cmd.client_id == 0 || cmd.client_seq == 0)
         return error(http::status::bad_request, "bad_session",
-                     "X-Client-Id and X-Client-Seq must be decimal 64-bit unsigned integers above 0");
+                     "X-Client-Id and X-Client-Seq must each be sent once, as a decimal 64-bit unsigned integer "
+                     "above 0");
     return std::nullopt;
 }
 
@@ -235,7 +255,7 @@ std::string parse_cas_body(const std::string& body, kv_command& cmd) {
 }
 
 route route_request(http_request& req) {
-    std::string_view target = req.target();
+    const std::string_view target = origin_form(req.target());
     auto qpos = target.find('?');
     auto path = target.substr(0, qpos);
     auto query = qpos == std::string_view::npos ? std::string_view() : target.substr(qpos + 1);
@@ -255,7 +275,7 @@ route route_request(http_request& req) {
     std::uint64_t ignored = 0;
     if (u64_header(req, "X-Request-Id", ignored) == header::malformed)
         return error(http::status::bad_request, "bad_request_id",
-                     "X-Request-Id must be a decimal 64-bit unsigned integer");
+                     "X-Request-Id must be sent once, as a decimal 64-bit unsigned integer");
 
     if (path == "/members" || path.substr(0, 9) == "/members/")
         return members_route(req, path, query);

@@ -24,7 +24,7 @@ http_request request_of(http::verb method, const std::string& target, const std:
     http_request req{method, target, 11};
     req.body() = body;
     for (const auto& [name, value] : headers)
-        req.set(name, value);
+        req.insert(name, value);   // insert: a test may repeat a header
     return req;
 }
 
@@ -101,6 +101,17 @@ BOOST_AUTO_TEST_CASE(hostile_targets_are_errors) {
     BOOST_TEST(error_of(route_of(http::verb::patch, "/kv/k")).allow == "GET, PUT, DELETE, POST");
 }
 
+BOOST_AUTO_TEST_CASE(absolute_form_targets) {
+    // What a proxy sends: the scheme and authority are dropped, the rest routes as usual.
+    BOOST_TEST(command_of(route_of(http::verb::get, "http://10.0.0.1:8101/kv/k")).key == "k");
+    BOOST_TEST(command_of(route_of(http::verb::get, "HTTPS://peer/kv/a%2Fb")).key == "a/b");
+    BOOST_TEST(error_of(route_of(http::verb::get, "http://peer/kv/k?x")).token == "bad_request");
+    BOOST_TEST(std::holds_alternative<status_route>(route_of(http::verb::get, "http://peer:8101/status")));
+    BOOST_TEST(std::holds_alternative<page_route>(route_of(http::verb::get, "http://peer:8101")));
+    // Not a scheme of ours: no route.
+    BOOST_TEST(error_of(route_of(http::verb::get, "ftp://peer/kv/k")).token == "no_such_route");
+}
+
 BOOST_AUTO_TEST_CASE(hostile_headers_and_bodies_are_errors) {
     BOOST_TEST(error_of(route_of(http::verb::get, "/kv/k", {}, "-1")).token == "bad_request_id");
     BOOST_TEST(error_of(route_of(http::verb::get, "/kv/k", {}, "18446744073709551616")).token ==
@@ -157,6 +168,9 @@ BOOST_AUTO_TEST_CASE(session_headers) {
         {{"X-Client-Id", "-1"}, {"X-Client-Seq", "1"}},
         {{"X-Client-Id", "1"}, {"X-Client-Seq", ""}},
         {{"X-Client-Id", "18446744073709551616"}, {"X-Client-Seq", "1"}},
+        // Twice: the server does not pick one session, or one number, of two.
+        {{"X-Client-Id", "6"}, {"X-Client-Id", "7"}, {"X-Client-Seq", "1"}},
+        {{"X-Client-Id", "6"}, {"X-Client-Seq", "1"}, {"X-Client-Seq", "1"}},
     };
     for (const auto& h : bad) {
         const auto r = route_with(http::verb::put, "/kv/k", h, "v");
