@@ -27,6 +27,7 @@
 #include <raftlite/logging.hpp>
 #include <raftlite/detail/crc32c.hpp>
 
+#include "../command_line.hpp"
 #include "latency_histogram.hpp"
 #include "netns.hpp"
 #include "ports/loopback_ports.hpp"
@@ -1419,17 +1420,7 @@ int main(int argc, char** argv) {
         ("restart-child", po::bool_switch(&s.restart_child), "internal: time one restart from --dir")
         ;
     po::variables_map vm;
-    try {
-        po::store(po::parse_command_line(argc, argv, desc), vm);
-        po::notify(vm);
-    } catch (const std::exception& e) {
-        std::cerr << "raftlite-bench: " << e.what() << "\n" << desc;
-        return 2;
-    }
-    if (vm.count("help")) {
-        std::cout << desc;
-        return 0;
-    }
+    if (auto status = raftlite::apps::parse_command_line("raftlite-bench", argc, argv, desc, vm)) return *status;
     if ((s.durability != "fsync" && s.durability != "none") || (s.nodes != 3 && s.nodes != 5) || s.clients < 1 ||
         s.seconds <= 0) {
         std::cerr << "raftlite-bench: --durability fsync|none, --nodes 3|5, --clients >= 1, --seconds > 0\n";

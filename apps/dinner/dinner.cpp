@@ -10,6 +10,8 @@
 // A guest leaves by itself once it has decided and every guest has said it
 // decided (a second round of broadcasts), lingering a moment so that the
 // others learn the last commit.
+#include "../command_line.hpp"
+
 #include <raftlite/config.hpp>
 #include <raftlite/error.hpp>
 #include <raftlite/file_persister.hpp>
@@ -36,17 +38,7 @@ int main(int argc, char** argv) {
         ("option", po::value(&option)->required(), "the restaurant this guest proposes")
         ("timeout", po::value(&timeout_s)->default_value(60), "give up after this many seconds");
     po::variables_map vm;
-    try {
-        po::store(po::parse_command_line(argc, argv, desc), vm);
-        if (vm.count("help")) {
-            std::cout << desc << "\n";
-            return 0;
-        }
-        po::notify(vm);
-    } catch (const std::exception& e) {
-        std::cerr << "raftlite-dinner: " << e.what() << "\n" << desc << "\n";
-        return 2;
-    }
+    if (auto status = raftlite::apps::parse_command_line("raftlite-dinner", argc, argv, desc, vm)) return *status;
 
     raftlite::raft_config cfg;
     try {

@@ -26,6 +26,7 @@
 // the leader writes every [kv] session_tick_ms while sessions are open (none
 // while none are, so an idle cluster's log does not grow; an open_session
 // carries its opener's clock for that case).
+#include "../command_line.hpp"
 #include "http_server.hpp"
 #include "kv_admin.hpp"
 #include "kv_command.hpp"
@@ -464,17 +465,7 @@ int main(int argc, char** argv) {
         "ID RAFT_ADDR KV_ADDR, then kvctl promote ID). Ignored once its data directory holds a "
         "configuration");
     po::variables_map vm;
-    try {
-        po::store(po::parse_command_line(argc, argv, desc), vm);
-        if (vm.count("help")) {
-            std::cout << desc << "\n";
-            return 0;
-        }
-        po::notify(vm);
-    } catch (const std::exception& e) {
-        std::cerr << "raftlite-kv: " << e.what() << "\n" << desc << "\n";
-        return 2;
-    }
+    if (auto status = apps::parse_command_line("raftlite-kv", argc, argv, desc, vm)) return *status;
     kv::kv_config cfg;
     try {
         cfg = kv::load_kv_config(config_path);

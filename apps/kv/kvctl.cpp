@@ -43,6 +43,7 @@
 // --tls-ca (the CA that signed the server's certificate, which must name the
 // host kvctl connects to), and --tls-cert/--tls-key when the peer demands a
 // client certificate ([kv] client_ca).
+#include "../command_line.hpp"
 #include "kv_config.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -618,16 +619,10 @@ int main(int argc, char** argv) {
     po::positional_options_description pos;
     pos.add("args", -1);
     po::variables_map vm;
-    try {
-        po::store(po::command_line_parser(argc, argv).options(desc).positional(pos).run(), vm);
-        po::notify(vm);
-    } catch (const std::exception& e) {
-        std::cerr << "kvctl: " << e.what() << "\n" << desc;
+    if (auto status = raftlite::apps::parse_command_line("kvctl", argc, argv, desc, vm, &pos)) return *status;
+    if (args.empty()) {
+        std::cerr << "kvctl: no command\n" << desc << "\n";
         return 2;
-    }
-    if (vm.count("help") || args.empty()) {
-        std::cout << desc;
-        return args.empty() && !vm.count("help") ? 2 : 0;
     }
     std::map<raftlite::node_id, peer> peers;
     try {

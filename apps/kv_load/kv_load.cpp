@@ -17,6 +17,7 @@
 // find a value. Beside the figures it prints the run's own reference limits,
 // as raftlite-bench does: the fdatasync rate of the data directories'
 // filesystem and the loopback TCP round trip.
+#include "../command_line.hpp"
 #include "kv_config.hpp"
 
 #include "../bench/latency_histogram.hpp"
@@ -572,17 +573,7 @@ int main(int argc, char** argv) {
                            "(the references beside another client's figures, e.g. wrk's)")
         ("json", po::bool_switch(&s.json), "print one JSON object");
     po::variables_map vm;
-    try {
-        po::store(po::parse_command_line(argc, argv, desc), vm);
-        po::notify(vm);
-    } catch (const std::exception& e) {
-        std::cerr << "raftlite-kv-load: " << e.what() << "\n" << desc;
-        return 2;
-    }
-    if (vm.count("help")) {
-        std::cout << desc;
-        return 0;
-    }
+    if (auto status = raftlite::apps::parse_command_line("raftlite-kv-load", argc, argv, desc, vm)) return *status;
     s.fill = !vm.count("no-fill");
     s.reference = !vm.count("no-reference");
     if (load == "put") s.load = workload::put;
