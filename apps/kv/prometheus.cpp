@@ -137,7 +137,7 @@ std::string format_prometheus(const node_metrics& m, const std::optional<snapsho
     w.hist("read_duration_seconds", "Seconds from a read being taken to its read index or failure.",
            m.read_latency);
     w.single("read_rounds_total", "counter",
-             "Heartbeat rounds this node began as leader to confirm read indexes.", m.read_rounds);
+             "Heartbeat rounds this node began early, as leader, because read indexes waited for one.", m.read_rounds);
     w.single("lease_reads_total", "counter",
              "Reads this node served as leader under its lease, without a heartbeat round.", m.lease_reads);
 

@@ -107,6 +107,11 @@ BOOST_AUTO_TEST_CASE(reads_arriving_during_a_round_share_the_next_one) {
     o = c.step(recv(3, 1, log_response{1, 1, true, 1, r2}));
     BOOST_TEST(o.reads.size() == 10u);
     BOOST_TEST(c.stats().read_rounds == rounds_before + 2);
+    // The heartbeat's own round is no round begun for reads: the count is
+    // what reads cost beyond the heartbeats, so an idle leader's stays put.
+    o = c.step(heartbeat_timeout{});
+    BOOST_TEST(rounds_to(o, 2).at(0) == r2 + 1);
+    BOOST_TEST(c.stats().read_rounds == rounds_before + 2);
 }
 
 // With two rounds allowed in flight (the default), a read arriving while

@@ -1785,11 +1785,13 @@ bool core::room_for_read_round() const noexcept {
 
 void core::start_read_round() {
     ++read_round_;
-    ++stats_.read_rounds;
     if (cfg_.lease_duration.count() > 0 && has_clock_) round_starts_.emplace_back(read_round_, now_);
 }
 
 void core::begin_read_round(output& out) {
+    // Counted here, not in start_read_round: the heartbeat's own rounds cost
+    // reads nothing, and an idle leader's count stays still.
+    ++stats_.read_rounds;
     start_read_round();
     for (auto& [f, p] : followers_) replicate_log(f, p, true, out);
     if (only_voter()) confirm_read_round(read_round_, out);

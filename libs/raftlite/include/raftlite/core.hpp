@@ -263,7 +263,7 @@ struct core_stats {
     std::uint64_t terms_as_leader = 0;
     std::uint64_t messages_rejected = 0;   ///< from unknown senders or violating the protocol
     std::uint64_t votes_disregarded = 0;   ///< vote requests ignored while a leader was known (thesis §4.2.3)
-    std::uint64_t read_rounds = 0;         ///< heartbeat rounds begun for reads (leader)
+    std::uint64_t read_rounds = 0;         ///< rounds begun out of the heartbeat's turn because reads waited (leader)
     std::uint64_t lease_reads = 0;         ///< reads served under the leader's lease, without a round
     std::uint64_t configurations_appended = 0;  ///< membership changes this node appended as leader
     std::uint64_t pre_votes_started = 0;   ///< pre-elections begun (thesis §9.6)

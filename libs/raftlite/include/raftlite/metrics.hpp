@@ -127,7 +127,9 @@ struct node_metrics {
     /// counted in `reads`).
     read_outcomes reads;
     histogram read_latency;
-    /// Leader: heartbeat rounds begun to confirm read indexes, and reads
+    /// Leader: heartbeat rounds begun early because reads waited for one (the
+    /// periodic heartbeat's rounds, which confirm reads too, are not counted:
+    /// reads over rounds is how many reads one round served), and reads
     /// served under the leader's lease without one (node_options::lease_reads).
     std::uint64_t read_rounds = 0;
     std::uint64_t lease_reads = 0;
