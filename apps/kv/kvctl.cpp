@@ -29,6 +29,10 @@
 // --no-session sends writes without one, as older kvctl did (a retry may then
 // apply a write twice).
 //
+// Exit status: 0 done, 3 no such key, 4 cas failed, 2 a bad command line, 1
+// any other failure. Standard output carries only what was asked for (a
+// value, OK, the tables); messages go to standard error.
+//
 // Membership (members, add-learner, promote, demote, remove; the admin API
 // of kv_admin.hpp): kvctl asks the peers for GET /members until one names a
 // leader, learning every member's kv address from the answer (a member added
@@ -742,7 +746,10 @@ int main(int argc, char** argv) {
                 return 1;
             }
         } else {
-            need(2);
+            if (args.size() != 3) {
+                std::cerr << "kvctl: put takes K V, or K alone with the value on standard input\n";
+                return 2;
+            }
             body = args[2];
         }
         verb = http::verb::put;
@@ -791,7 +798,9 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (r->status == 404) {
-        std::cout << "(not found)\n";
+        // On standard error: standard output carries values only, so that
+        // `v=$(kvctl get k)` never takes the message for a value.
+        std::cerr << "(not found)\n";
         return 3;
     }
     const std::string token = error_token(*r);

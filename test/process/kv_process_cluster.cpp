@@ -113,7 +113,7 @@ bool full_checks() {
 }
 
 run_result run_program(const std::filesystem::path& program, const std::vector<std::string>& args,
-                       const std::filesystem::path& input) {
+                       const std::filesystem::path& input, bool discard_stderr) {
     int out[2];
     if (::pipe(out) != 0) throw std::runtime_error("pipe");
     pid_t pid = ::fork();
@@ -124,7 +124,13 @@ run_result run_program(const std::filesystem::path& program, const std::vector<s
             ::close(in);
         }
         ::dup2(out[1], 1);
-        ::dup2(out[1], 2);
+        if (discard_stderr) {
+            const int null = ::open("/dev/null", O_WRONLY);
+            if (null < 0 || ::dup2(null, 2) < 0) std::_Exit(126);
+            ::close(null);
+        } else {
+            ::dup2(out[1], 2);
+        }
         ::close(out[0]);
         ::close(out[1]);
         std::vector<char*> argv{const_cast<char*>(program.c_str())};

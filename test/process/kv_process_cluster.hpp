@@ -70,8 +70,11 @@ struct run_result {
 /// is missing fails instead of being left out.
 bool full_checks();
 
+/// Runs `program` to its end: its standard output and error in `output`
+/// (standard output alone with `discard_stderr`), `input` (if given) as its
+/// standard input.
 run_result run_program(const std::filesystem::path& program, const std::vector<std::string>& args,
-                       const std::filesystem::path& input = {});
+                       const std::filesystem::path& input = {}, bool discard_stderr = false);
 
 /// Writes to one peer from `connections` keep-alive HTTP connections at
 /// once: PUT key(i) = value(i) for i in [0, count), each until it is

@@ -198,3 +198,36 @@ BOOST_FIXTURE_TEST_CASE(kvctl_put_takes_the_value_from_standard_input, three_pee
     BOOST_TEST(stored->size() == value.size());
     BOOST_TEST((*stored == value));
 }
+
+// kvctl's exit statuses, and standard output carrying only what was asked
+// for: scripts branch on the status and take values with $(kvctl get k).
+BOOST_FIXTURE_TEST_CASE(kvctl_exit_statuses_and_standard_output, three_peers, *boost::unit_test::timeout(180)) {
+    kv_process_cluster& c = cluster;
+    auto kvctl = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), {"--cluster", c.config_dir().string()});
+        return run_program(staged_program("kvctl"), args, {}, true);
+    };
+    auto r = kvctl({"put", "k", "v1"});
+    BOOST_TEST(r.status == 0);
+    BOOST_TEST(r.output == "OK\n");
+    r = kvctl({"get", "k"});
+    BOOST_TEST(r.status == 0);
+    BOOST_TEST(r.output == "v1\n");
+    r = kvctl({"get", "missing"});
+    BOOST_TEST(r.status == 3);
+    BOOST_TEST(r.output.empty(), r.output);   // "(not found)" went to standard error
+    r = kvctl({"delete", "missing"});
+    BOOST_TEST(r.status == 3);
+    BOOST_TEST(r.output.empty(), r.output);
+    r = kvctl({"cas", "k", "other", "v2"});
+    BOOST_TEST(r.status == 4);
+    BOOST_TEST(r.output.find("\"current\":\"v1\"") != std::string::npos, r.output);
+    BOOST_TEST((value_of(c, leader, "k") == std::optional<std::string>("v1")));   // the failed cas changed nothing
+    for (const std::vector<std::string>& bad :
+         {std::vector<std::string>{"bogus"}, {"put"}, {"get"}, {"promote", "x"}, {"--no-such-option", "get", "k"}}) {
+        r = kvctl(bad);
+        BOOST_TEST(r.status == 2, bad.front());
+        BOOST_TEST(r.output.empty(), r.output);
+    }
+    BOOST_TEST(kvctl({}).status == 2);   // no command
+}
