@@ -52,6 +52,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <iostream>
 #include <mutex>
 #include <optional>
@@ -485,6 +486,23 @@ int main(int argc, char** argv) {
     // share it, so the store needs no lock.
     boost::asio::io_context ioc(1);
     boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    // SIGHUP: the log file is opened again by its name, as daemons do after a
+    // rotation (logrotate's create mode). Without a handler it would end the
+    // process. Waited for until the wind-down begins.
+    boost::asio::signal_set hangups(ioc, SIGHUP);
+    std::function<void()> wait_for_hangup = [&] {
+        hangups.async_wait([&](boost::system::error_code ec, int) {
+            if (ec) return;
+            try {
+                reopen_log();
+                RAFTLITE_LOG_APP(info) << "SIGHUP: log file reopened";
+            } catch (const std::exception& e) {
+                RAFTLITE_LOG_APP(error) << "SIGHUP: " << e.what() << "; still writing to the file open before";
+            }
+            wait_for_hangup();
+        });
+    };
+    wait_for_hangup();
     bool node_failed = false;
     std::optional<kv_peer> peer_holder;
     peer_holder.emplace(ioc, cfg, [&] {
@@ -492,6 +510,7 @@ int main(int argc, char** argv) {
         node_failed = true;
         boost::system::error_code ignored;
         signals.cancel(ignored);
+        hangups.cancel(ignored);
         peer_holder->stop();
     });
     kv_peer& peer = *peer_holder;
@@ -525,6 +544,7 @@ int main(int argc, char** argv) {
         // at once, the usual way out when a shutdown is stuck.
         boost::system::error_code ignored;
         signals.clear(ignored);
+        hangups.cancel(ignored);   // still handled (ignored) while winding down
         peer.stop();
         watchdog = std::thread([&] {
             std::unique_lock lock(wind_down_mutex);

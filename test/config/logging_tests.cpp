@@ -260,6 +260,60 @@ BOOST_AUTO_TEST_CASE(level_filters_and_reinit_appends) {
     BOOST_TEST(contains(lines[1], "trace   [core] [-] second"));
 }
 
+// A rotation renames the file; reopen_log then starts a new one by the same
+// name, and each record is in exactly one of the two.
+BOOST_AUTO_TEST_CASE(reopen_after_a_rotation_writes_a_new_file) {
+    log_file f;
+    const fs::path rotated = f.path.string() + ".1";
+    raftlite::log_settings s;
+    s.file = f.path.string();
+    raftlite::init_logging(s);
+    RAFTLITE_LOG_APP(info) << "before the rotation";
+    fs::rename(f.path, rotated);
+    RAFTLITE_LOG_APP(info) << "after the rename, before the reopen";
+    raftlite::reopen_log();
+    RAFTLITE_LOG_APP(info) << "after the reopen";
+    raftlite::stop_logging();
+
+    const auto old_lines = read_lines(rotated);
+    BOOST_REQUIRE_EQUAL(old_lines.size(), 2u);
+    BOOST_TEST(contains(old_lines[0], "before the rotation"));
+    BOOST_TEST(contains(old_lines[1], "after the rename, before the reopen"));
+    const auto new_lines = read_lines(f.path);
+    BOOST_REQUIRE_EQUAL(new_lines.size(), 1u);
+    BOOST_TEST(contains(new_lines[0], "[app] [-] after the reopen"));
+    std::error_code ec;
+    fs::remove(rotated, ec);
+}
+
+// A file that cannot be opened again: reopen_log throws and the records keep
+// going to the file open until then. With the console, or no sink, there is
+// nothing to reopen.
+BOOST_AUTO_TEST_CASE(a_failed_reopen_keeps_the_old_file) {
+    const fs::path dir = fs::temp_directory_path() / ("raftlite-logdir-" + std::to_string(std::random_device{}()));
+    fs::create_directory(dir);
+    const fs::path moved = dir.string() + ".moved";
+    raftlite::log_settings s;
+    s.file = (dir / "n1.log").string();
+    raftlite::init_logging(s);
+    RAFTLITE_LOG_APP(info) << "one";
+    fs::rename(dir, moved);   // the path no longer leads to a directory
+    BOOST_CHECK_THROW(raftlite::reopen_log(), std::runtime_error);
+    RAFTLITE_LOG_APP(info) << "two";
+    raftlite::stop_logging();
+    const auto lines = read_lines(moved / "n1.log");
+    BOOST_REQUIRE_EQUAL(lines.size(), 2u);
+    BOOST_TEST(contains(lines[1], "two"));
+    std::error_code ec;
+    fs::remove_all(moved, ec);
+
+    BOOST_CHECK_NO_THROW(raftlite::reopen_log());   // no sink
+    s.file = "console";
+    raftlite::init_logging(s);
+    BOOST_CHECK_NO_THROW(raftlite::reopen_log());
+    raftlite::stop_logging();
+}
+
 BOOST_AUTO_TEST_CASE(unopenable_file_throws) {
     raftlite::log_settings s;
     s.file = "/nonexistent-dir/raftlite.log";

@@ -350,13 +350,15 @@ std::string kv_process_cluster::log_text(node_id id) const {
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
+void kv_process_cluster::signal(node_id id, int sig) { ::kill(pids_.at(id), sig); }
+
 void kv_process_cluster::pause(node_id id) {
-    ::kill(pids_.at(id), SIGSTOP);
+    signal(id, SIGSTOP);
     paused_[id] = true;
 }
 
 void kv_process_cluster::resume(node_id id) {
-    ::kill(pids_.at(id), SIGCONT);
+    signal(id, SIGCONT);
     paused_[id] = false;
 }
 

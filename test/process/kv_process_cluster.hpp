@@ -107,6 +107,7 @@ public:
     /// nullopt when it did not exit by itself (signal, or still running at
     /// the limit).
     std::optional<int> terminate(node_id id, std::chrono::seconds limit);
+    void signal(node_id id, int sig);   ///< sends `sig` (SIGHUP, ...) to the running peer
     void pause(node_id id);       ///< SIGSTOP
     void resume(node_id id);      ///< SIGCONT
     bool running(node_id id) const;

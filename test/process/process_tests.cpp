@@ -2,7 +2,8 @@
 // client writes; afterwards every peer holds the same state and every
 // acknowledged write. SIGTERM with an idle keep-alive client connected ends
 // the process by itself, status 0, its data directory free for a restart.
-// Also: bad config files stop the program with status 2.
+// Also: bad config files stop the program with status 2; SIGHUP opens the
+// log file again (a rotation).
 #define BOOST_TEST_MODULE process_tests
 #include <boost/test/unit_test.hpp>
 
@@ -13,8 +14,12 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include <csignal>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <random>
+#include <thread>
 
 using namespace raftlite;
 using namespace raftlite::test;
@@ -176,4 +181,33 @@ BOOST_AUTO_TEST_CASE(bad_configs_exit_with_status_2_and_say_why) {
     auto r = run_program(staged_program("raftlite-kv"), {"--config", "/nonexistent/n1.ini"});
     BOOST_TEST(r.status == 2);
     BOOST_TEST(r.output.find("/nonexistent/n1.ini") != std::string::npos, "output: " << r.output);
+}
+
+// A log rotation as logrotate's create mode does it: the file is renamed,
+// then SIGHUP. The peer opens a new file by the configured name, writes on
+// there, and keeps serving; the renamed file gets nothing more.
+BOOST_AUTO_TEST_CASE(sighup_reopens_the_log_file_after_a_rotation) {
+    kv_process_cluster c(1);
+    c.start(1);
+    BOOST_REQUIRE(c.wait_for_leader());
+    BOOST_REQUIRE(c.put("before", "rotation", 20s));
+    const std::filesystem::path log = c.config_dir() / "n1.log";
+    const std::filesystem::path rotated = c.config_dir() / "n1.log.1";
+    std::filesystem::rename(log, rotated);
+    c.signal(1, SIGHUP);
+    // Polled until the new file says so, at most 30 s (a bound for a hang).
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (c.log_text(1).find("SIGHUP: log file reopened") == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(20ms);   // the poll interval, not a synchronization
+    BOOST_REQUIRE_MESSAGE(c.log_text(1).find("SIGHUP: log file reopened") != std::string::npos, c.describe());
+    BOOST_TEST(c.put("after", "rotation", 20s));
+    const auto code = c.terminate(1, 30s);
+    BOOST_TEST((code == std::optional<int>(0)));
+    const std::string fresh = c.log_text(1);
+    BOOST_TEST(fresh.find("stopped") != std::string::npos, fresh);
+    std::ifstream in(rotated);
+    const std::string old_text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    BOOST_TEST(old_text.find("serving clients on") != std::string::npos);   // what it wrote before
+    BOOST_TEST(old_text.find("SIGHUP") == std::string::npos);
 }

@@ -59,7 +59,17 @@ void format_record(const logging::record_view& rec, logging::formatting_ostream&
 struct state {
     std::mutex mutex;
     boost::shared_ptr<sink_t> sink;   ///< the sink init_logging added, if any
+    std::string file;                 ///< its file's path; empty for the console
+    boost::shared_ptr<std::ostream> stream;   ///< its stream
 };
+
+// The log file at `path`, opened for appending (O_APPEND: a rotation that
+// copies and truncates the file leaves the next record at its new end).
+boost::shared_ptr<std::ostream> open_log_file(const std::string& path, const char* verb) {
+    auto file = boost::make_shared<std::ofstream>(path, std::ios::out | std::ios::app);
+    if (!*file) throw std::runtime_error(std::string("cannot ") + verb + " log file '" + path + "' for appending");
+    return file;
+}
 
 state& global_state() {
     static state s;
@@ -80,14 +90,10 @@ void install(state& st, const log_settings& s) {
                    [&] { core->add_global_attribute("TimeStamp", logging::attributes::local_clock()); });
 
     auto backend = boost::make_shared<logging::sinks::text_ostream_backend>();
-    if (s.file == "console") {
-        backend->add_stream(boost::shared_ptr<std::ostream>(&std::clog, boost::null_deleter()));
-    } else {
-        auto file = boost::make_shared<std::ofstream>(s.file, std::ios::out | std::ios::app);
-        if (!*file)
-            throw std::runtime_error("cannot open log file '" + s.file + "' for appending");
-        backend->add_stream(file);
-    }
+    const bool console = s.file == "console";
+    auto stream = console ? boost::shared_ptr<std::ostream>(&std::clog, boost::null_deleter())
+                          : open_log_file(s.file, "open");
+    backend->add_stream(stream);
     // Flush every record: a node killed by a crash test (or a real crash)
     // must leave its last words in the file.
     backend->auto_flush(true);
@@ -107,6 +113,8 @@ void install(state& st, const log_settings& s) {
     process_node.store(s.node, std::memory_order_relaxed);
     core->add_sink(sink);
     st.sink = sink;
+    st.file = console ? std::string() : s.file;
+    st.stream = stream;
 }
 
 // A library logs to whatever the application set up: creating a logger adds
@@ -149,6 +157,20 @@ void init_logging(const log_settings& s) {
     install(st, s);
 }
 
+void reopen_log() {
+    auto& st = global_state();
+    std::lock_guard lock(st.mutex);
+    if (!st.sink || st.file.empty()) return;
+    auto stream = open_log_file(st.file, "reopen");
+    // The backend's lock: a record being written finishes in the old file,
+    // the next one goes to the new file.
+    auto backend = st.sink->locked_backend();
+    backend->flush();
+    backend->remove_stream(st.stream);
+    backend->add_stream(stream);
+    st.stream = std::move(stream);
+}
+
 void stop_logging() {
     auto& st = global_state();
     std::lock_guard lock(st.mutex);
@@ -156,6 +178,8 @@ void stop_logging() {
         logging::core::get()->remove_sink(st.sink);
         st.sink->flush();
         st.sink.reset();
+        st.file.clear();
+        st.stream.reset();
     }
 }
 

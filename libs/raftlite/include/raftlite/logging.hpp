@@ -61,6 +61,15 @@ struct log_settings {
 /// Throws std::runtime_error when the log file cannot be opened.
 void init_logging(const log_settings& s);
 
+/// Opens the log file of the sink init_logging added again, by its path, and
+/// writes the next records there: after a rotation renamed the file
+/// (logrotate's `create` mode; a daemon does this on SIGHUP), records go to a
+/// new file of that name instead of the renamed one. None is lost or split: a
+/// record being written finishes in the old file. Nothing to do for "console"
+/// or when no sink was added. Throws std::runtime_error when the file cannot
+/// be opened; records then keep going to the old one.
+void reopen_log();
+
 /// Flushes and removes the sink init_logging added. Records then go to the
 /// application's other sinks, if any (see the note on Boost.Log's default
 /// sink above). Tests use it to read a log file back completely.
