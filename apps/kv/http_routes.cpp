@@ -260,13 +260,15 @@ route route_request(http_request& req) {
     auto path = target.substr(0, qpos);
     auto query = qpos == std::string_view::npos ? std::string_view() : target.substr(qpos + 1);
 
-    if (path == "/status" || path == "/metrics" || path == "/") {
+    if (path == "/status" || path == "/metrics" || path == "/health" || path == "/") {
         if (req.method() != http::verb::get)
             return method_not_allowed("GET");
         if (path == "/status")
             return status_route{};
         if (path == "/metrics")
             return metrics_route{};
+        if (path == "/health")
+            return health_route{};
         return page_route{};
     }
 
@@ -290,7 +292,7 @@ route route_request(http_request& req) {
     constexpr std::string_view prefix = "/kv/";
     if (path.substr(0, prefix.size()) != prefix)
         return error(http::status::not_found, "no_such_route",
-                     "no such path; expected /kv/<key>, /session, /members, /status, /metrics or /");
+                     "no such path; expected /kv/<key>, /session, /members, /status, /health, /metrics or /");
 
     kv_command cmd;
     auto key = percent_decode(path.substr(prefix.size()));

@@ -30,6 +30,9 @@ struct status_route {};
 struct metrics_route {};
 /// GET /: the status page (status_page.hpp), which reads /status and /metrics.
 struct page_route {};
+/// GET /health: whether this peer can serve a linearizable read now (a
+/// load balancer's or orchestrator's probe).
+struct health_route {};
 
 /// GET /kv/<key>?stale=1: the value in the contacted peer's own state, not
 /// through the log (not linearizable: it may be behind the cluster; it is
@@ -66,8 +69,8 @@ struct admin_route {
 };
 const char* admin_action_name(admin_route::action a) noexcept;
 
-using route = std::variant<kv_command, status_route, metrics_route, page_route, stale_read_route, admin_route,
-                           route_error>;
+using route = std::variant<kv_command, status_route, metrics_route, page_route, health_route, stale_read_route,
+                           admin_route, route_error>;
 
 /// Maps a complete request to a route. A returned kv_command has passed
 /// validate(); its origin is left for the peer to fill in. May move the request's body out (PUT), so `req` is not to be

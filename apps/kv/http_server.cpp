@@ -78,6 +78,7 @@ struct http_server::state {
     status_fn metrics;
     local_read_fn local_read;
     admin_fn admin;
+    health_fn health;
     std::atomic<std::size_t> active{0};
     std::atomic<bool> stopped{false};
     std::unique_ptr<net::ssl::context> tls;   // set by start() when options.tls_cert_file is
@@ -406,7 +407,45 @@ private:
                                   "this server has no membership administration", false);
             return admin(std::move(*a));
         }
+        if (std::holds_alternative<health_route>(r)) {
+            if (!st_->health)
+                return send_error(http::status::not_found, "no_such_route", "this server has no health check",
+                                  false);
+            return check_health();
+        }
         submit(std::get<kv_command>(std::move(r)));
+    }
+
+    // As admin(): the completion may come from any thread, once.
+    void check_health() {
+        auto self = shared_from_this();
+        auto done = std::make_shared<std::atomic<bool>>(false);
+        auto complete = [self, done](boost::system::error_code ec) {
+            if (done->exchange(true))
+                return;   // exactly once: later calls are ignored
+            net::post(self->stream_.get_executor(), [self, ec] {
+                if (self->st_->stopped)
+                    return self->close_now();
+                boost::json::object o{{"health", !ec}};
+                if (ec) {
+                    o["error"] = ec == raftlite::errc::not_leader ? "no_leader"
+                                 : ec == raftlite::errc::timed_out ? "timed_out"
+                                                                   : "unavailable";
+                    o["message"] = ec.message();
+                }
+                self->send(self->make(ec ? http::status::service_unavailable : http::status::ok, json_text(o),
+                                      "application/json"),
+                           false);
+            });
+        };
+        try {
+            st_->health(std::move(complete));
+        } catch (const std::exception& e) {
+            RAFTLITE_LOG_APP(error) << "http: health threw: " << e.what();
+            if (!done->exchange(true))
+                send_error(http::status::internal_server_error, "internal",
+                           std::string("health failed: ") + e.what(), true);
+        }
     }
 
     void admin(admin_route a) {
@@ -754,10 +793,12 @@ std::unique_ptr<net::ssl::context> make_tls_context(const http_server_options& o
 } // namespace
 
 http_server::http_server(net::io_context& ioc, http_server_options options, submit_fn submit,
-                         status_fn status, status_fn metrics, local_read_fn local_read, admin_fn admin)
+                         status_fn status, status_fn metrics, local_read_fn local_read, admin_fn admin,
+                         health_fn health)
     : ioc_(ioc), state_(std::make_shared<state>()) {
     state_->local_read = std::move(local_read);
     state_->admin = std::move(admin);
+    state_->health = std::move(health);
     state_->options = std::move(options);
     state_->submit = std::move(submit);
     state_->status = std::move(status);

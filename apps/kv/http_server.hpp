@@ -22,6 +22,12 @@
 //   GET    /metrics         200 the metrics callback's text (Prometheus
 //                           exposition format); 404 without a callback
 //   GET    /                200 the status page (text/html, status_page.hpp)
+//   GET    /health          200 {"health":true} when this peer can serve a
+//                           linearizable read now (the health callback got a
+//                           read index confirmed by a majority, and applied it);
+//                           503 {"health":false,"error":"<token>","message":...}
+//                           otherwise (no leader, no majority, stopping);
+//                           404 without a health callback
 //   GET    /members         the cluster's membership as this peer knows it
 //   POST   /members         add a learner: {"id":N,"raft":"host:port","kv":"host:port"}
 //   POST   /members/<id>/promote, POST /members/<id>/demote, DELETE /members/<id>
@@ -133,6 +139,11 @@ struct admin_reply {
 /// (later calls are ignored), from any thread.
 using admin_fn = std::function<void(admin_route request, std::function<void(admin_reply)> complete)>;
 
+/// Called once per GET /health with the completion to call exactly once
+/// (later calls are ignored), from any thread: no error when this peer can
+/// serve a linearizable read now, else why not.
+using health_fn = std::function<void(std::function<void(boost::system::error_code)> complete)>;
+
 /// The server's settings; a kv peer reads them from [kv] (kv_config.hpp).
 struct http_server_options {
     std::string address = "127.0.0.1";       ///< address to listen on
@@ -156,9 +167,10 @@ public:
     /// The server runs its work on `ioc` (run by one or more threads).
     /// `metrics` returns the text served at GET /metrics (none: 404);
     /// `local_read` answers stale reads (none: 404); `admin` the membership
-    /// routes (none: 404).
+    /// routes (none: 404); `health` GET /health (none: 404).
     http_server(boost::asio::io_context& ioc, http_server_options options, submit_fn submit,
-                status_fn status, status_fn metrics = {}, local_read_fn local_read = {}, admin_fn admin = {});
+                status_fn status, status_fn metrics = {}, local_read_fn local_read = {}, admin_fn admin = {},
+                health_fn health = {});
     /// Stops (see stop()).
     ~http_server();
     http_server(const http_server&) = delete;

@@ -87,7 +87,8 @@ public:
                   [this](const std::string& key) { return store_.get(key); },
                   [this](kv::admin_route r, std::function<void(kv::admin_reply)> done) {
                       admin(std::move(r), std::move(done));
-                  }),
+                  },
+                  [this](std::function<void(boost::system::error_code)> done) { check_health(std::move(done)); }),
           store_(cfg.sessions.limits),
           // Random, so that an entry a previous run of this peer broadcast
           // (committing only now) does not answer a request of this run.
@@ -230,6 +231,16 @@ private:
 
     void read(std::string key, std::function<void(kv::http_result)> done) {
         reads_.add({std::move(key), std::move(done)});
+    }
+
+    // GET /health: healthy when a linearizable read would be served now, the
+    // same read index a GET waits for (thesis §6.4), whatever the read mode:
+    // a majority confirmed the leader (or its lease holds) and this peer has
+    // applied that index. One request per probe, outside the GETs' batches
+    // (probes are rare, and one that fails must not fail their GETs).
+    void check_health(std::function<void(boost::system::error_code)> done) {
+        node_.async_read_index(
+            [done = std::move(done)](boost::system::error_code ec, index_t) { done(ec); });
     }
 
     void answer_reads(boost::system::error_code ec, std::vector<pending_read>& batch) {

@@ -101,6 +101,11 @@ BOOST_AUTO_TEST_CASE(hostile_targets_are_errors) {
     BOOST_TEST(error_of(route_of(http::verb::patch, "/kv/k")).allow == "GET, PUT, DELETE, POST");
 }
 
+BOOST_AUTO_TEST_CASE(health_takes_get_only) {
+    BOOST_TEST(std::holds_alternative<health_route>(route_of(http::verb::get, "/health")));
+    BOOST_TEST(error_of(route_of(http::verb::post, "/health")).allow == "GET");
+}
+
 BOOST_AUTO_TEST_CASE(absolute_form_targets) {
     // What a proxy sends: the scheme and authority are dropped, the rest routes as usual.
     BOOST_TEST(command_of(route_of(http::verb::get, "http://10.0.0.1:8101/kv/k")).key == "k");

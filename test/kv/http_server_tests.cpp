@@ -52,7 +52,8 @@ struct server_fixture {
         server = std::make_unique<http_server>(
             ioc, o,
             [this](kv_command c, std::function<void(http_result)> done) { submit(c, done); },
-            [] { return std::string(R"({"role":"leader","term":3})"); });
+            [] { return std::string(R"({"role":"leader","term":3})"); }, status_fn{}, local_read_fn{}, admin_fn{},
+            [this](std::function<void(boost::system::error_code)> done) { health(done); });
         server->start();
         thread = std::thread([this] { ioc.run(); });
     }
@@ -96,6 +97,16 @@ struct server_fixture {
             r.result = apply_next(store, c);
         done(r);
         done(r);   // a second call must be ignored
+    }
+
+    // GET /health answers with the next of `health_outcomes` (called on the
+    // server thread).
+    std::vector<boost::system::error_code> health_outcomes;
+    void health(const std::function<void(boost::system::error_code)>& done) {
+        const auto ec = health_outcomes.at(0);
+        health_outcomes.erase(health_outcomes.begin());
+        done(ec);
+        done({});   // a second call must be ignored
     }
 
     std::uint16_t port() const { return server->port(); }
@@ -493,6 +504,26 @@ BOOST_FIXTURE_TEST_CASE(malformed_request, server_fixture, *boost::unit_test::ti
     auto r = c.read();
     BOOST_TEST(r.result_int() == 400);
     BOOST_TEST(c.closed_by_server());
+}
+
+// GET /health: 200 while the callback says a linearizable read would be
+// served, 503 with a token saying why not; the connection stays open.
+BOOST_FIXTURE_TEST_CASE(health, server_fixture, *boost::unit_test::timeout(60)) {
+    health_outcomes = {{}, raftlite::errc::not_leader, raftlite::errc::timed_out, raftlite::errc::stopped};
+    client c(port());
+    auto r = c.request(http::verb::get, "/health");
+    BOOST_TEST(r.result_int() == 200);
+    BOOST_TEST(boost::json::parse(r.body()) == boost::json::parse(R"({"health":true})"));
+    for (const char* token : {"no_leader", "timed_out", "unavailable"}) {
+        r = c.request(http::verb::get, "/health");
+        BOOST_TEST(r.result_int() == 503);
+        const auto j = boost::json::parse(r.body()).as_object();
+        BOOST_TEST(j.at("health").as_bool() == false);
+        BOOST_TEST(j.at("error").as_string() == token);
+        BOOST_TEST(r.keep_alive());
+    }
+    BOOST_TEST(c.request(http::verb::post, "/health").result_int() == 405);
+    BOOST_TEST(health_outcomes.empty());
 }
 
 BOOST_AUTO_TEST_CASE(too_many_connections, *boost::unit_test::timeout(60)) {
