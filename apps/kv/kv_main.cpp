@@ -42,6 +42,8 @@
 #include <raftlite/log.hpp>
 #include <raftlite/node.hpp>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -102,7 +104,8 @@ public:
                  [this](boost::system::error_code ec, std::vector<pending_read>& batch) {
                      answer_reads(ec, batch);
                  }),
-          clock_timer_(ioc) {
+          clock_timer_(ioc),
+          handover_timer_(ioc) {
         directory_.self = cfg.peer.node.core.self;
         directory_.self_kv = kv::listen_address(cfg.http).to_string();
         for (const auto& [id, address] : cfg.peer.node.transport.peers) directory_.raft_peers[id] = address.to_string();
@@ -143,8 +146,51 @@ public:
         // io_context (the shutdown comment in main()).
         stopped_ = true;
         clock_timer_.cancel();
+        handover_timer_.cancel();
         server_.stop();
         node_.stop();
+    }
+
+    /// At most how long stop_gracefully() waits for the handover before it
+    /// stops anyway: two election timeouts (the node gives a transfer one).
+    std::chrono::milliseconds handover_limit() const { return 2 * cfg_.peer.node.election_timeout_max; }
+
+    /// A leader hands the leadership to its most caught-up voter before it
+    /// stops (thesis §3.10), so that a rolling restart costs the cluster no
+    /// election timeout without a leader; then, or at once on a follower or
+    /// the only voter, stop(). The handover is cancelled after
+    /// handover_limit(): the peer stops anyway, as without it.
+    void stop_gracefully() {
+        const node_status s = node_.status();
+        node_id target = no_node;
+        index_t best = 0;
+        if (s.role == role::leader) {
+            for (const member& m : s.members.members()) {
+                if (!m.voter || m.id == s.id) continue;
+                const auto it = s.match_index.find(m.id);
+                const index_t match = it == s.match_index.end() ? 0 : it->second;
+                if (target == no_node || match > best) {
+                    target = m.id;
+                    best = match;
+                }
+            }
+        }
+        if (target == no_node) return stop();
+        RAFTLITE_LOG_APP(info) << "stopping: handing the leadership to n" << target << " first";
+        handover_timer_.expires_after(handover_limit());
+        handover_timer_.async_wait([this](boost::system::error_code ec) {
+            if (!ec) handover_cancel_.emit(boost::asio::cancellation_type::terminal);
+        });
+        node_.async_transfer_leadership(
+            target, boost::asio::bind_cancellation_slot(
+                        handover_cancel_.slot(), [this, target](boost::system::error_code ec) {
+                            if (ec)
+                                RAFTLITE_LOG_APP(warning) << "stopping: the leadership did not pass to n" << target
+                                                          << " (" << ec.message() << "); stopping anyway";
+                            else
+                                RAFTLITE_LOG_APP(info) << "stopping: handed the leadership to n" << target;
+                            stop();
+                        }));
     }
 
 private:
@@ -455,6 +501,8 @@ private:
     std::function<void()> failed_;
     read_batch reads_;
     boost::asio::steady_timer clock_timer_;   // cancelled by stop()
+    boost::asio::steady_timer handover_timer_;   // bounds stop_gracefully's handover; cancelled by stop()
+    boost::asio::cancellation_signal handover_cancel_;
     bool clock_in_flight_ = false;
     bool stopped_ = false;
     // Last, so destroyed first: a snapshot being written finishes (its
@@ -537,9 +585,11 @@ int main(int argc, char** argv) {
         std::cerr << "raftlite-kv: cannot start node " << cfg.peer.node.core.self << ": " << e.what() << "\n";
         return 1;
     }
-    // SIGINT/SIGTERM: stop the HTTP server (listener and every session, idle
-    // keep-alive ones included) and the node (in-flight writes synced, peer
-    // links and inbound sessions closed, the data directory's lock released).
+    // SIGINT/SIGTERM: a leader first hands its leadership to another voter
+    // (stop_gracefully), then stop the HTTP server (listener and every
+    // session, idle keep-alive ones included) and the node (in-flight writes
+    // synced, peer links and inbound sessions closed, the data directory's
+    // lock released).
     // Then nothing holds the io_context and run() returns by itself. The
     // watchdog is a thread, not a timer on the io_context: a pending timer
     // would itself keep run() going until it fired.
@@ -556,13 +606,16 @@ int main(int argc, char** argv) {
         boost::system::error_code ignored;
         signals.clear(ignored);
         hangups.cancel(ignored);   // still handled (ignored) while winding down
-        peer.stop();
-        watchdog = std::thread([&] {
+        peer.stop_gracefully();
+        // The wind-down's bound: 5 s, after the handover's own bound.
+        const std::chrono::milliseconds bound = std::chrono::seconds(5) + peer.handover_limit();
+        watchdog = std::thread([&, bound] {
             std::unique_lock lock(wind_down_mutex);
-            if (wind_down_cv.wait_for(lock, std::chrono::seconds(5), [&] { return wound_down; })) return;
+            if (wind_down_cv.wait_for(lock, bound, [&] { return wound_down; })) return;
             // Something still holds the io_context: a bug, reported as one.
             forced = true;
-            RAFTLITE_LOG_APP(error) << "still winding down 5 s after the signal: stopping the event loop";
+            RAFTLITE_LOG_APP(error) << "still winding down " << bound.count()
+                                    << " ms after the signal: stopping the event loop";
             ioc.stop();
         });
     });
