@@ -1370,7 +1370,8 @@ int main(int argc, char** argv) {
     int peer = 0;
     std::string addrs;
     po::options_description desc("raftlite-bench options");
-    desc.add_options()("help,h", "this help")
+    raftlite::apps::add_standard_options(desc);
+    desc.add_options()
         ("clients", po::value(&s.clients)->default_value(1), "concurrent broadcasts (closed loop)")
         ("payload", po::value(&s.payload)->default_value(256), "payload bytes")
         ("seconds", po::value(&s.seconds)->default_value(5), "measured seconds (after the warm-up)")

@@ -33,7 +33,8 @@ int main(int argc, char** argv) {
     std::string config_path, option;
     int timeout_s = 60;
     po::options_description desc("raftlite-dinner options");
-    desc.add_options()("help,h", "this help")
+    raftlite::apps::add_standard_options(desc);
+    desc.add_options()
         ("config", po::value(&config_path)->required(), "peer config file (conf/dinner/nN.ini)")
         ("option", po::value(&option)->required(), "the restaurant this guest proposes")
         ("timeout", po::value(&timeout_s)->default_value(60), "give up after this many seconds");

@@ -517,7 +517,8 @@ int main(int argc, char** argv) {
     std::string config_path;
     bool join = false;
     po::options_description desc("raftlite-kv options");
-    desc.add_options()("help,h", "this help")("config", po::value(&config_path)->required(),
+    apps::add_standard_options(desc);
+    desc.add_options()("config", po::value(&config_path)->required(),
                                                "peer config file (e.g. conf/local/n1.ini)")(
         "join", po::bool_switch(&join),
         "join an existing cluster (as [node] join = true): [peers] is only an address book, this peer "

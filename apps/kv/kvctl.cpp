@@ -602,7 +602,8 @@ int main(int argc, char** argv) {
     po::options_description desc(
         "kvctl [options] put K [V] | get K | delete K | cas K OLD NEW | status | members | "
         "add-learner ID RAFT_ADDR KV_ADDR | promote ID | demote ID | remove ID | transfer-leader ID");
-    desc.add_options()("help,h", "this help")
+    raftlite::apps::add_standard_options(desc);
+    desc.add_options()
         ("cluster", po::value(&cluster)->default_value(cluster), "directory of the peers' config files")
         ("node", po::value(&node), "ask only this peer (by id)")
         ("timeout", po::value(&timeout_ms)->default_value(timeout_ms), "give up after this many ms")

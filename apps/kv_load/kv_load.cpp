@@ -551,7 +551,8 @@ int main(int argc, char** argv) {
     settings s;
     std::string load = "put";
     po::options_description desc("raftlite-kv-load options");
-    desc.add_options()("help,h", "this help")
+    raftlite::apps::add_standard_options(desc);
+    desc.add_options()
         ("target", po::value(&s.targets)->composing(), "host:port of a peer's HTTP front end (repeatable)")
         ("cluster", po::value(&s.cluster), "directory of the peers' config files (e.g. conf/local): every peer's [kv] listen")
         ("connections", po::value(&s.connections)->default_value(64), "keep-alive connections, spread over the targets")

@@ -6,6 +6,7 @@
 #include <raftlite/error.hpp>
 #include <raftlite/memory_persister.hpp>
 #include <raftlite/node.hpp>
+#include <raftlite/version.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -16,6 +17,12 @@
 #include <string>
 
 int main() {
+    // The installed headers and the installed library are one version.
+    if (std::string(raftlite::version()) != RAFTLITE_VERSION_STRING) {
+        std::cerr << "consumer: headers say " << RAFTLITE_VERSION_STRING << ", the library " << raftlite::version()
+                  << "\n";
+        return 1;
+    }
     // The pure state machine.
     raftlite::core_config cfg;
     cfg.self = 1;

@@ -9,6 +9,8 @@
 
 #include "kv_process_cluster.hpp"
 
+#include <raftlite/version.hpp>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -244,4 +246,21 @@ BOOST_AUTO_TEST_CASE(sigterm_on_the_leader_hands_over_the_leadership) {
     }
     BOOST_TEST(handed);
     BOOST_REQUIRE(c.wait_converged());
+}
+
+// Every program answers --version with its name and the library's version,
+// and --help with its options, status 0, without a config (even where one
+// is required); an unknown option is status 2.
+BOOST_AUTO_TEST_CASE(programs_answer_version_and_help) {
+    for (const char* program :
+         {"raftlite-kv", "kvctl", "raftlite-bench", "raftlite-kv-load", "raftlite-dinner"}) {
+        auto r = run_program(staged_program(program), {"--version"});
+        BOOST_TEST(r.status == 0, program);
+        BOOST_TEST(r.output == std::string(program) + " " + RAFTLITE_VERSION_STRING + "\n");
+        r = run_program(staged_program(program), {"--help"});
+        BOOST_TEST(r.status == 0, program);
+        BOOST_TEST(r.output.find("--version") != std::string::npos, r.output);
+        r = run_program(staged_program(program), {"--no-such-option"});
+        BOOST_TEST(r.status == 2, program);
+    }
 }

@@ -1,0 +1,26 @@
+// raftlite — the library's version, for the preprocessor and at run time.
+//
+// The one place the version is written: the build (Jamroot) reads it from
+// here for raftlite.pc and the CMake package's version file.
+#ifndef RAFTLITE_VERSION_HPP
+#define RAFTLITE_VERSION_HPP
+
+#define RAFTLITE_VERSION_MAJOR 0
+#define RAFTLITE_VERSION_MINOR 1
+#define RAFTLITE_VERSION_PATCH 0
+#define RAFTLITE_VERSION_STRING "0.1.0"
+/// MAJOR * 100000 + MINOR * 100 + PATCH, as BOOST_VERSION counts: compare
+/// with `#if RAFTLITE_VERSION >= 100` (0.1.0).
+#define RAFTLITE_VERSION \
+    (RAFTLITE_VERSION_MAJOR * 100000 + RAFTLITE_VERSION_MINOR * 100 + RAFTLITE_VERSION_PATCH)
+
+namespace raftlite {
+
+/// The version of the library linked, "MAJOR.MINOR.PATCH": the headers a
+/// program was compiled with say RAFTLITE_VERSION_STRING, which differs when
+/// it runs against another libraftlite.so.
+const char* version() noexcept;
+
+} // namespace raftlite
+
+#endif
