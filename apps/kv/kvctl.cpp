@@ -5,6 +5,7 @@
 //   kvctl --cluster conf/local delete k
 //   kvctl --cluster conf/local cas k old new      (old "" with --absent: create if absent)
 //   kvctl --cluster conf/local status
+//   kvctl --cluster conf/local health             (exit 0: every peer healthy)
 //   kvctl --cluster conf/local members
 //   kvctl --cluster conf/local add-learner 4 127.0.0.1:7104 127.0.0.1:8104
 //   kvctl --cluster conf/local promote 4 | demote 4 | remove 1 | transfer-leader 3
@@ -364,6 +365,36 @@ int print_status(const std::map<raftlite::node_id, peer>& peers, std::optional<r
     return reachable > 0 ? 0 : 1;
 }
 
+/// GET /health of every peer (or --node's): one line each, "healthy" or why
+/// not. Exit status 0 when every peer asked is healthy, 1 otherwise: a
+/// script's check before and after it restarts a peer.
+int print_health(const std::map<raftlite::node_id, peer>& peers, std::optional<raftlite::node_id> only,
+                 std::chrono::milliseconds timeout) {
+    bool all = true;
+    for (const auto& [id, p] : peers) {
+        if (only && *only != id) continue;
+        const std::string name = "n" + std::to_string(id);
+        const auto r = request(p, http::verb::get, "/health", "", timeout, {});
+        if (r && r->status == 200) {
+            std::printf("%-6s healthy\n", name.c_str());
+            continue;
+        }
+        all = false;
+        if (!r) {
+            std::printf("%-6s unreachable: %s\n", name.c_str(), last_error.c_str());
+            continue;
+        }
+        std::string why = "HTTP " + std::to_string(r->status);
+        boost::system::error_code ec;
+        const auto v = json::parse(r->body, ec);
+        if (!ec && v.is_object() && v.as_object().contains("message"))
+            why = error_token(*r) + ": " + std::string(v.as_object().at("message").as_string());
+        std::printf("%-6s unhealthy: %s\n", name.c_str(), why.c_str());
+    }
+    std::fflush(stdout);
+    return all ? 0 : 1;
+}
+
 // ---- membership (the admin API, kv_admin.hpp) ------------------------------
 
 struct member_row {
@@ -600,7 +631,7 @@ int main(int argc, char** argv) {
     int attempts = 10;
     std::vector<std::string> args;
     po::options_description desc(
-        "kvctl [options] put K [V] | get K | delete K | cas K OLD NEW | status | members | "
+        "kvctl [options] put K [V] | get K | delete K | cas K OLD NEW | status | health | members | "
         "add-learner ID RAFT_ADDR KV_ADDR | promote ID | demote ID | remove ID | transfer-leader ID");
     raftlite::apps::add_standard_options(desc);
     desc.add_options()
@@ -697,6 +728,10 @@ int main(int argc, char** argv) {
     if (cmd == "status") {
         need(0);
         return print_status(peers, only);
+    }
+    if (cmd == "health") {
+        need(0);
+        return print_health(peers, only, opts.attempt);
     }
     // Membership (the admin API): to the leader the cluster names.
     auto member_id = [&](const std::string& text) {

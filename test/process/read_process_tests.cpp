@@ -80,6 +80,12 @@ BOOST_AUTO_TEST_CASE(health_follows_the_majority, *boost::unit_test::timeout(180
         return r ? r->status : 0u;
     };
     for (node_id id = 1; id <= 3; ++id) BOOST_TEST(health(id) == 200u, "n" << id);
+    auto kvctl_health = [&] {
+        return run_program(staged_program("kvctl"), {"--cluster", c.config_dir().string(), "health"});
+    };
+    auto all = kvctl_health();
+    BOOST_TEST(all.status == 0, all.output);
+    BOOST_TEST(all.output == "n1     healthy\nn2     healthy\nn3     healthy\n");
     c.kill(1);
     c.kill(2);
     // Answered within the node's own bounds on a read (no leader after
@@ -89,6 +95,10 @@ BOOST_AUTO_TEST_CASE(health_follows_the_majority, *boost::unit_test::timeout(180
     BOOST_REQUIRE(alone);
     BOOST_TEST(alone->status == 503u);
     BOOST_TEST(boost::json::parse(alone->body).as_object().at("health").as_bool() == false, alone->body);
+    const auto some = kvctl_health();
+    BOOST_TEST(some.status == 1, some.output);
+    BOOST_TEST(some.output.find("n1     unreachable") != std::string::npos, some.output);
+    BOOST_TEST(some.output.find("n3     unhealthy") != std::string::npos, some.output);
     c.start(1);
     BOOST_REQUIRE(c.wait_for_leader());
     BOOST_TEST(health(3) == 200u);
