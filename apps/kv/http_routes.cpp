@@ -25,6 +25,12 @@ route_error method_not_allowed(const char* allow) {
                        std::string("allowed: ") + allow, allow};
 }
 
+// GET or HEAD: HEAD asks for what GET would answer without its body (RFC
+// 9110 §9.3.2, which every general-purpose server supports; probes use it).
+bool reads(const http_request& req) {
+    return req.method() == http::verb::get || req.method() == http::verb::head;
+}
+
 enum class header { absent, valid, malformed };
 
 // A decimal u64 in `text` (nothing else).
@@ -105,10 +111,10 @@ route members_route(const http_request& req, std::string_view path, std::string_
                      "/members takes no X-Client-Id nor X-Client-Seq (membership changes are not kv commands)");
     admin_route r;
     if (path == "/members") {
-        if (req.method() == http::verb::get)
+        if (reads(req))
             return r;
         if (req.method() != http::verb::post)
-            return method_not_allowed("GET, POST");
+            return method_not_allowed("GET, HEAD, POST");
         r.what = admin_route::action::add_learner;
         if (auto why = parse_member_body(req.body(), r); !why.empty())
             return error(http::status::bad_request, "bad_body", std::move(why));
@@ -261,8 +267,8 @@ route route_request(http_request& req) {
     auto query = qpos == std::string_view::npos ? std::string_view() : target.substr(qpos + 1);
 
     if (path == "/status" || path == "/metrics" || path == "/health" || path == "/") {
-        if (req.method() != http::verb::get)
-            return method_not_allowed("GET");
+        if (!reads(req))
+            return method_not_allowed("GET, HEAD");
         if (path == "/status")
             return status_route{};
         if (path == "/metrics")
@@ -304,8 +310,8 @@ route route_request(http_request& req) {
         return *e;
 
     if (query == "stale=1") {
-        if (req.method() != http::verb::get)
-            return error(http::status::bad_request, "bad_request", "'?stale=1' is for GET only");
+        if (!reads(req))
+            return error(http::status::bad_request, "bad_request", "'?stale=1' is for GET and HEAD only");
         if (cmd.client_id != 0)
             return error(http::status::bad_request, "bad_session",
                          "'?stale=1' reads are not in the log and take no X-Client-Id/X-Client-Seq");
@@ -316,6 +322,7 @@ route route_request(http_request& req) {
 
     switch (req.method()) {
     case http::verb::get:
+    case http::verb::head:
         cmd.op = kv_op::get;
         break;
     case http::verb::put:
@@ -335,7 +342,7 @@ route route_request(http_request& req) {
         break;
     }
     default:
-        return method_not_allowed("GET, PUT, DELETE, POST");
+        return method_not_allowed("GET, HEAD, PUT, DELETE, POST");
     }
     if (cmd.op != kv_op::cas && !query.empty())
         return error(http::status::bad_request, "bad_request",

@@ -267,6 +267,7 @@ private:
             return close_now();
         parser_.emplace();
         request_id_.reset();
+        head_ = false;
         parser_->body_limit(st_->options.body_limit);
         parser_->header_limit(static_cast<std::uint32_t>(
             std::min<std::size_t>(st_->options.header_limit, std::numeric_limits<std::uint32_t>::max())));
@@ -347,6 +348,7 @@ private:
         clear_deadline();
         keep_alive_ = req.keep_alive();
         version_ = req.version();
+        head_ = req.method() == http::verb::head;
         request_id_ = valid_request_id(req);
 
         auto r = route_request(req);
@@ -594,6 +596,8 @@ private:
         res_.keep_alive(keep_alive_ && !close_after && !st_->stopped);
         res_.prepare_payload();
         serialize_response(res_, out_);
+        // HEAD: GET's status and fields, Content-Length included, no body.
+        if (head_) out_.resize(out_.size() - res_.body().size());
         write_out(res_.keep_alive());
     }
 
@@ -616,7 +620,7 @@ private:
         out_ += "\r\nContent-Length: ";
         out_.append(length, length_end);
         out_ += "\r\n\r\n";
-        out_ += body;
+        if (!head_) out_ += body;
         write_out(true);
     }
 
@@ -679,6 +683,7 @@ private:
     std::shared_ptr<http_server::state> st_;
     bool counted_;
     bool keep_alive_ = false;
+    bool head_ = false;   ///< the request is HEAD: responses go without their body
     bool keep_open_ = false;   // the response being written leaves the connection open
     unsigned version_ = 11;
     std::optional<std::string> request_id_;   // the request's valid X-Request-Id

@@ -4,7 +4,9 @@
 // callback; whoever wires the node (broadcast, wait for commit, apply) calls
 // the completion with the outcome, from any thread, exactly once.
 //
-// Routes (keys are percent-decoded from the path; 1..max_key_bytes bytes):
+// Routes (keys are percent-decoded from the path; 1..max_key_bytes bytes;
+// HEAD is answered wherever GET is, with the same status and fields and no
+// body):
 //   GET    /kv/<key>        200 body = the value (application/octet-stream)
 //                           404 {"error":"not_found"}
 //   PUT    /kv/<key>        body = the value; 200 {"result":"ok"}

@@ -75,7 +75,7 @@ BOOST_AUTO_TEST_CASE(status_and_its_method) {
     const auto r = route_of(http::verb::put, "/status");   // error_of refers into it
     auto& e = error_of(r);
     BOOST_TEST((e.status == http::status::method_not_allowed));
-    BOOST_TEST(e.allow == "GET");
+    BOOST_TEST(e.allow == "GET, HEAD");
 }
 
 BOOST_AUTO_TEST_CASE(stale_reads_are_their_own_route) {
@@ -98,12 +98,12 @@ BOOST_AUTO_TEST_CASE(hostile_targets_are_errors) {
     BOOST_TEST(error_of(route_of(http::verb::get, "")).token == "no_such_route");
     BOOST_TEST(error_of(route_of(http::verb::get, "/kv/k?x")).token == "bad_request");
     BOOST_TEST(error_of(route_of(http::verb::post, "/kv/k")).token == "bad_request");
-    BOOST_TEST(error_of(route_of(http::verb::patch, "/kv/k")).allow == "GET, PUT, DELETE, POST");
+    BOOST_TEST(error_of(route_of(http::verb::patch, "/kv/k")).allow == "GET, HEAD, PUT, DELETE, POST");
 }
 
 BOOST_AUTO_TEST_CASE(health_takes_get_only) {
     BOOST_TEST(std::holds_alternative<health_route>(route_of(http::verb::get, "/health")));
-    BOOST_TEST(error_of(route_of(http::verb::post, "/health")).allow == "GET");
+    BOOST_TEST(error_of(route_of(http::verb::post, "/health")).allow == "GET, HEAD");
 }
 
 BOOST_AUTO_TEST_CASE(absolute_form_targets) {

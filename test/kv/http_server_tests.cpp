@@ -285,7 +285,7 @@ BOOST_FIXTURE_TEST_CASE(status, server_fixture, *boost::unit_test::timeout(60)) 
 
     r = one_request(port(), http::verb::post, "/status");
     BOOST_TEST(r.result_int() == 405);
-    BOOST_TEST(r[http::field::allow] == "GET");
+    BOOST_TEST(r[http::field::allow] == "GET, HEAD");
 }
 
 BOOST_FIXTURE_TEST_CASE(bad_requests, server_fixture, *boost::unit_test::timeout(60)) {
@@ -296,7 +296,7 @@ BOOST_FIXTURE_TEST_CASE(bad_requests, server_fixture, *boost::unit_test::timeout
 
     r = c.request(http::verb::patch, "/kv/k");
     BOOST_TEST(r.result_int() == 405);
-    BOOST_TEST(r[http::field::allow] == "GET, PUT, DELETE, POST");
+    BOOST_TEST(r[http::field::allow] == "GET, HEAD, PUT, DELETE, POST");
 
     r = c.request(http::verb::get, "/kv/");
     BOOST_TEST(r.result_int() == 400);
@@ -504,6 +504,35 @@ BOOST_FIXTURE_TEST_CASE(malformed_request, server_fixture, *boost::unit_test::ti
     auto r = c.read();
     BOOST_TEST(r.result_int() == 400);
     BOOST_TEST(c.closed_by_server());
+}
+
+// HEAD: GET's status and fields, Content-Length the body's, and no body (the
+// next response on the connection follows the head directly).
+BOOST_FIXTURE_TEST_CASE(head_answers_like_get_without_a_body, server_fixture, *boost::unit_test::timeout(60)) {
+    client c(port());
+    BOOST_TEST(c.request(http::verb::put, "/kv/a", "hello").result_int() == 200);
+    const std::string pipelined = "HEAD /kv/a HTTP/1.1\r\nHost: x\r\n\r\n"
+                                  "HEAD /kv/missing HTTP/1.1\r\nHost: x\r\n\r\n"
+                                  "HEAD /status HTTP/1.1\r\nHost: x\r\n\r\n"
+                                  "GET /kv/a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    net::write(c.stream.socket(), net::buffer(pipelined));
+    std::string all;
+    beast::error_code ec;
+    for (char buf[4096];;) {
+        const std::size_t n = c.stream.socket().read_some(net::buffer(buf), ec);
+        if (ec) break;
+        all.append(buf, n);
+    }
+    // Four responses: the three heads carry no body, the GET its value.
+    const auto first = all.find("HTTP/1.1 200 OK\r\n");
+    BOOST_REQUIRE(first == 0u);
+    BOOST_TEST(all.find("Content-Length: 5\r\n\r\nHTTP/1.1 404 Not Found\r\n") != std::string::npos, all);
+    const auto status_head = all.find("HTTP/1.1 200 OK\r\n", 1);
+    BOOST_REQUIRE(status_head != std::string::npos);
+    const auto status_end = all.find("\r\n\r\n", status_head);
+    BOOST_TEST(all.compare(status_end + 4, 17, "HTTP/1.1 200 OK\r\n") == 0, all);
+    BOOST_TEST(all.substr(all.size() - 9) == "\r\n\r\nhello", all);
+    BOOST_TEST(all.find("not_found") == std::string::npos, all);   // the 404's body stayed home
 }
 
 // GET /health: 200 while the callback says a linearizable read would be

@@ -151,7 +151,7 @@ BOOST_AUTO_TEST_CASE(bad_member_paths_and_methods) {
     BOOST_TEST(error_of(route_of(http::verb::post, "/members/4/frobnicate")).status == http::status::not_found);
     const auto put = route_of(http::verb::put, "/members");
     BOOST_TEST(error_of(put).status == http::status::method_not_allowed);
-    BOOST_TEST(error_of(put).allow == "GET, POST");
+    BOOST_TEST(error_of(put).allow == "GET, HEAD, POST");
     BOOST_TEST(error_of(route_of(http::verb::get, "/members/4")).allow == "DELETE");
     BOOST_TEST(error_of(route_of(http::verb::get, "/members/4/promote")).allow == "POST");
     BOOST_TEST(error_of(route_of(http::verb::get, "/members?x=1")).token == "bad_request");
