@@ -41,6 +41,7 @@
 #include <raftlite/file_persister.hpp>
 #include <raftlite/log.hpp>
 #include <raftlite/node.hpp>
+#include <raftlite/version.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -434,6 +435,7 @@ private:
         for (const auto& [id, m] : s.match_index) match[std::to_string(id)] = m;
         o["match_index"] = std::move(match);
         o["read_mode"] = kv::read_mode_name(cfg_.read_mode);
+        o["version"] = raftlite::version();
         o["reads_by_lease"] = s.core.lease_reads;
         o["read_rounds"] = s.core.read_rounds;
         // This peer's GETs and the read-index requests that served them

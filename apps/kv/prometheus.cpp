@@ -1,6 +1,8 @@
 // raftlite kv — the Prometheus text format (see prometheus.hpp).
 #include "prometheus.hpp"
 
+#include <raftlite/version.hpp>
+
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -91,6 +93,9 @@ std::string peer_label(node_id id) { return "peer=\"" + std::to_string(id) + "\"
 
 std::string format_prometheus(const node_metrics& m, const std::optional<snapshot_gauges>& snap) {
     writer w;
+    // Prometheus' build_info convention: the version as a label of a sample 1.
+    w.family("build_info", "gauge", "1, labelled with the raftlite version this program runs.");
+    w.sample("build_info", std::string("version=\"") + raftlite::version() + "\"", std::uint64_t(1));
     w.single("node_id", "gauge", "This node's id.", std::uint64_t(m.id));
     w.single("term", "gauge", "The current Raft term.", std::uint64_t(m.term));
     w.family("role", "gauge", "1 for the role this node has now, 0 for the others.");

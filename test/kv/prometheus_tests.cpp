@@ -6,6 +6,8 @@
 #include "kv/prometheus_grammar.hpp"
 #include "prometheus.hpp"
 
+#include <raftlite/version.hpp>
+
 #include <string>
 
 using namespace raftlite;
@@ -110,6 +112,8 @@ BOOST_AUTO_TEST_CASE(a_leader_s_metrics_follow_the_format) {
     BOOST_TEST(value("raftlite_read_duration_seconds_bucket", "le", "10") == 6);
     BOOST_TEST(value("raftlite_read_duration_seconds_count") == 7);
     BOOST_TEST(value("raftlite_read_rounds_total") == 4);
+    BOOST_TEST(value("raftlite_build_info", "version", RAFTLITE_VERSION_STRING) == 1);
+    BOOST_TEST(parsed.types.at("raftlite_build_info") == "gauge");
     BOOST_TEST(value("raftlite_lease_reads_total") == 9);
     BOOST_TEST(parsed.types.at("raftlite_reads_total") == "counter");
     BOOST_TEST(parsed.types.at("raftlite_read_duration_seconds") == "histogram");

@@ -5,6 +5,8 @@
 
 #include "kv_process_cluster.hpp"
 
+#include <raftlite/version.hpp>
+
 #include <boost/json.hpp>
 
 using namespace raftlite;
@@ -80,6 +82,7 @@ BOOST_AUTO_TEST_CASE(health_follows_the_majority, *boost::unit_test::timeout(180
         return r ? r->status : 0u;
     };
     for (node_id id = 1; id <= 3; ++id) BOOST_TEST(health(id) == 200u, "n" << id);
+    BOOST_TEST(status_field(c, 1, "version") == RAFTLITE_VERSION_STRING);
     auto kvctl_health = [&] {
         return run_program(staged_program("kvctl"), {"--cluster", c.config_dir().string(), "health"});
     };
