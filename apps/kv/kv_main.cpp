@@ -518,6 +518,7 @@ private:
 int main(int argc, char** argv) {
     std::string config_path;
     bool join = false;
+    bool check_config = false;
     po::options_description desc("raftlite-kv options");
     apps::add_standard_options(desc);
     desc.add_options()("config", po::value(&config_path)->required(),
@@ -526,7 +527,10 @@ int main(int argc, char** argv) {
         "join an existing cluster (as [node] join = true): [peers] is only an address book, this peer "
         "starts with no membership and no vote, and waits for the leader to add it (kvctl add-learner "
         "ID RAFT_ADDR KV_ADDR, then kvctl promote ID). Ignored once its data directory holds a "
-        "configuration");
+        "configuration")(
+        "check-config", po::bool_switch(&check_config),
+        "read and check the config file, print what it sets up and exit (status 0; 2 with the error): a "
+        "deployment's test before it starts or restarts a peer");
     po::variables_map vm;
     if (auto status = apps::parse_command_line("raftlite-kv", argc, argv, desc, vm)) return *status;
     kv::kv_config cfg;
@@ -537,6 +541,16 @@ int main(int argc, char** argv) {
         return 2;
     }
     if (join) set_join(cfg.peer);   // as [node] join = true
+    if (check_config) {
+        const auto& t = cfg.peer.node.transport;
+        std::cout << "raftlite-kv: " << config_path << " is valid: cluster '" << t.cluster_id << "', node "
+                  << cfg.peer.node.core.self << " at " << t.listen.to_string() << ", " << t.peers.size()
+                  << " peer address(es), " << (cfg.peer.node.core.members.empty() ? "joining" : "bootstrap")
+                  << ", data in " << cfg.peer.data_dir.string() << ", HTTP" << (cfg.http.tls_cert_file.empty() ? "" : "S")
+                  << " on " << kv::listen_address(cfg.http).to_string() << ", read_mode "
+                  << kv::read_mode_name(cfg.read_mode) << "\n";
+        return 0;
+    }
     try {
         init_logging(cfg.peer.log);
     } catch (const std::exception& e) {

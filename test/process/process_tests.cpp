@@ -146,12 +146,14 @@ BOOST_AUTO_TEST_CASE(sigterm_with_an_idle_keep_alive_client_exits_cleanly_and_fr
 
 namespace {
 
-run_result run_kv_with(const std::string& text) {
+run_result run_kv_with(const std::string& text, std::vector<std::string> extra_args = {}) {
     const auto dir = std::filesystem::temp_directory_path() / ("raftlite-badconf-" + std::to_string(std::random_device{}()));
     std::filesystem::create_directories(dir);
     const auto file = dir / "bad.ini";
     std::ofstream(file) << text;
-    auto r = run_program(staged_program("raftlite-kv"), {"--config", file.string()});
+    std::vector<std::string> args{"--config", file.string()};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    auto r = run_program(staged_program("raftlite-kv"), args);
     std::filesystem::remove_all(dir);
     return r;
 }
@@ -179,7 +181,17 @@ BOOST_AUTO_TEST_CASE(bad_configs_exit_with_status_2_and_say_why) {
         BOOST_TEST(r.status == 2, "output: " << r.output);
         BOOST_TEST(r.output.find("bad.ini") != std::string::npos, "output: " << r.output);
         BOOST_TEST(r.output.find(c.expect) != std::string::npos, "output: " << r.output);
+        // --check-config finds the same, and starts nothing either way.
+        const auto checked = run_kv_with(c.text, {"--check-config"});
+        BOOST_TEST(checked.status == 2, "output: " << checked.output);
+        BOOST_TEST(checked.output.find(c.expect) != std::string::npos, "output: " << checked.output);
     }
+    const auto good = run_kv_with(good_head + good_peers + good_kv, {"--check-config"});
+    BOOST_TEST(good.status == 0, good.output);
+    BOOST_TEST(good.output.find("is valid: cluster 't', node 1 at 127.0.0.1:7901, 2 peer address(es), bootstrap") !=
+                   std::string::npos,
+               good.output);
+    BOOST_TEST(good.output.find("HTTP on 127.0.0.1:8901, read_mode read_index") != std::string::npos, good.output);
     auto r = run_program(staged_program("raftlite-kv"), {"--config", "/nonexistent/n1.ini"});
     BOOST_TEST(r.status == 2);
     BOOST_TEST(r.output.find("/nonexistent/n1.ini") != std::string::npos, "output: " << r.output);
