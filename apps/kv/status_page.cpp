@@ -27,6 +27,7 @@ dt { color: #666; } dd { margin: 0; }
 <body>
 <h1>raftlite-kv: the cluster as <span id="self">?</span> sees it</h1>
 <dl>
+<dt>health</dt><dd id="health">?</dd>
 <dt>role</dt><dd id="role">?</dd>
 <dt>term</dt><dd id="term">?</dd>
 <dt>leader</dt><dd id="leader">?</dd>
@@ -38,6 +39,7 @@ dt { color: #666; } dd { margin: 0; }
 <dt>entries held</dt><dd id="log-entries">?</dd>
 <dt>snapshots taken / installed</dt><dd id="snapshots">?</dd>
 <dt>state digest</dt><dd id="digest">?</dd>
+<dt>version</dt><dd id="version">?</dd>
 </dl>
 <h2>Members</h2>
 <table>
@@ -70,6 +72,7 @@ function showStatus(s) {
   $("log-entries").textContent = or(s.log_entries);
   $("snapshots").textContent = or(s.snapshots_taken) + " / " + or(s.snapshots_installed);
   $("digest").textContent = or(s.digest);
+  $("version").textContent = or(s.version);
   const peers = new Map((s.peers || []).map((p) => [p.id, p]));
   const body = $("members");
   body.replaceChildren();
@@ -116,7 +119,18 @@ function showMetrics(text) {
   }
 }
 
+// GET /health: whether this peer could serve a linearizable read now.
+async function showHealth() {
+  try {
+    const h = await (await fetch("/health")).json();
+    $("health").textContent = h.health ? "healthy" : "unhealthy: " + h.message;
+  } catch (e) {
+    $("health").textContent = "unknown: " + e.message;
+  }
+}
+
 async function refresh() {
+  showHealth();
   try {
     const [s, m] = await Promise.all([fetch("/status"), fetch("/metrics")]);
     if (!s.ok) throw new Error("/status: HTTP " + s.status);

@@ -88,11 +88,12 @@ BOOST_AUTO_TEST_CASE(the_page_is_self_contained_html_with_its_elements, *boost::
     BOOST_TEST(body.rfind("<!DOCTYPE html>", 0) == 0);
     for (const char* id : {"self", "role", "term", "leader", "commit", "applied", "last-index", "snapshot-index",
                            "log-start", "log-entries", "snapshots", "digest", "members",
-                           "leader-changes", "broadcasts", "updated", "error"})
+                           "leader-changes", "broadcasts", "updated", "error", "health", "version"})
         BOOST_TEST(body.find(std::string("id=\"") + id + "\"") != std::string::npos, "no element " << id);
-    // It reads both endpoints, and nothing from elsewhere.
+    // It reads its peer's endpoints, and nothing from elsewhere.
     BOOST_TEST(body.find("fetch(\"/status\")") != std::string::npos);
     BOOST_TEST(body.find("fetch(\"/metrics\")") != std::string::npos);
+    BOOST_TEST(body.find("fetch(\"/health\")") != std::string::npos);
     BOOST_TEST(body.find("http://") == std::string::npos);
     BOOST_TEST(body.find("https://") == std::string::npos);
     BOOST_TEST(body.find(" src=") == std::string::npos);

@@ -6,6 +6,8 @@
 #include "kv/prometheus_grammar.hpp"
 #include "kv_process_cluster.hpp"
 
+#include <raftlite/version.hpp>
+
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -181,6 +183,9 @@ BOOST_AUTO_TEST_CASE(the_status_page_renders_the_cluster_in_a_browser) {
     BOOST_TEST(members.find("data-id=\"" + std::to_string(*leader) + "\" data-role=\"leader\"") != std::string::npos,
                r.output);
     BOOST_TEST(r.output.find("<span id=\"self\">n" + std::to_string(asked) + "</span>") != std::string::npos,
+               r.output);
+    BOOST_TEST(r.output.find(std::string("<dd id=\"version\">") + RAFTLITE_VERSION_STRING + "</dd>") !=
+                   std::string::npos,
                r.output);
 }
 
