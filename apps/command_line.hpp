@@ -2,9 +2,9 @@
 //
 // `--help` prints the options and `--version` the program's name and
 // raftlite's version ("raftlite-kv 0.1.0"); either ends the program with
-// status 0, even when a required option is missing; an unknown option, a bad value or a missing
-// required option prints "<program>: <what is wrong>" and the options on
-// standard error and ends it with status 2. Header-only: each program is its
+// status 0, even when a required option is missing. An unknown option, a bad
+// value or a missing required option prints "<program>: <what is wrong>" and
+// the options on standard error and ends it with status 2. Header-only: each program is its
 // own translation unit and links Boost.Program_options already.
 #ifndef RAFTLITE_APPS_COMMAND_LINE_HPP
 #define RAFTLITE_APPS_COMMAND_LINE_HPP

@@ -418,16 +418,11 @@ private:
         submit(std::get<kv_command>(std::move(r)));
     }
 
-    // As admin(): the completion may come from any thread, once.
+    // GET /health: 200 {"health":true}, or 503 with a token saying why not.
     void check_health() {
-        auto self = shared_from_this();
-        auto done = std::make_shared<std::atomic<bool>>(false);
-        auto complete = [self, done](boost::system::error_code ec) {
-            if (done->exchange(true))
-                return;   // exactly once: later calls are ignored
-            net::post(self->stream_.get_executor(), [self, ec] {
-                if (self->st_->stopped)
-                    return self->close_now();
+        call_back<boost::system::error_code>(
+            "health", [this](auto complete) { st_->health(std::move(complete)); },
+            [](session& s, boost::system::error_code ec) {
                 boost::json::object o{{"health", !ec}};
                 if (ec) {
                     o["error"] = ec == raftlite::errc::not_leader ? "no_leader"
@@ -435,43 +430,47 @@ private:
                                                                    : "unavailable";
                     o["message"] = ec.message();
                 }
-                self->send(self->make(ec ? http::status::service_unavailable : http::status::ok, json_text(o),
-                                      "application/json"),
-                           false);
+                s.send(s.make(ec ? http::status::service_unavailable : http::status::ok, json_text(o),
+                              "application/json"),
+                       false);
             });
-        };
-        try {
-            st_->health(std::move(complete));
-        } catch (const std::exception& e) {
-            RAFTLITE_LOG_APP(error) << "http: health threw: " << e.what();
-            if (!done->exchange(true))
-                send_error(http::status::internal_server_error, "internal",
-                           std::string("health failed: ") + e.what(), true);
-        }
     }
 
     void admin(admin_route a) {
-        auto self = shared_from_this();
-        auto done = std::make_shared<std::atomic<bool>>(false);
-        auto complete = [self, done](admin_reply r) {
-            if (done->exchange(true))
-                return;   // exactly once: later calls are ignored
-            net::post(self->stream_.get_executor(), [self, r = std::move(r)] {
-                if (self->st_->stopped)
-                    return self->close_now();
-                auto res = self->make(static_cast<http::status>(r.status), r.body, "application/json");
+        call_back<admin_reply>(
+            "admin", [this, &a](auto complete) { st_->admin(std::move(a), std::move(complete)); },
+            [](session& s, const admin_reply& r) {
+                auto res = s.make(static_cast<http::status>(r.status), r.body, "application/json");
                 for (const auto& [name, value] : r.headers)
                     res.set(name, value);
-                self->send(std::move(res), false);
+                s.send(std::move(res), false);
+            });
+    }
+
+    // Hands `call` a completion that may be called from any thread: the first
+    // call posts `answer(session, result)` to this session, later ones are
+    // ignored (a flag per request: these routes are rare). If `call` throws
+    // before completing, the client gets a 500 and the connection closes.
+    template <class Result, class Call, class Answer>
+    void call_back(const char* what, Call call, Answer answer) {
+        auto self = shared_from_this();
+        auto done = std::make_shared<std::atomic<bool>>(false);
+        std::function<void(Result)> complete = [self, done, answer](Result r) {
+            if (done->exchange(true))
+                return;   // exactly once: later calls are ignored
+            net::post(self->stream_.get_executor(), [self, answer, r = std::move(r)] {
+                if (self->st_->stopped)
+                    return self->close_now();
+                answer(*self, r);
             });
         };
         try {
-            st_->admin(std::move(a), std::move(complete));
+            call(std::move(complete));
         } catch (const std::exception& e) {
-            RAFTLITE_LOG_APP(error) << "http: admin threw: " << e.what();
+            RAFTLITE_LOG_APP(error) << "http: " << what << " threw: " << e.what();
             if (!done->exchange(true))
                 send_error(http::status::internal_server_error, "internal",
-                           std::string("admin failed: ") + e.what(), true);
+                           std::string(what) + " failed: " + e.what(), true);
         }
     }
 

@@ -387,8 +387,12 @@ int print_health(const std::map<raftlite::node_id, peer>& peers, std::optional<r
         std::string why = "HTTP " + std::to_string(r->status);
         boost::system::error_code ec;
         const auto v = json::parse(r->body, ec);
-        if (!ec && v.is_object() && v.as_object().contains("message"))
-            why = error_token(*r) + ": " + std::string(v.as_object().at("message").as_string());
+        if (!ec && v.is_object()) {
+            const auto* error = v.as_object().if_contains("error");
+            const auto* message = v.as_object().if_contains("message");
+            if (error && error->is_string() && message && message->is_string())
+                why = std::string(error->get_string()) + ": " + std::string(message->get_string());
+        }
         std::printf("%-6s unhealthy: %s\n", name.c_str(), why.c_str());
     }
     std::fflush(stdout);
