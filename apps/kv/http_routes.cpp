@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include <charconv>
+#include <map>
 #include <utility>
 
 namespace raftlite::kv {
@@ -143,6 +144,74 @@ route members_route(const http_request& req, std::string_view path, std::string_
     r.what = verb == "promote"  ? admin_route::action::promote
              : verb == "demote" ? admin_route::action::demote
                                 : admin_route::action::transfer_leadership;
+    return r;
+}
+
+// GET /kv?...: a range read (range_route). Every parameter at most once,
+// its value percent-decoded; unknown parameters are an error rather than
+// ignored, so a misspelt "prefx" does not silently list everything.
+route range_request(const http_request& req, std::string_view query) {
+    if (!reads(req))
+        return method_not_allowed("GET, HEAD");
+    if (req.find("X-Client-Id") != req.end() || req.find("X-Client-Seq") != req.end())
+        return error(http::status::bad_request, "bad_session",
+                     "range reads are not in the log and take no X-Client-Id/X-Client-Seq");
+    std::map<std::string, std::string, std::less<>> params;
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        const std::string_view part = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+        const auto eq = part.find('=');
+        const std::string name(part.substr(0, eq));
+        if (name != "prefix" && name != "start" && name != "end" && name != "after" && name != "limit" &&
+            name != "keys_only" && name != "stale")
+            return error(http::status::bad_request, "bad_range",
+                         "unknown parameter '" + name +
+                             "'; GET /kv takes prefix, start, end, after, limit, keys_only and stale");
+        auto value = percent_decode(eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1));
+        if (!value)
+            return error(http::status::bad_request, "bad_range", "malformed percent-encoding in '" + name + "'");
+        if (value->size() > max_key_bytes)
+            return error(http::status::bad_request, "bad_range",
+                         "'" + name + "' is over " + std::to_string(max_key_bytes) + " bytes");
+        if (!params.emplace(name, std::move(*value)).second)
+            return error(http::status::bad_request, "bad_range", "'" + name + "' is given twice");
+    }
+    auto has = [&](const char* name) { return params.count(name) != 0; };
+    if (has("prefix") && (has("start") || has("end")))
+        return error(http::status::bad_request, "bad_range", "give either prefix or start/end, not both");
+    if (has("start") && has("after"))
+        return error(http::status::bad_request, "bad_range", "give either start or after, not both");
+    for (const char* flag : {"keys_only", "stale"})
+        if (has(flag) && params[flag] != "1")
+            return error(http::status::bad_request, "bad_range", std::string("'") + flag + "' takes only 1");
+
+    range_route r;
+    r.stale = has("stale");
+    r.query.keys_only = has("keys_only");
+    r.query.max_bytes = max_range_bytes;
+    if (has("limit")) {
+        std::uint64_t n = 0;
+        if (!parse_u64(params["limit"], n) || n == 0 || n > max_range_limit)
+            return error(http::status::bad_request, "bad_range",
+                         "'limit' must be a decimal integer in 1.." + std::to_string(max_range_limit));
+        r.query.limit = static_cast<std::size_t>(n);
+    }
+    if (has("prefix")) {
+        r.query.from = params["prefix"];
+        r.query.to = prefix_end(r.query.from);
+    } else {
+        if (has("start"))
+            r.query.from = params["start"];
+        if (has("end"))
+            r.query.to = params["end"];
+    }
+    // after=K continues a listing: the range's keys above K (a K below the
+    // range's own start changes nothing).
+    if (has("after") && params["after"] >= r.query.from) {
+        r.query.from = params["after"];
+        r.query.from_exclusive = true;
+    }
     return r;
 }
 
@@ -295,10 +364,14 @@ route route_request(http_request& req) {
         return session_route(req, path);
     }
 
+    if (path == "/kv")
+        return range_request(req, query);
+
     constexpr std::string_view prefix = "/kv/";
     if (path.substr(0, prefix.size()) != prefix)
         return error(http::status::not_found, "no_such_route",
-                     "no such path; expected /kv/<key>, /session, /members, /status, /health, /metrics or /");
+                     "no such path; expected /kv/<key>, /kv?prefix=, /session, /members, /status, /health, "
+                     "/metrics or /");
 
     kv_command cmd;
     auto key = percent_decode(path.substr(prefix.size()));

@@ -9,6 +9,7 @@
 #define RAFTLITE_KV_HTTP_ROUTES_HPP
 
 #include "kv_command.hpp"
+#include "kv_store.hpp"
 
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/status.hpp>
@@ -41,6 +42,22 @@ struct stale_read_route {
     std::string key;
 };
 
+/// GET /kv?prefix=P or GET /kv?start=A&end=B (each part optional), with
+/// after=K (continue after key K: the last key of the previous page),
+/// limit=N (1..max_range_limit, default 1000), keys_only=1 and stale=1:
+/// the entries in that range, in key order. Linearizable like a GET unless
+/// `stale` (then from the contacted peer's own state). Never through the log.
+struct range_route {
+    kv_range_query query;
+    bool stale = false;
+    friend bool operator==(const range_route&, const range_route&) = default;
+};
+/// The most entries one range answer lists (limit=N above it: 400).
+inline constexpr std::size_t max_range_limit = 10000;
+/// The keys and values one range answer carries, about (past its first
+/// entry): a page of large values stops early, with "more" set.
+inline constexpr std::size_t max_range_bytes = 4u << 20;
+
 /// A request that is answered with an error and submits nothing. The body is
 /// {"error": token, "message": message}; 405 responses carry `allow` in an
 /// Allow header.
@@ -70,7 +87,7 @@ struct admin_route {
 const char* admin_action_name(admin_route::action a) noexcept;
 
 using route = std::variant<kv_command, status_route, metrics_route, page_route, health_route, stale_read_route,
-                           admin_route, route_error>;
+                           range_route, admin_route, route_error>;
 
 /// Maps a complete request to a route. A returned kv_command has passed
 /// validate(); its origin is left for the peer to fill in. May move the request's body out (PUT), so `req` is not to be

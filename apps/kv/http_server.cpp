@@ -21,6 +21,8 @@
 // the TLS handshake, the whole request (header and body, so a slow loris is
 // cut off however it trickles), each response write and the linger.
 #include "http_server.hpp"
+
+#include "json_bytes.hpp"
 #include "http_routes.hpp"
 #include "prometheus.hpp"
 #include "status_page.hpp"
@@ -73,12 +75,7 @@ public:
 
 struct http_server::state {
     http_server_options options;
-    submit_fn submit;
-    status_fn status;
-    status_fn metrics;
-    local_read_fn local_read;
-    admin_fn admin;
-    health_fn health;
+    http_handlers on;
     std::atomic<std::size_t> active{0};
     std::atomic<bool> stopped{false};
     std::unique_ptr<net::ssl::context> tls;   // set by start() when options.tls_cert_file is
@@ -360,7 +357,7 @@ private:
         if (std::holds_alternative<status_route>(r)) {
             std::string body;
             try {
-                body = st_->status ? st_->status() : "{}";
+                body = st_->on.status ? st_->on.status() : "{}";
             } catch (const std::exception& e) {
                 return send_error(http::status::internal_server_error, "internal",
                                   std::string("status failed: ") + e.what(), false);
@@ -368,12 +365,12 @@ private:
             return send(make(http::status::ok, std::move(body), "application/json"), false);
         }
         if (std::holds_alternative<metrics_route>(r)) {
-            if (!st_->metrics)
+            if (!st_->on.metrics)
                 return send_error(http::status::not_found, "no_such_route",
                                   "this server has no metrics", false);
             std::string body;
             try {
-                body = st_->metrics();
+                body = st_->on.metrics();
             } catch (const std::exception& e) {
                 return send_error(http::status::internal_server_error, "internal",
                                   std::string("metrics failed: ") + e.what(), false);
@@ -381,12 +378,12 @@ private:
             return send(make(http::status::ok, std::move(body), prometheus_content_type), false);
         }
         if (auto* stale = std::get_if<stale_read_route>(&r)) {
-            if (!st_->local_read)
+            if (!st_->on.local_read)
                 return send_error(http::status::not_found, "no_such_route",
                                   "this server has no local reads", false);
             std::optional<std::string> value;
             try {
-                value = st_->local_read(stale->key);
+                value = st_->on.local_read(stale->key);
             } catch (const std::exception& e) {
                 return send_error(http::status::internal_server_error, "internal",
                                   std::string("local read failed: ") + e.what(), false);
@@ -404,13 +401,19 @@ private:
             return send(std::move(res), false);
         }
         if (auto* a = std::get_if<admin_route>(&r)) {
-            if (!st_->admin)
+            if (!st_->on.admin)
                 return send_error(http::status::not_found, "no_such_route",
                                   "this server has no membership administration", false);
             return admin(std::move(*a));
         }
+        if (auto* range_read = std::get_if<range_route>(&r)) {
+            if (!st_->on.range)
+                return send_error(http::status::not_found, "no_such_route", "this server has no range reads",
+                                  false);
+            return range(std::move(*range_read));
+        }
         if (std::holds_alternative<health_route>(r)) {
-            if (!st_->health)
+            if (!st_->on.health)
                 return send_error(http::status::not_found, "no_such_route", "this server has no health check",
                                   false);
             return check_health();
@@ -421,7 +424,7 @@ private:
     // GET /health: 200 {"health":true}, or 503 with a token saying why not.
     void check_health() {
         call_back<boost::system::error_code>(
-            "health", [this](auto complete) { st_->health(std::move(complete)); },
+            "health", [this](auto complete) { st_->on.health(std::move(complete)); },
             [](session& s, boost::system::error_code ec) {
                 boost::json::object o{{"health", !ec}};
                 if (ec) {
@@ -436,9 +439,32 @@ private:
             });
     }
 
+    // GET /kv?...: {"entries":[{"key":...,"value":...}],"more":bool}, each
+    // key and value as put_bytes writes it (json_bytes.hpp).
+    void range(range_route r) {
+        const bool keys_only = r.query.keys_only;
+        call_back<range_result>(
+            "range", [this, &r](auto complete) { st_->on.range(std::move(r), std::move(complete)); },
+            [keys_only](session& s, const range_result& result) {
+                if (result.error)
+                    return s.send_failure(result.error);
+                boost::json::array entries;
+                entries.reserve(result.range.entries.size());
+                for (const auto& [key, value] : result.range.entries) {
+                    boost::json::object e;
+                    put_bytes(e, "key", key);
+                    if (!keys_only)
+                        put_bytes(e, "value", value);
+                    entries.push_back(std::move(e));
+                }
+                boost::json::object o{{"entries", std::move(entries)}, {"more", result.range.more}};
+                s.send(s.make(http::status::ok, json_text(o), "application/json"), false);
+            });
+    }
+
     void admin(admin_route a) {
         call_back<admin_reply>(
-            "admin", [this, &a](auto complete) { st_->admin(std::move(a), std::move(complete)); },
+            "admin", [this, &a](auto complete) { st_->on.admin(std::move(a), std::move(complete)); },
             [](session& s, const admin_reply& r) {
                 auto res = s.make(static_cast<http::status>(r.status), r.body, "application/json");
                 for (const auto& [name, value] : r.headers)
@@ -491,7 +517,7 @@ private:
             });
         };
         try {
-            st_->submit(std::move(cmd), std::move(complete));
+            st_->on.submit(std::move(cmd), std::move(complete));
         } catch (const std::exception& e) {
             RAFTLITE_LOG_APP(error) << "http: submit threw: " << e.what();
             if (awaiting_ == n) {
@@ -502,6 +528,23 @@ private:
         }
     }
 
+    // A command or read that the node could not carry out.
+    void send_failure(const boost::system::error_code& ec) {
+        if (ec == raftlite::errc::not_leader)
+            return send_error(http::status::service_unavailable, "not_leader",
+                              "no leader is known or reachable; retry later", false);
+        if (ec == raftlite::errc::busy) {
+            auto res = make(http::status::too_many_requests, error_body("busy", ec.message()), "application/json");
+            res.set(http::field::retry_after, "1");
+            return send(std::move(res), false);
+        }
+        if (ec == raftlite::errc::payload_too_large)
+            return send_error(http::status::payload_too_large, "payload_too_large", ec.message(), false);
+        if (ec == raftlite::errc::timed_out)
+            return send_error(http::status::gateway_timeout, "timed_out", ec.message(), false);
+        send_error(http::status::service_unavailable, "unavailable", ec.message(), false);
+    }
+
     void on_result(kv_op op, const http_result& r) {
         if (st_->stopped)
             return close_now();
@@ -509,23 +552,7 @@ private:
             // A follower forwards commands to the leader itself, so not_leader
             // means no leader is known or reachable: the client retries later
             // (or elsewhere).
-            if (r.error == raftlite::errc::not_leader)
-                return send_error(http::status::service_unavailable, "not_leader",
-                                  "no leader is known or reachable; retry later", false);
-            if (r.error == raftlite::errc::busy) {
-                auto res = make(http::status::too_many_requests,
-                                error_body("busy", r.error.message()), "application/json");
-                res.set(http::field::retry_after, "1");
-                return send(std::move(res), false);
-            }
-            if (r.error == raftlite::errc::payload_too_large)
-                return send_error(http::status::payload_too_large, "payload_too_large", r.error.message(),
-                                  false);
-            if (r.error == raftlite::errc::timed_out)
-                return send_error(http::status::gateway_timeout, "timed_out", r.error.message(),
-                                  false);
-            return send_error(http::status::service_unavailable, "unavailable",
-                              r.error.message(), false);
+            return send_failure(r.error);
         }
 
         switch (r.result.status) {
@@ -545,7 +572,7 @@ private:
             o["error"] = "cas_failed";
             o["message"] = "the key does not hold the expected value";
             if (r.result.value)
-                o["current"] = *r.result.value;
+                put_bytes(o, "current", *r.result.value);
             else
                 o["current"] = nullptr;
             return send(make(http::status::conflict, json_text(o), "application/json"), false);
@@ -796,17 +823,10 @@ std::unique_ptr<net::ssl::context> make_tls_context(const http_server_options& o
 
 } // namespace
 
-http_server::http_server(net::io_context& ioc, http_server_options options, submit_fn submit,
-                         status_fn status, status_fn metrics, local_read_fn local_read, admin_fn admin,
-                         health_fn health)
+http_server::http_server(net::io_context& ioc, http_server_options options, http_handlers handlers)
     : ioc_(ioc), state_(std::make_shared<state>()) {
-    state_->local_read = std::move(local_read);
-    state_->admin = std::move(admin);
-    state_->health = std::move(health);
     state_->options = std::move(options);
-    state_->submit = std::move(submit);
-    state_->status = std::move(status);
-    state_->metrics = std::move(metrics);
+    state_->on = std::move(handlers);
 }
 
 http_server::~http_server() {

@@ -13,8 +13,27 @@
 //   DELETE /kv/<key>        200 {"result":"ok"}; 404 {"error":"not_found"}
 //   POST   /kv/<key>?cas    body = JSON {"expected": "old" | null, "value": "new"}
 //                           (null: the key must be absent). 200 {"result":"ok"};
-//                           409 {"error":"cas_failed","current":"..." | null}.
-//                           JSON strings carry UTF-8 only: binary values need PUT/GET.
+//                           409 {"error":"cas_failed","current":"..." | null}
+//                           ("current_base64" instead of "current" for a value
+//                           that is not UTF-8: json_bytes.hpp). The body's
+//                           strings are UTF-8 text: binary values need PUT.
+//   GET    /kv?prefix=P     the entries whose keys start with P (P empty or
+//                           absent: every key), in byte order of the keys:
+//                           200 {"entries":[{"key":"k","value":"v"},...],
+//                           "more":false} ("key_base64"/"value_base64" for
+//                           bytes that are not UTF-8: json_bytes.hpp).
+//   GET    /kv?start=A&end=B  the same for keys in [A, B) (either bound may
+//                           be left out). Both forms take after=K (only keys
+//                           above K: the next page after a page that ended
+//                           at K with "more":true), limit=N (entries per
+//                           page, 1..10000, default 1000; a page also stops
+//                           after about 4 MiB of keys and values),
+//                           keys_only=1 (no values) and stale=1 (from this
+//                           peer's own state, as ?stale=1 on a key). Without
+//                           stale a range is linearizable like a GET (a read
+//                           index, in every read_mode; never through the
+//                           log). 400 bad_range for an unknown, repeated or
+//                           malformed parameter; 404 without a range callback.
 //   GET    /kv/<key>?stale=1  the value in this peer's own state, not through
 //                           the log: not linearizable (it may be behind the
 //                           cluster), answered even without a leader. 200 body
@@ -146,6 +165,29 @@ using admin_fn = std::function<void(admin_route request, std::function<void(admi
 /// serve a linearizable read now, else why not.
 using health_fn = std::function<void(std::function<void(boost::system::error_code)> complete)>;
 
+/// A range read's outcome: no error and the entries, or why not (the errors
+/// of a GET: not_leader, timed_out, stopped, ...).
+struct range_result {
+    boost::system::error_code error;
+    kv_range range;
+};
+/// Called once per range read (GET /kv?...) with the completion to call
+/// exactly once (later calls are ignored), from any thread. A request
+/// without `stale` must be answered linearizably, as a GET is.
+using range_fn = std::function<void(range_route request, std::function<void(range_result)> complete)>;
+
+/// What the server calls to answer. `submit` and `status` are required; a
+/// route whose optional handler is empty answers 404 no_such_route.
+struct http_handlers {
+    submit_fn submit{};          ///< the kv commands (PUT, DELETE, cas, GET, sessions)
+    status_fn status{};          ///< GET /status
+    status_fn metrics{};         ///< GET /metrics (optional)
+    local_read_fn local_read{};  ///< GET /kv/<key>?stale=1 (optional)
+    admin_fn admin{};            ///< the membership routes (optional)
+    health_fn health{};          ///< GET /health (optional)
+    range_fn range{};            ///< GET /kv?prefix=... (optional)
+};
+
 /// The server's settings; a kv peer reads them from [kv] (kv_config.hpp).
 struct http_server_options {
     std::string address = "127.0.0.1";       ///< address to listen on
@@ -166,13 +208,9 @@ struct http_server_options {
 
 class http_server {
 public:
-    /// The server runs its work on `ioc` (run by one or more threads).
-    /// `metrics` returns the text served at GET /metrics (none: 404);
-    /// `local_read` answers stale reads (none: 404); `admin` the membership
-    /// routes (none: 404); `health` GET /health (none: 404).
-    http_server(boost::asio::io_context& ioc, http_server_options options, submit_fn submit,
-                status_fn status, status_fn metrics = {}, local_read_fn local_read = {}, admin_fn admin = {},
-                health_fn health = {});
+    /// The server runs its work on `ioc` (run by one or more threads) and
+    /// answers through `handlers` (a route whose handler is empty gets 404).
+    http_server(boost::asio::io_context& ioc, http_server_options options, http_handlers handlers);
     /// Stops (see stop()).
     ~http_server();
     http_server(const http_server&) = delete;

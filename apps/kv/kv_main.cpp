@@ -82,16 +82,18 @@ public:
           storage_(new file_persister(cfg.peer.data_dir.string())),
           node_(ioc, cfg.peer.node, std::unique_ptr<persister>(storage_)),
           server_(ioc, one_thread(cfg.http),
-                  [this](kv::kv_command c, std::function<void(kv::http_result)> done) {
-                      submit(std::move(c), std::move(done));
-                  },
-                  [this] { return status_json(); },
-                  [this] { return kv::format_prometheus(node_.metrics(), snapshot_gauges()); },
-                  [this](const std::string& key) { return store_.get(key); },
-                  [this](kv::admin_route r, std::function<void(kv::admin_reply)> done) {
-                      admin(std::move(r), std::move(done));
-                  },
-                  [this](std::function<void(boost::system::error_code)> done) { check_health(std::move(done)); }),
+                  {.submit = [this](kv::kv_command c,
+                                    std::function<void(kv::http_result)> done) { submit(std::move(c), std::move(done)); },
+                   .status = [this] { return status_json(); },
+                   .metrics = [this] { return kv::format_prometheus(node_.metrics(), snapshot_gauges()); },
+                   .local_read = [this](const std::string& key) { return store_.get(key); },
+                   .admin = [this](kv::admin_route r,
+                                   std::function<void(kv::admin_reply)> done) { admin(std::move(r), std::move(done)); },
+                   .health = [this](std::function<void(boost::system::error_code)> done) {
+                       check_health(std::move(done));
+                   },
+                   .range = [this](kv::range_route r,
+                                   std::function<void(kv::range_result)> done) { range(std::move(r), std::move(done)); }}),
           store_(cfg.sessions.limits),
           // Random, so that an entry a previous run of this peer broadcast
           // (committing only now) does not answer a request of this run.
@@ -269,15 +271,32 @@ private:
     // the leader with a heartbeat round, or under its lease), so the local
     // store answers. The reads share read-index requests (read_batch.hpp):
     // one in flight per peer, serving every read that arrived before it
-    // began. The handler runs on the node's strand, like apply().
-    struct pending_read {
-        std::string key;
-        std::function<void(kv::http_result)> done;
-    };
+    // began. The handler runs on the node's strand, like apply(). A pending
+    // read is the read itself, run with the request's outcome: a GET of one
+    // key, or a range.
+    using pending_read = std::function<void(boost::system::error_code)>;
     using read_batch = kv::read_batch<pending_read>;
 
     void read(std::string key, std::function<void(kv::http_result)> done) {
-        reads_.add({std::move(key), std::move(done)});
+        reads_.add([this, key = std::move(key), done = std::move(done)](boost::system::error_code ec) {
+            if (ec) return done({ec, {}});
+            kv::kv_result result;
+            result.value = store_.get(key);
+            result.status = result.value ? kv::kv_status::ok : kv::kv_status::not_found;
+            done({{}, std::move(result)});
+        });
+    }
+
+    // GET /kv?...: a range is a read like a GET (thesis §6.4), in every
+    // read mode: with read_mode = log too it takes a read index rather than
+    // a log entry, since its answer (up to max_range_bytes) has no place in
+    // a command's result. A stale one is answered from the local state now.
+    void range(kv::range_route r, std::function<void(kv::range_result)> done) {
+        if (r.stale) return done({{}, store_.range(r.query)});
+        reads_.add([this, query = std::move(r.query), done = std::move(done)](boost::system::error_code ec) {
+            if (ec) return done({ec, {}});
+            done({{}, store_.range(query)});
+        });
     }
 
     // GET /health: healthy when a linearizable read would be served now, the
@@ -290,17 +309,8 @@ private:
             [done = std::move(done)](boost::system::error_code ec, index_t) { done(ec); });
     }
 
-    void answer_reads(boost::system::error_code ec, std::vector<pending_read>& batch) {
-        for (pending_read& r : batch) {
-            if (ec) {
-                r.done({ec, {}});
-                continue;
-            }
-            kv::kv_result result;
-            result.value = store_.get(r.key);
-            result.status = result.value ? kv::kv_status::ok : kv::kv_status::not_found;
-            r.done({{}, std::move(result)});
-        }
+    static void answer_reads(boost::system::error_code ec, std::vector<pending_read>& batch) {
+        for (pending_read& serve : batch) serve(ec);
     }
 
     void apply(index_t index, const shared_bytes& payload) {

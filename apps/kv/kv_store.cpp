@@ -1,6 +1,7 @@
 // raftlite kv — the replicated state machine.
 #include "kv_store.hpp"
 
+#include <algorithm>
 #include <atomic>
 
 namespace raftlite::kv {
@@ -54,6 +55,50 @@ std::uint64_t entry_hash(std::string_view key, std::string_view value) noexcept 
 void kv_image::for_each(const std::function<void(const std::string&, const std::string&)>& f) const {
     for (const auto& shard : shards_)
         for (const auto& [k, e] : *shard) f(k, e.value);
+}
+
+std::optional<std::string> prefix_end(std::string_view prefix) {
+    std::string end(prefix);
+    while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xff) end.pop_back();
+    if (end.empty())
+        return std::nullopt;
+    end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+    return end;
+}
+
+kv_range kv_store::range(const kv_range_query& q) const {
+    using cursor = std::pair<kv_shard::const_iterator, kv_shard::const_iterator>;   // next, end
+    auto in_range = [&q](const std::string& key) { return !q.to || key < *q.to; };
+    // A min-heap of the shards' next keys.
+    auto later = [](const cursor& a, const cursor& b) { return a.first->first > b.first->first; };
+    std::vector<cursor> heap;
+    if (q.limit == 0 || (q.to && *q.to <= q.from))
+        return {};
+    for (const auto& shard : shards_) {
+        auto it = q.from_exclusive ? shard->upper_bound(q.from) : shard->lower_bound(q.from);
+        if (it != shard->end() && in_range(it->first))
+            heap.emplace_back(it, shard->end());
+    }
+    std::make_heap(heap.begin(), heap.end(), later);
+    kv_range out;
+    std::size_t bytes = 0;
+    while (!heap.empty()) {
+        const auto& [key, entry] = *heap.front().first;
+        const std::size_t size = key.size() + (q.keys_only ? 0 : entry.value.size());
+        if (out.entries.size() == q.limit || (!out.entries.empty() && bytes + size > q.max_bytes)) {
+            out.more = true;
+            break;
+        }
+        bytes += size;
+        out.entries.emplace_back(key, q.keys_only ? std::string() : entry.value);
+        std::pop_heap(heap.begin(), heap.end(), later);
+        cursor& c = heap.back();
+        if (++c.first != c.second && in_range(c.first->first))
+            std::push_heap(heap.begin(), heap.end(), later);
+        else
+            heap.pop_back();
+    }
+    return out;
 }
 
 kv_store::kv_store(session_limits limits) : sessions_(limits) {

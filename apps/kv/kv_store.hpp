@@ -57,6 +57,34 @@ namespace raftlite::kv {
 /// entries, not shards, so this may change between versions.
 inline constexpr std::size_t shard_count = 4096;
 
+/// The keys a range read lists (kv_store::range), in byte order: from
+/// `from` on (after it, when `from_exclusive`), and before `to` when it is
+/// set. At most `limit` entries and, past the first entry, at most about
+/// `max_bytes` of keys and values: a range with anything in it always lists
+/// at least one entry, so a client paging through it makes progress.
+struct kv_range_query {
+    std::string from;
+    bool from_exclusive = false;
+    std::optional<std::string> to;
+    std::size_t limit = 1000;
+    std::size_t max_bytes = 4u << 20;
+    bool keys_only = false;   ///< values are left empty
+    friend bool operator==(const kv_range_query&, const kv_range_query&) = default;
+};
+
+/// What a range read found: the entries in key order, and whether the range
+/// holds more after the last one (the next page starts after its key).
+struct kv_range {
+    std::vector<std::pair<std::string, std::string>> entries;
+    bool more = false;
+};
+
+/// The end of the keys that start with `prefix`: the least string above all
+/// of them (the prefix with its last byte below 0xff incremented and the
+/// bytes after it dropped); nullopt when no string is (an empty prefix, or
+/// one of 0xff bytes only), so the range runs to the last key.
+std::optional<std::string> prefix_end(std::string_view prefix);
+
 /// A value and its entry's hash (entry_hash of key and value): an overwrite
 /// takes the old entry out of the digest without hashing the old value again
 /// (about a microsecond for 256 bytes, on every peer, per write).
@@ -113,6 +141,12 @@ public:
 
     /// The value of `key` in the local state (no command, nothing counted).
     std::optional<std::string> get(const std::string& key) const;
+
+    /// The entries of the local state in `query`'s range (no command,
+    /// nothing counted). The shards each hold keys in order, so this merges
+    /// them: a lower_bound in each of the shard_count shards, then one heap
+    /// step per entry listed.
+    kv_range range(const kv_range_query& query) const;
 
     /// The state now, frozen, in O(shard_count): see the top of this file.
     kv_image snapshot() const;

@@ -4,6 +4,7 @@
 //   kvctl --cluster conf/local get k
 //   kvctl --cluster conf/local delete k
 //   kvctl --cluster conf/local cas k old new      (old "" with --absent: create if absent)
+//   kvctl --cluster conf/local list [PREFIX]      (--keys-only, --limit N)
 //   kvctl --cluster conf/local status
 //   kvctl --cluster conf/local health             (exit 0: every peer healthy)
 //   kvctl --cluster conf/local members
@@ -13,10 +14,16 @@
 //         --tls-cert data/tls/kvctl.pem --tls-key data/tls/kvctl.key get k   (one line)
 //
 // The cluster is the directory of the peers' config files: kvctl reads each
-// file's [node] id and [kv] listen address. Any peer serves any request
-// (reads and writes go through the log, and a follower forwards them to the
-// leader), so kvctl asks one and moves on to the next peer when one is down,
+// file's [node] id and [kv] listen address. Any peer serves any request (a
+// follower forwards writes to the leader and asks it for a read index for
+// reads), so kvctl asks one and moves on to the next peer when one is down,
 // has no leader yet or times out, until --timeout.
+//
+// list prints the entries whose keys start with PREFIX (every entry without
+// one) in key order, one per line: the key, a tab and the value, or the key
+// alone with --keys-only; at most --limit of them (0: all). It reads them in
+// pages of up to 1000 (GET /kv?prefix=P&after=K): each page is linearizable,
+// the listing as a whole is not one snapshot when writes go on meanwhile.
 //
 // Writes are exactly-once (Raft thesis §6.3): before put, delete or cas kvctl
 // opens a client session (POST /session) and sends the write as command 1 of
@@ -49,6 +56,7 @@
 // host kvctl connects to), and --tls-cert/--tls-key when the peer demands a
 // client certificate ([kv] client_ca).
 #include "../command_line.hpp"
+#include "json_bytes.hpp"
 #include "kv_config.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -623,6 +631,59 @@ int change_membership(std::map<raftlite::node_id, peer>& peers, const call_optio
     return 1;
 }
 
+// kvctl list: pages of GET /kv?prefix=P, each continuing after the last key
+// of the one before, until a page says no more entries follow.
+int list(const std::map<raftlite::node_id, peer>& peers, const call_options& o, const std::string& prefix,
+         std::uint64_t limit, bool keys_only) {
+    constexpr std::uint64_t page = 1000;
+    std::optional<std::string> after;
+    std::uint64_t listed = 0;
+    for (;;) {
+        const std::uint64_t want = limit == 0 ? page : std::min(page, limit - listed);
+        std::string target = "/kv?prefix=" + percent_encode(prefix) + "&limit=" + std::to_string(want);
+        if (after) target += "&after=" + percent_encode(*after);
+        if (keys_only) target += "&keys_only=1";
+        std::optional<response> r = call(peers, o, http::verb::get, target, "");
+        if (!r) {
+            std::cerr << "kvctl: list: no answer from the cluster within " << o.timeout.count() << " ms\n";
+            return 1;
+        }
+        if (r->status != 200) {
+            std::cerr << "kvctl: list: " << r->status << " " << r->body << "\n";
+            return 1;
+        }
+        boost::system::error_code ec;
+        const json::value v = json::parse(r->body, ec);
+        const json::object* answer = ec ? nullptr : v.if_object();
+        const json::value* entries = answer ? answer->if_contains("entries") : nullptr;
+        const json::value* more = answer ? answer->if_contains("more") : nullptr;
+        if (!entries || !entries->is_array() || !more || !more->is_bool()) {
+            std::cerr << "kvctl: list: unexpected answer: " << r->body << "\n";
+            return 1;
+        }
+        for (const json::value& e : entries->get_array()) {
+            const json::object* entry = e.if_object();
+            std::optional<std::string> key = entry ? raftlite::kv::get_bytes(*entry, "key") : std::nullopt;
+            std::optional<std::string> value =
+                entry && !keys_only ? raftlite::kv::get_bytes(*entry, "value") : std::optional<std::string>("");
+            if (!key || !value) {
+                std::cerr << "kvctl: list: unexpected entry: " << json::serialize(e) << "\n";
+                return 1;
+            }
+            std::cout << *key;
+            if (!keys_only) std::cout << '\t' << *value;
+            std::cout << '\n';
+            after = std::move(*key);
+            ++listed;
+        }
+        if (!more->get_bool() || (limit != 0 && listed >= limit)) return 0;
+        if (entries->get_array().empty()) {
+            std::cerr << "kvctl: list: a page said more entries follow but listed none\n";
+            return 1;
+        }
+    }
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -630,12 +691,13 @@ int main(int argc, char** argv) {
     int timeout_ms = 15000, attempt_timeout_ms = 5000;
     raftlite::node_id node = 0;
     std::uint64_t client_id = 0, seq = 0;
-    bool absent = false, verbose = false, no_session = false;
+    bool absent = false, verbose = false, no_session = false, keys_only = false;
+    std::uint64_t limit = 0;
     std::string tls_ca, tls_cert, tls_key;
     int attempts = 10;
     std::vector<std::string> args;
     po::options_description desc(
-        "kvctl [options] put K [V] | get K | delete K | cas K OLD NEW | status | health | members | "
+        "kvctl [options] put K [V] | get K | delete K | cas K OLD NEW | list [PREFIX] | status | health | members | "
         "add-learner ID RAFT_ADDR KV_ADDR | promote ID | demote ID | remove ID | transfer-leader ID");
     raftlite::apps::add_standard_options(desc);
     desc.add_options()
@@ -648,6 +710,8 @@ int main(int argc, char** argv) {
         ("seq", po::value(&seq), "the command's number in the --client-id session (above its last one)")
         ("no-session", po::bool_switch(&no_session), "writes without a client session: a retry may apply twice")
         ("absent", po::bool_switch(&absent), "cas: the key must be absent (OLD is ignored)")
+        ("keys-only", po::bool_switch(&keys_only), "list: the keys without their values")
+        ("limit", po::value(&limit)->default_value(limit), "list: at most this many entries (0: all)")
         ("verbose,v", po::bool_switch(&verbose), "say what is retried")
         ("attempts", po::value(&attempts)->default_value(attempts),
          "membership changes: how many times to send one (to the leader, again after not_leader, busy, "
@@ -732,6 +796,13 @@ int main(int argc, char** argv) {
     if (cmd == "status") {
         need(0);
         return print_status(peers, only);
+    }
+    if (cmd == "list") {
+        if (args.size() > 2) {
+            std::cerr << "kvctl: list takes at most one argument, the prefix\n";
+            return 2;
+        }
+        return list(peers, opts, args.size() == 2 ? args[1] : std::string(), limit, keys_only);
     }
     if (cmd == "health") {
         need(0);

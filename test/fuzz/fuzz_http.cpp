@@ -41,6 +41,12 @@ void check_route(route& r) {
         RAFTLITE_FUZZ_CHECK(back && *back == *cmd, "command does not survive its encoding");
     } else if (auto* s = std::get_if<stale_read_route>(&r)) {
         RAFTLITE_FUZZ_CHECK(!s->key.empty() && s->key.size() <= max_key_bytes, "stale read of an invalid key");
+    } else if (auto* range = std::get_if<range_route>(&r)) {
+        const kv_range_query& q = range->query;
+        RAFTLITE_FUZZ_CHECK(q.limit >= 1 && q.limit <= max_range_limit && q.max_bytes == max_range_bytes,
+                            "range read beyond its limits");
+        RAFTLITE_FUZZ_CHECK(q.from.size() <= max_key_bytes && (!q.to || q.to->size() <= max_key_bytes),
+                            "range read with a bound over max_key_bytes");
     } else if (auto* a = std::get_if<admin_route>(&r)) {
         RAFTLITE_FUZZ_CHECK(a->what == admin_route::action::list || a->id != 0, "membership change of id 0");
         if (a->what == admin_route::action::add_learner)

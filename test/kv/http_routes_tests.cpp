@@ -185,4 +185,54 @@ BOOST_AUTO_TEST_CASE(session_headers) {
                    .token == "bad_session");
 }
 
+const range_route& range_of(const route& r) {
+    BOOST_TEST_REQUIRE(std::holds_alternative<range_route>(r));
+    return std::get<range_route>(r);
+}
+
+BOOST_AUTO_TEST_CASE(range_reads_by_prefix_or_bounds) {
+    const range_route& all = range_of(route_of(http::verb::get, "/kv"));
+    BOOST_TEST(all.query.from.empty());
+    BOOST_TEST(!all.query.to.has_value());
+    BOOST_TEST(all.query.limit == 1000u);
+    BOOST_TEST(all.query.max_bytes == max_range_bytes);
+    BOOST_TEST(!all.stale);
+
+    const range_route p = range_of(route_of(http::verb::get, "/kv?prefix=a%2Fb&limit=5&keys_only=1&stale=1"));
+    BOOST_TEST(p.query.from == "a/b");
+    BOOST_TEST((p.query.to == std::optional<std::string>("a/c")));
+    BOOST_TEST(p.query.limit == 5u);
+    BOOST_TEST(p.query.keys_only);
+    BOOST_TEST(p.stale);
+
+    const range_route b = range_of(route_of(http::verb::head, "/kv?start=b&end=d"));
+    BOOST_TEST(b.query.from == "b");
+    BOOST_TEST(!b.query.from_exclusive);
+    BOOST_TEST((b.query.to == std::optional<std::string>("d")));
+
+    // after= continues a page: keys above it, still within the range.
+    const range_route next = range_of(route_of(http::verb::get, "/kv?prefix=a&after=a7"));
+    BOOST_TEST(next.query.from == "a7");
+    BOOST_TEST(next.query.from_exclusive);
+    BOOST_TEST((next.query.to == std::optional<std::string>("b")));
+    const range_route before = range_of(route_of(http::verb::get, "/kv?prefix=b&after=a"));
+    BOOST_TEST(before.query.from == "b");   // after a key below the range: the range's start
+    BOOST_TEST(!before.query.from_exclusive);
+}
+
+BOOST_AUTO_TEST_CASE(malformed_range_reads_are_errors) {
+    for (const char* target : {"/kv?prefx=a", "/kv?prefix=a&start=b", "/kv?start=a&after=b", "/kv?limit=0",
+                               "/kv?limit=10001", "/kv?limit=x", "/kv?limit=", "/kv?prefix=a&prefix=b",
+                               "/kv?keys_only=yes", "/kv?stale=0", "/kv?prefix=%zz", "/kv?&", "/kv?=a"}) {
+        const route_error& e = error_of(route_of(http::verb::get, target));
+        BOOST_TEST(e.token == "bad_range", target);
+        BOOST_TEST((e.status == http::status::bad_request), target);
+    }
+    BOOST_TEST(error_of(route_of(http::verb::get, "/kv?prefix=" + std::string(1025, 'k'))).token == "bad_range");
+    BOOST_TEST((error_of(route_of(http::verb::put, "/kv?prefix=a")).status == http::status::method_not_allowed));
+    BOOST_TEST(error_of(route_of(http::verb::put, "/kv?prefix=a")).allow == "GET, HEAD");
+    BOOST_TEST(error_of(route_with(http::verb::get, "/kv?prefix=a", {{"X-Client-Id", "1"}, {"X-Client-Seq", "1"}}))
+                   .token == "bad_session");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -51,9 +51,11 @@ struct server_fixture {
     explicit server_fixture(http_server_options o = options()) {
         server = std::make_unique<http_server>(
             ioc, o,
-            [this](kv_command c, std::function<void(http_result)> done) { submit(c, done); },
-            [] { return std::string(R"({"role":"leader","term":3})"); }, status_fn{}, local_read_fn{}, admin_fn{},
-            [this](std::function<void(boost::system::error_code)> done) { health(done); });
+            http_handlers{
+                .submit = [this](kv_command c, std::function<void(http_result)> done) { submit(c, done); },
+                .status = [] { return std::string(R"({"role":"leader","term":3})"); },
+                .health = [this](std::function<void(boost::system::error_code)> done) { health(done); },
+                .range = [this](range_route r, std::function<void(range_result)> done) { range(r, done); }});
         server->start();
         thread = std::thread([this] { ioc.run(); });
     }
@@ -106,6 +108,16 @@ struct server_fixture {
         const auto ec = health_outcomes.at(0);
         health_outcomes.erase(health_outcomes.begin());
         done(ec);
+        done({});   // a second call must be ignored
+    }
+
+    // Range reads from the same store; a range starting at "no-leader"
+    // fails as a read does without a leader.
+    void range(const range_route& r, const std::function<void(range_result)>& done) {
+        if (r.query.from == "no-leader")
+            done({raftlite::errc::not_leader, {}});
+        else
+            done({{}, store.range(r.query)});
         done({});   // a second call must be ignored
     }
 
@@ -553,6 +565,47 @@ BOOST_FIXTURE_TEST_CASE(health, server_fixture, *boost::unit_test::timeout(60)) 
     }
     BOOST_TEST(c.request(http::verb::post, "/health").result_int() == 405);
     BOOST_TEST(health_outcomes.empty());
+}
+
+// GET /kv?...: entries in key order as JSON, bytes that are not UTF-8 in
+// base64 fields, pages that continue with after=, errors as a GET's.
+BOOST_FIXTURE_TEST_CASE(range_reads, server_fixture, *boost::unit_test::timeout(60)) {
+    client c(port());
+    for (const auto& [key, value] : {std::pair<std::string, std::string>{"a/1", "one"},
+                                     {"a/2", std::string("\x00\xff", 2)},
+                                     {"a/3", "three"},
+                                     {"b", "other"}})
+        BOOST_TEST(c.request(http::verb::put, "/kv/" + key, value).result_int() == 200);
+
+    auto r = c.request(http::verb::get, "/kv?prefix=a%2F&limit=2");
+    BOOST_TEST(r.result_int() == 200);
+    auto o = json_of(r);
+    auto& entries = o.at("entries").as_array();
+    BOOST_TEST_REQUIRE(entries.size() == 2u);
+    BOOST_TEST(entries[0].as_object().at("key").as_string() == "a/1");
+    BOOST_TEST(entries[0].as_object().at("value").as_string() == "one");
+    BOOST_TEST(!entries[1].as_object().contains("value"));
+    BOOST_TEST(entries[1].as_object().at("value_base64").as_string() == "AP8=");
+    BOOST_TEST(o.at("more").as_bool());
+
+    r = c.request(http::verb::get, "/kv?prefix=a%2F&limit=2&after=a%2F2&keys_only=1");
+    o = json_of(r);
+    BOOST_TEST_REQUIRE(o.at("entries").as_array().size() == 1u);
+    BOOST_TEST(o.at("entries").as_array()[0].as_object().at("key").as_string() == "a/3");
+    BOOST_TEST(!o.at("entries").as_array()[0].as_object().contains("value"));
+    BOOST_TEST(!o.at("more").as_bool());
+
+    r = c.request(http::verb::get, "/kv?start=no-leader");
+    BOOST_TEST(r.result_int() == 503);
+    BOOST_TEST(json_of(r).at("error").as_string() == "not_leader");
+    r = c.request(http::verb::get, "/kv?prefix=a&limit=0");
+    BOOST_TEST(r.result_int() == 400);
+    BOOST_TEST(json_of(r).at("error").as_string() == "bad_range");
+
+    // A cas that fails on a binary value names it in base64, in valid JSON.
+    r = c.request(http::verb::post, "/kv/a%2F2?cas", R"({"expected":"x","value":"y"})");
+    BOOST_TEST(r.result_int() == 409);
+    BOOST_TEST(json_of(r).at("current_base64").as_string() == "AP8=");
 }
 
 BOOST_AUTO_TEST_CASE(too_many_connections, *boost::unit_test::timeout(60)) {

@@ -56,12 +56,13 @@ struct tls_server {
             o.client_ca_file = certs.file("ca.pem");
         server = std::make_unique<http_server>(
             ioc, o,
-            [this](kv_command c, std::function<void(http_result)> done) {
-                http_result r;
-                r.result = apply_next(store, c);
-                done(r);
-            },
-            [] { return std::string("{}"); });
+            http_handlers{.submit =
+                              [this](kv_command c, std::function<void(http_result)> done) {
+                                  http_result r;
+                                  r.result = apply_next(store, c);
+                                  done(r);
+                              },
+                          .status = [] { return std::string("{}"); }});
         server->start();
         thread = std::thread([this] { ioc.run(); });
     }
@@ -165,7 +166,9 @@ BOOST_AUTO_TEST_CASE(unusable_tls_files_fail_start, *boost::unit_test::timeout(6
     http_server_options o;
     o.tls_cert_file = test_certs::get().file("kv-server.pem");
     o.tls_key_file = test_certs::get().file("missing.key");
-    http_server server(ioc, o, [](kv_command, std::function<void(http_result)>) {}, [] { return std::string(); });
+    http_server server(ioc, o,
+                       {.submit = [](kv_command, std::function<void(http_result)>) {},
+                        .status = [] { return std::string(); }});
     try {
         server.start();
         BOOST_ERROR("start() succeeded with a missing key");

@@ -260,14 +260,15 @@ BOOST_AUTO_TEST_CASE(server_answers_admin_requests, *boost::unit_test::timeout(6
     auto work = net::make_work_guard(ioc);
     std::vector<admin_route> asked;
     http_server server(
-        ioc, http_server_options{}, [](kv_command, std::function<void(http_result)>) {},
-        [] { return std::string("{}"); }, {}, {},
-        [&](admin_route r, std::function<void(admin_reply)> done) {
-            asked.push_back(r);
-            if (r.what == admin_route::action::list) return done({200, R"({"members":[]})", {}});
-            done(change_reply(r, errc::busy, 0, status_of(1, role::leader, 1), directory_of(1), {}));
-            done({200, "{}", {}});   // ignored: exactly once
-        });
+        ioc, http_server_options{},
+        {.submit = [](kv_command, std::function<void(http_result)>) {},
+         .status = [] { return std::string("{}"); },
+         .admin = [&](admin_route r, std::function<void(admin_reply)> done) {
+             asked.push_back(r);
+             if (r.what == admin_route::action::list) return done({200, R"({"members":[]})", {}});
+             done(change_reply(r, errc::busy, 0, status_of(1, role::leader, 1), directory_of(1), {}));
+             done({200, "{}", {}});   // ignored: exactly once
+         }});
     server.start();
     std::thread thread([&] { ioc.run(); });
 

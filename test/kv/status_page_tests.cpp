@@ -30,8 +30,11 @@ struct page_server {
     std::thread thread;
 
     explicit page_server(status_fn metrics, local_read_fn local_read = {})
-        : server(ioc, http_server_options{}, [](kv_command, std::function<void(http_result)>) {},
-                 [] { return std::string(R"({"id":1})"); }, std::move(metrics), std::move(local_read)) {
+        : server(ioc, http_server_options{},
+                 {.submit = [](kv_command, std::function<void(http_result)>) {},
+                  .status = [] { return std::string(R"({"id":1})"); },
+                  .metrics = std::move(metrics),
+                  .local_read = std::move(local_read)}) {
         server.start();
         thread = std::thread([this] { ioc.run(); });
     }
