@@ -147,7 +147,8 @@ route members_route(const http_request& req, std::string_view path, std::string_
     return r;
 }
 
-// GET /kv?...: a range read (range_route). Every parameter at most once,
+// GET /kv?...: a range read (range_route), or with watch=1 a watch of the
+// range (watch_route). Every parameter at most once,
 // its value percent-decoded; unknown parameters are an error rather than
 // ignored, so a misspelt "prefx" does not silently list everything.
 route range_request(const http_request& req, std::string_view query) {
@@ -164,10 +165,11 @@ route range_request(const http_request& req, std::string_view query) {
         const auto eq = part.find('=');
         const std::string name(part.substr(0, eq));
         if (name != "prefix" && name != "start" && name != "end" && name != "after" && name != "limit" &&
-            name != "keys_only" && name != "stale")
+            name != "keys_only" && name != "stale" && name != "watch" && name != "since" && name != "timeout_ms")
             return error(http::status::bad_request, "bad_range",
                          "unknown parameter '" + name +
-                             "'; GET /kv takes prefix, start, end, after, limit, keys_only and stale");
+                             "'; GET /kv takes prefix, start, end, after, limit, keys_only and stale, or "
+                             "watch with prefix, start, end, since, limit, keys_only and timeout_ms");
         auto value = percent_decode(eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1));
         if (!value)
             return error(http::status::bad_request, "bad_range", "malformed percent-encoding in '" + name + "'");
@@ -182,7 +184,13 @@ route range_request(const http_request& req, std::string_view query) {
         return error(http::status::bad_request, "bad_range", "give either prefix or start/end, not both");
     if (has("start") && has("after"))
         return error(http::status::bad_request, "bad_range", "give either start or after, not both");
-    for (const char* flag : {"keys_only", "stale"})
+    const bool watch = has("watch");
+    if (watch && (has("after") || has("stale")))
+        return error(http::status::bad_request, "bad_range",
+                     "a watch takes since=<index>, not after or stale (its changes come from this peer's log)");
+    if (!watch && (has("since") || has("timeout_ms")))
+        return error(http::status::bad_request, "bad_range", "since and timeout_ms are for watch=1 only");
+    for (const char* flag : {"keys_only", "stale", "watch"})
         if (has(flag) && params[flag] != "1")
             return error(http::status::bad_request, "bad_range", std::string("'") + flag + "' takes only 1");
 
@@ -212,7 +220,25 @@ route range_request(const http_request& req, std::string_view query) {
         r.query.from = params["after"];
         r.query.from_exclusive = true;
     }
-    return r;
+    if (!watch)
+        return r;
+    watch_route w;
+    w.range = std::move(r.query);
+    if (has("since")) {
+        std::uint64_t since = 0;
+        if (!parse_u64(params["since"], since))
+            return error(http::status::bad_request, "bad_range", "'since' must be a decimal log index");
+        w.since = since;
+    }
+    if (has("timeout_ms")) {
+        std::uint64_t ms = 0;
+        if (!parse_u64(params["timeout_ms"], ms) || ms == 0 ||
+            ms > static_cast<std::uint64_t>(max_watch_timeout.count()))
+            return error(http::status::bad_request, "bad_range",
+                         "'timeout_ms' must be a decimal integer in 1.." + std::to_string(max_watch_timeout.count()));
+        w.timeout = std::chrono::milliseconds(ms);
+    }
+    return w;
 }
 
 } // namespace

@@ -15,6 +15,7 @@
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -52,6 +53,21 @@ struct range_route {
     bool stale = false;
     friend bool operator==(const range_route&, const range_route&) = default;
 };
+/// GET /kv?prefix=P&watch=1 (or start/end) with since=I, limit=N,
+/// keys_only=1 and timeout_ms=T: the changes to keys in that range made by
+/// entries after index I (change_history.hpp), answered as soon as there is
+/// one, or with none after T (1..max_watch_timeout, default 30 s). Without
+/// since: changes after this peer's state now. range.limit caps the
+/// changes in one answer.
+struct watch_route {
+    kv_range_query range;
+    std::optional<index_t> since;
+    std::chrono::milliseconds timeout{30000};
+    friend bool operator==(const watch_route&, const watch_route&) = default;
+};
+/// The longest a watch waits for a change (timeout_ms above it: 400).
+inline constexpr std::chrono::milliseconds max_watch_timeout{300000};
+
 /// The most entries one range answer lists (limit=N above it: 400).
 inline constexpr std::size_t max_range_limit = 10000;
 /// The keys and values one range answer carries, about (past its first
@@ -87,7 +103,7 @@ struct admin_route {
 const char* admin_action_name(admin_route::action a) noexcept;
 
 using route = std::variant<kv_command, status_route, metrics_route, page_route, health_route, stale_read_route,
-                           range_route, admin_route, route_error>;
+                           range_route, watch_route, admin_route, route_error>;
 
 /// Maps a complete request to a route. A returned kv_command has passed
 /// validate(); its origin is left for the peer to fill in. May move the request's body out (PUT), so `req` is not to be

@@ -412,6 +412,12 @@ private:
                                   false);
             return range(std::move(*range_read));
         }
+        if (auto* w = std::get_if<watch_route>(&r)) {
+            if (!st_->on.watch)
+                return send_error(http::status::not_found, "no_such_route", "this server keeps no changes to watch",
+                                  false);
+            return watch(std::move(*w));
+        }
         if (std::holds_alternative<health_route>(r)) {
             if (!st_->on.health)
                 return send_error(http::status::not_found, "no_such_route", "this server has no health check",
@@ -457,7 +463,38 @@ private:
                         put_bytes(e, "value", value);
                     entries.push_back(std::move(e));
                 }
-                boost::json::object o{{"entries", std::move(entries)}, {"more", result.range.more}};
+                boost::json::object o{
+                    {"entries", std::move(entries)}, {"more", result.range.more}, {"index", result.index}};
+                s.send(s.make(http::status::ok, json_text(o), "application/json"), false);
+            });
+    }
+
+    // GET /kv?...&watch=1: {"events":[...],"index":n}, or 410 history_gone.
+    void watch(watch_route w) {
+        const bool keys_only = w.range.keys_only;
+        call_back<watch_result>(
+            "watch", [this, &w](auto complete) { st_->on.watch(std::move(w), std::move(complete)); },
+            [keys_only](session& s, const watch_result& result) {
+                if (result.error)
+                    return s.send_failure(result.error);
+                if (result.gone) {
+                    boost::json::object o{{"error", "history_gone"},
+                                          {"message", "changes after the given index are no longer kept here; read "
+                                                      "the range again and watch from its index"},
+                                          {"index", result.index}};
+                    return s.send(s.make(http::status::gone, json_text(o), "application/json"), false);
+                }
+                boost::json::array events;
+                events.reserve(result.events.size());
+                for (const kv_event& e : result.events) {
+                    boost::json::object o{{"index", e.index}};
+                    put_bytes(o, "key", e.key);
+                    o["type"] = e.deleted ? "delete" : "put";
+                    if (!e.deleted && !keys_only)
+                        put_bytes(o, "value", e.value);
+                    events.push_back(std::move(o));
+                }
+                boost::json::object o{{"events", std::move(events)}, {"index", result.index}};
                 s.send(s.make(http::status::ok, json_text(o), "application/json"), false);
             });
     }

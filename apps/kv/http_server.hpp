@@ -34,6 +34,24 @@
 //                           index, in every read_mode; never through the
 //                           log). 400 bad_range for an unknown, repeated or
 //                           malformed parameter; 404 without a range callback.
+//                           Each answer has "index": the last log entry the
+//                           state read reflects.
+//   GET    /kv?prefix=P&watch=1&since=I   (or start/end instead of prefix)
+//                           the changes to keys in the range made by log
+//                           entries after I, as soon as there is one:
+//                           200 {"events":[{"index":i,"key":"k","type":"put",
+//                           "value":"v"}, {"index":j,"key":"k","type":
+//                           "delete"}],"index":n}; after timeout_ms (default
+//                           30000, at most 300000) with none, "events":[].
+//                           Watch again with since=n. Without since: changes
+//                           after this peer's state now. A range read's
+//                           "index" as since misses no change (entries have
+//                           the same index on every peer). limit= and
+//                           keys_only= as for a range. 410 {"error":
+//                           "history_gone","index":n} when changes after I
+//                           are no longer kept ([kv] watch_history_bytes, or
+//                           a restart): read the range again. 404 without a
+//                           watch callback (watch_history_bytes = 0).
 //   GET    /kv/<key>?stale=1  the value in this peer's own state, not through
 //                           the log: not linearizable (it may be behind the
 //                           cluster), answered even without a leader. 200 body
@@ -109,6 +127,7 @@
 #ifndef RAFTLITE_KV_HTTP_SERVER_HPP
 #define RAFTLITE_KV_HTTP_SERVER_HPP
 
+#include "change_history.hpp"
 #include "http_routes.hpp"
 #include "kv_store.hpp"
 
@@ -170,7 +189,22 @@ using health_fn = std::function<void(std::function<void(boost::system::error_cod
 struct range_result {
     boost::system::error_code error;
     kv_range range;
+    index_t index = 0;   ///< the last log entry the state read reflects (a watch's since)
 };
+
+/// A watch's outcome: the changes (oldest first), or `gone` when some changes
+/// after its since are no longer kept; `index` is the since of the next
+/// watch (the last change's index, or the peer's index when there are none),
+/// or with `gone` the peer's index now.
+struct watch_result {
+    boost::system::error_code error;
+    bool gone = false;
+    std::vector<kv_event> events;
+    index_t index = 0;
+};
+/// Called once per watch (GET /kv?...&watch=1) with the completion to call
+/// exactly once (later calls are ignored), from any thread.
+using watch_fn = std::function<void(watch_route request, std::function<void(watch_result)> complete)>;
 /// Called once per range read (GET /kv?...) with the completion to call
 /// exactly once (later calls are ignored), from any thread. A request
 /// without `stale` must be answered linearizably, as a GET is.
@@ -186,6 +220,7 @@ struct http_handlers {
     admin_fn admin{};            ///< the membership routes (optional)
     health_fn health{};          ///< GET /health (optional)
     range_fn range{};            ///< GET /kv?prefix=... (optional)
+    watch_fn watch{};            ///< GET /kv?prefix=...&watch=1 (optional)
 };
 
 /// The server's settings; a kv peer reads them from [kv] (kv_config.hpp).

@@ -12,6 +12,8 @@
 //                            optional: client sessions (kv_session_options)
 //        read_mode           optional: log, read_index (default) or lease
 //                            (kv_read_mode; lease turns on [raft] lease_reads)
+//        watch_history_bytes optional: the recent changes kept for watches
+//                            (change_history.hpp; default 8 MiB, 0: no watches)
 // Defaults are those of http_server_options and kv_session_options. Paths are resolved against the
 // config file's directory, and must exist.
 //
@@ -65,10 +67,14 @@ enum class kv_read_mode {
 const char* read_mode_name(kv_read_mode m) noexcept;
 
 /// What the [kv] section holds.
+/// [kv] watch_history_bytes when the file does not set it.
+inline constexpr std::size_t default_watch_history_bytes = 8u << 20;
+
 struct kv_settings {
     http_server_options http;
     kv_session_options sessions;
     kv_read_mode read_mode = kv_read_mode::read_index;
+    std::size_t watch_history_bytes = default_watch_history_bytes;
 };
 
 /// A kv peer's configuration.
@@ -77,6 +83,7 @@ struct kv_config {
     http_server_options http;       ///< [kv]
     kv_session_options sessions;    ///< [kv]
     kv_read_mode read_mode = kv_read_mode::read_index;   ///< [kv] read_mode
+    std::size_t watch_history_bytes = default_watch_history_bytes;   ///< [kv] watch_history_bytes
 };
 
 /// The [kv] section for load_config: when the file has it, `out` receives

@@ -27,6 +27,7 @@
 // while none are, so an idle cluster's log does not grow; an open_session
 // carries its opener's clock for that case).
 #include "../command_line.hpp"
+#include "change_history.hpp"
 #include "http_server.hpp"
 #include "kv_admin.hpp"
 #include "kv_command.hpp"
@@ -93,8 +94,14 @@ public:
                        check_health(std::move(done));
                    },
                    .range = [this](kv::range_route r,
-                                   std::function<void(kv::range_result)> done) { range(std::move(r), std::move(done)); }}),
+                                   std::function<void(kv::range_result)> done) { range(std::move(r), std::move(done)); },
+                   .watch = cfg.watch_history_bytes == 0
+                                ? kv::watch_fn{}
+                                : [this](kv::watch_route r, std::function<void(kv::watch_result)> done) {
+                                      watch(std::move(r), std::move(done));
+                                  }}),
           store_(cfg.sessions.limits),
+          history_(cfg.watch_history_bytes),
           // Random, so that an entry a previous run of this peer broadcast
           // (committing only now) does not answer a request of this run.
           next_request_(std::random_device{}() | (std::uint64_t(std::random_device{}()) << 32)),
@@ -112,6 +119,7 @@ public:
         directory_.self = cfg.peer.node.core.self;
         directory_.self_kv = kv::listen_address(cfg.http).to_string();
         for (const auto& [id, address] : cfg.peer.node.transport.peers) directory_.raft_peers[id] = address.to_string();
+        observe_store();
         node_.on_deliver([this](index_t index, const shared_bytes& payload) { apply(index, payload); });
         node_.on_snapshot([this](snapshot_sink sink) { take_snapshot(std::move(sink)); },
                           [this](snapshot_source& source) { restore(source); });
@@ -150,6 +158,8 @@ public:
         stopped_ = true;
         clock_timer_.cancel();
         handover_timer_.cancel();
+        for (auto& [id, w] : watches_) w.timer->cancel();
+        watches_.clear();
         server_.stop();
         node_.stop();
     }
@@ -292,11 +302,99 @@ private:
     // a log entry, since its answer (up to max_range_bytes) has no place in
     // a command's result. A stale one is answered from the local state now.
     void range(kv::range_route r, std::function<void(kv::range_result)> done) {
-        if (r.stale) return done({{}, store_.range(r.query)});
+        if (r.stale) return done({{}, store_.range(r.query), state_index_});
         reads_.add([this, query = std::move(r.query), done = std::move(done)](boost::system::error_code ec) {
-            if (ec) return done({ec, {}});
-            done({{}, store_.range(query)});
+            if (ec) return done({ec, {}, 0});
+            done({{}, store_.range(query), state_index_});
         });
+    }
+
+    // Watches (change_history.hpp): every change the store makes is kept in
+    // history_ with its entry's index; a watch is answered from there at
+    // once when a change after its since is kept, else it waits here until
+    // one is applied or its timeout passes. Changes come from this peer's
+    // own applied entries: a watch is not a linearizable read, but with a
+    // range's index as its since it misses nothing.
+    struct pending_watch {
+        kv::watch_route request;
+        index_t since = 0;
+        std::function<void(kv::watch_result)> done;
+        std::unique_ptr<boost::asio::steady_timer> timer;
+    };
+
+    void observe_store() {
+        if (cfg_.watch_history_bytes == 0) return;
+        store_.on_change([this](index_t index, std::string_view key, const std::string* value) {
+            history_.record(index, key, value);
+            if (!watches_.empty()) wake_watches(index, key);
+        });
+    }
+
+    void watch(kv::watch_route r, std::function<void(kv::watch_result)> done) {
+        // Without since: the changes after what this peer has applied now.
+        const index_t since = r.since.value_or(state_index_);
+        auto events = history_.after(since, r.range);
+        if (!events) return done({{}, true, {}, state_index_});
+        if (!events->empty()) {
+            const index_t last = events->back().index;
+            return done({{}, false, std::move(*events), last});
+        }
+        const std::uint64_t id = ++next_watch_;
+        pending_watch& w = watches_[id];
+        w.timer = std::make_unique<boost::asio::steady_timer>(clock_timer_.get_executor(), r.timeout);
+        w.request = std::move(r);
+        w.since = since;
+        w.done = std::move(done);
+        w.timer->async_wait([this, id](boost::system::error_code ec) {
+            if (ec) return;
+            auto it = watches_.find(id);
+            if (it == watches_.end()) return;
+            pending_watch w = std::move(it->second);
+            watches_.erase(it);
+            // Nothing changed in the range up to here: the next watch goes
+            // on from this peer's index (never back from the client's since,
+            // which may come from a peer further ahead).
+            w.done({{}, false, {}, std::max(w.since, state_index_)});
+        });
+    }
+
+    // A change was applied at `index`: every watch it falls in is answered.
+    void wake_watches(index_t index, std::string_view key) {
+        for (auto it = watches_.begin(); it != watches_.end();) {
+            pending_watch& w = it->second;
+            if (index <= w.since || !kv::in_range(w.request.range, key)) {
+                ++it;
+                continue;
+            }
+            auto events = history_.after(w.since, w.request.range);
+            kv::watch_result result;
+            if (!events) {
+                result = {{}, true, {}, index};
+            } else {
+                const index_t last = events->empty() ? index : events->back().index;
+                result = {{}, false, std::move(*events), last};
+            }
+            w.timer->cancel();
+            auto done = std::move(w.done);
+            it = watches_.erase(it);
+            done(std::move(result));
+        }
+    }
+
+    // The state jumped to `index` (a snapshot restored): the changes before
+    // it are not known here, so a watch from before it cannot be answered.
+    void reset_history(index_t index) {
+        history_.reset(index);
+        for (auto it = watches_.begin(); it != watches_.end();) {
+            if (it->second.since >= index) {
+                ++it;
+                continue;
+            }
+            it->second.timer->cancel();
+            auto done = std::move(it->second.done);
+            it = watches_.erase(it);
+            done({{}, true, {}, index});
+        }
     }
 
     // GET /health: healthy when a linearizable read would be served now, the
@@ -412,6 +510,8 @@ private:
             throw std::runtime_error(why);
         }
         store_ = std::move(loaded);
+        observe_store();
+        reset_history(meta.index);
         state_index_ = meta.index;
         RAFTLITE_LOG_APP(info) << "restored " << store_.size() << " keys from the snapshot of entries 1.."
                                << meta.index;
@@ -453,6 +553,9 @@ private:
         o["reads"] = reads_.reads();
         o["read_index_requests"] = reads_.requests();
         o["keys"] = store_.size();
+        // Watches waiting here, and the least since they can start from.
+        o["watches"] = watches_.size();
+        o["watch_horizon"] = history_.horizon();
         // The digest is kept up to date by every write (kv_store.hpp): free
         // to read. state_index is the last entry it reflects (applied_index
         // comes from the node's published status and may be a moment older
@@ -507,6 +610,9 @@ private:
     node node_;
     kv::http_server server_;
     kv::kv_store store_;
+    kv::change_history history_;   // the store's recent changes, for watches
+    std::map<std::uint64_t, pending_watch> watches_;   // waiting for a change, by id
+    std::uint64_t next_watch_ = 0;
     index_t state_index_ = 0;   // the last entry store_ reflects
     std::unordered_map<std::uint64_t, std::function<void(kv::http_result)>> waiting_;
     std::uint64_t next_request_;

@@ -133,10 +133,11 @@ void kv_store::put(std::string_view key, std::string_view value) {
         it->second.value.assign(value);
         it->second.hash = h;
     } else {
-        s.emplace_hint(it, std::string(key), kv_entry{std::string(value), h});
+        it = s.emplace_hint(it, std::string(key), kv_entry{std::string(value), h});
         ++size_;
     }
     digest_ += h;
+    if (on_change_) on_change_(applying_, key, &it->second.value);
 }
 
 bool kv_store::erase(std::string_view key) {
@@ -147,6 +148,7 @@ bool kv_store::erase(std::string_view key) {
     digest_ -= it->second.hash;
     s.erase(it);
     --size_;
+    if (on_change_) on_change_(applying_, key, nullptr);
     return true;
 }
 
@@ -165,6 +167,7 @@ kv_result kv_store::apply(const kv_command& c, index_t index) { return apply(vie
 
 kv_result kv_store::apply(const kv_command_view& c, index_t index) {
     ++applied_;
+    applying_ = index;
     if (!c.has_key())
         return apply_control(c, index);
     if (c.client_id != 0)

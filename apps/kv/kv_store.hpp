@@ -161,6 +161,14 @@ public:
     /// Replaces the session table (loading a snapshot).
     void set_sessions(client_sessions sessions) { sessions_ = std::move(sessions); }
 
+    /// Called with every change a command makes to the map, as it is made:
+    /// the index of the entry applied, the key, and its new value (null: the
+    /// key was deleted). Not for a retry a session answers from its record,
+    /// a failed cas or delete, nor a restore or load_entry. Must not call
+    /// back into the store.
+    using change_observer = std::function<void(index_t index, std::string_view key, const std::string* value)>;
+    void on_change(change_observer observer) { on_change_ = std::move(observer); }
+
     /// The client sessions (read-only: they change only by applying commands).
     const client_sessions& sessions() const noexcept { return sessions_; }
 
@@ -200,6 +208,8 @@ private:
     std::size_t size_ = 0;
     std::uint64_t applied_ = 0;
     std::uint64_t digest_ = 0;   // of the map's entries
+    index_t applying_ = 0;       // the entry apply() is applying (for on_change_)
+    change_observer on_change_;
 };
 
 /// The hash each entry adds to the digest (exposed for tests).

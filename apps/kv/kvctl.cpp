@@ -5,6 +5,7 @@
 //   kvctl --cluster conf/local delete k
 //   kvctl --cluster conf/local cas k old new      (old "" with --absent: create if absent)
 //   kvctl --cluster conf/local list [PREFIX]      (--keys-only, --limit N)
+//   kvctl --cluster conf/local watch [PREFIX]     (--since I, --count N)
 //   kvctl --cluster conf/local status
 //   kvctl --cluster conf/local health             (exit 0: every peer healthy)
 //   kvctl --cluster conf/local members
@@ -24,6 +25,17 @@
 // alone with --keys-only; at most --limit of them (0: all). It reads them in
 // pages of up to 1000 (GET /kv?prefix=P&after=K): each page is linearizable,
 // the listing as a whole is not one snapshot when writes go on meanwhile.
+// With --verbose it says the first page's log index on standard error: a
+// watch --since that index misses no change made after the listing began.
+//
+// watch prints every change to keys starting with PREFIX made by log entries
+// after --since (a range's index; without it, from when the watch starts),
+// one line each as it is applied: the entry's index, "put" or "delete", the
+// key, and for a put the value, separated by tabs. It long-polls GET
+// /kv?prefix=P&watch=1&since=I, on another peer when one goes away (every
+// peer numbers changes alike, so nothing is missed or repeated), until
+// --count changes were printed (0: until stopped). Exit status 1 when the
+// changes after --since are no longer kept (list again, watch from its index).
 //
 // Writes are exactly-once (Raft thesis §6.3): before put, delete or cas kvctl
 // opens a client session (POST /session) and sends the write as command 1 of
@@ -657,10 +669,14 @@ int list(const std::map<raftlite::node_id, peer>& peers, const call_options& o, 
         const json::object* answer = ec ? nullptr : v.if_object();
         const json::value* entries = answer ? answer->if_contains("entries") : nullptr;
         const json::value* more = answer ? answer->if_contains("more") : nullptr;
-        if (!entries || !entries->is_array() || !more || !more->is_bool()) {
+        const json::value* index = answer ? answer->if_contains("index") : nullptr;
+        if (!entries || !entries->is_array() || !more || !more->is_bool() || !index || !index->is_number()) {
             std::cerr << "kvctl: list: unexpected answer: " << r->body << "\n";
             return 1;
         }
+        // The first page's index: a watch from it misses no change to any
+        // key listed, on any page.
+        if (o.verbose && !after) std::cerr << "kvctl: list: index " << index->to_number<std::uint64_t>() << "\n";
         for (const json::value& e : entries->get_array()) {
             const json::object* entry = e.if_object();
             std::optional<std::string> key = entry ? raftlite::kv::get_bytes(*entry, "key") : std::nullopt;
@@ -684,6 +700,63 @@ int list(const std::map<raftlite::node_id, peer>& peers, const call_options& o, 
     }
 }
 
+// kvctl watch: long polls, each continuing from the index the last one gave.
+int watch(const std::map<raftlite::node_id, peer>& peers, const call_options& o, const std::string& prefix,
+          std::optional<std::uint64_t> since, std::uint64_t count) {
+    // A poll waits up to this long on the server; the attempt allows for it.
+    constexpr auto poll = 20000ms;
+    call_options polling = o;
+    polling.attempt = o.attempt + poll;
+    polling.timeout = o.timeout + poll;
+    std::uint64_t printed = 0;
+    for (;;) {
+        std::string target = "/kv?prefix=" + percent_encode(prefix) + "&watch=1&timeout_ms=" +
+                             std::to_string(poll.count());
+        if (since) target += "&since=" + std::to_string(*since);
+        std::optional<response> r = call(peers, polling, http::verb::get, target, "");
+        if (!r) {
+            std::cerr << "kvctl: watch: no answer from the cluster within " << polling.timeout.count() << " ms\n";
+            return 1;
+        }
+        if (r->status == 410) {
+            std::cerr << "kvctl: watch: the changes after index " << (since ? *since : 0)
+                      << " are no longer kept; list the keys again and watch from the index it gives: " << r->body
+                      << "\n";
+            return 1;
+        }
+        if (r->status != 200) {
+            std::cerr << "kvctl: watch: " << r->status << " " << r->body << "\n";
+            return 1;
+        }
+        boost::system::error_code ec;
+        const json::value v = json::parse(r->body, ec);
+        const json::object* answer = ec ? nullptr : v.if_object();
+        const json::value* events = answer ? answer->if_contains("events") : nullptr;
+        const json::value* index = answer ? answer->if_contains("index") : nullptr;
+        if (!events || !events->is_array() || !index || !index->is_number()) {
+            std::cerr << "kvctl: watch: unexpected answer: " << r->body << "\n";
+            return 1;
+        }
+        for (const json::value& e : events->get_array()) {
+            const json::object* event = e.if_object();
+            const json::value* at = event ? event->if_contains("index") : nullptr;
+            const json::value* type = event ? event->if_contains("type") : nullptr;
+            std::optional<std::string> key = event ? raftlite::kv::get_bytes(*event, "key") : std::nullopt;
+            const bool put = type && type->is_string() && type->get_string() == "put";
+            std::optional<std::string> value = put ? raftlite::kv::get_bytes(*event, "value") : std::nullopt;
+            if (!at || !at->is_number() || !key || !type || (put && !value)) {
+                std::cerr << "kvctl: watch: unexpected event: " << json::serialize(e) << "\n";
+                return 1;
+            }
+            std::cout << at->to_number<std::uint64_t>() << '\t' << (put ? "put" : "delete") << '\t' << *key;
+            if (put) std::cout << '\t' << *value;
+            std::cout << std::endl;   // one line as soon as it is known
+            if (count != 0 && ++printed >= count) return 0;
+        }
+        since = index->to_number<std::uint64_t>();
+    }
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -692,12 +765,14 @@ int main(int argc, char** argv) {
     raftlite::node_id node = 0;
     std::uint64_t client_id = 0, seq = 0;
     bool absent = false, verbose = false, no_session = false, keys_only = false;
-    std::uint64_t limit = 0;
+    std::uint64_t limit = 0, count = 0;
+    std::optional<std::uint64_t> since;
     std::string tls_ca, tls_cert, tls_key;
     int attempts = 10;
     std::vector<std::string> args;
     po::options_description desc(
-        "kvctl [options] put K [V] | get K | delete K | cas K OLD NEW | list [PREFIX] | status | health | members | "
+        "kvctl [options] put K [V] | get K | delete K | cas K OLD NEW | list [PREFIX] | watch [PREFIX] | status | "
+        "health | members | "
         "add-learner ID RAFT_ADDR KV_ADDR | promote ID | demote ID | remove ID | transfer-leader ID");
     raftlite::apps::add_standard_options(desc);
     desc.add_options()
@@ -712,6 +787,8 @@ int main(int argc, char** argv) {
         ("absent", po::bool_switch(&absent), "cas: the key must be absent (OLD is ignored)")
         ("keys-only", po::bool_switch(&keys_only), "list: the keys without their values")
         ("limit", po::value(&limit)->default_value(limit), "list: at most this many entries (0: all)")
+        ("since", po::value<std::uint64_t>(), "watch: the changes after this log index (a list's index)")
+        ("count", po::value(&count)->default_value(count), "watch: stop after this many changes (0: never)")
         ("verbose,v", po::bool_switch(&verbose), "say what is retried")
         ("attempts", po::value(&attempts)->default_value(attempts),
          "membership changes: how many times to send one (to the leader, again after not_leader, busy, "
@@ -803,6 +880,14 @@ int main(int argc, char** argv) {
             return 2;
         }
         return list(peers, opts, args.size() == 2 ? args[1] : std::string(), limit, keys_only);
+    }
+    if (cmd == "watch") {
+        if (args.size() > 2) {
+            std::cerr << "kvctl: watch takes at most one argument, the prefix\n";
+            return 2;
+        }
+        if (vm.count("since")) since = vm["since"].as<std::uint64_t>();
+        return watch(peers, opts, args.size() == 2 ? args[1] : std::string(), since, count);
     }
     if (cmd == "health") {
         need(0);

@@ -191,7 +191,7 @@ const range_route& range_of(const route& r) {
 }
 
 BOOST_AUTO_TEST_CASE(range_reads_by_prefix_or_bounds) {
-    const range_route& all = range_of(route_of(http::verb::get, "/kv"));
+    const range_route all = range_of(route_of(http::verb::get, "/kv"));
     BOOST_TEST(all.query.from.empty());
     BOOST_TEST(!all.query.to.has_value());
     BOOST_TEST(all.query.limit == 1000u);
@@ -224,7 +224,7 @@ BOOST_AUTO_TEST_CASE(malformed_range_reads_are_errors) {
     for (const char* target : {"/kv?prefx=a", "/kv?prefix=a&start=b", "/kv?start=a&after=b", "/kv?limit=0",
                                "/kv?limit=10001", "/kv?limit=x", "/kv?limit=", "/kv?prefix=a&prefix=b",
                                "/kv?keys_only=yes", "/kv?stale=0", "/kv?prefix=%zz", "/kv?&", "/kv?=a"}) {
-        const route_error& e = error_of(route_of(http::verb::get, target));
+        const route_error e = error_of(route_of(http::verb::get, target));
         BOOST_TEST(e.token == "bad_range", target);
         BOOST_TEST((e.status == http::status::bad_request), target);
     }
@@ -233,6 +233,28 @@ BOOST_AUTO_TEST_CASE(malformed_range_reads_are_errors) {
     BOOST_TEST(error_of(route_of(http::verb::put, "/kv?prefix=a")).allow == "GET, HEAD");
     BOOST_TEST(error_of(route_with(http::verb::get, "/kv?prefix=a", {{"X-Client-Id", "1"}, {"X-Client-Seq", "1"}}))
                    .token == "bad_session");
+}
+
+const watch_route& watch_of(const route& r) {
+    BOOST_TEST_REQUIRE(std::holds_alternative<watch_route>(r));
+    return std::get<watch_route>(r);
+}
+
+BOOST_AUTO_TEST_CASE(watches_of_a_range) {
+    const watch_route w = watch_of(route_of(http::verb::get, "/kv?prefix=a&watch=1&since=42&timeout_ms=500&limit=7"));
+    BOOST_TEST(w.range.from == "a");
+    BOOST_TEST((w.range.to == std::optional<std::string>("b")));
+    BOOST_TEST(w.range.limit == 7u);
+    BOOST_TEST((w.since == std::optional<raftlite::index_t>(42)));
+    BOOST_TEST(w.timeout.count() == 500);
+    const watch_route now = watch_of(route_of(http::verb::get, "/kv?watch=1&start=k"));
+    BOOST_TEST(!now.since.has_value());
+    BOOST_TEST(now.timeout.count() == 30000);
+    BOOST_TEST(!now.range.to.has_value());
+    for (const char* target : {"/kv?watch=1&after=a", "/kv?watch=1&stale=1", "/kv?since=3", "/kv?timeout_ms=10",
+                               "/kv?watch=1&since=x", "/kv?watch=1&since=", "/kv?watch=1&timeout_ms=0",
+                               "/kv?watch=1&timeout_ms=300001", "/kv?watch=2", "/kv?watch=1&watch=1"})
+        BOOST_TEST(error_of(route_of(http::verb::get, target)).token == "bad_range", target);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

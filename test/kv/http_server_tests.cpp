@@ -55,7 +55,8 @@ struct server_fixture {
                 .submit = [this](kv_command c, std::function<void(http_result)> done) { submit(c, done); },
                 .status = [] { return std::string(R"({"role":"leader","term":3})"); },
                 .health = [this](std::function<void(boost::system::error_code)> done) { health(done); },
-                .range = [this](range_route r, std::function<void(range_result)> done) { range(r, done); }});
+                .range = [this](range_route r, std::function<void(range_result)> done) { range(r, done); },
+                .watch = [this](watch_route w, std::function<void(watch_result)> done) { watch(w, done); }});
         server->start();
         thread = std::thread([this] { ioc.run(); });
     }
@@ -118,6 +119,16 @@ struct server_fixture {
             done({raftlite::errc::not_leader, {}});
         else
             done({{}, store.range(r.query)});
+        done({});   // a second call must be ignored
+    }
+
+    // Watches: since 0 is before what is kept (gone); any other since gets
+    // two changes after it, one of them a binary value.
+    void watch(const watch_route& w, const std::function<void(watch_result)>& done) {
+        if (w.since == std::optional<raftlite::index_t>(0))
+            return done({{}, true, {}, 9});
+        const raftlite::index_t since = w.since.value_or(5);
+        done({{}, false, {{since + 1, "a", false, std::string("\x00\xff", 2)}, {since + 2, "b", true, ""}}, since + 2});
         done({});   // a second call must be ignored
     }
 
@@ -606,6 +617,35 @@ BOOST_FIXTURE_TEST_CASE(range_reads, server_fixture, *boost::unit_test::timeout(
     r = c.request(http::verb::post, "/kv/a%2F2?cas", R"({"expected":"x","value":"y"})");
     BOOST_TEST(r.result_int() == 409);
     BOOST_TEST(json_of(r).at("current_base64").as_string() == "AP8=");
+}
+
+// GET /kv?...&watch=1: the changes as JSON (type, base64 for binary
+// values, no value for a delete or with keys_only), 410 when gone.
+BOOST_FIXTURE_TEST_CASE(watches, server_fixture, *boost::unit_test::timeout(60)) {
+    client c(port());
+    auto r = c.request(http::verb::get, "/kv?prefix=&watch=1&since=10");
+    BOOST_TEST(r.result_int() == 200);
+    auto o = json_of(r);
+    BOOST_TEST(o.at("index").as_int64() == 12);
+    auto& events = o.at("events").as_array();
+    BOOST_TEST_REQUIRE(events.size() == 2u);
+    BOOST_TEST(events[0].as_object().at("index").as_int64() == 11);
+    BOOST_TEST(events[0].as_object().at("type").as_string() == "put");
+    BOOST_TEST(events[0].as_object().at("value_base64").as_string() == "AP8=");
+    BOOST_TEST(events[1].as_object().at("type").as_string() == "delete");
+    BOOST_TEST(!events[1].as_object().contains("value"));
+
+    r = c.request(http::verb::get, "/kv?watch=1&since=10&keys_only=1");
+    BOOST_TEST(!json_of(r).at("events").as_array()[0].as_object().contains("value_base64"));
+
+    r = c.request(http::verb::get, "/kv?watch=1&since=0");
+    BOOST_TEST(r.result_int() == 410);
+    o = json_of(r);
+    BOOST_TEST(o.at("error").as_string() == "history_gone");
+    BOOST_TEST(o.at("index").as_int64() == 9);
+
+    r = c.request(http::verb::get, "/kv?watch=1&since=-1");
+    BOOST_TEST(r.result_int() == 400);
 }
 
 BOOST_AUTO_TEST_CASE(too_many_connections, *boost::unit_test::timeout(60)) {

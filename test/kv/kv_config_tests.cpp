@@ -180,4 +180,12 @@ BOOST_AUTO_TEST_CASE(snapshots_by_default_unless_the_file_says_otherwise) {
     BOOST_TEST(bytes.peer.node.snapshot_bytes == 1048576u);
 }
 
+BOOST_AUTO_TEST_CASE(watch_history_bytes_key) {
+    BOOST_TEST(parse("[kv]\nlisten = 127.0.0.1:8101\n").watch_history_bytes == default_watch_history_bytes);
+    BOOST_TEST(parse("[kv]\nlisten = 127.0.0.1:8101\nwatch_history_bytes = 0\n").watch_history_bytes == 0u);
+    BOOST_TEST(parse("[kv]\nlisten = 127.0.0.1:8101\nwatch_history_bytes = 65536\n").watch_history_bytes == 65536u);
+    const std::string e = error_of("[kv]\nlisten = 127.0.0.1:8101\nwatch_history_bytes = lots\n");
+    BOOST_TEST(contains(e, "watch_history_bytes"), e);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -20,8 +20,16 @@ using namespace raftlite::kv::testing;
 
 namespace {
 
+kv_command command(kv_op op, const std::string& key, const std::string& value = {}) {
+    kv_command c;
+    c.op = op;
+    c.key = key;
+    c.value = value;
+    return c;
+}
+
 void put(kv_store& s, const std::string& k, const std::string& v) {
-    apply_next(s, kv_command{kv_op::put, k, v, std::nullopt, 0});
+    apply_next(s, command(kv_op::put, k, v));
 }
 
 std::vector<std::string> keys_of(const kv_range& r) {
@@ -153,7 +161,7 @@ BOOST_AUTO_TEST_CASE(random_ranges_match_an_ordered_map) {
     for (int step = 0; step < 3000; ++step) {
         const std::string k = random_key();
         if (rng() % 4 == 0) {
-            apply_next(s, kv_command{kv_op::del, k, "", std::nullopt, 0});
+            apply_next(s, command(kv_op::del, k));
             model.erase(k);
         } else {
             const std::string v(rng() % 40, 'v');
