@@ -643,6 +643,27 @@ int change_membership(std::map<raftlite::node_id, peer>& peers, const call_optio
     return 1;
 }
 
+// The JSON object of a 200 answer; nullopt, with why on standard error, for
+// no answer, another status, or a body that is not a JSON object.
+std::optional<json::object> json_object_of(const std::optional<response>& r, const char* what,
+                                           std::chrono::milliseconds timeout) {
+    if (!r) {
+        std::cerr << "kvctl: " << what << ": no answer from the cluster within " << timeout.count() << " ms\n";
+        return std::nullopt;
+    }
+    if (r->status != 200) {
+        std::cerr << "kvctl: " << what << ": " << r->status << " " << r->body << "\n";
+        return std::nullopt;
+    }
+    boost::system::error_code ec;
+    json::value v = json::parse(r->body, ec);
+    if (ec || !v.is_object()) {
+        std::cerr << "kvctl: " << what << ": unexpected answer: " << r->body << "\n";
+        return std::nullopt;
+    }
+    return std::move(v.as_object());
+}
+
 // kvctl list: pages of GET /kv?prefix=P, each continuing after the last key
 // of the one before, until a page says no more entries follow.
 int list(const std::map<raftlite::node_id, peer>& peers, const call_options& o, const std::string& prefix,
@@ -655,23 +676,13 @@ int list(const std::map<raftlite::node_id, peer>& peers, const call_options& o, 
         std::string target = "/kv?prefix=" + percent_encode(prefix) + "&limit=" + std::to_string(want);
         if (after) target += "&after=" + percent_encode(*after);
         if (keys_only) target += "&keys_only=1";
-        std::optional<response> r = call(peers, o, http::verb::get, target, "");
-        if (!r) {
-            std::cerr << "kvctl: list: no answer from the cluster within " << o.timeout.count() << " ms\n";
-            return 1;
-        }
-        if (r->status != 200) {
-            std::cerr << "kvctl: list: " << r->status << " " << r->body << "\n";
-            return 1;
-        }
-        boost::system::error_code ec;
-        const json::value v = json::parse(r->body, ec);
-        const json::object* answer = ec ? nullptr : v.if_object();
-        const json::value* entries = answer ? answer->if_contains("entries") : nullptr;
-        const json::value* more = answer ? answer->if_contains("more") : nullptr;
-        const json::value* index = answer ? answer->if_contains("index") : nullptr;
+        const auto answer = json_object_of(call(peers, o, http::verb::get, target, ""), "list", o.timeout);
+        if (!answer) return 1;
+        const json::value* entries = answer->if_contains("entries");
+        const json::value* more = answer->if_contains("more");
+        const json::value* index = answer->if_contains("index");
         if (!entries || !entries->is_array() || !more || !more->is_bool() || !index || !index->is_number()) {
-            std::cerr << "kvctl: list: unexpected answer: " << r->body << "\n";
+            std::cerr << "kvctl: list: unexpected answer: " << json::serialize(*answer) << "\n";
             return 1;
         }
         // The first page's index: a watch from it misses no change to any
@@ -713,28 +724,19 @@ int watch(const std::map<raftlite::node_id, peer>& peers, const call_options& o,
         std::string target = "/kv?prefix=" + percent_encode(prefix) + "&watch=1&timeout_ms=" +
                              std::to_string(poll.count());
         if (since) target += "&since=" + std::to_string(*since);
-        std::optional<response> r = call(peers, polling, http::verb::get, target, "");
-        if (!r) {
-            std::cerr << "kvctl: watch: no answer from the cluster within " << polling.timeout.count() << " ms\n";
-            return 1;
-        }
-        if (r->status == 410) {
+        const std::optional<response> r = call(peers, polling, http::verb::get, target, "");
+        if (r && r->status == 410) {
             std::cerr << "kvctl: watch: the changes after index " << (since ? *since : 0)
                       << " are no longer kept; list the keys again and watch from the index it gives: " << r->body
                       << "\n";
             return 1;
         }
-        if (r->status != 200) {
-            std::cerr << "kvctl: watch: " << r->status << " " << r->body << "\n";
-            return 1;
-        }
-        boost::system::error_code ec;
-        const json::value v = json::parse(r->body, ec);
-        const json::object* answer = ec ? nullptr : v.if_object();
-        const json::value* events = answer ? answer->if_contains("events") : nullptr;
-        const json::value* index = answer ? answer->if_contains("index") : nullptr;
+        const auto answer = json_object_of(r, "watch", polling.timeout);
+        if (!answer) return 1;
+        const json::value* events = answer->if_contains("events");
+        const json::value* index = answer->if_contains("index");
         if (!events || !events->is_array() || !index || !index->is_number()) {
-            std::cerr << "kvctl: watch: unexpected answer: " << r->body << "\n";
+            std::cerr << "kvctl: watch: unexpected answer: " << json::serialize(*answer) << "\n";
             return 1;
         }
         for (const json::value& e : events->get_array()) {
