@@ -242,6 +242,17 @@ BOOST_AUTO_TEST_CASE(watches_follow_changes_from_a_range_index, *boost::unit_tes
                                      {"--cluster", c.config_dir().string(), "watch", "--since", since}, {}, false);
     BOOST_TEST(refused.status == 1);
     BOOST_TEST(refused.output.find("no longer kept") != std::string::npos, refused.output);
+
+    // A peer told to stop while a watch waits on it stops at once (the
+    // watch's timer does not hold it for its five minutes), and cleanly.
+    auto waiting = std::async(std::launch::async, [&] {
+        return http_call(c.kv_port(2), "GET", "/kv?prefix=nothing&watch=1&timeout_ms=300000", {}, 600s);
+    });
+    for (int i = 0; i < 10000 && status_field(c, 2, "watches") != "1"; ++i) {
+    }
+    BOOST_REQUIRE_EQUAL(status_field(c, 2, "watches"), "1");
+    BOOST_TEST((c.terminate(2, 60s) == std::optional<int>(0)));
+    waiting.get();   // closed without an answer, or answered: either way, not after five minutes
 }
 
 // A peer restarted from a snapshot has no changes from before it: a watch
