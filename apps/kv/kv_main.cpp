@@ -86,7 +86,7 @@ public:
                   {.submit = [this](kv::kv_command c,
                                     std::function<void(kv::http_result)> done) { submit(std::move(c), std::move(done)); },
                    .status = [this] { return status_json(); },
-                   .metrics = [this] { return kv::format_prometheus(node_.metrics(), snapshot_gauges()); },
+                   .metrics = [this] { return kv::format_prometheus(node_.metrics(), snapshot_gauges(), watch_gauges()); },
                    .local_read = [this](const std::string& key) { return store_.get(key); },
                    .admin = [this](kv::admin_route r,
                                    std::function<void(kv::admin_reply)> done) { admin(std::move(r), std::move(done)); },
@@ -515,6 +515,11 @@ private:
         state_index_ = meta.index;
         RAFTLITE_LOG_APP(info) << "restored " << store_.size() << " keys from the snapshot of entries 1.."
                                << meta.index;
+    }
+
+    std::optional<kv::watch_gauges> watch_gauges() const {
+        if (cfg_.watch_history_bytes == 0) return std::nullopt;
+        return kv::watch_gauges{watches_.size(), history_.size(), history_.bytes(), history_.horizon()};
     }
 
     kv::snapshot_gauges snapshot_gauges() const {

@@ -91,7 +91,8 @@ std::string peer_label(node_id id) { return "peer=\"" + std::to_string(id) + "\"
 
 } // namespace
 
-std::string format_prometheus(const node_metrics& m, const std::optional<snapshot_gauges>& snap) {
+std::string format_prometheus(const node_metrics& m, const std::optional<snapshot_gauges>& snap,
+                              const std::optional<watch_gauges>& watch) {
     writer w;
     // Prometheus' build_info convention: the version as a label of a sample 1.
     w.family("build_info", "gauge", "1, labelled with the raftlite version this program runs.");
@@ -119,6 +120,15 @@ std::string format_prometheus(const node_metrics& m, const std::optional<snapsho
                  snap->snapshots_taken);
         w.single("snapshots_installed_total", "counter", "Snapshots this node installed from a leader since it started.",
                  snap->snapshots_installed);
+    }
+    if (watch) {
+        w.single("watches", "gauge", "Watches waiting on this peer for a change.", watch->watches);
+        w.single("watch_history_changes", "gauge", "Recent changes kept for watches.", watch->history_changes);
+        w.single("watch_history_bytes", "gauge", "What the recent changes kept for watches take (keys, values, "
+                                                 "overhead).",
+                 watch->history_bytes);
+        w.single("watch_horizon_index", "gauge", "The least log index a watch can start after (since) here.",
+                 std::uint64_t(watch->horizon));
     }
     w.single("elections_started_total", "counter", "Elections this node started as a candidate.",
              m.elections_started);

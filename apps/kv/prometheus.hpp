@@ -25,10 +25,20 @@ struct snapshot_gauges {
     std::uint64_t snapshots_installed = 0;
 };
 
-/// Every metric of `m` (and of `snap`, when given), each family with its
-/// HELP and TYPE lines, names prefixed raftlite_. Peer metrics carry the
-/// label peer="<id>"; a follower's match lag is absent (only a leader knows it).
-std::string format_prometheus(const node_metrics& m, const std::optional<snapshot_gauges>& snap = std::nullopt);
+/// A kv peer's watches (change_history.hpp).
+struct watch_gauges {
+    std::uint64_t watches = 0;           ///< waiting for a change now
+    std::uint64_t history_changes = 0;   ///< changes kept
+    std::uint64_t history_bytes = 0;     ///< what they take, as the budget counts it
+    index_t horizon = 0;                 ///< the least since a watch can start from
+};
+
+/// Every metric of `m` (and of `snap` and `watch`, when given), each family
+/// with its HELP and TYPE lines, names prefixed raftlite_. Peer metrics carry
+/// the label peer="<id>"; a follower's match lag is absent (only a leader
+/// knows it).
+std::string format_prometheus(const node_metrics& m, const std::optional<snapshot_gauges>& snap = std::nullopt,
+                              const std::optional<watch_gauges>& watch = std::nullopt);
 
 } // namespace raftlite::kv
 

@@ -175,6 +175,19 @@ BOOST_AUTO_TEST_CASE(snapshot_gauges_follow_the_format) {
     BOOST_TEST(!parse_prometheus(kv::format_prometheus(leader_metrics())).find("raftlite_snapshot_index"));
 }
 
+BOOST_AUTO_TEST_CASE(watch_gauges_follow_the_format) {
+    const kv::watch_gauges g{2, 150, 20000, 4200};
+    const std::string text = kv::format_prometheus(leader_metrics(), std::nullopt, g);
+    const auto parsed = parse_prometheus(text);
+    BOOST_TEST(parsed.problems.empty(), "problems:\n" << problems_of(text) << "text:\n" << text);
+    BOOST_TEST(parsed.find("raftlite_watches")->value == 2);
+    BOOST_TEST(parsed.find("raftlite_watch_history_changes")->value == 150);
+    BOOST_TEST(parsed.find("raftlite_watch_history_bytes")->value == 20000);
+    BOOST_TEST(parsed.find("raftlite_watch_horizon_index")->value == 4200);
+    BOOST_TEST(parsed.types.at("raftlite_watches") == "gauge");
+    BOOST_TEST(!parse_prometheus(kv::format_prometheus(leader_metrics())).find("raftlite_watches"));
+}
+
 // The checker finds each kind of mistake (else the tests above prove nothing).
 BOOST_AUTO_TEST_CASE(the_checker_rejects_broken_text) {
     const std::string head = "# HELP raftlite_x_total x.\n# TYPE raftlite_x_total counter\n";
