@@ -454,18 +454,21 @@ private:
             [keys_only](session& s, const range_result& result) {
                 if (result.error)
                     return s.send_failure(result.error);
-                boost::json::array entries;
-                entries.reserve(result.range.entries.size());
+                // Written as text directly: a page may hold thousands of entries.
+                std::string body = R"({"entries":[)";
                 for (const auto& [key, value] : result.range.entries) {
-                    boost::json::object e;
-                    put_bytes(e, "key", key);
-                    if (!keys_only)
-                        put_bytes(e, "value", value);
-                    entries.push_back(std::move(e));
+                    body += body.back() == '[' ? "{" : ",{";
+                    append_bytes_member(body, "key", key);
+                    if (!keys_only) {
+                        body += ',';
+                        append_bytes_member(body, "value", value);
+                    }
+                    body += '}';
                 }
-                boost::json::object o{
-                    {"entries", std::move(entries)}, {"more", result.range.more}, {"index", result.index}};
-                s.send(s.make(http::status::ok, json_text(o), "application/json"), false);
+                body += result.range.more ? R"(],"more":true,"index":)" : R"(],"more":false,"index":)";
+                body += std::to_string(result.index);
+                body += '}';
+                s.send(s.make(http::status::ok, std::move(body), "application/json"), false);
             });
     }
 
@@ -484,18 +487,25 @@ private:
                                           {"index", result.index}};
                     return s.send(s.make(http::status::gone, json_text(o), "application/json"), false);
                 }
-                boost::json::array events;
-                events.reserve(result.events.size());
+                // Written as text directly: every watcher of a busy range gets
+                // every change, so this runs once per change and watcher.
+                std::string body = R"({"events":[)";
                 for (const kv_event& e : result.events) {
-                    boost::json::object o{{"index", e.index}};
-                    put_bytes(o, "key", e.key);
-                    o["type"] = e.deleted ? "delete" : "put";
-                    if (!e.deleted && !keys_only)
-                        put_bytes(o, "value", e.value);
-                    events.push_back(std::move(o));
+                    body += body.back() == '[' ? R"({"index":)" : R"(,{"index":)";
+                    body += std::to_string(e.index);
+                    body += ',';
+                    append_bytes_member(body, "key", e.key);
+                    body += e.deleted ? R"(,"type":"delete")" : R"(,"type":"put")";
+                    if (!e.deleted && !keys_only) {
+                        body += ',';
+                        append_bytes_member(body, "value", e.value);
+                    }
+                    body += '}';
                 }
-                boost::json::object o{{"events", std::move(events)}, {"index", result.index}};
-                s.send(s.make(http::status::ok, json_text(o), "application/json"), false);
+                body += R"(],"index":)";
+                body += std::to_string(result.index);
+                body += '}';
+                s.send(s.make(http::status::ok, std::move(body), "application/json"), false);
             });
     }
 

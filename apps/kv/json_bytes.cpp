@@ -110,6 +110,36 @@ void put_bytes(boost::json::object& o, std::string_view field, std::string_view 
         o[base64_field(field)] = base64_encode(bytes);
 }
 
+void append_json_string(std::string& out, std::string_view utf8) {
+    out += '"';
+    for (const char c : utf8) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (u < 0x20) {
+            static constexpr char hex[] = "0123456789abcdef";
+            out += "\\u00";
+            out += hex[u >> 4];
+            out += hex[u & 15];
+        } else {
+            out += c;
+        }
+    }
+    out += '"';
+}
+
+void append_bytes_member(std::string& out, std::string_view field, std::string_view bytes) {
+    const bool text = is_utf8(bytes);
+    out += '"';
+    out += field;
+    out += text ? "\":" : "_base64\":";
+    if (text)
+        append_json_string(out, bytes);
+    else
+        append_json_string(out, base64_encode(bytes));
+}
+
 std::optional<std::string> get_bytes(const boost::json::object& o, std::string_view field) {
     if (const auto* v = o.if_contains(field); v && v->is_string())
         return std::string(v->get_string());

@@ -31,6 +31,15 @@ std::optional<std::string> base64_decode(std::string_view text);
 /// Sets o[field] to `bytes` when they are UTF-8, else o[field + "_base64"].
 void put_bytes(boost::json::object& o, std::string_view field, std::string_view bytes);
 
+/// Appends the member put_bytes would set, as JSON text: "field":"..." or
+/// "field_base64":"...". For answers with many entries (ranges, watches),
+/// written straight into the body without building a JSON value first.
+void append_bytes_member(std::string& out, std::string_view field, std::string_view bytes);
+
+/// Appends `utf8` (valid UTF-8) as a JSON string literal: quoted, with '"',
+/// '\\' and control characters escaped.
+void append_json_string(std::string& out, std::string_view utf8);
+
 /// The bytes put_bytes wrote: o[field], else o[field + "_base64"] decoded;
 /// nullopt when neither is a string (or the base64 is malformed).
 std::optional<std::string> get_bytes(const boost::json::object& o, std::string_view field);

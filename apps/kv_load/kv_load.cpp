@@ -17,6 +17,13 @@
 // find a value. Beside the figures it prints the run's own reference limits,
 // as raftlite-bench does: the fdatasync rate of the data directories'
 // filesystem and the loopback TCP round trip.
+//
+// --watchers W adds W clients following the changes (a long-polling watch of
+// every load key, GET /kv?prefix=k&watch=1&since=I, spread over the targets
+// like the connections) to a put load: each PUT's value then starts with the
+// time it was sent, and the program reports the changes the watchers
+// received a second and the delay from a PUT being sent to its change
+// reaching a watcher.
 #include "../command_line.hpp"
 #include "kv_config.hpp"
 
@@ -28,6 +35,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/json.hpp>
 #include <boost/program_options.hpp>
 
 #include <atomic>
@@ -75,6 +83,7 @@ struct settings {
     std::vector<std::string> targets;   // host:port
     std::string cluster;
     int connections = 64;
+    int watchers = 0;
     int threads = 1;
     workload load = workload::put;
     double read_ratio = 0.5;
@@ -103,6 +112,7 @@ struct phase {
     std::uint64_t keys = 0;
     std::string value;
     std::chrono::milliseconds timeout{15000};
+    bool stamp = false;                        // PUT values start with their send time (--watchers)
     std::uint64_t requests = 0;                // > 0: issue at most this many
     std::atomic<std::uint64_t> issued{0};
     std::atomic<std::uint64_t> next_fill{0};   // fill: the next key to PUT
@@ -117,6 +127,9 @@ struct worker {
     std::uint64_t ok = 0;
     std::map<std::string, std::uint64_t> errors;   // by status, or "connect", "timeout", "io"
     std::vector<std::uint64_t> ok_by_target;
+    latency_histogram watch_delay;   // PUT sent -> its change received by a watcher
+    std::uint64_t watch_events = 0;
+    std::map<std::string, std::uint64_t> watch_errors;
     std::uint64_t rng;
 
     worker(std::size_t targets, std::uint64_t seed) : ok_by_target(targets), rng(seed | 1) {}
@@ -212,6 +225,23 @@ std::optional<response_head> parse_head(std::string_view in, bool& bad) {
     return h;
 }
 
+// A PUT value's first stamp_bytes with --watchers: its send time on this
+// program's steady clock, in nanoseconds, as hexadecimal digits.
+constexpr std::size_t stamp_bytes = 16;
+
+void write_stamp(clock_type::time_point t, char* out) {
+    auto ns = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
+    for (std::size_t i = stamp_bytes; i-- > 0; ns >>= 4) out[i] = "0123456789abcdef"[ns & 15];
+}
+
+std::optional<clock_type::time_point> read_stamp(std::string_view value) {
+    if (value.size() < stamp_bytes) return std::nullopt;
+    std::uint64_t ns = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + stamp_bytes, ns, 16);
+    if (ec != std::errc() || end != value.data() + stamp_bytes) return std::nullopt;
+    return clock_type::time_point(std::chrono::duration_cast<clock_type::duration>(std::chrono::nanoseconds(ns)));
+}
+
 // One keep-alive connection's request loop. This program shares the
 // machine's cores with the cluster it measures, so a request should cost it
 // little beyond its two system calls (figures in docs/performance.md,
@@ -288,8 +318,11 @@ private:
             out_ += value_length_;
         }
         out_ += "\r\n\r\n";
-        if (!read_) out_ += p_.value;
         started_ = clock_type::now();
+        if (!read_) {
+            out_ += p_.value;
+            if (p_.stamp) write_stamp(started_, out_.data() + out_.size() - p_.value.size());
+        }
         arm();
         asio::async_write(socket_, asio::buffer(out_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
             if (ec) {
@@ -408,6 +441,169 @@ private:
     clock_type::time_point deadline_;
 };
 
+// One client following the changes of every load key (--watchers): a
+// long-polling watch, each poll continuing from the index the last one gave
+// (since), on one keep-alive connection. For each change it receives while
+// the phase is measured it records the delay since its PUT was sent, read
+// from the value's stamp. Its own timer, ten times a second, closes the
+// connection when the poll is overdue or the phase is over.
+class watcher : public std::enable_shared_from_this<watcher> {
+public:
+    watcher(worker& w, phase& p, const target& t) : w_(w), p_(p), t_(t), socket_(w.ioc), timer_(w.ioc), in_(65536) {}
+
+    void start() {
+        tick();
+        do_connect();
+    }
+
+private:
+    static constexpr int poll_ms = 5000;   // the server answers a poll without changes after this
+
+    void tick() {
+        timer_.expires_after(100ms);
+        timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+            if (ec) return;
+            if (self->p_.stopping) return self->close();   // and no more ticks: the loop may end
+            if (self->waiting_ && clock_type::now() >= self->deadline_) {
+                self->timed_out_ = true;
+                self->close();
+            }
+            self->tick();
+        });
+    }
+
+    void arm(clock_type::duration limit) {
+        waiting_ = true;
+        timed_out_ = false;
+        deadline_ = clock_type::now() + limit;
+    }
+
+    void do_connect() {
+        if (p_.stopping) return;
+        arm(p_.timeout);
+        socket_.async_connect(t_.endpoint, [self = shared_from_this()](beast::error_code ec) {
+            self->waiting_ = false;
+            if (ec) return self->fail(self->timed_out_ ? "watch_timeout" : "watch_connect");
+            self->socket_.set_option(tcp::no_delay(true), ec);
+            self->do_poll();
+        });
+    }
+
+    void do_poll() {
+        if (p_.stopping) return close();
+        out_ = "GET /kv?prefix=k&watch=1&timeout_ms=" + std::to_string(poll_ms);
+        if (since_) out_ += "&since=" + std::to_string(*since_);
+        out_ += " HTTP/1.1\r\nHost: " + t_.host + "\r\n\r\n";
+        have_ = 0;
+        arm(std::chrono::milliseconds(poll_ms) + p_.timeout);
+        asio::async_write(socket_, asio::buffer(out_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            if (ec) {
+                self->waiting_ = false;
+                return self->fail(self->timed_out_ ? "watch_timeout" : "watch_io");
+            }
+            self->do_read();
+        });
+    }
+
+    void do_read() {
+        socket_.async_read_some(asio::buffer(in_.data() + have_, in_.size() - have_),
+                                [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                                    self->on_read(ec, n);
+                                });
+    }
+
+    void on_read(beast::error_code ec, std::size_t n) {
+        if (ec) {
+            waiting_ = false;
+            return fail(timed_out_ ? "watch_timeout" : "watch_io");
+        }
+        have_ += n;
+        const std::string_view in(in_.data(), have_);
+        bool bad = false;
+        const auto head = parse_head(in, bad);
+        const std::size_t needed = head ? head->head_bytes + head->content_length : 0;
+        if (bad || (head && needed > max_answer_bytes)) {
+            waiting_ = false;
+            return fail("watch_bad_response");
+        }
+        if (!head || have_ < needed) {
+            if (have_ == in_.size()) in_.resize(std::max(in_.size() * 2, needed));
+            return do_read();
+        }
+        waiting_ = false;
+        const auto now = clock_type::now();
+        if (head->status == 200) {
+            if (!take_events(in.substr(head->head_bytes, head->content_length), now)) return fail("watch_bad_response");
+        } else {
+            // 410: the changes after since are gone here; go on from now.
+            if (head->status == 410) since_.reset();
+            count_error("watch_" + std::to_string(head->status));
+        }
+        if (have_ != needed || !head->keep_alive) {
+            close();
+            return do_connect();
+        }
+        do_poll();
+    }
+
+    // {"events":[{"index","key","type","value"},...],"index":N}
+    bool take_events(std::string_view body, clock_type::time_point now) {
+        boost::system::error_code ec;
+        const boost::json::value v = boost::json::parse(body, ec);
+        const boost::json::object* answer = ec ? nullptr : v.if_object();
+        const boost::json::value* events = answer ? answer->if_contains("events") : nullptr;
+        const boost::json::value* index = answer ? answer->if_contains("index") : nullptr;
+        if (!events || !events->is_array() || !index || !index->is_number()) return false;
+        since_ = index->to_number<std::uint64_t>();
+        if (!p_.measuring) return true;
+        for (const auto& e : events->get_array()) {
+            const boost::json::object* event = e.if_object();
+            const boost::json::value* value = event ? event->if_contains("value") : nullptr;
+            const auto sent = value && value->is_string() ? read_stamp(value->get_string()) : std::nullopt;
+            if (!sent) continue;   // a delete, or a value from before the stamps
+            ++w_.watch_events;
+            w_.watch_delay.record(static_cast<std::uint64_t>(
+                std::chrono::duration_cast<std::chrono::nanoseconds>(now - *sent).count()));
+        }
+        return true;
+    }
+
+    void count_error(const std::string& what) {
+        if (p_.measuring) ++w_.watch_errors[what];
+    }
+
+    void fail(const std::string& what) {
+        count_error(what);
+        close();
+        if (p_.stopping) return;
+        auto pause = std::make_shared<asio::steady_timer>(w_.ioc, 100ms);
+        pause->async_wait([self = shared_from_this(), pause](beast::error_code ec) {
+            if (!ec) self->do_connect();
+        });
+    }
+
+    void close() {
+        beast::error_code ignored;
+        socket_.shutdown(tcp::socket::shutdown_both, ignored);
+        socket_.close(ignored);
+    }
+
+    static constexpr std::size_t max_answer_bytes = 64u << 20;
+
+    worker& w_;
+    phase& p_;
+    const target& t_;
+    tcp::socket socket_;
+    asio::steady_timer timer_;
+    std::string out_;
+    std::vector<char> in_;
+    std::size_t have_ = 0;
+    std::optional<std::uint64_t> since_;   // none: changes after the peer's state now
+    bool waiting_ = false;
+    bool timed_out_ = false;
+    clock_type::time_point deadline_;
+};
+
 // Enforces --timeout-ms for every connection of one event loop, ten times a
 // second, until all of them have finished: one timer for the loop instead
 // of one per operation.
@@ -443,6 +639,9 @@ struct phase_result {
     std::uint64_t ok = 0;
     std::map<std::string, std::uint64_t> errors;
     std::vector<std::uint64_t> ok_by_target;
+    latency_histogram watch_delay;
+    std::uint64_t watch_events = 0;
+    std::map<std::string, std::uint64_t> watch_errors;
 
     std::uint64_t error_count() const {
         std::uint64_t n = 0;
@@ -465,6 +664,12 @@ phase_result run_phase(const settings& s, const std::vector<target>& targets, ph
         const std::size_t t = static_cast<std::size_t>(c) % targets.size();
         by_worker[wi].push_back(std::make_shared<connection>(*workers[wi], p, targets[t], t));
     }
+    // Watchers only while the load is measured by time (not fill phases).
+    if (p.stamp)
+        for (int i = 0; i < s.watchers; ++i) {
+            const auto wi = static_cast<std::size_t>(i % s.threads);
+            std::make_shared<watcher>(*workers[wi], p, targets[static_cast<std::size_t>(i) % targets.size()])->start();
+        }
     for (std::size_t wi = 0; wi < workers.size(); ++wi) {
         for (auto& c : by_worker[wi]) c->start();
         std::make_shared<watchdog>(*workers[wi], std::move(by_worker[wi]))->start();
@@ -506,6 +711,9 @@ phase_result run_phase(const settings& s, const std::vector<target>& targets, ph
         r.ok += w->ok;
         for (const auto& [k, v] : w->errors) r.errors[k] += v;
         for (std::size_t i = 0; i < targets.size(); ++i) r.ok_by_target[i] += w->ok_by_target[i];
+        r.watch_delay.merge(w->watch_delay);
+        r.watch_events += w->watch_events;
+        for (const auto& [k, v] : w->watch_errors) r.watch_errors[k] += v;
     }
     return r;
 }
@@ -556,6 +764,9 @@ int main(int argc, char** argv) {
         ("target", po::value(&s.targets)->composing(), "host:port of a peer's HTTP front end (repeatable)")
         ("cluster", po::value(&s.cluster), "directory of the peers' config files (e.g. conf/local): every peer's [kv] listen")
         ("connections", po::value(&s.connections)->default_value(64), "keep-alive connections, spread over the targets")
+        ("watchers", po::value(&s.watchers)->default_value(0),
+         "put: clients following every change with a long-polling watch, spread over the targets (values then "
+         "start with their send time)")
         ("threads", po::value(&s.threads)->default_value(1), "event-loop threads of this program")
         ("workload", po::value(&load)->default_value("put"), "put | get | mixed")
         ("read-ratio", po::value(&s.read_ratio)->default_value(0.5), "mixed: the share of GETs (0..1)")
@@ -588,6 +799,13 @@ int main(int argc, char** argv) {
         s.read_ratio < 0 || s.read_ratio > 1 || s.timeout_ms < 1) {
         std::cerr << "raftlite-kv-load: --connections, --threads, --keys, --timeout-ms >= 1, --duration > 0, "
                      "--warmup >= 0, 0 <= --read-ratio <= 1\n";
+        return 2;
+    }
+    if (s.watchers < 0 ||
+        (s.watchers > 0 && (s.load != workload::put || s.value_bytes < stamp_bytes || s.requests > 0))) {
+        std::cerr << "raftlite-kv-load: --watchers N goes with --workload put, a --duration (not --requests) and "
+                     "--value-bytes of at least "
+                  << stamp_bytes << " (each value starts with its send time)\n";
         return 2;
     }
     if (s.targets.empty() && s.cluster.empty()) {
@@ -645,7 +863,11 @@ int main(int argc, char** argv) {
     p.value = value;
     p.timeout = std::chrono::milliseconds(s.timeout_ms);
     p.requests = s.requests;
+    p.stamp = s.watchers > 0;
     const auto r = run_phase(s, targets, p, s.warmup, s.duration);
+    const double watch_events = r.elapsed_s > 0 ? r.watch_events / r.elapsed_s : 0;
+    std::uint64_t watch_error_count = 0;
+    for (const auto& [k, v] : r.watch_errors) watch_error_count += v;
 
     const auto& h = r.latency;
     const double ops = r.elapsed_s > 0 ? r.ok / r.elapsed_s : 0;
@@ -667,7 +889,11 @@ int main(int argc, char** argv) {
           << ",\"workload\":\"" << workload_name(s.load) << "\",\"read_ratio\":" << p.read_ratio
           << ",\"connections\":" << s.connections << ",\"threads\":" << s.threads
           << ",\"value_bytes\":" << s.value_bytes << ",\"keys\":" << s.keys << ",\"fdatasync_per_s\":" << fsyncs
-          << ",\"rtt_us\":" << rtt << "}";
+          << ",\"rtt_us\":" << rtt << ",\"watchers\":" << s.watchers
+          << ",\"watch_events_per_s\":" << watch_events
+          << ",\"watch_delay_p50_us\":" << r.watch_delay.percentile_us(0.5)
+          << ",\"watch_delay_p99_us\":" << r.watch_delay.percentile_us(0.99)
+          << ",\"watch_errors\":" << watch_error_count << "}";
         std::cout << o.str() << "\n";
     } else {
         std::cout << std::fixed << std::setprecision(1) << "raftlite-kv-load: " << s.connections
@@ -685,6 +911,13 @@ int main(int argc, char** argv) {
         if (targets.size() > 1) {
             std::cout << "\n  200s by target";
             for (std::size_t i = 0; i < targets.size(); ++i) std::cout << "  " << targets[i].name << ": " << r.ok_by_target[i];
+        }
+        if (s.watchers > 0) {
+            std::cout << "\n  watchers " << s.watchers << ": changes received/s " << watch_events << " ("
+                      << watch_events / s.watchers << " each), delay from PUT sent to change received us  p50 "
+                      << r.watch_delay.percentile_us(0.5) << "  p99 " << r.watch_delay.percentile_us(0.99)
+                      << "\n  watch errors " << watch_error_count;
+            for (const auto& [k, v] : r.watch_errors) std::cout << "  " << k << ": " << v;
         }
         if (s.reference)
             std::cout << "\n  reference: fdatasync/s " << fsyncs << " (" << 1e6 / std::max(fsyncs, 1.0)

@@ -58,4 +58,20 @@ BOOST_AUTO_TEST_CASE(a_field_is_text_when_it_can_be_and_base64_otherwise) {
     BOOST_TEST(!get_bytes(boost::json::object{{"value_base64", "!!"}}, "value").has_value());
 }
 
+// The text written straight into answers parses back to the same bytes,
+// quotes, backslashes and control characters included.
+BOOST_AUTO_TEST_CASE(members_written_as_text_parse_back) {
+    for (const std::string& bytes : {std::string("plain"), std::string("q\"uote \\ back\n\t\x01\x1f end"),
+                                     std::string("\xc3\xa9t\xc3\xa9"), std::string("\x00\xff", 2), std::string()}) {
+        std::string text = "{";
+        append_bytes_member(text, "value", bytes);
+        text += "}";
+        boost::system::error_code ec;
+        const auto v = boost::json::parse(text, ec);
+        BOOST_TEST_REQUIRE(!ec, text);
+        BOOST_TEST((get_bytes(v.as_object(), "value") == std::optional<std::string>(bytes)), text);
+        BOOST_TEST(v.as_object().contains("value") == is_utf8(bytes));
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -51,6 +51,17 @@ BOOST_AUTO_TEST_CASE(kv_load_puts_and_reads_through_every_peer_without_errors) {
     BOOST_TEST(o.at("fdatasync_per_s").to_number<double>() > 0);
     BOOST_TEST(o.at("rtt_us").to_number<double>() > 0);
 
+    // --watchers: clients following every change receive the PUTs' changes,
+    // with no error (the rate and delays are the benchmark's business).
+    o = load({"--cluster", cluster, "--connections", "6", "--watchers", "3", "--duration", "1", "--warmup", "0.5",
+              "--no-reference", "--json"});
+    BOOST_TEST(o.at("errors").as_int64() == 0);
+    BOOST_TEST(o.at("watch_errors").as_int64() == 0);
+    BOOST_TEST(o.at("watchers").as_int64() == 3);
+    BOOST_TEST(o.at("watch_events_per_s").to_number<double>() > 0);
+    BOOST_TEST(run_program(staged_program("raftlite-kv-load"), {"--cluster", cluster, "--workload", "get", "--watchers", "2"})
+                   .status == 2);
+
     // --reference-only: the references on the cluster's disk, and no load.
     o = load({"--cluster", cluster, "--reference-only", "--json"});
     BOOST_TEST(o.at("fdatasync_per_s").to_number<double>() > 0);
