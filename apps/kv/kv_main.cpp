@@ -331,6 +331,8 @@ private:
     }
 
     void watch(kv::watch_route r, std::function<void(kv::watch_result)> done) {
+        // Stopping: no timer may be armed any more (see stop()).
+        if (stopped_) return done({make_error_code(errc::stopped), false, {}, 0});
         // Without since: the changes after what this peer has applied now.
         const index_t since = r.since.value_or(state_index_);
         auto events = history_.after(since, r.range);
