@@ -225,6 +225,52 @@ std::optional<response_head> parse_head(std::string_view in, bool& bad) {
     return h;
 }
 
+// One HTTP response read into a buffer kept from one response to the next
+// (parsed in place by parse_head), grown as a larger response needs, up to
+// max_response_bytes. The load's connections and the watchers read with it.
+class response_buffer {
+public:
+    enum class state { incomplete, complete, bad };
+
+    explicit response_buffer(std::size_t initial) : in_(initial) {}
+
+    /// Forgets what was read: the next response starts at the beginning.
+    void clear() { have_ = 0; }
+    /// Where the next bytes go.
+    asio::mutable_buffer space() { return asio::buffer(in_.data() + have_, in_.size() - have_); }
+
+    /// `n` more bytes arrived: whether a whole response is in now (then
+    /// head() and body() describe it), more is needed, or it is not a
+    /// response this program reads (or is over max_response_bytes).
+    state took(std::size_t n) {
+        have_ += n;
+        bool bad = false;
+        head_ = parse_head(std::string_view(in_.data(), have_), bad);
+        const std::size_t needed = head_ ? head_->head_bytes + head_->content_length : 0;
+        if (bad || needed > max_response_bytes) return state::bad;
+        if (head_ && have_ >= needed) return state::complete;
+        if (have_ == in_.size()) {
+            // A head that does not fit yet, or a body larger than the buffer.
+            if (in_.size() >= max_response_bytes) return state::bad;
+            in_.resize(std::max(in_.size() * 2, needed));
+        }
+        return state::incomplete;
+    }
+
+    const response_head& head() const { return *head_; }
+    std::string_view body() const { return std::string_view(in_.data() + head_->head_bytes, head_->content_length); }
+    /// Nothing beyond the response arrived (a closed-loop client sends
+    /// nothing before its answer, so anything more is the server's mistake).
+    bool exact() const { return have_ == head_->head_bytes + head_->content_length; }
+
+private:
+    static constexpr std::size_t max_response_bytes = 64u << 20;
+
+    std::vector<char> in_;
+    std::size_t have_ = 0;
+    std::optional<response_head> head_;
+};
+
 // A PUT value's first stamp_bytes with --watchers: its send time on this
 // program's steady clock, in nanoseconds, as hexadecimal digits.
 constexpr std::size_t stamp_bytes = 16;
@@ -252,7 +298,6 @@ class connection : public std::enable_shared_from_this<connection> {
 public:
     connection(worker& w, phase& p, const target& t, std::size_t target_index)
         : w_(w), p_(p), t_(t), target_index_(target_index), socket_(w.ioc), pause_(w.ioc), in_(4096) {}
-
     void start() { do_connect(); }
 
     /// Called by the worker's watchdog: a connection whose operation is past
@@ -286,7 +331,7 @@ private:
         // The client's own writes must not wait for Nagle: what is measured
         // is the server.
         socket_.set_option(tcp::no_delay(true), ec);
-        have_ = 0;
+        in_.clear();
         do_write();
     }
 
@@ -334,10 +379,9 @@ private:
     }
 
     void do_read() {
-        socket_.async_read_some(asio::buffer(in_.data() + have_, in_.size() - have_),
-                                [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                                    self->on_read(ec, n);
-                                });
+        socket_.async_read_some(in_.space(), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+            self->on_read(ec, n);
+        });
     }
 
     void on_read(beast::error_code ec, std::size_t n) {
@@ -345,46 +389,29 @@ private:
             waiting_ = false;
             return fail(timed_out_ ? "timeout" : "io");
         }
-        have_ += n;
-        const std::string_view in(in_.data(), have_);
-        bool bad = false;
-        const auto head = parse_head(in, bad);
-        if (bad) {
+        const auto got = in_.took(n);
+        if (got == response_buffer::state::incomplete) return do_read();
+        if (got == response_buffer::state::bad) {
             waiting_ = false;
             return fail("bad_response");
         }
-        const std::size_t needed = head ? head->head_bytes + head->content_length : 0;
-        if (!head || have_ < needed) {
-            // A response larger than the buffer: make room (an error body,
-            // a large value).
-            if (have_ == in_.size()) {
-                if (in_.size() >= max_response_bytes) {
-                    waiting_ = false;
-                    return fail("bad_response");
-                }
-                in_.resize(std::max(in_.size() * 2, needed));
-            }
-            return do_read();
-        }
+        const response_head& head = in_.head();
         waiting_ = false;
         const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now() - started_).count();
         // A 200 to a GET must carry the value every PUT of the run wrote.
-        const bool ok = head->status == 200 &&
-                        (!read_ || in.substr(head->head_bytes, head->content_length) == std::string_view(p_.value));
+        const bool ok = head.status == 200 && (!read_ || in_.body() == std::string_view(p_.value));
         if (p_.measuring) {
             if (ok) {
                 ++w_.ok;
                 ++w_.ok_by_target[target_index_];
                 w_.latency.record(static_cast<std::uint64_t>(ns));
             } else {
-                ++w_.errors[head->status == 200 ? std::string("wrong_value") : std::to_string(head->status)];
+                ++w_.errors[head.status == 200 ? std::string("wrong_value") : std::to_string(head.status)];
             }
         }
-        // A closed-loop client sends nothing before the answer: bytes beyond
-        // it are a server's mistake.
-        if (have_ != needed) return fail("bad_response");
-        have_ = 0;
-        if (!head->keep_alive) {
+        if (!in_.exact()) return fail("bad_response");
+        in_.clear();
+        if (!head.keep_alive) {
             // The server ends the connection after this answer (e.g. 503
             // too_many_connections): open another one.
             // (async_connect opens the closed socket again.)
@@ -403,7 +430,7 @@ private:
         // With a request budget a failure uses it up too, so that a peer that
         // is down cannot keep the run going.
         if (p_.requests > 0 && p_.issued.fetch_add(1) >= p_.requests) return finish();
-        have_ = 0;
+        in_.clear();
         pause_.expires_after(100ms);
         pause_.async_wait([self = shared_from_this()](beast::error_code ec) {
             if (!ec) self->do_connect();
@@ -421,8 +448,6 @@ private:
         finished_ = true;
     }
 
-    static constexpr std::size_t max_response_bytes = 64u << 20;
-
     worker& w_;
     phase& p_;
     const target& t_;
@@ -431,8 +456,7 @@ private:
     asio::steady_timer pause_;
     std::string out_;                                           // the request being sent
     std::string value_length_ = std::to_string(p_.value.size());   // its Content-Length, formatted once
-    std::vector<char> in_;                                      // the response being read
-    std::size_t have_ = 0;                                      // bytes of it in in_
+    response_buffer in_;                                        // the response being read
     bool read_ = false;                                         // the request is a GET
     bool waiting_ = false;                                      // an operation with a deadline is pending
     bool timed_out_ = false;
@@ -494,7 +518,7 @@ private:
         out_ = "GET /kv?prefix=k&watch=1&timeout_ms=" + std::to_string(poll_ms);
         if (since_) out_ += "&since=" + std::to_string(*since_);
         out_ += " HTTP/1.1\r\nHost: " + t_.host + "\r\n\r\n";
-        have_ = 0;
+        in_.clear();
         arm(std::chrono::milliseconds(poll_ms) + p_.timeout);
         asio::async_write(socket_, asio::buffer(out_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
             if (ec) {
@@ -506,10 +530,9 @@ private:
     }
 
     void do_read() {
-        socket_.async_read_some(asio::buffer(in_.data() + have_, in_.size() - have_),
-                                [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                                    self->on_read(ec, n);
-                                });
+        socket_.async_read_some(in_.space(), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+            self->on_read(ec, n);
+        });
     }
 
     void on_read(beast::error_code ec, std::size_t n) {
@@ -517,29 +540,19 @@ private:
             waiting_ = false;
             return fail(timed_out_ ? "watch_timeout" : "watch_io");
         }
-        have_ += n;
-        const std::string_view in(in_.data(), have_);
-        bool bad = false;
-        const auto head = parse_head(in, bad);
-        const std::size_t needed = head ? head->head_bytes + head->content_length : 0;
-        if (bad || (head && needed > max_answer_bytes)) {
-            waiting_ = false;
-            return fail("watch_bad_response");
-        }
-        if (!head || have_ < needed) {
-            if (have_ == in_.size()) in_.resize(std::max(in_.size() * 2, needed));
-            return do_read();
-        }
+        const auto got = in_.took(n);
+        if (got == response_buffer::state::incomplete) return do_read();
         waiting_ = false;
-        const auto now = clock_type::now();
-        if (head->status == 200) {
-            if (!take_events(in.substr(head->head_bytes, head->content_length), now)) return fail("watch_bad_response");
+        if (got == response_buffer::state::bad) return fail("watch_bad_response");
+        const response_head& head = in_.head();
+        if (head.status == 200) {
+            if (!take_events(in_.body(), clock_type::now())) return fail("watch_bad_response");
         } else {
             // 410: the changes after since are gone here; go on from now.
-            if (head->status == 410) since_.reset();
-            count_error("watch_" + std::to_string(head->status));
+            if (head.status == 410) since_.reset();
+            count_error("watch_" + std::to_string(head.status));
         }
-        if (have_ != needed || !head->keep_alive) {
+        if (!in_.exact() || !head.keep_alive) {
             close();
             return do_connect();
         }
@@ -588,16 +601,13 @@ private:
         socket_.close(ignored);
     }
 
-    static constexpr std::size_t max_answer_bytes = 64u << 20;
-
     worker& w_;
     phase& p_;
     const target& t_;
     tcp::socket socket_;
     asio::steady_timer timer_;
     std::string out_;
-    std::vector<char> in_;
-    std::size_t have_ = 0;
+    response_buffer in_;
     std::optional<std::uint64_t> since_;   // none: changes after the peer's state now
     bool waiting_ = false;
     bool timed_out_ = false;
