@@ -35,7 +35,8 @@
 // /kv?prefix=P&watch=1&since=I, on another peer when one goes away (every
 // peer numbers changes alike, so nothing is missed or repeated), until
 // --count changes were printed (0: until stopped). Exit status 1 when the
-// changes after --since are no longer kept (list again, watch from its index).
+// changes after --since are no longer kept (list again, watch from its index),
+// or when no peer answers a poll within --timeout (beyond the poll's own 20 s).
 //
 // Writes are exactly-once (Raft thesis §6.3): before put, delete or cas kvctl
 // opens a client session (POST /session) and sends the write as command 1 of
