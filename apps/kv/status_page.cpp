@@ -38,6 +38,8 @@ dt { color: #666; } dd { margin: 0; }
 <dt>log start</dt><dd id="log-start">?</dd>
 <dt>entries held</dt><dd id="log-entries">?</dd>
 <dt>snapshots taken / installed</dt><dd id="snapshots">?</dd>
+<dt>keys</dt><dd id="keys">?</dd>
+<dt>watches waiting</dt><dd id="watches">?</dd>
 <dt>state digest</dt><dd id="digest">?</dd>
 <dt>version</dt><dd id="version">?</dd>
 </dl>
@@ -71,6 +73,8 @@ function showStatus(s) {
   $("log-start").textContent = or(s.log_start);
   $("log-entries").textContent = or(s.log_entries);
   $("snapshots").textContent = or(s.snapshots_taken) + " / " + or(s.snapshots_installed);
+  $("keys").textContent = or(s.keys);
+  $("watches").textContent = or(s.watches);
   $("digest").textContent = or(s.digest);
   $("version").textContent = or(s.version);
   const peers = new Map((s.peers || []).map((p) => [p.id, p]));

@@ -187,6 +187,9 @@ BOOST_AUTO_TEST_CASE(the_status_page_renders_the_cluster_in_a_browser) {
     BOOST_TEST(r.output.find(std::string("<dd id=\"version\">") + RAFTLITE_VERSION_STRING + "</dd>") !=
                    std::string::npos,
                r.output);
+    // One key written ("page"), no watch waiting.
+    BOOST_TEST(r.output.find("<dd id=\"keys\">1</dd>") != std::string::npos, r.output);
+    BOOST_TEST(r.output.find("<dd id=\"watches\">0</dd>") != std::string::npos, r.output);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
