@@ -35,14 +35,6 @@ std::uint64_t finalize(std::uint64_t z) noexcept {
     return z ^ (z >> 31);
 }
 
-std::size_t shard_index(std::string_view key) noexcept {
-    std::uint64_t h = fnv_offset;
-    mix(h, key);
-    return static_cast<std::size_t>(finalize(h) & (shard_count - 1));
-}
-
-static_assert((shard_count & (shard_count - 1)) == 0, "shard_count must be a power of two");
-
 } // namespace
 
 std::uint64_t entry_hash(std::string_view key, std::string_view value) noexcept {
@@ -67,49 +59,45 @@ std::optional<std::string> prefix_end(std::string_view prefix) {
 }
 
 kv_range kv_store::range(const kv_range_query& q) const {
-    using cursor = std::pair<kv_shard::const_iterator, kv_shard::const_iterator>;   // next, end
-    auto in_range = [&q](const std::string& key) { return !q.to || key < *q.to; };
-    // A min-heap of the shards' next keys.
-    auto later = [](const cursor& a, const cursor& b) { return a.first->first > b.first->first; };
-    std::vector<cursor> heap;
-    if (q.limit == 0 || (q.to && *q.to <= q.from))
-        return {};
-    for (const auto& shard : shards_) {
-        auto it = q.from_exclusive ? shard->upper_bound(q.from) : shard->lower_bound(q.from);
-        if (it != shard->end() && in_range(it->first))
-            heap.emplace_back(it, shard->end());
-    }
-    std::make_heap(heap.begin(), heap.end(), later);
     kv_range out;
+    if (q.limit == 0 || (q.to && *q.to <= q.from))
+        return out;
     std::size_t bytes = 0;
-    while (!heap.empty()) {
-        const auto& [key, entry] = *heap.front().first;
-        const std::size_t size = key.size() + (q.keys_only ? 0 : entry.value.size());
-        if (out.entries.size() == q.limit || (!out.entries.empty() && bytes + size > q.max_bytes)) {
-            out.more = true;
-            break;
+    // The shards hold consecutive key ranges: start in the one `from` falls
+    // in, then go on through the next ones.
+    for (std::size_t i = shard_index(q.from); i < shards_.size(); ++i) {
+        const kv_shard& s = *shards_[i];
+        auto it = i != shard_index(q.from) ? s.begin() : q.from_exclusive ? s.upper_bound(q.from) : s.lower_bound(q.from);
+        for (; it != s.end(); ++it) {
+            const auto& [key, entry] = *it;
+            if (q.to && key >= *q.to)
+                return out;
+            const std::size_t size = key.size() + (q.keys_only ? 0 : entry.value.size());
+            if (out.entries.size() == q.limit || (!out.entries.empty() && bytes + size > q.max_bytes)) {
+                out.more = true;
+                return out;
+            }
+            bytes += size;
+            out.entries.emplace_back(key, q.keys_only ? std::string() : entry.value);
         }
-        bytes += size;
-        out.entries.emplace_back(key, q.keys_only ? std::string() : entry.value);
-        std::pop_heap(heap.begin(), heap.end(), later);
-        cursor& c = heap.back();
-        if (++c.first != c.second && in_range(c.first->first))
-            std::push_heap(heap.begin(), heap.end(), later);
-        else
-            heap.pop_back();
     }
     return out;
 }
 
 kv_store::kv_store(session_limits limits) : sessions_(limits) {
-    shards_.reserve(shard_count);
-    for (std::size_t i = 0; i < shard_count; ++i) shards_.push_back(std::make_shared<kv_shard>());
+    bounds_.emplace_back();
+    shards_.push_back(std::make_shared<kv_shard>());
+}
+
+std::size_t kv_store::shard_index(std::string_view key) const {
+    // bounds_[0] is "": every key is at or above it.
+    return static_cast<std::size_t>(std::upper_bound(bounds_.begin(), bounds_.end(), key) - bounds_.begin()) - 1;
 }
 
 const kv_shard& kv_store::shard_of(std::string_view key) const { return *shards_[shard_index(key)]; }
 
-kv_shard& kv_store::writable_shard_of(std::string_view key) {
-    auto& p = shards_[shard_index(key)];
+kv_shard& kv_store::writable_shard(std::size_t i) {
+    auto& p = shards_[i];
     if (p.use_count() != 1) {
         // A kv_image (possibly being written out on another thread) shares it.
         p = std::make_shared<kv_shard>(*p);
@@ -122,8 +110,38 @@ kv_shard& kv_store::writable_shard_of(std::string_view key) {
     return *p;
 }
 
+// A shard over max_shard_entries gives its upper half to a new shard after
+// it: the node handles move, nothing is copied. The shard is this store's
+// alone (the write that filled it made it so).
+void kv_store::split_if_full(std::size_t i) {
+    kv_shard& s = *shards_[i];
+    if (s.size() <= max_shard_entries)
+        return;
+    auto upper = std::make_shared<kv_shard>();
+    auto middle = std::next(s.begin(), static_cast<std::ptrdiff_t>(s.size() / 2));
+    std::string bound = middle->first;
+    while (middle != s.end()) {
+        auto next = std::next(middle);
+        upper->insert(upper->end(), s.extract(middle));
+        middle = next;
+    }
+    shards_.insert(shards_.begin() + static_cast<std::ptrdiff_t>(i) + 1, std::move(upper));
+    bounds_.insert(bounds_.begin() + static_cast<std::ptrdiff_t>(i) + 1, std::move(bound));
+}
+
+// An empty shard goes (its keys' range joins the shard before it), so that
+// deletes leave no trail of empty shards. The first shard's bound stays "".
+void kv_store::drop_if_empty(std::size_t i) {
+    if (!shards_[i]->empty() || shards_.size() == 1)
+        return;
+    shards_.erase(shards_.begin() + static_cast<std::ptrdiff_t>(i));
+    bounds_.erase(bounds_.begin() + static_cast<std::ptrdiff_t>(i));
+    bounds_.front().clear();
+}
+
 void kv_store::put(std::string_view key, std::string_view value) {
-    kv_shard& s = writable_shard_of(key);
+    const std::size_t i = shard_index(key);
+    kv_shard& s = writable_shard(i);
     const std::uint64_t h = entry_hash(key, value);
     auto it = s.lower_bound(key);
     if (it != s.end() && it->first == key) {
@@ -132,23 +150,28 @@ void kv_store::put(std::string_view key, std::string_view value) {
         digest_ -= it->second.hash;
         it->second.value.assign(value);
         it->second.hash = h;
-    } else {
-        it = s.emplace_hint(it, std::string(key), kv_entry{std::string(value), h});
-        ++size_;
+        digest_ += h;
+        if (on_change_) on_change_(applying_, key, &it->second.value);
+        return;
     }
+    it = s.emplace_hint(it, std::string(key), kv_entry{std::string(value), h});
+    ++size_;
     digest_ += h;
     if (on_change_) on_change_(applying_, key, &it->second.value);
+    split_if_full(i);   // after the observer: the split moves the node, not the value
 }
 
 bool kv_store::erase(std::string_view key) {
     // Look before copying: a delete of an absent key must not unshare a shard.
     if (!find(key)) return false;
-    kv_shard& s = writable_shard_of(key);
+    const std::size_t i = shard_index(key);
+    kv_shard& s = writable_shard(i);
     auto it = s.find(key);
     digest_ -= it->second.hash;
+    if (on_change_) on_change_(applying_, key, nullptr);   // before: `key` may point into the entry
     s.erase(it);
     --size_;
-    if (on_change_) on_change_(applying_, key, nullptr);
+    drop_if_empty(i);
     return true;
 }
 
@@ -287,6 +310,7 @@ kv_result kv_store::apply_encoded(std::string_view bytes, index_t index) {
 kv_image kv_store::snapshot() const {
     kv_image img;
     img.shards_.assign(shards_.begin(), shards_.end());
+    img.bounds_ = bounds_;
     // A copy: the table is bounded (max_sessions) and small beside the map.
     img.sessions_ = std::make_shared<const client_sessions>(sessions_);
     img.size_ = size_;
@@ -301,6 +325,7 @@ void kv_store::restore(const kv_image& image) {
     shards_.clear();
     shards_.reserve(image.shards_.size());
     for (const auto& s : image.shards_) shards_.push_back(std::const_pointer_cast<kv_shard>(s));
+    bounds_ = image.bounds_;
     sessions_ = *image.sessions_;
     size_ = image.size_;
     applied_ = image.applied_;
@@ -308,11 +333,13 @@ void kv_store::restore(const kv_image& image) {
 }
 
 bool kv_store::load_entry(std::string key, std::string value) {
-    kv_shard& s = writable_shard_of(key);
+    const std::size_t i = shard_index(key);
+    kv_shard& s = writable_shard(i);
     const std::uint64_t h = entry_hash(key, value);
     if (!s.try_emplace(std::move(key), kv_entry{std::move(value), h}).second) return false;
     ++size_;
     digest_ += h;
+    split_if_full(i);
     return true;
 }
 

@@ -8,19 +8,24 @@
 //
 // Why shards: a snapshot must capture the state at the delivered index
 // without holding up deliveries. Copying a std::map of 1M small keys on the
-// delivery path stalls it for the whole copy. So the map is split by a stable
-// hash of the key into `shard_count` std::maps, each behind a shared_ptr.
-// snapshot() copies the shard pointers only; a write to a shard that a live
-// image still shares copies that one shard first (copy-on-write, ~1/4096 of
-// the map). Images live only while the snapshot thread writes them out, so
-// only the writes in that window copy anything, one small shard each, instead
-// of one long stop.
+// delivery path stalls it for the whole copy. So the map is split into
+// shards, std::maps of consecutive key ranges, each behind a shared_ptr: a
+// shard over max_shard_entries splits in two, an empty one goes. snapshot()
+// copies the shard pointers (and bounds) only; a write to a shard that a live
+// image still shares copies that one shard first (copy-on-write, at most
+// max_shard_entries entries). Images live only while the snapshot thread
+// writes them out, so only the writes in that window copy anything, one
+// small shard each, instead of one long stop. The shards being key ranges,
+// a range read starts in one shard and walks on in key order.
 //
 // Measured with 1M keys ("keyN" -> "value-M", 30 MB encoded), -O2, on a
-// shared 2-core machine under load: a std::map copy 580 ms; snapshot() 0.24
-// ms; the 4096 shard copies that 100000 writes right after a snapshot caused
-// 650 ms in all (0.16 ms each; 100000 writes without copies: 107 ms);
-// encoding 300 ms and decoding 700 ms, both off the delivery path.
+// shared 2-core machine under load, when the shards were 4096 by a hash of
+// the key: a std::map copy 580 ms; snapshot() 0.24 ms; the 4096 shard copies
+// that 100000 writes right after a snapshot caused 650 ms in all (0.16 ms
+// each; 100000 writes without copies: 107 ms); encoding 300 ms and decoding
+// 700 ms, both off the delivery path. Hashed shards made a range read a
+// merge of every shard (a lower_bound in each of the 4096: 1 ms a range at
+// 1M keys), hence key-range shards (docs/performance.md, "Range reads").
 //
 // Client sessions (Raft thesis §6.3): the store keeps a
 // raftlite::client_sessions table beside the map. A command with a session
@@ -53,9 +58,9 @@
 
 namespace raftlite::kv {
 
-/// Shards of the map (a power of two). Part of no format: a snapshot lists
-/// entries, not shards, so this may change between versions.
-inline constexpr std::size_t shard_count = 4096;
+/// The most entries a shard holds before it splits. Part of no format: a
+/// snapshot lists entries, not shards, so this may change between versions.
+inline constexpr std::size_t max_shard_entries = 512;
 
 /// The keys a range read lists (kv_store::range), in byte order: from
 /// `from` on (after it, when `from_exclusive`), and before `to` when it is
@@ -108,13 +113,14 @@ public:
     std::uint64_t entries_digest() const noexcept { return digest_; }
     /// The client sessions as they were.
     const client_sessions& sessions() const noexcept { return *sessions_; }
-    /// Every entry, shard by shard and in key order within a shard: the same
-    /// order for the same state on every peer.
+    /// Every entry, in key order (the same order for the same state on
+    /// every peer).
     void for_each(const std::function<void(const std::string&, const std::string&)>& f) const;
 
 private:
     friend class kv_store;
     std::vector<std::shared_ptr<const kv_shard>> shards_;
+    std::vector<std::string> bounds_;
     std::shared_ptr<const client_sessions> sessions_ = std::make_shared<const client_sessions>();
     std::size_t size_ = 0;
     std::uint64_t applied_ = 0;
@@ -143,12 +149,11 @@ public:
     std::optional<std::string> get(const std::string& key) const;
 
     /// The entries of the local state in `query`'s range (no command,
-    /// nothing counted). The shards each hold keys in order, so this merges
-    /// them: a lower_bound in each of the shard_count shards, then one heap
-    /// step per entry listed.
+    /// nothing counted): a lower_bound in the shard holding `from`, then a
+    /// walk in key order.
     kv_range range(const kv_range_query& query) const;
 
-    /// The state now, frozen, in O(shard_count): see the top of this file.
+    /// The state now, frozen, in O(shards): see the top of this file.
     kv_image snapshot() const;
 
     /// Replaces the whole state by an image's (a restored snapshot).
@@ -189,9 +194,15 @@ public:
     std::uint64_t applied() const noexcept { return applied_; }
 
 private:
+    /// The shard whose key range holds `key`.
+    std::size_t shard_index(std::string_view key) const;
     const kv_shard& shard_of(std::string_view key) const;
-    /// The shard of `key`, copied first if a kv_image still shares it.
-    kv_shard& writable_shard_of(std::string_view key);
+    /// Shard i, copied first if a kv_image still shares it.
+    kv_shard& writable_shard(std::size_t i);
+    /// Splits shard i (writable) when it is over max_shard_entries.
+    void split_if_full(std::size_t i);
+    /// Removes shard i when it is empty (and not the only one).
+    void drop_if_empty(std::size_t i);
     /// The value of `key`, or null (valid until the next write).
     const std::string* find(std::string_view key) const;
     void put(std::string_view key, std::string_view value);
@@ -203,7 +214,8 @@ private:
     /// open_session, close_session, clock.
     kv_result apply_control(const kv_command_view& c, index_t index);
 
-    std::vector<std::shared_ptr<kv_shard>> shards_;
+    std::vector<std::shared_ptr<kv_shard>> shards_;   // in key order
+    std::vector<std::string> bounds_;   // bounds_[i]: the least key shard i may hold; bounds_[0] is ""
     client_sessions sessions_;
     std::size_t size_ = 0;
     std::uint64_t applied_ = 0;

@@ -40,8 +40,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     RAFTLITE_FUZZ_CHECK(owned_error == view_error, "the two decoders give different errors");
 
     // A store on a key the input may name, so that cas and delete see a
-    // value. Copies of one empty store: building one makes its 4096 shards,
-    // and a copy shares them until it writes (kv_store.hpp).
+    // value. Copies of one empty store: a copy shares its shards until it
+    // writes (kv_store.hpp).
     static const kv_store empty;
     kv_store store = empty;
     if (owned && owned->has_key()) store.apply(kv_command{kv_op::put, owned->key, "v"}, 1);
