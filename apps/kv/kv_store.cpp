@@ -65,9 +65,10 @@ kv_range kv_store::range(const kv_range_query& q) const {
     std::size_t bytes = 0;
     // The shards hold consecutive key ranges: start in the one `from` falls
     // in, then go on through the next ones.
-    for (std::size_t i = shard_index(q.from); i < shards_.size(); ++i) {
+    const std::size_t first = shard_index(q.from);
+    for (std::size_t i = first; i < shards_.size(); ++i) {
         const kv_shard& s = *shards_[i];
-        auto it = i != shard_index(q.from) ? s.begin() : q.from_exclusive ? s.upper_bound(q.from) : s.lower_bound(q.from);
+        auto it = i != first ? s.begin() : q.from_exclusive ? s.upper_bound(q.from) : s.lower_bound(q.from);
         for (; it != s.end(); ++it) {
             const auto& [key, entry] = *it;
             if (q.to && key >= *q.to)
