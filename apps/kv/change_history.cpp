@@ -5,12 +5,6 @@
 
 namespace raftlite::kv {
 
-bool in_range(const kv_range_query& q, std::string_view key) {
-    if (q.from_exclusive ? key <= q.from : key < q.from)
-        return false;
-    return !q.to || key < *q.to;
-}
-
 change_history::change_history(std::size_t max_bytes, index_t start)
     : max_bytes_(max_bytes), horizon_(start), latest_(start) {}
 

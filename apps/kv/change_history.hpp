@@ -38,10 +38,6 @@ struct kv_event {
     friend bool operator==(const kv_event&, const kv_event&) = default;
 };
 
-/// Whether `key` is in the range `q` describes (from, from_exclusive, to;
-/// its limits play no part).
-bool in_range(const kv_range_query& q, std::string_view key);
-
 class change_history {
 public:
     /// Keeps changes up to about `max_bytes` (keys, values and a fixed cost

@@ -82,9 +82,20 @@ std::optional<route_error> read_session_headers(const http_request& req, kv_comm
     return std::nullopt;
 }
 
+// Either session header at all: for the routes that are not commands of a
+// session, which refuse them rather than ignore them.
+bool has_session_headers(const http_request& req) {
+    return req.find("X-Client-Id") != req.end() || req.find("X-Client-Seq") != req.end();
+}
+
+// A decimal integer in 1..max (nothing else).
+bool parse_count(std::string_view text, std::uint64_t max, std::uint64_t& out) {
+    return parse_u64(text, out) && out >= 1 && out <= max;
+}
+
 // POST /session opens a client session; DELETE /session/<id> closes one.
 route session_route(const http_request& req, std::string_view path) {
-    if (req.find("X-Client-Id") != req.end() || req.find("X-Client-Seq") != req.end())
+    if (has_session_headers(req))
         return error(http::status::bad_request, "bad_session",
                      "/session takes no X-Client-Id nor X-Client-Seq (the id is in the path)");
     kv_command cmd;
@@ -107,7 +118,7 @@ route session_route(const http_request& req, std::string_view path) {
 route members_route(const http_request& req, std::string_view path, std::string_view query) {
     if (!query.empty())
         return error(http::status::bad_request, "bad_request", "unexpected query '" + std::string(query) + "'");
-    if (req.find("X-Client-Id") != req.end() || req.find("X-Client-Seq") != req.end())
+    if (has_session_headers(req))
         return error(http::status::bad_request, "bad_session",
                      "/members takes no X-Client-Id nor X-Client-Seq (membership changes are not kv commands)");
     admin_route r;
@@ -148,13 +159,13 @@ route members_route(const http_request& req, std::string_view path, std::string_
 }
 
 // GET /kv?...: a range read (range_route), or with watch=1 a watch of the
-// range (watch_route). Every parameter at most once,
-// its value percent-decoded; unknown parameters are an error rather than
-// ignored, so a misspelt "prefx" does not silently list everything.
+// range (watch_route). Every parameter at most once, its value
+// percent-decoded; unknown parameters are an error rather than ignored, so a
+// misspelt "prefx" does not silently list everything.
 route range_request(const http_request& req, std::string_view query) {
     if (!reads(req))
         return method_not_allowed("GET, HEAD");
-    if (req.find("X-Client-Id") != req.end() || req.find("X-Client-Seq") != req.end())
+    if (has_session_headers(req))
         return error(http::status::bad_request, "bad_session",
                      "range reads are not in the log and take no X-Client-Id/X-Client-Seq");
     std::map<std::string, std::string, std::less<>> params;
@@ -200,7 +211,7 @@ route range_request(const http_request& req, std::string_view query) {
     r.query.max_bytes = max_range_bytes;
     if (has("limit")) {
         std::uint64_t n = 0;
-        if (!parse_u64(params["limit"], n) || n == 0 || n > max_range_limit)
+        if (!parse_count(params["limit"], max_range_limit, n))
             return error(http::status::bad_request, "bad_range",
                          "'limit' must be a decimal integer in 1.." + std::to_string(max_range_limit));
         r.query.limit = static_cast<std::size_t>(n);
@@ -232,8 +243,7 @@ route range_request(const http_request& req, std::string_view query) {
     }
     if (has("timeout_ms")) {
         std::uint64_t ms = 0;
-        if (!parse_u64(params["timeout_ms"], ms) || ms == 0 ||
-            ms > static_cast<std::uint64_t>(max_watch_timeout.count()))
+        if (!parse_count(params["timeout_ms"], static_cast<std::uint64_t>(max_watch_timeout.count()), ms))
             return error(http::status::bad_request, "bad_range",
                          "'timeout_ms' must be a decimal integer in 1.." + std::to_string(max_watch_timeout.count()));
         w.timeout = std::chrono::milliseconds(ms);

@@ -22,8 +22,8 @@
 // cut off however it trickles), each response write and the linger.
 #include "http_server.hpp"
 
-#include "json_bytes.hpp"
 #include "http_routes.hpp"
+#include "json_bytes.hpp"
 #include "prometheus.hpp"
 #include "status_page.hpp"
 
@@ -445,8 +445,8 @@ private:
             });
     }
 
-    // GET /kv?...: {"entries":[{"key":...,"value":...}],"more":bool}, each
-    // key and value as put_bytes writes it (json_bytes.hpp).
+    // GET /kv?...: {"entries":[{"key":...,"value":...}],"more":bool,"index":n},
+    // each key and value as append_bytes_member writes it (json_bytes.hpp).
     void range(range_route r) {
         const bool keys_only = r.query.keys_only;
         call_back<range_result>(
@@ -522,8 +522,10 @@ private:
 
     // Hands `call` a completion that may be called from any thread: the first
     // call posts `answer(session, result)` to this session, later ones are
-    // ignored (a flag per request: these routes are rare). If `call` throws
-    // before completing, the client gets a 500 and the connection closes.
+    // ignored (a flag per request, an allocation beside the callback's own;
+    // the kv commands, the hot path, use submit()'s number instead). If
+    // `call` throws before completing, the client gets a 500 and the
+    // connection closes.
     template <class Result, class Call, class Answer>
     void call_back(const char* what, Call call, Answer answer) {
         auto self = shared_from_this();

@@ -19,8 +19,11 @@ constexpr std::array<std::int8_t, 256> decoding_table() {
 }
 constexpr auto sextet = decoding_table();
 
+// What a field's name takes when it holds base64 (see json_bytes.hpp).
+constexpr std::string_view base64_suffix = "_base64";
+
 std::string base64_field(std::string_view field) {
-    return std::string(field) + "_base64";
+    return std::string(field).append(base64_suffix);
 }
 
 } // namespace
@@ -133,7 +136,9 @@ void append_bytes_member(std::string& out, std::string_view field, std::string_v
     const bool text = is_utf8(bytes);
     out += '"';
     out += field;
-    out += text ? "\":" : "_base64\":";
+    if (!text)
+        out += base64_suffix;
+    out += "\":";
     if (text)
         append_json_string(out, bytes);
     else

@@ -335,12 +335,7 @@ private:
         if (stopped_) return done({make_error_code(errc::stopped), false, {}, 0});
         // Without since: the changes after what this peer has applied now.
         const index_t since = r.since.value_or(state_index_);
-        auto events = history_.after(since, r.range);
-        if (!events) return done({{}, true, {}, state_index_});
-        if (!events->empty()) {
-            const index_t last = events->back().index;
-            return done({{}, false, std::move(*events), last});
-        }
+        if (auto answer = watch_answer(since, r.range)) return done(std::move(*answer));
         const std::uint64_t id = ++next_watch_;
         pending_watch& w = watches_[id];
         w.timer = std::make_unique<boost::asio::steady_timer>(clock_timer_.get_executor(), r.timeout);
@@ -360,26 +355,31 @@ private:
         });
     }
 
-    // A change was applied at `index`: every watch it falls in is answered.
+    // What the history answers a watch from `since` now: gone, or the
+    // changes kept after it; nullopt while there are none (the watch waits).
+    std::optional<kv::watch_result> watch_answer(index_t since, const kv::kv_range_query& range) const {
+        auto events = history_.after(since, range);
+        if (!events) return kv::watch_result{{}, true, {}, state_index_};
+        if (events->empty()) return std::nullopt;
+        const index_t last = events->back().index;
+        return kv::watch_result{{}, false, std::move(*events), last};
+    }
+
+    // A change was applied at `index` (state_index_ already): every watch it
+    // falls in is answered.
     void wake_watches(index_t index, std::string_view key) {
         for (auto it = watches_.begin(); it != watches_.end();) {
             pending_watch& w = it->second;
-            if (index <= w.since || !kv::in_range(w.request.range, key)) {
+            std::optional<kv::watch_result> answer;
+            if (index > w.since && kv::in_range(w.request.range, key)) answer = watch_answer(w.since, w.request.range);
+            if (!answer) {
                 ++it;
                 continue;
-            }
-            auto events = history_.after(w.since, w.request.range);
-            kv::watch_result result;
-            if (!events) {
-                result = {{}, true, {}, index};
-            } else {
-                const index_t last = events->empty() ? index : events->back().index;
-                result = {{}, false, std::move(*events), last};
             }
             w.timer->cancel();
             auto done = std::move(w.done);
             it = watches_.erase(it);
-            done(std::move(result));
+            done(std::move(*answer));
         }
     }
 

@@ -49,6 +49,12 @@ void kv_image::for_each(const std::function<void(const std::string&, const std::
         for (const auto& [k, e] : *shard) f(k, e.value);
 }
 
+bool in_range(const kv_range_query& q, std::string_view key) {
+    if (q.from_exclusive ? key <= q.from : key < q.from)
+        return false;
+    return !q.to || key < *q.to;
+}
+
 std::optional<std::string> prefix_end(std::string_view prefix) {
     std::string end(prefix);
     while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xff) end.pop_back();
@@ -145,27 +151,26 @@ void kv_store::put(std::string_view key, std::string_view value) {
     kv_shard& s = writable_shard(i);
     const std::uint64_t h = entry_hash(key, value);
     auto it = s.lower_bound(key);
-    if (it != s.end() && it->first == key) {
+    const bool added = it == s.end() || it->first != key;
+    if (added) {
+        it = s.emplace_hint(it, std::string(key), kv_entry{std::string(value), h});
+        ++size_;
+    } else {
         // The value's buffer is reused: an overwrite of a value of the same
         // size allocates nothing.
         digest_ -= it->second.hash;
         it->second.value.assign(value);
         it->second.hash = h;
-        digest_ += h;
-        if (on_change_) on_change_(applying_, key, &it->second.value);
-        return;
     }
-    it = s.emplace_hint(it, std::string(key), kv_entry{std::string(value), h});
-    ++size_;
     digest_ += h;
     if (on_change_) on_change_(applying_, key, &it->second.value);
-    split_if_full(i);   // after the observer: the split moves the node, not the value
+    if (added) split_if_full(i);   // after the observer: a split moves nodes
 }
 
 bool kv_store::erase(std::string_view key) {
     // Look before copying: a delete of an absent key must not unshare a shard.
-    if (!find(key)) return false;
     const std::size_t i = shard_index(key);
+    if (!shards_[i]->contains(key)) return false;
     kv_shard& s = writable_shard(i);
     auto it = s.find(key);
     digest_ -= it->second.hash;

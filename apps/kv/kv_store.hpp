@@ -84,6 +84,10 @@ struct kv_range {
     bool more = false;
 };
 
+/// Whether `key` is in the range `q` describes (from, from_exclusive, to;
+/// its limits play no part).
+bool in_range(const kv_range_query& q, std::string_view key);
+
 /// The end of the keys that start with `prefix`: the least string above all
 /// of them (the prefix with its last byte below 0xff incremented and the
 /// bytes after it dropped); nullopt when no string is (an empty prefix, or

@@ -877,20 +877,18 @@ int main(int argc, char** argv) {
         need(0);
         return print_status(peers, only);
     }
-    if (cmd == "list") {
+    // list and watch: an optional prefix (none: every key).
+    auto prefix = [&] {
         if (args.size() > 2) {
-            std::cerr << "kvctl: list takes at most one argument, the prefix\n";
-            return 2;
+            std::cerr << "kvctl: " << cmd << " takes at most one argument, the prefix\n";
+            std::exit(2);
         }
-        return list(peers, opts, args.size() == 2 ? args[1] : std::string(), limit, keys_only);
-    }
+        return args.size() == 2 ? args[1] : std::string();
+    };
+    if (cmd == "list") return list(peers, opts, prefix(), limit, keys_only);
     if (cmd == "watch") {
-        if (args.size() > 2) {
-            std::cerr << "kvctl: watch takes at most one argument, the prefix\n";
-            return 2;
-        }
         if (vm.count("since")) since = vm["since"].as<std::uint64_t>();
-        return watch(peers, opts, args.size() == 2 ? args[1] : std::string(), since, count);
+        return watch(peers, opts, prefix(), since, count);
     }
     if (cmd == "health") {
         need(0);
