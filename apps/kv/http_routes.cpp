@@ -1,6 +1,8 @@
 // raftlite kv — mapping an HTTP request to a command (see http_routes.hpp).
 #include "http_routes.hpp"
 
+#include "kv_levels.hpp"
+
 #include <raftlite/transport_options.hpp>
 
 #include <boost/algorithm/string/predicate.hpp>
@@ -158,14 +160,50 @@ route members_route(const http_request& req, std::string_view path, std::string_
     return r;
 }
 
+// DELETE /kv?prefix=P or DELETE /kv?start=A&end=B: the delete_range command
+// (kv_levels.hpp: cluster level 2), in a client session when the request has
+// one. Without an end the range runs to the last key before the system keys;
+// it never reaches them.
+route delete_range_request(http_request& req, std::map<std::string, std::string, std::less<>>& params) {
+    for (const auto& [name, value] : params)
+        if (name != "prefix" && name != "start" && name != "end")
+            return error(http::status::bad_request, "bad_range",
+                         "DELETE /kv takes prefix, or start and end, not '" + name + "'");
+    if (params.empty())
+        return error(http::status::bad_request, "bad_range",
+                     "DELETE /kv needs prefix=P or start=A (and end=B); prefix= (empty) deletes every key");
+    kv_command cmd;
+    cmd.op = kv_op::delete_range;
+    std::optional<std::string> end;
+    if (auto p = params.find("prefix"); p != params.end()) {
+        cmd.key = p->second;
+        end = prefix_end(cmd.key);
+    } else {
+        if (auto a = params.find("start"); a != params.end()) cmd.key = a->second;
+        if (auto b = params.find("end"); b != params.end()) end = b->second;
+    }
+    if (is_system_key(cmd.key))
+        return error(http::status::bad_request, "reserved_key",
+                     "keys that begin with the byte 0xff are raftlite-kv's own and cannot be deleted");
+    cmd.value = std::min(end.value_or(system_keys_begin()), system_keys_begin());
+    if (cmd.value <= cmd.key)
+        return error(http::status::bad_request, "bad_range", "the range is empty: its end is not above its start");
+    if (auto e = read_session_headers(req, cmd))
+        return *e;
+    if (auto why = validate(cmd); !why.empty())
+        return error(http::status::bad_request, "bad_command", std::move(why));
+    return cmd;
+}
+
 // GET /kv?...: a range read (range_route), or with watch=1 a watch of the
 // range (watch_route). Every parameter at most once, its value
 // percent-decoded; unknown parameters are an error rather than ignored, so a
 // misspelt "prefx" does not silently list everything.
-route range_request(const http_request& req, std::string_view query) {
-    if (!reads(req))
-        return method_not_allowed("GET, HEAD");
-    if (has_session_headers(req))
+route range_request(http_request& req, std::string_view query) {
+    const bool deletes = req.method() == http::verb::delete_;
+    if (!reads(req) && !deletes)
+        return method_not_allowed("GET, HEAD, DELETE");
+    if (!deletes && has_session_headers(req))
         return error(http::status::bad_request, "bad_session",
                      "range reads are not in the log and take no X-Client-Id/X-Client-Seq");
     std::map<std::string, std::string, std::less<>> params;
@@ -193,6 +231,8 @@ route range_request(const http_request& req, std::string_view query) {
     auto has = [&](const char* name) { return params.count(name) != 0; };
     if (has("prefix") && (has("start") || has("end")))
         return error(http::status::bad_request, "bad_range", "give either prefix or start/end, not both");
+    if (deletes)
+        return delete_range_request(req, params);
     if (has("start") && has("after"))
         return error(http::status::bad_request, "bad_range", "give either start or after, not both");
     const bool watch = has("watch");
@@ -225,6 +265,10 @@ route range_request(const http_request& req, std::string_view query) {
         if (has("end"))
             r.query.to = params["end"];
     }
+    // The system keys (kv_levels.hpp) are listed only by a range that
+    // starts among them.
+    if (!r.query.to && !is_system_key(r.query.from))
+        r.query.to = system_keys_begin();
     // after=K continues a listing: the range's keys above K (a K below the
     // range's own start changes nothing).
     if (has("after") && params["after"] >= r.query.from) {
@@ -354,12 +398,19 @@ std::string parse_cas_body(const std::string& body, kv_command& cmd) {
             return "unknown field '" + std::string(kv.key()) +
                    "'; expected only \"expected\" and \"value\"";
     auto* value = o->if_contains("value");
-    if (!value || !value->is_string())
-        return "\"value\" is required and must be a string";
+    if (!value || !(value->is_string() || value->is_null()))
+        return "\"value\" is required: a string, or null to delete the key";
     auto* expected = o->if_contains("expected");
     if (!expected || !(expected->is_string() || expected->is_null()))
         return "\"expected\" is required: a string, or null when the key must be absent";
-    cmd.value = std::string(value->get_string());
+    if (value->is_null()) {
+        // Compare-and-delete: only a key that holds the expected value goes.
+        if (expected->is_null())
+            return "a delete (\"value\": null) needs the value the key must hold in \"expected\"";
+        cmd.op = kv_op::cas_delete;
+    } else {
+        cmd.value = std::string(value->get_string());
+    }
     if (expected->is_string())
         cmd.expected = std::string(expected->get_string());
     return {};
@@ -453,9 +504,13 @@ route route_request(http_request& req) {
     default:
         return method_not_allowed("GET, HEAD, PUT, DELETE, POST");
     }
-    if (cmd.op != kv_op::cas && !query.empty())
+    if (cmd.op != kv_op::cas && cmd.op != kv_op::cas_delete && !query.empty())
         return error(http::status::bad_request, "bad_request",
                      "unexpected query '" + std::string(query) + "'");
+    if (cmd.op != kv_op::get && is_system_key(cmd.key))
+        return error(http::status::bad_request, "reserved_key",
+                     "keys that begin with the byte 0xff are raftlite-kv's own: clients may read them, not "
+                     "write them");
     if (auto why = validate(cmd); !why.empty())
         return error(http::status::bad_request, "bad_command", std::move(why));
     return cmd;

@@ -613,6 +613,11 @@ private:
                 return send(make(http::status::ok, json_text(boost::json::object{{"client_id", r.result.client_id}}),
                                  "application/json"),
                             false);
+            if (op == kv_op::delete_range)
+                return send(make(http::status::ok,
+                                 json_text(boost::json::object{{"result", "ok"}, {"deleted", r.result.count}}),
+                                 "application/json"),
+                            false);
             return send_ok(R"({"result":"ok"})", "application/json");
         case kv_status::not_found:
             return send_error(http::status::not_found, "not_found", "no such key", false);
@@ -632,6 +637,10 @@ private:
             return send_error(http::status::gone, "session_expired", r.result.error, false);
         case kv_status::stale_request:
             return send_error(http::status::conflict, "stale_request", r.result.error, false);
+        case kv_status::level_too_low:
+            return send_error(http::status::conflict, "level_too_low", r.result.error, false);
+        case kv_status::unsupported_level:
+            return send_error(http::status::service_unavailable, "unavailable", r.result.error, false);
         }
         send_error(http::status::internal_server_error, "internal", "unknown result", false);
     }

@@ -92,6 +92,8 @@ const char* op_name(kv_op op) noexcept {
     case kv_op::open_session: return "open_session";
     case kv_op::close_session: return "close_session";
     case kv_op::clock: return "clock";
+    case kv_op::delete_range: return "delete_range";
+    case kv_op::cas_delete: return "cas_delete";
     }
     return "unknown";
 }
@@ -136,7 +138,7 @@ kv_command_view view_of(const kv_command& c) noexcept {
 std::string validate(const kv_command& c) { return validate(view_of(c)); }
 
 std::string validate(const kv_command_view& c) {
-    if (c.op > kv_op::clock)
+    if (c.op > kv_op::cas_delete)
         return "unknown op " + std::to_string(static_cast<unsigned>(c.op));
     if (!c.has_key())
         return validate_control(c);
@@ -144,12 +146,30 @@ std::string validate(const kv_command_view& c) {
         return std::string(op_name(c.op)) + " takes no clock";
     if ((c.client_id == 0) != (c.client_seq == 0))
         return "a client id and a client seq go together (both 0: no session)";
-    if (c.key.empty())
+    if (c.key.empty() && c.op != kv_op::delete_range)
         return "empty key";
     if (c.key.size() > max_key_bytes)
         return "key of " + std::to_string(c.key.size()) + " bytes exceeds the limit of " +
                std::to_string(max_key_bytes);
     switch (c.op) {
+    case kv_op::delete_range:
+        if (c.has_expected)
+            return "delete_range takes no expected value";
+        if (c.value.size() > max_key_bytes)
+            return "range end of " + std::to_string(c.value.size()) + " bytes exceeds the limit of " +
+                   std::to_string(max_key_bytes);
+        if (c.value <= c.key)
+            return "delete_range needs an end above its start";
+        return {};
+    case kv_op::cas_delete:
+        if (!c.value.empty())
+            return "cas_delete takes no value";
+        if (!c.has_expected)
+            return "cas_delete needs the value the key must hold";
+        if (c.expected.size() > max_value_bytes)
+            return "expected value of " + std::to_string(c.expected.size()) +
+                   " bytes exceeds the limit of " + std::to_string(max_value_bytes);
+        return {};
     case kv_op::put:
     case kv_op::cas:
         if (c.value.size() > max_value_bytes)
@@ -200,7 +220,7 @@ kv_command_view decode_in_place(std::string_view bytes) {
                           " (expected " + std::to_string(format_version) + ", or " +
                           std::to_string(format_version_1) + " of an older raftlite-kv)");
     auto op = in.u8("op");
-    const auto last_op = version == format_version_1 ? kv_op::cas : kv_op::clock;
+    const auto last_op = version == format_version_1 ? kv_op::cas : kv_op::cas_delete;
     if (op > static_cast<std::uint8_t>(last_op))
         throw bad_command("unknown op " + std::to_string(op));
     auto flags = in.u8("flags");
@@ -209,7 +229,7 @@ kv_command_view decode_in_place(std::string_view bytes) {
 
     kv_command_view c;
     c.op = static_cast<kv_op>(op);
-    if ((flags & flag_has_expected) && c.op != kv_op::cas)
+    if ((flags & flag_has_expected) && c.op != kv_op::cas && c.op != kv_op::cas_delete)
         throw bad_command(std::string(op_name(c.op)) + " cannot carry an expected value");
     if (version == format_version_1) {
         // Its request id was matched like today's origin request, but on any
@@ -223,10 +243,10 @@ kv_command_view decode_in_place(std::string_view bytes) {
         c.clock_ms = in.u64("clock ms");
     }
     c.key = in.bytes("key", max_key_bytes);
-    if (c.key.empty() && c.has_key())
+    if (c.key.empty() && c.has_key() && c.op != kv_op::delete_range)
         throw bad_command("empty key");
-    c.value = in.bytes("value", max_value_bytes);
-    if (!c.value.empty() && c.op != kv_op::put && c.op != kv_op::cas)
+    c.value = in.bytes("value", c.op == kv_op::delete_range ? max_key_bytes : max_value_bytes);
+    if (!c.value.empty() && c.op != kv_op::put && c.op != kv_op::cas && c.op != kv_op::delete_range)
         throw bad_command(std::string(op_name(c.op)) + " cannot carry a value");
     if (flags & flag_has_expected) {
         c.has_expected = true;

@@ -7,23 +7,29 @@
 //
 // Encoding (version 2), all integers little-endian:
 //   u8  version (2)
-//   u8  op (0 put, 1 get, 2 delete, 3 cas, 4 open_session, 5 close_session, 6 clock)
-//   u8  flags (bit 0: cas has an expected value; other bits must be 0)
+//   u8  op (0 put, 1 get, 2 delete, 3 cas, 4 open_session, 5 close_session, 6 clock,
+//          7 delete_range, 8 cas_delete)
+//   u8  flags (bit 0: cas or cas_delete has an expected value; other bits must be 0)
 //   u64 origin node      the peer that broadcast it (0: none)
 //   u64 origin request   that peer's number for the HTTP request waiting for it
 //   u64 client id        the client session (0: none); close_session: the one to close
 //   u64 client seq       the command's number in its session (0 exactly when no session)
 //   u64 clock ms         clock: the leader's unix ms; open_session: the opener's
 //                        (cluster time while no session is open); 0 otherwise
-//   u32 key length,   key bytes       (1 .. max_key_bytes; 0 for the session ops and clock)
-//   u32 value length, value bytes     (put, cas; 0 otherwise)
-//   u32 expected length, bytes        (cas with flag bit 0 only)
+//   u32 key length,   key bytes       (1 .. max_key_bytes; 0 for the session ops and clock;
+//                                      delete_range: its start, 0 .. max_key_bytes)
+//   u32 value length, value bytes     (put, cas; delete_range: its end, above the start;
+//                                      0 otherwise)
+//   u32 expected length, bytes        (flag bit 0 only)
 // and nothing after. Decoding is strict: any other byte string is an error,
 // never a guess, because every peer must reach the same verdict. Version 1
 // (before sessions: a u64 request id where version 2 has the origin, nothing
 // from client id to clock ms, no session ops) still decodes, as a command
 // without a session whose origin node is 0, so logs and snapshots written by
 // an older raftlite-kv stay readable.
+//
+// Ops 7 and 8 need cluster level 2 (kv_levels.hpp): a peer of level 1 does
+// not decode them, so they are proposed only once every member applies them.
 //
 // The origin is what lets the peer that broadcast a command answer the HTTP
 // request waiting for it, and only that request: the request number is the
@@ -55,17 +61,25 @@ enum class kv_op : std::uint8_t {
     open_session = 4,    ///< registers a client session; its id is this entry's log index
     close_session = 5,   ///< ends session client_id
     clock = 6,           ///< cluster time for session expiry, written by the leader's kv process
+    delete_range = 7,    ///< deletes the keys in [key, value) (level 2)
+    cas_delete = 8,      ///< deletes the key if it holds the expected value (level 2)
 };
 
-/// "put", "get", "delete", "cas", "open_session", "close_session", "clock".
+/// A command on keys (put, get, delete, cas, delete_range, cas_delete), not
+/// a session op nor clock.
+constexpr bool is_data_op(kv_op op) noexcept { return op <= kv_op::cas || op >= kv_op::delete_range; }
+
+/// "put", "get", "delete", "cas", "open_session", "close_session", "clock",
+/// "delete_range", "cas_delete".
 const char* op_name(kv_op op) noexcept;
 
 struct kv_command {
     kv_op op = kv_op::get;
-    std::string key;
-    std::string value;                    ///< put, cas: the new value
-    /// cas: the value the key must hold for the swap to happen; nullopt means
-    /// "the key must be absent" (create-if-absent).
+    std::string key;                      ///< delete_range: the first key of the range (may be empty)
+    std::string value;                    ///< put, cas: the new value; delete_range: the end of the range (excluded)
+    /// cas, cas_delete: the value the key must hold for the swap or the
+    /// delete to happen; nullopt means "the key must be absent"
+    /// (create-if-absent; cas_delete needs a value).
     std::optional<std::string> expected;
     /// The peer that broadcast the command (0: none, e.g. a version-1 command).
     std::uint64_t origin_node = 0;
@@ -81,8 +95,8 @@ struct kv_command {
     /// only while no session is open (kv_store::apply). 0 for the others.
     std::uint64_t clock_ms = 0;
 
-    /// A data command (put, get, delete, cas), not a session op nor clock.
-    bool has_key() const noexcept { return op <= kv_op::cas; }
+    /// A data command (is_data_op), not a session op nor clock.
+    bool has_key() const noexcept { return is_data_op(op); }
 
     friend bool operator==(const kv_command&, const kv_command&) = default;
 };
@@ -103,7 +117,7 @@ struct kv_command_view {
     std::uint64_t client_seq = 0;
     std::uint64_t clock_ms = 0;
 
-    bool has_key() const noexcept { return op <= kv_op::cas; }
+    bool has_key() const noexcept { return is_data_op(op); }
 };
 
 /// The view of `c` (valid while `c` is, unchanged).

@@ -80,7 +80,9 @@ app_section kv_section(std::optional<kv_settings>& out, bool required) {
                 // 0 turns watches off; up to 64 GiB.
                 const auto history = static_cast<std::size_t>(
                     s.integer("watch_history_bytes", default_watch_history_bytes, 0, std::uint64_t(1) << 36));
-                out = kv_settings{read_http(s, cfg), read_sessions(s), read_read_mode(s, cfg), history};
+                const auto max_level = static_cast<unsigned>(
+                    s.integer("max_level", supported_level, base_level, supported_level));
+                out = kv_settings{read_http(s, cfg), read_sessions(s), read_read_mode(s, cfg), history, max_level};
             }};
 }
 
@@ -98,7 +100,7 @@ namespace {
 kv_config make_kv_config(raft_config peer, kv_settings kv) {
     apply_kv_defaults(peer.node);
     if (kv.read_mode == kv_read_mode::lease) peer.node.lease_reads = true;
-    return {std::move(peer), std::move(kv.http), kv.sessions, kv.read_mode, kv.watch_history_bytes};
+    return {std::move(peer), std::move(kv.http), kv.sessions, kv.read_mode, kv.watch_history_bytes, kv.max_level};
 }
 
 } // namespace

@@ -14,6 +14,8 @@
 //                            (kv_read_mode; lease turns on [raft] lease_reads)
 //        watch_history_bytes optional: the recent changes kept for watches
 //                            (change_history.hpp; default 8 MiB, 0: no watches)
+//        max_level           optional: the highest feature level this peer
+//                            reports (kv_levels.hpp; default: all it applies)
 // Defaults are those of http_server_options and kv_session_options. Paths are resolved against the
 // config file's directory, and must exist.
 //
@@ -26,6 +28,7 @@
 #define RAFTLITE_KV_CONFIG_HPP
 
 #include "http_server.hpp"
+#include "kv_levels.hpp"
 
 #include <raftlite/client_sessions.hpp>
 #include <raftlite/config.hpp>
@@ -75,6 +78,7 @@ struct kv_settings {
     kv_session_options sessions;
     kv_read_mode read_mode = kv_read_mode::read_index;
     std::size_t watch_history_bytes = default_watch_history_bytes;
+    unsigned max_level = supported_level;
 };
 
 /// A kv peer's configuration.
@@ -84,6 +88,11 @@ struct kv_config {
     kv_session_options sessions;    ///< [kv]
     kv_read_mode read_mode = kv_read_mode::read_index;   ///< [kv] read_mode
     std::size_t watch_history_bytes = default_watch_history_bytes;   ///< [kv] watch_history_bytes
+    /// [kv] max_level: the highest feature level this peer reports
+    /// (kv_levels.hpp). Below what it applies, it holds new kinds of
+    /// command off the whole cluster, so that a rollback to the previous
+    /// version stays possible until the operator raises it.
+    unsigned max_level = supported_level;
 };
 
 /// The [kv] section for load_config: when the file has it, `out` receives

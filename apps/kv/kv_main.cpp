@@ -26,12 +26,19 @@
 // the leader writes every [kv] session_tick_ms while sessions are open (none
 // while none are, so an idle cluster's log does not grow; an open_session
 // carries its opener's clock for that case).
+//
+// Feature levels (kv_levels.hpp): each peer writes the highest level it
+// applies to its report key when the store does not hold it yet; the leader
+// raises the cluster level once every member reported it; a command of a
+// kind that needs a higher level than the cluster's is refused here
+// (level_too_low) and never broadcast.
 #include "../command_line.hpp"
 #include "change_history.hpp"
 #include "http_server.hpp"
 #include "kv_admin.hpp"
 #include "kv_command.hpp"
 #include "kv_config.hpp"
+#include "kv_levels.hpp"
 #include "kv_snapshot.hpp"
 #include "kv_store.hpp"
 #include "prometheus.hpp"
@@ -115,6 +122,7 @@ public:
                      answer_reads(ec, batch);
                  }),
           clock_timer_(ioc),
+          level_timer_(ioc),
           handover_timer_(ioc) {
         directory_.self = cfg.peer.node.core.self;
         directory_.self_kv = kv::listen_address(cfg.http).to_string();
@@ -145,6 +153,7 @@ public:
         if (auto ec = node_.start()) return ec;
         server_.start();
         arm_clock();
+        arm_level_check();
         RAFTLITE_LOG_APP(info) << "serving clients on " << kv::listen_address(cfg_.http)
                                << (!kv::serves_https(cfg_.http)      ? " (plain HTTP)"
                                    : cfg_.http.client_ca_file.empty() ? " (HTTPS)"
@@ -157,6 +166,7 @@ public:
         // io_context (the shutdown comment in main()).
         stopped_ = true;
         clock_timer_.cancel();
+        level_timer_.cancel();
         handover_timer_.cancel();
         for (auto& [id, w] : watches_) w.timer->cancel();
         watches_.clear();
@@ -246,6 +256,17 @@ private:
     }
 
     void submit(kv::kv_command c, std::function<void(kv::http_result)> done) {
+        // A command the cluster's level does not cover yet is not broadcast
+        // (kv_levels.hpp); apply() would refuse it alike if the level were
+        // behind here.
+        if (const unsigned needed = kv::required_level(c.op); needed > store_.level()) {
+            kv::kv_result r;
+            r.status = kv::kv_status::level_too_low;
+            r.error = std::string(kv::op_name(c.op)) + " needs cluster level " + std::to_string(needed) +
+                      "; the cluster is at level " + std::to_string(store_.level()) +
+                      " until every member runs a raftlite-kv that applies it and reports it ([kv] max_level)";
+            return done({{}, std::move(r)});
+        }
         if (c.op == kv::kv_op::get && cfg_.read_mode != kv::kv_read_mode::log) {
             read(std::move(c.key), std::move(done));
             return;
@@ -424,8 +445,25 @@ private:
             state_index_ = index;
             return;
         }
-        state_index_ = index;
         kv::kv_result r = store_.apply(*cmd, index);
+        if (r.status == kv::kv_status::unsupported_level) {
+            // Applying on could diverge from the peers that understand what
+            // follows: throwing stops the node (delivery_failed), and so
+            // this process, before anything after this entry is applied.
+            const std::string why = "entry " + std::to_string(index) + ": " + r.error;
+            RAFTLITE_LOG_APP(error) << why;
+            std::cerr << "raftlite-kv: " << why << "\n";
+            throw std::runtime_error(why);
+        }
+        state_index_ = index;
+        // A member's report may let the leader raise the level now.
+        if (kv::is_system_key(cmd->key) && !level_check_posted_) {
+            level_check_posted_ = true;
+            boost::asio::post(level_timer_.get_executor(), [this] {
+                level_check_posted_ = false;
+                check_level();
+            });
+        }
         // Only the request that broadcast this entry, on this peer, waits
         // for it: another peer's request numbers are its own business.
         if (cmd->origin_node != cfg_.peer.node.core.self) return;
@@ -460,6 +498,74 @@ private:
                                       [this](boost::system::error_code, index_t) { clock_in_flight_ = false; });
             }
             arm_clock();
+        });
+    }
+
+    // Feature levels (kv_levels.hpp), checked every level_check_interval
+    // and after a system key is applied. Each write is a plain put or cas,
+    // one of each kind in flight, and only when the store differs from what
+    // it should hold: a settled cluster writes nothing.
+    static constexpr std::chrono::milliseconds level_check_interval{1000};
+
+    void arm_level_check() {
+        if (stopped_) return;
+        level_timer_.expires_after(level_check_interval);
+        level_timer_.async_wait([this](boost::system::error_code ec) {
+            if (ec || stopped_) return;
+            check_level();
+            arm_level_check();
+        });
+    }
+
+    // This peer is a member and its report is not in the store as [kv]
+    // max_level sets it (a peer outside the configuration reports nothing:
+    // it applies no entry of the cluster's until it is added).
+    bool report_due(const node_status& s) const {
+        const node_id self = cfg_.peer.node.core.self;
+        return s.members.contains(self) && store_.reported_level(self) != cfg_.max_level;
+    }
+
+    // On the leader: the level every member of the configuration reported,
+    // when it is above the cluster's (nullopt elsewhere, or nothing to raise).
+    std::optional<unsigned> raise_target(const node_status& s) const {
+        if (s.role != role::leader) return std::nullopt;
+        std::vector<std::optional<unsigned>> reports;
+        for (const member& m : s.members.members()) reports.push_back(store_.reported_level(m.id));
+        return kv::level_to_raise(store_.level(), reports);
+    }
+
+    void check_level() {
+        if (stopped_) return;
+        const node_status s = node_.status();
+        if (s.leader == no_node) return;
+        if (!report_in_flight_ && report_due(s)) {
+            kv::kv_command c;
+            c.op = kv::kv_op::put;
+            c.key = kv::level_report_key(cfg_.peer.node.core.self);
+            c.value = kv::format_level(cfg_.max_level);
+            report_in_flight_ = true;
+            node_.async_broadcast(kv::encode(c), [this](boost::system::error_code ec, index_t) {
+                report_in_flight_ = false;
+                if (!ec) RAFTLITE_LOG_APP(info) << "reported feature level " << cfg_.max_level;
+            });
+        }
+        if (raise_in_flight_) return;
+        const auto target = raise_target(s);
+        if (!target) return;
+        // A cas from the level read here: a leader whose state is behind
+        // fails it instead of writing an older level over a newer one.
+        const unsigned current = store_.level();
+        kv::kv_command c;
+        c.op = kv::kv_op::cas;
+        c.key = kv::cluster_level_key();
+        c.value = kv::format_level(*target);
+        c.expected = store_.get(c.key);   // nullopt: the key must still be absent
+        raise_in_flight_ = true;
+        node_.async_broadcast(kv::encode(c), [this, current, target = *target](boost::system::error_code ec, index_t) {
+            raise_in_flight_ = false;
+            if (!ec && store_.level() == target)
+                RAFTLITE_LOG_APP(info) << "raised the cluster's feature level from " << current << " to " << target
+                                       << ": every member applies it";
         });
     }
 
@@ -529,6 +635,16 @@ private:
         return {s.snapshot_index, s.log_start, log_entries(s), s.snapshots_taken, s.snapshots_installed};
     }
 
+    // The system keys (kv_levels.hpp): a few, one per member and the level.
+    std::size_t system_keys() const {
+        kv::kv_range_query q;
+        q.from = kv::system_keys_begin();
+        q.keys_only = true;
+        q.limit = std::size_t(-1);
+        q.max_bytes = std::size_t(-1);
+        return store_.range(q).entries.size();
+    }
+
     static std::uint64_t log_entries(const node_status& s) {
         return s.last_log_index + 1 > s.log_start ? s.last_log_index + 1 - s.log_start : 0;
     }
@@ -559,7 +675,15 @@ private:
         // (read_batch.hpp): reads per request under load.
         o["reads"] = reads_.reads();
         o["read_index_requests"] = reads_.requests();
-        o["keys"] = store_.size();
+        o["keys"] = store_.size() - system_keys();
+        // Feature levels (kv_levels.hpp): the cluster's, what this peer
+        // reports, and the highest it applies.
+        // pending: a write of the level protocol is still to come from here
+        // (this peer's report, or the leader's raise).
+        o["level"] = json::object{{"cluster", store_.level()},
+                                  {"max", cfg_.max_level},
+                                  {"supported", kv::supported_level},
+                                  {"pending", report_due(s) || raise_target(s).has_value()}};
         // Watches waiting here, and the least since they can start from.
         o["watches"] = watches_.size();
         o["watch_horizon"] = history_.horizon();
@@ -628,7 +752,11 @@ private:
     boost::asio::steady_timer clock_timer_;   // cancelled by stop()
     boost::asio::steady_timer handover_timer_;   // bounds stop_gracefully's handover; cancelled by stop()
     boost::asio::cancellation_signal handover_cancel_;
+    boost::asio::steady_timer level_timer_;   // check_level(); cancelled by stop()
     bool clock_in_flight_ = false;
+    bool report_in_flight_ = false;   // this peer's level report
+    bool raise_in_flight_ = false;    // the leader's raise of the cluster level
+    bool level_check_posted_ = false;
     bool stopped_ = false;
     // Last, so destroyed first: a snapshot being written finishes (its
     // queued successors are dropped, abandoning them) while the node and its

@@ -8,7 +8,8 @@ namespace {
 
 constexpr std::uint8_t format_version = 1;
 constexpr std::uint8_t flag_has_value = 1;
-constexpr auto last_status = kv_status::stale_request;
+constexpr std::uint8_t flag_has_count = 2;
+constexpr auto last_status = kv_status::unsupported_level;
 
 void put_bytes(std::string& out, std::string_view s) {
     char b[4];
@@ -27,6 +28,8 @@ const char* status_name(kv_status s) noexcept {
     case kv_status::bad_command: return "bad_command";
     case kv_status::session_expired: return "session_expired";
     case kv_status::stale_request: return "stale_request";
+    case kv_status::level_too_low: return "level_too_low";
+    case kv_status::unsupported_level: return "unsupported_level";
     }
     return "unknown";
 }
@@ -36,10 +39,14 @@ std::string encode_result(const kv_result& r) {
     out.reserve(3 + 8 + 8 + (r.value ? r.value->size() : 0) + r.error.size());
     out.push_back(static_cast<char>(format_version));
     out.push_back(static_cast<char>(r.status));
-    out.push_back(static_cast<char>(r.value ? flag_has_value : 0));
+    out.push_back(static_cast<char>((r.value ? flag_has_value : 0) | (r.count ? flag_has_count : 0)));
     char b[8];
     detail::put_u64_le(b, r.client_id);
     out.append(b, sizeof b);
+    if (r.count) {
+        detail::put_u64_le(b, r.count);
+        out.append(b, sizeof b);
+    }
     if (r.value) put_bytes(out, *r.value);
     put_bytes(out, r.error);
     return out;
@@ -67,11 +74,18 @@ std::optional<kv_result> try_decode_result(std::string_view bytes, std::string& 
         error = "unsupported result format version " + std::to_string(version);
         return std::nullopt;
     }
-    if (status > static_cast<std::uint8_t>(last_status) || (flags & ~flag_has_value)) {
+    if (status > static_cast<std::uint8_t>(last_status) || (flags & ~(flag_has_value | flag_has_count))) {
         error = "unknown result status " + std::to_string(status) + " or flags " + std::to_string(flags);
         return std::nullopt;
     }
     r.status = static_cast<kv_status>(status);
+    if (flags & flag_has_count) {
+        r.count = in.u64_le();
+        if (!in.ok() || r.count == 0) {
+            error = "truncated or zero result count";
+            return std::nullopt;
+        }
+    }
     if (flags & flag_has_value) {
         r.value.emplace();
         if (!string_field(*r.value)) {

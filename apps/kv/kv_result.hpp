@@ -9,8 +9,9 @@
 // Encoding (version 1), integers little-endian:
 //   u8  version (1)
 //   u8  status (kv_status)
-//   u8  flags (bit 0: a value follows; other bits 0)
+//   u8  flags (bit 0: a value follows; bit 1: a count follows; other bits 0)
 //   u64 client id (open_session; 0 otherwise)
+//   u64 count, above 0                (flag bit 1 only: delete_range's keys deleted)
 //   u32 value length, value bytes    (flag bit 0 only)
 //   u32 error length, error bytes
 // and nothing after.
@@ -31,17 +32,21 @@ enum class kv_status {
     bad_command,      ///< committed bytes that do not decode; `error` says why
     session_expired,  ///< the command's session is not open (never, closed or expired): open a new one
     stale_request,    ///< the session applied a later command already: this one's result is gone
+    level_too_low,    ///< the command needs a higher cluster level (kv_levels.hpp); nothing changed
+    unsupported_level,///< the entry raises the cluster level above what this peer applies: it must stop
 };
 
-/// "ok", "not_found", "cas_failed", "bad_command", "session_expired", "stale_request".
+/// "ok", "not_found", "cas_failed", "bad_command", "session_expired",
+/// "stale_request", "level_too_low", "unsupported_level".
 const char* status_name(kv_status s) noexcept;
 
 struct kv_result {
     kv_status status = kv_status::ok;
     /// get (ok): the value. cas_failed: the current value (nullopt: key absent).
     std::optional<std::string> value;
-    std::string error;            ///< bad_command, session_expired, stale_request: why
+    std::string error;            ///< bad_command, session_expired, stale_request, level_too_low: why
     std::uint64_t client_id = 0;  ///< open_session: the new session's id
+    std::uint64_t count = 0;      ///< delete_range: how many keys it deleted
 
     friend bool operator==(const kv_result&, const kv_result&) = default;
 };

@@ -1,6 +1,8 @@
 // raftlite kv — the replicated state machine.
 #include "kv_store.hpp"
 
+#include "kv_levels.hpp"
+
 #include <algorithm>
 #include <atomic>
 
@@ -195,8 +197,32 @@ std::optional<std::string> kv_store::get(const std::string& key) const {
 kv_result kv_store::apply(const kv_command& c, index_t index) { return apply(view_of(c), index); }
 
 kv_result kv_store::apply(const kv_command_view& c, index_t index) {
+    // Raising the level above what this build applies: the entries after it
+    // may be of kinds this peer cannot apply, so it applies nothing more
+    // (kv_main.cpp stops the peer).
+    if ((c.op == kv_op::put || c.op == kv_op::cas) && is_system_key(c.key) && c.key == cluster_level_key()) {
+        if (auto raised = parse_level(c.value); raised && *raised > supported_level) {
+            kv_result r;
+            r.status = kv_status::unsupported_level;
+            r.error = "the cluster level is raised to " + std::to_string(*raised) +
+                      ", above the highest this raftlite-kv applies (" + std::to_string(supported_level) +
+                      "): upgrade this peer";
+            return r;
+        }
+    }
     ++applied_;
     applying_ = index;
+    // A command above the cluster level changes nothing, not even its
+    // session's record: a peer of a lower level does not decode it, and
+    // reaches the same state (kv_levels.hpp).
+    if (const unsigned needed = required_level(c.op); needed > base_level && needed > level()) {
+        kv_result r;
+        r.status = kv_status::level_too_low;
+        r.error = std::string(op_name(c.op)) + " needs cluster level " + std::to_string(needed) +
+                  "; the cluster is at level " + std::to_string(level()) +
+                  " until every member runs a raftlite-kv that applies it";
+        return r;
+    }
     if (!c.has_key())
         return apply_control(c, index);
     if (c.client_id != 0)
@@ -222,7 +248,8 @@ kv_result kv_store::apply_data(const kv_command_view& c) {
         if (!erase(c.key))
             r.status = kv_status::not_found;
         return r;
-    case kv_op::cas: {
+    case kv_op::cas:
+    case kv_op::cas_delete: {
         const std::string* current = find(c.key);
         bool matches = !current ? !c.has_expected : (c.has_expected && c.expected == *current);
         if (!matches) {
@@ -230,9 +257,14 @@ kv_result kv_store::apply_data(const kv_command_view& c) {
             if (current) r.value = *current;
             return r;
         }
-        put(c.key, c.value);
+        if (c.op == kv_op::cas)
+            put(c.key, c.value);
+        else
+            erase(c.key);
         return r;
     }
+    case kv_op::delete_range:
+        return delete_range(c.key, c.value);
     default:
         break;
     }
@@ -240,6 +272,39 @@ kv_result kv_store::apply_data(const kv_command_view& c) {
     r.status = kv_status::bad_command;
     r.error = "unknown op " + std::to_string(static_cast<unsigned>(c.op));
     return r;
+}
+
+kv_result kv_store::delete_range(std::string_view from, std::string_view to) {
+    // The system keys are raftlite-kv's own (kv_levels.hpp): a range that
+    // reaches them stops before them, on every peer alike.
+    kv_range_query q;
+    q.from = from;
+    q.to = std::min(std::string(to), system_keys_begin());
+    q.keys_only = true;
+    q.limit = 1024;
+    q.max_bytes = std::size_t(-1);
+    kv_result r;
+    for (;;) {
+        kv_range page = range(q);
+        for (const auto& [key, value] : page.entries) erase(key);
+        r.count += page.entries.size();
+        if (!page.more) break;
+        q.from = page.entries.back().first;
+        q.from_exclusive = true;
+    }
+    return r;
+}
+
+unsigned kv_store::level() const {
+    const std::string* v = find(cluster_level_key());
+    if (!v) return base_level;
+    return parse_level(*v).value_or(base_level);
+}
+
+std::optional<unsigned> kv_store::reported_level(std::uint64_t node) const {
+    const std::string* v = find(level_report_key(node));
+    if (!v) return std::nullopt;
+    return parse_level(*v);
 }
 
 // Raft thesis §6.3: the session's latest command is applied once; a retry of

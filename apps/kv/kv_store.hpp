@@ -178,6 +178,12 @@ public:
     using change_observer = std::function<void(index_t index, std::string_view key, const std::string* value)>;
     void on_change(change_observer observer) { on_change_ = std::move(observer); }
 
+    /// The cluster level applied (kv_levels.hpp): the level the cluster
+    /// level key holds, base_level while it holds none (or no level).
+    unsigned level() const;
+    /// The level member `node` reported, if it has.
+    std::optional<unsigned> reported_level(std::uint64_t node) const;
+
     /// The client sessions (read-only: they change only by applying commands).
     const client_sessions& sessions() const noexcept { return sessions_; }
 
@@ -211,8 +217,10 @@ private:
     const std::string* find(std::string_view key) const;
     void put(std::string_view key, std::string_view value);
     bool erase(std::string_view key);
-    /// put, get, delete, cas, without looking at sessions.
+    /// The data commands (is_data_op), without looking at sessions.
     kv_result apply_data(const kv_command_view& c);
+    /// delete_range: the keys in [key, value), system keys never.
+    kv_result delete_range(std::string_view from, std::string_view to);
     /// A command of a session: applied once, its result saved (see the top).
     kv_result apply_in_session(const kv_command_view& c);
     /// open_session, close_session, clock.

@@ -4,6 +4,9 @@
 //   kvctl --cluster conf/local get k
 //   kvctl --cluster conf/local delete k
 //   kvctl --cluster conf/local cas k old new      (old "" with --absent: create if absent)
+//   kvctl --cluster conf/local cas-delete k old   (deletes k only if it holds old)
+//   kvctl --cluster conf/local delete-prefix P    (every key that starts with P)
+//   kvctl --cluster conf/local delete-range A B   (the keys from A up to, not including, B)
 //   kvctl --cluster conf/local list [PREFIX]      (--keys-only, --limit N)
 //   kvctl --cluster conf/local watch [PREFIX]     (--since I, --count N)
 //   kvctl --cluster conf/local status
@@ -37,6 +40,12 @@
 // --count changes were printed (0: until stopped). Exit status 1 when the
 // changes after --since are no longer kept (list again, watch from its index),
 // or when no peer answers a poll within --timeout (beyond the poll's own 20 s).
+//
+// cas-delete, delete-prefix and delete-range need the cluster's feature level
+// 2 (every member runs a raftlite-kv that applies them; status shows the
+// level): before that they fail with level_too_low and change nothing.
+// delete-prefix and delete-range print how many keys they deleted; neither
+// touches the system keys (those that begin with the byte 0xff).
 //
 // Writes are exactly-once (Raft thesis §6.3): before put, delete or cas kvctl
 // opens a client session (POST /session) and sends the write as command 1 of
@@ -306,6 +315,7 @@ struct peer_row {
     // "-" from a peer older than snapshots.
     std::string snapshot = "-", log_start = "-", held = "-";
     std::string digest;
+    std::string level = "-";   ///< "cluster/reported" feature levels; "-" from a peer older than levels
     std::map<raftlite::node_id, std::uint64_t> lag;   ///< the leader's view of each follower
 };
 
@@ -335,6 +345,9 @@ peer_row read_status(const peer& p) {
         if (v.contains("snapshot_index")) row.snapshot = std::to_string(u64("snapshot_index"));
         if (v.contains("log_start")) row.log_start = std::to_string(u64("log_start"));
         if (v.contains("log_entries")) row.held = std::to_string(u64("log_entries"));
+        if (const auto* level = v.if_contains("level"))
+            row.level = std::to_string(level->at("cluster").to_number<unsigned>()) + "/" +
+                        std::to_string(level->at("max").to_number<unsigned>());
         // "peers" is newer than the other fields: a peer without it shows no lag.
         if (const auto* peers = v.if_contains("peers"))
             for (const auto& pv : peers->as_array()) {
@@ -351,7 +364,8 @@ peer_row read_status(const peer& p) {
 // One line per peer under a header; columns separated by spaces, so that
 // scripts can pick fields with awk ($1 peer, $2 role, $3 term, ... $13
 // digest): peer role term leader commit applied last snapshot start held lag
-// keys digest. snapshot is the last entry the peer's snapshot covers (0:
+// keys digest level. level is the cluster's feature level and the one this
+// peer reports (kv_levels.hpp), as 2/2. snapshot is the last entry the peer's snapshot covers (0:
 // none), start the first entry its log holds, held how many it holds. The lag
 // is the leader's (a follower's entries behind the leader's last index); "-"
 // where the leader did not answer or the peer is the leader.
@@ -362,8 +376,8 @@ int print_status(const std::map<raftlite::node_id, peer>& peers, std::optional<r
     const peer_row* leader = nullptr;
     for (const peer_row& r : rows)
         if (r.error.empty() && r.role == "leader" && (!leader || r.term > leader->term)) leader = &r;
-    std::printf("%-6s %-10s %6s %6s %8s %8s %8s %8s %8s %7s %6s %6s %s\n", "peer", "role", "term", "leader",
-                "commit", "applied", "last", "snapshot", "start", "held", "lag", "keys", "digest");
+    std::printf("%-6s %-10s %6s %6s %8s %8s %8s %8s %8s %7s %6s %6s %-16s %s\n", "peer", "role", "term", "leader",
+                "commit", "applied", "last", "snapshot", "start", "held", "lag", "keys", "digest", "level");
     int reachable = 0;
     for (const peer_row& r : rows) {
         const std::string name = "n" + std::to_string(r.id);
@@ -375,12 +389,13 @@ int print_status(const std::map<raftlite::node_id, peer>& peers, std::optional<r
         std::string lag = "-";
         if (leader && leader != &r)
             if (auto it = leader->lag.find(r.id); it != leader->lag.end()) lag = std::to_string(it->second);
-        std::printf("%-6s %-10s %6llu %6s %8llu %8llu %8llu %8s %8s %7s %6s %6llu %s\n", name.c_str(),
+        std::printf("%-6s %-10s %6llu %6s %8llu %8llu %8llu %8s %8s %7s %6s %6llu %-16s %s\n", name.c_str(),
                     r.role.c_str(), static_cast<unsigned long long>(r.term),
                     r.leader ? ("n" + std::to_string(r.leader)).c_str() : "-",
                     static_cast<unsigned long long>(r.commit), static_cast<unsigned long long>(r.applied),
                     static_cast<unsigned long long>(r.last), r.snapshot.c_str(), r.log_start.c_str(),
-                    r.held.c_str(), lag.c_str(), static_cast<unsigned long long>(r.keys), r.digest.c_str());
+                    r.held.c_str(), lag.c_str(), static_cast<unsigned long long>(r.keys), r.digest.c_str(),
+                    r.level.c_str());
     }
     std::fflush(stdout);
     return reachable > 0 ? 0 : 1;
@@ -959,6 +974,16 @@ int main(int argc, char** argv) {
         need(1);
         verb = http::verb::delete_;
         target = "/kv/" + percent_encode(args[1]);
+    } else if (cmd == "delete-prefix" || cmd == "delete-range") {
+        need(cmd == "delete-prefix" ? 1 : 2);
+        verb = http::verb::delete_;
+        target = cmd == "delete-prefix" ? "/kv?prefix=" + percent_encode(args[1])
+                                        : "/kv?start=" + percent_encode(args[1]) + "&end=" + percent_encode(args[2]);
+    } else if (cmd == "cas-delete") {
+        need(2);
+        verb = http::verb::post;
+        target = "/kv/" + percent_encode(args[1]) + "?cas";
+        body = json::serialize(json::object{{"expected", args[2]}, {"value", nullptr}});
     } else if (cmd == "cas") {
         need(3);
         json::object cas;
@@ -991,6 +1016,17 @@ int main(int argc, char** argv) {
         return 1;
     }
     if (r->status == 200) {
+        if (cmd == "delete-prefix" || cmd == "delete-range") {
+            boost::system::error_code ec;
+            const json::value answer = json::parse(r->body, ec);
+            const json::value* deleted = !ec && answer.is_object() ? answer.as_object().if_contains("deleted") : nullptr;
+            if (!deleted || !deleted->is_uint64() && !deleted->is_int64()) {
+                std::cerr << "kvctl: " << cmd << ": unexpected answer " << r->body << "\n";
+                return 1;
+            }
+            std::cout << "deleted " << json::serialize(*deleted) << "\n";
+            return 0;
+        }
         std::cout << (cmd == "get" ? r->body : std::string("OK")) << "\n";
         return 0;
     }

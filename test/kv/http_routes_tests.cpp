@@ -70,6 +70,49 @@ BOOST_AUTO_TEST_CASE(commands_from_the_four_methods) {
     BOOST_TEST(!command_of(cas).expected.has_value());
 }
 
+BOOST_AUTO_TEST_CASE(deletes_by_range_and_by_comparison) {
+    const kv_command prefix = command_of(route_of(http::verb::delete_, "/kv?prefix=user%2F"));
+    BOOST_TEST((prefix.op == kv_op::delete_range));
+    BOOST_TEST(prefix.key == "user/");
+    BOOST_TEST(prefix.value == "user0");
+    const kv_command bounds = command_of(route_of(http::verb::delete_, "/kv?start=a&end=c"));
+    BOOST_TEST(bounds.key == "a");
+    BOOST_TEST(bounds.value == "c");
+    // Without an end, and for an empty prefix: up to the system keys, never into them.
+    BOOST_TEST(command_of(route_of(http::verb::delete_, "/kv?start=m")).value == "\xff");
+    BOOST_TEST(command_of(route_of(http::verb::delete_, "/kv?prefix=")).key.empty());
+    BOOST_TEST(command_of(route_of(http::verb::delete_, "/kv?prefix=")).value == "\xff");
+    BOOST_TEST(command_of(route_of(http::verb::delete_, "/kv?start=a&end=%FF%FF")).value == "\xff");
+    // In a client session like any write.
+    const kv_command in_session = command_of(
+        route_with(http::verb::delete_, "/kv?prefix=a", {{"X-Client-Id", "5"}, {"X-Client-Seq", "2"}}));
+    BOOST_TEST(in_session.client_id == 5u);
+    BOOST_TEST(in_session.client_seq == 2u);
+    for (const char* target : {"/kv", "/kv?prefix=a&limit=3", "/kv?prefix=a&stale=1", "/kv?start=b&end=a",
+                               "/kv?start=b&end=b", "/kv?prefix=a&watch=1", "/kv?prefix=a&end=b"})
+        BOOST_TEST(error_of(route_of(http::verb::delete_, target)).token == "bad_range", target);
+    BOOST_TEST(error_of(route_of(http::verb::delete_, "/kv?prefix=%FF")).token == "reserved_key");
+
+    // Compare-and-delete: "value": null.
+    const kv_command cad = command_of(route_of(http::verb::post, "/kv/lock?cas", R"({"expected":"me","value":null})"));
+    BOOST_TEST((cad.op == kv_op::cas_delete));
+    BOOST_TEST((cad.expected == std::optional<std::string>("me")));
+    BOOST_TEST(cad.value.empty());
+    BOOST_TEST(error_of(route_of(http::verb::post, "/kv/lock?cas", R"({"expected":null,"value":null})")).token ==
+               "bad_body");
+}
+
+BOOST_AUTO_TEST_CASE(system_keys_are_read_only) {
+    BOOST_TEST((command_of(route_of(http::verb::get, "/kv/%FFkv%2Flevel%2Fcluster")).op == kv_op::get));
+    BOOST_TEST(std::holds_alternative<stale_read_route>(route_of(http::verb::get, "/kv/%FFx?stale=1")));
+    BOOST_TEST(error_of(route_of(http::verb::put, "/kv/%FFx", "2")).token == "reserved_key");
+    BOOST_TEST(error_of(route_of(http::verb::delete_, "/kv/%FFx")).token == "reserved_key");
+    BOOST_TEST(error_of(route_of(http::verb::post, "/kv/%FFx?cas", R"({"expected":null,"value":"3"})")).token ==
+               "reserved_key");
+    BOOST_TEST(error_of(route_of(http::verb::post, "/kv/%FFx?cas", R"({"expected":"1","value":null})")).token ==
+               "reserved_key");
+}
+
 BOOST_AUTO_TEST_CASE(status_and_its_method) {
     BOOST_TEST(std::holds_alternative<status_route>(route_of(http::verb::get, "/status")));
     const auto r = route_of(http::verb::put, "/status");   // error_of refers into it
@@ -193,7 +236,9 @@ const range_route& range_of(const route& r) {
 BOOST_AUTO_TEST_CASE(range_reads_by_prefix_or_bounds) {
     const range_route all = range_of(route_of(http::verb::get, "/kv"));
     BOOST_TEST(all.query.from.empty());
-    BOOST_TEST(!all.query.to.has_value());
+    // Up to the system keys, which only a range starting among them lists.
+    BOOST_TEST((all.query.to == std::optional<std::string>("\xff")));
+    BOOST_TEST(!range_of(route_of(http::verb::get, "/kv?start=%FFkv")).query.to.has_value());
     BOOST_TEST(all.query.limit == 1000u);
     BOOST_TEST(all.query.max_bytes == max_range_bytes);
     BOOST_TEST(!all.stale);
@@ -230,7 +275,7 @@ BOOST_AUTO_TEST_CASE(malformed_range_reads_are_errors) {
     }
     BOOST_TEST(error_of(route_of(http::verb::get, "/kv?prefix=" + std::string(1025, 'k'))).token == "bad_range");
     BOOST_TEST((error_of(route_of(http::verb::put, "/kv?prefix=a")).status == http::status::method_not_allowed));
-    BOOST_TEST(error_of(route_of(http::verb::put, "/kv?prefix=a")).allow == "GET, HEAD");
+    BOOST_TEST(error_of(route_of(http::verb::put, "/kv?prefix=a")).allow == "GET, HEAD, DELETE");
     BOOST_TEST(error_of(route_with(http::verb::get, "/kv?prefix=a", {{"X-Client-Id", "1"}, {"X-Client-Seq", "1"}}))
                    .token == "bad_session");
 }
@@ -250,7 +295,7 @@ BOOST_AUTO_TEST_CASE(watches_of_a_range) {
     const watch_route now = watch_of(route_of(http::verb::get, "/kv?watch=1&start=k"));
     BOOST_TEST(!now.since.has_value());
     BOOST_TEST(now.timeout.count() == 30000);
-    BOOST_TEST(!now.range.to.has_value());
+    BOOST_TEST((now.range.to == std::optional<std::string>("\xff")));
     for (const char* target : {"/kv?watch=1&after=a", "/kv?watch=1&stale=1", "/kv?since=3", "/kv?timeout_ms=10",
                                "/kv?watch=1&since=x", "/kv?watch=1&since=", "/kv?watch=1&timeout_ms=0",
                                "/kv?watch=1&timeout_ms=300001", "/kv?watch=2", "/kv?watch=1&watch=1"})

@@ -387,6 +387,12 @@ std::optional<peer_status> kv_process_cluster::status(node_id id) const {
         s.snapshots_taken = u64("snapshots_taken");
         s.snapshots_installed = u64("snapshots_installed");
         s.keys = u64("keys");
+        if (const auto* level = o.if_contains("level")) {
+            const auto& l = level->as_object();
+            s.cluster_level = l.at("cluster").to_number<unsigned>();
+            s.max_level = l.at("max").to_number<unsigned>();
+            s.level_pending = l.at("pending").as_bool();
+        }
         return s;
     } catch (const std::exception&) {
         return std::nullopt;
@@ -442,7 +448,7 @@ bool kv_process_cluster::wait_converged() {
         std::optional<peer_status> first;
         for (auto& [id, pid] : pids_) {
             auto s = status(id);
-            if (!s) return false;
+            if (!s || s->level_pending) return false;
             if (first && (s->applied != first->applied || s->digest != first->digest)) return false;
             if (!first) first = s;
         }

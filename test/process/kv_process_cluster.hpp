@@ -56,6 +56,9 @@ struct peer_status {
     std::uint64_t snapshots_taken = 0;
     std::uint64_t snapshots_installed = 0;
     std::uint64_t keys = 0;
+    unsigned cluster_level = 0;     ///< the cluster's feature level (0: not reported)
+    unsigned max_level = 0;         ///< the level this peer reports
+    bool level_pending = false;     ///< a level write is still to come from this peer
 };
 
 /// Runs a program with arguments (standard input: the file `input`, or
@@ -128,7 +131,9 @@ public:
     /// For a failure message: per peer, whether its process still runs (or
     /// exited), its role, term, leader and applied index, and its log's tail.
     std::string describe() const;
-    /// Waits until every running peer applied the same index with the same digest.
+    /// Waits until every running peer applied the same index with the same
+    /// digest, and none has a feature-level write still to make (so that
+    /// the log stays as it is while nobody writes).
     bool wait_converged();
 
     /// put through any peer, retrying on other peers until `deadline`.

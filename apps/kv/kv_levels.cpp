@@ -1,0 +1,58 @@
+// raftlite kv — feature levels (see kv_levels.hpp).
+#include "kv_levels.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+namespace raftlite::kv {
+namespace {
+
+// The part after system_key_byte; the level keys share it.
+constexpr std::string_view level_keys = "kv/level/";
+constexpr unsigned max_level_value = 999;
+
+} // namespace
+
+bool is_system_key(std::string_view key) noexcept { return !key.empty() && key.front() == system_key_byte; }
+
+std::string system_keys_begin() { return std::string(1, system_key_byte); }
+
+std::string level_report_key(std::uint64_t node) {
+    return system_keys_begin() + std::string(level_keys) + "member/" + std::to_string(node);
+}
+
+std::string cluster_level_key() { return system_keys_begin() + std::string(level_keys) + "cluster"; }
+
+std::optional<unsigned> parse_level(std::string_view value) {
+    unsigned level = 0;
+    const char* end = value.data() + value.size();
+    auto [p, ec] = std::from_chars(value.data(), end, level);
+    if (value.empty() || ec != std::errc() || p != end || value.front() == '0' || level > max_level_value)
+        return std::nullopt;
+    return level;
+}
+
+std::string format_level(unsigned level) { return std::to_string(level); }
+
+unsigned required_level(kv_op op) noexcept {
+    switch (op) {
+    case kv_op::delete_range:
+    case kv_op::cas_delete:
+        return 2;
+    default:
+        return base_level;
+    }
+}
+
+std::optional<unsigned> level_to_raise(unsigned cluster, const std::vector<std::optional<unsigned>>& reports) {
+    if (reports.empty()) return std::nullopt;
+    unsigned lowest = max_level_value;
+    for (const auto& r : reports) {
+        if (!r) return std::nullopt;
+        lowest = std::min(lowest, *r);
+    }
+    if (lowest <= cluster) return std::nullopt;
+    return lowest;
+}
+
+} // namespace raftlite::kv
