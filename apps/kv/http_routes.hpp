@@ -48,6 +48,9 @@ struct stale_read_route {
 /// limit=N (1..max_range_limit, default 1000), keys_only=1 and stale=1:
 /// the entries in that range, in key order. Linearizable like a GET unless
 /// `stale` (then from the contacted peer's own state). Never through the log.
+/// A range without an end that does not start among the system keys
+/// (kv_levels.hpp) ends before them. DELETE /kv with prefix, or start and
+/// end, is the delete_range command instead (a kv_command).
 struct range_route {
     kv_range_query query;
     bool stale = false;

@@ -17,8 +17,22 @@
 //                           ("current_base64" instead of "current" for a value
 //                           that is not UTF-8: json_bytes.hpp). The body's
 //                           strings are UTF-8 text: binary values need PUT.
+//                           "value": null deletes the key if it holds
+//                           "expected" (compare-and-delete; cluster level 2).
+//   DELETE /kv?prefix=P     deletes every key that starts with P (P empty:
+//   DELETE /kv?start=A&end=B  every key), or the keys in [A, B) (no end: to
+//                           the last), in one log entry (cluster level 2):
+//                           200 {"result":"ok","deleted":N}. Never the system
+//                           keys. 400 bad_range for any other parameter or
+//                           an empty range.
+//   (Commands of a level the cluster has not reached, kv_levels.hpp: 409
+//   {"error":"level_too_low"}, nothing written. Keys that begin with the byte
+//   0xff are raftlite-kv's own, the system keys: readable, and any write of
+//   one gets 400 {"error":"reserved_key"}.)
 //   GET    /kv?prefix=P     the entries whose keys start with P (P empty or
-//                           absent: every key), in byte order of the keys:
+//                           absent: every key but the system keys, which
+//                           only a range that starts at 0xff lists), in
+//                           byte order of the keys:
 //                           200 {"entries":[{"key":"k","value":"v"},...],
 //                           "more":false} ("key_base64"/"value_base64" for
 //                           bytes that are not UTF-8: json_bytes.hpp).

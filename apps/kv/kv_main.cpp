@@ -93,7 +93,11 @@ public:
                   {.submit = [this](kv::kv_command c,
                                     std::function<void(kv::http_result)> done) { submit(std::move(c), std::move(done)); },
                    .status = [this] { return status_json(); },
-                   .metrics = [this] { return kv::format_prometheus(node_.metrics(), snapshot_gauges(), watch_gauges()); },
+                   .metrics = [this] {
+                       return kv::format_prometheus(node_.metrics(), snapshot_gauges(), watch_gauges(),
+                                                    kv::level_gauges{store_.level(), cfg_.max_level,
+                                                                     kv::supported_level});
+                   },
                    .local_read = [this](const std::string& key) { return store_.get(key); },
                    .admin = [this](kv::admin_route r,
                                    std::function<void(kv::admin_reply)> done) { admin(std::move(r), std::move(done)); },

@@ -92,7 +92,8 @@ std::string peer_label(node_id id) { return "peer=\"" + std::to_string(id) + "\"
 } // namespace
 
 std::string format_prometheus(const node_metrics& m, const std::optional<snapshot_gauges>& snap,
-                              const std::optional<watch_gauges>& watch) {
+                              const std::optional<watch_gauges>& watch,
+                              const std::optional<level_gauges>& level) {
     writer w;
     // Prometheus' build_info convention: the version as a label of a sample 1.
     w.family("build_info", "gauge", "1, labelled with the raftlite version this program runs.");
@@ -129,6 +130,14 @@ std::string format_prometheus(const node_metrics& m, const std::optional<snapsho
                  watch->history_bytes);
         w.single("watch_horizon_index", "gauge", "The least log index a watch can start after (since) here.",
                  std::uint64_t(watch->horizon));
+    }
+    if (level) {
+        w.single("kv_cluster_level", "gauge", "The cluster's feature level as this peer applied it.",
+                 std::uint64_t(level->cluster));
+        w.single("kv_reported_level", "gauge", "The feature level this peer reports ([kv] max_level).",
+                 std::uint64_t(level->reported));
+        w.single("kv_supported_level", "gauge", "The highest feature level this program applies.",
+                 std::uint64_t(level->supported));
     }
     w.single("elections_started_total", "counter", "Elections this node started as a candidate.",
              m.elections_started);

@@ -33,12 +33,20 @@ struct watch_gauges {
     index_t horizon = 0;                 ///< the least since a watch can start from
 };
 
-/// Every metric of `m` (and of `snap` and `watch`, when given), each family
+/// A kv peer's feature levels (kv_levels.hpp).
+struct level_gauges {
+    unsigned cluster = 1;     ///< the cluster's level, as this peer applied it
+    unsigned reported = 1;    ///< the level this peer reports ([kv] max_level)
+    unsigned supported = 1;   ///< the highest this build applies
+};
+
+/// Every metric of `m` (and of `snap`, `watch` and `level`, when given), each family
 /// with its HELP and TYPE lines, names prefixed raftlite_. Peer metrics carry
 /// the label peer="<id>"; a follower's match lag is absent (only a leader
 /// knows it).
 std::string format_prometheus(const node_metrics& m, const std::optional<snapshot_gauges>& snap = std::nullopt,
-                              const std::optional<watch_gauges>& watch = std::nullopt);
+                              const std::optional<watch_gauges>& watch = std::nullopt,
+                              const std::optional<level_gauges>& level = std::nullopt);
 
 } // namespace raftlite::kv
 

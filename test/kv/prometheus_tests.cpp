@@ -175,6 +175,18 @@ BOOST_AUTO_TEST_CASE(snapshot_gauges_follow_the_format) {
     BOOST_TEST(!parse_prometheus(kv::format_prometheus(leader_metrics())).find("raftlite_snapshot_index"));
 }
 
+BOOST_AUTO_TEST_CASE(level_gauges_follow_the_format) {
+    const std::string text = kv::format_prometheus(leader_metrics(), std::nullopt, std::nullopt,
+                                                   kv::level_gauges{1, 2, 2});
+    const auto parsed = parse_prometheus(text);
+    BOOST_TEST(parsed.problems.empty(), "problems:\n" << problems_of(text) << "text:\n" << text);
+    BOOST_TEST(parsed.find("raftlite_kv_cluster_level")->value == 1);
+    BOOST_TEST(parsed.find("raftlite_kv_reported_level")->value == 2);
+    BOOST_TEST(parsed.find("raftlite_kv_supported_level")->value == 2);
+    BOOST_TEST(parsed.types.at("raftlite_kv_cluster_level") == "gauge");
+    BOOST_TEST(!parse_prometheus(kv::format_prometheus(leader_metrics())).find("raftlite_kv_cluster_level"));
+}
+
 BOOST_AUTO_TEST_CASE(watch_gauges_follow_the_format) {
     const kv::watch_gauges g{2, 150, 20000, 4200};
     const std::string text = kv::format_prometheus(leader_metrics(), std::nullopt, g);
