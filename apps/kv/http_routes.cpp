@@ -1,7 +1,9 @@
 // raftlite kv — mapping an HTTP request to a command (see http_routes.hpp).
 #include "http_routes.hpp"
 
+#include "json_bytes.hpp"
 #include "kv_levels.hpp"
+#include "kv_txn.hpp"
 
 #include <raftlite/transport_options.hpp>
 
@@ -416,6 +418,118 @@ std::string parse_cas_body(const std::string& body, kv_command& cmd) {
     return {};
 }
 
+namespace {
+
+// The members of a transaction's JSON object: only `allowed` (each byte
+// string field may come as <field>_base64 instead, json_bytes.hpp).
+std::string only_fields(const boost::json::object& o, std::initializer_list<std::string_view> allowed,
+                        const char* what) {
+    for (const auto& member : o) {
+        std::string_view name = member.key();
+        if (name.size() > 7 && name.substr(name.size() - 7) == "_base64") name.remove_suffix(7);
+        bool known = false;
+        for (std::string_view a : allowed) known = known || name == a;
+        if (!known) return "unknown field '" + std::string(member.key()) + "' in " + what;
+    }
+    return {};
+}
+
+std::string parse_txn_compare(const boost::json::value& v, txn_compare& out) {
+    const auto* o = v.if_object();
+    if (!o) return "a compare must be an object {\"key\": ..., and \"value\", \"absent\" or \"present\"}";
+    if (auto why = only_fields(*o, {"key", "value", "absent", "present"}, "a compare"); !why.empty()) return why;
+    auto key = get_bytes(*o, "key");
+    if (!key) return "a compare needs \"key\" (a string)";
+    out.key = std::move(*key);
+    auto value = get_bytes(*o, "value");
+    const bool absent = o->contains("absent"), present = o->contains("present");
+    if (int(value.has_value()) + int(absent) + int(present) != 1)
+        return "a compare takes exactly one of \"value\", \"absent\": true and \"present\": true";
+    if ((absent && o->at("absent") != true) || (present && o->at("present") != true))
+        return "\"absent\" and \"present\" take only true";
+    out.what = value ? txn_compare::kind::equals : absent ? txn_compare::kind::absent : txn_compare::kind::present;
+    if (value) out.value = std::move(*value);
+    return {};
+}
+
+std::string parse_txn_op(const boost::json::value& v, txn_op& out) {
+    const auto* o = v.if_object();
+    const auto* op = o ? o->if_contains("op") : nullptr;
+    if (!op || !op->is_string())
+        return "an operation must be an object with \"op\": put, delete, get or delete_range";
+    const std::string_view name = op->get_string();
+    if (name == "put" || name == "delete" || name == "get") {
+        const bool puts = name == "put";
+        if (auto why = only_fields(*o, puts ? std::initializer_list<std::string_view>{"op", "key", "value"}
+                                            : std::initializer_list<std::string_view>{"op", "key"},
+                                   "an operation");
+            !why.empty())
+            return why;
+        auto key = get_bytes(*o, "key");
+        if (!key) return std::string(name) + " needs \"key\" (a string)";
+        out.key = std::move(*key);
+        out.what = puts ? txn_op::kind::put : name == "delete" ? txn_op::kind::del : txn_op::kind::get;
+        if (puts) {
+            auto value = get_bytes(*o, "value");
+            if (!value) return "put needs \"value\" (a string)";
+            out.value = std::move(*value);
+        }
+        return {};
+    }
+    if (name != "delete_range")
+        return "unknown operation '" + std::string(name) + "'; expected put, delete, get or delete_range";
+    if (auto why = only_fields(*o, {"op", "prefix", "start", "end"}, "delete_range"); !why.empty()) return why;
+    out.what = txn_op::kind::delete_range;
+    auto prefix = get_bytes(*o, "prefix");
+    auto start = get_bytes(*o, "start");
+    auto end = get_bytes(*o, "end");
+    if (prefix && (start || end)) return "delete_range takes \"prefix\", or \"start\" and \"end\", not both";
+    if (!prefix && !start) return "delete_range needs \"prefix\" or \"start\"";
+    out.key = prefix ? *prefix : *start;
+    if (prefix) end = prefix_end(*prefix);
+    // Without an end: up to the system keys, as DELETE /kv does.
+    out.value = std::min(end.value_or(system_keys_begin()), system_keys_begin());
+    return {};
+}
+
+std::string parse_txn_branch(const boost::json::object& o, const char* name, std::vector<txn_op>& out) {
+    const auto* v = o.if_contains(name);
+    if (!v) return {};
+    const auto* a = v->if_array();
+    if (!a) return std::string("\"") + name + "\" must be an array of operations";
+    if (a->size() > max_txn_ops)
+        return std::string("\"") + name + "\" has more than " + std::to_string(max_txn_ops) + " operations";
+    out.resize(a->size());
+    for (std::size_t i = 0; i < a->size(); ++i)
+        if (auto why = parse_txn_op((*a)[i], out[i]); !why.empty())
+            return std::string(name) + "[" + std::to_string(i) + "]: " + why;
+    return {};
+}
+
+} // namespace
+
+std::string parse_txn_body(const std::string& body, kv_txn& out) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(body, ec);
+    if (ec) return "body is not valid JSON: " + ec.message();
+    const auto* o = v.if_object();
+    if (!o) return "body must be a JSON object {\"compare\": [...], \"success\": [...], \"failure\": [...]}";
+    if (auto why = only_fields(*o, {"compare", "success", "failure"}, "the transaction"); !why.empty()) return why;
+    if (const auto* c = o->if_contains("compare")) {
+        const auto* a = c->if_array();
+        if (!a) return "\"compare\" must be an array";
+        if (a->size() > max_txn_ops)
+            return "\"compare\" has more than " + std::to_string(max_txn_ops) + " compares";
+        out.compare.resize(a->size());
+        for (std::size_t i = 0; i < a->size(); ++i)
+            if (auto why = parse_txn_compare((*a)[i], out.compare[i]); !why.empty())
+                return "compare[" + std::to_string(i) + "]: " + why;
+    }
+    if (auto why = parse_txn_branch(*o, "success", out.success); !why.empty()) return why;
+    if (auto why = parse_txn_branch(*o, "failure", out.failure); !why.empty()) return why;
+    return validate_txn(out);
+}
+
 route route_request(http_request& req) {
     const std::string_view target = origin_form(req.target());
     auto qpos = target.find('?');
@@ -454,10 +568,28 @@ route route_request(http_request& req) {
     if (path == "/kv")
         return range_request(req, query);
 
+    if (path == "/txn") {
+        if (req.method() != http::verb::post)
+            return method_not_allowed("POST");
+        if (!query.empty())
+            return error(http::status::bad_request, "bad_request", "unexpected query '" + std::string(query) + "'");
+        kv_command cmd;
+        cmd.op = kv_op::txn;
+        kv_txn t;
+        if (auto why = parse_txn_body(req.body(), t); !why.empty())
+            return error(http::status::bad_request, "bad_body", std::move(why));
+        cmd.value = encode_txn(t);
+        if (auto e = read_session_headers(req, cmd))
+            return *e;
+        if (auto why = validate(cmd); !why.empty())
+            return error(http::status::bad_request, "bad_command", std::move(why));
+        return cmd;
+    }
+
     constexpr std::string_view prefix = "/kv/";
     if (path.substr(0, prefix.size()) != prefix)
         return error(http::status::not_found, "no_such_route",
-                     "no such path; expected /kv/<key>, /kv?prefix=, /session, /members, /status, /health, "
+                     "no such path; expected /kv/<key>, /kv?prefix=, /txn, /session, /members, /status, /health, "
                      "/metrics or /");
 
     kv_command cmd;

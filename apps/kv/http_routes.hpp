@@ -10,6 +10,7 @@
 
 #include "kv_command.hpp"
 #include "kv_store.hpp"
+#include "kv_txn.hpp"
 
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/status.hpp>
@@ -124,6 +125,10 @@ std::optional<std::string> percent_decode(std::string_view in);
 /// Parses the CAS body {"expected": "old" | null, "value": "new"} (nothing
 /// else) into `cmd`. Returns why it is wrong, or an empty string on success.
 std::string parse_cas_body(const std::string& body, kv_command& cmd);
+
+/// Parses POST /txn's body (http_server.hpp has its form) into `out`, and
+/// checks it (validate_txn). Returns why it is wrong, or an empty string.
+std::string parse_txn_body(const std::string& body, kv_txn& out);
 
 /// Parses POST /members' body {"id": N, "raft": "host:port", "kv": "host:port"}
 /// (nothing else; N a JSON integer above 0, both addresses as

@@ -613,6 +613,8 @@ private:
                 return send(make(http::status::ok, json_text(boost::json::object{{"client_id", r.result.client_id}}),
                                  "application/json"),
                             false);
+            if (op == kv_op::txn)
+                return send_txn_answer(r.result);
             if (op == kv_op::delete_range)
                 return send(make(http::status::ok,
                                  json_text(boost::json::object{{"result", "ok"}, {"deleted", r.result.count}}),
@@ -643,6 +645,32 @@ private:
             return send_error(http::status::service_unavailable, "unavailable", r.result.error, false);
         }
         send_error(http::status::internal_server_error, "internal", "unknown result", false);
+    }
+
+    // POST /txn: {"succeeded": bool, "results": [...]}, one result per
+    // operation of the branch that ran (http_server.hpp).
+    void send_txn_answer(const kv_result& r) {
+        std::string error;
+        const auto t = r.value ? try_decode_txn_result(*r.value, error) : std::nullopt;
+        if (!t)
+            return send_error(http::status::internal_server_error, "internal",
+                              "the transaction's result cannot be read: " + error, false);
+        boost::json::array results;
+        for (const txn_op_result& x : t->results) {
+            boost::json::object o;
+            switch (x.what) {
+            case txn_op_result::kind::done: break;
+            case txn_op_result::kind::deleted: o["deleted"] = x.count; break;
+            case txn_op_result::kind::value:
+                o["found"] = true;
+                put_bytes(o, "value", x.value);
+                break;
+            case txn_op_result::kind::not_found: o["found"] = false; break;
+            }
+            results.push_back(std::move(o));
+        }
+        boost::json::object answer{{"succeeded", t->succeeded}, {"results", std::move(results)}};
+        send(make(http::status::ok, json_text(answer), "application/json"), false);
     }
 
     response make(http::status s, std::string body, const char* content_type) const {

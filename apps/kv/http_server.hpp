@@ -25,6 +25,23 @@
 //                           200 {"result":"ok","deleted":N}. Never the system
 //                           keys. 400 bad_range for any other parameter or
 //                           an empty range.
+//   POST   /txn             a transaction (kv_txn.hpp; cluster level 2), body
+//                           {"compare":[{"key":"k","value":"v"} |
+//                           {"key":"k","absent":true} | {"key":"k",
+//                           "present":true}, ...], "success":[op, ...],
+//                           "failure":[op, ...]} (each list optional, at most
+//                           128), op one of {"op":"put","key":"k","value":"v"},
+//                           {"op":"delete","key":"k"}, {"op":"get","key":"k"},
+//                           {"op":"delete_range","prefix":"p"} or
+//                           {"op":"delete_range","start":"a","end":"b"}; any
+//                           key or value may be "<field>_base64" instead. If
+//                           every compare holds the success operations run,
+//                           in order, else the failure ones, all in one log
+//                           entry: 200 {"succeeded":true|false,"results":[{},
+//                           {"deleted":1},{"found":true,"value":"v"},
+//                           {"found":false},...]}, one per operation run.
+//                           400 bad_body for anything else (a write of a
+//                           system key included).
 //   (Commands of a level the cluster has not reached, kv_levels.hpp: 409
 //   {"error":"level_too_low"}, nothing written. Keys that begin with the byte
 //   0xff are raftlite-kv's own, the system keys: readable, and any write of

@@ -1,7 +1,8 @@
 // raftlite kv — command encoding (see kv_command.hpp for the format).
 #include "kv_command.hpp"
 
-#include <raftlite/detail/byte_order.hpp>
+#include "byte_cursor.hpp"
+#include "kv_txn.hpp"
 
 namespace raftlite::kv {
 namespace {
@@ -10,76 +11,6 @@ constexpr std::uint8_t format_version = 2;
 // Before sessions: still decoded (kv_command.hpp), never written.
 constexpr std::uint8_t format_version_1 = 1;
 constexpr std::uint8_t flag_has_expected = 1;
-
-// Integers are little-endian (kv_command.hpp).
-void put_u32(std::string& out, std::uint32_t v) {
-    char b[4];
-    detail::put_u32_le(b, v);
-    out.append(b, sizeof b);
-}
-
-void put_u64(std::string& out, std::uint64_t v) {
-    char b[8];
-    detail::put_u64_le(b, v);
-    out.append(b, sizeof b);
-}
-
-void put_bytes(std::string& out, std::string_view s) {
-    put_u32(out, static_cast<std::uint32_t>(s.size()));
-    out += s;
-}
-
-// Reads fields off the front of the input; every read is bounds-checked.
-class cursor {
-public:
-    explicit cursor(std::string_view in) : in_(in.data(), in.size()) {}
-
-    std::uint8_t u8(const char* field) {
-        need(1, field);
-        return in_.u8();
-    }
-
-    std::uint64_t u64(const char* field) {
-        need(8, field);
-        return in_.u64_le();
-    }
-
-    std::uint32_t u32(const char* field) {
-        need(4, field);
-        return in_.u32_le();
-    }
-
-    // A length-prefixed string, its length checked against `max` before
-    // anything is allocated (a forged length must not cost memory).
-    // The bytes stay where they are: the caller's view points into them.
-    std::string_view bytes(const char* field, std::size_t max) {
-        auto n = u32(field);
-        if (n > max)
-            throw bad_command(std::string(field) + " length " + std::to_string(n) +
-                              " exceeds the limit of " + std::to_string(max) + " bytes");
-        need(n, field);
-        std::string_view s(reinterpret_cast<const char*>(in_.position()), n);
-        in_.skip(n);
-        return s;
-    }
-
-    void finish() const {
-        if (in_.remaining() != 0)
-            throw bad_command(std::to_string(in_.remaining()) +
-                              " unexpected bytes after the command");
-    }
-
-private:
-    // Throws, naming the field, before the reader would run past the end.
-    void need(std::size_t n, const char* field) const {
-        if (in_.remaining() < n)
-            throw bad_command(std::string("truncated command: ") + field + " needs " +
-                              std::to_string(n) + " bytes, " + std::to_string(in_.remaining()) +
-                              " left");
-    }
-
-    detail::byte_reader in_;
-};
 
 } // namespace
 
@@ -94,6 +25,7 @@ const char* op_name(kv_op op) noexcept {
     case kv_op::clock: return "clock";
     case kv_op::delete_range: return "delete_range";
     case kv_op::cas_delete: return "cas_delete";
+    case kv_op::txn: return "txn";
     }
     return "unknown";
 }
@@ -138,7 +70,7 @@ kv_command_view view_of(const kv_command& c) noexcept {
 std::string validate(const kv_command& c) { return validate(view_of(c)); }
 
 std::string validate(const kv_command_view& c) {
-    if (c.op > kv_op::cas_delete)
+    if (c.op > kv_op::txn)
         return "unknown op " + std::to_string(static_cast<unsigned>(c.op));
     if (!c.has_key())
         return validate_control(c);
@@ -146,6 +78,19 @@ std::string validate(const kv_command_view& c) {
         return std::string(op_name(c.op)) + " takes no clock";
     if ((c.client_id == 0) != (c.client_seq == 0))
         return "a client id and a client seq go together (both 0: no session)";
+    if (c.op == kv_op::txn) {
+        if (!c.key.empty() || c.has_expected)
+            return "txn takes no key and no expected value (its operations carry them)";
+        if (c.value.size() > max_value_bytes)
+            return "transaction of " + std::to_string(c.value.size()) + " bytes exceeds the limit of " +
+                   std::to_string(max_value_bytes);
+        try {
+            decode_txn(c.value);
+        } catch (const bad_command& e) {
+            return std::string("bad transaction: ") + e.what();
+        }
+        return {};
+    }
     if (c.key.empty() && c.op != kv_op::delete_range)
         return "empty key";
     if (c.key.size() > max_key_bytes)
@@ -202,10 +147,10 @@ std::string encode(const kv_command& c) {
     put_u64(out, c.client_id);
     put_u64(out, c.client_seq);
     put_u64(out, c.clock_ms);
-    put_bytes(out, c.key);
-    put_bytes(out, c.value);
+    put_counted(out, c.key);
+    put_counted(out, c.value);
     if (c.expected)
-        put_bytes(out, *c.expected);
+        put_counted(out, *c.expected);
     return out;
 }
 
@@ -213,14 +158,14 @@ namespace {
 
 // The one decoder (decode() copies what it leaves in `bytes`). Throws bad_command.
 kv_command_view decode_in_place(std::string_view bytes) {
-    cursor in(bytes);
+    byte_cursor in(bytes);
     auto version = in.u8("version");
     if (version != format_version && version != format_version_1)
         throw bad_command("unsupported command format version " + std::to_string(version) +
                           " (expected " + std::to_string(format_version) + ", or " +
                           std::to_string(format_version_1) + " of an older raftlite-kv)");
     auto op = in.u8("op");
-    const auto last_op = version == format_version_1 ? kv_op::cas : kv_op::cas_delete;
+    const auto last_op = version == format_version_1 ? kv_op::cas : kv_op::txn;
     if (op > static_cast<std::uint8_t>(last_op))
         throw bad_command("unknown op " + std::to_string(op));
     auto flags = in.u8("flags");
@@ -243,16 +188,17 @@ kv_command_view decode_in_place(std::string_view bytes) {
         c.clock_ms = in.u64("clock ms");
     }
     c.key = in.bytes("key", max_key_bytes);
-    if (c.key.empty() && c.has_key() && c.op != kv_op::delete_range)
+    if (c.key.empty() && c.has_key() && c.op != kv_op::delete_range && c.op != kv_op::txn)
         throw bad_command("empty key");
     c.value = in.bytes("value", c.op == kv_op::delete_range ? max_key_bytes : max_value_bytes);
-    if (!c.value.empty() && c.op != kv_op::put && c.op != kv_op::cas && c.op != kv_op::delete_range)
+    if (!c.value.empty() && c.op != kv_op::put && c.op != kv_op::cas && c.op != kv_op::delete_range &&
+        c.op != kv_op::txn)
         throw bad_command(std::string(op_name(c.op)) + " cannot carry a value");
     if (flags & flag_has_expected) {
         c.has_expected = true;
         c.expected = in.bytes("expected value", max_value_bytes);
     }
-    in.finish();
+    in.finish("command");
     if (auto why = validate(c); !why.empty())
         throw bad_command(why);
     return c;

@@ -8,7 +8,7 @@
 // Encoding (version 2), all integers little-endian:
 //   u8  version (2)
 //   u8  op (0 put, 1 get, 2 delete, 3 cas, 4 open_session, 5 close_session, 6 clock,
-//          7 delete_range, 8 cas_delete)
+//          7 delete_range, 8 cas_delete, 9 txn)
 //   u8  flags (bit 0: cas or cas_delete has an expected value; other bits must be 0)
 //   u64 origin node      the peer that broadcast it (0: none)
 //   u64 origin request   that peer's number for the HTTP request waiting for it
@@ -19,7 +19,7 @@
 //   u32 key length,   key bytes       (1 .. max_key_bytes; 0 for the session ops and clock;
 //                                      delete_range: its start, 0 .. max_key_bytes)
 //   u32 value length, value bytes     (put, cas; delete_range: its end, above the start;
-//                                      0 otherwise)
+//                                      txn: the transaction, kv_txn.hpp; 0 otherwise)
 //   u32 expected length, bytes        (flag bit 0 only)
 // and nothing after. Decoding is strict: any other byte string is an error,
 // never a guess, because every peer must reach the same verdict. Version 1
@@ -28,7 +28,7 @@
 // without a session whose origin node is 0, so logs and snapshots written by
 // an older raftlite-kv stay readable.
 //
-// Ops 7 and 8 need cluster level 2 (kv_levels.hpp): a peer of level 1 does
+// Ops 7 to 9 need cluster level 2 (kv_levels.hpp): a peer of level 1 does
 // not decode them, so they are proposed only once every member applies them.
 //
 // The origin is what lets the peer that broadcast a command answer the HTTP
@@ -63,20 +63,23 @@ enum class kv_op : std::uint8_t {
     clock = 6,           ///< cluster time for session expiry, written by the leader's kv process
     delete_range = 7,    ///< deletes the keys in [key, value) (level 2)
     cas_delete = 8,      ///< deletes the key if it holds the expected value (level 2)
+    txn = 9,             ///< compares, then one list of operations or another (kv_txn.hpp; level 2)
 };
 
-/// A command on keys (put, get, delete, cas, delete_range, cas_delete), not
-/// a session op nor clock.
+/// A command on keys (put, get, delete, cas, delete_range, cas_delete, txn),
+/// not a session op nor clock.
 constexpr bool is_data_op(kv_op op) noexcept { return op <= kv_op::cas || op >= kv_op::delete_range; }
 
 /// "put", "get", "delete", "cas", "open_session", "close_session", "clock",
-/// "delete_range", "cas_delete".
+/// "delete_range", "cas_delete", "txn".
 const char* op_name(kv_op op) noexcept;
 
 struct kv_command {
     kv_op op = kv_op::get;
     std::string key;                      ///< delete_range: the first key of the range (may be empty)
-    std::string value;                    ///< put, cas: the new value; delete_range: the end of the range (excluded)
+    /// put, cas: the new value; delete_range: the end of the range
+    /// (excluded); txn: the encoded transaction (kv_txn.hpp)
+    std::string value;
     /// cas, cas_delete: the value the key must hold for the swap or the
     /// delete to happen; nullopt means "the key must be absent"
     /// (create-if-absent; cas_delete needs a value).

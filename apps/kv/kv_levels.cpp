@@ -38,6 +38,7 @@ unsigned required_level(kv_op op) noexcept {
     switch (op) {
     case kv_op::delete_range:
     case kv_op::cas_delete:
+    case kv_op::txn:
         return 2;
     default:
         return base_level;

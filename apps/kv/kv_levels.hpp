@@ -47,7 +47,7 @@ namespace raftlite::kv {
 
 /// What every raftlite-kv applies: put, get, delete, cas, sessions, clock.
 inline constexpr unsigned base_level = 1;
-/// What this build applies: level 2 adds delete_range and cas_delete.
+/// What this build applies: level 2 adds delete_range, cas_delete and txn.
 inline constexpr unsigned supported_level = 2;
 
 /// The first byte of every system key.

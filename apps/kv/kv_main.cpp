@@ -263,7 +263,7 @@ private:
         // A command the cluster's level does not cover yet is not broadcast
         // (kv_levels.hpp); apply() would refuse it alike if the level were
         // behind here.
-        if (const unsigned needed = kv::required_level(c.op); needed > store_.level()) {
+        if (const unsigned needed = kv::required_level(c.op); needed > kv::base_level && needed > store_.level()) {
             kv::kv_result r;
             r.status = kv::kv_status::level_too_low;
             r.error = std::string(kv::op_name(c.op)) + " needs cluster level " + std::to_string(needed) +

@@ -2,6 +2,7 @@
 #include "kv_store.hpp"
 
 #include "kv_levels.hpp"
+#include "kv_txn.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -265,6 +266,8 @@ kv_result kv_store::apply_data(const kv_command_view& c) {
     }
     case kv_op::delete_range:
         return delete_range(c.key, c.value);
+    case kv_op::txn:
+        return apply_txn(c.value);
     default:
         break;
     }
@@ -292,6 +295,57 @@ kv_result kv_store::delete_range(std::string_view from, std::string_view to) {
         q.from = page.entries.back().first;
         q.from_exclusive = true;
     }
+    return r;
+}
+
+kv_result kv_store::apply_txn(std::string_view encoded) {
+    kv_result r;
+    kv_txn t;
+    try {
+        t = decode_txn(encoded);
+    } catch (const bad_command& e) {
+        // Only from a command built in memory: decoding checked the bytes.
+        r.status = kv_status::bad_command;
+        r.error = e.what();
+        return r;
+    }
+    auto holds = [this](const txn_compare& c) {
+        const std::string* v = find(c.key);
+        switch (c.what) {
+        case txn_compare::kind::equals: return v && *v == c.value;
+        case txn_compare::kind::absent: return !v;
+        case txn_compare::kind::present: return v != nullptr;
+        }
+        return false;
+    };
+    kv_txn_result out;
+    out.succeeded = std::all_of(t.compare.begin(), t.compare.end(), holds);
+    for (const txn_op& op : out.succeeded ? t.success : t.failure) {
+        txn_op_result x;
+        switch (op.what) {
+        case txn_op::kind::put:
+            put(op.key, op.value);
+            break;
+        case txn_op::kind::del:
+            x.what = txn_op_result::kind::deleted;
+            x.count = erase(op.key) ? 1 : 0;
+            break;
+        case txn_op::kind::get:
+            if (const std::string* v = find(op.key)) {
+                x.what = txn_op_result::kind::value;
+                x.value = *v;
+            } else {
+                x.what = txn_op_result::kind::not_found;
+            }
+            break;
+        case txn_op::kind::delete_range:
+            x.what = txn_op_result::kind::deleted;
+            x.count = delete_range(op.key, op.value).count;
+            break;
+        }
+        out.results.push_back(std::move(x));
+    }
+    r.value = encode_txn_result(out);
     return r;
 }
 

@@ -221,6 +221,9 @@ private:
     kv_result apply_data(const kv_command_view& c);
     /// delete_range: the keys in [key, value), system keys never.
     kv_result delete_range(std::string_view from, std::string_view to);
+    /// txn: its compares, then one branch (kv_txn.hpp); the result's value
+    /// is the encoded kv_txn_result.
+    kv_result apply_txn(std::string_view encoded);
     /// A command of a session: applied once, its result saved (see the top).
     kv_result apply_in_session(const kv_command_view& c);
     /// open_session, close_session, clock.

@@ -7,6 +7,8 @@
 //   kvctl --cluster conf/local cas-delete k old   (deletes k only if it holds old)
 //   kvctl --cluster conf/local delete-prefix P    (every key that starts with P)
 //   kvctl --cluster conf/local delete-range A B   (the keys from A up to, not including, B)
+//   kvctl --cluster conf/local txn '{"compare":[...],"success":[...],"failure":[...]}'
+//                                                 (or the JSON on standard input)
 //   kvctl --cluster conf/local list [PREFIX]      (--keys-only, --limit N)
 //   kvctl --cluster conf/local watch [PREFIX]     (--since I, --count N)
 //   kvctl --cluster conf/local status
@@ -45,7 +47,10 @@
 // 2 (every member runs a raftlite-kv that applies them; status shows the
 // level): before that they fail with level_too_low and change nothing.
 // delete-prefix and delete-range print how many keys they deleted; neither
-// touches the system keys (those that begin with the byte 0xff).
+// touches the system keys (those that begin with the byte 0xff). txn sends a
+// transaction (POST /txn, its JSON as apps/kv/http_server.hpp describes) and
+// prints the answer, {"succeeded":...,"results":[...]}; exit status 0 when
+// its compares held, 4 when they did not (the failure branch ran).
 //
 // Writes are exactly-once (Raft thesis §6.3): before put, delete or cas kvctl
 // opens a client session (POST /session) and sends the write as command 1 of
@@ -979,6 +984,18 @@ int main(int argc, char** argv) {
         verb = http::verb::delete_;
         target = cmd == "delete-prefix" ? "/kv?prefix=" + percent_encode(args[1])
                                         : "/kv?start=" + percent_encode(args[1]) + "&end=" + percent_encode(args[2]);
+    } else if (cmd == "txn") {
+        if (args.size() > 2) {
+            std::cerr << "kvctl: txn takes the transaction's JSON, or reads it from standard input\n";
+            return 2;
+        }
+        if (args.size() == 2) {
+            body = args[1];
+        } else {
+            body.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+        }
+        verb = http::verb::post;
+        target = "/txn";
     } else if (cmd == "cas-delete") {
         need(2);
         verb = http::verb::post;
@@ -1026,6 +1043,18 @@ int main(int argc, char** argv) {
             }
             std::cout << "deleted " << json::serialize(*deleted) << "\n";
             return 0;
+        }
+        if (cmd == "txn") {
+            boost::system::error_code ec;
+            const json::value answer = json::parse(r->body, ec);
+            const json::value* succeeded =
+                !ec && answer.is_object() ? answer.as_object().if_contains("succeeded") : nullptr;
+            if (!succeeded || !succeeded->is_bool()) {
+                std::cerr << "kvctl: txn: unexpected answer " << r->body << "\n";
+                return 1;
+            }
+            std::cout << r->body << "\n";
+            return succeeded->as_bool() ? 0 : 4;
         }
         std::cout << (cmd == "get" ? r->body : std::string("OK")) << "\n";
         return 0;

@@ -102,6 +102,23 @@ BOOST_AUTO_TEST_CASE(deletes_by_range_and_by_comparison) {
                "bad_body");
 }
 
+BOOST_AUTO_TEST_CASE(transactions_are_posted_to_txn) {
+    const kv_command t = command_of(route_with(http::verb::post, "/txn", {{"X-Client-Id", "5"}, {"X-Client-Seq", "1"}},
+                                               R"({"compare":[{"key":"a","absent":true}],)"
+                                               R"("success":[{"op":"put","key":"a","value":"1"}]})"));
+    BOOST_TEST((t.op == kv_op::txn));
+    BOOST_TEST(t.client_id == 5u);
+    const kv_txn decoded = decode_txn(t.value);
+    BOOST_TEST(decoded.compare.size() == 1u);
+    BOOST_TEST(decoded.success.at(0).value == "1");
+    BOOST_TEST(error_of(route_of(http::verb::get, "/txn")).allow == "POST");
+    BOOST_TEST(error_of(route_of(http::verb::post, "/txn?x=1", "{}")).token == "bad_request");
+    BOOST_TEST(error_of(route_of(http::verb::post, "/txn", "{\"compare\":3}")).token == "bad_body");
+    BOOST_TEST(error_of(route_of(http::verb::post, "/txn",
+                                 R"({"success":[{"op":"put","key_base64":"/2t2","value":"1"}]})"))
+                   .token == "bad_body");
+}
+
 BOOST_AUTO_TEST_CASE(system_keys_are_read_only) {
     BOOST_TEST((command_of(route_of(http::verb::get, "/kv/%FFkv%2Flevel%2Fcluster")).op == kv_op::get));
     BOOST_TEST(std::holds_alternative<stale_read_route>(route_of(http::verb::get, "/kv/%FFx?stale=1")));

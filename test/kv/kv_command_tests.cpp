@@ -201,8 +201,8 @@ BOOST_AUTO_TEST_CASE(bad_encodings) {
     b[0] = 3;
     BOOST_TEST(decode_fails(b, "unsupported command format version 3"));
     b = good;
-    b[1] = 9;
-    BOOST_TEST(decode_fails(b, "unknown op 9"));
+    b[1] = 10;
+    BOOST_TEST(decode_fails(b, "unknown op 10"));
     b = good;
     b[2] = 2;
     BOOST_TEST(decode_fails(b, "unknown flag bits 2"));

@@ -112,6 +112,27 @@ BOOST_AUTO_TEST_CASE(a_rolling_upgrade_raises_the_level_once_every_peer_reports,
     BOOST_TEST(kvctl(c, {"cas-delete", "lock", "me"}).status == 0);
     body_of(c, 1, "GET", "/kv/lock", 404);
 
+    // A transaction: take two locks only if neither is held, from one peer;
+    // the same from another peer finds them held and reads the owner.
+    const std::string take = R"({"compare":[{"key":"lock/a","absent":true},{"key":"lock/b","absent":true}],)"
+                             R"("success":[{"op":"put","key":"lock/a","value":"OWNER"},)"
+                             R"({"op":"put","key":"lock/b","value":"OWNER"}],)"
+                             R"("failure":[{"op":"get","key":"lock/a"}]})";
+    auto as = [&](const std::string& owner) {
+        std::string t = take;
+        for (std::size_t at; (at = t.find("OWNER")) != std::string::npos;) t.replace(at, 5, owner);
+        return t;
+    };
+    const run_result first = kvctl(c, {"txn", as("n1-client")});
+    BOOST_TEST(first.status == 0, first.output);
+    BOOST_TEST(first.output.find(R"("succeeded":true)") != std::string::npos, first.output);
+    const auto second = boost::json::parse(body_of(c, 3, "POST", "/txn", 200, as("n3-client"))).as_object();
+    BOOST_TEST(!second.at("succeeded").as_bool());
+    BOOST_TEST(second.at("results").as_array().at(0).as_object().at("value").as_string() == "n1-client");
+    BOOST_TEST(kvctl(c, {"txn", as("again")}).status == 4);
+    BOOST_TEST(body_of(c, 2, "GET", "/kv/lock%2Fb", 200) == "n1-client");
+    BOOST_TEST(kvctl(c, {"delete-prefix", "lock/"}).output.find("deleted 2") != std::string::npos);
+
     // Deleting everything leaves the system keys: the reports and the level.
     BOOST_TEST(kvctl(c, {"delete-range", "", "\xff\xff"}).output.find("deleted 1") != std::string::npos);
     BOOST_REQUIRE(c.wait_converged());
