@@ -260,17 +260,35 @@ private:
     }
 
     void submit(kv::kv_command c, std::function<void(kv::http_result)> done) {
-        // A command the cluster's level does not cover yet is not broadcast
-        // (kv_levels.hpp); apply() would refuse it alike if the level were
-        // behind here.
+        // A command the cluster's level does not cover is not broadcast
+        // (kv_levels.hpp). Levels only rise, so one this peer's state covers
+        // goes at once; otherwise the state may just be behind (a peer
+        // restarted has not applied the raise yet), so it is decided after a
+        // read index (thesis §6.4): then this peer has applied everything
+        // committed before the request came. apply() refuses it alike if the
+        // level were still behind.
         if (const unsigned needed = kv::required_level(c.op); needed > kv::base_level && needed > store_.level()) {
-            kv::kv_result r;
-            r.status = kv::kv_status::level_too_low;
-            r.error = std::string(kv::op_name(c.op)) + " needs cluster level " + std::to_string(needed) +
-                      "; the cluster is at level " + std::to_string(store_.level()) +
-                      " until every member runs a raftlite-kv that applies it and reports it ([kv] max_level)";
-            return done({{}, std::move(r)});
+            reads_.add([this, needed, c = std::move(c), done = std::move(done)](boost::system::error_code ec) {
+                if (ec) return done({ec, {}});
+                if (needed > store_.level()) return done({{}, level_too_low(c.op, needed)});
+                submit_covered(c, done);
+            });
+            return;
         }
+        submit_covered(std::move(c), std::move(done));
+    }
+
+    kv::kv_result level_too_low(kv::kv_op op, unsigned needed) const {
+        kv::kv_result r;
+        r.status = kv::kv_status::level_too_low;
+        r.error = std::string(kv::op_name(op)) + " needs cluster level " + std::to_string(needed) +
+                  "; the cluster is at level " + std::to_string(store_.level()) +
+                  " until every member runs a raftlite-kv that applies it and reports it ([kv] max_level)";
+        return r;
+    }
+
+    // A command whose level the cluster has reached: a read, or a broadcast.
+    void submit_covered(kv::kv_command c, std::function<void(kv::http_result)> done) {
         if (c.op == kv::kv_op::get && cfg_.read_mode != kv::kv_read_mode::log) {
             read(std::move(c.key), std::move(done));
             return;
@@ -538,10 +556,23 @@ private:
         return kv::level_to_raise(store_.level(), reports);
     }
 
+    // What the store shows is due is decided after a read index: a peer just
+    // restarted, whose state is behind, would otherwise report again what its
+    // log already holds (and a new leader raise from a level it has not
+    // applied yet). One such check waits at a time.
     void check_level() {
-        if (stopped_) return;
+        if (stopped_ || level_check_waiting_) return;
         const node_status s = node_.status();
         if (s.leader == no_node) return;
+        if (!(report_due(s) && !report_in_flight_) && !(raise_target(s) && !raise_in_flight_)) return;
+        level_check_waiting_ = true;
+        reads_.add([this](boost::system::error_code ec) {
+            level_check_waiting_ = false;
+            if (!ec && !stopped_) write_levels(node_.status());
+        });
+    }
+
+    void write_levels(const node_status& s) {
         if (!report_in_flight_ && report_due(s)) {
             kv::kv_command c;
             c.op = kv::kv_op::put;
@@ -761,6 +792,7 @@ private:
     bool report_in_flight_ = false;   // this peer's level report
     bool raise_in_flight_ = false;    // the leader's raise of the cluster level
     bool level_check_posted_ = false;
+    bool level_check_waiting_ = false;   // check_level()'s read index
     bool stopped_ = false;
     // Last, so destroyed first: a snapshot being written finishes (its
     // queued successors are dropped, abandoning them) while the node and its
