@@ -17,8 +17,18 @@ bool is_system_key(std::string_view key) noexcept { return !key.empty() && key.f
 
 std::string system_keys_begin() { return std::string(1, system_key_byte); }
 
-std::string level_report_key(std::uint64_t node) {
-    return system_keys_begin() + std::string(level_keys) + "member/" + std::to_string(node);
+std::string level_reports_prefix() { return system_keys_begin() + std::string(level_keys) + "member/"; }
+
+std::string level_report_key(std::uint64_t node) { return level_reports_prefix() + std::to_string(node); }
+
+std::optional<std::uint64_t> report_member(std::string_view key) {
+    const std::string prefix = level_reports_prefix();
+    if (key.size() <= prefix.size() || key.substr(0, prefix.size()) != prefix) return std::nullopt;
+    const std::string_view digits = key.substr(prefix.size());
+    std::uint64_t id = 0;
+    auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
+    if (ec != std::errc() || p != digits.data() + digits.size() || digits.front() == '0') return std::nullopt;
+    return id;
 }
 
 std::string cluster_level_key() { return system_keys_begin() + std::string(level_keys) + "cluster"; }

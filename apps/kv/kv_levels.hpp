@@ -10,6 +10,8 @@
 // - Each peer reports the highest level it applies ([kv] max_level, by
 //   default supported_level) by writing it to its report key, when the
 //   store does not hold that report yet (at start, after a snapshot).
+// - The leader drops the reports of servers no longer in the configuration,
+//   so that a server added later under the same id reports afresh.
 // - The leader raises the cluster level to the lowest level every member of
 //   the configuration (voters and learners: all apply the log) has reported,
 //   when that is above the current one. It writes the level with a cas from
@@ -61,6 +63,12 @@ std::string system_keys_begin();
 
 /// Where member `node` reports the highest level it applies.
 std::string level_report_key(std::uint64_t node);
+
+/// The member a report key belongs to; nullopt for any other key.
+std::optional<std::uint64_t> report_member(std::string_view key);
+
+/// The prefix every report key starts with.
+std::string level_reports_prefix();
 
 /// Where the cluster level is kept (absent: base_level).
 std::string cluster_level_key();

@@ -560,11 +560,23 @@ private:
     // restarted, whose state is behind, would otherwise report again what its
     // log already holds (and a new leader raise from a level it has not
     // applied yet). One such check waits at a time.
+    // On the leader: a server whose report the store holds but which is not
+    // in the configuration (removed): its report goes, so that a server
+    // added later under its id reports afresh (kv_levels.hpp).
+    std::optional<node_id> stale_report(const node_status& s) const {
+        if (s.role != role::leader) return std::nullopt;
+        for (std::uint64_t id : store_.reporting_servers())
+            if (!s.members.contains(id)) return id;
+        return std::nullopt;
+    }
+
     void check_level() {
         if (stopped_ || level_check_waiting_) return;
         const node_status s = node_.status();
         if (s.leader == no_node) return;
-        if (!(report_due(s) && !report_in_flight_) && !(raise_target(s) && !raise_in_flight_)) return;
+        if (!(report_due(s) && !report_in_flight_) && !(raise_target(s) && !raise_in_flight_) &&
+            !(stale_report(s) && !drop_in_flight_))
+            return;
         level_check_waiting_ = true;
         reads_.add([this](boost::system::error_code ec) {
             level_check_waiting_ = false;
@@ -582,6 +594,16 @@ private:
             node_.async_broadcast(kv::encode(c), [this](boost::system::error_code ec, index_t) {
                 report_in_flight_ = false;
                 if (!ec) RAFTLITE_LOG_APP(info) << "reported feature level " << cfg_.max_level;
+            });
+        }
+        if (const auto stale = stale_report(s); stale && !drop_in_flight_) {
+            kv::kv_command c;
+            c.op = kv::kv_op::del;
+            c.key = kv::level_report_key(*stale);
+            drop_in_flight_ = true;
+            node_.async_broadcast(kv::encode(c), [this, id = *stale](boost::system::error_code ec, index_t) {
+                drop_in_flight_ = false;
+                if (!ec) RAFTLITE_LOG_APP(info) << "dropped the feature level report of n" << id << ", no longer a member";
             });
         }
         if (raise_in_flight_) return;
@@ -714,11 +736,13 @@ private:
         // Feature levels (kv_levels.hpp): the cluster's, what this peer
         // reports, and the highest it applies.
         // pending: a write of the level protocol is still to come from here
-        // (this peer's report, or the leader's raise).
+        // (this peer's report; on the leader a raise, or a removed server's
+        // report to drop).
         o["level"] = json::object{{"cluster", store_.level()},
                                   {"max", cfg_.max_level},
                                   {"supported", kv::supported_level},
-                                  {"pending", report_due(s) || raise_target(s).has_value()}};
+                                  {"pending", report_due(s) || raise_target(s).has_value() ||
+                                                  stale_report(s).has_value()}};
         // Watches waiting here, and the least since they can start from.
         o["watches"] = watches_.size();
         o["watch_horizon"] = history_.horizon();
@@ -791,6 +815,7 @@ private:
     bool clock_in_flight_ = false;
     bool report_in_flight_ = false;   // this peer's level report
     bool raise_in_flight_ = false;    // the leader's raise of the cluster level
+    bool drop_in_flight_ = false;     // the leader's delete of a removed server's report
     bool level_check_posted_ = false;
     bool level_check_waiting_ = false;   // check_level()'s read index
     bool stopped_ = false;

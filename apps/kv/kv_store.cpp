@@ -355,6 +355,19 @@ unsigned kv_store::level() const {
     return parse_level(*v).value_or(base_level);
 }
 
+std::vector<std::uint64_t> kv_store::reporting_servers() const {
+    kv_range_query q;
+    q.from = level_reports_prefix();
+    q.to = prefix_end(q.from);
+    q.keys_only = true;
+    q.limit = std::size_t(-1);
+    q.max_bytes = std::size_t(-1);
+    std::vector<std::uint64_t> ids;
+    for (const auto& [key, value] : range(q).entries)
+        if (auto id = report_member(key)) ids.push_back(*id);
+    return ids;
+}
+
 std::optional<unsigned> kv_store::reported_level(std::uint64_t node) const {
     const std::string* v = find(level_report_key(node));
     if (!v) return std::nullopt;

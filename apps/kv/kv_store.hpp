@@ -183,6 +183,8 @@ public:
     unsigned level() const;
     /// The level member `node` reported, if it has.
     std::optional<unsigned> reported_level(std::uint64_t node) const;
+    /// The servers whose reports the store holds, in key order.
+    std::vector<std::uint64_t> reporting_servers() const;
 
     /// The client sessions (read-only: they change only by applying commands).
     const client_sessions& sessions() const noexcept { return sessions_; }

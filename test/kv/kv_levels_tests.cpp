@@ -55,6 +55,20 @@ BOOST_AUTO_TEST_CASE(system_keys_and_level_values) {
     BOOST_TEST(supported_level >= 2u);
 }
 
+BOOST_AUTO_TEST_CASE(report_keys_name_their_server) {
+    BOOST_TEST((report_member(level_report_key(42)) == std::optional<std::uint64_t>(42)));
+    BOOST_TEST(!report_member(cluster_level_key()));
+    BOOST_TEST(!report_member(level_reports_prefix()));
+    BOOST_TEST(!report_member(level_reports_prefix() + "07"));
+    BOOST_TEST(!report_member(level_reports_prefix() + "7x"));
+    BOOST_TEST(!report_member("member/7"));
+    kv_store s;
+    for (std::uint64_t id : {3, 1, 12}) apply_next(s, put(level_report_key(id), "2"));
+    apply_next(s, put(cluster_level_key(), "2"));
+    apply_next(s, put("member/5", "2"));
+    BOOST_TEST((s.reporting_servers() == std::vector<std::uint64_t>{1, 12, 3}));   // key order
+}
+
 BOOST_AUTO_TEST_CASE(the_level_rises_to_what_every_member_reported) {
     using reports = std::vector<std::optional<unsigned>>;
     BOOST_TEST((level_to_raise(1, reports{2u, 2u, 2u}) == std::optional<unsigned>(2)));

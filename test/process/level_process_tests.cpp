@@ -143,4 +143,12 @@ BOOST_AUTO_TEST_CASE(a_rolling_upgrade_raises_the_level_once_every_peer_reports,
     BOOST_TEST(body_of(c, 1, "PUT", "/kv/%FFkv%2Flevel%2Fcluster", 400, "1").find("reserved_key") !=
                std::string::npos);
     BOOST_TEST(settled_level(c) == 2u);
+
+    // A removed server's report goes: one added later under its id reports afresh.
+    BOOST_TEST(kvctl(c, {"remove", "3"}).status == 0);
+    BOOST_REQUIRE(c.terminate(3, 20s));
+    BOOST_REQUIRE(c.wait_converged());
+    const auto left = boost::json::parse(body_of(c, 1, "GET", "/kv?start=%FF&keys_only=1", 200)).as_object();
+    BOOST_TEST(left.at("entries").as_array().size() == 3u, boost::json::serialize(left));
+    BOOST_TEST(c.status(1)->cluster_level == 2u);   // never down
 }
