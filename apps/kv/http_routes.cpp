@@ -216,11 +216,12 @@ route range_request(http_request& req, std::string_view query) {
         const auto eq = part.find('=');
         const std::string name(part.substr(0, eq));
         if (name != "prefix" && name != "start" && name != "end" && name != "after" && name != "limit" &&
-            name != "keys_only" && name != "stale" && name != "watch" && name != "since" && name != "timeout_ms")
+            name != "keys_only" && name != "stale" && name != "watch" && name != "since" && name != "timeout_ms" &&
+            name != "count_only")
             return error(http::status::bad_request, "bad_range",
                          "unknown parameter '" + name +
-                             "'; GET /kv takes prefix, start, end, after, limit, keys_only and stale, or "
-                             "watch with prefix, start, end, since, limit, keys_only and timeout_ms");
+                             "'; GET /kv takes prefix, start, end, after, limit, keys_only, count_only and stale, "
+                             "or watch with prefix, start, end, since, limit, keys_only and timeout_ms");
         auto value = percent_decode(eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1));
         if (!value)
             return error(http::status::bad_request, "bad_range", "malformed percent-encoding in '" + name + "'");
@@ -243,12 +244,16 @@ route range_request(http_request& req, std::string_view query) {
                      "a watch takes since=<index>, not after or stale (its changes come from this peer's log)");
     if (!watch && (has("since") || has("timeout_ms")))
         return error(http::status::bad_request, "bad_range", "since and timeout_ms are for watch=1 only");
-    for (const char* flag : {"keys_only", "stale", "watch"})
+    if (has("count_only") && (watch || has("after") || has("limit") || has("keys_only")))
+        return error(http::status::bad_request, "bad_range",
+                     "count_only=1 takes prefix, start, end and stale only (it lists no entries)");
+    for (const char* flag : {"keys_only", "stale", "watch", "count_only"})
         if (has(flag) && params[flag] != "1")
             return error(http::status::bad_request, "bad_range", std::string("'") + flag + "' takes only 1");
 
     range_route r;
     r.stale = has("stale");
+    r.count_only = has("count_only");
     r.query.keys_only = has("keys_only");
     r.query.max_bytes = max_range_bytes;
     if (has("limit")) {

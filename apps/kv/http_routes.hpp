@@ -55,6 +55,9 @@ struct stale_read_route {
 struct range_route {
     kv_range_query query;
     bool stale = false;
+    /// count_only=1: how many keys the range holds, not the entries (its
+    /// answer is {"count":N,"index":I}; limit and after play no part).
+    bool count_only = false;
     friend bool operator==(const range_route&, const range_route&) = default;
 };
 /// GET /kv?prefix=P&watch=1 (or start/end) with since=I, limit=N,

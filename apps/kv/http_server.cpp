@@ -454,6 +454,11 @@ private:
             [keys_only](session& s, const range_result& result) {
                 if (result.error)
                     return s.send_failure(result.error);
+                if (result.count) {
+                    std::string body = R"({"count":)" + std::to_string(*result.count) +
+                                       R"(,"index":)" + std::to_string(result.index) + "}";
+                    return s.send(s.make(http::status::ok, std::move(body), "application/json"), false);
+                }
                 // Written as text directly: a page may hold thousands of entries.
                 std::string body = R"({"entries":[)";
                 for (const auto& [key, value] : result.range.entries) {

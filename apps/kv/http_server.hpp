@@ -66,7 +66,8 @@
 //                           log). 400 bad_range for an unknown, repeated or
 //                           malformed parameter; 404 without a range callback.
 //                           Each answer has "index": the last log entry the
-//                           state read reflects.
+//                           state read reflects. count_only=1 (with prefix,
+//                           start, end, stale only): 200 {"count":N,"index":I}.
 //   GET    /kv?prefix=P&watch=1&since=I   (or start/end instead of prefix)
 //                           the changes to keys in the range made by log
 //                           entries after I, as soon as there is one:
@@ -221,6 +222,7 @@ struct range_result {
     boost::system::error_code error;
     kv_range range;
     index_t index = 0;   ///< the last log entry the state read reflects (a watch's since)
+    std::optional<std::size_t> count = std::nullopt;   ///< count_only: how many keys the range holds
 };
 
 /// A watch's outcome: the changes (oldest first), or `gone` when some changes

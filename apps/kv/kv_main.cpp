@@ -345,10 +345,18 @@ private:
     // a log entry, since its answer (up to max_range_bytes) has no place in
     // a command's result. A stale one is answered from the local state now.
     void range(kv::range_route r, std::function<void(kv::range_result)> done) {
-        if (r.stale) return done({{}, store_.range(r.query), state_index_});
-        reads_.add([this, query = std::move(r.query), done = std::move(done)](boost::system::error_code ec) {
+        auto answer = [this, count_only = r.count_only](const kv::kv_range_query& q) {
+            kv::range_result out{{}, {}, state_index_};
+            if (count_only)
+                out.count = store_.count(q);
+            else
+                out.range = store_.range(q);
+            return out;
+        };
+        if (r.stale) return done(answer(r.query));
+        reads_.add([answer, query = std::move(r.query), done = std::move(done)](boost::system::error_code ec) {
             if (ec) return done({ec, {}, 0});
-            done({{}, store_.range(query), state_index_});
+            done(answer(query));
         });
     }
 
@@ -809,9 +817,9 @@ private:
     std::function<void()> failed_;
     read_batch reads_;
     boost::asio::steady_timer clock_timer_;   // cancelled by stop()
+    boost::asio::steady_timer level_timer_;   // check_level(); cancelled by stop()
     boost::asio::steady_timer handover_timer_;   // bounds stop_gracefully's handover; cancelled by stop()
     boost::asio::cancellation_signal handover_cancel_;
-    boost::asio::steady_timer level_timer_;   // check_level(); cancelled by stop()
     bool clock_in_flight_ = false;
     bool report_in_flight_ = false;   // this peer's level report
     bool raise_in_flight_ = false;    // the leader's raise of the cluster level

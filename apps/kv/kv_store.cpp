@@ -94,6 +94,25 @@ kv_range kv_store::range(const kv_range_query& q) const {
     return out;
 }
 
+std::size_t kv_store::count(const kv_range_query& q) const {
+    if (q.to && *q.to <= q.from) return 0;
+    std::size_t n = 0;
+    const std::size_t first = shard_index(q.from);
+    for (std::size_t i = first; i < shards_.size(); ++i) {
+        const kv_shard& s = *shards_[i];
+        auto it = i != first ? s.begin() : q.from_exclusive ? s.upper_bound(q.from) : s.lower_bound(q.from);
+        // A shard wholly before the end counts by its size, not key by key.
+        if (it == s.begin() && !s.empty() && (!q.to || s.rbegin()->first < *q.to)) {
+            n += s.size();
+            continue;
+        }
+        const auto end = q.to ? s.lower_bound(*q.to) : s.end();
+        for (; it != end && it != s.end(); ++it) ++n;
+        if (end != s.end()) break;
+    }
+    return n;
+}
+
 kv_store::kv_store(session_limits limits) : sessions_(limits) {
     bounds_.emplace_back();
     shards_.push_back(std::make_shared<kv_shard>());

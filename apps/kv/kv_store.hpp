@@ -157,6 +157,10 @@ public:
     /// walk in key order.
     kv_range range(const kv_range_query& query) const;
 
+    /// How many keys the local state holds in `query`'s range (its limits
+    /// play no part): whole shards count by their size.
+    std::size_t count(const kv_range_query& query) const;
+
     /// The state now, frozen, in O(shards): see the top of this file.
     kv_image snapshot() const;
 

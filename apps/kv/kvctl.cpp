@@ -11,6 +11,7 @@
 //                                                 (or the JSON on standard input)
 //   kvctl --cluster conf/local list [PREFIX]      (--keys-only, --limit N)
 //   kvctl --cluster conf/local watch [PREFIX]     (--since I, --count N)
+//   kvctl --cluster conf/local count [PREFIX]     (how many keys, linearizable)
 //   kvctl --cluster conf/local status
 //   kvctl --cluster conf/local health             (exit 0: every peer healthy)
 //   kvctl --cluster conf/local members
@@ -687,6 +688,21 @@ std::optional<json::object> json_object_of(const std::optional<response>& r, con
 
 // kvctl list: pages of GET /kv?prefix=P, each continuing after the last key
 // of the one before, until a page says no more entries follow.
+// count: GET /kv?prefix=P&count_only=1, the number on standard output.
+int count_keys(const std::map<raftlite::node_id, peer>& peers, const call_options& o, const std::string& prefix) {
+    const auto answer = json_object_of(
+        call(peers, o, http::verb::get, "/kv?prefix=" + percent_encode(prefix) + "&count_only=1", ""), "count",
+        o.timeout);
+    if (!answer) return 1;
+    const json::value* count = answer->if_contains("count");
+    if (!count || !count->is_number()) {
+        std::cerr << "kvctl: count: unexpected answer: " << json::serialize(*answer) << "\n";
+        return 1;
+    }
+    std::cout << count->to_number<std::uint64_t>() << "\n";
+    return 0;
+}
+
 int list(const std::map<raftlite::node_id, peer>& peers, const call_options& o, const std::string& prefix,
          std::uint64_t limit, bool keys_only) {
     constexpr std::uint64_t page = 1000;
@@ -906,6 +922,7 @@ int main(int argc, char** argv) {
         return args.size() == 2 ? args[1] : std::string();
     };
     if (cmd == "list") return list(peers, opts, prefix(), limit, keys_only);
+    if (cmd == "count") return count_keys(peers, opts, prefix());
     if (cmd == "watch") {
         if (vm.count("since")) since = vm["since"].as<std::uint64_t>();
         return watch(peers, opts, prefix(), since, count);
@@ -1037,7 +1054,7 @@ int main(int argc, char** argv) {
             boost::system::error_code ec;
             const json::value answer = json::parse(r->body, ec);
             const json::value* deleted = !ec && answer.is_object() ? answer.as_object().if_contains("deleted") : nullptr;
-            if (!deleted || !deleted->is_uint64() && !deleted->is_int64()) {
+            if (!deleted || !deleted->is_number()) {
                 std::cerr << "kvctl: " << cmd << ": unexpected answer " << r->body << "\n";
                 return 1;
             }

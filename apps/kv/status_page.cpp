@@ -40,6 +40,7 @@ dt { color: #666; } dd { margin: 0; }
 <dt>snapshots taken / installed</dt><dd id="snapshots">?</dd>
 <dt>keys</dt><dd id="keys">?</dd>
 <dt>watches waiting</dt><dd id="watches">?</dd>
+<dt>feature level (cluster / reported here)</dt><dd id="level">?</dd>
 <dt>state digest</dt><dd id="digest">?</dd>
 <dt>version</dt><dd id="version">?</dd>
 </dl>
@@ -75,6 +76,7 @@ function showStatus(s) {
   $("snapshots").textContent = or(s.snapshots_taken) + " / " + or(s.snapshots_installed);
   $("keys").textContent = or(s.keys);
   $("watches").textContent = or(s.watches);
+  $("level").textContent = s.level ? s.level.cluster + " / " + s.level.max : "-";
   $("digest").textContent = or(s.digest);
   $("version").textContent = or(s.version);
   const peers = new Map((s.peers || []).map((p) => [p.id, p]));

@@ -297,6 +297,17 @@ BOOST_AUTO_TEST_CASE(malformed_range_reads_are_errors) {
                    .token == "bad_session");
 }
 
+BOOST_AUTO_TEST_CASE(counts_of_a_range) {
+    const range_route counted = range_of(route_of(http::verb::get, "/kv?prefix=a&count_only=1"));
+    BOOST_TEST(counted.count_only);
+    BOOST_TEST(counted.query.from == "a");
+    BOOST_TEST(range_of(route_of(http::verb::get, "/kv?count_only=1&stale=1")).stale);
+    BOOST_TEST(!range_of(route_of(http::verb::get, "/kv?prefix=a")).count_only);
+    for (const char* target : {"/kv?count_only=1&limit=3", "/kv?count_only=1&after=a", "/kv?count_only=1&keys_only=1",
+                               "/kv?count_only=1&watch=1", "/kv?count_only=2", "/kv?count_only=1&count_only=1"})
+        BOOST_TEST(error_of(route_of(http::verb::get, target)).token == "bad_range", target);
+}
+
 const watch_route& watch_of(const route& r) {
     BOOST_TEST_REQUIRE(std::holds_alternative<watch_route>(r));
     return std::get<watch_route>(r);

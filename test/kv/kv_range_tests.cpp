@@ -57,6 +57,13 @@ kv_range expected_range(const std::map<std::string, std::string>& all, const kv_
     return out;
 }
 
+// How many keys of `model` lie in q's range (its limits play no part).
+std::size_t count_in(const std::map<std::string, std::string>& model, const kv_range_query& q) {
+    std::size_t n = 0;
+    for (const auto& [k, v] : model) n += in_range(q, k) ? 1 : 0;
+    return n;
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(range_reads)
@@ -183,6 +190,7 @@ BOOST_AUTO_TEST_CASE(random_ranges_match_an_ordered_map) {
         const kv_range want = expected_range(model, q);
         BOOST_TEST_REQUIRE((got.entries == want.entries), "step " << step << " seed " << seed);
         BOOST_TEST_REQUIRE(got.more == want.more, "step " << step << " seed " << seed);
+        BOOST_TEST_REQUIRE(s.count(q) == count_in(model, q), "step " << step << " seed " << seed);
     }
 }
 
@@ -221,6 +229,15 @@ BOOST_AUTO_TEST_CASE(shards_split_and_go_while_images_share_them) {
     q.from = "k5";
     q.to = prefix_end("k5");
     BOOST_TEST((s.range(q).entries == expected_range(model, q).entries));
+    // Counts over many shards, whole ones counted by their size.
+    for (const auto& [from, to] : std::vector<std::pair<std::string, std::optional<std::string>>>{
+             {"", std::nullopt}, {"k", std::string("l")}, {"k1", std::string("k4")}, {"k4", std::nullopt},
+             {"m", std::string("m5")}, {"z", std::nullopt}, {"k3", std::string("k3")}}) {
+        kv_range_query c;
+        c.from = from;
+        c.to = to;
+        BOOST_TEST(s.count(c) == count_in(model, c), from);
+    }
 
     kv_store same;
     for (auto it = model.rbegin(); it != model.rend(); ++it) put(same, it->first, it->second);

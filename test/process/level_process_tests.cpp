@@ -90,6 +90,9 @@ BOOST_AUTO_TEST_CASE(a_rolling_upgrade_raises_the_level_once_every_peer_reports,
     const auto listed = boost::json::parse(body_of(c, 2, "GET", "/kv?prefix=u%2F", 200)).as_object();
     BOOST_TEST(listed.at("entries").as_array().size() == 2u);
     const auto since = listed.at("index").to_number<index_t>();
+    const run_result counted = kvctl(c, {"count", "u/"});
+    BOOST_TEST(counted.status == 0);
+    BOOST_TEST(counted.output.find("2\n") != std::string::npos, counted.output);
     const run_result deleted = kvctl(c, {"delete-prefix", "u/"});
     BOOST_TEST(deleted.status == 0);
     BOOST_TEST(deleted.output.find("deleted 2") != std::string::npos, deleted.output);

@@ -191,6 +191,10 @@ BOOST_AUTO_TEST_CASE(the_status_page_renders_the_cluster_in_a_browser) {
     // One key written ("page"), no watch waiting.
     BOOST_TEST(r.output.find("<dd id=\"keys\">1</dd>") != std::string::npos, r.output);
     BOOST_TEST(r.output.find("<dd id=\"watches\">0</dd>") != std::string::npos, r.output);
+    // The feature level: the cluster's (1 until every peer reported, then 2) and this peer's report.
+    BOOST_TEST((r.output.find("<dd id=\"level\">1 / 2</dd>") != std::string::npos ||
+                r.output.find("<dd id=\"level\">2 / 2</dd>") != std::string::npos),
+               r.output);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
