@@ -671,6 +671,11 @@ private:
                 put_bytes(o, "value", x.value);
                 break;
             case txn_op_result::kind::not_found: o["found"] = false; break;
+            case txn_op_result::kind::too_large:
+                o["found"] = true;
+                o["too_large"] = true;
+                o["size"] = x.count;
+                break;
             }
             results.push_back(std::move(o));
         }

@@ -39,7 +39,9 @@
 //                           in order, else the failure ones, all in one log
 //                           entry: 200 {"succeeded":true|false,"results":[{},
 //                           {"deleted":1},{"found":true,"value":"v"},
-//                           {"found":false},...]}, one per operation run.
+//                           {"found":false},...]}, one per operation run (a
+//                           get past 4 MiB of values in all: {"found":true,
+//                           "too_large":true,"size":N}, GET it alone).
 //                           400 bad_body for anything else (a write of a
 //                           system key included).
 //   (Commands of a level the cluster has not reached, kv_levels.hpp: 409

@@ -339,6 +339,7 @@ kv_result kv_store::apply_txn(std::string_view encoded) {
     };
     kv_txn_result out;
     out.succeeded = std::all_of(t.compare.begin(), t.compare.end(), holds);
+    std::size_t returned = 0;   // bytes of values the gets return (max_txn_result_bytes)
     for (const txn_op& op : out.succeeded ? t.success : t.failure) {
         txn_op_result x;
         switch (op.what) {
@@ -350,9 +351,13 @@ kv_result kv_store::apply_txn(std::string_view encoded) {
             x.count = erase(op.key) ? 1 : 0;
             break;
         case txn_op::kind::get:
-            if (const std::string* v = find(op.key)) {
+            if (const std::string* v = find(op.key); v && returned + v->size() > max_txn_result_bytes) {
+                x.what = txn_op_result::kind::too_large;
+                x.count = v->size();
+            } else if (v) {
                 x.what = txn_op_result::kind::value;
                 x.value = *v;
+                returned += v->size();
             } else {
                 x.what = txn_op_result::kind::not_found;
             }

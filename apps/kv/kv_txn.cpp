@@ -142,7 +142,7 @@ std::string encode_txn_result(const kv_txn_result& r) {
     put_u16(out, static_cast<std::uint16_t>(r.results.size()));
     for (const txn_op_result& x : r.results) {
         out.push_back(static_cast<char>(x.what));
-        if (x.what == txn_op_result::kind::deleted) put_u64(out, x.count);
+        if (x.what == txn_op_result::kind::deleted || x.what == txn_op_result::kind::too_large) put_u64(out, x.count);
         if (x.what == txn_op_result::kind::value) put_counted(out, x.value);
     }
     return out;
@@ -158,10 +158,11 @@ std::optional<kv_txn_result> try_decode_txn_result(std::string_view bytes, std::
         r.results.resize(in.u16("results"));
         for (txn_op_result& x : r.results) {
             const std::uint8_t kind = in.u8("result kind");
-            if (kind > static_cast<std::uint8_t>(txn_op_result::kind::not_found))
+            if (kind > static_cast<std::uint8_t>(txn_op_result::kind::too_large))
                 throw bad_command("unknown result kind " + std::to_string(kind));
             x.what = static_cast<txn_op_result::kind>(kind);
-            if (x.what == txn_op_result::kind::deleted) x.count = in.u64("deleted count");
+            if (x.what == txn_op_result::kind::deleted || x.what == txn_op_result::kind::too_large)
+                x.count = in.u64(x.what == txn_op_result::kind::deleted ? "deleted count" : "value size");
             if (x.what == txn_op_result::kind::value) x.value = in.bytes("value", max_value_bytes);
         }
         in.finish("transaction result");

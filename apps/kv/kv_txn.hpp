@@ -28,7 +28,12 @@
 //   u8  1 when the compares held (success ran), 0 otherwise
 //   u16 results, one per operation run, each: u8 kind (0 done: put; 1 a u64
 //       count follows: delete, delete_range; 2 a value follows: get of a
-//       key present; 3 not found: get of a key absent)
+//       key present; 3 not found: get of a key absent; 4 a u64 size follows:
+//       get of a key present whose value would take the gets' values past
+//       max_txn_result_bytes)
+// The cap keeps what an answer (and a session's saved result) holds bounded
+// whatever the branch reads; it depends only on the state, so every peer
+// gives the same result.
 #ifndef RAFTLITE_KV_TXN_HPP
 #define RAFTLITE_KV_TXN_HPP
 
@@ -43,6 +48,10 @@ namespace raftlite::kv {
 
 /// The most compares, and the most operations in each branch.
 inline constexpr std::size_t max_txn_ops = 128;
+
+/// The most bytes of values a transaction's gets return, together; a get
+/// past it reports the value's size instead (txn_op_result::too_large).
+inline constexpr std::size_t max_txn_result_bytes = 4u << 20;
 
 struct txn_compare {
     enum class kind : std::uint8_t { equals = 0, absent = 1, present = 2 };
@@ -79,9 +88,9 @@ std::string encode_txn(const kv_txn& t);
 kv_txn decode_txn(std::string_view bytes);
 
 struct txn_op_result {
-    enum class kind : std::uint8_t { done = 0, deleted = 1, value = 2, not_found = 3 };
+    enum class kind : std::uint8_t { done = 0, deleted = 1, value = 2, not_found = 3, too_large = 4 };
     kind what = kind::done;
-    std::uint64_t count = 0;   ///< deleted: how many keys
+    std::uint64_t count = 0;   ///< deleted: how many keys; too_large: the value's size
     std::string value;         ///< value: what the get found
     friend bool operator==(const txn_op_result&, const txn_op_result&) = default;
 };

@@ -155,11 +155,28 @@ BOOST_AUTO_TEST_CASE(transactions_need_level_2_and_retry_in_sessions) {
     BOOST_TEST((apply_next(s, c) == first));
 }
 
+BOOST_AUTO_TEST_CASE(gets_return_at_most_the_cap_in_values) {
+    kv_store s = level_2_store();
+    const std::string big(max_txn_result_bytes / 2 + 1, 'v');
+    for (const char* k : {"a", "b", "c"}) apply_next(s, kv_command{kv_op::put, k, big});
+    apply_next(s, kv_command{kv_op::put, "small", "x"});
+    kv_txn t;
+    t.success = {{opk::get, "a", ""}, {opk::get, "b", ""}, {opk::get, "small", ""}, {opk::get, "c", ""}};
+    const auto r = result_of(apply_next(s, txn_command(t)));
+    BOOST_TEST_REQUIRE(r.results.size() == 4u);
+    BOOST_TEST((r.results[0].what == txn_op_result::kind::value));
+    BOOST_TEST((r.results[1].what == txn_op_result::kind::too_large));   // a and b together pass the cap
+    BOOST_TEST(r.results[1].count == big.size());
+    BOOST_TEST(r.results[2].value == "x");
+    BOOST_TEST((r.results[3].what == txn_op_result::kind::too_large));
+}
+
 BOOST_AUTO_TEST_CASE(results_are_strict) {
     kv_txn_result r{true, {{txn_op_result::kind::done, 0, ""},
                            {txn_op_result::kind::deleted, 4, ""},
                            {txn_op_result::kind::value, 0, "v"},
-                           {txn_op_result::kind::not_found, 0, ""}}};
+                           {txn_op_result::kind::not_found, 0, ""},
+                           {txn_op_result::kind::too_large, 9, ""}}};
     const std::string bytes = encode_txn_result(r);
     std::string error;
     BOOST_TEST((try_decode_txn_result(bytes, error) == std::optional<kv_txn_result>(r)));
