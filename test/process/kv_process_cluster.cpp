@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <fstream>
 #include <iterator>
+#include <iostream>
 #include <random>
 #include <sstream>
 #include <sys/wait.h>
@@ -441,6 +442,19 @@ std::string kv_process_cluster::describe() const {
         os << "\n  log tail:\n" << log.substr(from) << "\n";
     }
     return os.str();
+}
+
+unsigned test_seed() {
+    const char* fixed = std::getenv("RAFTLITE_TEST_SEED");
+    const unsigned seed = fixed ? static_cast<unsigned>(std::strtoul(fixed, nullptr, 10)) : std::random_device{}();
+    BOOST_TEST_MESSAGE("seed " << seed << " (replay with RAFTLITE_TEST_SEED=" << seed << ")");
+    std::cout << "seed " << seed << " (replay with RAFTLITE_TEST_SEED=" << seed << ")" << std::endl;
+    return seed;
+}
+
+std::optional<node_id> kv_process_cluster::start_all() {
+    for (node_id id = 1; id <= size(); ++id) start(id);
+    return wait_for_leader();
 }
 
 bool kv_process_cluster::wait_converged() {

@@ -88,6 +88,10 @@ std::size_t bulk_put(std::uint16_t port, std::size_t count, std::size_t connecti
                      const std::function<std::string(std::size_t)>& key,
                      const std::function<std::string(std::size_t)>& value);
 
+/// A test's random seed: RAFTLITE_TEST_SEED when set (a replay), else a
+/// fresh one; printed either way, so that a failure can be replayed.
+unsigned test_seed();
+
 class kv_process_cluster {
 public:
     /// `raft_extra`, `kv_extra`: lines added to each peer's [raft] and [kv] sections.
@@ -95,6 +99,8 @@ public:
                                 const std::string& kv_extra = {});
     ~kv_process_cluster();   ///< kills every process it started, removes its directory
 
+    /// Starts every peer and waits for a leader they agree on.
+    std::optional<node_id> start_all();
     /// Starts peer `id`; `extra_args` follow its --config (e.g. "--join").
     void start(node_id id, const std::vector<std::string>& extra_args = {});
     /// Writes the config file of one more peer, id size() + 1, with ports of

@@ -28,12 +28,10 @@ using namespace raftlite::test;
 using namespace std::chrono_literals;
 
 BOOST_AUTO_TEST_CASE(acknowledged_writes_survive_kills_restarts_and_pauses) {
-    const unsigned seed = std::random_device{}();
-    BOOST_TEST_MESSAGE("seed " << seed);
+    const unsigned seed = test_seed();
     std::mt19937 rng(seed);
     kv_process_cluster c(3);
-    for (node_id id = 1; id <= 3; ++id) c.start(id);
-    BOOST_REQUIRE(c.wait_for_leader());
+    BOOST_REQUIRE(c.start_all());
 
     std::map<std::string, std::string> acked;
     int op = 0;

@@ -73,12 +73,10 @@ private:
 } // namespace
 
 BOOST_AUTO_TEST_CASE(transfers_in_transactions_survive_kills_exactly_once, *boost::unit_test::timeout(300)) {
-    const unsigned seed = std::random_device{}();
-    BOOST_TEST_MESSAGE("seed " << seed);
+    const unsigned seed = test_seed();
     std::mt19937 rng(seed);
     kv_process_cluster c(3);
-    for (node_id id = 1; id <= 3; ++id) c.start(id);
-    BOOST_REQUIRE(c.wait_for_leader());
+    BOOST_REQUIRE(c.start_all());
     for (int i = 0; i < accounts; ++i) BOOST_REQUIRE(c.put(account(i), std::to_string(opening_balance), 20s));
     BOOST_REQUIRE(c.put("transfers", "0", 20s));
     BOOST_REQUIRE(c.wait_converged());   // the feature level is 2: transactions are served
