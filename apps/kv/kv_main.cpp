@@ -29,9 +29,10 @@
 //
 // Feature levels (kv_levels.hpp): each peer writes the highest level it
 // applies to its report key when the store does not hold it yet; the leader
-// raises the cluster level once every member reported it; a command of a
-// kind that needs a higher level than the cluster's is refused here
-// (level_too_low) and never broadcast.
+// raises the cluster level once every member reported it, and drops the
+// reports of removed servers; a command of a kind that needs a higher level
+// than the cluster's is refused here (level_too_low, after a read index when
+// this peer's own state says so) and never broadcast.
 #include "../command_line.hpp"
 #include "change_history.hpp"
 #include "http_server.hpp"
@@ -564,10 +565,6 @@ private:
         return kv::level_to_raise(store_.level(), reports);
     }
 
-    // What the store shows is due is decided after a read index: a peer just
-    // restarted, whose state is behind, would otherwise report again what its
-    // log already holds (and a new leader raise from a level it has not
-    // applied yet). One such check waits at a time.
     // On the leader: a server whose report the store holds but which is not
     // in the configuration (removed): its report goes, so that a server
     // added later under its id reports afresh (kv_levels.hpp).
@@ -578,6 +575,10 @@ private:
         return std::nullopt;
     }
 
+    // What the store shows is due is decided after a read index: a peer just
+    // restarted, whose state is behind, would otherwise report again what its
+    // log already holds (and a new leader raise from a level it has not
+    // applied yet). One such check waits at a time.
     void check_level() {
         if (stopped_ || level_check_waiting_) return;
         const node_status s = node_.status();
