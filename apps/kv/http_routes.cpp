@@ -162,6 +162,12 @@ route members_route(const http_request& req, std::string_view path, std::string_
     return r;
 }
 
+// The end of a delete_range: `end`, but never past the clients' keys (no
+// end: up to the system keys, kv_levels.hpp).
+std::string clients_end(const std::optional<std::string>& end) {
+    return std::min(end.value_or(system_keys_begin()), system_keys_begin());
+}
+
 // DELETE /kv?prefix=P or DELETE /kv?start=A&end=B: the delete_range command
 // (kv_levels.hpp: cluster level 2), in a client session when the request has
 // one. Without an end the range runs to the last key before the system keys;
@@ -187,7 +193,7 @@ route delete_range_request(http_request& req, std::map<std::string, std::string,
     if (is_system_key(cmd.key))
         return error(http::status::bad_request, "reserved_key",
                      "keys that begin with the byte 0xff are raftlite-kv's own and cannot be deleted");
-    cmd.value = std::min(end.value_or(system_keys_begin()), system_keys_begin());
+    cmd.value = clients_end(end);
     if (cmd.value <= cmd.key)
         return error(http::status::bad_request, "bad_range", "the range is empty: its end is not above its start");
     if (auto e = read_session_headers(req, cmd))
@@ -492,8 +498,7 @@ std::string parse_txn_op(const boost::json::value& v, txn_op& out) {
     if (!prefix && !start) return "delete_range needs \"prefix\" or \"start\"";
     out.key = prefix ? *prefix : *start;
     if (prefix) end = prefix_end(*prefix);
-    // Without an end: up to the system keys, as DELETE /kv does.
-    out.value = std::min(end.value_or(system_keys_begin()), system_keys_begin());
+    out.value = clients_end(end);
     return {};
 }
 

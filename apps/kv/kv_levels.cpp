@@ -55,6 +55,15 @@ unsigned required_level(kv_op op) noexcept {
     }
 }
 
+kv_result level_too_low(kv_op op, unsigned needed, unsigned cluster) {
+    kv_result r;
+    r.status = kv_status::level_too_low;
+    r.error = std::string(op_name(op)) + " needs cluster level " + std::to_string(needed) +
+              "; the cluster is at level " + std::to_string(cluster) +
+              " until every member runs a raftlite-kv that applies it and reports it ([kv] max_level)";
+    return r;
+}
+
 std::optional<unsigned> level_to_raise(unsigned cluster, const std::vector<std::optional<unsigned>>& reports) {
     if (reports.empty()) return std::nullopt;
     unsigned lowest = max_level_value;

@@ -38,6 +38,7 @@
 #define RAFTLITE_KV_LEVELS_HPP
 
 #include "kv_command.hpp"
+#include "kv_result.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -79,6 +80,10 @@ std::string format_level(unsigned level);
 
 /// The cluster level a command of this kind needs.
 unsigned required_level(kv_op op) noexcept;
+
+/// What a command of kind `op`, needing level `needed`, gets while the
+/// cluster is at level `cluster`: level_too_low, saying why.
+kv_result level_too_low(kv_op op, unsigned needed, unsigned cluster);
 
 /// The level the leader raises the cluster to: the lowest level reported
 /// by the members (nullopt: a member has not reported), when above

@@ -271,21 +271,12 @@ private:
         if (const unsigned needed = kv::required_level(c.op); needed > kv::base_level && needed > store_.level()) {
             reads_.add([this, needed, c = std::move(c), done = std::move(done)](boost::system::error_code ec) {
                 if (ec) return done({ec, {}});
-                if (needed > store_.level()) return done({{}, level_too_low(c.op, needed)});
+                if (needed > store_.level()) return done({{}, kv::level_too_low(c.op, needed, store_.level())});
                 submit_covered(c, done);
             });
             return;
         }
         submit_covered(std::move(c), std::move(done));
-    }
-
-    kv::kv_result level_too_low(kv::kv_op op, unsigned needed) const {
-        kv::kv_result r;
-        r.status = kv::kv_status::level_too_low;
-        r.error = std::string(kv::op_name(op)) + " needs cluster level " + std::to_string(needed) +
-                  "; the cluster is at level " + std::to_string(store_.level()) +
-                  " until every member runs a raftlite-kv that applies it and reports it ([kv] max_level)";
-        return r;
     }
 
     // A command whose level the cluster has reached: a read, or a broadcast.
@@ -701,16 +692,6 @@ private:
         return {s.snapshot_index, s.log_start, log_entries(s), s.snapshots_taken, s.snapshots_installed};
     }
 
-    // The system keys (kv_levels.hpp): a few, one per member and the level.
-    std::size_t system_keys() const {
-        kv::kv_range_query q;
-        q.from = kv::system_keys_begin();
-        q.keys_only = true;
-        q.limit = std::size_t(-1);
-        q.max_bytes = std::size_t(-1);
-        return store_.range(q).entries.size();
-    }
-
     static std::uint64_t log_entries(const node_status& s) {
         return s.last_log_index + 1 > s.log_start ? s.last_log_index + 1 - s.log_start : 0;
     }
@@ -741,7 +722,10 @@ private:
         // (read_batch.hpp): reads per request under load.
         o["reads"] = reads_.reads();
         o["read_index_requests"] = reads_.requests();
-        o["keys"] = store_.size() - system_keys();
+        // The clients' keys: all but the system keys (kv_levels.hpp).
+        kv::kv_range_query system;
+        system.from = kv::system_keys_begin();
+        o["keys"] = store_.size() - store_.count(system);
         // Feature levels (kv_levels.hpp): the cluster's, what this peer
         // reports, and the highest it applies.
         // pending: a write of the level protocol is still to come from here

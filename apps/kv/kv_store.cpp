@@ -235,14 +235,8 @@ kv_result kv_store::apply(const kv_command_view& c, index_t index) {
     // A command above the cluster level changes nothing, not even its
     // session's record: a peer of a lower level does not decode it, and
     // reaches the same state (kv_levels.hpp).
-    if (const unsigned needed = required_level(c.op); needed > base_level && needed > level()) {
-        kv_result r;
-        r.status = kv_status::level_too_low;
-        r.error = std::string(op_name(c.op)) + " needs cluster level " + std::to_string(needed) +
-                  "; the cluster is at level " + std::to_string(level()) +
-                  " until every member runs a raftlite-kv that applies it";
-        return r;
-    }
+    if (const unsigned needed = required_level(c.op); needed > base_level && needed > level())
+        return level_too_low(c.op, needed, level());
     if (!c.has_key())
         return apply_control(c, index);
     if (c.client_id != 0)

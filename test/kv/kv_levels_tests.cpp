@@ -20,14 +20,16 @@ using namespace raftlite::kv::testing;
 
 namespace {
 
-kv_command put(std::string k, std::string v) { return {kv_op::put, std::move(k), std::move(v)}; }
+kv_command put(std::string k, std::string v) { return make_command(kv_op::put, std::move(k), std::move(v)); }
 
 kv_command delete_range(std::string from, std::string to) {
-    return {kv_op::delete_range, std::move(from), std::move(to)};
+    return make_command(kv_op::delete_range, std::move(from), std::move(to));
 }
 
 kv_command cas_delete(std::string k, std::string expected) {
-    return {kv_op::cas_delete, std::move(k), "", std::move(expected)};
+    kv_command c = make_command(kv_op::cas_delete, std::move(k));
+    c.expected = std::move(expected);
+    return c;
 }
 
 void raise_to_2(kv_store& s) { apply_next(s, put(cluster_level_key(), "2")); }
@@ -95,7 +97,7 @@ BOOST_AUTO_TEST_CASE(a_store_reads_its_level_from_the_system_keys) {
 BOOST_AUTO_TEST_CASE(commands_above_the_level_change_nothing_not_even_their_session) {
     kv_store s;
     apply_next(s, put("a", "1"));
-    const auto id = apply_next(s, kv_command{kv_op::open_session}).client_id;
+    const auto id = apply_next(s, make_command(kv_op::open_session)).client_id;
     const auto digest = s.digest();
     kv_command c = delete_range("a", "z");
     c.client_id = id;
@@ -144,7 +146,7 @@ BOOST_AUTO_TEST_CASE(delete_range_deletes_the_range_and_never_the_system_keys) {
 BOOST_AUTO_TEST_CASE(a_retried_delete_range_gets_its_count_again) {
     kv_store s;
     raise_to_2(s);
-    const auto id = apply_next(s, kv_command{kv_op::open_session}).client_id;
+    const auto id = apply_next(s, make_command(kv_op::open_session)).client_id;
     for (const char* k : {"p/1", "p/2"}) apply_next(s, put(k, "v"));
     kv_command c = delete_range("p/", "p0");
     c.client_id = id;
@@ -259,7 +261,7 @@ bool replicas_diverge(rule p, unsigned seed) {
         for (std::uint64_t id : {1, 2, 3}) reports.push_back(leader.reported_level(id));
         if (p == rule::raises_without_every_report) reports.erase(reports.begin() + 2);
         if (auto target = level_to_raise(leader.level(), reports)) {
-            kv_command raise{kv_op::cas, cluster_level_key(), format_level(*target)};
+            kv_command raise = make_command(kv_op::cas, cluster_level_key(), format_level(*target));
             raise.expected = leader.get(cluster_level_key());
             append(raise);
         }
@@ -285,22 +287,13 @@ bool replicas_diverge(rule p, unsigned seed) {
 
 } // namespace
 
-// RAFTLITE_TEST_SEED=<n> replays a run.
-unsigned test_seed(const char* name) {
-    const char* fixed = std::getenv("RAFTLITE_TEST_SEED");
-    const unsigned seed = fixed ? static_cast<unsigned>(std::strtoul(fixed, nullptr, 10)) : std::random_device{}();
-    std::cout << "rolling_upgrade/" << name << " seed " << seed << " (replay with RAFTLITE_TEST_SEED=" << seed
-              << ")\n";
-    return seed;
-}
-
 BOOST_AUTO_TEST_CASE(the_rule_keeps_every_replica_equal) {
-    const unsigned seed = test_seed("the_rule_keeps_every_replica_equal");
+    const auto seed = static_cast<unsigned>(test_seed("rolling_upgrade/the_rule_keeps_every_replica_equal"));
     BOOST_TEST(!replicas_diverge(rule::kept, seed), "seed " << seed);
 }
 
 BOOST_AUTO_TEST_CASE(broken_rules_are_caught) {
-    const unsigned seed = test_seed("broken_rules_are_caught");
+    const auto seed = static_cast<unsigned>(test_seed("rolling_upgrade/broken_rules_are_caught"));
     BOOST_TEST(replicas_diverge(rule::raises_without_every_report, seed), "seed " << seed);
     BOOST_TEST(replicas_diverge(rule::level_decided_locally, seed), "seed " << seed);
 }

@@ -153,11 +153,7 @@ BOOST_AUTO_TEST_CASE(empty_and_inverted_ranges_list_nothing) {
 // midway (shards then shared and copied on write): every random query's
 // answer equals the one an ordered map of the same entries gives.
 BOOST_AUTO_TEST_CASE(random_ranges_match_an_ordered_map) {
-    // RAFTLITE_TEST_SEED=<n> replays a run.
-    const char* fixed = std::getenv("RAFTLITE_TEST_SEED");
-    const std::uint64_t seed = fixed ? std::strtoull(fixed, nullptr, 10) : std::random_device{}();
-    std::cout << "range_reads/random_ranges_match_an_ordered_map seed " << seed << " (replay with RAFTLITE_TEST_SEED="
-              << seed << ")" << std::endl;
+    const std::uint64_t seed = test_seed("range_reads/random_ranges_match_an_ordered_map");
     std::mt19937_64 rng(seed);
     auto random_key = [&] {
         std::string k(1 + rng() % 4, '\0');

@@ -28,7 +28,7 @@ kv_command txn_command(const kv_txn& t) {
 
 kv_store level_2_store() {
     kv_store s;
-    apply_next(s, kv_command{kv_op::put, cluster_level_key(), "2"});
+    apply_next(s, make_command(kv_op::put, cluster_level_key(), "2"));
     return s;
 }
 
@@ -132,7 +132,7 @@ BOOST_AUTO_TEST_CASE(one_branch_runs_as_a_whole) {
 
 BOOST_AUTO_TEST_CASE(a_delete_range_in_a_transaction_spares_the_system_keys) {
     kv_store s = level_2_store();
-    for (const char* k : {"a", "b", "c"}) apply_next(s, kv_command{kv_op::put, k, "v"});
+    for (const char* k : {"a", "b", "c"}) apply_next(s, make_command(kv_op::put, k, "v"));
     kv_txn t;
     t.success = {{opk::delete_range, "", "\xff\xff"}};
     auto r = result_of(apply_next(s, txn_command(t)));
@@ -144,8 +144,8 @@ BOOST_AUTO_TEST_CASE(transactions_need_level_2_and_retry_in_sessions) {
     kv_store s;
     BOOST_TEST((apply_next(s, txn_command(take_both("me"))).status == kv_status::level_too_low));
     BOOST_TEST(s.size() == 0u);
-    apply_next(s, kv_command{kv_op::put, cluster_level_key(), "2"});
-    const auto id = apply_next(s, kv_command{kv_op::open_session}).client_id;
+    apply_next(s, make_command(kv_op::put, cluster_level_key(), "2"));
+    const auto id = apply_next(s, make_command(kv_op::open_session)).client_id;
     kv_command c = txn_command(take_both("me"));
     c.client_id = id;
     c.client_seq = 1;
@@ -158,8 +158,8 @@ BOOST_AUTO_TEST_CASE(transactions_need_level_2_and_retry_in_sessions) {
 BOOST_AUTO_TEST_CASE(gets_return_at_most_the_cap_in_values) {
     kv_store s = level_2_store();
     const std::string big(max_txn_result_bytes / 2 + 1, 'v');
-    for (const char* k : {"a", "b", "c"}) apply_next(s, kv_command{kv_op::put, k, big});
-    apply_next(s, kv_command{kv_op::put, "small", "x"});
+    for (const char* k : {"a", "b", "c"}) apply_next(s, make_command(kv_op::put, k, big));
+    apply_next(s, make_command(kv_op::put, "small", "x"));
     kv_txn t;
     t.success = {{opk::get, "a", ""}, {opk::get, "b", ""}, {opk::get, "small", ""}, {opk::get, "c", ""}};
     const auto r = result_of(apply_next(s, txn_command(t)));
