@@ -67,6 +67,15 @@ std::optional<std::string> prefix_end(std::string_view prefix) {
     return end;
 }
 
+namespace {
+
+// Where q's range starts in the shard that holds its `from`.
+kv_shard::const_iterator range_start(const kv_shard& s, const kv_range_query& q) {
+    return q.from_exclusive ? s.upper_bound(q.from) : s.lower_bound(q.from);
+}
+
+} // namespace
+
 kv_range kv_store::range(const kv_range_query& q) const {
     kv_range out;
     if (q.limit == 0 || (q.to && *q.to <= q.from))
@@ -77,7 +86,7 @@ kv_range kv_store::range(const kv_range_query& q) const {
     const std::size_t first = shard_index(q.from);
     for (std::size_t i = first; i < shards_.size(); ++i) {
         const kv_shard& s = *shards_[i];
-        auto it = i != first ? s.begin() : q.from_exclusive ? s.upper_bound(q.from) : s.lower_bound(q.from);
+        auto it = i != first ? s.begin() : range_start(s, q);
         for (; it != s.end(); ++it) {
             const auto& [key, entry] = *it;
             if (q.to && key >= *q.to)
@@ -100,14 +109,14 @@ std::size_t kv_store::count(const kv_range_query& q) const {
     const std::size_t first = shard_index(q.from);
     for (std::size_t i = first; i < shards_.size(); ++i) {
         const kv_shard& s = *shards_[i];
-        auto it = i != first ? s.begin() : q.from_exclusive ? s.upper_bound(q.from) : s.lower_bound(q.from);
+        auto it = i != first ? s.begin() : range_start(s, q);
         // A shard wholly before the end counts by its size, not key by key.
         if (it == s.begin() && !s.empty() && (!q.to || s.rbegin()->first < *q.to)) {
             n += s.size();
             continue;
         }
         const auto end = q.to ? s.lower_bound(*q.to) : s.end();
-        for (; it != end && it != s.end(); ++it) ++n;
+        n += static_cast<std::size_t>(std::distance(it, end));
         if (end != s.end()) break;
     }
     return n;
