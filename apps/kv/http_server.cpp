@@ -648,6 +648,8 @@ private:
             return send_error(http::status::conflict, "level_too_low", r.result.error, false);
         case kv_status::unsupported_level:
             return send_error(http::status::service_unavailable, "unavailable", r.result.error, false);
+        case kv_status::no_space:
+            return send_error(http::status::insufficient_storage, "no_space", r.result.error, false);
         }
         send_error(http::status::internal_server_error, "internal", "unknown result", false);
     }

@@ -142,6 +142,10 @@
 //   submit busy                       429 (Retry-After: 1)
 //   submit timed_out                  504
 //   submit any other error            503
+//   submit no_space                   507: the write would grow the state past
+//                                     the space guard (kv_space.hpp: [kv]
+//                                     quota_bytes, a peer's disk); nothing
+//                                     written. Deletes and reads still work.
 //   (503 and 504 leave the outcome unknown: the command may still apply.
 //   Retry it with the same X-Client-Id/X-Client-Seq to make that safe.)
 //   bad request / bad key / bad JSON  400     unknown path 404     wrong method 405

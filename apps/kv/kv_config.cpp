@@ -82,7 +82,11 @@ app_section kv_section(std::optional<kv_settings>& out, bool required) {
                     s.integer("watch_history_bytes", default_watch_history_bytes, 0, std::uint64_t(1) << 36));
                 const auto max_level = static_cast<unsigned>(
                     s.integer("max_level", supported_level, base_level, supported_level));
-                out = kv_settings{read_http(s, cfg), read_sessions(s), read_read_mode(s, cfg), history, max_level};
+                // Up to 2^48 bytes of state, and of reserve: far beyond any
+                // disk, small enough that sums of them cannot wrap.
+                const kv_space_options space{s.integer("quota_bytes", default_quota_bytes, 0, std::uint64_t(1) << 48),
+                                             s.integer("reserve_bytes", default_reserve_bytes, 0, std::uint64_t(1) << 48)};
+                out = kv_settings{read_http(s, cfg), read_sessions(s), read_read_mode(s, cfg), history, max_level, space};
             }};
 }
 
@@ -100,7 +104,7 @@ namespace {
 kv_config make_kv_config(raft_config peer, kv_settings kv) {
     apply_kv_defaults(peer.node);
     if (kv.read_mode == kv_read_mode::lease) peer.node.lease_reads = true;
-    return {std::move(peer), std::move(kv.http), kv.sessions, kv.read_mode, kv.watch_history_bytes, kv.max_level};
+    return {std::move(peer), std::move(kv.http), kv.sessions, kv.read_mode, kv.watch_history_bytes, kv.max_level, kv.space};
 }
 
 } // namespace

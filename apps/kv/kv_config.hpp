@@ -16,6 +16,9 @@
 //                            (change_history.hpp; default 8 MiB, 0: no watches)
 //        max_level           optional: the highest feature level this peer
 //                            reports (kv_levels.hpp; default: all it applies)
+//        quota_bytes, reserve_bytes
+//                            optional: the space guard (kv_space.hpp; 2 GiB
+//                            and 64 MiB by default, 0 turns either off)
 // Defaults are those of http_server_options and kv_session_options. Paths are resolved against the
 // config file's directory, and must exist.
 //
@@ -29,6 +32,7 @@
 
 #include "http_server.hpp"
 #include "kv_levels.hpp"
+#include "kv_space.hpp"
 
 #include <raftlite/client_sessions.hpp>
 #include <raftlite/config.hpp>
@@ -79,6 +83,7 @@ struct kv_settings {
     kv_read_mode read_mode = kv_read_mode::read_index;
     std::size_t watch_history_bytes = default_watch_history_bytes;
     unsigned max_level = supported_level;
+    kv_space_options space;
 };
 
 /// A kv peer's configuration.
@@ -93,6 +98,8 @@ struct kv_config {
     /// command off the whole cluster, so that a rollback to the previous
     /// version stays possible until the operator raises it.
     unsigned max_level = supported_level;
+    /// [kv] quota_bytes and reserve_bytes: the space guard (kv_space.hpp).
+    kv_space_options space;
 };
 
 /// The [kv] section for load_config: when the file has it, `out` receives

@@ -68,6 +68,11 @@ std::string level_report_key(std::uint64_t node);
 /// The member a report key belongs to; nullopt for any other key.
 std::optional<std::uint64_t> report_member(std::string_view key);
 
+/// The member a per-member system key (`prefix` then the member's id in
+/// decimal, as level reports and no_space alarms are) belongs to; nullopt
+/// for a key that is not `prefix` and such an id.
+std::optional<std::uint64_t> member_of_key(std::string_view key, std::string_view prefix);
+
 /// The prefix every report key starts with.
 std::string level_reports_prefix();
 

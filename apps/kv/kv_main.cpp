@@ -33,6 +33,11 @@
 // reports of removed servers; a command of a kind that needs a higher level
 // than the cluster's is refused here (level_too_low, after a read index when
 // this peer's own state says so) and never broadcast.
+//
+// The space guard (kv_space.hpp): a client write that would grow the state
+// past [kv] quota_bytes, or past what this peer's disk or any member's (by
+// its no_space alarm) has room for, is refused here (no_space) and never
+// broadcast; each peer raises and drops its own alarm.
 #include "../command_line.hpp"
 #include "change_history.hpp"
 #include "http_server.hpp"
@@ -41,6 +46,7 @@
 #include "kv_config.hpp"
 #include "kv_levels.hpp"
 #include "kv_snapshot.hpp"
+#include "kv_space.hpp"
 #include "kv_store.hpp"
 #include "prometheus.hpp"
 #include "read_batch.hpp"
@@ -97,7 +103,8 @@ public:
                    .metrics = [this] {
                        return kv::format_prometheus(node_.metrics(), snapshot_gauges(), watch_gauges(),
                                                     kv::level_gauges{store_.level(), cfg_.max_level,
-                                                                     kv::supported_level});
+                                                                     kv::supported_level},
+                                                    space_gauges());
                    },
                    .local_read = [this](const std::string& key) { return store_.get(key); },
                    .admin = [this](kv::admin_route r,
@@ -261,6 +268,8 @@ private:
     }
 
     void submit(kv::kv_command c, std::function<void(kv::http_result)> done) {
+        if (auto refusal = kv::space_refusal(c, store_, cfg_.space, local_free_bytes()))
+            return done({{}, std::move(*refusal)});
         // A command the cluster's level does not cover is not broadcast
         // (kv_levels.hpp). Levels only rise, so one this peer's state covers
         // goes at once; otherwise the state may just be behind (a peer
@@ -535,6 +544,7 @@ private:
         level_timer_.async_wait([this](boost::system::error_code ec) {
             if (ec || stopped_) return;
             check_level();
+            check_space();
             arm_level_check();
         });
     }
@@ -624,6 +634,81 @@ private:
                 RAFTLITE_LOG_APP(info) << "raised the cluster's feature level from " << current << " to " << target
                                        << ": every member applies it";
         });
+    }
+
+    // The space guard (kv_space.hpp). This peer's free disk, read at most
+    // every free_space_refresh: a statvfs per write would cost more than the
+    // write's own work, and a write refused late is bounded by the reserve.
+    static constexpr std::chrono::milliseconds free_space_refresh{100};
+
+    std::optional<std::uint64_t> local_free_bytes() {
+        if (cfg_.space.reserve_bytes == 0) return std::nullopt;
+        const auto now = std::chrono::steady_clock::now();
+        if (now - free_read_at_ >= free_space_refresh) {
+            free_bytes_ = kv::free_bytes(cfg_.peer.data_dir);
+            free_read_at_ = now;
+        }
+        return free_bytes_;
+    }
+
+    // Every level_check_interval: raise this peer's no_space alarm when its
+    // disk is short of room for the state and the reserve, drop it once the
+    // disk has room again; on the leader, drop the alarms of servers no
+    // longer in the configuration. One alarm write of each kind in flight;
+    // a settled cluster writes nothing.
+    void check_space() {
+        const node_status s = node_.status();
+        if (s.leader == no_node) return;
+        const node_id self = cfg_.peer.node.core.self;
+        const std::string key = kv::no_space_alarm_key(self);
+        const bool raised = store_.entry_bytes(key) != 0;
+        // nullopt when the disk is not watched (reserve_bytes = 0: an alarm
+        // raised before goes) or cannot be read (nothing changes).
+        const auto free = local_free_bytes();
+        if (!alarm_in_flight_ && s.members.contains(self)) {
+            if (!raised && free && kv::disk_low(*free, store_.bytes(), cfg_.space))
+                write_alarm(key, "free " + std::to_string(*free) + " bytes, state " + std::to_string(store_.bytes()) +
+                                     " bytes, reserve " + std::to_string(cfg_.space.reserve_bytes) + " bytes");
+            else if (raised && (cfg_.space.reserve_bytes == 0 ||
+                                (free && kv::disk_recovered(*free, store_.bytes(), cfg_.space))))
+                write_alarm(key, std::nullopt);
+        }
+        if (s.role != role::leader || alarm_drop_in_flight_) return;
+        for (std::uint64_t id : store_.servers_under(kv::no_space_alarms_prefix())) {
+            if (s.members.contains(id)) continue;
+            kv::kv_command c;
+            c.op = kv::kv_op::del;
+            c.key = kv::no_space_alarm_key(id);
+            alarm_drop_in_flight_ = true;
+            node_.async_broadcast(kv::encode(c), [this, id](boost::system::error_code ec, index_t) {
+                alarm_drop_in_flight_ = false;
+                if (!ec) RAFTLITE_LOG_APP(info) << "dropped the no_space alarm of n" << id << ", no longer a member";
+            });
+            return;
+        }
+    }
+
+    // Puts this peer's alarm with `why`, or deletes it (nullopt).
+    void write_alarm(const std::string& key, std::optional<std::string> why) {
+        kv::kv_command c;
+        c.op = why ? kv::kv_op::put : kv::kv_op::del;
+        c.key = key;
+        if (why) c.value = *why;
+        alarm_in_flight_ = true;
+        node_.async_broadcast(kv::encode(c), [this, why](boost::system::error_code ec, index_t) {
+            alarm_in_flight_ = false;
+            if (ec) return;
+            if (why)
+                RAFTLITE_LOG_APP(warning) << "raised the no_space alarm: this peer's disk is short of space (" << *why
+                                          << "); the cluster refuses writes that grow the state until it has room";
+            else
+                RAFTLITE_LOG_APP(info) << "dropped the no_space alarm: this peer's disk has room again";
+        });
+    }
+
+    kv::space_gauges space_gauges() {
+        return {store_.bytes(), cfg_.space.quota_bytes, local_free_bytes(), cfg_.space.reserve_bytes,
+                store_.servers_under(kv::no_space_alarms_prefix()).size()};
     }
 
     // Runs where deliveries run, right after entry sink.index() was applied:
@@ -736,6 +821,18 @@ private:
                                   {"supported", kv::supported_level},
                                   {"pending", report_due(s) || raise_target(s).has_value() ||
                                                   stale_report(s).has_value()}};
+        // The space guard (kv_space.hpp): alarms lists the members whose
+        // disk is short of space.
+        {
+            const kv::space_gauges g = space_gauges();
+            json::array alarms;
+            for (std::uint64_t id : store_.servers_under(kv::no_space_alarms_prefix())) alarms.push_back(id);
+            o["space"] = json::object{{"state_bytes", g.state_bytes},
+                                      {"quota_bytes", g.quota_bytes},
+                                      {"free_bytes", g.free_bytes ? json::value(*g.free_bytes) : json::value(nullptr)},
+                                      {"reserve_bytes", g.reserve_bytes},
+                                      {"alarms", std::move(alarms)}};
+        }
         // Watches waiting here, and the least since they can start from.
         o["watches"] = watches_.size();
         o["watch_horizon"] = history_.horizon();
@@ -811,6 +908,10 @@ private:
     bool drop_in_flight_ = false;     // the leader's delete of a removed server's report
     bool level_check_posted_ = false;
     bool level_check_waiting_ = false;   // check_level()'s read index
+    bool alarm_in_flight_ = false;       // check_space(): this peer's alarm raised or dropped
+    bool alarm_drop_in_flight_ = false;  // check_space(): a removed server's alarm dropped
+    std::optional<std::uint64_t> free_bytes_;   // local_free_bytes()
+    std::chrono::steady_clock::time_point free_read_at_{};
     bool stopped_ = false;
     // Last, so destroyed first: a snapshot being written finishes (its
     // queued successors are dropped, abandoning them) while the node and its

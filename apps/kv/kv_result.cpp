@@ -9,6 +9,7 @@ namespace {
 constexpr std::uint8_t format_version = 1;
 constexpr std::uint8_t flag_has_value = 1;
 constexpr std::uint8_t flag_has_count = 2;
+// The last status a saved result may hold (no_space is never applied).
 constexpr auto last_status = kv_status::unsupported_level;
 
 void put_bytes(std::string& out, std::string_view s) {
@@ -30,6 +31,7 @@ const char* status_name(kv_status s) noexcept {
     case kv_status::stale_request: return "stale_request";
     case kv_status::level_too_low: return "level_too_low";
     case kv_status::unsupported_level: return "unsupported_level";
+    case kv_status::no_space: return "no_space";
     }
     return "unknown";
 }

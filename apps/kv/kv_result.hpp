@@ -34,10 +34,14 @@ enum class kv_status {
     stale_request,    ///< the session applied a later command already: this one's result is gone
     level_too_low,    ///< the command needs a higher cluster level (kv_levels.hpp); nothing changed
     unsupported_level,///< the entry raises the cluster level above what this peer applies: it must stop
+    /// A client write refused before it was broadcast, as it would grow the
+    /// state past the space guard (kv_space.hpp); nothing changed. Never
+    /// applied, so never in a session's record (try_decode_result refuses it).
+    no_space,
 };
 
 /// "ok", "not_found", "cas_failed", "bad_command", "session_expired",
-/// "stale_request", "level_too_low", "unsupported_level".
+/// "stale_request", "level_too_low", "unsupported_level", "no_space".
 const char* status_name(kv_status s) noexcept;
 
 struct kv_result {

@@ -186,10 +186,12 @@ void kv_store::put(std::string_view key, std::string_view value) {
     if (added) {
         it = s.emplace_hint(it, std::string(key), kv_entry{std::string(value), h});
         ++size_;
+        bytes_ += key.size() + value.size();
     } else {
         // The value's buffer is reused: an overwrite of a value of the same
         // size allocates nothing.
         digest_ -= it->second.hash;
+        bytes_ = bytes_ - it->second.value.size() + value.size();
         it->second.value.assign(value);
         it->second.hash = h;
     }
@@ -205,6 +207,7 @@ bool kv_store::erase(std::string_view key) {
     kv_shard& s = writable_shard(i);
     auto it = s.find(key);
     digest_ -= it->second.hash;
+    bytes_ -= it->first.size() + it->second.value.size();
     if (on_change_) on_change_(applying_, key, nullptr);   // before: `key` may point into the entry
     s.erase(it);
     --size_;
@@ -216,6 +219,11 @@ const std::string* kv_store::find(std::string_view key) const {
     const kv_shard& s = shard_of(key);
     auto it = s.find(key);
     return it == s.end() ? nullptr : &it->second.value;
+}
+
+std::size_t kv_store::entry_bytes(std::string_view key) const {
+    const std::string* v = find(key);
+    return v ? key.size() + v->size() : 0;
 }
 
 std::optional<std::string> kv_store::get(const std::string& key) const {
@@ -382,16 +390,18 @@ unsigned kv_store::level() const {
     return parse_level(*v).value_or(base_level);
 }
 
-std::vector<std::uint64_t> kv_store::reporting_servers() const {
+std::vector<std::uint64_t> kv_store::reporting_servers() const { return servers_under(level_reports_prefix()); }
+
+std::vector<std::uint64_t> kv_store::servers_under(std::string_view prefix) const {
     kv_range_query q;
-    q.from = level_reports_prefix();
+    q.from = prefix;
     q.to = prefix_end(q.from);
     q.keys_only = true;
     q.limit = std::size_t(-1);
     q.max_bytes = std::size_t(-1);
     std::vector<std::uint64_t> ids;
     for (const auto& [key, value] : range(q).entries)
-        if (auto id = report_member(key)) ids.push_back(*id);
+        if (auto id = member_of_key(key, prefix)) ids.push_back(*id);
     return ids;
 }
 
@@ -479,6 +489,7 @@ kv_image kv_store::snapshot() const {
     // A copy: the table is bounded (max_sessions) and small beside the map.
     img.sessions_ = std::make_shared<const client_sessions>(sessions_);
     img.size_ = size_;
+    img.bytes_ = bytes_;
     img.applied_ = applied_;
     img.digest_ = digest_;
     return img;
@@ -493,6 +504,7 @@ void kv_store::restore(const kv_image& image) {
     bounds_ = image.bounds_;
     sessions_ = *image.sessions_;
     size_ = image.size_;
+    bytes_ = image.bytes_;
     applied_ = image.applied_;
     digest_ = image.digest_;
 }
@@ -501,8 +513,10 @@ bool kv_store::load_entry(std::string key, std::string value) {
     const std::size_t i = shard_index(key);
     kv_shard& s = writable_shard(i);
     const std::uint64_t h = entry_hash(key, value);
+    const std::size_t entry_bytes = key.size() + value.size();
     if (!s.try_emplace(std::move(key), kv_entry{std::move(value), h}).second) return false;
     ++size_;
+    bytes_ += entry_bytes;
     digest_ += h;
     split_if_full(i);
     return true;

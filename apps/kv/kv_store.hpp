@@ -111,6 +111,7 @@ using kv_shard = std::map<std::string, kv_entry, std::less<>>;
 class kv_image {
 public:
     std::size_t size() const noexcept { return size_; }
+    std::uint64_t bytes() const noexcept { return bytes_; }
     std::uint64_t applied() const noexcept { return applied_; }
     /// kv_store::digest() and entries_digest() of the state frozen.
     std::uint64_t digest() const noexcept { return digest_ + sessions_->digest(); }
@@ -127,6 +128,7 @@ private:
     std::vector<std::string> bounds_;
     std::shared_ptr<const client_sessions> sessions_ = std::make_shared<const client_sessions>();
     std::size_t size_ = 0;
+    std::uint64_t bytes_ = 0;
     std::uint64_t applied_ = 0;
     std::uint64_t digest_ = 0;
 };
@@ -189,6 +191,12 @@ public:
     std::optional<unsigned> reported_level(std::uint64_t node) const;
     /// The servers whose reports the store holds, in key order.
     std::vector<std::uint64_t> reporting_servers() const;
+    /// The servers that hold a per-member system key under `prefix`
+    /// (member_of_key), in key order.
+    std::vector<std::uint64_t> servers_under(std::string_view prefix) const;
+
+    /// The bytes `key` and its value take in bytes(); 0 when it is absent.
+    std::size_t entry_bytes(std::string_view key) const;
 
     /// The client sessions (read-only: they change only by applying commands).
     const client_sessions& sessions() const noexcept { return sessions_; }
@@ -206,6 +214,10 @@ public:
     std::uint64_t entries_digest() const noexcept { return digest_; }
 
     std::size_t size() const noexcept { return size_; }
+    /// The bytes of every key and value the map holds, system keys included:
+    /// the state's size as the space quota counts it (kv_space.hpp). The
+    /// same on every peer that applied the same entries.
+    std::uint64_t bytes() const noexcept { return bytes_; }
     /// Commands applied so far (bad ones included).
     std::uint64_t applied() const noexcept { return applied_; }
 
@@ -239,6 +251,7 @@ private:
     std::vector<std::string> bounds_;   // bounds_[i]: the least key shard i may hold; bounds_[0] is ""
     client_sessions sessions_;
     std::size_t size_ = 0;
+    std::uint64_t bytes_ = 0;    // bytes(): keys and values
     std::uint64_t applied_ = 0;
     std::uint64_t digest_ = 0;   // of the map's entries
     index_t applying_ = 0;       // the entry apply() is applying (for on_change_)

@@ -253,7 +253,8 @@ struct call_options {
 };
 
 /// Sends one request to the cluster, retrying it unchanged on other peers
-/// until a definitive answer (2xx, 4xx) or the deadline. With a session's
+/// until a definitive answer (2xx, 4xx, and 507 no_space: the cluster refused
+/// to grow its state, which retrying soon will not change) or the deadline. With a session's
 /// headers a retry is safe even when an earlier attempt committed.
 std::optional<response> call(const std::map<raftlite::node_id, peer>& peers, const call_options& o,
                              http::verb verb, const std::string& target, const std::string& body,
@@ -268,7 +269,7 @@ std::optional<response> call(const std::map<raftlite::node_id, peer>& peers, con
         const peer& p = order[next++ % order.size()];
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         auto r = request(p, verb, target, body, std::max(std::chrono::milliseconds(1), std::min(o.attempt, left)), extra);
-        if (r && r->status < 500) return r;
+        if (r && (r->status < 500 || r->status == 507)) return r;
         if (o.verbose)
             std::cerr << "kvctl: n" << p.id << ": "
                       << (r ? std::to_string(r->status) + " " + r->body : "unreachable: " + last_error)

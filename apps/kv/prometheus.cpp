@@ -93,7 +93,8 @@ std::string peer_label(node_id id) { return "peer=\"" + std::to_string(id) + "\"
 
 std::string format_prometheus(const node_metrics& m, const std::optional<snapshot_gauges>& snap,
                               const std::optional<watch_gauges>& watch,
-                              const std::optional<level_gauges>& level) {
+                              const std::optional<level_gauges>& level,
+                              const std::optional<space_gauges>& space) {
     writer w;
     // Prometheus' build_info convention: the version as a label of a sample 1.
     w.family("build_info", "gauge", "1, labelled with the raftlite version this program runs.");
@@ -138,6 +139,20 @@ std::string format_prometheus(const node_metrics& m, const std::optional<snapsho
                  std::uint64_t(level->reported));
         w.single("kv_supported_level", "gauge", "The highest feature level this program applies.",
                  std::uint64_t(level->supported));
+    }
+    if (space) {
+        w.single("kv_state_bytes", "gauge", "Bytes of keys and values the state holds (what the quota counts).",
+                 space->state_bytes);
+        w.single("kv_quota_bytes", "gauge", "The most bytes the state may hold ([kv] quota_bytes; 0: no quota).",
+                 space->quota_bytes);
+        if (space->free_bytes)
+            w.single("kv_disk_free_bytes", "gauge", "Bytes free for this peer on its data directory's filesystem.",
+                     *space->free_bytes);
+        w.single("kv_disk_reserve_bytes", "gauge", "Free disk a peer keeps beyond the state ([kv] reserve_bytes).",
+                 space->reserve_bytes);
+        w.single("kv_no_space_alarms", "gauge", "Members whose disk is short of space: growing writes are refused "
+                                                "while any is.",
+                 space->alarms);
     }
     w.single("elections_started_total", "counter", "Elections this node started as a candidate.",
              m.elections_started);

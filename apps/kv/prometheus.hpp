@@ -40,13 +40,23 @@ struct level_gauges {
     unsigned supported = 1;   ///< the highest this build applies
 };
 
-/// Every metric of `m` (and of `snap`, `watch` and `level`, when given), each family
+/// A kv peer's space guard (kv_space.hpp).
+struct space_gauges {
+    std::uint64_t state_bytes = 0;     ///< keys and values the state holds
+    std::uint64_t quota_bytes = 0;     ///< [kv] quota_bytes (0: none)
+    std::optional<std::uint64_t> free_bytes;   ///< this peer's data disk, when known
+    std::uint64_t reserve_bytes = 0;   ///< [kv] reserve_bytes
+    std::uint64_t alarms = 0;          ///< no_space alarms in the state (members short of disk)
+};
+
+/// Every metric of `m` (and of `snap`, `watch`, `level` and `space`, when given), each family
 /// with its HELP and TYPE lines, names prefixed raftlite_. Peer metrics carry
 /// the label peer="<id>"; a follower's match lag is absent (only a leader
 /// knows it).
 std::string format_prometheus(const node_metrics& m, const std::optional<snapshot_gauges>& snap = std::nullopt,
                               const std::optional<watch_gauges>& watch = std::nullopt,
-                              const std::optional<level_gauges>& level = std::nullopt);
+                              const std::optional<level_gauges>& level = std::nullopt,
+                              const std::optional<space_gauges>& space = std::nullopt);
 
 } // namespace raftlite::kv
 

@@ -50,6 +50,8 @@ BOOST_AUTO_TEST_CASE(shipped_local_configs_load) {
     BOOST_TEST(t.http.header_limit == d.header_limit);
     BOOST_TEST(t.http.idle_timeout == d.idle_timeout);
     BOOST_TEST(t.http.max_connections == d.max_connections);
+    BOOST_TEST(t.space.quota_bytes == default_quota_bytes);
+    BOOST_TEST(t.space.reserve_bytes == default_reserve_bytes);
 }
 
 BOOST_AUTO_TEST_CASE(every_key) {
@@ -186,6 +188,20 @@ BOOST_AUTO_TEST_CASE(watch_history_bytes_key) {
     BOOST_TEST(parse("[kv]\nlisten = 127.0.0.1:8101\nwatch_history_bytes = 65536\n").watch_history_bytes == 65536u);
     const std::string e = error_of("[kv]\nlisten = 127.0.0.1:8101\nwatch_history_bytes = lots\n");
     BOOST_TEST(contains(e, "watch_history_bytes"), e);
+}
+
+BOOST_AUTO_TEST_CASE(space_guard_keys) {
+    const auto d = parse("[kv]\nlisten = 127.0.0.1:8101\n").space;
+    BOOST_TEST(d.quota_bytes == default_quota_bytes);
+    BOOST_TEST(d.reserve_bytes == default_reserve_bytes);
+    const auto off = parse("[kv]\nlisten = 127.0.0.1:8101\nquota_bytes = 0\nreserve_bytes = 0\n").space;
+    BOOST_TEST(off.quota_bytes == 0u);
+    BOOST_TEST(off.reserve_bytes == 0u);
+    BOOST_TEST(parse("[kv]\nlisten = 127.0.0.1:8101\nquota_bytes = 4096\n").space.quota_bytes == 4096u);
+    for (const char* bad : {"quota_bytes = lots", "reserve_bytes = -1", "quota_bytes = 281474976710657"}) {
+        const std::string e = error_of(std::string("[kv]\nlisten = 127.0.0.1:8101\n") + bad + "\n");
+        BOOST_TEST(contains(e, std::string(bad).substr(0, std::string(bad).find(' '))), e);
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -30,11 +30,7 @@ namespace asio = boost::asio;
 namespace http = boost::beast::http;
 using namespace std::chrono_literals;
 
-namespace {
-
-// Polls a condition until it holds or a generous deadline passes.
-template <class F>
-bool eventually(F&& condition, std::chrono::seconds limit = 60s) {
+bool eventually(const std::function<bool()>& condition, std::chrono::seconds limit) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < deadline) {
         if (condition()) return true;
@@ -42,8 +38,6 @@ bool eventually(F&& condition, std::chrono::seconds limit = 60s) {
     }
     return condition();
 }
-
-} // namespace
 
 std::filesystem::path staged_program(const std::string& name) {
     const auto self = std::filesystem::read_symlink("/proc/self/exe");

@@ -88,6 +88,10 @@ std::size_t bulk_put(std::uint16_t port, std::size_t count, std::size_t connecti
                      const std::function<std::string(std::size_t)>& key,
                      const std::function<std::string(std::size_t)>& value);
 
+/// Polls `condition` until it holds or `limit` passes (a bound for a hang,
+/// not a measurement); whether it held.
+bool eventually(const std::function<bool()>& condition, std::chrono::seconds limit = std::chrono::seconds(60));
+
 /// A test's random seed: RAFTLITE_TEST_SEED when set (a replay), else a
 /// fresh one; printed either way, so that a failure can be replayed.
 unsigned test_seed();

@@ -76,17 +76,6 @@ private:
     std::thread thread_;
 };
 
-// Waits (polling, bounded) until `f` holds.
-template <class F>
-bool eventually(F&& f, std::chrono::seconds limit = 60s) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (f()) return true;
-        std::this_thread::sleep_for(50ms);
-    }
-    return f();
-}
-
 // The member lines of `kvctl members`: "nID role raft kv match" by id.
 std::map<node_id, std::string> member_roles(const std::string& output) {
     std::map<node_id, std::string> roles;
