@@ -17,6 +17,17 @@ const std::string& alarms_prefix() {
     return prefix;
 }
 
+// Every alarm key: built once, as every growing write looks it up.
+const kv_range_query& alarm_keys() {
+    static const kv_range_query q = [] {
+        kv_range_query r;
+        r.from = alarms_prefix();
+        r.to = prefix_end(r.from);
+        return r;
+    }();
+    return q;
+}
+
 // What one branch of a txn may add: each put's bytes beyond what its key
 // holds now. A branch that puts one key twice counts it twice: an upper
 // bound is enough to decide a refusal.
@@ -90,10 +101,7 @@ std::optional<kv_result> space_refusal(const kv_command& c, const kv_store& stor
         return no_space("this peer's disk has " + std::to_string(*local_free) + " bytes free, below [kv] reserve_bytes (" +
                         std::to_string(o.reserve_bytes) + ") beyond the state's " + std::to_string(state + added) +
                         "; delete keys or free disk space");
-    kv_range_query q;
-    q.from = alarms_prefix();
-    q.to = prefix_end(q.from);
-    if (store.count(q) != 0) {
+    if (store.count(alarm_keys()) != 0) {
         std::string ids;
         for (std::uint64_t id : store.servers_under(alarms_prefix())) ids += (ids.empty() ? "n" : ", n") + std::to_string(id);
         return no_space("a member's disk is short of space (no_space alarm of " + ids +

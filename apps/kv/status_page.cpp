@@ -41,6 +41,7 @@ dt { color: #666; } dd { margin: 0; }
 <dt>keys</dt><dd id="keys">?</dd>
 <dt>watches waiting</dt><dd id="watches">?</dd>
 <dt>feature level (cluster / reported here)</dt><dd id="level">?</dd>
+<dt>state bytes / quota</dt><dd id="space">?</dd>
 <dt>state digest</dt><dd id="digest">?</dd>
 <dt>version</dt><dd id="version">?</dd>
 </dl>
@@ -77,6 +78,11 @@ function showStatus(s) {
   $("keys").textContent = or(s.keys);
   $("watches").textContent = or(s.watches);
   $("level").textContent = s.level ? s.level.cluster + " / " + s.level.max : "-";
+  // The space guard: while a member's no_space alarm is up, writes that grow
+  // the state are refused (507).
+  $("space").textContent = !s.space ? "-" :
+    s.space.state_bytes + " / " + (s.space.quota_bytes || "no quota") +
+    (s.space.alarms.length ? " (no_space alarm: " + s.space.alarms.map((id) => "n" + id).join(", ") + ")" : "");
   $("digest").textContent = or(s.digest);
   $("version").textContent = or(s.version);
   const peers = new Map((s.peers || []).map((p) => [p.id, p]));

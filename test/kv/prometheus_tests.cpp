@@ -187,6 +187,25 @@ BOOST_AUTO_TEST_CASE(level_gauges_follow_the_format) {
     BOOST_TEST(!parse_prometheus(kv::format_prometheus(leader_metrics())).find("raftlite_kv_cluster_level"));
 }
 
+BOOST_AUTO_TEST_CASE(space_gauges_follow_the_format) {
+    const kv::space_gauges g{5000, 8192, 123456789, 4096, 1};
+    const std::string text = kv::format_prometheus(leader_metrics(), std::nullopt, std::nullopt, std::nullopt, g);
+    const auto parsed = parse_prometheus(text);
+    BOOST_TEST(parsed.problems.empty(), "problems:\n" << problems_of(text) << "text:\n" << text);
+    BOOST_TEST(parsed.find("raftlite_kv_state_bytes")->value == 5000);
+    BOOST_TEST(parsed.find("raftlite_kv_quota_bytes")->value == 8192);
+    BOOST_TEST(parsed.find("raftlite_kv_disk_free_bytes")->value == 123456789);
+    BOOST_TEST(parsed.find("raftlite_kv_disk_reserve_bytes")->value == 4096);
+    BOOST_TEST(parsed.find("raftlite_kv_no_space_alarms")->value == 1);
+    BOOST_TEST(parsed.types.at("raftlite_kv_state_bytes") == "gauge");
+    // Free space unknown (the disk not watched): no sample rather than a 0.
+    kv::space_gauges unknown = g;
+    unknown.free_bytes.reset();
+    BOOST_TEST(!parse_prometheus(kv::format_prometheus(leader_metrics(), std::nullopt, std::nullopt, std::nullopt, unknown))
+                    .find("raftlite_kv_disk_free_bytes"));
+    BOOST_TEST(!parse_prometheus(kv::format_prometheus(leader_metrics())).find("raftlite_kv_state_bytes"));
+}
+
 BOOST_AUTO_TEST_CASE(watch_gauges_follow_the_format) {
     const kv::watch_gauges g{2, 150, 20000, 4200};
     const std::string text = kv::format_prometheus(leader_metrics(), std::nullopt, g);

@@ -91,7 +91,7 @@ BOOST_AUTO_TEST_CASE(the_page_is_self_contained_html_with_its_elements, *boost::
     BOOST_TEST(body.rfind("<!DOCTYPE html>", 0) == 0);
     for (const char* id : {"self", "role", "term", "leader", "commit", "applied", "last-index", "snapshot-index",
                            "log-start", "log-entries", "snapshots", "digest", "members",
-                           "leader-changes", "broadcasts", "updated", "error", "health", "version", "keys", "watches", "level"})
+                           "leader-changes", "broadcasts", "updated", "error", "health", "version", "keys", "watches", "level", "space"})
         BOOST_TEST(body.find(std::string("id=\"") + id + "\"") != std::string::npos, "no element " << id);
     // It reads its peer's endpoints, and nothing from elsewhere.
     BOOST_TEST(body.find("fetch(\"/status\")") != std::string::npos);

@@ -195,6 +195,11 @@ BOOST_AUTO_TEST_CASE(the_status_page_renders_the_cluster_in_a_browser) {
     BOOST_TEST((r.output.find("<dd id=\"level\">1 / 2</dd>") != std::string::npos ||
                 r.output.find("<dd id=\"level\">2 / 2</dd>") != std::string::npos),
                r.output);
+    // The space guard: the state's bytes (the key, and the level keys as they
+    // are reported) against the default quota, no alarm.
+    const auto space = r.output.find("<dd id=\"space\">");
+    BOOST_TEST_REQUIRE(space != std::string::npos, r.output);
+    BOOST_TEST(r.output.substr(space, r.output.find("</dd>", space) - space).ends_with(" / 2147483648"), r.output);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
