@@ -66,7 +66,8 @@
 // apply a write twice).
 //
 // Exit status: 0 done, 3 no such key, 4 cas failed, 2 a bad command line, 1
-// any other failure. Standard output carries only what was asked for (a
+// any other failure (507 no_space among them: the cluster refused to grow its
+// state, kv_space.hpp; it is reported at once, not retried). Standard output carries only what was asked for (a
 // value, OK, the tables); messages go to standard error.
 //
 // Membership (members, add-learner, promote, demote, remove; the admin API
