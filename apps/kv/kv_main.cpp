@@ -570,8 +570,15 @@ private:
     // in the configuration (removed): its report goes, so that a server
     // added later under its id reports afresh (kv_levels.hpp).
     std::optional<node_id> stale_report(const node_status& s) const {
+        return removed_holder(s, kv::level_reports_prefix());
+    }
+
+    // On the leader: a server that holds a per-member system key under
+    // `prefix` (a level report, a no_space alarm) but is no longer in the
+    // configuration.
+    std::optional<node_id> removed_holder(const node_status& s, std::string_view prefix) const {
         if (s.role != role::leader) return std::nullopt;
-        for (std::uint64_t id : store_.reporting_servers())
+        for (std::uint64_t id : store_.servers_under(prefix))
             if (!s.members.contains(id)) return id;
         return std::nullopt;
     }
@@ -673,18 +680,16 @@ private:
                                 (free && kv::disk_recovered(*free, store_.bytes(), cfg_.space))))
                 write_alarm(key, std::nullopt);
         }
-        if (s.role != role::leader || alarm_drop_in_flight_) return;
-        for (std::uint64_t id : store_.servers_under(kv::no_space_alarms_prefix())) {
-            if (s.members.contains(id)) continue;
+        if (alarm_drop_in_flight_) return;
+        if (const auto removed = removed_holder(s, kv::no_space_alarms_prefix())) {
             kv::kv_command c;
             c.op = kv::kv_op::del;
-            c.key = kv::no_space_alarm_key(id);
+            c.key = kv::no_space_alarm_key(*removed);
             alarm_drop_in_flight_ = true;
-            node_.async_broadcast(kv::encode(c), [this, id](boost::system::error_code ec, index_t) {
+            node_.async_broadcast(kv::encode(c), [this, id = *removed](boost::system::error_code ec, index_t) {
                 alarm_drop_in_flight_ = false;
                 if (!ec) RAFTLITE_LOG_APP(info) << "dropped the no_space alarm of n" << id << ", no longer a member";
             });
-            return;
         }
     }
 
@@ -706,9 +711,12 @@ private:
         });
     }
 
+    // The members whose no_space alarm is in the state.
+    std::vector<std::uint64_t> alarmed_members() const { return store_.servers_under(kv::no_space_alarms_prefix()); }
+
     kv::space_gauges space_gauges() {
         return {store_.bytes(), cfg_.space.quota_bytes, local_free_bytes(), cfg_.space.reserve_bytes,
-                store_.servers_under(kv::no_space_alarms_prefix()).size()};
+                alarmed_members().size()};
     }
 
     // Runs where deliveries run, right after entry sink.index() was applied:
@@ -824,13 +832,13 @@ private:
         // The space guard (kv_space.hpp): alarms lists the members whose
         // disk is short of space.
         {
-            const kv::space_gauges g = space_gauges();
+            const auto free = local_free_bytes();
             json::array alarms;
-            for (std::uint64_t id : store_.servers_under(kv::no_space_alarms_prefix())) alarms.push_back(id);
-            o["space"] = json::object{{"state_bytes", g.state_bytes},
-                                      {"quota_bytes", g.quota_bytes},
-                                      {"free_bytes", g.free_bytes ? json::value(*g.free_bytes) : json::value(nullptr)},
-                                      {"reserve_bytes", g.reserve_bytes},
+            for (std::uint64_t id : alarmed_members()) alarms.push_back(id);
+            o["space"] = json::object{{"state_bytes", store_.bytes()},
+                                      {"quota_bytes", cfg_.space.quota_bytes},
+                                      {"free_bytes", free ? json::value(*free) : json::value(nullptr)},
+                                      {"reserve_bytes", cfg_.space.reserve_bytes},
                                       {"alarms", std::move(alarms)}};
         }
         // Watches waiting here, and the least since they can start from.

@@ -390,8 +390,6 @@ unsigned kv_store::level() const {
     return parse_level(*v).value_or(base_level);
 }
 
-std::vector<std::uint64_t> kv_store::reporting_servers() const { return servers_under(level_reports_prefix()); }
-
 std::vector<std::uint64_t> kv_store::servers_under(std::string_view prefix) const {
     kv_range_query q;
     q.from = prefix;

@@ -189,10 +189,8 @@ public:
     unsigned level() const;
     /// The level member `node` reported, if it has.
     std::optional<unsigned> reported_level(std::uint64_t node) const;
-    /// The servers whose reports the store holds, in key order.
-    std::vector<std::uint64_t> reporting_servers() const;
     /// The servers that hold a per-member system key under `prefix`
-    /// (member_of_key), in key order.
+    /// (member_of_key: level reports, no_space alarms), in key order.
     std::vector<std::uint64_t> servers_under(std::string_view prefix) const;
 
     /// The bytes `key` and its value take in bytes(); 0 when it is absent.

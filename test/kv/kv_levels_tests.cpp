@@ -68,7 +68,7 @@ BOOST_AUTO_TEST_CASE(report_keys_name_their_server) {
     for (std::uint64_t id : {3, 1, 12}) apply_next(s, put(level_report_key(id), "2"));
     apply_next(s, put(cluster_level_key(), "2"));
     apply_next(s, put("member/5", "2"));
-    BOOST_TEST((s.reporting_servers() == std::vector<std::uint64_t>{1, 12, 3}));   // key order
+    BOOST_TEST((s.servers_under(level_reports_prefix()) == std::vector<std::uint64_t>{1, 12, 3}));   // key order
 }
 
 BOOST_AUTO_TEST_CASE(the_level_rises_to_what_every_member_reported) {
