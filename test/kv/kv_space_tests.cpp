@@ -1,7 +1,8 @@
 // Tests of the space guard (kv_space.hpp): the state's size as the quota
 // counts it, what a command may add, and which client writes are refused
 // (the quota, this peer's disk, a member's no_space alarm) and which never
-// are (deletes).
+// are (deletes), and the rule that keeps replicas equal (refused before the
+// log) with its broken variant (refused at apply) that must be caught.
 #include <boost/test/unit_test.hpp>
 
 #include "kv_levels.hpp"
@@ -154,6 +155,42 @@ BOOST_AUTO_TEST_CASE(alarms_rise_below_the_reserve_and_drop_with_half_a_reserve_
     // statvfs of a directory that exists, and of one that does not.
     BOOST_TEST(free_bytes(std::filesystem::temp_directory_path()).has_value());
     BOOST_TEST(!free_bytes("/no/such/directory/anywhere").has_value());
+}
+
+// The rule that keeps replicas equal: a write is refused where it arrives,
+// before the log, and every committed entry applies alike everywhere. Three
+// peers with different quotas (a misconfiguration the guard must survive)
+// take writes in turn; the log is what they broadcast. Kept, the replicas
+// applying it end equal; in the broken variant each replica refuses at
+// apply time by its own quota, and the replicas must part.
+enum class refusal_at { proposer, apply };
+
+bool replicas_equal(refusal_at where, unsigned seed) {
+    std::mt19937_64 rng(seed);
+    const std::uint64_t quotas[3] = {3000, 5000, 8000};
+    kv_store replicas[3];
+    for (int i = 0; i < 600; ++i) {
+        const std::size_t proposer = i % 3;
+        kv_command c = rng() % 4 == 0 ? make_command(kv_op::del, "k" + std::to_string(rng() % 80))
+                                      : put("k" + std::to_string(rng() % 80), std::string(rng() % 200, 'v'));
+        if (where == refusal_at::proposer && space_refusal(c, replicas[proposer], quota(quotas[proposer]), std::nullopt))
+            continue;   // answered 507 there, never broadcast
+        for (std::size_t r = 0; r < 3; ++r) {
+            if (where == refusal_at::apply && space_refusal(c, replicas[r], quota(quotas[r]), std::nullopt)) continue;
+            apply_next(replicas[r], c);
+        }
+    }
+    return replicas[0].digest() == replicas[1].digest() && replicas[1].digest() == replicas[2].digest();
+}
+
+BOOST_AUTO_TEST_CASE(refused_where_it_arrives_every_replica_stays_equal) {
+    const auto seed = static_cast<unsigned>(test_seed("space_guard/refused_where_it_arrives"));
+    BOOST_TEST(replicas_equal(refusal_at::proposer, seed), "seed " << seed);
+}
+
+BOOST_AUTO_TEST_CASE(refused_at_apply_by_each_peer_the_replicas_part) {
+    const auto seed = static_cast<unsigned>(test_seed("space_guard/refused_at_apply"));
+    BOOST_TEST(!replicas_equal(refusal_at::apply, seed), "seed " << seed);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
