@@ -135,6 +135,7 @@ public:
                  }),
           clock_timer_(ioc),
           level_timer_(ioc),
+          space_timer_(ioc),
           handover_timer_(ioc) {
         directory_.self = cfg.peer.node.core.self;
         directory_.self_kv = kv::listen_address(cfg.http).to_string();
@@ -166,6 +167,7 @@ public:
         server_.start();
         arm_clock();
         arm_level_check();
+        arm_space_check();
         RAFTLITE_LOG_APP(info) << "serving clients on " << kv::listen_address(cfg_.http)
                                << (!kv::serves_https(cfg_.http)      ? " (plain HTTP)"
                                    : cfg_.http.client_ca_file.empty() ? " (HTTPS)"
@@ -179,6 +181,7 @@ public:
         stopped_ = true;
         clock_timer_.cancel();
         level_timer_.cancel();
+        space_timer_.cancel();
         handover_timer_.cancel();
         for (auto& [id, w] : watches_) w.timer->cancel();
         watches_.clear();
@@ -544,7 +547,6 @@ private:
         level_timer_.async_wait([this](boost::system::error_code ec) {
             if (ec || stopped_) return;
             check_level();
-            check_space();
             arm_level_check();
         });
     }
@@ -644,8 +646,9 @@ private:
     }
 
     // The space guard (kv_space.hpp). This peer's free disk, read at most
-    // every free_space_refresh: a statvfs per write would cost more than the
-    // write's own work, and a write refused late is bounded by the reserve.
+    // every free_space_refresh (and checked for the alarm as often): a
+    // statvfs per write would cost more than the write's own work, and what
+    // is written meanwhile is bounded by the reserve.
     static constexpr std::chrono::milliseconds free_space_refresh{100};
 
     std::optional<std::uint64_t> local_free_bytes() {
@@ -658,7 +661,17 @@ private:
         return free_bytes_;
     }
 
-    // Every level_check_interval: raise this peer's no_space alarm when its
+    void arm_space_check() {
+        if (stopped_) return;
+        space_timer_.expires_after(free_space_refresh);
+        space_timer_.async_wait([this](boost::system::error_code ec) {
+            if (ec || stopped_) return;
+            check_space();
+            arm_space_check();
+        });
+    }
+
+    // Every free_space_refresh: raise this peer's no_space alarm when its
     // disk is short of room for the state and the reserve, drop it once the
     // disk has room again; on the leader, drop the alarms of servers no
     // longer in the configuration. One alarm write of each kind in flight;
@@ -908,6 +921,7 @@ private:
     read_batch reads_;
     boost::asio::steady_timer clock_timer_;   // cancelled by stop()
     boost::asio::steady_timer level_timer_;   // check_level(); cancelled by stop()
+    boost::asio::steady_timer space_timer_;   // check_space(); cancelled by stop()
     boost::asio::steady_timer handover_timer_;   // bounds stop_gracefully's handover; cancelled by stop()
     boost::asio::cancellation_signal handover_cancel_;
     bool clock_in_flight_ = false;
