@@ -1,7 +1,7 @@
 // The command line of every raftlite program, parsed the same way.
 //
 // `--help` prints the options and `--version` the program's name and
-// raftlite's version ("raftlite-kv 0.2.0"); either ends the program with
+// raftlite's version ("raftlite-kv 0.2.1"); either ends the program with
 // status 0, even when a required option is missing. An unknown option, a bad
 // value or a missing required option prints "<program>: <what is wrong>" and
 // the options on standard error and ends it with status 2. Header-only: each program is its
