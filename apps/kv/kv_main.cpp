@@ -976,7 +976,12 @@ int main(int argc, char** argv) {
                   << " peer address(es), " << (cfg.peer.node.core.members.empty() ? "joining" : "bootstrap")
                   << ", data in " << cfg.peer.data_dir.string() << ", HTTP" << (cfg.http.tls_cert_file.empty() ? "" : "S")
                   << " on " << kv::listen_address(cfg.http).to_string() << ", read_mode "
-                  << kv::read_mode_name(cfg.read_mode) << "\n";
+                  << kv::read_mode_name(cfg.read_mode) << ", quota "
+                  << (cfg.space.quota_bytes ? std::to_string(cfg.space.quota_bytes) + " bytes" : std::string("none"))
+                  << ", disk reserve "
+                  << (cfg.space.reserve_bytes ? std::to_string(cfg.space.reserve_bytes) + " bytes"
+                                              : std::string("none (not watched)"))
+                  << "\n";
         return 0;
     }
     try {

@@ -173,6 +173,7 @@ BOOST_AUTO_TEST_CASE(bad_configs_exit_with_status_2_and_say_why) {
         {good_head + "[peers]\n2 = 127.0.0.1:7902\n3 = 127.0.0.1:7903\n" + good_kv, "1"},
         {good_head + "[peers]\n1 = 127.0.0.1:7901\n2 = nowhere\n" + good_kv, "nowhere"},
         {good_head + good_peers, "[kv]"},
+        {good_head + good_peers + good_kv + "quota_bytes = plenty\n", "quota_bytes"},
     };
     for (const auto& c : cases) {
         auto r = run_kv_with(c.text);
@@ -189,7 +190,9 @@ BOOST_AUTO_TEST_CASE(bad_configs_exit_with_status_2_and_say_why) {
     BOOST_TEST(good.output.find("is valid: cluster 't', node 1 at 127.0.0.1:7901, 2 peer address(es), bootstrap") !=
                    std::string::npos,
                good.output);
-    BOOST_TEST(good.output.find("HTTP on 127.0.0.1:8901, read_mode read_index") != std::string::npos, good.output);
+    BOOST_TEST(good.output.find("HTTP on 127.0.0.1:8901, read_mode read_index, quota 2147483648 bytes, disk reserve "
+                                "67108864 bytes") != std::string::npos,
+               good.output);
     auto r = run_program(staged_program("raftlite-kv"), {"--config", "/nonexistent/n1.ini"});
     BOOST_TEST(r.status == 2);
     BOOST_TEST(r.output.find("/nonexistent/n1.ini") != std::string::npos, "output: " << r.output);
