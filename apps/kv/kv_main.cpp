@@ -165,9 +165,9 @@ public:
     boost::system::error_code start() {
         if (auto ec = node_.start()) return ec;
         server_.start();
-        arm_clock();
-        arm_level_check();
-        arm_space_check();
+        repeat(clock_timer_, cfg_.sessions.tick, &kv_peer::write_clock);
+        repeat(level_timer_, level_check_interval, &kv_peer::check_level);
+        repeat(space_timer_, free_space_refresh, &kv_peer::check_space);
         RAFTLITE_LOG_APP(info) << "serving clients on " << kv::listen_address(cfg_.http)
                                << (!kv::serves_https(cfg_.http)      ? " (plain HTTP)"
                                    : cfg_.http.client_ca_file.empty() ? " (HTTPS)"
@@ -517,21 +517,24 @@ private:
     // the leader, while sessions are open, writes its clock to the log; every
     // peer decides expiry when it applies that entry, so all decide alike.
     // One clock command at a time: a slow commit does not pile them up.
-    void arm_clock() {
+    void write_clock() {
+        if (clock_in_flight_ || store_.sessions().empty() || node_.status().role != role::leader) return;
+        kv::kv_command c;
+        c.op = kv::kv_op::clock;
+        c.origin_node = cfg_.peer.node.core.self;
+        c.clock_ms = unix_ms();
+        clock_in_flight_ = true;
+        node_.async_broadcast(kv::encode(c), [this](boost::system::error_code, index_t) { clock_in_flight_ = false; });
+    }
+
+    // Runs `check` every `interval` on `timer`, until stop() cancels it.
+    void repeat(boost::asio::steady_timer& timer, std::chrono::milliseconds interval, void (kv_peer::*check)()) {
         if (stopped_) return;
-        clock_timer_.expires_after(cfg_.sessions.tick);
-        clock_timer_.async_wait([this](boost::system::error_code ec) {
+        timer.expires_after(interval);
+        timer.async_wait([this, &timer, interval, check](boost::system::error_code ec) {
             if (ec || stopped_) return;
-            if (!clock_in_flight_ && !store_.sessions().empty() && node_.status().role == role::leader) {
-                kv::kv_command c;
-                c.op = kv::kv_op::clock;
-                c.origin_node = cfg_.peer.node.core.self;
-                c.clock_ms = unix_ms();
-                clock_in_flight_ = true;
-                node_.async_broadcast(kv::encode(c),
-                                      [this](boost::system::error_code, index_t) { clock_in_flight_ = false; });
-            }
-            arm_clock();
+            (this->*check)();
+            repeat(timer, interval, check);
         });
     }
 
@@ -540,16 +543,6 @@ private:
     // one of each kind in flight, and only when the store differs from what
     // it should hold: a settled cluster writes nothing.
     static constexpr std::chrono::milliseconds level_check_interval{1000};
-
-    void arm_level_check() {
-        if (stopped_) return;
-        level_timer_.expires_after(level_check_interval);
-        level_timer_.async_wait([this](boost::system::error_code ec) {
-            if (ec || stopped_) return;
-            check_level();
-            arm_level_check();
-        });
-    }
 
     // This peer is a member and its report is not in the store as [kv]
     // max_level sets it (a peer outside the configuration reports nothing:
@@ -659,16 +652,6 @@ private:
             free_read_at_ = now;
         }
         return free_bytes_;
-    }
-
-    void arm_space_check() {
-        if (stopped_) return;
-        space_timer_.expires_after(free_space_refresh);
-        space_timer_.async_wait([this](boost::system::error_code ec) {
-            if (ec || stopped_) return;
-            check_space();
-            arm_space_check();
-        });
     }
 
     // Every free_space_refresh: raise this peer's no_space alarm when its
