@@ -578,6 +578,25 @@ private:
         return std::nullopt;
     }
 
+    // On the leader: deletes the key (`key_of` its id) of one such server,
+    // so that a server added later under its id starts afresh; one delete of
+    // each kind in flight (`in_flight`). `what` names the key in the log.
+    void drop_removed_holder(const node_status& s, std::string_view prefix, std::string (*key_of)(std::uint64_t),
+                             bool& in_flight, const char* what) {
+        if (in_flight) return;
+        const auto removed = removed_holder(s, prefix);
+        if (!removed) return;
+        kv::kv_command c;
+        c.op = kv::kv_op::del;
+        c.key = key_of(*removed);
+        in_flight = true;
+        node_.async_broadcast(kv::encode(c), [&in_flight, id = *removed, what](boost::system::error_code ec,
+                                                                                   index_t) {
+            in_flight = false;
+            if (!ec) RAFTLITE_LOG_APP(info) << "dropped the " << what << " of n" << id << ", no longer a member";
+        });
+    }
+
     // What the store shows is due is decided after a read index: a peer just
     // restarted, whose state is behind, would otherwise report again what its
     // log already holds (and a new leader raise from a level it has not
@@ -608,16 +627,8 @@ private:
                 if (!ec) RAFTLITE_LOG_APP(info) << "reported feature level " << cfg_.max_level;
             });
         }
-        if (const auto stale = stale_report(s); stale && !drop_in_flight_) {
-            kv::kv_command c;
-            c.op = kv::kv_op::del;
-            c.key = kv::level_report_key(*stale);
-            drop_in_flight_ = true;
-            node_.async_broadcast(kv::encode(c), [this, id = *stale](boost::system::error_code ec, index_t) {
-                drop_in_flight_ = false;
-                if (!ec) RAFTLITE_LOG_APP(info) << "dropped the feature level report of n" << id << ", no longer a member";
-            });
-        }
+        drop_removed_holder(s, kv::level_reports_prefix(), kv::level_report_key, drop_in_flight_,
+                            "feature level report");
         if (raise_in_flight_) return;
         const auto target = raise_target(s);
         if (!target) return;
@@ -676,17 +687,8 @@ private:
                                 (free && kv::disk_recovered(*free, store_.bytes(), cfg_.space))))
                 write_alarm(key, std::nullopt);
         }
-        if (alarm_drop_in_flight_) return;
-        if (const auto removed = removed_holder(s, kv::no_space_alarms_prefix())) {
-            kv::kv_command c;
-            c.op = kv::kv_op::del;
-            c.key = kv::no_space_alarm_key(*removed);
-            alarm_drop_in_flight_ = true;
-            node_.async_broadcast(kv::encode(c), [this, id = *removed](boost::system::error_code ec, index_t) {
-                alarm_drop_in_flight_ = false;
-                if (!ec) RAFTLITE_LOG_APP(info) << "dropped the no_space alarm of n" << id << ", no longer a member";
-            });
-        }
+        drop_removed_holder(s, kv::no_space_alarms_prefix(), kv::no_space_alarm_key, alarm_drop_in_flight_,
+                            "no_space alarm");
     }
 
     // Puts this peer's alarm with `why`, or deletes it (nullopt).

@@ -135,6 +135,13 @@ BOOST_AUTO_TEST_CASE(a_sigkilled_member_is_replaced_by_a_fresh_machine_through_k
     // The client goes on being served by the new configuration.
     const std::size_t after_remove = w.acknowledged();
     BOOST_REQUIRE(eventually([&] { return w.acknowledged() >= after_remove + 20; }));
+    // The leader drops the removed server's feature-level report (a server
+    // added later under its id reports afresh): no peer holds it any more.
+    const std::string report = "/kv/%FFkv%2Flevel%2Fmember%2F" + std::to_string(victim);
+    BOOST_TEST(eventually([&] {
+        auto g = http_call(c.kv_port(fresh), "GET", report, {}, 10s);
+        return g && g->status == 404;
+    }));
     w.stop();
     const auto acked = w.acked();
     BOOST_TEST_MESSAGE(acked.size() << " writes acknowledged, " << before_kill << " before the SIGKILL");
