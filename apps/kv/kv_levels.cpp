@@ -21,10 +21,6 @@ std::string level_reports_prefix() { return system_keys_begin() + std::string(le
 
 std::string level_report_key(std::uint64_t node) { return level_reports_prefix() + std::to_string(node); }
 
-std::optional<std::uint64_t> report_member(std::string_view key) {
-    return member_of_key(key, level_reports_prefix());
-}
-
 std::optional<std::uint64_t> member_of_key(std::string_view key, std::string_view prefix) {
     if (key.size() <= prefix.size() || key.substr(0, prefix.size()) != prefix) return std::nullopt;
     const std::string_view digits = key.substr(prefix.size());

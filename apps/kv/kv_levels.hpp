@@ -65,9 +65,6 @@ std::string system_keys_begin();
 /// Where member `node` reports the highest level it applies.
 std::string level_report_key(std::uint64_t node);
 
-/// The member a report key belongs to; nullopt for any other key.
-std::optional<std::uint64_t> report_member(std::string_view key);
-
 /// The member a per-member system key (`prefix` then the member's id in
 /// decimal, as level reports and no_space alarms are) belongs to; nullopt
 /// for a key that is not `prefix` and such an id.

@@ -511,10 +511,10 @@ bool kv_store::load_entry(std::string key, std::string value) {
     const std::size_t i = shard_index(key);
     kv_shard& s = writable_shard(i);
     const std::uint64_t h = entry_hash(key, value);
-    const std::size_t entry_bytes = key.size() + value.size();
+    const std::size_t added = key.size() + value.size();
     if (!s.try_emplace(std::move(key), kv_entry{std::move(value), h}).second) return false;
     ++size_;
-    bytes_ += entry_bytes;
+    bytes_ += added;
     digest_ += h;
     split_if_full(i);
     return true;

@@ -58,12 +58,12 @@ BOOST_AUTO_TEST_CASE(system_keys_and_level_values) {
 }
 
 BOOST_AUTO_TEST_CASE(report_keys_name_their_server) {
-    BOOST_TEST((report_member(level_report_key(42)) == std::optional<std::uint64_t>(42)));
-    BOOST_TEST(!report_member(cluster_level_key()));
-    BOOST_TEST(!report_member(level_reports_prefix()));
-    BOOST_TEST(!report_member(level_reports_prefix() + "07"));
-    BOOST_TEST(!report_member(level_reports_prefix() + "7x"));
-    BOOST_TEST(!report_member("member/7"));
+    BOOST_TEST((member_of_key(level_report_key(42), level_reports_prefix()) == std::optional<std::uint64_t>(42)));
+    BOOST_TEST(!member_of_key(cluster_level_key(), level_reports_prefix()));
+    BOOST_TEST(!member_of_key(level_reports_prefix(), level_reports_prefix()));
+    BOOST_TEST(!member_of_key(level_reports_prefix() + "07", level_reports_prefix()));
+    BOOST_TEST(!member_of_key(level_reports_prefix() + "7x", level_reports_prefix()));
+    BOOST_TEST(!member_of_key("member/7", level_reports_prefix()));
     kv_store s;
     for (std::uint64_t id : {3, 1, 12}) apply_next(s, put(level_report_key(id), "2"));
     apply_next(s, put(cluster_level_key(), "2"));
